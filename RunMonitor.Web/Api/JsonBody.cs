@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text.Json;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Api;
+
+/// Reads one JSON object field by field, collecting a message per bad field (the 400's `errors`),
+/// and refusing fields it does not know rather than silently dropping them.
+public sealed class JsonBody
+{
+    private readonly JsonElement _root;
+    private readonly string _prefix;
+    private readonly Dictionary<string, List<string>> _errors;
+    private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+
+    private JsonBody(JsonElement root, string prefix, Dictionary<string, List<string>> errors)
+    {
+        _root = root;
+        _prefix = prefix;
+        _errors = errors;
+    }
+
+    public static JsonBody? Object(JsonElement root, Dictionary<string, List<string>> errors, string prefix = "")
+    {
+        if (root.ValueKind == JsonValueKind.Object) return new JsonBody(root, prefix, errors);
+        Add(errors, prefix.Length == 0 ? "body" : prefix.TrimEnd('.'), "must be a JSON object");
+        return null;
+    }
+
+    public IReadOnlyDictionary<string, List<string>> Errors => _errors;
+
+    private string Path(string name) => _prefix + name;
+
+    private static void Add(Dictionary<string, List<string>> errors, string field, string message)
+    {
+        if (!errors.TryGetValue(field, out var list)) errors[field] = list = [];
+        list.Add(message);
+    }
+
+    public void Fail(string name, string message) => Add(_errors, Path(name), message);
+
+    public bool Has(string name) => _root.TryGetProperty(name, out _);
+
+    /// Present and not JSON null.
+    private bool TryGet(string name, out JsonElement value)
+    {
+        _read.Add(name);
+        return _root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+    }
+
+    public void RejectUnknown()
+    {
+        foreach (var property in _root.EnumerateObject())
+        {
+            if (!_read.Contains(property.Name)) Fail(property.Name, "is not a known field");
+        }
+    }
+
+    public string? String(string name, int maxLength, System.Text.RegularExpressions.Regex? pattern = null, string? patternText = null, bool required = false)
+    {
+        if (!TryGet(name, out var value))
+        {
+            if (required) Fail(name, "is required");
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.String) { Fail(name, "must be a string"); return null; }
+        var text = value.GetString()!;
+        if (required && string.IsNullOrWhiteSpace(text)) { Fail(name, "must not be empty"); return null; }
+        if (text.Length > maxLength) { Fail(name, $"must be at most {maxLength} characters"); return null; }
+        if (pattern is not null && !pattern.IsMatch(text)) { Fail(name, $"must be {patternText}"); return null; }
+        return text;
+    }
+
+    public bool? Bool(string name)
+    {
+        if (!TryGet(name, out var value)) return null;
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False) return value.GetBoolean();
+        Fail(name, "must be true or false");
+        return null;
+    }
+
+    public long? Count(string name, long min = 0, long max = long.MaxValue)
+    {
+        if (!TryGet(name, out var value)) return null;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) && n >= min && n <= max) return n;
+        Fail(name, max == long.MaxValue ? $"must be a whole number of {min} or more" : $"must be a whole number from {min} to {max}");
+        return null;
+    }
+
+    public double? Money(string name)
+    {
+        if (!TryGet(name, out var value)) return null;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var n) && n >= 0 && double.IsFinite(n)) return n;
+        Fail(name, "must be a number of 0 or more (US dollars)");
+        return null;
+    }
+
+    public DateTimeOffset? Time(string name)
+    {
+        if (!TryGet(name, out var value)) return null;
+        if (value.ValueKind == JsonValueKind.String && DbTime.TryParseIso(value.GetString()!, out var t, out var dateOnly) && !dateOnly)
+            return t;
+        Fail(name, "must be an ISO-8601 date-time such as 2026-11-21T08:00:00Z");
+        return null;
+    }
+
+    /// Any JSON value, kept as its raw text. Null when absent or JSON null.
+    public string? RawJson(string name, int maxBytes = 16 * 1024 * 1024)
+    {
+        if (!TryGet(name, out var value)) return null;
+        var raw = value.GetRawText();
+        if (raw.Length > maxBytes) { Fail(name, $"must be at most {maxBytes:N0} bytes of JSON"); return null; }
+        return raw;
+    }
+
+    public JsonBody? Child(string name)
+    {
+        if (!TryGet(name, out var value)) return null;
+        if (value.ValueKind != JsonValueKind.Object) { Fail(name, "must be a JSON object"); return null; }
+        return new JsonBody(value, Path(name) + ".", _errors);
+    }
+
+    public IReadOnlyList<JsonBody>? Array(string name, int maxItems)
+    {
+        if (!TryGet(name, out var value)) return null;
+        if (value.ValueKind != JsonValueKind.Array) { Fail(name, "must be a JSON array"); return null; }
+        if (value.GetArrayLength() > maxItems) { Fail(name, $"must have at most {maxItems} items"); return null; }
+        var items = new List<JsonBody>();
+        var i = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            var path = $"{Path(name)}[{i.ToString(CultureInfo.InvariantCulture)}]";
+            if (item.ValueKind != JsonValueKind.Object) Add(_errors, path, "must be a JSON object");
+            else items.Add(new JsonBody(item, path + ".", _errors));
+            i++;
+        }
+        return items;
+    }
+
+    public string? Status(string name, Func<string?, string?> normalize, string accepted)
+    {
+        var text = String(name, 40);
+        if (text is null) return null;
+        var status = normalize(text);
+        if (status is null) Fail(name, $"must be one of {accepted}");
+        return status;
+    }
+}

@@ -1,0 +1,29 @@
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Api;
+
+/// RFC 7807 answers for the JSON API: each names what was wrong and what is accepted.
+public static class Problems
+{
+    public static IResult Validation(Dictionary<string, List<string>> errors) =>
+        Results.ValidationProblem(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
+            detail: string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")),
+            title: "The request has invalid fields");
+
+    public static IResult BadParameter(BadParameter error) =>
+        Validation(new() { [error.Name] = [error.Message] });
+
+    public static IResult RunNotFound(string id) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Run not found", detail: $"No run '{id}' is visible to you.");
+
+    public static IResult Status(int status, string title, string detail) =>
+        Results.Problem(statusCode: status, title: title, detail: detail);
+
+    public static IResult From(WriteOutcome outcome, string? reason, string? id) => outcome switch
+    {
+        WriteOutcome.NotFound => RunNotFound(id ?? ""),
+        WriteOutcome.Conflict => Status(StatusCodes.Status409Conflict, "Conflict", reason ?? "the run's state does not allow this"),
+        WriteOutcome.Forbidden => Status(StatusCodes.Status403Forbidden, "Forbidden", reason ?? "your key may not do this"),
+        _ => Status(StatusCodes.Status500InternalServerError, "Unexpected outcome", outcome.ToString()),
+    };
+}

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Api;
+
+public sealed record ErrorJson(string? Message, string? Type, string? Stack);
+public sealed record ErrorEntryJson(string Topic, string Error, string? Node);
+public sealed record MetricsJson(long? TargetsMatched, long? TargetsProcessed, long? TargetsSkipped, long? InsightsCreated);
+public sealed record UsageJson(string? Profile, string? Provider, string? Model, long? TokensInput, long? TokensOutput, double? CostUsd, bool CostEstimated);
+
+/// `GET /api/runs/{id}`: every field SPEC lists, camelCase.
+public sealed record RunJson(
+    string Id, string TenantId, string WorkflowName, string? Name, string Status, bool DryRun,
+    JsonElement? TriggerPayload, JsonElement? Context, ErrorJson? Error, IReadOnlyList<ErrorEntryJson> Errors,
+    MetricsJson Metrics, UsageJson Usage, string? LayerHash, string? RetryOf, bool CancelRequested,
+    string? LeaseOwner, DateTimeOffset? LeaseExpiresAt, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt, long? DurationMs, long StepsTotal, long StepsCompleted)
+{
+    public static RunJson From(RunRow r, IReadOnlyList<RunErrorRow> errors) => new(
+        r.Id, r.TenantId, r.WorkflowName, r.Name, r.Status, r.IsDryRun,
+        Parse(r.TriggerPayload), Parse(r.Context),
+        r.ErrorMessage is null && r.ErrorType is null && r.ErrorStack is null ? null : new ErrorJson(r.ErrorMessage, r.ErrorType, r.ErrorStack),
+        errors.Select(e => new ErrorEntryJson(e.Topic, e.Error, e.Node)).ToList(),
+        new MetricsJson(r.TargetsMatched, r.TargetsProcessed, r.TargetsSkipped, r.InsightsCreated),
+        new UsageJson(r.ModelProfile, r.ModelProvider, r.ModelName, r.TokensInput, r.TokensOutput, r.CostUsd, r.IsCostEstimated),
+        r.LayerHash, r.RetryOf, r.IsCancelRequested, r.LeaseOwner, DbTime.FromDb(r.LeaseExpiresAt),
+        DbTime.Parse(r.CreatedAt), DbTime.FromDb(r.StartedAt), DbTime.FromDb(r.CompletedAt), r.DurationMs,
+        r.StepsTotal, r.StepsCompleted);
+
+    /// Stored JSON goes back out as JSON, not as a string holding JSON.
+    public static JsonElement? Parse(string? raw)
+    {
+        if (raw is null) return null;
+        using var doc = JsonDocument.Parse(raw);
+        return doc.RootElement.Clone();
+    }
+}
+
+/// One item of `GET /api/runs`: the list's columns, without payloads and stack traces.
+public sealed record RunSummaryJson(
+    string Id, string TenantId, string WorkflowName, string? Name, string Status, bool DryRun, string? ErrorMessage,
+    MetricsJson Metrics, UsageJson Usage, string? RetryOf, bool CancelRequested, DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, long? DurationMs, long StepsTotal, long StepsCompleted)
+{
+    public static RunSummaryJson From(RunRow r) => new(
+        r.Id, r.TenantId, r.WorkflowName, r.Name, r.Status, r.IsDryRun, r.ErrorMessage,
+        new MetricsJson(r.TargetsMatched, r.TargetsProcessed, r.TargetsSkipped, r.InsightsCreated),
+        new UsageJson(r.ModelProfile, r.ModelProvider, r.ModelName, r.TokensInput, r.TokensOutput, r.CostUsd, r.IsCostEstimated),
+        r.RetryOf, r.IsCancelRequested, DbTime.Parse(r.CreatedAt), DbTime.FromDb(r.StartedAt), DbTime.FromDb(r.CompletedAt),
+        r.DurationMs, r.StepsTotal, r.StepsCompleted);
+}
+
+public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int Offset, int Limit);
+
+public sealed record StepErrorJson(string? Message, string? Stack);
+
+public sealed record StepJson(
+    string RunId, string StepId, int Index, string? SkillId, string Status, DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt, long? DurationMs, bool CacheHit, long Attempt, JsonElement? Input, JsonElement? Output,
+    StepErrorJson? Error)
+{
+    public static StepJson From(StepRow s, int index) => new(
+        s.RunId, s.StepId, index, s.SkillId, s.Status, DbTime.FromDb(s.StartedAt), DbTime.FromDb(s.CompletedAt),
+        s.DurationMs, s.IsCacheHit, s.Attempt, RunJson.Parse(s.Input), RunJson.Parse(s.Output),
+        s.ErrorMessage is null && s.ErrorStack is null ? null : new StepErrorJson(s.ErrorMessage, s.ErrorStack));
+}

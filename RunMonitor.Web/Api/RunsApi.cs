@@ -1,0 +1,102 @@
+using System.Text.Json;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Api;
+
+/// The JSON read API and the engines' ingest API (SPEC "JSON API", "Ingest and worker API").
+public static class RunsApi
+{
+    public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/runs");
+        api.MapGet("", ListAsync);
+        api.MapPost("", CreateAsync);
+        api.MapGet("/{id}", GetAsync);
+        api.MapPatch("/{id}", PatchAsync);
+        api.MapGet("/{id}/steps", StepsAsync);
+        api.MapPut("/{id}/steps/{stepId}", PutStepAsync);
+        return app;
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext http, RunStore store, CancellationToken ct)
+    {
+        var (filter, error) = RunFilter.Parse(http.Request.Query, http.Caller());
+        if (error is not null) return Problems.BadParameter(error);
+        var page = await store.ListAsync(filter!, ct);
+        return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit));
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpContext http, RunStore store, CancellationToken ct)
+    {
+        var detail = await store.GetDetailAsync(http.Caller().TenantId, id, ct);
+        return detail is null ? Problems.RunNotFound(id) : Results.Ok(RunJson.From(detail.Run, detail.Errors));
+    }
+
+    private static async Task<IResult> StepsAsync(string id, HttpContext http, RunStore store, CancellationToken ct)
+    {
+        var run = await store.GetAsync(http.Caller().TenantId, id, ct);
+        if (run is null) return Problems.RunNotFound(id);
+        var steps = await store.GetStepsAsync(id, ct);
+        return Results.Ok(steps.Select(StepJson.From).ToList());
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext http, RunService service, RunStore store, CancellationToken ct)
+    {
+        var (root, bad) = await ReadJsonAsync(http, ct);
+        if (bad is not null) return bad;
+        var errors = new Dictionary<string, List<string>>();
+        var request = IngestParser.ParseCreate(root, errors);
+        if (request is null) return Problems.Validation(errors);
+        var result = await service.CreateAsync(http.Caller(), request, ct);
+        if (result.Outcome != WriteOutcome.Created) return Problems.From(result.Outcome, result.Reason, request.Id);
+        var detail = await store.GetDetailAsync(null, result.Value!.Id, ct);
+        return Results.Created($"/api/runs/{Uri.EscapeDataString(result.Value.Id)}", RunJson.From(detail!.Run, detail.Errors));
+    }
+
+    private static async Task<IResult> PatchAsync(string id, HttpContext http, RunService service, RunStore store, CancellationToken ct)
+    {
+        var (root, bad) = await ReadJsonAsync(http, ct);
+        if (bad is not null) return bad;
+        var errors = new Dictionary<string, List<string>>();
+        var patch = IngestParser.ParsePatch(root, errors);
+        if (patch is null) return Problems.Validation(errors);
+        var result = await service.UpdateAsync(http.Caller(), id, patch, ct);
+        if (result.Outcome != WriteOutcome.Ok) return Problems.From(result.Outcome, result.Reason, id);
+        var detail = await store.GetDetailAsync(null, id, ct);
+        return Results.Ok(RunJson.From(detail!.Run, detail.Errors));
+    }
+
+    private static async Task<IResult> PutStepAsync(string id, string stepId, HttpContext http, RunService service, RunStore store, CancellationToken ct)
+    {
+        if (!IngestParser.IdPattern().IsMatch(stepId))
+            return Problems.Validation(new() { ["stepId"] = [$"must be {IngestParser.IdText}"] });
+        var (root, bad) = await ReadJsonAsync(http, ct);
+        if (bad is not null) return bad;
+        var errors = new Dictionary<string, List<string>>();
+        var request = IngestParser.ParseStep(root, errors);
+        if (request is null) return Problems.Validation(errors);
+        var result = await service.UpsertStepAsync(http.Caller(), id, stepId, request, ct);
+        if (result.Outcome != WriteOutcome.Ok) return Problems.From(result.Outcome, result.Reason, id);
+        var run = await store.GetAsync(null, id, ct);
+        var steps = await store.GetStepsAsync(id, ct);
+        var index = steps.ToList().FindIndex(s => s.StepId == stepId);
+        // The worker learns of a cancel from any write's response.
+        return Results.Ok(new { step = StepJson.From(steps[index], index), cancelRequested = run!.IsCancelRequested });
+    }
+
+    private static async Task<(JsonElement Root, IResult? Bad)> ReadJsonAsync(HttpContext http, CancellationToken ct)
+    {
+        if (http.Request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
+            return (default, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "send the body as application/json"));
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, ct);
+            return (doc.RootElement.Clone(), null);
+        }
+        catch (JsonException e)
+        {
+            return (default, Problems.Validation(new() { ["body"] = [$"is not valid JSON: {e.Message}"] }));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using Dapper;
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Demo;
+
+/// Fills an empty store with a week of history over three tenants and four workflows.
+public sealed class DemoData(Database database, PriceTable prices, TimeProvider time, ILogger<DemoData> logger)
+{
+    private const string CountRuns = "SELECT EXISTS (SELECT 1 FROM runs)";
+
+    public async Task SeedIfEmptyAsync(CancellationToken ct = default)
+    {
+        await using (var connection = await database.OpenAsync(ct))
+        {
+            if (await connection.ExecuteScalarAsync<bool>(CountRuns)) return;
+        }
+        var random = new Random(20261121);
+        var factory = new DemoRunFactory(random, prices);
+        var now = time.GetUtcNow();
+        var runs = new List<DemoRun>();
+        for (var day = 7; day >= 0; day--)
+        {
+            // Busier on weekdays, quieter at night: 60-110 runs a day over the three tenants.
+            var perDay = random.Next(60, 110);
+            for (var i = 0; i < perDay; i++)
+            {
+                var hour = random.NextDouble() < 0.75 ? random.Next(7, 20) : random.Next(0, 24);
+                var createdAt = now.Date.AddDays(-day).AddHours(hour).AddMinutes(random.Next(60)).AddSeconds(random.Next(60));
+                var created = new DateTimeOffset(createdAt, TimeSpan.Zero);
+                if (created > now.AddMinutes(-10)) continue;
+                var workflow = factory.PickWorkflow();
+                var run = factory.Finished(RunService.NewId(), factory.PickTenant(), workflow, created, factory.PickOutcome());
+                if (random.NextDouble() < 0.04 && runs.LastOrDefault(r => r.Run.Status == RunStatus.Failed) is { } failed)
+                    run = run with { Run = run.Run with { RetryOf = failed.Run.Id, WorkflowName = failed.Run.WorkflowName, TenantId = failed.Run.TenantId } };
+                runs.Add(run);
+            }
+        }
+        await WriteAsync(database, runs, ct);
+        logger.LogInformation("Demo: seeded {Count} runs over the last week", runs.Count);
+    }
+
+    public static Task WriteAsync(Database database, IReadOnlyList<DemoRun> runs, CancellationToken ct = default) =>
+        database.WriteAsync(async (connection, tx) =>
+        {
+            foreach (var run in runs)
+            {
+                await RunStore.InsertRunAsync(connection, tx, run.Run);
+                await RunStore.WriteStepsAsync(connection, tx, run.Steps);
+                if (run.Errors.Count > 0) await RunStore.ReplaceErrorsAsync(connection, tx, run.Run.Id, run.Errors);
+            }
+            foreach (var group in runs.GroupBy(r => (r.Run.TenantId, r.Run.WorkflowName)))
+                await RunStore.TouchWorkflowAsync(connection, tx, group.Key.TenantId, group.Key.WorkflowName, group.Max(r => r.Run.UpdatedAt)!);
+            return runs.Count;
+        }, ct);
+}

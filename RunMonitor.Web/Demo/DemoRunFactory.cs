@@ -1,0 +1,163 @@
+using System.Security.Cryptography;
+using System.Text;
+using RunMonitor.Web.Runs;
+using static RunMonitor.Web.Demo.DemoCatalog;
+
+namespace RunMonitor.Web.Demo;
+
+/// A finished (or planned) realistic run with its steps and errors list, for demo history and seeding.
+public sealed record DemoRun(RunRow Run, IReadOnlyList<StepRow> Steps, IReadOnlyList<ErrorEntry> Errors);
+
+/// Makes realistic runs: statuses in believable proportions, step timings, targets, tokens and cost,
+/// stack traces on failures and errors lists on partial runs.
+public sealed class DemoRunFactory(Random random, PriceTable prices)
+{
+    public Workflow PickWorkflow() => Workflows[random.Next(Workflows.Length)];
+
+    public string PickTenant() => Tenants[random.Next(Tenants.Length)];
+
+    public string NameFor(Workflow workflow) => workflow.Name switch
+    {
+        "campaign_generation" => CampaignNames[random.Next(CampaignNames.Length)],
+        "channel-digest" => $"Digest {Channels[random.Next(Channels.Length)]}",
+        "weekly-self-reflection" => "Weekly self-reflection",
+        _ => "Nightly user reflection",
+    };
+
+    public static string LayerHash(string workflow) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(workflow + ":v3")))[..12];
+
+    public string PickOutcome()
+    {
+        var roll = random.NextDouble();
+        return roll switch
+        {
+            < 0.70 => RunStatus.Completed,
+            < 0.80 => RunStatus.Partial,
+            < 0.90 => RunStatus.Failed,
+            < 0.95 => RunStatus.Dry,
+            _ => RunStatus.Cancelled,
+        };
+    }
+
+    public string? TriggerPayload(Workflow workflow, string tenant) => workflow.Name switch
+    {
+        "campaign_generation" => Json(new
+        {
+            campaignId = $"cmp_{random.Next(1000, 9999)}",
+            tenant,
+            template = random.Next(2) == 0 ? "spin-wheel" : "scratch-card",
+            locale = random.Next(3) switch { 0 => "en-US", 1 => "de-DE", _ => "fr-FR" },
+            prizes = new[] { new { tier = 1, label = "20% off" }, new { tier = 2, label = "Free shipping" } },
+        }),
+        "channel-digest" => Json(new { channel = Channels[random.Next(Channels.Length)], window = "24h", trigger = "schedule" }),
+        _ => Json(new { schedule = workflow.Name.StartsWith("weekly", StringComparison.Ordinal) ? "0 3 * * 1" : "0 2 * * *", trigger = "cron" }),
+    };
+
+    /// A run that has reached `outcome`, created at `createdAt`.
+    public DemoRun Finished(string id, string tenant, Workflow workflow, DateTimeOffset createdAt, string outcome)
+    {
+        var queueWait = TimeSpan.FromMilliseconds(random.Next(200, 20_000));
+        var startedAt = createdAt + queueWait;
+        var at = startedAt;
+        var steps = new List<StepRow>();
+        var failAt = outcome == RunStatus.Failed ? random.Next(workflow.Steps.Length) : -1;
+        var cancelAt = outcome == RunStatus.Cancelled ? random.Next(workflow.Steps.Length) : -1;
+        var stopped = false;
+        for (var i = 0; i < workflow.Steps.Length; i++)
+        {
+            var (stepId, skillId, min, max) = workflow.Steps[i];
+            if (stopped || (outcome == RunStatus.Cancelled && i > cancelAt))
+            {
+                steps.Add(Step(id, i, stepId, skillId, stopped && outcome == RunStatus.Cancelled ? StepStatus.Cancelled : StepStatus.Pending, null, null));
+                continue;
+            }
+            var ms = random.Next(min, max);
+            var cacheHit = random.NextDouble() < 0.2;
+            if (cacheHit) ms = random.Next(20, 120);
+            var stepStart = at;
+            at += TimeSpan.FromMilliseconds(ms);
+            var status = i == failAt ? StepStatus.Failed : i == cancelAt ? StepStatus.Cancelled : StepStatus.Completed;
+            var failure = Failures[random.Next(Failures.Length)];
+            steps.Add(Step(id, i, stepId, skillId, status, stepStart, at) with
+            {
+                CacheHit = cacheHit && status == StepStatus.Completed ? 1 : 0,
+                Attempt = status == StepStatus.Failed ? random.Next(1, 4) : random.NextDouble() < 0.08 ? 2 : 1,
+                Input = Json(new { step = stepId, tenant, attempt = 1 }),
+                Output = status == StepStatus.Completed ? StepOutput(stepId) : null,
+                ErrorMessage = status == StepStatus.Failed ? failure.Message : null,
+                ErrorStack = status == StepStatus.Failed ? failure.Stack.Trim() : null,
+            });
+            if (status != StepStatus.Completed) stopped = true;
+        }
+
+        var errors = new List<ErrorEntry>();
+        long? matched = null, processed = null, skipped = null, insights = null, tokensIn = null, tokensOut = null;
+        string? profile = null, provider = null, model = null;
+        if (workflow.Reflection)
+        {
+            matched = random.Next(5, 400);
+            skipped = outcome == RunStatus.Partial ? random.Next(1, Math.Max(2, (int)matched / 8)) : 0;
+            processed = outcome is RunStatus.Failed or RunStatus.Cancelled ? random.Next(0, (int)matched) : matched - skipped;
+            insights = outcome == RunStatus.Dry ? 0 : (long)(processed * (0.4 + random.NextDouble()));
+            (profile, provider, model) = Models[random.Next(Models.Length)];
+            tokensIn = processed * random.Next(900, 4000) + random.Next(500, 3000);
+            tokensOut = processed * random.Next(120, 700);
+            if (outcome == RunStatus.Partial)
+            {
+                for (var e = 0; e < Math.Min(skipped ?? 1, 4); e++)
+                {
+                    var (topic, error) = PartialErrors[random.Next(PartialErrors.Length)];
+                    errors.Add(new ErrorEntry(topic, error, random.Next(2) == 0 ? "reflect" : "store_insights"));
+                }
+            }
+        }
+        else if (workflow.Name == "campaign_generation")
+        {
+            (profile, provider, model) = ("campaign-writer", "openai", "gpt-4o-mini");
+            tokensIn = random.Next(2_000, 9_000);
+            tokensOut = random.Next(800, 3_000);
+            if (outcome == RunStatus.Partial)
+                errors.Add(new ErrorEntry("asset:bgm", "Fell back to the default track: generated audio failed loudness check", "bgm_track"));
+        }
+
+        var completedAt = at + TimeSpan.FromMilliseconds(random.Next(50, 400));
+        var failed = steps.FirstOrDefault(s => s.Status == StepStatus.Failed);
+        var cost = prices.Estimate(model, tokensIn, tokensOut);
+        var run = new RunRow
+        {
+            Id = id, TenantId = tenant, WorkflowName = workflow.Name, Name = NameFor(workflow), Status = outcome,
+            DryRun = outcome == RunStatus.Dry ? 1 : 0, TriggerPayload = TriggerPayload(workflow, tenant),
+            Context = Json(new { engine = "demo-engine/2.3.1", host = $"worker-{random.Next(1, 4)}", region = "eu-west-1" }),
+            ErrorMessage = failed?.ErrorMessage, ErrorType = failed is null ? null : Failures.First(f => f.Message == failed.ErrorMessage).Type,
+            ErrorStack = failed?.ErrorStack,
+            CreatedAt = DbTime.ToDb(createdAt), StartedAt = DbTime.ToDb(startedAt), CompletedAt = DbTime.ToDb(completedAt),
+            DurationMs = (long)(completedAt - startedAt).TotalMilliseconds,
+            TargetsMatched = matched, TargetsProcessed = processed, TargetsSkipped = skipped, InsightsCreated = insights,
+            ModelProfile = profile, ModelProvider = provider, ModelName = model, TokensInput = tokensIn, TokensOutput = tokensOut,
+            CostUsd = cost, CostEstimated = 0, LayerHash = LayerHash(workflow.Name),
+            StepsTotal = steps.Count, StepsCompleted = steps.Count(s => s.Status == StepStatus.Completed),
+            UpdatedAt = DbTime.ToDb(completedAt),
+        };
+        return new DemoRun(run, steps, errors);
+    }
+
+    private static StepRow Step(string runId, int seq, string stepId, string skillId, string status, DateTimeOffset? start, DateTimeOffset? end) => new()
+    {
+        RunId = runId, StepId = stepId, Seq = seq, SkillId = skillId, Status = status,
+        StartedAt = DbTime.ToDb(start), CompletedAt = DbTime.ToDb(end),
+        DurationMs = start is { } s && end is { } e ? (long)(e - s).TotalMilliseconds : null,
+        UpdatedAt = DbTime.ToDb(end ?? start ?? DateTimeOffset.UnixEpoch),
+    };
+
+    public string StepOutput(string stepId) => stepId switch
+    {
+        "game_config" => Json(new { difficulty = "medium", rounds = random.Next(3, 8), theme = "festive", seed = random.Next() }),
+        "bgm_track" => Json(new { track = $"bgm_{random.Next(100, 999)}.ogg", bpm = random.Next(90, 140), lufs = -14.2 }),
+        "bundle_game" => Json(new { bundle = "game.bundle.js", sizeBytes = random.Next(200_000, 900_000), chunks = random.Next(2, 6) }),
+        "manifest" => Json(new { url = $"https://cdn.example.test/c/{random.Next(10000, 99999)}/index.html", version = 3 }),
+        "select_targets" or "gather_history" or "fetch_messages" => Json(new { count = random.Next(5, 400) }),
+        "store_insights" => Json(new { stored = random.Next(1, 200) }),
+        _ => Json(new { summary = "Users engaged most with limited-time offers; two cohorts show churn risk.", confidence = Math.Round(random.NextDouble(), 2) }),
+    };
+}

@@ -1,0 +1,76 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Htmx;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages.Runs;
+
+/// `/ui/runs` and its fragments: stats cards, the run table, the recent runs.
+public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
+{
+    public RunFilter Filter { get; private set; } = new();
+    public BadParameter? FilterError { get; private set; }
+    public RunsTableModel? Table { get; private set; }
+    public StatsCardsModel Stats { get; private set; } = null!;
+    public IReadOnlyList<string> Workflows { get; private set; } = [];
+    public IReadOnlyList<string> Tenants { get; private set; } = [];
+    public Caller Caller => HttpContext.Caller();
+
+    public async Task<IActionResult> OnGetAsync(CancellationToken ct)
+    {
+        var (filter, error) = RunFilter.Parse(Request.Query, Caller);
+        var now = time.GetUtcNow();
+        Filter = filter ?? new RunFilter { Tenant = Caller.TenantId };
+        FilterError = error;
+        Stats = new StatsCardsModel(await store.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
+        Workflows = await store.WorkflowsAsync(Filter.Tenant, ct);
+        if (Caller.IsSuperAdmin) Tenants = await store.TenantsAsync(ct);
+        if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), ShowTenant(filter), now);
+        else Response.StatusCode = StatusCodes.Status400BadRequest;
+        return Page();
+    }
+
+    public async Task<IActionResult> OnGetListAsync(CancellationToken ct)
+    {
+        var (filter, error) = RunFilter.Parse(Request.Query, Caller);
+        if (error is not null) return Fragments.BadParameter(error);
+        var page = await store.ListAsync(filter!, ct);
+        // The filter form's requests put the page's own URL in history; polls and links do not.
+        if (Request.IsHtmx(out var hx) && hx!.Trigger == "run-filters")
+            Response.Htmx(h => h.PushUrl(Url.Page("/Runs/Index", null)! + filter!.ToQueryString()));
+        return Partial("_RunsTable", new RunsTableModel(page, ShowTenant(filter!), time.GetUtcNow()));
+    }
+
+    public async Task<IActionResult> OnGetStatsAsync(CancellationToken ct)
+    {
+        foreach (var key in Request.Query.Keys)
+        {
+            if (key is not ("period" or "tenant"))
+                return Fragments.BadParameter(new BadParameter(key, "is not a stats parameter; accepted: period, tenant"));
+        }
+        var period = StatsPeriod.Parse(Request.Query["period"]);
+        if (period is null)
+            return Fragments.BadParameter(new BadParameter("period", "accepts 24h, 7d or 30d (default 7d)"));
+        var tenant = Caller.TenantId;
+        if (Request.Query["tenant"].ToString() is { Length: > 0 } asked)
+        {
+            if (!Caller.IsSuperAdmin) return Fragments.BadParameter(new BadParameter("tenant", "is for super admins only; your key sees its own tenant"));
+            if (!RunFilter.TenantPattern().IsMatch(asked)) return Fragments.BadParameter(new BadParameter("tenant", "accepts a tenant id: 1-64 of a-z, 0-9, _ and -"));
+            tenant = asked;
+        }
+        var now = time.GetUtcNow();
+        var stats = await store.StatsAsync(tenant, now - period.Span, ct);
+        return Partial("_StatsCards", new StatsCardsModel(stats, period, tenant == Caller.TenantId ? null : tenant, now));
+    }
+
+    public async Task<IActionResult> OnGetRecentAsync(CancellationToken ct)
+    {
+        if (Request.Query.Count > 0)
+            return Fragments.BadParameter(new BadParameter(Request.Query.Keys.First(), "is not accepted; /ui/runs/recent takes no parameters"));
+        var runs = await store.RecentAsync(Caller.TenantId, 5, ct);
+        return Partial("_RecentRuns", new RecentRunsModel(runs, time.GetUtcNow()));
+    }
+
+    private bool ShowTenant(RunFilter filter) => Caller.IsSuperAdmin && !filter.TenantChosen;
+}

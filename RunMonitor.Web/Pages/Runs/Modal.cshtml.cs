@@ -1,0 +1,17 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages.Runs;
+
+/// `/ui/runs/{id}`: the detail modal's fragment.
+public sealed class ModalModel(RunStore store, TimeProvider time) : PageModel
+{
+    public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
+    {
+        var detail = await store.GetDetailAsync(HttpContext.Caller().TenantId, id, ct);
+        if (detail is null) return Fragments.RunNotFound();
+        return Partial("_RunDetail", new RunDetailModel(detail, time.GetUtcNow()));
+    }
+}

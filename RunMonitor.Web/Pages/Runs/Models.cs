@@ -1,0 +1,42 @@
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Pages.Runs;
+
+public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffset Now)
+{
+    public RunFilter Filter => Page.Filter;
+    public bool AnyActive => Page.Items.Any(r => RunStatus.IsActive(r.Status));
+    public long First => Page.Items.Count == 0 ? 0 : Filter.Offset + 1;
+    public long Last => Filter.Offset + Page.Items.Count;
+    public bool HasPrevious => Filter.Offset > 0;
+    public bool HasNext => Filter.Offset + Filter.Limit < Page.Total;
+    public int PreviousOffset => Math.Max(0, Filter.Offset - Filter.Limit);
+    public int NextOffset => Filter.Offset + Filter.Limit;
+}
+
+public sealed record StatsPeriod(string Token, TimeSpan Span, string Label)
+{
+    public static readonly IReadOnlyList<StatsPeriod> All =
+    [
+        new("24h", TimeSpan.FromHours(24), "24h"),
+        new("7d", TimeSpan.FromDays(7), "7d"),
+        new("30d", TimeSpan.FromDays(30), "30d"),
+    ];
+
+    public static StatsPeriod Default => All[1];
+
+    public static StatsPeriod? Parse(string? token) =>
+        string.IsNullOrEmpty(token) ? Default : All.FirstOrDefault(p => p.Token == token);
+}
+
+public sealed record StatsCardsModel(RunStats Stats, StatsPeriod Period, string? TenantParam, DateTimeOffset Now)
+{
+    public bool AnyActive => Stats.QueuedNow + Stats.RunningNow > 0;
+}
+
+public sealed record RunDetailModel(RunDetail Detail, DateTimeOffset Now)
+{
+    public RunRow Run => Detail.Run;
+}
+
+public sealed record RecentRunsModel(IReadOnlyList<RunRow> Runs, DateTimeOffset Now);

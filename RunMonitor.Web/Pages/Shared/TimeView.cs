@@ -1,0 +1,3 @@
+namespace RunMonitor.Web.Pages.Shared;
+
+public sealed record TimeView(DateTimeOffset? Value, DateTimeOffset Now);

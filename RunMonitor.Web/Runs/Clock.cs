@@ -1,0 +1,38 @@
+using System.Globalization;
+
+namespace RunMonitor.Web.Runs;
+
+/// The one text form of an instant in the database: UTC, millisecond precision, sortable as text.
+public static class DbTime
+{
+    private const string Format = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    public static string ToDb(DateTimeOffset value) => value.UtcDateTime.ToString(Format, CultureInfo.InvariantCulture);
+
+    public static string? ToDb(DateTimeOffset? value) => value is { } v ? ToDb(v) : null;
+
+    public static DateTimeOffset Parse(string value) =>
+        DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    public static DateTimeOffset? FromDb(string? value) => value is null ? null : Parse(value);
+
+    /// ISO-8601 date or date-time; without an offset it is UTC. False for anything else.
+    public static bool TryParseIso(string text, out DateTimeOffset value, out bool dateOnly)
+    {
+        dateOnly = false;
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            dateOnly = true;
+            value = new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            return true;
+        }
+        string[] formats =
+        [
+            "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF",
+            "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
+            "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm:ss",
+        ];
+        return DateTimeOffset.TryParseExact(text, formats, CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+    }
+}

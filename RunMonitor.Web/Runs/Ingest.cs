@@ -1,0 +1,65 @@
+namespace RunMonitor.Web.Runs;
+
+public sealed record RunErrorInfo(string? Message, string? Type, string? Stack);
+
+public sealed record ErrorEntry(string Topic, string Error, string? Node);
+
+public sealed record RunMetrics(long? TargetsMatched, long? TargetsProcessed, long? TargetsSkipped, long? InsightsCreated);
+
+public sealed record RunUsage(string? Profile, string? Provider, string? Model, long? TokensInput, long? TokensOutput, double? CostUsd);
+
+public sealed record PlannedStep(string StepId, string? SkillId);
+
+/// The fields an engine may change on a run (PATCH, and the tail of POST). Null means "not given".
+public sealed record RunPatch
+{
+    public string? Status { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+    public bool ErrorGiven { get; init; }
+    public RunErrorInfo? Error { get; init; }
+    public IReadOnlyList<ErrorEntry>? Errors { get; init; }
+    public RunMetrics? Metrics { get; init; }
+    public RunUsage? Usage { get; init; }
+    public string? Context { get; init; }
+}
+
+public sealed record NewRun
+{
+    public string? Id { get; init; }
+    public string? TenantId { get; init; }
+    public required string WorkflowName { get; init; }
+    public string? Name { get; init; }
+    public bool DryRun { get; init; }
+    public string? TriggerPayload { get; init; }
+    public string? LayerHash { get; init; }
+    public IReadOnlyList<PlannedStep> Steps { get; init; } = [];
+    public DateTimeOffset? CreatedAt { get; init; }
+    public RunPatch Patch { get; init; } = new();
+}
+
+/// A step report (PUT): every field optional; what is given replaces what was there.
+public sealed record StepUpsert
+{
+    public string? SkillId { get; init; }
+    public string? Status { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+    public long? DurationMs { get; init; }
+    public bool? CacheHit { get; init; }
+    public long? Attempt { get; init; }
+    public string? Input { get; init; }
+    public string? Output { get; init; }
+    public bool ErrorGiven { get; init; }
+    public string? ErrorMessage { get; init; }
+    public string? ErrorStack { get; init; }
+}
+
+public enum WriteOutcome { Ok, Created, NotFound, Conflict, Forbidden }
+
+public sealed record WriteResult<T>(WriteOutcome Outcome, T? Value = default, string? Reason = null)
+{
+    public static WriteResult<T> NotFound() => new(WriteOutcome.NotFound, Reason: "Run not found");
+    public static WriteResult<T> Conflict(string reason) => new(WriteOutcome.Conflict, Reason: reason);
+    public static WriteResult<T> Forbidden(string reason) => new(WriteOutcome.Forbidden, Reason: reason);
+}

@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.WebUtilities;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Runs;
+
+public enum RunSort { Created, Status, Duration }
+
+/// A bad request parameter: which one, and what it accepts. Answered 400 by every surface.
+public sealed record BadParameter(string Name, string Message);
+
+/// The run list's filters, sort and page: parsed and validated in one place for the page, the
+/// fragment, the export and the JSON API, and turned back into a query string for links.
+public sealed partial record RunFilter
+{
+    public const int DefaultLimit = 20;
+    public const int MaxLimit = 100;
+    public const int MaxTextLength = 200;
+
+    /// The tenant the query is scoped to; null only for a super admin looking at every tenant.
+    public string? Tenant { get; init; }
+    public bool TenantChosen { get; init; }
+    public string? Workflow { get; init; }
+    public IReadOnlyList<string> Statuses { get; init; } = [];
+    public string? Q { get; init; }
+    public DateTimeOffset? From { get; init; }
+    public DateTimeOffset? To { get; init; }
+    public string? FromText { get; init; }
+    public string? ToText { get; init; }
+    public RunSort Sort { get; init; } = RunSort.Created;
+    public bool Descending { get; init; } = true;
+    public int Offset { get; init; }
+    public int Limit { get; init; } = DefaultLimit;
+
+    public static readonly IReadOnlySet<string> Parameters = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "layer_name", "workflow", "status", "q", "from", "to", "sort", "offset", "limit", "tenant",
+    };
+
+    public static readonly IReadOnlyList<int> PageSizes = [10, 20, 50, 100];
+
+    public string SortToken => (Descending ? "-" : "") + Sort.ToString().ToLowerInvariant();
+
+    public bool HasCriteria => Workflow is not null || Statuses.Count > 0 || Q is not null || From is not null || To is not null;
+
+    [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
+    public static partial Regex TenantPattern();
+
+    public static (RunFilter? Filter, BadParameter? Error) Parse(IQueryCollection query, Caller caller) =>
+        Parse(query.ToDictionary(p => p.Key, p => p.Value.ToArray()), caller);
+
+    public static (RunFilter? Filter, BadParameter? Error) Parse(IReadOnlyDictionary<string, string?[]> query, Caller caller)
+    {
+        foreach (var key in query.Keys)
+        {
+            if (!Parameters.Contains(key))
+                return Bad(key, $"is not a list parameter; accepted: {string.Join(", ", Parameters.Order())}");
+        }
+        foreach (var (key, values) in query)
+        {
+            if (values.Length > 1 && key != "status")
+                return Bad(key, "was given more than once; give it once");
+        }
+
+        string? One(string name) => query.TryGetValue(name, out var v) && v.Length > 0 && !string.IsNullOrWhiteSpace(v[0]) ? v[0]!.Trim() : null;
+
+        var filter = new RunFilter { Tenant = caller.TenantId };
+
+        var tenant = One("tenant");
+        if (tenant is not null)
+        {
+            if (!caller.IsSuperAdmin)
+                return Bad("tenant", "is for super admins only; your key sees its own tenant");
+            if (!TenantPattern().IsMatch(tenant))
+                return Bad("tenant", "accepts a tenant id: 1-64 of a-z, 0-9, _ and -");
+            filter = filter with { Tenant = tenant, TenantChosen = true };
+        }
+
+        var workflow = One("layer_name") ?? One("workflow");
+        if (One("layer_name") is { } l && One("workflow") is { } w && l != w)
+            return Bad("workflow", "is another name for layer_name; give one of them");
+        if (workflow is not null)
+        {
+            if (workflow.Length > MaxTextLength) return Bad("layer_name", $"accepts a workflow name of at most {MaxTextLength} characters");
+            filter = filter with { Workflow = workflow };
+        }
+
+        if (query.TryGetValue("status", out var statusValues))
+        {
+            var statuses = new List<string>();
+            foreach (var part in statusValues.SelectMany(v => (v ?? "").Split(',')).Select(p => p.Trim()).Where(p => p.Length > 0))
+            {
+                var status = RunStatus.Normalize(part);
+                if (status is null)
+                    return Bad("status", $"accepts one or more of {RunStatus.AcceptedWords}, comma-separated; got '{Truncate(part)}'");
+                if (!statuses.Contains(status)) statuses.Add(status);
+            }
+            filter = filter with { Statuses = statuses };
+        }
+
+        if (One("q") is { } q)
+        {
+            if (q.Length > MaxTextLength) return Bad("q", $"accepts a run id or name of at most {MaxTextLength} characters");
+            filter = filter with { Q = q };
+        }
+
+        if (One("from") is { } fromText)
+        {
+            if (!DbTime.TryParseIso(fromText, out var from, out _))
+                return Bad("from", "accepts an ISO-8601 date (2026-11-21) or date-time (2026-11-21T08:00:00Z), UTC");
+            filter = filter with { From = from, FromText = fromText };
+        }
+
+        if (One("to") is { } toText)
+        {
+            if (!DbTime.TryParseIso(toText, out var to, out var dateOnly))
+                return Bad("to", "accepts an ISO-8601 date (2026-11-21) or date-time (2026-11-21T18:00:00Z), UTC");
+            // A date alone means the whole of that day.
+            filter = filter with { To = dateOnly ? to.AddDays(1) : to, ToText = toText };
+        }
+
+        if (filter.From is { } f && filter.To is { } t && f >= t)
+            return Bad("to", "must be later than from");
+
+        if (One("sort") is { } sort)
+        {
+            var descending = sort.StartsWith('-');
+            var key = descending ? sort[1..] : sort;
+            RunSort? parsed = key switch
+            {
+                "created" => RunSort.Created,
+                "status" => RunSort.Status,
+                "duration" => RunSort.Duration,
+                _ => null,
+            };
+            if (parsed is null)
+                return Bad("sort", "accepts created, status or duration, with a leading - for descending (default -created)");
+            filter = filter with { Sort = parsed.Value, Descending = descending };
+        }
+
+        if (One("offset") is { } offsetText)
+        {
+            if (!int.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+                return Bad("offset", "accepts a whole number of 0 or more");
+            filter = filter with { Offset = offset };
+        }
+
+        if (One("limit") is { } limitText)
+        {
+            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit < 1 || limit > MaxLimit)
+                return Bad("limit", $"accepts a whole number from 1 to {MaxLimit}");
+            filter = filter with { Limit = limit };
+        }
+
+        return (filter, null);
+    }
+
+    private static (RunFilter?, BadParameter?) Bad(string name, string message) => (null, new BadParameter(name, message));
+
+    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
+
+    /// The query string for this filter, leaving out defaults; `with` overrides single values.
+    public string ToQueryString(int? offset = null, string? sort = null, int? limit = null, bool includePaging = true)
+    {
+        var pairs = new List<KeyValuePair<string, string?>>();
+        if (TenantChosen && Tenant is not null) pairs.Add(new("tenant", Tenant));
+        if (Workflow is not null) pairs.Add(new("layer_name", Workflow));
+        if (Statuses.Count > 0) pairs.Add(new("status", string.Join(',', Statuses)));
+        if (Q is not null) pairs.Add(new("q", Q));
+        if (FromText is not null) pairs.Add(new("from", FromText));
+        if (ToText is not null) pairs.Add(new("to", ToText));
+        var sortToken = sort ?? SortToken;
+        if (sortToken != "-created") pairs.Add(new("sort", sortToken));
+        if (includePaging)
+        {
+            var o = offset ?? Offset;
+            if (o > 0) pairs.Add(new("offset", o.ToString(CultureInfo.InvariantCulture)));
+        }
+        var l = limit ?? Limit;
+        if (l != DefaultLimit) pairs.Add(new("limit", l.ToString(CultureInfo.InvariantCulture)));
+        return QueryString.Create(pairs).ToString();
+    }
+}

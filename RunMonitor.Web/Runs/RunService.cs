@@ -1,0 +1,168 @@
+using System.Security.Cryptography;
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Runs;
+
+/// The write rules: ids, tenants, status transitions, derived timestamps, durations and cost.
+public sealed class RunService(Database database, PriceTable prices, TimeProvider time)
+{
+    public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    public async Task<WriteResult<RunRow>> CreateAsync(Caller caller, NewRun request, CancellationToken ct = default)
+    {
+        string tenant;
+        if (request.TenantId is { } asked && asked != caller.TenantId)
+        {
+            if (!caller.IsSuperAdmin) return WriteResult<RunRow>.Forbidden("tenantId is for super admins; your key writes to its own tenant");
+            tenant = asked;
+        }
+        else tenant = caller.TenantId ?? request.TenantId ?? Caller.DefaultTenant;
+
+        var now = time.GetUtcNow();
+        var nowText = DbTime.ToDb(now);
+        var created = request.CreatedAt ?? now;
+        var run = new RunRow
+        {
+            Id = request.Id ?? NewId(),
+            TenantId = tenant,
+            WorkflowName = request.WorkflowName,
+            Name = request.Name,
+            Status = RunStatus.Queued,
+            DryRun = request.DryRun ? 1 : 0,
+            TriggerPayload = request.TriggerPayload,
+            LayerHash = request.LayerHash,
+            CreatedAt = DbTime.ToDb(created),
+            StepsTotal = request.Steps.Count,
+            UpdatedAt = nowText,
+        };
+        run = Apply(run, request.Patch, now);
+
+        return await database.WriteAsync(async (connection, tx) =>
+        {
+            if (!await RunStore.InsertRunAsync(connection, tx, run))
+                return WriteResult<RunRow>.Conflict($"a run with id '{run.Id}' already exists");
+            if (request.Patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run.Id, errors);
+            await RunStore.WriteStepsAsync(connection, tx, request.Steps.Select((s, i) => new StepRow
+            {
+                RunId = run.Id, StepId = s.StepId, Seq = i, SkillId = s.SkillId, Status = StepStatus.Pending, UpdatedAt = nowText,
+            }));
+            await RunStore.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
+            return new WriteResult<RunRow>(WriteOutcome.Created, run);
+        }, ct);
+    }
+
+    public async Task<WriteResult<RunRow>> UpdateAsync(Caller caller, string id, RunPatch patch, CancellationToken ct = default)
+    {
+        return await database.WriteAsync(async (connection, tx) =>
+        {
+            var run = await RunStore.GetAsync(connection, tx, caller.TenantId, id);
+            if (run is null) return WriteResult<RunRow>.NotFound();
+            if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
+                return WriteResult<RunRow>.Conflict(reason);
+            var now = time.GetUtcNow();
+            var updated = Apply(run, patch, now);
+            if (!await RunStore.UpdateRunAsync(connection, tx, updated, run.Status))
+                return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
+            if (patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run.Id, errors);
+            return new WriteResult<RunRow>(WriteOutcome.Ok, updated);
+        }, ct);
+    }
+
+    /// Folds a patch into a run: derived start/end times, duration, and a cost estimate from tokens.
+    private RunRow Apply(RunRow run, RunPatch patch, DateTimeOffset now)
+    {
+        var status = patch.Status ?? run.Status;
+        var startedAt = DbTime.ToDb(patch.StartedAt) ?? run.StartedAt;
+        var completedAt = DbTime.ToDb(patch.CompletedAt) ?? run.CompletedAt;
+        if (status != RunStatus.Queued && status != RunStatus.Cancelled && startedAt is null) startedAt = DbTime.ToDb(now);
+        if (RunStatus.IsTerminal(status) && completedAt is null) completedAt = DbTime.ToDb(now);
+        long? duration = null;
+        if (startedAt is not null && completedAt is not null)
+            duration = Math.Max(0, (long)(DbTime.Parse(completedAt) - DbTime.Parse(startedAt)).TotalMilliseconds);
+
+        var updated = run with
+        {
+            Status = status,
+            DryRun = status == RunStatus.Dry ? 1 : run.DryRun,
+            StartedAt = startedAt,
+            CompletedAt = completedAt,
+            DurationMs = duration,
+            Context = patch.Context ?? run.Context,
+            UpdatedAt = DbTime.ToDb(now),
+        };
+        if (patch.ErrorGiven)
+        {
+            updated = updated with { ErrorMessage = patch.Error?.Message, ErrorType = patch.Error?.Type, ErrorStack = patch.Error?.Stack };
+        }
+        if (patch.Metrics is { } m)
+        {
+            updated = updated with
+            {
+                TargetsMatched = m.TargetsMatched ?? run.TargetsMatched,
+                TargetsProcessed = m.TargetsProcessed ?? run.TargetsProcessed,
+                TargetsSkipped = m.TargetsSkipped ?? run.TargetsSkipped,
+                InsightsCreated = m.InsightsCreated ?? run.InsightsCreated,
+            };
+        }
+        if (patch.Usage is { } u)
+        {
+            updated = updated with
+            {
+                ModelProfile = u.Profile ?? run.ModelProfile,
+                ModelProvider = u.Provider ?? run.ModelProvider,
+                ModelName = u.Model ?? run.ModelName,
+                TokensInput = u.TokensInput ?? run.TokensInput,
+                TokensOutput = u.TokensOutput ?? run.TokensOutput,
+            };
+            if (u.CostUsd is { } cost) updated = updated with { CostUsd = cost, CostEstimated = 0 };
+            else if (run.CostUsd is null || run.IsCostEstimated)
+            {
+                var estimate = prices.Estimate(updated.ModelName, updated.TokensInput, updated.TokensOutput);
+                updated = updated with { CostUsd = estimate, CostEstimated = estimate is null ? 0 : 1 };
+            }
+        }
+        if (RunStatus.IsTerminal(status)) updated = updated with { LeaseOwner = null, LeaseExpiresAt = null };
+        return updated;
+    }
+
+    public async Task<WriteResult<StepRow>> UpsertStepAsync(Caller caller, string runId, string stepId, StepUpsert request, CancellationToken ct = default)
+    {
+        return await database.WriteAsync(async (connection, tx) =>
+        {
+            var run = await RunStore.GetAsync(connection, tx, caller.TenantId, runId);
+            if (run is null) return new WriteResult<StepRow>(WriteOutcome.NotFound, Reason: "Run not found");
+            var now = time.GetUtcNow();
+            var nowText = DbTime.ToDb(now);
+            var existing = await RunStore.GetStepAsync(connection, tx, runId, stepId)
+                ?? new StepRow { RunId = runId, StepId = stepId, Seq = await RunStore.NextStepSeqAsync(connection, tx, runId) };
+            var status = request.Status ?? existing.Status;
+            var startedAt = DbTime.ToDb(request.StartedAt) ?? existing.StartedAt;
+            var completedAt = DbTime.ToDb(request.CompletedAt) ?? existing.CompletedAt;
+            if (status == StepStatus.Running && startedAt is null) startedAt = nowText;
+            if (status is StepStatus.Completed or StepStatus.Failed or StepStatus.Skipped or StepStatus.Cancelled && completedAt is null && startedAt is not null)
+                completedAt = nowText;
+            var duration = request.DurationMs ?? existing.DurationMs;
+            if (request.DurationMs is null && startedAt is not null && completedAt is not null)
+                duration = Math.Max(0, (long)(DbTime.Parse(completedAt) - DbTime.Parse(startedAt)).TotalMilliseconds);
+            var step = existing with
+            {
+                SkillId = request.SkillId ?? existing.SkillId,
+                Status = status,
+                StartedAt = startedAt,
+                CompletedAt = completedAt,
+                DurationMs = duration,
+                CacheHit = request.CacheHit is { } hit ? (hit ? 1 : 0) : existing.CacheHit,
+                Attempt = request.Attempt ?? existing.Attempt,
+                Input = request.Input ?? existing.Input,
+                Output = request.Output ?? existing.Output,
+                ErrorMessage = request.ErrorGiven ? request.ErrorMessage : existing.ErrorMessage,
+                ErrorStack = request.ErrorGiven ? request.ErrorStack : existing.ErrorStack,
+                UpdatedAt = nowText,
+            };
+            await RunStore.WriteStepsAsync(connection, tx, [step]);
+            await RunStore.RefreshStepCountsAsync(connection, tx, runId, nowText);
+            return new WriteResult<StepRow>(WriteOutcome.Ok, step);
+        }, ct);
+    }
+}

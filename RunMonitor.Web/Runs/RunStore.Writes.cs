@@ -1,0 +1,107 @@
+using System.Data;
+using Dapper;
+
+namespace RunMonitor.Web.Runs;
+
+/// The write statements. Each runs inside the caller's transaction from `Database.WriteAsync`.
+public sealed partial class RunStore
+{
+    private const string InsertRun = """
+        INSERT INTO runs (id, tenant_id, workflow_name, name, status, dry_run, trigger_payload, context,
+            error_message, error_type, error_stack, created_at, started_at, completed_at, duration_ms,
+            targets_matched, targets_processed, targets_skipped, insights_created,
+            model_profile, model_provider, model_name, tokens_input, tokens_output, cost_usd, cost_estimated,
+            layer_hash, retry_of, cancel_requested, lease_owner, lease_expires_at, steps_total, steps_completed, updated_at)
+        VALUES (@Id, @TenantId, @WorkflowName, @Name, @Status, @DryRun, @TriggerPayload, @Context,
+            @ErrorMessage, @ErrorType, @ErrorStack, @CreatedAt, @StartedAt, @CompletedAt, @DurationMs,
+            @TargetsMatched, @TargetsProcessed, @TargetsSkipped, @InsightsCreated,
+            @ModelProfile, @ModelProvider, @ModelName, @TokensInput, @TokensOutput, @CostUsd, @CostEstimated,
+            @LayerHash, @RetryOf, @CancelRequested, @LeaseOwner, @LeaseExpiresAt, @StepsTotal, @StepsCompleted, @UpdatedAt)
+        ON CONFLICT (id) DO NOTHING
+        """;
+
+    /// False when a run with that id already exists.
+    public static async Task<bool> InsertRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run) =>
+        await connection.ExecuteAsync(InsertRun, run, tx) == 1;
+
+    private const string UpdateRun = """
+        UPDATE runs SET status = @Status, dry_run = @DryRun, context = @Context,
+            error_message = @ErrorMessage, error_type = @ErrorType, error_stack = @ErrorStack,
+            started_at = @StartedAt, completed_at = @CompletedAt, duration_ms = @DurationMs,
+            targets_matched = @TargetsMatched, targets_processed = @TargetsProcessed,
+            targets_skipped = @TargetsSkipped, insights_created = @InsightsCreated,
+            model_profile = @ModelProfile, model_provider = @ModelProvider, model_name = @ModelName,
+            tokens_input = @TokensInput, tokens_output = @TokensOutput, cost_usd = @CostUsd,
+            cost_estimated = @CostEstimated, cancel_requested = @CancelRequested,
+            lease_owner = @LeaseOwner, lease_expires_at = @LeaseExpiresAt, updated_at = @UpdatedAt
+        WHERE id = @Id AND status = @ExpectedStatus
+        """;
+
+    /// Writes every mutable column, guarded by the status the caller read (no row changed: someone else moved it).
+    public static async Task<bool> UpdateRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string expectedStatus)
+    {
+        var p = new DynamicParameters(run);
+        p.Add("ExpectedStatus", expectedStatus);
+        return await connection.ExecuteAsync(UpdateRun, p, tx) == 1;
+    }
+
+    private const string DeleteErrors = "DELETE FROM run_errors WHERE run_id = @RunId";
+    private const string InsertError = "INSERT INTO run_errors (run_id, seq, topic, error, node) VALUES (@RunId, @Seq, @Topic, @Error, @Node)";
+
+    public static async Task ReplaceErrorsAsync(IDbConnection connection, IDbTransaction tx, string runId, IReadOnlyList<ErrorEntry> errors)
+    {
+        await connection.ExecuteAsync(DeleteErrors, new { RunId = runId }, tx);
+        var rows = errors.Select((e, i) => new RunErrorRow { RunId = runId, Seq = i, Topic = e.Topic, Error = e.Error, Node = e.Node });
+        await connection.ExecuteAsync(InsertError, rows, tx);
+    }
+
+    private const string UpsertWorkflow = """
+        INSERT INTO workflows (tenant_id, workflow_name, last_seen_at) VALUES (@TenantId, @WorkflowName, @At)
+        ON CONFLICT (tenant_id, workflow_name) DO UPDATE SET last_seen_at = excluded.last_seen_at
+        """;
+
+    public static Task TouchWorkflowAsync(IDbConnection connection, IDbTransaction tx, string tenantId, string workflowName, string at) =>
+        connection.ExecuteAsync(UpsertWorkflow, new { TenantId = tenantId, WorkflowName = workflowName, At = at }, tx);
+
+    private const string InsertStep = """
+        INSERT INTO steps (run_id, step_id, seq, skill_id, status, started_at, completed_at, duration_ms,
+            cache_hit, attempt, input, output, error_message, error_stack, updated_at)
+        VALUES (@RunId, @StepId, @Seq, @SkillId, @Status, @StartedAt, @CompletedAt, @DurationMs,
+            @CacheHit, @Attempt, @Input, @Output, @ErrorMessage, @ErrorStack, @UpdatedAt)
+        ON CONFLICT (run_id, step_id) DO UPDATE SET
+            seq = excluded.seq, skill_id = excluded.skill_id, status = excluded.status,
+            started_at = excluded.started_at, completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
+            cache_hit = excluded.cache_hit, attempt = excluded.attempt, input = excluded.input, output = excluded.output,
+            error_message = excluded.error_message, error_stack = excluded.error_stack, updated_at = excluded.updated_at
+        """;
+
+    public static Task WriteStepsAsync(IDbConnection connection, IDbTransaction tx, IEnumerable<StepRow> steps) =>
+        connection.ExecuteAsync(InsertStep, steps, tx);
+
+    private const string SelectStep = """
+        SELECT run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
+            started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs, cache_hit AS CacheHit,
+            attempt AS Attempt, input AS Input, output AS Output, error_message AS ErrorMessage,
+            error_stack AS ErrorStack, updated_at AS UpdatedAt
+        FROM steps WHERE run_id = @RunId AND step_id = @StepId
+        """;
+
+    public static Task<StepRow?> GetStepAsync(IDbConnection connection, IDbTransaction? tx, string runId, string stepId) =>
+        connection.QuerySingleOrDefaultAsync<StepRow>(SelectStep, new { RunId = runId, StepId = stepId }, tx);
+
+    private const string NextStepSeq = "SELECT COALESCE(MAX(seq) + 1, 0) FROM steps WHERE run_id = @RunId";
+
+    public static Task<long> NextStepSeqAsync(IDbConnection connection, IDbTransaction tx, string runId) =>
+        connection.ExecuteScalarAsync<long>(NextStepSeq, new { RunId = runId }, tx);
+
+    private const string RefreshStepCounts = """
+        UPDATE runs SET
+            steps_total = (SELECT COUNT(*) FROM steps WHERE run_id = @RunId),
+            steps_completed = (SELECT COUNT(*) FROM steps WHERE run_id = @RunId AND status = 'completed'),
+            updated_at = @At
+        WHERE id = @RunId
+        """;
+
+    public static Task RefreshStepCountsAsync(IDbConnection connection, IDbTransaction tx, string runId, string at) =>
+        connection.ExecuteAsync(RefreshStepCounts, new { RunId = runId, At = at }, tx);
+}
