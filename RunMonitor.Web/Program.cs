@@ -21,6 +21,8 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
 builder.Services.AddSingleton<RunStore>();
 builder.Services.AddSingleton<RunService>();
+builder.Services.Configure<ArtifactOptions>(builder.Configuration.GetSection("RunMonitor:Artifacts"));
+builder.Services.AddSingleton<ArtifactStore>();
 builder.Services.Configure<PriceOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<PriceTable>();
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
@@ -54,6 +56,8 @@ app.UseAntiforgery();
 app.MapGet("/", () => Results.Redirect("/ui/runs"));
 app.MapRazorPages();
 app.MapRunsApi();
+app.MapArtifactsApi();
+app.MapPayloadApi();
 
 app.Run();
 
