@@ -31,7 +31,10 @@ public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimePro
         var retries = await store.RetriesAsync(tenant, id, ct);
         StepPanelModel? panel = null;
         string? missing = null;
-        if (Request.Query["step"].ToString() is { Length: > 0 } stepId)
+        // A failed run opens on its failing step: from the red badge to the stack trace in one click.
+        var stepId = Request.Query["step"].ToString() is { Length: > 0 } asked ? asked
+            : steps.FirstOrDefault(s => s.Status == StepStatus.Failed)?.StepId;
+        if (stepId is not null)
         {
             panel = await StepsModel.LoadPanelAsync(store, artifacts, detail.Run, stepId, now, ct);
             if (panel is null)
