@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
@@ -10,10 +11,13 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs/export.csv` and `/ui/runs/export.json`: every run matching the list's filters and sort
-/// (no paging), streamed, up to `MaxRows`; the response says when the cap cut it short.
-public sealed class ExportModel(RunStore store, TimeProvider time) : PageModel
+/// (no paging), streamed, up to a cap (`RunMonitor:Export:MaxRows`, default 10,000); the response says
+/// when the cap cut it short (`X-Export-Truncated`, and `truncated` in the JSON).
+public sealed class ExportModel(RunStore store, TimeProvider time, IConfiguration configuration) : PageModel
 {
-    public const int MaxRows = 10_000;
+    public const int DefaultMaxRows = 10_000;
+
+    public int MaxRows => Math.Max(1, configuration.GetValue("RunMonitor:Export:MaxRows", DefaultMaxRows));
 
     public static readonly string[] CsvColumns =
     [
@@ -47,7 +51,7 @@ public sealed class ExportModel(RunStore store, TimeProvider time) : PageModel
         else
         {
             Response.ContentType = "application/json; charset=utf-8";
-            await WriteJsonAsync(Response.Body, rows, total, truncated, ct);
+            await WriteJsonAsync(Response.BodyWriter, rows, total, MaxRows, truncated, ct);
         }
         return new EmptyResult();
     }
@@ -73,12 +77,13 @@ public sealed class ExportModel(RunStore store, TimeProvider time) : PageModel
 
     private static string? Num(long? value) => value?.ToString(CultureInfo.InvariantCulture);
 
-    public static async Task WriteJsonAsync(Stream body, IAsyncEnumerable<RunRow> rows, long total, bool truncated, CancellationToken ct)
+    // Over the response's PipeWriter: the serializer's own flushes only hand buffers over, never block on the socket.
+    public static async Task WriteJsonAsync(PipeWriter body, IAsyncEnumerable<RunRow> rows, long total, int cap, bool truncated, CancellationToken ct)
     {
         await using var json = new Utf8JsonWriter(body);
         json.WriteStartObject();
         json.WriteNumber("total", total);
-        json.WriteNumber("cap", MaxRows);
+        json.WriteNumber("cap", cap);
         json.WriteBoolean("truncated", truncated);
         json.WritePropertyName("items");
         json.WriteStartArray();
@@ -86,12 +91,13 @@ public sealed class ExportModel(RunStore store, TimeProvider time) : PageModel
         await foreach (var r in rows.WithCancellation(ct))
         {
             JsonSerializer.Serialize(json, RunSummaryJson.From(r), JsonSerializerOptions.Web);
-            if (++n % 500 == 0) await json.FlushAsync(ct);
+            if (++n % 500 == 0) await body.FlushAsync(ct);
         }
         json.WriteEndArray();
         json.WriteNumber("exported", n);
         json.WriteEndObject();
-        await json.FlushAsync(ct);
+        json.Flush();
+        await body.FlushAsync(ct);
     }
 }
 
