@@ -55,4 +55,19 @@ public sealed class RunDetailPageTests(BrowserFixture fixture)
         await Assertions.Expect(viewer.Locator("details.jv-node[open]")).ToHaveCountAsync(0);
         Assert.Empty(consoleErrors);
     }
+
+    [Fact]
+    public async Task RunsList_SortThenFilter_KeepsSortAndExportLinkFollows()
+    {
+        await fixture.Api.CreateRunAsync(new { workflowName = "browser-sort", status = "failed" });
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs?layer_name=browser-sort");
+
+        await page.ClickAsync("th.sortable a:has-text('Duration')");
+        await Assertions.Expect(page).ToHaveURLAsync($"{fixture.BaseUrl}/ui/runs?layer_name=browser-sort&sort=-duration");
+        await page.SelectOptionAsync("select[name=status]", "failed");
+
+        await Assertions.Expect(page).ToHaveURLAsync($"{fixture.BaseUrl}/ui/runs?layer_name=browser-sort&status=failed&sort=-duration");
+        await Assertions.Expect(page.Locator("a.export-csv")).ToHaveAttributeAsync("href", "/ui/runs/export.csv?layer_name=browser-sort&status=failed&sort=-duration");
+    }
 }
