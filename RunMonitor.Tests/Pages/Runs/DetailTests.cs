@@ -129,6 +129,9 @@ public sealed class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMo
         Assert.Equal("Traceback (most recent call last):\n  File \"x.py\", line 3\n\tTimeoutError", panel.QuerySelector("pre.stack-trace")!.TextContent);
         Assert.Contains("selected", doc.QuerySelector(".step-chip[data-step-id=bgm_track]")!.ClassList);
         Assert.Equal("cmp_1", doc.QuerySelectorAll(".payloads .json-viewer")[0].QuerySelector(".jv-string").Text().Trim('"'));
+        // Steps reported with a duration but no start times are laid end to end: 1.2 s then 0.8 s of 2 s.
+        Assert.Equal("600", doc.QuerySelector(".wf-row[data-step-id=bgm_track] rect.wf-bar")!.GetAttribute("x"));
+        Assert.Equal("400", doc.QuerySelector(".wf-row[data-step-id=bgm_track] rect.wf-bar")!.GetAttribute("width"));
     }
 
     [Fact]
@@ -215,6 +218,21 @@ public sealed class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMo
         Assert.Equal($"/ui/runs/{id}/steps/manifest", link.GetAttribute("hx-get"));
         Assert.Equal("#step-panel", link.GetAttribute("hx-target"));
         Assert.Equal($"/runs/{id}?step=manifest", link.GetAttribute("hx-push-url"));
+    }
+
+    [Fact]
+    public async Task TimelinePoll_RunFinished_AsksForOneRefresh()
+    {
+        var id = await RunningCampaignAsync("detail-poll");
+        HttpRequestMessage Poll() => new(HttpMethod.Get, $"/ui/runs/{id}/steps") { Headers = { { "HX-Request", "true" }, { "HX-Trigger", "step-timeline" } } };
+
+        var whileRunning = await _client.SendAsync(Poll());
+        await _client.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
+        var afterEnd = await _client.SendAsync(Poll());
+
+        Assert.False(whileRunning.Headers.Contains("HX-Refresh"));
+        Assert.Equal("true", afterEnd.Headers.GetValues("HX-Refresh").Single());
+        Assert.Null((await Html.ParseAsync(afterEnd)).QuerySelector("#step-timeline")!.GetAttribute("hx-trigger"));
     }
 
     [Fact]

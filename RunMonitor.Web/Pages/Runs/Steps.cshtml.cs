@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Htmx;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 
@@ -19,6 +20,9 @@ public sealed class StepsModel(RunStore store, ArtifactStore artifacts, TimeProv
         if (run is null) return Fragments.RunNotFound();
         if (stepId is null)
         {
+            // The timeline's own poll seeing the run end reloads the page once: status, error and payloads change too.
+            if (Request.IsHtmx(out var hx) && hx!.Trigger == "step-timeline" && !RunStatus.IsActive(run.Status))
+                Response.Htmx(h => h.Refresh());
             var steps = await store.GetStepsAsync(id, ct);
             var selected = Request.Query["step"].ToString() is { Length: > 0 } s ? s : null;
             return Partial("_StepTimeline", new StepTimelineModel(run, steps, selected, time.GetUtcNow()));
