@@ -75,7 +75,8 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
         var status = patch.Status ?? run.Status;
         var startedAt = DbTime.ToDb(patch.StartedAt) ?? run.StartedAt;
         var completedAt = DbTime.ToDb(patch.CompletedAt) ?? run.CompletedAt;
-        if (status != RunStatus.Queued && status != RunStatus.Cancelled && startedAt is null) startedAt = DbTime.ToDb(now);
+        // A run seen running starts now unless told otherwise; a backfilled finished run without a start stays without one.
+        if (status == RunStatus.Running && startedAt is null) startedAt = DbTime.ToDb(now);
         if (RunStatus.IsTerminal(status) && completedAt is null) completedAt = DbTime.ToDb(now);
         long? duration = null;
         if (startedAt is not null && completedAt is not null)
