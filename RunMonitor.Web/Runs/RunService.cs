@@ -90,9 +90,7 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
         // A run seen running starts now unless told otherwise; a backfilled finished run without a start stays without one.
         if (status == RunStatus.Running && startedAt is null) startedAt = DbTime.ToDb(now);
         if (RunStatus.IsTerminal(status) && completedAt is null) completedAt = DbTime.ToDb(now);
-        long? duration = null;
-        if (startedAt is not null && completedAt is not null)
-            duration = Math.Max(0, (long)(DbTime.Parse(completedAt) - DbTime.Parse(startedAt)).TotalMilliseconds);
+        var duration = DbTime.Between(startedAt, completedAt);
 
         var updated = run with
         {
@@ -155,9 +153,7 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
             if (status == StepStatus.Running && startedAt is null) startedAt = nowText;
             if (status is StepStatus.Completed or StepStatus.Failed or StepStatus.Skipped or StepStatus.Cancelled && completedAt is null && startedAt is not null)
                 completedAt = nowText;
-            var duration = request.DurationMs ?? existing.DurationMs;
-            if (request.DurationMs is null && startedAt is not null && completedAt is not null)
-                duration = Math.Max(0, (long)(DbTime.Parse(completedAt) - DbTime.Parse(startedAt)).TotalMilliseconds);
+            var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? existing.DurationMs;
             var step = existing with
             {
                 SkillId = request.SkillId ?? existing.SkillId,
