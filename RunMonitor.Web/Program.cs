@@ -42,6 +42,12 @@ builder.Services.AddAuthorizationBuilder()
 var app = builder.Build();
 
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
+if (args is ["seed", ..])
+{
+    Environment.ExitCode = await SeedCommand.RunAsync(args, app.Services.GetRequiredService<Database>(),
+        app.Services.GetRequiredService<PriceTable>(), app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
+    return;
+}
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
 
 app.UseExceptionHandler();

@@ -76,10 +76,11 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Move(blob.TempPath, target);
             }
+            var now = time.GetUtcNow();
             var row = new ArtifactRow
             {
-                Id = RunService.NewId(), RunId = runId, StepId = stepId, TenantId = run.TenantId, Name = name,
-                ContentType = contentType, Size = blob.Size, Sha256 = blob.Sha256, CreatedAt = DbTime.ToDb(time.GetUtcNow()),
+                Id = RunService.NewId(now), RunId = runId, StepId = stepId, TenantId = run.TenantId, Name = name,
+                ContentType = contentType, Size = blob.Size, Sha256 = blob.Sha256, CreatedAt = DbTime.ToDb(now),
             };
             await connection.ExecuteAsync(InsertArtifact, row, tx);
             return row;
@@ -91,7 +92,7 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
         content_type AS ContentType, size AS Size, sha256 AS Sha256, created_at AS CreatedAt
         """;
 
-    private const string SelectForStep = $"SELECT {ArtifactColumns} FROM artifacts WHERE run_id = @RunId AND step_id = @StepId ORDER BY created_at, id";
+    private const string SelectForStep = $"SELECT {ArtifactColumns} FROM artifacts WHERE run_id = @RunId AND step_id = @StepId ORDER BY created_at, rowid";
 
     /// The caller has already checked that the run is visible to them.
     public async Task<IReadOnlyList<ArtifactRow>> ListAsync(string runId, string stepId, CancellationToken ct = default)

@@ -11,7 +11,7 @@ CREATE TABLE artifacts (
     size         INTEGER NOT NULL,
     sha256       TEXT NOT NULL,
     created_at   TEXT NOT NULL
-) WITHOUT ROWID;
+);
 
 CREATE INDEX ix_artifacts_run_step ON artifacts (run_id, step_id, created_at);
 CREATE INDEX ix_artifacts_sha256   ON artifacts (sha256);
