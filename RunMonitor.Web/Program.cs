@@ -4,8 +4,10 @@ using Microsoft.AspNetCore.Authorization;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Demo;
+using RunMonitor.Web.Pages.Runs;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
+using RunMonitor.Web.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 var demo = args.Contains("--demo");
@@ -21,6 +23,12 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
 builder.Services.AddSingleton<RunStore>();
 builder.Services.AddSingleton<RunService>();
+builder.Services.AddSingleton<IRunEvents, InProcessRunEvents>();
+builder.Services.AddHostedService<LeaseSweeper>();
+builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("RunMonitor"));
+builder.Services.AddSingleton<WebhookOutbox>();
+builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+builder.Services.AddHostedService<WebhookDispatcher>();
 builder.Services.Configure<PriceOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<PriceTable>();
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
@@ -54,6 +62,8 @@ app.UseAntiforgery();
 app.MapGet("/", () => Results.Redirect("/ui/runs"));
 app.MapRazorPages();
 app.MapRunsApi();
+app.MapControlApi();
+app.MapRunEvents();
 
 app.Run();
 
