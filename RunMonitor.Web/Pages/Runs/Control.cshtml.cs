@@ -21,7 +21,7 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
         var href = RunLinks.Page(newId);
         var what = fromFailedStep ? "Retry from the failed step" : "Retry";
         Response.Htmx(h => h
-            .WithTrigger("showToast", new { message = $"{what} queued as run {newId} — open {href}", level = "success", href, runId = newId })
+            .WithTrigger("showToast", new { message = $"{what} queued as run {newId}.", level = "success", href, linkText = "Open the new run" })
             .WithTrigger("runsChanged"));
         if (!Request.IsHtmx()) return Redirect(href);
         return await ActionsAsync(id, new ActionNotice($"{what} queued as", newId, href), ct);

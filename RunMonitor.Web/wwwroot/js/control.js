@@ -1,1 +1,121 @@
-// Behaviour for the control views lives here.
+// Run control and live views: confirmation dialogs for Retry / Cancel, the live run block
+// (SSE with a 5 s polling fallback) and opt-in browser notifications when a watched run ends.
+(function () {
+    "use strict";
+
+    var openers = new WeakMap();
+    var notifyKey = "runmonitor.notify";
+
+    function toast(message, level) {
+        if (window.RunMonitor && window.RunMonitor.toast) window.RunMonitor.toast(message, level);
+    }
+
+    // Confirmation dialogs: native <dialog>.showModal() keeps focus inside and closes on Escape.
+    document.addEventListener("click", function (e) {
+        if (!e.target.closest) return;
+        var open = e.target.closest("[data-dialog-open]");
+        if (open) {
+            var dialog = document.getElementById(open.getAttribute("data-dialog-open"));
+            if (dialog && !dialog.open) {
+                openers.set(dialog, open);
+                dialog.showModal();
+            }
+            return;
+        }
+        var close = e.target.closest("[data-dialog-close]");
+        if (close && close.closest("dialog.confirm-dialog")) {
+            close.closest("dialog").close();
+            return;
+        }
+        if (e.target.matches && e.target.matches("dialog.confirm-dialog")) {
+            e.target.close(); // a click on its backdrop
+            return;
+        }
+        var notify = e.target.closest("[data-notify-toggle]");
+        if (notify) enableNotifications();
+    });
+
+    // Focus goes back to the button that opened the dialog ("close" does not bubble: capture it).
+    document.addEventListener("close", function (e) {
+        var dialog = e.target;
+        if (!dialog.classList || !dialog.classList.contains("confirm-dialog")) return;
+        var opener = openers.get(dialog);
+        if (opener && document.contains(opener)) opener.focus();
+    }, true);
+
+    // Escape in a confirmation dialog closes only that dialog, never the run modal beneath it.
+    document.addEventListener("keydown", function (e) {
+        if (e.key === "Escape" && e.target.closest && e.target.closest("dialog.confirm-dialog[open]")) e.stopPropagation();
+    }, true);
+
+    // The answer replaces the actions block (success) or comes back as a toast (app.js): either
+    // way the dialog is done.
+    document.addEventListener("htmx:afterRequest", function (e) {
+        var form = e.detail.elt;
+        if (!form.matches || !form.matches("form[data-confirm-form]")) return;
+        var dialog = form.closest("dialog");
+        if (dialog && dialog.open) dialog.close();
+    });
+
+    document.addEventListener("htmx:afterSettle", function () {
+        var notice = document.querySelector(".run-actions [data-autofocus]:not([data-focused])");
+        if (notice) {
+            notice.setAttribute("data-focused", "");
+            notice.focus();
+        }
+    });
+
+    // Live run block: while its event stream is open the 5 s poll is skipped; when the stream
+    // is down (proxy, error, reconnecting) the poll carries on.
+    function streamState(e, open) {
+        if (e.target && e.target.setAttribute) {
+            if (open) e.target.setAttribute("data-sse-open", "");
+            else e.target.removeAttribute("data-sse-open");
+        }
+    }
+    document.addEventListener("htmx:sseOpen", function (e) { streamState(e, true); });
+    document.addEventListener("htmx:sseError", function (e) { streamState(e, false); });
+    document.addEventListener("htmx:sseClose", function (e) { streamState(e, false); });
+
+    document.addEventListener("htmx:beforeRequest", function (e) {
+        var elt = e.detail.elt;
+        if (!elt.hasAttribute || !elt.hasAttribute("data-live-poll")) return;
+        var polled = !(e.detail.requestConfig && e.detail.requestConfig.triggeringEvent);
+        var source = elt.closest("[sse-connect]");
+        if (polled && source && source.hasAttribute("data-sse-open")) e.preventDefault();
+    });
+
+    // Browser notifications, opt-in: the server's `runFinished` event (with its toast) says a
+    // watched run ended.
+    function supported() { return "Notification" in window; }
+    function wanted() {
+        return supported() && Notification.permission === "granted" && localStorage.getItem(notifyKey) === "1";
+    }
+    function refreshToggles(root) {
+        var buttons = (root && root.querySelectorAll ? root : document).querySelectorAll("[data-notify-toggle]");
+        for (var i = 0; i < buttons.length; i++) {
+            buttons[i].hidden = !supported() || Notification.permission === "denied" || wanted();
+        }
+    }
+    function enableNotifications() {
+        if (!supported()) return;
+        Notification.requestPermission().then(function (permission) {
+            if (permission === "granted") {
+                localStorage.setItem(notifyKey, "1");
+                toast("Browser notifications are on: you will be told when a run you watch finishes.", "success");
+            } else {
+                toast("Browser notifications were not allowed.", "info");
+            }
+            refreshToggles();
+        });
+    }
+    document.addEventListener("runFinished", function (e) {
+        var d = e.detail || {};
+        if (!wanted()) return;
+        try {
+            new Notification("Run " + (d.status || "finished"), { body: (d.name || "") + " (" + (d.runId || "") + ")", tag: "run-" + d.runId });
+        } catch (err) { /* some browsers allow notifications only from a service worker */ }
+    });
+    document.addEventListener("htmx:load", function (e) { refreshToggles(e.detail.elt); });
+    document.addEventListener("DOMContentLoaded", function () { refreshToggles(document); });
+})();
