@@ -174,11 +174,26 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
         var section = modal.QuerySelector(".run-live")!;
         Assert.Equal($"/ui/runs/{id}/events", section.GetAttribute("sse-connect"));
         Assert.Equal("sse", section.GetAttribute("hx-ext"));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var body = (await Html.ParseAsync(response)).QuerySelector(".run-live-body")!;
+        Assert.Equal("end", section.GetAttribute("sse-close"));
+        var body = section.QuerySelector(".run-live-body")!;
         Assert.Equal("sse:run, every 5s", body.GetAttribute("hx-trigger"));
         Assert.Equal($"/ui/runs/{id}/live?seen=running", body.GetAttribute("hx-get"));
-        Assert.Equal("completed", body.QuerySelector(".live-step[data-step-id=a]")?.GetAttribute("data-step-status"));
+        Assert.Equal("innerHTML", body.GetAttribute("hx-swap"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var state = (await Html.ParseAsync(response)).QuerySelector(".run-live-state")!;
+        Assert.Equal("running", state.GetAttribute("data-run-status"));
+        Assert.Equal("completed", state.QuerySelector(".live-step[data-step-id=a]")?.GetAttribute("data-step-status"));
+    }
+
+    [Fact]
+    public async Task Live_FinishedRunInModal_HasNoStreamAndNoPolling()
+    {
+        var id = await RunAsync("ui-live-static", "completed");
+
+        var modal = await _client.GetDocumentAsync($"/ui/runs/{id}");
+
+        Assert.Null(modal.QuerySelector(".run-live")!.GetAttribute("sse-connect"));
+        Assert.Null(modal.QuerySelector(".run-live [hx-trigger]"));
     }
 
     [Fact]
@@ -193,8 +208,9 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
         var triggers = Triggers(response);
         Assert.Contains("finished: failed", triggers.GetProperty("showToast").GetProperty("message").GetString());
         Assert.Equal("failed", triggers.GetProperty("runFinished").GetProperty("status").GetString());
-        var body = (await Html.ParseAsync(response)).QuerySelector(".run-live-body")!;
-        Assert.Null(body.GetAttribute("hx-trigger"));
+        var doc = await Html.ParseAsync(response);
+        Assert.Equal("failed", doc.QuerySelector(".run-live-state")?.GetAttribute("data-run-status"));
+        Assert.Null(doc.QuerySelector("[hx-trigger]"));
         Assert.Equal(286, (int)unwatched.StatusCode);
         Assert.False(unwatched.Headers.Contains("HX-Trigger"));
     }
