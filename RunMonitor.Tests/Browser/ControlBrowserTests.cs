@@ -122,9 +122,12 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
         await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/two", new { status = "completed" });
         await fixture.Api.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
 
-        await Assertions.Expect(live.Locator(".run-live-body span.badge")).ToHaveTextAsync("completed", new() { Timeout = 4000 });
+        // The modal reloads itself on the status change: badge, actions and metrics all current.
+        await Assertions.Expect(page.Locator("#run-detail-modal .run-status span.badge")).ToHaveTextAsync("completed", new() { Timeout = 4000 });
         await Assertions.Expect(page.Locator("#toasts [role=status]")).ToContainTextAsync("finished: completed");
-        await Assertions.Expect(live).Not.ToHaveAttributeAsync("data-sse-open", "");
+        await Assertions.Expect(live).Not.ToHaveAttributeAsync("sse-connect", new System.Text.RegularExpressions.Regex(".*"));
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=two]")).ToHaveAttributeAsync("data-step-status", "completed");
+        await Assertions.Expect(page.Locator("#run-detail-modal .run-actions button[data-action=cancel]")).ToHaveCountAsync(0);
         Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.__marker"));
         await ScreenshotAsync(page, "live-finished");
     }

@@ -177,11 +177,14 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
         Assert.Equal("end", section.GetAttribute("sse-close"));
         var body = section.QuerySelector(".run-live-body")!;
         Assert.Equal("sse:run, every 5s", body.GetAttribute("hx-trigger"));
-        Assert.Equal($"/ui/runs/{id}/live?seen=running", body.GetAttribute("hx-get"));
+        Assert.Equal($"/ui/runs/{id}/live?seen=running&badge=false", body.GetAttribute("hx-get"));
+        Assert.Equal($"/ui/runs/{id}", section.QuerySelector(".run-live-reload")?.GetAttribute("hx-get"));
+        Assert.Equal("runStatusChanged from:body", section.QuerySelector(".run-live-reload")?.GetAttribute("hx-trigger"));
         Assert.Equal("innerHTML", body.GetAttribute("hx-swap"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var state = (await Html.ParseAsync(response)).QuerySelector(".run-live-state")!;
         Assert.Equal("running", state.GetAttribute("data-run-status"));
+        Assert.Equal("running", state.QuerySelector("span.badge")?.Text());
         Assert.Equal("completed", state.QuerySelector(".live-step[data-step-id=a]")?.GetAttribute("data-step-status"));
     }
 
@@ -208,6 +211,7 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
         var triggers = Triggers(response);
         Assert.Contains("finished: failed", triggers.GetProperty("showToast").GetProperty("message").GetString());
         Assert.Equal("failed", triggers.GetProperty("runFinished").GetProperty("status").GetString());
+        Assert.Equal("failed", triggers.GetProperty("runStatusChanged").GetProperty("status").GetString());
         var doc = await Html.ParseAsync(response);
         Assert.Equal("failed", doc.QuerySelector(".run-live-state")?.GetAttribute("data-run-status"));
         Assert.Null(doc.QuerySelector("[hx-trigger]"));
@@ -221,10 +225,12 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
         var id = await RunAsync("ui-live-bad", "running");
 
         var bad = await _client.GetAsync($"/ui/runs/{id}/live?seen=sleeping");
+        var badBadge = await _client.GetAsync($"/ui/runs/{id}/live?badge=maybe");
         var missing = await _client.GetAsync("/ui/runs/no-such-run/live");
 
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Equal("seen", (await Html.ParseAsync(bad)).QuerySelector("p.error")?.GetAttribute("data-parameter"));
+        Assert.Equal(HttpStatusCode.BadRequest, badBadge.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("Run not found", (await Html.ParseAsync(missing)).QuerySelector("p").Text());
     }

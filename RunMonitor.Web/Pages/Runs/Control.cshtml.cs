@@ -44,14 +44,18 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
 
     /// `seen` is the status the page showed; when it was active and the run has now finished, the
     /// answer also announces it (toast, `runFinished` for the browser notification, `runsChanged`).
-    public async Task<IActionResult> OnGetLiveAsync(string id, string? seen, CancellationToken ct)
+    public async Task<IActionResult> OnGetLiveAsync(string id, string? seen, string? badge, CancellationToken ct)
     {
+        if (badge is not (null or "true" or "false"))
+            return Fragments.BadParameter(new BadParameter("badge", "accepts true (default) or false"));
         string? seenStatus = null;
         if (!string.IsNullOrEmpty(seen) && (seenStatus = RunStatus.Normalize(seen)) is null)
             return Fragments.BadParameter(new BadParameter("seen", $"accepts a run status: {RunStatus.AcceptedWords}"));
         var run = await store.GetAsync(Caller.TenantId, id, ct);
         if (run is null) return Fragments.RunNotFound();
         var steps = await store.GetStepsAsync(id, ct);
+        if (seenStatus is not null && seenStatus != run.Status)
+            Response.Htmx(h => h.WithTrigger("runStatusChanged", new { runId = run.Id, status = run.Status }));
         if (RunStatus.IsTerminal(run.Status))
         {
             Response.StopPolling();
@@ -65,7 +69,7 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
                     .WithTrigger("runsChanged"));
             }
         }
-        return Partial("_RunLiveBody", new RunLiveModel(run, steps, time.GetUtcNow()));
+        return Partial("_RunLiveBody", new RunLiveModel(run, steps, time.GetUtcNow()) { ShowBadge = badge != "false" });
     }
 
     private async Task<IActionResult> ActionsAsync(string id, ActionNotice? notice, CancellationToken ct)

@@ -21,8 +21,14 @@ public sealed record RunActionsModel(RunRow Run, bool HasFailedStep, ActionNotic
 }
 
 /// `_RunLive`: a run's status, progress and steps, kept current by SSE with polling as the fallback.
+/// `ReloadUrl` + `ReloadTarget`: a view that shows more of the run than this block (the modal)
+/// reloads itself from there when the run's status changes (`runStatusChanged`).
 public sealed record RunLiveModel(RunRow Run, IReadOnlyList<StepRow> Steps, DateTimeOffset Now)
 {
+    public bool ShowBadge { get; init; } = true;
+    public string? ReloadUrl { get; init; }
+    public string? ReloadTarget { get; init; }
+
     public bool IsActive => RunStatus.IsActive(Run.Status);
     public long StepsCompleted => Steps.Count == 0 ? Run.StepsCompleted : Steps.Count(s => s.Status == StepStatus.Completed);
     public long StepsTotal => Steps.Count == 0 ? Run.StepsTotal : Steps.Count;
