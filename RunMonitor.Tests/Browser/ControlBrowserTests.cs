@@ -27,9 +27,20 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
         return id;
     }
 
-    private async Task<IPage> OpenModalAsync(string workflow, string runId)
+    // Headless Chromium cannot show notifications: record them instead.
+    private const string NotificationStub = """
+        window.__notes = [];
+        window.Notification = class {
+            constructor(title, options) { window.__notes.push(title + " | " + (options && options.body)); }
+            static get permission() { return window.__permission || "default"; }
+            static requestPermission() { window.__permission = "granted"; return Promise.resolve("granted"); }
+        };
+        """;
+
+    private async Task<IPage> OpenModalAsync(string workflow, string runId, string? initScript = null)
     {
         var page = await fixture.NewPageAsync();
+        if (initScript is not null) await page.AddInitScriptAsync(initScript);
         await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
         await page.Locator($"tr[data-run-id='{runId}']").ClickAsync();
         await Assertions.Expect(page.Locator("#run-detail-modal .modal-content")).ToBeVisibleAsync();
@@ -105,7 +116,11 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
             steps = new[] { new { stepId = "one" }, new { stepId = "two" } },
         })).GetProperty("id").GetString()!;
         await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/one", new { status = "running" });
-        var page = await OpenModalAsync("browser-live", id);
+        var page = await OpenModalAsync("browser-live", id, NotificationStub);
+        var notify = page.Locator("#run-detail-modal [data-notify-toggle]");
+        await notify.ClickAsync();
+        await Assertions.Expect(page.Locator("#toasts .toast-success")).ToContainTextAsync("notifications are on");
+        await Assertions.Expect(notify).ToBeHiddenAsync();
         await page.EvaluateAsync("() => window.__marker = 'same page'");
         var live = page.Locator("#run-detail-modal .run-live");
         await Assertions.Expect(live).ToHaveAttributeAsync("data-sse-open", "");
@@ -124,11 +139,12 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
 
         // The modal reloads itself on the status change: badge, actions and metrics all current.
         await Assertions.Expect(page.Locator("#run-detail-modal .run-status span.badge")).ToHaveTextAsync("completed", new() { Timeout = 4000 });
-        await Assertions.Expect(page.Locator("#toasts [role=status]")).ToContainTextAsync("finished: completed");
+        await Assertions.Expect(page.Locator("#toasts [role=status]", new() { HasTextString = "finished: completed" })).ToHaveCountAsync(1);
         await Assertions.Expect(live).Not.ToHaveAttributeAsync("sse-connect", new System.Text.RegularExpressions.Regex(".*"));
         await Assertions.Expect(live.Locator(".live-step[data-step-id=two]")).ToHaveAttributeAsync("data-step-status", "completed");
         await Assertions.Expect(page.Locator("#run-detail-modal .run-actions button[data-action=cancel]")).ToHaveCountAsync(0);
         Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.__marker"));
+        Assert.Equal([$"Run completed | Browser live ({id})"], await page.EvaluateAsync<string[]>("() => window.__notes"));
         await ScreenshotAsync(page, "live-finished");
     }
 }

@@ -57,6 +57,21 @@
         if (dialog && dialog.open) dialog.close();
     });
 
+    // A view that reloads itself (the modal on a status change) keeps the keyboard user inside it.
+    var refocus = null;
+    document.addEventListener("htmx:beforeSwap", function (e) {
+        var target = e.detail.target;
+        refocus = target && target.contains && target.contains(document.activeElement) && target.matches(".modal-content")
+            ? target.closest("dialog") : null;
+    });
+    document.addEventListener("htmx:afterSwap", function () {
+        if (refocus && document.contains(refocus) && !refocus.contains(document.activeElement)) {
+            var close = refocus.querySelector("[data-close-modal]");
+            if (close) close.focus();
+        }
+        refocus = null;
+    });
+
     document.addEventListener("htmx:afterSettle", function () {
         var notice = document.querySelector(".run-actions [data-autofocus]:not([data-focused])");
         if (notice) {
