@@ -29,6 +29,8 @@ builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Run
 builder.Services.AddSingleton<WebhookOutbox>();
 builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
 builder.Services.AddHostedService<WebhookDispatcher>();
+builder.Services.Configure<ArtifactOptions>(builder.Configuration.GetSection("RunMonitor:Artifacts"));
+builder.Services.AddSingleton<ArtifactStore>();
 builder.Services.Configure<PriceOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<PriceTable>();
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
@@ -48,6 +50,12 @@ builder.Services.AddAuthorizationBuilder()
 var app = builder.Build();
 
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
+if (args is ["seed", ..])
+{
+    Environment.ExitCode = await SeedCommand.RunAsync(args, app.Services.GetRequiredService<Database>(),
+        app.Services.GetRequiredService<PriceTable>(), app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
+    return;
+}
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
 
 app.UseExceptionHandler();
@@ -64,6 +72,8 @@ app.MapRazorPages();
 app.MapRunsApi();
 app.MapControlApi();
 app.MapRunEvents();
+app.MapArtifactsApi();
+app.MapPayloadApi();
 
 app.Run();
 

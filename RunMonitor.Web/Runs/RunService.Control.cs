@@ -103,7 +103,7 @@ public sealed partial class RunService
             var nowText = DbTime.ToDb(now);
             var run = new RunRow
             {
-                Id = NewId(), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
+                Id = NewId(now), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
                 Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = old.TriggerPayload, LayerHash = old.LayerHash,
                 RetryOf = old.Id, CreatedAt = nowText, StepsTotal = steps.Count, StepsCompleted = resumeAt, UpdatedAt = nowText,
             };

@@ -18,7 +18,7 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
         var result = await service.RetryAsync(Caller, id, new RetryRequest(FromFailedStep: fromFailedStep), ct);
         if (result.Outcome != WriteOutcome.Created) return Refused(result.Outcome, result.Reason);
         var newId = result.Value!.Id;
-        var href = RunLinks.Page(newId);
+        var href = RunPage(newId);
         var what = fromFailedStep ? "Retry from the failed step" : "Retry";
         Response.Htmx(h => h
             .WithTrigger("showToast", new { message = $"{what} queued as run {newId}.", level = "success", href, linkText = "Open the new run" })
@@ -36,9 +36,11 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
             ? $"Run {run.Id} cancelled"
             : $"Cancel requested for run {run.Id}; its worker will stop it";
         Response.Htmx(h => h.WithTrigger("showToast", new { message, level = "success" }).WithTrigger("runsChanged"));
-        if (!Request.IsHtmx()) return Redirect(RunLinks.Page(id));
+        if (!Request.IsHtmx()) return Redirect(RunPage(id));
         return await ActionsAsync(id, new ActionNotice(message), ct);
     }
+
+    private string RunPage(string id) => Url.Page("/Runs/Detail", new { id })!;
 
     public Task<IActionResult> OnGetActionsAsync(string id, CancellationToken ct) => ActionsAsync(id, null, ct);
 

@@ -28,15 +28,10 @@ public sealed record RunLiveModel(RunRow Run, IReadOnlyList<StepRow> Steps, Date
     public bool ShowBadge { get; init; } = true;
     public string? ReloadUrl { get; init; }
     public string? ReloadTarget { get; init; }
+    public string? ReloadSelect { get; init; }
 
     public bool IsActive => RunStatus.IsActive(Run.Status);
     public long StepsCompleted => Steps.Count == 0 ? Run.StepsCompleted : Steps.Count(s => s.Status == StepStatus.Completed);
     public long StepsTotal => Steps.Count == 0 ? Run.StepsTotal : Steps.Count;
     public StepRow? CurrentStep => Steps.FirstOrDefault(s => s.Status == StepStatus.Running);
-}
-
-public static class RunLinks
-{
-    /// The run page (`/runs/{id}`, issue 3's Pages/Runs/Detail).
-    public static string Page(string id) => "/runs/" + Uri.EscapeDataString(id);
 }
