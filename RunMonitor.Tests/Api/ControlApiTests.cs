@@ -152,6 +152,22 @@ public sealed class ControlApiTests(RunMonitorFactory factory) : IClassFixture<R
     }
 
     [Fact]
+    public async Task Lease_ArtifactUploadRenewsItAndReportsCancelRequested()
+    {
+        var id = await QueuedAsync("lease-artifact", steps: [new { stepId = "s1" }]);
+        await ClaimOkAsync("lease-artifact", leaseSeconds: 30);
+        await _client.DeleteAsync($"/api/runs/{id}");
+
+        factory.Clock.Advance(TimeSpan.FromSeconds(20));
+        var upload = await _client.PostAsync($"/api/runs/{id}/steps/s1/artifacts?name=out.txt",
+            new StringContent("hello", System.Text.Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
+        Assert.True((await upload.JsonAsync()).GetProperty("cancelRequested").GetBoolean());
+        Assert.Equal(factory.Clock.GetUtcNow().AddSeconds(30), (await GetRunAsync(id)).GetProperty("leaseExpiresAt").GetDateTimeOffset());
+    }
+
+    [Fact]
     public async Task Lease_RunsOut_SweeperFailsRunWithinTenSeconds()
     {
         var id = await QueuedAsync("lease-expire", steps: [new { stepId = "s1" }, new { stepId = "s2" }]);
