@@ -147,4 +147,38 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
         Assert.Equal([$"Run completed | Browser live ({id})"], await page.EvaluateAsync<string[]>("() => window.__notes"));
         await ScreenshotAsync(page, "live-finished");
     }
+
+    [Fact]
+    public async Task RunPage_FollowsRunLiveThenRetriesItAndLinksToTheNewRun()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = "browser-page", name = "Browser page", status = "running",
+            steps = new[] { new { stepId = "one" }, new { stepId = "two" } },
+        })).GetProperty("id").GetString()!;
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
+        var live = page.Locator(".run-live");
+        await Assertions.Expect(live).ToHaveAttributeAsync("data-sse-open", "");
+        await Assertions.Expect(page.Locator(".run-actions button[data-action=cancel]")).ToBeVisibleAsync();
+
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/one", new { status = "failed", error = new { message = "bad input" } });
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=one]")).ToHaveAttributeAsync("data-step-status", "failed", new() { Timeout = 4000 });
+        await fixture.Api.PatchJsonAsync($"/api/runs/{id}", new { status = "failed", error = new { message = "bad input" } });
+
+        // The page reloads its main region on the status change: head badge, actions, timeline.
+        await Assertions.Expect(page.Locator(".run-head-status span.badge")).ToHaveTextAsync("failed", new() { Timeout = 4000 });
+        await Assertions.Expect(page.Locator(".run-actions button[data-action=cancel]")).ToHaveCountAsync(0);
+        await page.Locator(".run-actions button[data-action=retry-failed]").ClickAsync();
+        await page.Locator($"dialog[id='page-retry-failed-dialog-{id}'] button[data-confirm]").ClickAsync();
+        var link = page.Locator(".run-actions .run-action-notice a");
+        await Assertions.Expect(page.Locator(".run-actions .run-action-notice")).ToBeFocusedAsync();
+        await ScreenshotAsync(page, "run-page-retried");
+        await link.ClickAsync();
+
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/runs/[0-9a-f]+$"));
+        Assert.NotEqual(fixture.BaseUrl + "/runs/" + id, page.Url);
+        await Assertions.Expect(page.Locator(".run-head-status span.badge")).ToHaveTextAsync("queued");
+        await Assertions.Expect(page.Locator(".fact-retry-of a")).ToHaveTextAsync(id);
+    }
 }
