@@ -67,7 +67,7 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
         _active[claimed.Run.Id] = new Job(claimed.Run, claimed.Steps, -1, outcome, failAt);
         await service.UpdateAsync(Engine, claimed.Run.Id, new RunPatch
         {
-            Context = DemoCatalog.Json(new { engine = "demo-engine/2.3.1", host = WorkerName, resumedAt = claimed.Steps.ElementAtOrDefault(resumeAt)?.StepId }),
+            Context = DemoCatalog.Json(new { engine = "demo-engine/2.3.1", host = WorkerName, resumedAt = resumeAt > 0 ? claimed.Steps[resumeAt].StepId : null }),
         }, ct);
         return true;
     }

@@ -16,7 +16,6 @@ public sealed record RunActionsModel(RunRow Run, bool HasFailedStep, ActionNotic
     public bool CanRetryFromFailedStep => CanRetry && HasFailedStep;
     public bool CanCancel => RunService.CanCancel(Run) && !(Run.Status == RunStatus.Running && Run.IsCancelRequested);
     public bool CancelPending => Run.Status == RunStatus.Running && Run.IsCancelRequested;
-    public bool Any => CanRetry || CanCancel || CancelPending || Notice is not null;
     public string DialogId(string action) => $"{Scope}-{action}-dialog-{Run.Id}";
 }
 
