@@ -82,6 +82,19 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
     }
 
     [Fact]
+    public async Task Actions_Fragment_ScopedIdsAnd404()
+    {
+        var id = await RunAsync("ui-actions", "failed");
+
+        var page = await _client.GetDocumentAsync($"/ui/runs/{id}/actions?scope=page");
+        var missing = await _client.GetAsync("/ui/runs/no-such-run/actions");
+
+        Assert.Equal($"page-retry-dialog-{id}", page.QuerySelector(".run-actions button[data-action=retry]")?.GetAttribute("data-dialog-open"));
+        Assert.Equal($"/ui/runs/{id}/retry?scope=page", page.QuerySelector($"dialog form")?.GetAttribute("hx-post"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
     public async Task PostRetry_WithToken_QueuesRetryAndAnswersToastLinkAndRunsChanged()
     {
         var id = await RunAsync("ui-retry", "failed", failedStep: true);
