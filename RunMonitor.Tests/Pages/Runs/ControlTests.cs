@@ -129,6 +129,17 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
     }
 
     [Fact]
+    public async Task PostRetry_BadFromFailedStep_Answers400WithToast()
+    {
+        var id = await RunAsync("ui-retry-bad", "failed", failedStep: true);
+
+        var response = await PostAsync($"/ui/runs/{id}/retry", new() { ["fromFailedStep"] = "maybe" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("fromFailedStep", Triggers(response).GetProperty("showToast").GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task PostRetry_WithoutToken_IsRefused400()
     {
         var id = await RunAsync("ui-retry-csrf", "failed");

@@ -13,13 +13,16 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
 {
     private Caller Caller => HttpContext.Caller();
 
-    public async Task<IActionResult> OnPostRetryAsync(string id, bool fromFailedStep, CancellationToken ct)
+    public async Task<IActionResult> OnPostRetryAsync(string id, [FromForm] string? fromFailedStep, CancellationToken ct)
     {
-        var result = await service.RetryAsync(Caller, id, new RetryRequest(FromFailedStep: fromFailedStep), ct);
+        if (fromFailedStep is not (null or "true" or "false"))
+            return Refused(WriteOutcome.Invalid, "fromFailedStep accepts true or false");
+        var fromFailed = fromFailedStep == "true";
+        var result = await service.RetryAsync(Caller, id, new RetryRequest(FromFailedStep: fromFailed), ct);
         if (result.Outcome != WriteOutcome.Created) return Refused(result.Outcome, result.Reason);
         var newId = result.Value!.Id;
         var href = RunPage(newId);
-        var what = fromFailedStep ? "Retry from the failed step" : "Retry";
+        var what = fromFailed ? "Retry from the failed step" : "Retry";
         Response.Htmx(h => h
             .WithTrigger("showToast", new { message = $"{what} queued as run {newId}.", level = "success", href, linkText = "Open the new run" })
             .WithTrigger("runsChanged"));
