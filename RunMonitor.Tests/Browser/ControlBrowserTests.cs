@@ -181,4 +181,24 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
         await Assertions.Expect(page.Locator(".run-head-status span.badge")).ToHaveTextAsync("queued");
         await Assertions.Expect(page.Locator(".fact-retry-of a")).ToHaveTextAsync(id);
     }
+
+    [Fact]
+    public async Task Live_EventStreamBlocked_FallsBackToFiveSecondPolling()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = "browser-poll", name = "Browser poll", status = "running", steps = new[] { new { stepId = "only" } },
+        })).GetProperty("id").GetString()!;
+        var page = await fixture.NewPageAsync();
+        // As behind a proxy that refuses event streams.
+        await page.RouteAsync("**/events", route => route.AbortAsync());
+        await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
+        var live = page.Locator(".run-live");
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=only]")).ToHaveAttributeAsync("data-step-status", "pending");
+
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/only", new { status = "running" });
+
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=only]")).ToHaveAttributeAsync("data-step-status", "running", new() { Timeout = 8000 });
+        Assert.Null(await live.GetAttributeAsync("data-sse-open"));
+    }
 }

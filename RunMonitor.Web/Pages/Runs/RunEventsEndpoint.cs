@@ -6,12 +6,15 @@ namespace RunMonitor.Web.Pages.Runs;
 
 /// `GET /ui/runs/{id}/events`: server-sent events for one run. Sends `run` (data: its status) on
 /// connect and whenever the run or a step changes, then `end` once the run is terminal, and closes.
+/// A `ping` every 10 s tells the page the stream really flows (a buffering proxy would hold it back),
+/// so the page can fall back to polling when it does not.
 public static class RunEventsEndpoint
 {
     public const string ChangedEvent = "run";
     public const string EndEvent = "end";
+    public const string PingEvent = "ping";
     public const string RouteName = "RunEvents";
-    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(10);
 
     public static IEndpointRouteBuilder MapRunEvents(this IEndpointRouteBuilder app)
     {
@@ -50,7 +53,7 @@ public static class RunEventsEndpoint
                     return;
                 }
                 while (!await WaitForChangeAsync(subscription, ct))
-                    await WriteAsync(http.Response, ": keep-alive\n\n", ct);
+                    await WriteAsync(http.Response, $"event: {PingEvent}\ndata: \n\n", ct);
                 run = await store.GetAsync(tenant, id, ct);
                 if (run is null) return;
             }

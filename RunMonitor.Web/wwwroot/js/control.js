@@ -80,24 +80,35 @@
         }
     });
 
-    // Live run block: while its event stream is open the 5 s poll is skipped; when the stream
-    // is down (proxy, error, reconnecting) the poll carries on.
+    // Live run block: while its event stream flows (an event or the server's 10 s ping within the
+    // last 25 s) the 5 s poll is skipped; when the stream is down, reconnecting or held back by a
+    // buffering proxy, the poll carries on.
+    var flowing = new WeakMap();
     function streamState(e, open) {
-        if (e.target && e.target.setAttribute) {
-            if (open) e.target.setAttribute("data-sse-open", "");
-            else e.target.removeAttribute("data-sse-open");
+        if (!e.target || !e.target.setAttribute) return;
+        if (open) {
+            e.target.setAttribute("data-sse-open", "");
+            flowing.set(e.target, Date.now());
+        } else {
+            e.target.removeAttribute("data-sse-open");
+            flowing.delete(e.target);
         }
     }
     document.addEventListener("htmx:sseOpen", function (e) { streamState(e, true); });
     document.addEventListener("htmx:sseError", function (e) { streamState(e, false); });
     document.addEventListener("htmx:sseClose", function (e) { streamState(e, false); });
+    document.addEventListener("htmx:sseMessage", function (e) {
+        var source = e.target.closest && e.target.closest("[sse-connect]");
+        if (source) flowing.set(source, Date.now());
+    });
 
     document.addEventListener("htmx:beforeRequest", function (e) {
         var elt = e.detail.elt;
         if (!elt.hasAttribute || !elt.hasAttribute("data-live-poll")) return;
         var polled = !(e.detail.requestConfig && e.detail.requestConfig.triggeringEvent);
         var source = elt.closest("[sse-connect]");
-        if (polled && source && source.hasAttribute("data-sse-open")) e.preventDefault();
+        var last = source && source.hasAttribute("data-sse-open") ? flowing.get(source) : undefined;
+        if (polled && last !== undefined && Date.now() - last < 25000) e.preventDefault();
     });
 
     // Browser notifications, opt-in: the server's `runFinished` event (with its toast) says a
