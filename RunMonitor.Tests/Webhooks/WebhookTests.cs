@@ -162,6 +162,40 @@ public sealed class WebhookTests(WebhookFixture fixture) : IClassFixture<Webhook
     }
 
     [Fact]
+    public async Task DeadReceiver_IsRetriedWithBackOffThenGivenUpAndLogged()
+    {
+        var client = fixture.Factory.CreateClient();
+        var id = (await client.CreateRunAsync(new { workflowName = "hooked-dead", status = "running" })).GetProperty("id").GetString()!;
+        await client.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
+
+        WebhookDeliveryRow dead;
+        var attempts = 0L;
+        do
+        {
+            dead = (await EventuallyAsync(() => DeliveriesAsync(id), d => d.Single(x => x.WebhookIndex == 1).Attempts > attempts)).Single(x => x.WebhookIndex == 1);
+            Assert.True(dead.Attempts > attempts, $"no attempt after {attempts}");
+            attempts = dead.Attempts;
+            fixture.Factory.Clock.Advance(TimeSpan.FromHours(1.01)); // past the longest back-off
+        }
+        while (dead.Status == WebhookOutbox.Pending);
+
+        Assert.Equal(WebhookOutbox.Failed, dead.Status);
+        Assert.Equal(WebhookDispatcher.MaxAttempts, dead.Attempts);
+        Assert.NotNull(dead.LastError);
+    }
+
+    [Theory]
+    [InlineData(0, 5)]
+    [InlineData(1, 10)]
+    [InlineData(3, 40)]
+    [InlineData(9, 2560)]
+    [InlineData(30, 3600)]
+    public void BackOff_DoublesFromFiveSecondsUpToAnHour(long attemptsSoFar, int seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), WebhookDispatcher.BackOff(attemptsSoFar));
+    }
+
+    [Fact]
     public void Sign_KnownVector_MatchesHmacSha256Hex()
     {
         // RFC 4231 test case 2.
