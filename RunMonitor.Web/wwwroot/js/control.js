@@ -28,7 +28,9 @@
             return;
         }
         if (e.target.matches && e.target.matches("dialog.confirm-dialog")) {
-            e.target.close(); // a click on its backdrop
+            // A click on the dialog element itself is its padding or its backdrop: only the backdrop closes.
+            var box = e.target.getBoundingClientRect();
+            if (e.clientX < box.left || e.clientX > box.right || e.clientY < box.top || e.clientY > box.bottom) e.target.close();
             return;
         }
         var notify = e.target.closest("[data-notify-toggle]");
