@@ -234,6 +234,7 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
         Assert.Equal(286, (int)response.StatusCode);
         var triggers = Triggers(response);
         Assert.Contains("finished: failed", triggers.GetProperty("showToast").GetProperty("message").GetString());
+        Assert.Equal("info", triggers.GetProperty("showToast").GetProperty("level").GetString()); // role="status", not an alert
         Assert.Equal("failed", triggers.GetProperty("runFinished").GetProperty("status").GetString());
         Assert.Equal("failed", triggers.GetProperty("runStatusChanged").GetProperty("status").GetString());
         var doc = await Html.ParseAsync(response);

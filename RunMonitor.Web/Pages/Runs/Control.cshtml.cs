@@ -66,7 +66,8 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
             Response.StopPolling();
             if (seenStatus is not null && RunStatus.IsActive(seenStatus))
             {
-                var level = run.Status is RunStatus.Failed ? "error" : run.Status is RunStatus.Completed or RunStatus.Dry ? "success" : "info";
+                // A status message, not an alert (role="status"), whatever the outcome: nothing went wrong here.
+                var level = run.Status is RunStatus.Completed or RunStatus.Dry ? "success" : "info";
                 var name = run.DisplayName;
                 Response.Htmx(h => h
                     .WithTrigger("showToast", new { message = $"Run {run.Id} ({name}) finished: {run.Status}", level })
