@@ -85,7 +85,7 @@ public static class RunsApi
         return Results.Ok(new { step = StepJson.From(steps[index], index), cancelRequested = run!.IsCancelRequested });
     }
 
-    private static async Task<(JsonElement Root, IResult? Bad)> ReadJsonAsync(HttpContext http, CancellationToken ct)
+    internal static async Task<(JsonElement Root, IResult? Bad)> ReadJsonAsync(HttpContext http, CancellationToken ct)
     {
         if (http.Request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
             return (default, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "send the body as application/json"));

@@ -43,7 +43,7 @@ public sealed partial class RunStore(Database database)
         model_name AS ModelName, tokens_input AS TokensInput, tokens_output AS TokensOutput, cost_usd AS CostUsd,
         cost_estimated AS CostEstimated, layer_hash AS LayerHash, retry_of AS RetryOf,
         cancel_requested AS CancelRequested, lease_owner AS LeaseOwner, lease_expires_at AS LeaseExpiresAt,
-        steps_total AS StepsTotal, steps_completed AS StepsCompleted, updated_at AS UpdatedAt
+        lease_seconds AS LeaseSeconds, steps_total AS StepsTotal, steps_completed AS StepsCompleted, updated_at AS UpdatedAt
         """;
 
     // The list never needs the large JSON and stack columns.
@@ -97,9 +97,11 @@ public sealed partial class RunStore(Database database)
         await using var connection = await database.OpenAsync(ct);
         var run = await GetAsync(connection, null, tenant, id);
         if (run is null) return null;
-        var errors = (await connection.QueryAsync<RunErrorRow>(SelectErrors, new { RunId = id })).ToList();
-        return new RunDetail(run, errors);
+        return new RunDetail(run, await GetErrorsAsync(connection, null, id));
     }
+
+    public static async Task<IReadOnlyList<RunErrorRow>> GetErrorsAsync(IDbConnection connection, IDbTransaction? tx, string runId) =>
+        (await connection.QueryAsync<RunErrorRow>(SelectErrors, new { RunId = runId }, tx)).ToList();
 
     private const string SelectSteps = $"SELECT {StepColumns} FROM steps WHERE run_id = @RunId ORDER BY seq, step_id";
 

@@ -37,6 +37,7 @@ public sealed record StatsCardsModel(RunStats Stats, StatsPeriod Period, string?
 public sealed record RunDetailModel(RunDetail Detail, DateTimeOffset Now)
 {
     public RunRow Run => Detail.Run;
+    public IReadOnlyList<StepRow> Steps { get; init; } = [];
 }
 
 public sealed record RecentRunsModel(IReadOnlyList<RunRow> Runs, DateTimeOffset Now);
