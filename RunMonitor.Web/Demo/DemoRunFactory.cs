@@ -10,8 +10,25 @@ public sealed record DemoRun(RunRow Run, IReadOnlyList<StepRow> Steps, IReadOnly
 
 /// Makes realistic runs: statuses in believable proportions, step timings, targets, tokens and cost,
 /// stack traces on failures and errors lists on partial runs.
-public sealed class DemoRunFactory(Random random, PriceTable prices)
+/// With `payloadVariants` above zero, each kind of JSON payload is made that many times and then reused,
+/// which keeps a million-run seed fast while the payloads still vary.
+public sealed class DemoRunFactory(Random random, PriceTable prices, int payloadVariants = 0)
 {
+    private readonly Dictionary<string, List<string>> _pool = new(StringComparer.Ordinal);
+
+    private string Pooled(string key, Func<string> make)
+    {
+        if (payloadVariants <= 0) return make();
+        if (!_pool.TryGetValue(key, out var variants)) _pool[key] = variants = new List<string>(payloadVariants);
+        if (variants.Count < payloadVariants)
+        {
+            var made = make();
+            variants.Add(made);
+            return made;
+        }
+        return variants[random.Next(variants.Count)];
+    }
+
     public Workflow PickWorkflow() => Workflows[random.Next(Workflows.Length)];
 
     public string PickTenant() => Tenants[random.Next(Tenants.Length)];
@@ -40,7 +57,9 @@ public sealed class DemoRunFactory(Random random, PriceTable prices)
         };
     }
 
-    public string? TriggerPayload(Workflow workflow, string tenant) => workflow.Name switch
+    public string? TriggerPayload(Workflow workflow, string tenant) => Pooled("trigger:" + workflow.Name + ":" + tenant, () => MakeTriggerPayload(workflow, tenant));
+
+    private string MakeTriggerPayload(Workflow workflow, string tenant) => workflow.Name switch
     {
         "campaign_generation" => Json(new
         {
@@ -83,7 +102,7 @@ public sealed class DemoRunFactory(Random random, PriceTable prices)
             {
                 CacheHit = cacheHit && status == StepStatus.Completed ? 1 : 0,
                 Attempt = status == StepStatus.Failed ? random.Next(1, 4) : random.NextDouble() < 0.08 ? 2 : 1,
-                Input = Json(new { step = stepId, tenant, attempt = 1 }),
+                Input = Pooled("input:" + stepId + ":" + tenant, () => Json(new { step = stepId, tenant, attempt = 1 })),
                 Output = status == StepStatus.Completed ? StepOutput(stepId) : null,
                 ErrorMessage = status == StepStatus.Failed ? failure.Message : null,
                 ErrorStack = status == StepStatus.Failed ? failure.Stack.Trim() : null,
@@ -128,7 +147,7 @@ public sealed class DemoRunFactory(Random random, PriceTable prices)
         {
             Id = id, TenantId = tenant, WorkflowName = workflow.Name, Name = NameFor(workflow), Status = outcome,
             DryRun = outcome == RunStatus.Dry ? 1 : 0, TriggerPayload = TriggerPayload(workflow, tenant),
-            Context = Json(new { engine = "demo-engine/2.3.1", host = $"worker-{random.Next(1, 4)}", region = "eu-west-1" }),
+            Context = Pooled("context", () => Json(new { engine = "demo-engine/2.3.1", host = $"worker-{random.Next(1, 4)}", region = "eu-west-1" })),
             ErrorMessage = failed?.ErrorMessage, ErrorType = failed is null ? null : Failures.First(f => f.Message == failed.ErrorMessage).Type,
             ErrorStack = failed?.ErrorStack,
             CreatedAt = DbTime.ToDb(createdAt), StartedAt = DbTime.ToDb(startedAt), CompletedAt = DbTime.ToDb(completedAt),
@@ -150,7 +169,9 @@ public sealed class DemoRunFactory(Random random, PriceTable prices)
         UpdatedAt = DbTime.ToDb(end ?? start ?? DateTimeOffset.UnixEpoch),
     };
 
-    public string StepOutput(string stepId) => stepId switch
+    public string StepOutput(string stepId) => Pooled("output:" + stepId, () => MakeStepOutput(stepId));
+
+    private string MakeStepOutput(string stepId) => stepId switch
     {
         "game_config" => Json(new { difficulty = "medium", rounds = random.Next(3, 8), theme = "festive", seed = random.Next() }),
         "bgm_track" => Json(new { track = $"bgm_{random.Next(100, 999)}.ogg", bpm = random.Next(90, 140), lufs = -14.2 }),

@@ -219,6 +219,21 @@ public sealed partial class RunStore(Database database)
         return new RunPage(items, capped ? CountCap : counted, filter, capped);
     }
 
+    /// Rebuilds what the triggers of migration 0005 keep (counters, hourly rollups, the name index) from the
+    /// runs themselves, after a bulk load that ran without them. The same statements as that migration's backfill.
+    public const string RebuildDerived = """
+        DELETE FROM run_counts;
+        INSERT INTO run_counts (tenant_id, workflow_name, status, n)
+        SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY tenant_id, workflow_name, status;
+        DELETE FROM run_rollups;
+        INSERT INTO run_rollups (tenant_id, hour, status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count)
+        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), COALESCE(SUM(insights_created), 0),
+               COALESCE(SUM(cost_usd), 0.0), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0),
+               COALESCE(SUM(duration_ms), 0), COUNT(duration_ms)
+        FROM runs GROUP BY tenant_id, substr(created_at, 1, 13), status, dry_run;
+        INSERT INTO runs_name_fts (runs_name_fts) VALUES ('rebuild');
+        """;
+
     public const string SelectRecent = $"SELECT {ListColumns} FROM runs WHERE tenant_id = @Tenant ORDER BY created_at DESC, pk DESC LIMIT @Limit";
     public const string SelectRecentAll = $"SELECT {ListColumns} FROM runs ORDER BY created_at DESC, pk DESC LIMIT @Limit";
 
