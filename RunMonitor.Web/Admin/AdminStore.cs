@@ -22,6 +22,9 @@ public sealed record AdminStats
     public double CostUsd { get; init; }
     public long TokensInput { get; init; }
     public long TokensOutput { get; init; }
+    /// For the admin page's queue card; not part of the JSON contract.
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? OldestQueuedAt { get; init; }
 
     public static AdminStats From(RunStats s, long? p95)
     {
@@ -33,6 +36,7 @@ public sealed record AdminStats
             FailureRate = finished == 0 ? null : Math.Round((double)s.Failed / finished, 4),
             AvgDurationMs = s.AvgDurationMs is { } avg ? Math.Round(avg) : null, P95DurationMs = p95,
             CostUsd = Math.Round(s.CostUsd, 6), TokensInput = s.TokensInput, TokensOutput = s.TokensOutput,
+            OldestQueuedAt = s.OldestQueuedAt,
         };
     }
 }
