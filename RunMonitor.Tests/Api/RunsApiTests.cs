@@ -1,0 +1,225 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Api;
+
+/// The ingest and read API as an engine and a script use it.
+public sealed class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    private static async Task<JsonElement> Problem(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return await response.JsonAsync();
+    }
+
+    [Fact]
+    public async Task Create_WithBackfill_Answers201WithLocationAndStoresTimes()
+    {
+        var response = await _client.PostAsJsonAsync("/api/runs", new
+        {
+            id = "backfill-1", workflowName = "campaign_generation", name = "Black Friday", status = "completed",
+            createdAt = "2026-11-20T10:00:00Z", startedAt = "2026-11-20T10:00:05Z", completedAt = "2026-11-20T10:03:10.500Z",
+            triggerPayload = new { campaignId = "cmp_1", nested = new[] { 1, 2 } },
+            steps = new object[] { new { stepId = "game_config", skillId = "config.generate" }, new { stepId = "manifest" } },
+        });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("/api/runs/backfill-1", response.Headers.Location?.OriginalString);
+        var run = await _client.GetJsonAsync("/api/runs/backfill-1");
+        Assert.Equal("completed", (string?)run["status"]);
+        Assert.Equal("default", (string?)run["tenantId"]);
+        Assert.Equal(185_500, (long?)run["durationMs"]);
+        Assert.Equal("cmp_1", (string?)run["triggerPayload"]!["campaignId"]);
+        Assert.Equal(2, (long?)run["stepsTotal"]);
+        Assert.Equal(0, (long?)run["stepsCompleted"]);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-20T10:00:00Z"), DateTimeOffset.Parse((string)run["createdAt"]!));
+        foreach (var field in new[] { "id", "tenantId", "workflowName", "name", "status", "dryRun", "triggerPayload", "context", "error", "errors", "metrics", "usage", "layerHash", "retryOf", "cancelRequested", "leaseOwner", "leaseExpiresAt", "createdAt", "startedAt", "completedAt", "durationMs", "stepsTotal", "stepsCompleted" })
+            Assert.True(run.AsObject().ContainsKey(field), $"run JSON lacks {field}");
+    }
+
+    [Fact]
+    public async Task Create_DuplicateId_Answers409()
+    {
+        await _client.CreateRunAsync(new { id = "dup-1", workflowName = "wf" });
+
+        var response = await _client.PostAsJsonAsync("/api/runs", new { id = "dup-1", workflowName = "wf" });
+
+        var problem = await Problem(response, HttpStatusCode.Conflict);
+        Assert.Contains("dup-1", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Create_BadFields_Answers400NamingEachField()
+    {
+        var response = await _client.PostAsJsonAsync("/api/runs", new
+        {
+            status = "exploded", dryRun = "yes", createdAt = "last tuesday", id = "has space",
+            metrics = new { targetsMatched = -1 }, usage = new { costUsd = "free" }, colour = "red",
+            steps = new object[] { new { skillId = "x" }, new { stepId = "a" }, new { stepId = "a" } },
+        });
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors");
+        foreach (var field in new[] { "workflowName", "status", "dryRun", "createdAt", "id", "metrics.targetsMatched", "usage.costUsd", "colour", "steps[0].stepId", "steps[2].stepId" })
+            Assert.True(errors.TryGetProperty(field, out _), $"errors lacks {field}: {errors}");
+    }
+
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("[1,2,3]")]
+    [InlineData("")]
+    public async Task Create_MalformedBody_Answers400(string body)
+    {
+        var response = await _client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("body", out _));
+    }
+
+    [Fact]
+    public async Task Patch_Lifecycle_DerivesTimesDurationAndAcceptsSuccess()
+    {
+        var id = (await _client.CreateRunAsync(new { workflowName = "life" })).GetProperty("id").GetString();
+
+        var running = await (await _client.PatchJsonAsync($"/api/runs/{id}", new { status = "running" })).JsonAsync();
+        factory.Clock.Advance(TimeSpan.FromSeconds(42));
+        var done = await _client.PatchJsonAsync($"/api/runs/{id}", new { status = "success", metrics = new { insightsCreated = 3 } });
+
+        Assert.Equal("running", running.GetProperty("status").GetString());
+        Assert.False(running.GetProperty("cancelRequested").GetBoolean());
+        var run = await done.JsonAsync();
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        Assert.Equal(42_000, run.GetProperty("durationMs").GetInt64());
+        Assert.Equal(3, run.GetProperty("metrics").GetProperty("insightsCreated").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("completed", "running")]
+    [InlineData("failed", "queued")]
+    [InlineData("cancelled", "completed")]
+    [InlineData("running", "queued")]
+    public async Task Patch_LeavingTerminalOrGoingBack_Answers409(string from, string to)
+    {
+        var id = (await _client.CreateRunAsync(new { workflowName = "guard", status = from })).GetProperty("id").GetString();
+
+        var response = await _client.PatchJsonAsync($"/api/runs/{id}", new { status = to });
+
+        await Problem(response, HttpStatusCode.Conflict);
+        Assert.Equal(from, (string?)(await _client.GetJsonAsync($"/api/runs/{id}"))["status"]);
+    }
+
+    [Fact]
+    public async Task Patch_TerminalRunSameStatus_UpdatesResults()
+    {
+        var id = (await _client.CreateRunAsync(new { workflowName = "late-metrics", status = "completed" })).GetProperty("id").GetString();
+
+        var response = await _client.PatchJsonAsync($"/api/runs/{id}", new { status = "completed", metrics = new { targetsProcessed = 9 } });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(9, (await response.JsonAsync()).GetProperty("metrics").GetProperty("targetsProcessed").GetInt64());
+    }
+
+    [Fact]
+    public async Task Patch_ErrorsList_Replaces()
+    {
+        var id = (await _client.CreateRunAsync(new { workflowName = "errs", errors = new[] { new { topic = "a", error = "1" }, new { topic = "b", error = "2" } } })).GetProperty("id").GetString();
+
+        var run = await (await _client.PatchJsonAsync($"/api/runs/{id}", new { errors = new[] { new { topic = "c", error = "3", node = "n" } } })).JsonAsync();
+
+        var errors = run.GetProperty("errors");
+        Assert.Equal(1, errors.GetArrayLength());
+        Assert.Equal("c", errors[0].GetProperty("topic").GetString());
+        Assert.Equal("n", errors[0].GetProperty("node").GetString());
+    }
+
+    [Fact]
+    public async Task Patch_MissingRun_Answers404Problem()
+    {
+        var response = await _client.PatchJsonAsync("/api/runs/nope", new { status = "running" });
+
+        await Problem(response, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Usage_TokensWithoutCost_IsEstimatedAndMarked()
+    {
+        var run = await _client.CreateRunAsync(new { workflowName = "priced", usage = new { model = "gpt-4o-mini", tokensInput = 1_000_000, tokensOutput = 1_000_000 } });
+        var unknown = await _client.CreateRunAsync(new { workflowName = "priced", usage = new { model = "home-made-llm", tokensInput = 10 } });
+        var given = await _client.CreateRunAsync(new { workflowName = "priced", usage = new { model = "gpt-4o-mini", tokensInput = 10, costUsd = 0.5 } });
+
+        Assert.Equal(0.75, run.GetProperty("usage").GetProperty("costUsd").GetDouble(), 6);
+        Assert.True(run.GetProperty("usage").GetProperty("costEstimated").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, unknown.GetProperty("usage").GetProperty("costUsd").ValueKind);
+        Assert.False(given.GetProperty("usage").GetProperty("costEstimated").GetBoolean());
+        Assert.Equal(0.5, given.GetProperty("usage").GetProperty("costUsd").GetDouble());
+    }
+
+    [Fact]
+    public async Task StepPut_Twice_LeavesOneStepAndCountsProgress()
+    {
+        var id = (await _client.CreateRunAsync(new { workflowName = "steps", steps = new[] { new { stepId = "a", skillId = "s.a" }, new { stepId = "b", skillId = "s.b" } } })).GetProperty("id").GetString();
+
+        var first = await _client.PutAsJsonAsync($"/api/runs/{id}/steps/a", new { status = "completed", durationMs = 1200, output = new { ok = true } });
+        var second = await _client.PutAsJsonAsync($"/api/runs/{id}/steps/a", new { status = "completed", durationMs = 1200, output = new { ok = true } });
+        var extra = await _client.PutAsJsonAsync($"/api/runs/{id}/steps/c", new { status = "running" });
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.False((await second.JsonAsync()).GetProperty("cancelRequested").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, extra.StatusCode);
+        var steps = (await _client.GetJsonAsync($"/api/runs/{id}/steps")).AsArray();
+        Assert.Equal(["a", "b", "c"], steps.Select(s => (string)s!["stepId"]!).ToArray());
+        Assert.Equal(["completed", "pending", "running"], steps.Select(s => (string)s!["status"]!).ToArray());
+        var run = await _client.GetJsonAsync($"/api/runs/{id}");
+        Assert.Equal(3, (long?)run["stepsTotal"]);
+        Assert.Equal(1, (long?)run["stepsCompleted"]);
+    }
+
+    [Fact]
+    public async Task StepPut_BadFields_Answers400()
+    {
+        var id = (await _client.CreateRunAsync(new { workflowName = "steps-bad" })).GetProperty("id").GetString();
+
+        var response = await _client.PutAsJsonAsync($"/api/runs/{id}/steps/a", new { status = "exploded", attempt = 0, cacheHit = "no" });
+        var missing = await _client.PutAsJsonAsync("/api/runs/none/steps/a", new { status = "running" });
+
+        var errors = (await Problem(response, HttpStatusCode.BadRequest)).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("status", out _));
+        Assert.True(errors.TryGetProperty("attempt", out _));
+        Assert.True(errors.TryGetProperty("cacheHit", out _));
+        await Problem(missing, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task List_FiltersAndShape()
+    {
+        for (var i = 0; i < 3; i++) await _client.CreateRunAsync(new { workflowName = "api-list", status = "failed" });
+        await _client.CreateRunAsync(new { workflowName = "api-list", status = "completed" });
+
+        var page = await _client.GetJsonAsync("/api/runs?workflow=api-list&status=failed&limit=2");
+        var bad = await _client.GetAsync("/api/runs?limit=1000");
+
+        Assert.Equal(3, (long?)page["total"]);
+        Assert.Equal(2, page["items"]!.AsArray().Count);
+        Assert.Equal(0, (int?)page["offset"]);
+        Assert.Equal(2, (int?)page["limit"]);
+        var problem = await Problem(bad, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("limit", out _));
+    }
+
+    [Fact]
+    public async Task Get_MissingRun_Answers404Problem()
+    {
+        var response = await _client.GetAsync("/api/runs/missing-run");
+
+        var problem = await Problem(response, HttpStatusCode.NotFound);
+        Assert.Equal("Run not found", problem.GetProperty("title").GetString());
+    }
+}

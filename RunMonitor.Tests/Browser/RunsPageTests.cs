@@ -1,0 +1,76 @@
+using Microsoft.Playwright;
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Browser;
+
+[Collection(BrowserCollection.Name)]
+public sealed class RunsPageTests(BrowserFixture fixture)
+{
+    private async Task SeedAsync(string workflow)
+    {
+        await fixture.Api.CreateRunAsync(new { workflowName = workflow, name = "Browser completed", status = "completed" });
+        await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = workflow, name = "Browser failed", status = "failed",
+            errors = new[] { new { topic = "user:1", error = "Boom", node = "reflect" } },
+        });
+    }
+
+    [Fact]
+    public async Task StatusFilter_Change_SwapsTableWithoutReloadAndUpdatesUrl()
+    {
+        await SeedAsync("browser-filter");
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-filter");
+        await page.EvaluateAsync("() => window.__marker = 'same page'");
+        Assert.Equal(2, await page.Locator("table.runs-table tbody tr").CountAsync());
+
+        await page.SelectOptionAsync("select[name=status]", "failed");
+
+        await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("table.runs-table tbody tr span.badge")).ToHaveTextAsync("failed");
+        Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.__marker"));
+        await Assertions.Expect(page).ToHaveURLAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-filter&status=failed");
+
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("select[name=status]")).ToHaveValueAsync("failed");
+    }
+
+    [Fact]
+    public async Task Modal_OpensOnRowClick_ClosesWithEscapeAndButton_ReturnsFocus()
+    {
+        await SeedAsync("browser-modal");
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-modal&status=failed");
+        var row = page.Locator("table.runs-table tbody tr").First;
+
+        await row.Locator("td.workflow").ClickAsync();
+        var modal = page.Locator("dialog#run-detail-modal");
+        await Assertions.Expect(modal).ToBeVisibleAsync();
+        await Assertions.Expect(modal.Locator(".modal-content .error-item .error-message")).ToHaveTextAsync("Boom");
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(modal).Not.ToBeVisibleAsync();
+        Assert.True(await row.EvaluateAsync<bool>("r => document.activeElement === r"));
+
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(modal).ToBeVisibleAsync();
+        await modal.Locator(".close-btn").ClickAsync();
+        await Assertions.Expect(modal).Not.ToBeVisibleAsync();
+        Assert.Equal("", await modal.InnerHTMLAsync());
+    }
+
+    [Fact]
+    public async Task Pagination_WithJavaScriptOff_WorksAsLinks()
+    {
+        for (var i = 0; i < 12; i++) await fixture.Api.CreateRunAsync(new { workflowName = "browser-nojs", status = "completed" });
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { JavaScriptEnabled = false });
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-nojs&limit=10");
+        await page.ClickAsync(".pagination a[rel=next]");
+
+        await Assertions.Expect(page.Locator(".page-info")).ToHaveTextAsync("11-12 of 12");
+        Assert.EndsWith("/ui/runs?layer_name=browser-nojs&offset=10&limit=10", page.Url);
+    }
+}

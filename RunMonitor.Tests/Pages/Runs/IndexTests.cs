@@ -1,0 +1,385 @@
+using System.Net;
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Pages.Runs;
+
+/// The story's six cases and the rest of the runs page contract, through HTTP and CSS selectors.
+public sealed class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient(new() { AllowAutoRedirect = false });
+    private static readonly DateTimeOffset Now = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+
+    private Task<System.Text.Json.JsonElement> Run(string workflow, string status, object? extra = null, DateTimeOffset? created = null, string? tenant = null, string? name = null)
+    {
+        var at = created ?? Now.AddHours(-1);
+        var body = new Dictionary<string, object?>
+        {
+            ["workflowName"] = workflow, ["status"] = status, ["name"] = name, ["tenantId"] = tenant,
+            ["createdAt"] = at.ToString("O"),
+            ["startedAt"] = status == "queued" ? null : at.AddSeconds(1).ToString("O"),
+            ["completedAt"] = status is "queued" or "running" ? null : at.AddSeconds(1).AddMilliseconds(12_300).ToString("O"),
+        };
+        if (extra is not null)
+            foreach (var p in extra.GetType().GetProperties()) body[p.Name] = p.GetValue(extra);
+        return _client.CreateRunAsync(body.Where(kv => kv.Value is not null).ToDictionary());
+    }
+
+    [Fact]
+    public async Task Stats_SevenDays_CountsEachCard()
+    {
+        var t = "stats-tenant";
+        await Run("wf", "completed", new { metrics = new { insightsCreated = 4 }, usage = new { costUsd = 1.006 } }, tenant: t);
+        await Run("wf", "success", new { metrics = new { insightsCreated = 6 }, usage = new { costUsd = 2.0 } }, tenant: t);
+        await Run("wf", "failed", tenant: t);
+        await Run("wf", "dry", tenant: t);
+        await Run("wf", "partial", tenant: t);
+        await Run("wf", "queued", tenant: t);
+        await Run("wf", "completed", created: Now.AddDays(-8), tenant: t);
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/stats?tenant={t}");
+
+        string Card(string label) => doc.QuerySelectorAll(".stat-card")
+            .Single(c => c.QuerySelector(".stat-label").Text() == label).QuerySelector(".stat-value").Text();
+        Assert.Equal("6", Card("Total Runs (7d)"));
+        Assert.Equal("2", Card("Successful"));
+        Assert.Equal("1", Card("Failed"));
+        Assert.Equal("1", Card("Dry Runs"));
+        Assert.Equal("10", Card("Insights Created"));
+        Assert.Equal("$3.01", Card("Est. Cost"));
+        Assert.Equal("1", Card("Queued now"));
+        Assert.Equal("0", Card("Running now"));
+    }
+
+    [Fact]
+    public async Task Stats_Period24h_ExcludesOlderRuns()
+    {
+        var t = "stats-day";
+        await Run("wf", "completed", tenant: t);
+        await Run("wf", "completed", created: Now.AddDays(-2), tenant: t);
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/stats?period=24h&tenant={t}");
+
+        var total = doc.QuerySelectorAll(".stat-card").First();
+        Assert.Equal("Total Runs (24h)", total.QuerySelector(".stat-label").Text());
+        Assert.Equal("1", total.QuerySelector(".stat-value").Text());
+    }
+
+    [Fact]
+    public async Task List_FilterByLayer_ShowsOnlyThatWorkflow()
+    {
+        await Run("layer-a", "completed");
+        await Run("layer-a", "failed");
+        await Run("layer-b", "completed");
+
+        var doc = await _client.GetDocumentAsync("/ui/runs/list?layer_name=layer-a");
+        var alias = await _client.GetDocumentAsync("/ui/runs/list?workflow=layer-a");
+
+        var rows = doc.QuerySelectorAll("table.runs-table tbody tr");
+        Assert.Equal(2, rows.Length);
+        Assert.All(rows, r => Assert.Equal("layer-a", r.QuerySelector("td.workflow").Text()));
+        Assert.Equal(2, alias.QuerySelectorAll("table.runs-table tbody tr").Length);
+    }
+
+    [Fact]
+    public async Task List_FilterByStatus_SingleCommaListAndSuccessAlias()
+    {
+        await Run("status-wf", "completed");
+        await Run("status-wf", "failed");
+        await Run("status-wf", "partial");
+        await Run("status-wf", "running");
+
+        async Task<string[]> Statuses(string query) =>
+            (await _client.GetDocumentAsync("/ui/runs/list?layer_name=status-wf&" + query))
+            .QuerySelectorAll("table.runs-table tbody tr span.badge").Select(b => b.Text()).Order().ToArray();
+
+        Assert.Equal(["failed"], await Statuses("status=failed"));
+        Assert.Equal(["failed", "partial"], await Statuses("status=failed,partial"));
+        Assert.Equal(["completed"], await Statuses("status=success"));
+        Assert.Equal(["completed", "failed", "partial", "running"], await Statuses("status="));
+    }
+
+    [Fact]
+    public async Task Modal_Detail_ShowsAllFields()
+    {
+        var run = await Run("nightly-user-reflection", "completed", new
+        {
+            layerHash = "abc123def456",
+            metrics = new { targetsMatched = 120, targetsProcessed = 115, targetsSkipped = 5, insightsCreated = 87 },
+            usage = new { profile = "reflection-default", provider = "anthropic", model = "claude-sonnet-4-5", tokensInput = 123456, tokensOutput = 7890, costUsd = 0.0123 },
+        });
+        var id = run.GetProperty("id").GetString();
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/{id}");
+
+        var content = doc.QuerySelector(".modal-content");
+        Assert.NotNull(content);
+        Assert.Equal("nightly-user-reflection", content.QuerySelector(".modal-header h2").Text());
+        Assert.NotNull(content.QuerySelector(".close-btn"));
+        Assert.Equal("completed", content.QuerySelector(".run-status span.badge.badge-completed").Text());
+        string Metric(string label) => content.QuerySelectorAll(".metric-row")
+            .Single(r => r.QuerySelector(".metric-label").Text() == label).Children.Last().Text().Squash();
+        Assert.Equal("12.3s", Metric("Duration"));
+        Assert.Equal("120", Metric("Targets Matched"));
+        Assert.Equal("115", Metric("Targets Processed"));
+        Assert.Equal("5", Metric("Targets Skipped"));
+        Assert.Equal("87", Metric("Insights Created"));
+        Assert.Equal("reflection-default", Metric("Profile"));
+        Assert.Equal("anthropic", Metric("Provider"));
+        Assert.Equal("claude-sonnet-4-5", Metric("Model"));
+        Assert.Equal("123,456", Metric("Input Tokens"));
+        Assert.Equal("7,890", Metric("Output Tokens"));
+        Assert.Equal("$0.0123", Metric("Estimated Cost"));
+        Assert.Contains("abc123def456", content.QuerySelector(".modal-footer").Text());
+        Assert.Contains("text-error", content.QuerySelectorAll(".metric-row").Single(r => r.QuerySelector(".metric-label").Text() == "Targets Skipped").Children.Last().ClassList);
+    }
+
+    [Fact]
+    public async Task Modal_Errors_ListsTopicMessageAndNode()
+    {
+        var run = await Run("err-wf", "partial", new
+        {
+            errors = new object[]
+            {
+                new { topic = "user:4411", error = "Insight rejected by safety filter", node = "reflect" },
+                new { topic = "user:1290", error = "Not enough messages" },
+            },
+            error = new { message = "2 targets failed", type = "PartialFailure", stack = "at a()\n  at b()" },
+        });
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/{run.GetProperty("id").GetString()}");
+
+        var items = doc.QuerySelectorAll(".errors-list .error-item");
+        Assert.Equal(2, items.Length);
+        Assert.Equal("user:4411", items[0].QuerySelector(".error-topic").Text());
+        Assert.Equal("Insight rejected by safety filter", items[0].QuerySelector(".error-message").Text());
+        Assert.Equal("Node: reflect", items[0].QuerySelector(".error-node").Text());
+        Assert.Null(items[1].QuerySelector(".error-node"));
+        Assert.Equal("at a()\n  at b()", doc.QuerySelector("pre.stack-trace")!.TextContent);
+        Assert.Contains("Errors (2)", doc.QuerySelectorAll("h3").Select(h => h.Text()));
+    }
+
+    [Fact]
+    public async Task List_Pagination_PageInfoAndLinksKeepFilters()
+    {
+        for (var i = 0; i < 45; i++) await Run("paged", i % 2 == 0 ? "completed" : "failed", created: Now.AddMinutes(-i - 1));
+
+        var doc = await _client.GetDocumentAsync("/ui/runs/list?layer_name=paged&offset=20");
+        var last = await _client.GetDocumentAsync("/ui/runs/list?layer_name=paged&offset=40");
+
+        Assert.Equal(20, doc.QuerySelectorAll("table.runs-table tbody tr").Length);
+        Assert.Equal("21-40 of 45", doc.QuerySelector(".page-info").Text());
+        var prev = doc.QuerySelector(".pagination a[rel=prev]")!;
+        var next = doc.QuerySelector(".pagination a[rel=next]")!;
+        Assert.Equal("/ui/runs?layer_name=paged", prev.GetAttribute("href"));
+        Assert.Equal("/ui/runs/list?layer_name=paged&offset=40", next.GetAttribute("hx-get"));
+        Assert.Equal("/ui/runs?layer_name=paged&offset=40", next.GetAttribute("hx-push-url"));
+        Assert.Equal("41-45 of 45", last.QuerySelector(".page-info").Text());
+        Assert.Null(last.QuerySelector(".pagination a[rel=next]"));
+    }
+
+    [Fact]
+    public async Task List_Formats_CountsCostDurationAndDashes()
+    {
+        await Run("fmt-full", "completed", new
+        {
+            metrics = new { targetsProcessed = 12345, targetsSkipped = 3, insightsCreated = 1 },
+            usage = new { tokensInput = 1_000_000, tokensOutput = 234_567, costUsd = 12.3456789 },
+        });
+        await Run("fmt-empty", "queued");
+
+        var full = (await _client.GetDocumentAsync("/ui/runs/list?layer_name=fmt-full")).QuerySelector("table.runs-table tbody tr")!;
+        var empty = (await _client.GetDocumentAsync("/ui/runs/list?layer_name=fmt-empty")).QuerySelector("table.runs-table tbody tr")!;
+
+        var cells = full.QuerySelectorAll("td").Select(c => c.Text().Squash()).ToArray();
+        Assert.Contains("12,345 (3 skipped)", cells);
+        Assert.Contains("1,234,567", cells);
+        Assert.Contains("$12.3457", cells);
+        Assert.Contains("12.3s", cells);
+        var time = full.QuerySelector("td.time time")!;
+        Assert.Equal("2026-11-21T11:00:00.000Z", time.GetAttribute("datetime"));
+        Assert.Equal("2026-11-21 11:00:00 UTC", time.GetAttribute("title"));
+        Assert.Equal("an hour ago", time.Text());
+        Assert.Equal(5, empty.QuerySelectorAll("td.num").Count(c => c.Text() == "—"));
+    }
+
+    [Theory]
+    [InlineData("status=bogus", "status")]
+    [InlineData("offset=-1", "offset")]
+    [InlineData("offset=abc", "offset")]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=101", "limit")]
+    [InlineData("sort=name", "sort")]
+    [InlineData("from=yesterday", "from")]
+    [InlineData("to=2026-13-01", "to")]
+    [InlineData("from=2026-11-21&to=2026-11-01", "to")]
+    [InlineData("tenant=BAD!", "tenant")]
+    [InlineData("colour=red", "colour")]
+    [InlineData("limit=5&limit=6", "limit")]
+    public async Task List_BadParameter_Answers400FragmentNamingIt(string query, string parameter)
+    {
+        var response = await _client.GetAsync("/ui/runs/list?" + query);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var doc = await Html.ParseAsync(response);
+        var error = doc.QuerySelector("p.error");
+        Assert.NotNull(error);
+        Assert.Equal(parameter, error.GetAttribute("data-parameter"));
+        Assert.StartsWith(parameter + " ", error.Text());
+    }
+
+    [Theory]
+    [InlineData("/ui/runs/stats?period=1y", "period")]
+    [InlineData("/ui/runs/stats?foo=1", "foo")]
+    [InlineData("/ui/runs/recent?limit=3", "limit")]
+    public async Task Fragments_BadParameter_Answer400(string url, string parameter)
+    {
+        var response = await _client.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")?.GetAttribute("data-parameter"));
+    }
+
+    [Fact]
+    public async Task Page_BadParameter_Answers400WithTheErrorInPlace()
+    {
+        var response = await _client.GetAsync("/ui/runs?status=nope");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var doc = await Html.ParseAsync(response);
+        Assert.Equal("status", doc.QuerySelector("#runs-list p.error")?.GetAttribute("data-parameter"));
+        Assert.NotNull(doc.QuerySelector("form#run-filters"));
+    }
+
+    [Fact]
+    public async Task Fragments_HostileName_IsEncoded()
+    {
+        const string hostile = "<script>alert('x')</script><img src=x onerror=alert(1)>";
+        var run = await Run("hostile-wf", "failed", new { errors = new[] { new { topic = hostile, error = hostile, node = hostile } } }, name: hostile);
+
+        var list = await _client.GetDocumentAsync("/ui/runs/list?layer_name=hostile-wf");
+        var modal = await _client.GetDocumentAsync($"/ui/runs/{run.GetProperty("id").GetString()}");
+
+        Assert.Empty(list.QuerySelectorAll("script, img"));
+        Assert.Empty(modal.QuerySelectorAll("script, img"));
+        Assert.Equal(hostile, list.QuerySelector("a.run-name").Text());
+        Assert.Equal(hostile, modal.QuerySelector(".error-topic").Text());
+    }
+
+    [Fact]
+    public async Task Modal_MissingRun_Answers404()
+    {
+        var response = await _client.GetAsync("/ui/runs/doesnotexist");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("<p>Run not found</p>", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("/ui/runs/list")]
+    [InlineData("/ui/runs/stats")]
+    [InlineData("/ui/runs/recent")]
+    public async Task Fragments_WithOrWithoutHtmx_CarryNoLayout(string url)
+    {
+        await Run("layout-wf", "completed");
+        var plain = await _client.GetStringAsync(url);
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Add("HX-Request", "true");
+        var htmx = await (await _client.SendAsync(request)).Content.ReadAsStringAsync();
+
+        foreach (var body in new[] { plain, htmx })
+        {
+            Assert.DoesNotContain("<html", body, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("<head", body, StringComparison.OrdinalIgnoreCase);
+            Assert.Null(new AngleSharp.Html.Parser.HtmlParser().ParseDocument(body).QuerySelector("header.topbar"));
+        }
+    }
+
+    [Fact]
+    public async Task Page_FullLoad_RendersPartialsInlineAndWorksAsPlainForm()
+    {
+        await Run("inline-wf", "completed");
+
+        var doc = await _client.GetDocumentAsync("/ui/runs?layer_name=inline-wf");
+
+        Assert.NotEmpty(doc.QuerySelectorAll("#run-stats .stat-card"));
+        Assert.Single(doc.QuerySelectorAll("#runs-list table.runs-table tbody tr"));
+        var form = doc.QuerySelector("form#run-filters")!;
+        Assert.Equal("get", form.GetAttribute("method"));
+        Assert.Equal("/ui/runs", form.GetAttribute("action"));
+        Assert.Equal("/ui/runs/list", form.GetAttribute("hx-get"));
+        Assert.Equal("inline-wf", doc.QuerySelector("select[name=layer_name] option[selected]")?.GetAttribute("value"));
+        Assert.NotNull(doc.QuerySelector("dialog#run-detail-modal.modal"));
+        Assert.NotNull(doc.QuerySelector("body[hx-headers]"));
+    }
+
+    [Fact]
+    public async Task List_FromFilterForm_PushesThePageUrl()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/ui/runs/list?layer_name=x&status=failed");
+        request.Headers.Add("HX-Request", "true");
+        request.Headers.Add("HX-Trigger", "run-filters");
+        var poll = new HttpRequestMessage(HttpMethod.Get, "/ui/runs/list?layer_name=x");
+        poll.Headers.Add("HX-Request", "true");
+        poll.Headers.Add("HX-Trigger", "runs-poll");
+
+        var pushed = await _client.SendAsync(request);
+        var polled = await _client.SendAsync(poll);
+
+        Assert.Equal("/ui/runs?layer_name=x&status=failed", pushed.Headers.GetValues("HX-Push-Url").Single());
+        Assert.False(polled.Headers.Contains("HX-Push-Url"));
+    }
+
+    [Fact]
+    public async Task Polling_OnlyWhileSomethingShownIsActive()
+    {
+        await Run("poll-live", "running", tenant: "poll-tenant");
+        await Run("poll-done", "completed", tenant: "poll-quiet");
+
+        var live = await _client.GetDocumentAsync("/ui/runs/list?layer_name=poll-live");
+        var done = await _client.GetDocumentAsync("/ui/runs/list?layer_name=poll-done");
+        var liveStats = await _client.GetDocumentAsync("/ui/runs/stats?tenant=poll-tenant");
+        var quietStats = await _client.GetDocumentAsync("/ui/runs/stats?tenant=poll-quiet");
+
+        Assert.Equal("every 5s", live.QuerySelector("#runs-poll")?.GetAttribute("hx-trigger"));
+        Assert.Equal("/ui/runs/list?layer_name=poll-live", live.QuerySelector("#runs-poll")?.GetAttribute("hx-get"));
+        Assert.Null(done.QuerySelector("#runs-poll"));
+        Assert.Equal("every 5s", liveStats.QuerySelector("#run-stats")?.GetAttribute("hx-trigger"));
+        Assert.Equal("/ui/runs/stats?tenant=poll-tenant", liveStats.QuerySelector("#run-stats")?.GetAttribute("hx-get"));
+        Assert.Null(quietStats.QuerySelector("#run-stats")?.GetAttribute("hx-trigger"));
+    }
+
+    [Fact]
+    public async Task Recent_ShowsFiveLatestCompact()
+    {
+        for (var i = 0; i < 7; i++) await Run("recent-wf", "completed", created: Now.AddSeconds(30 + i), name: $"recent {i}");
+
+        var doc = await _client.GetDocumentAsync("/ui/runs/recent");
+
+        var items = doc.QuerySelectorAll(".recent-list .recent-item");
+        Assert.Equal(5, items.Length);
+        Assert.Equal("recent 6", items[0].QuerySelector("a.run-name").Text());
+    }
+
+    [Fact]
+    public async Task Root_RedirectsToRunsPage()
+    {
+        var response = await _client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/ui/runs", response.Headers.Location?.OriginalString);
+    }
+
+    [Theory]
+    [InlineData("/ui/runs")]
+    [InlineData("/ui/runs/list")]
+    [InlineData("/api/runs")]
+    public async Task Access_FromAnotherMachineWithoutKeys_IsRefused(string url)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Add(RunMonitorFactory.RemoteIpHeader, "203.0.113.7");
+
+        var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+}

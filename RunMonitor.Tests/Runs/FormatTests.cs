@@ -1,0 +1,48 @@
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Tests.Runs;
+
+public sealed class FormatTests
+{
+    [Theory]
+    [InlineData(null, "—")]
+    [InlineData(0L, "0")]
+    [InlineData(12345L, "12,345")]
+    [InlineData(1234567L, "1,234,567")]
+    public void Count_FormatsWithCommas(long? value, string expected) => Assert.Equal(expected, Format.Count(value));
+
+    [Theory]
+    [InlineData(null, "—")]
+    [InlineData(0.0123, "$0.0123")]
+    [InlineData(12.3456789, "$12.3457")]
+    [InlineData(0.0, "$0.0000")]
+    public void Cost_FourDecimals(double? value, string expected) => Assert.Equal(expected, Format.Cost(value));
+
+    [Theory]
+    [InlineData(12.345, "$12.35")]
+    [InlineData(1234.5, "$1,234.50")]
+    public void CostCard_TwoDecimals(double value, string expected) => Assert.Equal(expected, Format.CostCard(value));
+
+    [Theory]
+    [InlineData(null, "—")]
+    [InlineData(0L, "0.0s")]
+    [InlineData(1_234L, "1.2s")]
+    [InlineData(59_990L, "59.9s")]
+    [InlineData(60_000L, "1m 0s")]
+    [InlineData(185_000L, "3m 5s")]
+    [InlineData(3_599_999L, "59m 59s")]
+    [InlineData(3_600_000L, "1h 0m")]
+    [InlineData(3_720_000L, "1h 2m")]
+    [InlineData(90_000_000L, "25h 0m")]
+    public void Duration_ThreeRanges(long? ms, string expected) => Assert.Equal(expected, Format.Duration(ms));
+
+    [Fact]
+    public void Relative_UsesHumanizer()
+    {
+        var now = new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal("3 minutes ago", Format.Relative(now.AddMinutes(-3), now));
+        Assert.Equal("yesterday", Format.Relative(now.AddDays(-1), now));
+        Assert.Equal("2026-11-21 11:57:00 UTC", Format.Absolute(now.AddMinutes(-3)));
+    }
+}

@@ -1,0 +1,1 @@
+// Behaviour for the admin views lives here.

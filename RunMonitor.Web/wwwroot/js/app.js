@@ -1,0 +1,101 @@
+// RunMonitor's own behaviour: the detail modal, keyboard access to rows, toasts and htmx errors.
+// Served from the app (CSP script-src 'self'); everything works without it as plain links and forms.
+(function () {
+    "use strict";
+
+    var opener = null;
+
+    function modal() { return document.getElementById("run-detail-modal"); }
+
+    function toast(message, level, href, linkText) {
+        var box = document.getElementById("toasts");
+        if (!box || !message) return;
+        var item = document.createElement("div");
+        item.className = "toast toast-" + (level || "info");
+        item.setAttribute("role", level === "error" ? "alert" : "status");
+        item.appendChild(document.createTextNode(message));
+        if (href) {
+            item.appendChild(document.createTextNode(" "));
+            var link = document.createElement("a");
+            link.href = href;
+            link.textContent = linkText || "Open";
+            item.appendChild(link);
+        }
+        box.appendChild(item);
+        setTimeout(function () { item.remove(); }, level === "error" ? 9000 : 6000);
+    }
+    window.RunMonitor = { toast: toast };
+
+    // A row opens the modal; a link inside the row goes where it points instead.
+    document.addEventListener("htmx:confirm", function (e) {
+        var trigger = e.detail.triggeringEvent;
+        if (trigger && trigger.target && trigger.target.closest && trigger.target.closest("a") &&
+            e.detail.elt.matches && e.detail.elt.matches("tr.clickable")) {
+            e.preventDefault();
+        }
+    });
+
+    document.addEventListener("htmx:beforeRequest", function (e) {
+        if (e.detail.target && e.detail.target.id === "run-detail-modal") opener = e.detail.elt;
+    });
+
+    document.addEventListener("htmx:afterSwap", function (e) {
+        var dialog = modal();
+        if (e.detail.target === dialog && dialog && !dialog.open && dialog.innerHTML.trim() !== "") {
+            dialog.showModal();
+            var close = dialog.querySelector("[data-close-modal]");
+            if (close) close.focus();
+        }
+    });
+
+    document.addEventListener("click", function (e) {
+        var dialog = modal();
+        if (!dialog) return;
+        if (e.target.closest && e.target.closest("[data-close-modal]")) dialog.close();
+        else if (e.target === dialog) dialog.close(); // a click on the backdrop
+    });
+
+    document.addEventListener("close", function (e) {
+        var dialog = modal();
+        if (e.target !== dialog) return;
+        dialog.innerHTML = "";
+        if (opener && document.contains(opener)) opener.focus();
+        else if (opener && opener.dataset && opener.dataset.runId) {
+            var again = document.querySelector('tr[data-run-id="' + CSS.escape(opener.dataset.runId) + '"]');
+            if (again) again.focus();
+        }
+        opener = null;
+    }, true);
+
+    // Rows are focusable; Enter or Space opens them like a click.
+    document.addEventListener("keydown", function (e) {
+        var row = e.target.closest && e.target.closest("tr.clickable");
+        if (!row || e.target !== row) return;
+        if (e.key === "Enter" || e.key === " ") {
+            e.preventDefault();
+            row.click();
+        }
+    });
+
+    // Server-sent toasts: HX-Trigger {"showToast": {"message", "level", "href", "linkText"}}; events bubble to document.
+    document.addEventListener("showToast", function (e) {
+        var d = e.detail || {};
+        toast(d.message || d.value, d.level, d.href, d.linkText);
+    });
+
+    // htmx does not swap error answers by default: say what went wrong instead of doing nothing.
+    document.addEventListener("htmx:responseError", function (e) {
+        var xhr = e.detail.xhr;
+        if (xhr.status === 400 && e.detail.target && e.detail.target.id === "runs-list") return; // swapped in place
+        if (xhr.getResponseHeader("HX-Trigger")) return; // the server sent its own toast
+        var text = "";
+        try {
+            var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+            text = (doc.body.textContent || "").trim();
+        } catch (err) { text = ""; }
+        toast(text || ("Request failed (" + xhr.status + ")"), "error");
+    });
+    document.addEventListener("htmx:sendError", function () {
+        toast("RunMonitor could not be reached. Retrying on the next refresh.", "error");
+    });
+})();

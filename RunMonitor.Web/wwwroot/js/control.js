@@ -1,0 +1,1 @@
+// Behaviour for the control views lives here.

@@ -1,0 +1,1 @@
+// Behaviour for the detail views lives here.
