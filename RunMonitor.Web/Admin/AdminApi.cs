@@ -24,7 +24,8 @@ public static class AdminApi
             if (key != "period") return Problems.BadParameter(new BadParameter(key, "is not a stats parameter; accepted: period"));
         }
         var values = http.Request.Query["period"];
-        var period = values.Count > 1 ? null : StatsPeriod.Parse(values.ToString());
+        // Absent means the default; given, it must be one of the periods (an empty value is not).
+        var period = values.Count == 0 ? StatsPeriod.Default : values.Count > 1 || values[0] is not { Length: > 0 } ? null : StatsPeriod.Parse(values[0]);
         if (period is null) return Problems.BadParameter(new BadParameter("period", "accepts 24h, 7d or 30d (default 7d)"));
         return Results.Ok(await store.StatsAsync(time.GetUtcNow() - period.Span, ct));
     }
