@@ -143,6 +143,17 @@ public sealed class CookieSignInTests(KeyedFactory factory) : IClassFixture<Keye
     }
 
     [Fact]
+    public async Task BearerPagePost_WithoutToken_IsNotRefusedByRazorPagesOwnCheck()
+    {
+        var response = await factory.Bearer("alpha", Roles.Viewer).PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["key"] = KeyedFactory.KeyFor("alpha", Roles.Viewer),
+        }));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+    }
+
+    [Fact]
     public async Task CookieViewer_CreateRun_Is403EvenWithToken()
     {
         var viewer = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Viewer));
