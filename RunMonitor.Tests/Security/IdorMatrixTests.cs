@@ -172,12 +172,20 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
         if (route.Method is "POST" or "PUT" or "PATCH")
             request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        // A stream (SSE) is judged by its status and headers; its body never ends.
-        var body = response.Content.Headers.ContentType?.MediaType == "text/event-stream"
-            ? ""
-            : await response.Content.ReadAsStringAsync(timeout.Token);
-        return (response.StatusCode, body, response.Headers.Location?.OriginalString);
+        try
+        {
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            // A stream (SSE) is judged by its status and headers; its body never ends.
+            var body = response.Content.Headers.ContentType?.MediaType == "text/event-stream"
+                ? ""
+                : await response.Content.ReadAsStringAsync(timeout.Token);
+            return (response.StatusCode, body, response.Headers.Location?.OriginalString);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"{route.Method} {url} did not answer within 10 s");
+            throw;
+        }
     }
 
     [Fact]
@@ -212,7 +220,7 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
                     {
                         var (own, ownBody, _) = await CallAsync(client, route, UrlFor(route, seeded[tenant].RunId));
                         if (own != HttpStatusCode.OK) problems.Add($"{who} on its own run answered {(int)own}, not 200");
-                        else if (!ownBody.Contains(seeded[tenant].RunId, StringComparison.Ordinal)) problems.Add($"{who} on its own run did not show it");
+                        else if (ownBody.Length > 0 && !ownBody.Contains(seeded[tenant].RunId, StringComparison.Ordinal)) problems.Add($"{who} on its own run did not show it");
                     }
                 }
             }
@@ -229,9 +237,7 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
         foreach (var route in (await RoutesAsync()).Where(r => !PublicRoutes.Contains(r.Key)))
         {
             var (status, body, location) = await CallAsync(client, route, UrlFor(route, seeded["beta"].RunId));
-            var refused = status == HttpStatusCode.Unauthorized || (status == HttpStatusCode.Redirect && location!.StartsWith("/login", StringComparison.Ordinal))
-                          // a write without a session fails its antiforgery check before anything else
-                          || (route.IsUnsafe && status == HttpStatusCode.BadRequest && AnySignedInWrites.Contains(route.Key));
+            var refused = status == HttpStatusCode.Unauthorized || (status == HttpStatusCode.Redirect && location!.StartsWith("/login", StringComparison.Ordinal));
             if (!refused) problems.Add($"anonymous {route.Display} answered {(int)status}");
             if (body.Contains(seeded["beta"].Secret, StringComparison.Ordinal)) problems.Add($"anonymous {route.Display} showed data");
         }
