@@ -39,6 +39,12 @@ var app = builder.Build();
 app.Services.ValidateApiKeys();
 
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
+if (args is ["seed", ..])
+{
+    Environment.ExitCode = await SeedCommand.RunAsync(args, app.Services.GetRequiredService<Database>(),
+        app.Services.GetRequiredService<PriceTable>(), app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
+    return Environment.ExitCode;
+}
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
 
 app.UseExceptionHandler();

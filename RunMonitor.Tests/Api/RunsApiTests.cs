@@ -44,6 +44,16 @@ public sealed class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunM
     }
 
     [Fact]
+    public async Task Create_FinishedWithoutStart_HasNoInventedDuration()
+    {
+        var run = await _client.CreateRunAsync(new { workflowName = "no-start", status = "completed" });
+
+        Assert.Equal(JsonValueKind.Null, run.GetProperty("startedAt").ValueKind);
+        Assert.Equal(JsonValueKind.Null, run.GetProperty("durationMs").ValueKind);
+        Assert.NotEqual(JsonValueKind.Null, run.GetProperty("completedAt").ValueKind);
+    }
+
+    [Fact]
     public async Task Create_DuplicateId_Answers409()
     {
         await _client.CreateRunAsync(new { id = "dup-1", workflowName = "wf" });

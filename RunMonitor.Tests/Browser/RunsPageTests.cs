@@ -51,13 +51,13 @@ public sealed class RunsPageTests(BrowserFixture fixture)
         await Assertions.Expect(modal.Locator(".modal-content .error-item .error-message")).ToHaveTextAsync("Boom");
         await page.Keyboard.PressAsync("Escape");
         await Assertions.Expect(modal).Not.ToBeVisibleAsync();
-        Assert.True(await row.EvaluateAsync<bool>("r => document.activeElement === r"));
+        await Assertions.Expect(row).ToBeFocusedAsync();
 
         await page.Keyboard.PressAsync("Enter");
         await Assertions.Expect(modal).ToBeVisibleAsync();
         await modal.Locator(".close-btn").ClickAsync();
         await Assertions.Expect(modal).Not.ToBeVisibleAsync();
-        Assert.Equal("", await modal.InnerHTMLAsync());
+        await Assertions.Expect(modal).ToBeEmptyAsync();
     }
 
     [Fact]

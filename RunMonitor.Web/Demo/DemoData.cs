@@ -30,7 +30,7 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
                 var created = new DateTimeOffset(createdAt, TimeSpan.Zero);
                 if (created > now.AddMinutes(-10)) continue;
                 var workflow = factory.PickWorkflow();
-                var run = factory.Finished(RunService.NewId(), factory.PickTenant(), workflow, created, factory.PickOutcome());
+                var run = factory.Finished(RunService.NewId(created), factory.PickTenant(), workflow, created, factory.PickOutcome());
                 if (random.NextDouble() < 0.04 && runs.LastOrDefault(r => r.Run.Status == RunStatus.Failed) is { } failed)
                     run = run with { Run = run.Run with { RetryOf = failed.Run.Id, WorkflowName = failed.Run.WorkflowName, TenantId = failed.Run.TenantId } };
                 runs.Add(run);

@@ -16,6 +16,10 @@ public static class DbTime
 
     public static DateTimeOffset? FromDb(string? value) => value is null ? null : Parse(value);
 
+    /// Milliseconds from start to end (never negative); null unless both are known.
+    public static long? Between(string? start, string? end) =>
+        start is null || end is null ? null : Math.Max(0, (long)(Parse(end) - Parse(start)).TotalMilliseconds);
+
     /// ISO-8601 date or date-time; without an offset it is UTC. False for anything else.
     public static bool TryParseIso(string text, out DateTimeOffset value, out bool dateOnly)
     {

@@ -7,7 +7,12 @@ namespace RunMonitor.Web.Runs;
 /// The write rules: ids, tenants, status transitions, derived timestamps, durations and cost.
 public sealed class RunService(Database database, PriceTable prices, TimeProvider time)
 {
-    public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+    /// 11 hex digits of Unix milliseconds then 9 random ones: ids sort by creation, so index inserts append.
+    public static string NewId(DateTimeOffset at)
+    {
+        var random = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5))[..9];
+        return at.ToUnixTimeMilliseconds().ToString("x11", System.Globalization.CultureInfo.InvariantCulture) + random;
+    }
 
     public async Task<WriteResult<RunRow>> CreateAsync(Caller caller, NewRun request, CancellationToken ct = default)
     {
@@ -24,7 +29,7 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
         var created = request.CreatedAt ?? now;
         var run = new RunRow
         {
-            Id = request.Id ?? NewId(),
+            Id = request.Id ?? NewId(now),
             TenantId = tenant,
             WorkflowName = request.WorkflowName,
             Name = request.Name,
@@ -40,7 +45,14 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
 
         return await database.WriteAsync(async (connection, tx) =>
         {
-            if (!await RunStore.InsertRunAsync(connection, tx, run))
+            var inserted = await RunStore.InsertRunAsync(connection, tx, run);
+            // A generated id that collides (36 random bits within one millisecond) is drawn again.
+            for (var attempt = 0; !inserted && request.Id is null && attempt < 5; attempt++)
+            {
+                run = run with { Id = NewId(now) };
+                inserted = await RunStore.InsertRunAsync(connection, tx, run);
+            }
+            if (!inserted)
                 return WriteResult<RunRow>.Conflict($"a run with id '{run.Id}' already exists");
             if (request.Patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run.Id, errors);
             await RunStore.WriteStepsAsync(connection, tx, request.Steps.Select((s, i) => new StepRow
@@ -75,11 +87,10 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
         var status = patch.Status ?? run.Status;
         var startedAt = DbTime.ToDb(patch.StartedAt) ?? run.StartedAt;
         var completedAt = DbTime.ToDb(patch.CompletedAt) ?? run.CompletedAt;
-        if (status != RunStatus.Queued && status != RunStatus.Cancelled && startedAt is null) startedAt = DbTime.ToDb(now);
+        // A run seen running starts now unless told otherwise; a backfilled finished run without a start stays without one.
+        if (status == RunStatus.Running && startedAt is null) startedAt = DbTime.ToDb(now);
         if (RunStatus.IsTerminal(status) && completedAt is null) completedAt = DbTime.ToDb(now);
-        long? duration = null;
-        if (startedAt is not null && completedAt is not null)
-            duration = Math.Max(0, (long)(DbTime.Parse(completedAt) - DbTime.Parse(startedAt)).TotalMilliseconds);
+        var duration = DbTime.Between(startedAt, completedAt);
 
         var updated = run with
         {
@@ -142,9 +153,7 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
             if (status == StepStatus.Running && startedAt is null) startedAt = nowText;
             if (status is StepStatus.Completed or StepStatus.Failed or StepStatus.Skipped or StepStatus.Cancelled && completedAt is null && startedAt is not null)
                 completedAt = nowText;
-            var duration = request.DurationMs ?? existing.DurationMs;
-            if (request.DurationMs is null && startedAt is not null && completedAt is not null)
-                duration = Math.Max(0, (long)(DbTime.Parse(completedAt) - DbTime.Parse(startedAt)).TotalMilliseconds);
+            var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? existing.DurationMs;
             var step = existing with
             {
                 SkillId = request.SkillId ?? existing.SkillId,

@@ -1,5 +1,6 @@
 -- Runs, their planned and reported steps, and their errors list. Times are UTC ISO-8601 text
--- (yyyy-MM-ddTHH:mm:ss.fffZ), which sorts the same as the instants it names.
+-- (yyyy-MM-ddTHH:mm:ss.fffZ), which sorts the same as the instants it names. Ordinary rowid tables:
+-- rows carry JSON and stack traces, too wide for WITHOUT ROWID b-trees, and new rows append.
 CREATE TABLE runs (
     id                TEXT PRIMARY KEY,
     tenant_id         TEXT NOT NULL,
@@ -35,7 +36,7 @@ CREATE TABLE runs (
     steps_total       INTEGER NOT NULL DEFAULT 0,
     steps_completed   INTEGER NOT NULL DEFAULT 0,
     updated_at        TEXT NOT NULL
-) WITHOUT ROWID;
+);
 
 -- One index per filter and sort the list offers, each scoped by tenant first (every query is),
 -- and the same without the tenant for the super admin's all-tenant view.
@@ -57,8 +58,8 @@ CREATE TABLE run_errors (
     topic  TEXT NOT NULL,
     error  TEXT NOT NULL,
     node   TEXT,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
+    UNIQUE (run_id, seq)
+);
 
 CREATE TABLE steps (
     run_id        TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -76,8 +77,8 @@ CREATE TABLE steps (
     error_message TEXT,
     error_stack   TEXT,
     updated_at    TEXT NOT NULL,
-    PRIMARY KEY (run_id, step_id)
-) WITHOUT ROWID;
+    UNIQUE (run_id, step_id)
+);
 
 CREATE INDEX ix_steps_run_seq ON steps (run_id, seq);
 

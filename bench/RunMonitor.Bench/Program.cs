@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+// A small load client for RunMonitor: latency at one client, throughput at N connections, and ingest
+// writes/s from concurrent writers. Each HTTP figure is printed beside a small static file's latency
+// measured in the same run, so results from different machines can be read against each other.
+var options = BenchOptions.Parse(args);
+using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+using var http = new HttpClient(handler) { BaseAddress = new Uri(options.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+
+var sampleId = await SampleRunIdAsync(http);
+var targets = new (string Name, string Path)[]
+{
+    ("static file (css)", "/css/site.css"),
+    ("list default", "/ui/runs/list"),
+    ("list status=failed", "/ui/runs/list?status=failed"),
+    ("list layer + status", "/ui/runs/list?layer_name=nightly-user-reflection&status=failed"),
+    ("list deep page", "/ui/runs/list?offset=5000"),
+    ("list sort duration", "/ui/runs/list?sort=-duration"),
+    ("list search no match", "/ui/runs/list?q=zzzz-no-such-run"),
+    ("stats", "/ui/runs/stats"),
+    ("detail modal", $"/ui/runs/{sampleId}"),
+    ("run page", $"/runs/{sampleId}"),
+    ("runs page", "/ui/runs"),
+};
+
+var results = new List<string>();
+results.Add($"| target | p50 ms (1 client) | p99 ms (1 client) | req/s ({options.Connections} conns) | p99 ÷ static p99 |");
+results.Add("| --- | ---: | ---: | ---: | ---: |");
+double? staticP99 = null;
+foreach (var (name, path) in targets)
+{
+    var latencies = await MeasureLatencyAsync(http, path, options.LatencyRequests);
+    var throughput = await MeasureThroughputAsync(http, path, options.Connections, options.ThroughputSeconds);
+    latencies.Sort();
+    var p50 = Percentile(latencies, 0.50);
+    var p99 = Percentile(latencies, 0.99);
+    staticP99 ??= p99;
+    results.Add($"| {name} `{path}` | {p50:F2} | {p99:F2} | {throughput:N0} | {p99 / staticP99.Value:F1}× |");
+    Console.WriteLine(results[^1]);
+}
+
+var writes = await MeasureIngestAsync(http, options.Writers, options.ThroughputSeconds);
+results.Add("");
+results.Add($"Ingest: {writes.PerSecond:N0} writes/s from {options.Writers} writers over {options.ThroughputSeconds}s ({writes.Total:N0} writes, {writes.Failures} failed, {writes.Locked} \"database is locked\").");
+Console.WriteLine(results[^1]);
+
+if (options.Output is { } file)
+{
+    await File.WriteAllLinesAsync(file, results);
+    Console.WriteLine($"results written to {file}");
+}
+return writes.Failures == 0 ? 0 : 1;
+
+static async Task<string> SampleRunIdAsync(HttpClient http)
+{
+    using var doc = JsonDocument.Parse(await http.GetStringAsync("/api/runs?status=failed&limit=1&offset=100"));
+    return doc.RootElement.GetProperty("items")[0].GetProperty("id").GetString()!;
+}
+
+static async Task<List<double>> MeasureLatencyAsync(HttpClient http, string path, int count)
+{
+    for (var i = 0; i < Math.Min(50, count); i++) await GetAsync(http, path); // warm-up
+    var latencies = new List<double>(count);
+    for (var i = 0; i < count; i++)
+    {
+        var start = Stopwatch.GetTimestamp();
+        await GetAsync(http, path);
+        latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+    }
+    return latencies;
+}
+
+static async Task<double> MeasureThroughputAsync(HttpClient http, string path, int connections, int seconds)
+{
+    var stop = Stopwatch.StartNew();
+    var done = 0L;
+    var workers = Enumerable.Range(0, connections).Select(async _ =>
+    {
+        while (stop.Elapsed.TotalSeconds < seconds)
+        {
+            await GetAsync(http, path);
+            Interlocked.Increment(ref done);
+        }
+    });
+    await Task.WhenAll(workers);
+    return done / stop.Elapsed.TotalSeconds;
+}
+
+static async Task GetAsync(HttpClient http, string path)
+{
+    using var response = await http.GetAsync(path, HttpCompletionOption.ResponseContentRead);
+    if (response.StatusCode != HttpStatusCode.OK)
+        throw new InvalidOperationException($"GET {path} answered {(int)response.StatusCode}");
+}
+
+static async Task<(long Total, double PerSecond, long Failures, long Locked)> MeasureIngestAsync(HttpClient http, int writers, int seconds)
+{
+    var stop = Stopwatch.StartNew();
+    long total = 0, failures = 0, locked = 0;
+    var tasks = Enumerable.Range(0, writers).Select(async w =>
+    {
+        var n = 0;
+        while (stop.Elapsed.TotalSeconds < seconds)
+        {
+            var body = $$"""{"workflowName":"bench-ingest","name":"writer {{w}} run {{n++}}","status":"running","steps":[{"stepId":"a"},{"stepId":"b"}]}""";
+            using var response = await http.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
+            Interlocked.Increment(ref total);
+            if (!response.IsSuccessStatusCode)
+            {
+                Interlocked.Increment(ref failures);
+                var text = await response.Content.ReadAsStringAsync();
+                if (text.Contains("database is locked", StringComparison.OrdinalIgnoreCase)) Interlocked.Increment(ref locked);
+            }
+        }
+    });
+    await Task.WhenAll(tasks);
+    return (total, total / stop.Elapsed.TotalSeconds, failures, locked);
+}
+
+static double Percentile(List<double> sorted, double p) =>
+    sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+sealed record BenchOptions(string BaseUrl, int LatencyRequests, int Connections, int ThroughputSeconds, int Writers, string? Output)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        string? Value(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+        int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        return new BenchOptions(Value("--url") ?? "http://127.0.0.1:5099", Int("--requests", 500), Int("--connections", 16),
+            Int("--seconds", 10), Int("--writers", 8), Value("--out"));
+    }
+}
