@@ -9,7 +9,7 @@ namespace RunMonitor.Web.Pages.Admin;
 
 /// `/admin`: every tenant's health over the last 7 or 30 days (`?days=`).
 [Authorize(Policy = Policies.RequireAdmin)]
-public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable prices, TimeProvider time) : PageModel
+public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable prices, ApiKeyStore keys, TimeProvider time) : PageModel
 {
     public static readonly IReadOnlyList<int> Windows = [7, 30];
 
@@ -23,6 +23,8 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
     public IReadOnlyDictionary<string, ModelPrice> Prices => prices.Prices;
     public PurgeRecord? LastPurge { get; private set; }
     public int RetentionDays => purger.RetentionDays;
+    public IReadOnlyList<ApiKey> Keys { get; private set; } = [];
+    [TempData] public string? Notice { get; set; }
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
@@ -45,6 +47,16 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
         SlowestSkills = await admin.SlowestSkillsAsync(since, 10, ct);
         Usage = await admin.UsageAsync(since, ct);
         LastPurge = await purger.LastAsync(ct);
+        Keys = await keys.ListAsync(ct);
         return Page();
+    }
+
+    /// Revokes a stored key (a plain form POST with its antiforgery field; works without JavaScript).
+    public async Task<IActionResult> OnPostRevokeAsync(string id, CancellationToken ct)
+    {
+        if (!await keys.RevokeAsync(id, ct))
+            return Fragments.Html(StatusCodes.Status404NotFound, "<p>Key not found</p>");
+        Notice = $"Key {id} revoked.";
+        return RedirectToPage("/Admin/Index", null, "api-keys");
     }
 }
