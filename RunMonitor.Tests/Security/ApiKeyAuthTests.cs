@@ -150,6 +150,7 @@ public sealed class ApiKeyAuthTests(KeyedFactory factory) : IClassFixture<KeyedF
         var fragment = await client.GetAsync("/ui/runs/list");
         var htmx = new HttpRequestMessage(HttpMethod.Get, "/ui/runs/list");
         htmx.Headers.Add("HX-Request", "true");
+        htmx.Headers.Add("HX-Current-URL", "http://localhost/ui/runs?status=failed");
         var htmxResponse = await client.SendAsync(htmx);
         var page = new HttpRequestMessage(HttpMethod.Get, "/ui/runs?status=failed");
         page.Headers.Accept.ParseAdd("text/html");
@@ -160,7 +161,7 @@ public sealed class ApiKeyAuthTests(KeyedFactory factory) : IClassFixture<KeyedF
         Assert.Equal(HttpStatusCode.Unauthorized, fragment.StatusCode);
         Assert.NotNull((await Html.ParseAsync(fragment)).QuerySelector("p.error"));
         Assert.Equal(HttpStatusCode.Unauthorized, htmxResponse.StatusCode);
-        Assert.Equal("/login", htmxResponse.Headers.GetValues("HX-Redirect").Single());
+        Assert.Equal("/login?returnUrl=%2Fui%2Fruns%3Fstatus%3Dfailed", htmxResponse.Headers.GetValues("HX-Redirect").Single());
         Assert.Equal(HttpStatusCode.Redirect, pageResponse.StatusCode);
         Assert.Equal("/login?returnUrl=%2Fui%2Fruns%3Fstatus%3Dfailed", pageResponse.Headers.Location!.OriginalString);
     }

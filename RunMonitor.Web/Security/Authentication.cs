@@ -82,18 +82,25 @@ public sealed class RunMonitorAuthenticationHandler(
         }
         if (IsPageNavigation(Request))
         {
-            Response.Redirect(LoginPath + QueryString.Create("returnUrl", Request.PathBase + Request.Path + Request.QueryString));
+            Response.Redirect(LoginUrl(Request.PathBase + Request.Path + Request.QueryString));
             return;
         }
         var bearerProblem = Request.Headers.Authorization.Count > 0 ? "the API key is not valid (unknown or revoked)" : null;
         Response.Headers.WWWAuthenticate = bearerProblem is null ? "Bearer" : "Bearer error=\"invalid_token\"";
-        if (Request.IsHtmx()) Response.Headers["HX-Redirect"] = LoginPath;
+        // htmx follows HX-Redirect (before it looks at the status): back to the page the person was on.
+        if (Request.IsHtmx(out var htmx))
+        {
+            var login = Uri.TryCreate(htmx!.CurrentUrl, UriKind.Absolute, out var current) ? LoginUrl(current.PathAndQuery) : LoginPath;
+            Response.Htmx(h => h.Redirect(login));
+        }
         await Refusal.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Sign-in required",
             bearerProblem ?? "send Authorization: Bearer <key>, or sign in at /login");
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         Refusal.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", "your key's role may not do this");
+
+    private static string LoginUrl(string returnUrl) => LoginPath + QueryString.Create("returnUrl", returnUrl);
 
     /// A browser opening a page (not the API, not an htmx or script request for a fragment).
     private static bool IsPageNavigation(HttpRequest request) =>
