@@ -101,18 +101,6 @@ public sealed class ApiKeyStore
 
     private const string SelectByHash = $"SELECT {KeyColumns}, key_hash AS KeyHash FROM api_keys WHERE key_hash = @Hash AND revoked_at IS NULL";
 
-    private sealed record HashedKey
-    {
-        public string Id { get; init; } = "";
-        public string Prefix { get; init; } = "";
-        public string? TenantId { get; init; }
-        public string Role { get; init; } = "";
-        public string Source { get; init; } = "";
-        public string? CreatedAt { get; init; }
-        public string? RevokedAt { get; init; }
-        public string KeyHash { get; init; } = "";
-    }
-
     public async Task<ApiKey?> FindAsync(string presented, CancellationToken ct = default)
     {
         var hash = Hash(presented);
@@ -124,9 +112,11 @@ public sealed class ApiKeyStore
         }
         if (found is not null) return found;
         await using var connection = await _database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<HashedKey>(SelectByHash, new { Hash = Convert.ToHexStringLower(hash) });
-        if (row is null || !CryptographicOperations.FixedTimeEquals(Convert.FromHexString(row.KeyHash), hash)) return null;
-        return new ApiKey { Id = row.Id, Prefix = row.Prefix, TenantId = row.TenantId, Role = row.Role, Source = row.Source, CreatedAt = row.CreatedAt };
+        var rows = await connection.QueryAsync<ApiKey, string, (ApiKey Key, string Hash)>(SelectByHash, (k, h) => (k, h),
+            new { Hash = Convert.ToHexStringLower(hash) }, splitOn: "KeyHash");
+        var (stored, storedHash) = rows.SingleOrDefault();
+        // The index found it by hash; the comparison that decides is the constant-time one.
+        return stored is not null && CryptographicOperations.FixedTimeEquals(Convert.FromHexString(storedHash), hash) ? stored : null;
     }
 
     private const string SelectActiveById = $"SELECT {KeyColumns} FROM api_keys WHERE id = @Id AND revoked_at IS NULL";
