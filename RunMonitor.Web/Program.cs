@@ -22,6 +22,8 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
 builder.Services.AddSingleton<RunStore>();
 builder.Services.AddSingleton<RunService>();
+builder.Services.Configure<ArtifactOptions>(builder.Configuration.GetSection("RunMonitor:Artifacts"));
+builder.Services.AddSingleton<ArtifactStore>();
 builder.Services.Configure<PriceOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<PriceTable>();
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
@@ -60,6 +62,8 @@ app.UseAntiforgery();
 app.MapGet("/", () => Results.Redirect("/ui/runs")).RequireAuthorization(Policies.RequireRead);
 app.MapRazorPages();
 app.MapRunsApi();
+app.MapArtifactsApi();
+app.MapPayloadApi();
 app.MapAccountEndpoints();
 app.MapAdminApi();
 

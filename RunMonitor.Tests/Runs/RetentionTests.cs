@@ -93,6 +93,34 @@ public sealed class RetentionTests : IDisposable
     }
 
     [Fact]
+    public async Task Purge_RunWithArtifacts_DeletesFilesNoKeptRunNames()
+    {
+        var client = _factory.CreateClient();
+        var old = await CreateAsync("completed", withStep: true);
+        _factory.Clock.Advance(TimeSpan.FromDays(31));
+        var kept = await CreateAsync("completed", withStep: true);
+        async Task<string> UploadAsync(string runId, string name, string text)
+        {
+            var response = await client.PostAsync($"/api/runs/{runId}/steps/s1/artifacts?name={name}", new StringContent(text));
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            return (await response.JsonAsync()).GetProperty("sha256").GetString()!;
+        }
+        var onlyOld = await UploadAsync(old, "only-old.txt", "bytes only the old run has");
+        var shared = await UploadAsync(old, "shared.txt", "bytes both runs have");
+        await UploadAsync(kept, "shared.txt", "bytes both runs have");
+        var store = _factory.Services.GetRequiredService<ArtifactStore>();
+        Assert.True(File.Exists(store.PathFor(onlyOld)));
+
+        var record = await _factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        Assert.Equal(1, record!.RunsDeleted);
+        Assert.False(File.Exists(store.PathFor(onlyOld)));
+        Assert.True(File.Exists(store.PathFor(shared)));
+        Assert.Equal(0, await CountAsync("artifacts", old));
+        Assert.Equal(1, await CountAsync("artifacts", kept));
+    }
+
+    [Fact]
     public async Task Purge_ManyRuns_DeletesInBatches()
     {
         var client = _factory.CreateClient();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Reflection;
 using System.Text;
 using Microsoft.AspNetCore.Authorization;
@@ -38,7 +39,8 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
         public string Key => $"{Method} {Path}";
         public string Display => Key + (Handler is null ? "" : $" (handler {Handler})");
         public bool IsUnsafe => UnsafeMethods.Contains(Method);
-        public bool HasRunId => Pattern.Parameters.Any(p => p.Name is "id" or "runId");
+        /// The route names one tenant's thing: a run (or its step) or an artifact.
+        public bool HasRunId => Pattern.Parameters.Any(p => p.Name is "id" or "runId" or "artifactId");
         public bool IsAdminRoute => Path == "/admin" || Path.StartsWith("/admin/", StringComparison.Ordinal) || Path.StartsWith("/api/admin/", StringComparison.Ordinal);
     }
 
@@ -111,7 +113,8 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
-    private sealed record Seeded(string RunId, string Secret);
+    /// One tenant's run (with a step, a payload and an artifact) whose every field carries `Secret`.
+    private sealed record Seeded(string RunId, string ArtifactId, string Secret);
 
     private async Task<IReadOnlyDictionary<string, Seeded>> SeedAsync()
     {
@@ -126,13 +129,24 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
                 steps = new[] { new { stepId = "s1", skillId = "matrix.skill" } },
                 context = new { secret },
             });
-            seeded[tenant] = new Seeded(run.GetProperty("id").GetString()!, secret);
+            var runId = run.GetProperty("id").GetString()!;
+            Assert.True((await admin.PutAsJsonAsync($"/api/runs/{runId}/steps/s1", new { status = "running", input = new { secret } })).IsSuccessStatusCode);
+            var upload = await admin.PostAsync($"/api/runs/{runId}/steps/s1/artifacts?name={secret}.txt", new StringContent(secret));
+            Assert.True(upload.IsSuccessStatusCode, await upload.Content.ReadAsStringAsync());
+            seeded[tenant] = new Seeded(runId, (await upload.JsonAsync()).GetProperty("id").GetString()!, secret);
         }
         return seeded;
     }
 
-    /// Fills a route's parameters: run ids with the target run, the seeded step, the page handler; anything else "x".
-    private static string UrlFor(Route route, string runId)
+    /// Parameters the matrix knows how to fill with the target tenant's things; any other gets "x" and the
+    /// route is still checked for roles and leaks, but not for a positive answer on its own tenant.
+    private static readonly HashSet<string> KnownParameters = ["id", "runId", "stepId", "artifactId", "field", "format", "handler"];
+
+    private static bool AllParametersKnown(Route route) => route.Pattern.Parameters.All(p => KnownParameters.Contains(p.Name));
+
+    /// Fills a route's parameters from the target tenant's seeded run: its id, step, artifact, a payload
+    /// field, an export format, the page handler; anything else "x".
+    private static string UrlFor(Route route, Seeded target)
     {
         var segments = new List<string>();
         foreach (var segment in route.Pattern.PathSegments)
@@ -148,8 +162,11 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
                     case RoutePatternParameterPart parameter:
                         var value = parameter.Name switch
                         {
-                            "id" or "runId" => runId,
+                            "id" or "runId" => target.RunId,
                             "stepId" => "s1",
+                            "artifactId" => target.ArtifactId,
+                            "field" => route.Pattern.Parameters.Any(p => p.Name == "stepId") ? "input" : "context",
+                            "format" => "json",
                             "handler" => route.Handler?.ToLowerInvariant(),
                             _ => "x",
                         };
@@ -205,7 +222,7 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
                 {
                     var who = $"{role}@{tenant} {route.Display}";
                     var mayCall = route.Policies.Where(Policies.All.Contains).All(p => Policies.Allows(p, caller));
-                    var (status, body, _) = await CallAsync(client, route, UrlFor(route, seeded[other].RunId));
+                    var (status, body, _) = await CallAsync(client, route, UrlFor(route, seeded[other]));
 
                     if ((int)status >= 500) problems.Add($"{who} on {other}'s run answered {(int)status}");
                     if (body.Contains(seeded[other].Secret, StringComparison.Ordinal)) problems.Add($"{who} showed {other}'s data");
@@ -216,11 +233,11 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
                         problems.Add($"{who} on {other}'s run answered {(int)status}: it must be 404 (or 400 for a bad body)");
 
                     // The same route on its own tenant's run works, so the 404s above are about the tenant, not the URL.
-                    if (role == Roles.Viewer && route.Method == "GET" && route.HasRunId && route.Pattern.Parameters.All(p => p.Name is "id" or "runId" or "handler"))
+                    if (role == Roles.Viewer && route.Method == "GET" && route.HasRunId && AllParametersKnown(route))
                     {
-                        var (own, ownBody, _) = await CallAsync(client, route, UrlFor(route, seeded[tenant].RunId));
+                        var (own, ownBody, _) = await CallAsync(client, route, UrlFor(route, seeded[tenant]));
                         if (own != HttpStatusCode.OK) problems.Add($"{who} on its own run answered {(int)own}, not 200");
-                        else if (ownBody.Length > 0 && !ownBody.Contains(seeded[tenant].RunId, StringComparison.Ordinal)) problems.Add($"{who} on its own run did not show it");
+                        else if (ownBody.Length > 0 && !ownBody.Contains(seeded[tenant].Secret, StringComparison.Ordinal)) problems.Add($"{who} on its own run did not show it");
                     }
                 }
             }
@@ -236,7 +253,7 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
         var problems = new List<string>();
         foreach (var route in (await RoutesAsync()).Where(r => !PublicRoutes.Contains(r.Key)))
         {
-            var (status, body, location) = await CallAsync(client, route, UrlFor(route, seeded["beta"].RunId));
+            var (status, body, location) = await CallAsync(client, route, UrlFor(route, seeded["beta"]));
             var refused = status == HttpStatusCode.Unauthorized || (status == HttpStatusCode.Redirect && location!.StartsWith("/login", StringComparison.Ordinal));
             if (!refused) problems.Add($"anonymous {route.Display} answered {(int)status}");
             if (body.Contains(seeded["beta"].Secret, StringComparison.Ordinal)) problems.Add($"anonymous {route.Display} showed data");
@@ -254,9 +271,9 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
         {
             foreach (var tenant in KeyedFactory.Tenants)
             {
-                var (status, _, _) = await CallAsync(client, route, UrlFor(route, seeded[tenant].RunId));
+                var (status, _, _) = await CallAsync(client, route, UrlFor(route, seeded[tenant]));
                 if ((int)status >= 500 || status == HttpStatusCode.Forbidden) problems.Add($"super admin {route.Display} on {tenant}'s run answered {(int)status}");
-                if (route.HasRunId && route.Pattern.Parameters.All(p => p.Name is "id" or "runId" or "handler") && status != HttpStatusCode.OK)
+                if (route.HasRunId && AllParametersKnown(route) && status != HttpStatusCode.OK)
                     problems.Add($"super admin {route.Display} on {tenant}'s run answered {(int)status}, not 200");
             }
         }

@@ -9,6 +9,8 @@ public static class AdminSetup
         services.AddSingleton<AdminStore>();
         services.Configure<RetentionOptions>(configuration.GetSection("RunMonitor"));
         services.AddSingleton<RunPurger>();
+        // Artifact files go with their purged runs (issue 3's store implements the hook).
+        services.AddSingleton<IRunPurgeListener>(sp => sp.GetRequiredService<ArtifactStore>());
         services.AddHostedService<RetentionWorker>();
         return services;
     }

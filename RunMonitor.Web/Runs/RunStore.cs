@@ -132,20 +132,25 @@ public sealed partial class RunStore(Database database)
         return (where, p);
     }
 
-    public async Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default)
+    /// The ORDER BY for the filter's sort, from the whitelist only.
+    private static string OrderBy(RunFilter filter)
     {
-        var (where, p) = BuildWhere(filter);
         var direction = filter.Descending ? "DESC" : "ASC";
         var sortColumn = SortColumns[filter.Sort];
         // Runs without a duration sort last either way; ties break on id so pages never overlap.
-        var order = filter.Sort == RunSort.Duration
+        return filter.Sort == RunSort.Duration
             ? $"(duration_ms IS NULL), duration_ms {direction}, id {direction}"
             : filter.Sort == RunSort.Status
                 ? $"status {direction}, created_at DESC, id DESC"
                 : $"{sortColumn} {direction}, id {direction}";
+    }
+
+    public async Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default)
+    {
+        var (where, p) = BuildWhere(filter);
         var sql = new StringBuilder()
             .Append("SELECT ").Append(ListColumns).Append(" FROM runs ").Append(where)
-            .Append(" ORDER BY ").Append(order).Append(" LIMIT @Limit OFFSET @Offset;\n")
+            .Append(" ORDER BY ").Append(OrderBy(filter)).Append(" LIMIT @Limit OFFSET @Offset;\n")
             .Append("SELECT COUNT(*) FROM runs ").Append(where).Append(';')
             .ToString();
         p.Add("Limit", filter.Limit);

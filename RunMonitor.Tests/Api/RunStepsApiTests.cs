@@ -1,0 +1,70 @@
+using System.Net.Http.Json;
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Api;
+
+/// `GET /api/runs/{id}/steps` in plan order with pending steps, and the run's step counts.
+public sealed class RunStepsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task Steps_PlannedNotReported_ArePendingInPlanOrder()
+    {
+        await _client.CreateRunAsync(new
+        {
+            id = "steps-plan", workflowName = "wf", status = "running",
+            steps = new[] { new { stepId = "zeta", skillId = "s.z" }, new { stepId = "alpha", skillId = "s.a" }, new { stepId = "mid", skillId = "s.m" } },
+        });
+        await _client.PutStepAsync("steps-plan", "mid", new { status = "completed", durationMs = 50 });
+
+        var steps = (await _client.GetJsonAsync("/api/runs/steps-plan/steps")).AsArray();
+
+        Assert.Equal(["zeta", "alpha", "mid"], steps.Select(s => (string)s!["stepId"]!));
+        Assert.Equal(["pending", "pending", "completed"], steps.Select(s => (string)s!["status"]!));
+        Assert.Equal([0, 1, 2], steps.Select(s => (int)s!["index"]!));
+        Assert.Equal("s.z", (string)steps[0]!["skillId"]!);
+    }
+
+    [Fact]
+    public async Task Steps_UnplannedReport_AppendsAfterPlan()
+    {
+        await _client.CreateRunAsync(new { id = "steps-extra", workflowName = "wf", steps = new[] { new { stepId = "b" }, new { stepId = "a" } } });
+
+        await _client.PutStepAsync("steps-extra", "extra", new { status = "running" });
+        await _client.PutStepAsync("steps-extra", "a", new { status = "completed", durationMs = 10 });
+        var steps = (await _client.GetJsonAsync("/api/runs/steps-extra/steps")).AsArray();
+        var run = await _client.GetJsonAsync("/api/runs/steps-extra");
+
+        Assert.Equal(["b", "a", "extra"], steps.Select(s => (string)s!["stepId"]!));
+        Assert.Equal(3, (long)run["stepsTotal"]!);
+        Assert.Equal(1, (long)run["stepsCompleted"]!);
+    }
+
+    [Fact]
+    public async Task Run_CarriesEverySpecField()
+    {
+        await _client.CreateRunAsync(new { id = "steps-fields", workflowName = "wf", steps = new[] { new { stepId = "one" } } });
+
+        var run = (await _client.GetJsonAsync("/api/runs/steps-fields")).AsObject();
+
+        string[] spec =
+        [
+            "id", "tenantId", "workflowName", "name", "status", "dryRun", "triggerPayload", "context", "error", "errors", "metrics",
+            "usage", "layerHash", "retryOf", "cancelRequested", "leaseOwner", "leaseExpiresAt", "createdAt", "startedAt",
+            "completedAt", "durationMs", "stepsTotal", "stepsCompleted",
+        ];
+        Assert.Empty(spec.Except(run.Select(p => p.Key)));
+        Assert.Equal(1, (long)run["stepsTotal"]!);
+        Assert.Equal(0, (long)run["stepsCompleted"]!);
+    }
+
+    [Fact]
+    public async Task Steps_MissingRun_Answers404()
+    {
+        var response = await _client.GetAsync("/api/runs/steps-none/steps");
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("Run not found", (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("title").GetString());
+    }
+}

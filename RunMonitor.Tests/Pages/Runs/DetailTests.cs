@@ -1,0 +1,300 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Tests.Pages.Runs;
+
+/// `/runs/{id}` and its fragments `/ui/runs/{id}/steps[/{stepId}]`, through HTTP and CSS selectors.
+public sealed class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient(new() { AllowAutoRedirect = false });
+    private static readonly DateTimeOffset Now = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+    private static readonly string[] Plan = ["game_config", "bgm_track", "bundle_game", "manifest"];
+
+    private static string Iso(DateTimeOffset t) => t.ToString("O", CultureInfo.InvariantCulture);
+
+    /// The story's picture: two steps done (1.2s, 3.5s), the third running, the fourth pending.
+    private async Task<string> RunningCampaignAsync(string id)
+    {
+        var t0 = Now.AddSeconds(-6);
+        await _client.CreateRunAsync(new
+        {
+            id, workflowName = "campaign_generation", name = "Spring <Sale>", status = "running", startedAt = Iso(t0),
+            steps = Plan.Select(s => new { stepId = s, skillId = "skill." + s }).ToArray(),
+        });
+        await _client.PutStepAsync(id, "game_config", new { status = "completed", startedAt = Iso(t0), completedAt = Iso(t0.AddMilliseconds(1200)) });
+        await _client.PutStepAsync(id, "bgm_track", new { status = "completed", startedAt = Iso(t0.AddMilliseconds(1200)), completedAt = Iso(t0.AddMilliseconds(4700)), cacheHit = true });
+        await _client.PutStepAsync(id, "bundle_game", new { status = "running", startedAt = Iso(t0.AddMilliseconds(4700)) });
+        return id;
+    }
+
+    private async Task<string> FailedCampaignAsync(string id)
+    {
+        var t0 = Now.AddMinutes(-5);
+        await _client.CreateRunAsync(new
+        {
+            id, workflowName = "campaign_generation", name = "Failing campaign", status = "running", startedAt = Iso(t0),
+            triggerPayload = new { campaignId = "cmp_1", prizes = new[] { new { tier = 1 } } },
+            steps = Plan.Select(s => new { stepId = s }).ToArray(),
+        });
+        await _client.PutStepAsync(id, "game_config", new { status = "completed", durationMs = 1200 });
+        await _client.PutStepAsync(id, "bgm_track", new
+        {
+            status = "failed", durationMs = 800, attempt = 2, input = new { track = "intro" },
+            error = new { message = "Model call timed out", stack = "Traceback (most recent call last):\n  File \"x.py\", line 3\n\tTimeoutError" },
+        });
+        var patch = await _client.PatchJsonAsync($"/api/runs/{id}", new
+        {
+            status = "failed",
+            error = new { message = "bgm_track failed", type = "TimeoutError", stack = "line one\n    at two <b>bold</b>" },
+            errors = new[] { new { topic = "user:42", error = "quota exceeded", node = "reflect" } },
+        });
+        Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+        return id;
+    }
+
+    [Fact]
+    public async Task Page_RunningRun_ShowsChainInPlanOrderWithDurationsAndPending()
+    {
+        var id = await RunningCampaignAsync("detail-chain");
+
+        var response = await _client.GetAsync($"/runs/{id}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var doc = await Html.ParseAsync(response);
+        Assert.NotNull(doc.QuerySelector("html body main"));
+        var chips = doc.QuerySelectorAll(".step-chain .step-chip");
+        Assert.Equal(Plan, chips.Select(c => c.GetAttribute("data-step-id")));
+        Assert.Equal(["✓", "✓", "●", "○"], chips.Select(c => c.QuerySelector(".step-icon").Text()));
+        Assert.Equal(["completed", "completed", "running", "pending"], chips.Select(c => c.ClassList.First(x => x.StartsWith("step-") && x != "step-chip")[5..]));
+        Assert.Equal("1.2s", chips[0].QuerySelector(".step-duration").Text());
+        Assert.Equal("3.5s", chips[1].QuerySelector(".step-duration").Text());
+        Assert.Equal("1.3s…", chips[2].QuerySelector(".step-duration").Text());
+        Assert.Equal("pending", chips[3].QuerySelector(".step-duration").Text());
+        var progress = doc.QuerySelector(".step-timeline progress")!;
+        Assert.Equal("4", progress.GetAttribute("max"));
+        Assert.Equal("2", progress.GetAttribute("value"));
+        Assert.Equal("2 of 4 completed · 50%", doc.QuerySelector(".progress-text").Text());
+        Assert.Equal("running", doc.QuerySelector(".run-head-status span.badge.badge-running").Text());
+        Assert.Equal("Spring <Sale>", doc.QuerySelector("h1").Text());
+        Assert.Equal("campaign_generation", doc.QuerySelector(".fact-workflow").Text());
+        Assert.Equal("default", doc.QuerySelector(".fact-tenant").Text());
+        // A live run's timeline polls its fragment.
+        Assert.Equal($"/ui/runs/{id}/steps", doc.QuerySelector("#step-timeline")!.GetAttribute("hx-get"));
+    }
+
+    [Fact]
+    public async Task Page_Waterfall_BarsProportionalAndSlowestMarked()
+    {
+        var id = await RunningCampaignAsync("detail-waterfall");
+
+        var doc = await _client.GetDocumentAsync($"/runs/{id}");
+
+        var rows = doc.QuerySelectorAll(".waterfall .wf-row");
+        Assert.Equal(Plan, rows.Select(r => r.GetAttribute("data-step-id")));
+        double Attr(int row, string name) => double.Parse(rows[row].QuerySelector("rect.wf-bar")!.GetAttribute(name)!, CultureInfo.InvariantCulture);
+        // 6 s from the first start to now: game_config 0-1.2 s, bgm_track 1.2-4.7 s, bundle_game 4.7-6 s (running).
+        Assert.Equal(0, Attr(0, "x"));
+        Assert.Equal(200, Attr(0, "width"), 0.5);
+        Assert.Equal(200, Attr(1, "x"), 0.5);
+        Assert.Equal(583.3, Attr(1, "width"), 0.5);
+        Assert.Equal(783.3, Attr(2, "x"), 0.5);
+        Assert.Null(rows[3].QuerySelector("rect.wf-bar"));
+        Assert.Equal("bgm_track", doc.QuerySelector(".wf-row.wf-slowest")!.GetAttribute("data-step-id"));
+        Assert.Single(doc.QuerySelectorAll(".tag-slowest"));
+        Assert.Empty(doc.QuerySelectorAll("[style]"));
+    }
+
+    [Fact]
+    public async Task Page_FailedRun_ShowsErrorStackErrorsListAndOpensFailingStep()
+    {
+        var id = await FailedCampaignAsync("detail-failed");
+
+        var doc = await _client.GetDocumentAsync($"/runs/{id}");
+
+        var error = doc.QuerySelector(".run-error-card .error-display")!;
+        Assert.Equal("TimeoutError", error.QuerySelector(".error-type").Text());
+        Assert.Equal("bgm_track failed", error.QuerySelector(".error-text").Text());
+        var stack = error.QuerySelector("details.stack pre.stack-trace")!;
+        Assert.Equal("line one\n    at two <b>bold</b>", stack.TextContent);
+        Assert.Empty(stack.QuerySelectorAll("b"));
+        Assert.Equal("#" + stack.Id, error.QuerySelector("button.copy-btn")!.GetAttribute("data-copy-target"));
+        var item = doc.QuerySelector(".errors-list .error-item")!;
+        Assert.Equal("user:42", item.QuerySelector(".error-topic").Text());
+        Assert.Equal("quota exceeded", item.QuerySelector(".error-message").Text());
+        Assert.Equal("Node: reflect", item.QuerySelector(".error-node").Text());
+        var panel = doc.QuerySelector("#step-panel .step-panel[data-step-id=bgm_track]")!;
+        Assert.Equal("Traceback (most recent call last):\n  File \"x.py\", line 3\n\tTimeoutError", panel.QuerySelector("pre.stack-trace")!.TextContent);
+        Assert.Contains("selected", doc.QuerySelector(".step-chip[data-step-id=bgm_track]")!.ClassList);
+        Assert.Equal("cmp_1", doc.QuerySelectorAll(".payloads .json-viewer")[0].QuerySelector(".jv-string").Text().Trim('"'));
+        // Steps reported with a duration but no start times are laid end to end: 1.2 s then 0.8 s of 2 s.
+        Assert.Equal("600", doc.QuerySelector(".wf-row[data-step-id=bgm_track] rect.wf-bar")!.GetAttribute("x"));
+        Assert.Equal("400", doc.QuerySelector(".wf-row[data-step-id=bgm_track] rect.wf-bar")!.GetAttribute("width"));
+    }
+
+    [Fact]
+    public async Task Page_StepQuery_RendersPanelInlineWithFacts()
+    {
+        var id = await RunningCampaignAsync("detail-query");
+
+        var doc = await _client.GetDocumentAsync($"/runs/{id}?step=bgm_track");
+
+        var panel = doc.QuerySelector("#step-panel .step-panel")!;
+        Assert.Equal("bgm_track", panel.GetAttribute("data-step-id"));
+        Assert.Equal("skill.bgm_track", panel.QuerySelector("dl.step-facts div:nth-child(2) dd").Text());
+        Assert.Equal("3.5s", panel.QuerySelector(".step-panel-duration").Text());
+        Assert.Equal("hit", panel.QuerySelector(".step-cache").Text());
+        Assert.Equal("1", panel.QuerySelector(".step-attempt").Text());
+        Assert.Equal("step", doc.QuerySelector(".step-chip[data-step-id=bgm_track] a")!.GetAttribute("aria-current"));
+    }
+
+    [Fact]
+    public async Task Page_UnknownStepOrParameter_AnswersClearly()
+    {
+        var id = await RunningCampaignAsync("detail-badstep");
+
+        var missing = await _client.GetAsync($"/runs/{id}?step=nope");
+        var bad = await _client.GetAsync($"/runs/{id}?tab=x");
+
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("Step not found", (await Html.ParseAsync(missing)).QuerySelector("#step-panel p").Text());
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("tab", (await Html.ParseAsync(bad)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+    }
+
+    [Fact]
+    public async Task Page_MissingRun_Answers404RunNotFound()
+    {
+        var response = await _client.GetAsync("/runs/no-such-run");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var doc = await Html.ParseAsync(response);
+        Assert.Equal("Run not found", doc.QuerySelector("main p").Text());
+    }
+
+    [Fact]
+    public async Task Store_OtherTenantsRun_IsNotFound()
+    {
+        await _client.CreateRunAsync(new { id = "detail-acme", tenantId = "acme", workflowName = "wf" });
+        var store = factory.Services.GetRequiredService<RunStore>();
+
+        Assert.Null(await store.GetDetailAsync("globex", "detail-acme"));
+        Assert.NotNull(await store.GetDetailAsync("acme", "detail-acme"));
+    }
+
+    [Fact]
+    public async Task Page_Retries_LinksBothWaysWithinTenant()
+    {
+        await _client.CreateRunAsync(new { id = "detail-orig", workflowName = "wf", status = "failed" });
+        var at = "2026-11-21T11:00:00.000Z";
+        await factory.InsertRunAsync(new RunRow { Id = "detail-retry", TenantId = "default", WorkflowName = "wf", Status = "queued", RetryOf = "detail-orig", CreatedAt = at, UpdatedAt = at });
+        await factory.InsertRunAsync(new RunRow { Id = "detail-elsewhere", TenantId = "acme", WorkflowName = "wf", Status = "queued", RetryOf = "detail-orig", CreatedAt = at, UpdatedAt = at });
+
+        var original = await _client.GetDocumentAsync("/runs/detail-orig");
+        var retry = await _client.GetDocumentAsync("/runs/detail-retry");
+        var store = factory.Services.GetRequiredService<RunStore>();
+
+        Assert.Equal(["/runs/detail-elsewhere", "/runs/detail-retry"], original.QuerySelectorAll(".fact-retries a").Select(a => a.GetAttribute("href")).Order());
+        Assert.Equal("/runs/detail-orig", retry.QuerySelector(".fact-retry-of a")!.GetAttribute("href"));
+        Assert.Equal(["detail-retry"], (await store.RetriesAsync("default", "detail-orig")).Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task TimelineFragment_ReturnsTimelineWithoutLayout()
+    {
+        var id = await RunningCampaignAsync("detail-fragment");
+
+        var response = await _client.GetAsync($"/ui/runs/{id}/steps");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("<html", text);
+        var doc = await Html.ParseAsync(response);
+        Assert.Equal(Plan, doc.QuerySelectorAll("#step-timeline .step-chip").Select(c => c.GetAttribute("data-step-id")));
+        var link = doc.QuerySelector(".step-chip[data-step-id=manifest] a")!;
+        Assert.Equal($"/runs/{id}?step=manifest#step-panel", link.GetAttribute("href"));
+        Assert.Equal($"/ui/runs/{id}/steps/manifest", link.GetAttribute("hx-get"));
+        Assert.Equal("#step-panel", link.GetAttribute("hx-target"));
+        Assert.Equal($"/runs/{id}?step=manifest", link.GetAttribute("hx-push-url"));
+    }
+
+    [Fact]
+    public async Task TimelinePoll_RunFinished_AsksForOneRefresh()
+    {
+        var id = await RunningCampaignAsync("detail-poll");
+        HttpRequestMessage Poll() => new(HttpMethod.Get, $"/ui/runs/{id}/steps") { Headers = { { "HX-Request", "true" }, { "HX-Trigger", "step-timeline" } } };
+
+        var whileRunning = await _client.SendAsync(Poll());
+        await _client.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
+        var afterEnd = await _client.SendAsync(Poll());
+
+        Assert.False(whileRunning.Headers.Contains("HX-Refresh"));
+        Assert.Equal("true", afterEnd.Headers.GetValues("HX-Refresh").Single());
+        Assert.Null((await Html.ParseAsync(afterEnd)).QuerySelector("#step-timeline")!.GetAttribute("hx-trigger"));
+    }
+
+    [Fact]
+    public async Task StepFragment_ReturnsPanelWithoutLayout()
+    {
+        var id = await FailedCampaignAsync("detail-panel");
+
+        var response = await _client.GetAsync($"/ui/runs/{id}/steps/bgm_track");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain("<html", await response.Content.ReadAsStringAsync());
+        var panel = (await Html.ParseAsync(response)).QuerySelector(".step-panel")!;
+        Assert.Equal("2", panel.QuerySelector(".step-attempt").Text().Split(' ')[0].Trim().Replace("retried", ""));
+        Assert.Equal("miss", panel.QuerySelector(".step-cache").Text());
+        Assert.Equal("Model call timed out", panel.QuerySelector(".error-text").Text());
+        Assert.Equal("intro", panel.QuerySelectorAll(".json-viewer")[0].QuerySelector(".jv-string").Text().Trim('"'));
+        Assert.Equal("None", panel.QuerySelectorAll(".json-viewer")[1].QuerySelector(".jv-none").Text());
+    }
+
+    [Theory]
+    [InlineData("/ui/runs/nope/steps", "Run not found")]
+    [InlineData("/ui/runs/nope/steps/x", "Run not found")]
+    [InlineData("/ui/runs/detail-404/steps/nope", "Step not found")]
+    public async Task Fragments_Missing_Answer404(string url, string text)
+    {
+        if (await _client.GetAsync("/api/runs/detail-404") is { StatusCode: HttpStatusCode.NotFound })
+            await _client.CreateRunAsync(new { id = "detail-404", workflowName = "wf" });
+
+        var response = await _client.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(text, (await Html.ParseAsync(response)).QuerySelector("p").Text());
+    }
+
+    [Theory]
+    [InlineData("/ui/runs/list", "table.runs-table")]
+    [InlineData("/ui/runs/stats", ".stat-card")]
+    [InlineData("/ui/runs/recent", ".recent-runs")]
+    [InlineData("/ui/runs/route-run", ".modal-content")]
+    [InlineData("/ui/runs/route-run/steps", "#step-timeline")]
+    [InlineData("/ui/runs/route-run/steps/only", ".step-panel")]
+    [InlineData("/runs/route-run", "#step-timeline")]
+    public async Task Routes_UiRunsFamily_AreNotAmbiguous(string url, string selector)
+    {
+        if (await _client.GetAsync("/api/runs/route-run") is { StatusCode: HttpStatusCode.NotFound })
+            await _client.CreateRunAsync(new { id = "route-run", workflowName = "wf", steps = new[] { new { stepId = "only" } } });
+
+        var response = await _client.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotNull((await Html.ParseAsync(response)).QuerySelector(selector));
+    }
+
+    [Fact]
+    public async Task Links_ModalAndTable_PointToRunPage()
+    {
+        await _client.CreateRunAsync(new { id = "detail-linked", workflowName = "detail-links-wf" });
+
+        var modal = await _client.GetDocumentAsync("/ui/runs/detail-linked");
+        var table = await _client.GetDocumentAsync("/ui/runs/list?layer_name=detail-links-wf");
+
+        Assert.NotNull(modal.QuerySelector(".modal-content a[href='/runs/detail-linked']"));
+        Assert.NotNull(table.QuerySelector("table.runs-table tbody tr a[href='/runs/detail-linked']"));
+    }
+}

@@ -1,0 +1,124 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Api;
+
+public sealed record ArtifactJson(string Id, string Name, string ContentType, long Size, string Sha256, DateTimeOffset CreatedAt, string Url)
+{
+    public static ArtifactJson From(ArtifactRow a) =>
+        new(a.Id, a.Name, a.ContentType, a.Size, a.Sha256, DbTime.Parse(a.CreatedAt), ArtifactsApi.UrlFor(a.Id));
+}
+
+/// Artifacts (SPEC "JSON API"): upload a step's file as a raw body, list a step's files, download one.
+public static partial class ArtifactsApi
+{
+    public const string NameText = "1-200 characters, no control characters, / or \\, not . or ..";
+
+    // Types a browser may show in place; anything else only downloads.
+    private static readonly HashSet<string> ViewableTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "text/plain", "application/json", "text/csv", "text/markdown", "image/png", "image/jpeg", "image/gif", "image/webp",
+    };
+
+    [GeneratedRegex(@"^[^\x00-\x1f\x7f/\\]{1,200}$")]
+    private static partial Regex NamePattern();
+
+    public static string UrlFor(string artifactId) => $"/api/artifacts/{Uri.EscapeDataString(artifactId)}";
+
+    public static string ViewUrlFor(string artifactId) => UrlFor(artifactId) + "?disposition=inline";
+
+    public static bool IsViewable(string contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var type) && ViewableTypes.Contains(type.MediaType.Value ?? "");
+
+    public static IEndpointRouteBuilder MapArtifactsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/runs/{id}/steps/{stepId}/artifacts", UploadAsync).RequireAuthorization(Policies.RequireIngest);
+        app.MapGet("/api/runs/{id}/steps/{stepId}/artifacts", ListAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapGet("/api/artifacts/{artifactId}", DownloadAsync).RequireAuthorization(Policies.RequireRead);
+        return app;
+    }
+
+    private static async Task<IResult> UploadAsync(string id, string stepId, HttpContext http, RunStore runs, ArtifactStore artifacts, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, List<string>>();
+        foreach (var key in http.Request.Query.Keys.Where(k => k != "name"))
+            errors[key] = ["is not a parameter here; accepted: name"];
+        var name = http.Request.Query["name"];
+        if (name.Count != 1 || string.IsNullOrWhiteSpace(name[0])) errors["name"] = ["is required, once: the artifact's file name"];
+        else if (!NamePattern().IsMatch(name[0]!) || name[0] is "." or "..") errors["name"] = [$"must be {NameText}"];
+        var contentType = "application/octet-stream";
+        if (http.Request.ContentType is { Length: > 0 } given)
+        {
+            if (given.Length > 200 || !MediaTypeHeaderValue.TryParse(given, out var parsed) || parsed.MediaType.Value?.Contains('/') != true)
+                errors["Content-Type"] = ["must be a media type such as text/plain or application/zip (at most 200 characters)"];
+            else contentType = parsed.ToString();
+        }
+        if (errors.Count > 0) return Problems.Validation(errors);
+
+        var tenant = http.Caller().TenantId;
+        if (await runs.GetAsync(tenant, id, ct) is null) return Problems.RunNotFound(id);
+        if (await runs.GetStepAsync(id, stepId, ct) is null) return StepNotFound(id, stepId);
+
+        var max = artifacts.MaxBytes;
+        if (http.Request.ContentLength > max) return TooLarge(max);
+        // The server's own body limit (30 MB by default) would cut in first; this endpoint counts for itself.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
+
+        using var blob = await artifacts.StageAsync(http.Request.Body, max, ct);
+        if (blob is null) return TooLarge(max);
+        var row = await artifacts.AddAsync(tenant, id, stepId, name[0]!, contentType, blob, ct);
+        if (row is null) return Problems.RunNotFound(id);
+        return Results.Created(UrlFor(row.Id), ArtifactJson.From(row));
+    }
+
+    private static async Task<IResult> ListAsync(string id, string stepId, HttpContext http, RunStore runs, ArtifactStore artifacts, CancellationToken ct)
+    {
+        if (http.Request.Query.Count > 0)
+            return Problems.BadParameter(new BadParameter(http.Request.Query.Keys.First(), "is not accepted; this list takes no parameters"));
+        if (await runs.GetAsync(http.Caller().TenantId, id, ct) is null) return Problems.RunNotFound(id);
+        if (await runs.GetStepAsync(id, stepId, ct) is null) return StepNotFound(id, stepId);
+        var rows = await artifacts.ListAsync(id, stepId, ct);
+        return Results.Ok(rows.Select(ArtifactJson.From).ToList());
+    }
+
+    private static async Task<IResult> DownloadAsync(string artifactId, HttpContext http, ArtifactStore artifacts, CancellationToken ct)
+    {
+        foreach (var key in http.Request.Query.Keys.Where(k => k != "disposition"))
+            return Problems.BadParameter(new BadParameter(key, "is not accepted; accepted: disposition"));
+        var disposition = http.Request.Query["disposition"].ToString();
+        if (disposition is not ("" or "attachment" or "inline"))
+            return Problems.BadParameter(new BadParameter("disposition", "accepts attachment (default) or inline"));
+        var artifact = await artifacts.GetAsync(http.Caller().TenantId, artifactId, ct);
+        if (artifact is null) return ArtifactNotFound(artifactId);
+        var stream = artifacts.OpenRead(artifact);
+        if (stream is null) return ArtifactNotFound(artifactId);
+
+        var headers = http.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.CacheControl = "private, max-age=3600";
+        if (disposition == "inline" && IsViewable(artifact.ContentType))
+        {
+            // Shown in place, but sandboxed: an uploaded file never runs script on this origin.
+            headers.ContentSecurityPolicy = "sandbox; default-src 'none'; img-src 'self'";
+            var type = artifact.ContentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase) ? artifact.ContentType : "text/plain; charset=utf-8";
+            var inline = new ContentDispositionHeaderValue("inline");
+            inline.SetHttpFileName(artifact.Name);
+            headers.ContentDisposition = inline.ToString();
+            return Results.Stream(stream, type);
+        }
+        return Results.File(stream, artifact.ContentType, fileDownloadName: artifact.Name);
+    }
+
+    private static IResult StepNotFound(string id, string stepId) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Step not found", detail: $"Run '{id}' has no step '{stepId}'.");
+
+    private static IResult ArtifactNotFound(string id) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Artifact not found", detail: $"No artifact '{id}' is visible to you.");
+
+    private static IResult TooLarge(long max) =>
+        Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Artifact too large",
+            detail: $"an artifact may be at most {max:N0} bytes (RunMonitor:Artifacts:MaxBytes)");
+}

@@ -1,0 +1,45 @@
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Api;
+
+/// The whole stored JSON of one field, as written: where the JSON viewer's "view whole value" links
+/// point when a payload or string is too long to render.
+public static class PayloadApi
+{
+    public static readonly IReadOnlyList<string> RunFields = ["triggerPayload", "context"];
+    public static readonly IReadOnlyList<string> StepFields = ["input", "output"];
+
+    public static string RunUrl(string runId, string field) => $"/api/runs/{Uri.EscapeDataString(runId)}/payload/{field}";
+
+    public static string StepUrl(string runId, string stepId, string field) =>
+        $"/api/runs/{Uri.EscapeDataString(runId)}/steps/{Uri.EscapeDataString(stepId)}/payload/{field}";
+
+    public static IEndpointRouteBuilder MapPayloadApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/runs/{id}/payload/{field}", RunFieldAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapGet("/api/runs/{id}/steps/{stepId}/payload/{field}", StepFieldAsync).RequireAuthorization(Policies.RequireRead);
+        return app;
+    }
+
+    private static async Task<IResult> RunFieldAsync(string id, string field, HttpContext http, RunStore store, CancellationToken ct)
+    {
+        if (!RunFields.Contains(field)) return Problems.BadParameter(new BadParameter("field", "accepts triggerPayload or context"));
+        var run = await store.GetAsync(http.Caller().TenantId, id, ct);
+        if (run is null) return Problems.RunNotFound(id);
+        return Raw(field == "context" ? run.Context : run.TriggerPayload);
+    }
+
+    private static async Task<IResult> StepFieldAsync(string id, string stepId, string field, HttpContext http, RunStore store, CancellationToken ct)
+    {
+        if (!StepFields.Contains(field)) return Problems.BadParameter(new BadParameter("field", "accepts input or output"));
+        if (await store.GetAsync(http.Caller().TenantId, id, ct) is null) return Problems.RunNotFound(id);
+        var step = await store.GetStepAsync(id, stepId, ct);
+        if (step is null)
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Step not found", detail: $"Run '{id}' has no step '{stepId}'.");
+        return Raw(field == "input" ? step.Input : step.Output);
+    }
+
+    // Stored JSON is valid JSON (ingest parsed it); an absent value is JSON null.
+    private static IResult Raw(string? json) => Results.Text(json ?? "null", "application/json; charset=utf-8");
+}

@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages.Runs;
+
+/// `/runs/{id}`: the run page. `?step=` opens that step's panel inline, so the timeline's links work without JavaScript.
+public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimeProvider time) : PageModel
+{
+    public RunPageModel? View { get; private set; }
+    public BadParameter? Error { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
+    {
+        var tenant = HttpContext.Caller().TenantId;
+        var detail = await store.GetDetailAsync(tenant, id, ct);
+        ViewData["Title"] = detail is null ? "Run not found" : detail.Run.DisplayName;
+        if (detail is null)
+        {
+            Response.StatusCode = StatusCodes.Status404NotFound;
+            return Page();
+        }
+        foreach (var key in Request.Query.Keys.Where(k => k != "step"))
+        {
+            Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open)");
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+        }
+        var now = time.GetUtcNow();
+        var steps = await store.GetStepsAsync(id, ct);
+        var retries = await store.RetriesAsync(tenant, id, ct);
+        StepPanelModel? panel = null;
+        string? missing = null;
+        // A failed run opens on its failing step: from the red badge to the stack trace in one click.
+        var stepId = Request.Query["step"].ToString() is { Length: > 0 } asked ? asked
+            : steps.FirstOrDefault(s => s.Status == StepStatus.Failed)?.StepId;
+        if (stepId is not null)
+        {
+            panel = await StepsModel.LoadPanelAsync(store, artifacts, detail.Run, stepId, now, ct);
+            if (panel is null)
+            {
+                missing = stepId;
+                Response.StatusCode = StatusCodes.Status404NotFound;
+            }
+        }
+        View = new RunPageModel(detail, steps, retries, panel, missing, now);
+        return Page();
+    }
+}

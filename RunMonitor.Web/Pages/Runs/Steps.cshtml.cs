@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Htmx;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages.Runs;
+
+/// `/ui/runs/{id}/steps` (the step timeline) and `/ui/runs/{id}/steps/{stepId}` (one step's panel): fragments.
+public sealed class StepsModel(RunStore store, ArtifactStore artifacts, TimeProvider time) : PageModel
+{
+    public async Task<IActionResult> OnGetAsync(string id, string? stepId, CancellationToken ct)
+    {
+        var accepted = stepId is null ? "step" : null;
+        foreach (var key in Request.Query.Keys.Where(k => k != accepted))
+            return Fragments.BadParameter(new BadParameter(key, stepId is null
+                ? "is not accepted; the timeline takes only step (the selected step id)"
+                : "is not accepted; a step panel takes no parameters"));
+        var run = await store.GetAsync(HttpContext.Caller().TenantId, id, ct);
+        if (run is null) return Fragments.RunNotFound();
+        if (stepId is null)
+        {
+            // The timeline's own poll seeing the run end reloads the page once: status, error and payloads change too.
+            if (Request.IsHtmx(out var hx) && hx!.Trigger == "step-timeline" && !RunStatus.IsActive(run.Status))
+                Response.Htmx(h => h.Refresh());
+            var steps = await store.GetStepsAsync(id, ct);
+            var selected = Request.Query["step"].ToString() is { Length: > 0 } s ? s : null;
+            return Partial("_StepTimeline", new StepTimelineModel(run, steps, selected, time.GetUtcNow()));
+        }
+        var panel = await LoadPanelAsync(store, artifacts, run, stepId, time.GetUtcNow(), ct);
+        if (panel is null) return StepNotFound();
+        return Partial("_StepPanel", panel);
+    }
+
+    public static async Task<StepPanelModel?> LoadPanelAsync(RunStore store, ArtifactStore artifacts, RunRow run, string stepId, DateTimeOffset now, CancellationToken ct)
+    {
+        var step = await store.GetStepAsync(run.Id, stepId, ct);
+        if (step is null) return null;
+        return new StepPanelModel(run, step, await artifacts.ListAsync(run.Id, stepId, ct), now);
+    }
+
+    public static ContentResult StepNotFound() => Fragments.Html(StatusCodes.Status404NotFound, "<p>Step not found</p>");
+}
