@@ -14,6 +14,8 @@ public sealed class SecurityHeadersTests(KeyedFactory factory) : IClassFixture<K
     [InlineData("/api/runs/no-such-run")]
     [InlineData("/admin")]
     [InlineData("/login")]
+    [InlineData("/runs/no-such-run")]
+    [InlineData("/ui/runs/export.csv")]
     public async Task Response_EveryKind_CarriesSecurityHeaders(string url)
     {
         var response = await factory.Bearer(KeyedFactory.SuperAdminKey).GetAsync(url);
