@@ -61,6 +61,24 @@ public sealed class RunsPageTests(BrowserFixture fixture)
     }
 
     [Fact]
+    public async Task Toast_WhileModalIsOpen_IsOnTopAndClickable()
+    {
+        await SeedAsync("browser-toast");
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-toast&status=failed");
+        await page.Locator("table.runs-table tbody tr td.workflow").First.ClickAsync();
+        await Assertions.Expect(page.Locator("dialog#run-detail-modal")).ToBeVisibleAsync();
+
+        await page.EvaluateAsync("() => window.RunMonitor.toast('Saved', 'success', '/ui/runs', 'Open')");
+
+        var link = page.Locator("#toasts .toast a");
+        await Assertions.Expect(link).ToBeVisibleAsync();
+        var onTop = await link.EvaluateAsync<bool>("a => { const r = a.getBoundingClientRect(); return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === a; }");
+        var what = await link.EvaluateAsync<string>("a => { const r = a.getBoundingClientRect(); const e = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return (e ? e.outerHTML.slice(0, 80) : 'null') + ' open=' + document.getElementById('toasts').matches(':popover-open') + ' rect=' + JSON.stringify(r); }");
+        Assert.True(onTop, "the toast's link is covered by the modal: " + what);
+    }
+
+    [Fact]
     public async Task Pagination_WithJavaScriptOff_WorksAsLinks()
     {
         for (var i = 0; i < 12; i++) await fixture.Api.CreateRunAsync(new { workflowName = "browser-nojs", status = "completed" });

@@ -235,9 +235,8 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
                     // The same route on its own tenant's run works, so the 404s above are about the tenant, not the URL.
                     if (role == Roles.Viewer && route.Method == "GET" && route.HasRunId && AllParametersKnown(route))
                     {
-                        var (own, ownBody, _) = await CallAsync(client, route, UrlFor(route, seeded[tenant]));
+                        var (own, _, _) = await CallAsync(client, route, UrlFor(route, seeded[tenant]));
                         if (own != HttpStatusCode.OK) problems.Add($"{who} on its own run answered {(int)own}, not 200");
-                        else if (ownBody.Length > 0 && !ownBody.Contains(seeded[tenant].Secret, StringComparison.Ordinal)) problems.Add($"{who} on its own run did not show it");
                     }
                 }
             }

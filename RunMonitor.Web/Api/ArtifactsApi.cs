@@ -71,7 +71,10 @@ public static partial class ArtifactsApi
         if (blob is null) return TooLarge(max);
         var row = await artifacts.AddAsync(tenant, id, stepId, name[0]!, contentType, blob, ct);
         if (row is null) return Problems.RunNotFound(id);
-        return Results.Created(UrlFor(row.Id), ArtifactJson.From(row));
+        // Like every worker write, the answer tells the worker whether its run is being cancelled.
+        var body = System.Text.Json.JsonSerializer.SerializeToNode(ArtifactJson.From(row), System.Text.Json.JsonSerializerOptions.Web)!.AsObject();
+        body["cancelRequested"] = (await runs.GetAsync(null, id, ct))?.IsCancelRequested ?? false;
+        return Results.Created(UrlFor(row.Id), body);
     }
 
     private static async Task<IResult> ListAsync(string id, string stepId, HttpContext http, RunStore runs, ArtifactStore artifacts, CancellationToken ct)

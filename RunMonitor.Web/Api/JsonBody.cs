@@ -137,6 +137,23 @@ public sealed class JsonBody
         return items;
     }
 
+    /// An array of strings, each checked like `String`; null when absent.
+    public IReadOnlyList<string>? Strings(string name, int maxItems, int maxLength)
+    {
+        if (!TryGet(name, out var value)) return null;
+        if (value.ValueKind != JsonValueKind.Array) { Fail(name, "must be a JSON array of strings"); return null; }
+        if (value.GetArrayLength() > maxItems) { Fail(name, $"must have at most {maxItems} items"); return null; }
+        var items = new List<string>();
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(item.GetString()))
+            { Fail(name, "must hold only non-empty strings"); return null; }
+            if (item.GetString()!.Length > maxLength) { Fail(name, $"items must be at most {maxLength} characters"); return null; }
+            items.Add(item.GetString()!);
+        }
+        return items;
+    }
+
     public string? Status(string name, Func<string?, string?> normalize, string accepted)
     {
         var text = String(name, 40);

@@ -19,6 +19,10 @@ public static class Problems
     public static IResult Status(int status, string title, string detail) =>
         Results.Problem(statusCode: status, title: title, detail: detail);
 
+    public static IResult From<T>(WriteResult<T> result, string? id) => result.Outcome == WriteOutcome.Invalid
+        ? Validation(new() { [result.Field ?? "body"] = [result.Reason ?? "is not valid"] })
+        : From(result.Outcome, result.Reason, id);
+
     public static IResult From(WriteOutcome outcome, string? reason, string? id) => outcome switch
     {
         WriteOutcome.NotFound => RunNotFound(id ?? ""),

@@ -50,7 +50,8 @@ public sealed record RunSummaryJson(
         r.DurationMs, r.StepsTotal, r.StepsCompleted);
 }
 
-public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int Offset, int Limit);
+/// `total` is exact unless `totalCapped`: then at least that many match (free-text and date filters count up to a cap).
+public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int Offset, int Limit, bool TotalCapped);
 
 public sealed record StepErrorJson(string? Message, string? Stack);
 

@@ -24,7 +24,7 @@ public static class RunsApi
         var (filter, error) = RunFilter.Parse(http.Request.Query, http.Caller());
         if (error is not null) return Problems.BadParameter(error);
         var page = await store.ListAsync(filter!, ct);
-        return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit));
+        return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit, page.TotalCapped));
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext http, RunStore store, CancellationToken ct)
@@ -85,7 +85,7 @@ public static class RunsApi
         return Results.Ok(new { step = StepJson.From(steps[index], index), cancelRequested = run!.IsCancelRequested });
     }
 
-    private static async Task<(JsonElement Root, IResult? Bad)> ReadJsonAsync(HttpContext http, CancellationToken ct)
+    internal static async Task<(JsonElement Root, IResult? Bad)> ReadJsonAsync(HttpContext http, CancellationToken ct)
     {
         if (http.Request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
             return (default, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "send the body as application/json"));

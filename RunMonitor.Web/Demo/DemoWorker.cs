@@ -3,13 +3,21 @@ using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Demo;
 
-/// Keeps the demo alive: starts a new run every few seconds and advances running ones step by
-/// step through the same service the ingest API uses, ending them as real runs end.
+/// Keeps the demo alive the way a real engine would: it queues a new run every few seconds, and as
+/// a worker it claims queued runs (new ones and retries) with a lease, reports their steps (each
+/// write renews the lease), resumes a partial retry after its completed steps, and stops a run
+/// whose cancel was requested. All through the same service the HTTP API uses.
 public sealed class DemoWorker(RunService service, RunStore store, PriceTable prices, TimeProvider time, ILogger<DemoWorker> logger) : BackgroundService
 {
+    public const string WorkerName = "demo-worker-1";
+    private const int Capacity = 3;
+    private const int LeaseSeconds = 30;
     private static readonly Caller Engine = new(null, Roles.Admin);
     private readonly Random _random = new();
-    private readonly Dictionary<string, (DemoCatalog.Workflow Workflow, int Next, string Outcome, int FailAt)> _active = new();
+    private readonly Dictionary<string, Job> _active = new();
+
+    /// A claimed run: its steps in plan order, the one running now (-1: none yet), how it will end.
+    private sealed record Job(RunRow Run, IReadOnlyList<StepRow> Steps, int Current, string Outcome, int FailAt);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -18,7 +26,8 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
         {
             try
             {
-                if (_active.Count < 3 && _random.NextDouble() < 0.45) await StartAsync(factory, stoppingToken);
+                if (_random.NextDouble() < 0.4) await QueueAsync(factory, stoppingToken);
+                while (_active.Count < Capacity && await ClaimAsync(factory, stoppingToken)) { }
                 foreach (var id in _active.Keys.ToList()) await AdvanceAsync(factory, id, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -33,68 +42,105 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
         }
     }
 
-    private async Task StartAsync(DemoRunFactory factory, CancellationToken ct)
+    /// What a trigger (a schedule, a button in another app) does: a new queued run.
+    private async Task QueueAsync(DemoRunFactory factory, CancellationToken ct)
     {
         var workflow = factory.PickWorkflow();
         var tenant = factory.PickTenant();
-        var request = new NewRun
+        await service.CreateAsync(Engine, new NewRun
         {
             TenantId = tenant, WorkflowName = workflow.Name, Name = factory.NameFor(workflow),
             TriggerPayload = factory.TriggerPayload(workflow, tenant), LayerHash = DemoRunFactory.LayerHash(workflow.Name),
             Steps = workflow.Steps.Select(s => new PlannedStep(s.StepId, s.SkillId)).ToList(),
-        };
-        var created = await service.CreateAsync(Engine, request, ct);
-        if (created.Value is null) return;
+        }, ct);
+    }
+
+    private async Task<bool> ClaimAsync(DemoRunFactory factory, CancellationToken ct)
+    {
+        var claimed = (await service.ClaimAsync(Engine, new ClaimRequest(WorkerName, [], LeaseSeconds), ct)).Value;
+        if (claimed is null) return false;
         var outcome = factory.PickOutcome();
         if (outcome is RunStatus.Dry or RunStatus.Cancelled) outcome = RunStatus.Completed;
-        _active[created.Value.Id] = (workflow, 0, outcome, outcome == RunStatus.Failed ? _random.Next(workflow.Steps.Length) : -1);
+        // A partial retry starts at its first step not already completed.
+        var resumeAt = Math.Max(0, claimed.Steps.ToList().FindIndex(s => s.Status != StepStatus.Completed));
+        var failAt = outcome == RunStatus.Failed && claimed.Steps.Count > resumeAt ? _random.Next(resumeAt, claimed.Steps.Count) : -1;
+        _active[claimed.Run.Id] = new Job(claimed.Run, claimed.Steps, -1, outcome, failAt);
+        await service.UpdateAsync(Engine, claimed.Run.Id, new RunPatch
+        {
+            Context = DemoCatalog.Json(new { engine = "demo-engine/2.3.1", host = WorkerName, resumedAt = resumeAt > 0 ? claimed.Steps[resumeAt].StepId : null }),
+        }, ct);
+        return true;
     }
 
     private async Task AdvanceAsync(DemoRunFactory factory, string id, CancellationToken ct)
     {
-        var (workflow, next, outcome, failAt) = _active[id];
-        var run = await store.GetAsync(null, id, ct);
-        if (run is null || RunStatus.IsTerminal(run.Status)) { _active.Remove(id); return; }
+        var job = _active[id];
         var now = time.GetUtcNow();
-        if (run.Status == RunStatus.Queued)
+
+        if (job.Current >= 0)
         {
-            await service.UpdateAsync(Engine, id, new RunPatch { Status = RunStatus.Running, Context = DemoCatalog.Json(new { engine = "demo-engine/2.3.1", host = "worker-1" }) }, ct);
-        }
-        if (run.IsCancelRequested)
-        {
-            await service.UpdateAsync(Engine, id, new RunPatch { Status = RunStatus.Cancelled }, ct);
-            _active.Remove(id);
-            return;
-        }
-        if (next > 0)
-        {
-            var (prevId, _, _, _) = workflow.Steps[next - 1];
-            if (next - 1 == failAt)
+            var step = job.Steps[job.Current];
+            var failure = DemoCatalog.Failures[_random.Next(DemoCatalog.Failures.Length)];
+            var cancel = await ReportAsync(id, step.StepId, job.Current == job.FailAt
+                ? new StepUpsert { Status = StepStatus.Failed, CompletedAt = now, ErrorGiven = true, ErrorMessage = failure.Message, ErrorStack = failure.Stack.Trim() }
+                : new StepUpsert { Status = StepStatus.Completed, CompletedAt = now, Output = factory.StepOutput(step.StepId) }, ct);
+            if (cancel is null) { _active.Remove(id); return; }
+            if (job.Current == job.FailAt)
             {
-                var failure = DemoCatalog.Failures[_random.Next(DemoCatalog.Failures.Length)];
-                await service.UpsertStepAsync(Engine, id, prevId, new StepUpsert { Status = StepStatus.Failed, CompletedAt = now, ErrorGiven = true, ErrorMessage = failure.Message, ErrorStack = failure.Stack.Trim() }, ct);
-                await service.UpdateAsync(Engine, id, new RunPatch { Status = RunStatus.Failed, ErrorGiven = true, Error = new RunErrorInfo(failure.Message, failure.Type, failure.Stack.Trim()) }, ct);
+                await service.UpdateAsync(Engine, id, new RunPatch
+                {
+                    Status = RunStatus.Failed, ErrorGiven = true, Error = new RunErrorInfo(failure.Message, failure.Type, failure.Stack.Trim()),
+                }, ct);
                 _active.Remove(id);
                 return;
             }
-            await service.UpsertStepAsync(Engine, id, prevId, new StepUpsert { Status = StepStatus.Completed, CompletedAt = now, Output = factory.StepOutput(prevId) }, ct);
+            if (cancel == true) { await StopAsync(id, null, ct); return; }
         }
-        if (next < workflow.Steps.Length)
+
+        var next = job.Steps.ToList().FindIndex(job.Current + 1, s => s.Status != StepStatus.Completed);
+        if (next >= 0)
         {
-            var (stepId, _, _, _) = workflow.Steps[next];
-            await service.UpsertStepAsync(Engine, id, stepId, new StepUpsert { Status = StepStatus.Running, StartedAt = now, Attempt = 1, Input = DemoCatalog.Json(new { step = stepId, tenant = run.TenantId }) }, ct);
-            _active[id] = (workflow, next + 1, outcome, failAt);
+            var step = job.Steps[next];
+            var cancel = await ReportAsync(id, step.StepId, new StepUpsert
+            {
+                Status = StepStatus.Running, StartedAt = now, Input = step.Input ?? DemoCatalog.Json(new { step = step.StepId, tenant = job.Run.TenantId }),
+            }, ct);
+            if (cancel is null) { _active.Remove(id); return; }
+            if (cancel == true) { await StopAsync(id, step.StepId, ct); return; }
+            _active[id] = job with { Current = next };
             return;
         }
+
         // Every step done: report the results and finish.
-        var done = factory.Finished(id, run.TenantId, workflow, DbTime.Parse(run.CreatedAt), outcome).Run;
+        var workflow = DemoCatalog.Workflows.FirstOrDefault(w => w.Name == job.Run.WorkflowName) ?? DemoCatalog.Workflows[0];
+        var done = factory.Finished(id, job.Run.TenantId, workflow, DbTime.Parse(job.Run.CreatedAt), job.Outcome).Run;
         await service.UpdateAsync(Engine, id, new RunPatch
         {
-            Status = outcome,
+            Status = job.Outcome,
             Metrics = new RunMetrics(done.TargetsMatched, done.TargetsProcessed, done.TargetsSkipped, done.InsightsCreated),
             Usage = done.ModelName is null ? null : new RunUsage(done.ModelProfile, done.ModelProvider, done.ModelName, done.TokensInput, done.TokensOutput, null),
-            Errors = outcome == RunStatus.Partial ? [new ErrorEntry("user:4411", "Insight rejected by safety filter", "reflect")] : null,
+            Errors = job.Outcome == RunStatus.Partial ? [new ErrorEntry("user:4411", "Insight rejected by safety filter", "reflect")] : null,
         }, ct);
+        _active.Remove(id);
+    }
+
+    /// Writes a step and reads back whether a cancel was requested; null when the run is gone or
+    /// already finished (the lease expired, or someone ended it).
+    private async Task<bool?> ReportAsync(string id, string stepId, StepUpsert step, CancellationToken ct)
+    {
+        var written = await service.UpsertStepAsync(Engine, id, stepId, step, ct);
+        if (written.Outcome != WriteOutcome.Ok) return null;
+        var run = await store.GetAsync(null, id, ct);
+        if (run is null || RunStatus.IsTerminal(run.Status)) return null;
+        return run.IsCancelRequested;
+    }
+
+    /// The run's cancel was requested: stop the running step and end the run as cancelled.
+    private async Task StopAsync(string id, string? runningStep, CancellationToken ct)
+    {
+        if (runningStep is not null)
+            await service.UpsertStepAsync(Engine, id, runningStep, new StepUpsert { Status = StepStatus.Cancelled, CompletedAt = time.GetUtcNow() }, ct);
+        await service.UpdateAsync(Engine, id, new RunPatch { Status = RunStatus.Cancelled }, ct);
         _active.Remove(id);
     }
 }

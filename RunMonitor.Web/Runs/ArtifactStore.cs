@@ -84,6 +84,7 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
                 ContentType = contentType, Size = blob.Size, Sha256 = blob.Sha256, CreatedAt = DbTime.ToDb(now),
             };
             await connection.ExecuteAsync(InsertArtifact, row, tx);
+            await RunStore.RenewLeaseAsync(connection, tx, run, now);
             return row;
         }, ct);
     }

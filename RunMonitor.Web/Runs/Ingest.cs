@@ -55,10 +55,12 @@ public sealed record StepUpsert
     public string? ErrorStack { get; init; }
 }
 
-public enum WriteOutcome { Ok, Created, NotFound, Conflict, Forbidden }
+public enum WriteOutcome { Ok, Created, NotFound, Conflict, Forbidden, Invalid }
 
-public sealed record WriteResult<T>(WriteOutcome Outcome, T? Value = default, string? Reason = null)
+/// `Field` names the request field an `Invalid` outcome is about (the 400's key).
+public sealed record WriteResult<T>(WriteOutcome Outcome, T? Value = default, string? Reason = null, string? Field = null)
 {
+    public static WriteResult<T> Invalid(string field, string reason) => new(WriteOutcome.Invalid, Reason: reason, Field: field);
     public static WriteResult<T> NotFound() => new(WriteOutcome.NotFound, Reason: "Run not found");
     public static WriteResult<T> Conflict(string reason) => new(WriteOutcome.Conflict, Reason: reason);
     public static WriteResult<T> Forbidden(string reason) => new(WriteOutcome.Forbidden, Reason: reason);

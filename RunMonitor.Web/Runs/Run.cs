@@ -34,6 +34,7 @@ public sealed record RunRow
     public long CancelRequested { get; init; }
     public string? LeaseOwner { get; init; }
     public string? LeaseExpiresAt { get; init; }
+    public long? LeaseSeconds { get; init; }
     public long StepsTotal { get; init; }
     public long StepsCompleted { get; init; }
     public string UpdatedAt { get; init; } = "";

@@ -1,11 +1,13 @@
 using System.Security.Cryptography;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Security;
+using RunMonitor.Web.Webhooks;
 
 namespace RunMonitor.Web.Runs;
 
 /// The write rules: ids, tenants, status transitions, derived timestamps, durations and cost.
-public sealed class RunService(Database database, PriceTable prices, TimeProvider time)
+/// Every committed change is published to `IRunEvents`; every terminal transition queues webhooks.
+public sealed partial class RunService(Database database, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks)
 {
     /// 11 hex digits of Unix milliseconds then 9 random ones: ids sort by creation, so index inserts append.
     public static string NewId(DateTimeOffset at)
@@ -43,7 +45,7 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
         };
         run = Apply(run, request.Patch, now);
 
-        return await database.WriteAsync(async (connection, tx) =>
+        var result = await database.WriteAsync(async (connection, tx) =>
         {
             var inserted = await RunStore.InsertRunAsync(connection, tx, run);
             // A generated id that collides (36 random bits within one millisecond) is drawn again.
@@ -62,23 +64,51 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
             await RunStore.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
             return new WriteResult<RunRow>(WriteOutcome.Created, run);
         }, ct);
+        return Committed(result);
     }
 
     public async Task<WriteResult<RunRow>> UpdateAsync(Caller caller, string id, RunPatch patch, CancellationToken ct = default)
     {
-        return await database.WriteAsync(async (connection, tx) =>
+        var result = await database.WriteAsync(async (connection, tx) =>
         {
             var run = await RunStore.GetAsync(connection, tx, caller.TenantId, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
-            if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
-                return WriteResult<RunRow>.Conflict(reason);
-            var now = time.GetUtcNow();
-            var updated = Apply(run, patch, now);
-            if (!await RunStore.UpdateRunAsync(connection, tx, updated, run.Status))
-                return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
-            if (patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run.Id, errors);
-            return new WriteResult<RunRow>(WriteOutcome.Ok, updated);
+            return await UpdateInTransactionAsync(connection, tx, run, patch, time.GetUtcNow());
         }, ct);
+        return Committed(result);
+    }
+
+    /// The one path a run's row changes by: the transition rule, the guarded UPDATE, and the
+    /// webhook deliveries of a terminal transition, all in the caller's transaction.
+    private async Task<WriteResult<RunRow>> UpdateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
+        RunRow run, RunPatch patch, DateTimeOffset now)
+    {
+        if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
+            return WriteResult<RunRow>.Conflict(reason);
+        var updated = Apply(run, patch, now);
+        if (!await RunStore.UpdateRunAsync(connection, tx, updated, run.Status))
+            return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
+        if (patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run.Id, errors);
+        if (!RunStatus.IsTerminal(run.Status) && RunStatus.IsTerminal(updated.Status))
+            await webhooks.EnqueueAsync(connection, tx, updated, now);
+        return new WriteResult<RunRow>(WriteOutcome.Ok, updated);
+    }
+
+    /// After the commit: live views learn of the change, the dispatcher of new deliveries.
+    private WriteResult<T> Committed<T>(WriteResult<T> result)
+    {
+        var run = result.Value switch
+        {
+            RunRow r => new RunChange(r.Id, r.TenantId, r.Status),
+            StepRow s => new RunChange(s.RunId, "", ""),
+            _ => null,
+        };
+        if (run is not null && result.Outcome is WriteOutcome.Ok or WriteOutcome.Created)
+        {
+            events.Publish(run);
+            if (RunStatus.IsTerminal(run.Status)) webhooks.Notify();
+        }
+        return result;
     }
 
     /// Folds a patch into a run: derived start/end times, duration, and a cost estimate from tokens.
@@ -134,12 +164,15 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
             }
         }
         if (RunStatus.IsTerminal(status)) updated = updated with { LeaseOwner = null, LeaseExpiresAt = null };
+        // Any write from the worker holding the lease moves the lease on.
+        else if (updated.Status == RunStatus.Running && updated.LeaseOwner is not null && updated.LeaseSeconds is { } seconds)
+            updated = updated with { LeaseExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) };
         return updated;
     }
 
     public async Task<WriteResult<StepRow>> UpsertStepAsync(Caller caller, string runId, string stepId, StepUpsert request, CancellationToken ct = default)
     {
-        return await database.WriteAsync(async (connection, tx) =>
+        var result = await database.WriteAsync(async (connection, tx) =>
         {
             var run = await RunStore.GetAsync(connection, tx, caller.TenantId, runId);
             if (run is null) return new WriteResult<StepRow>(WriteOutcome.NotFound, Reason: "Run not found");
@@ -171,7 +204,9 @@ public sealed class RunService(Database database, PriceTable prices, TimeProvide
             };
             await RunStore.WriteStepsAsync(connection, tx, [step]);
             await RunStore.RefreshStepCountsAsync(connection, tx, runId, nowText);
+            await RunStore.RenewLeaseAsync(connection, tx, run, now);
             return new WriteResult<StepRow>(WriteOutcome.Ok, step);
         }, ct);
+        return Committed(result);
     }
 }

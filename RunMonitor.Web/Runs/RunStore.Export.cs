@@ -8,18 +8,20 @@ public sealed partial class RunStore
 {
     public async Task<long> CountAsync(RunFilter filter, CancellationToken ct = default)
     {
-        var (where, p) = BuildWhere(filter);
         await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs " + where, p);
+        var (where, p) = await BuildWhereAsync(connection, filter);
+        // Exact either way: from the counters when they can answer, else counted (an export is rare, not a hot path).
+        var table = CountableFromCounters(filter) ? "SELECT COALESCE(SUM(n), 0) FROM run_counts " : "SELECT COUNT(*) FROM runs ";
+        return await connection.ExecuteScalarAsync<long>(table + where, p);
     }
 
     /// Rows in the filter's sort order, read one at a time so memory stays flat however many there are.
     public async IAsyncEnumerable<RunRow> StreamAsync(RunFilter filter, int maxRows, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var (where, p) = BuildWhere(filter);
+        await using var connection = await database.OpenAsync(ct);
+        var (where, p) = await BuildWhereAsync(connection, filter);
         p.Add("Limit", maxRows);
         var sql = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter)} LIMIT @Limit";
-        await using var connection = await database.OpenAsync(ct);
         await foreach (var row in connection.QueryUnbufferedAsync<RunRow>(sql, p).WithCancellation(ct))
             yield return row;
     }

@@ -5,7 +5,9 @@ using RunMonitor.Web.Data;
 
 namespace RunMonitor.Web.Runs;
 
-public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter Filter);
+/// A page of runs. `Total` is exact from the counters, or for free-text and date filters counted up to
+/// `RunStore.CountCap` with `TotalCapped` set beyond it (shown as `10,000+`).
+public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter Filter, bool TotalCapped = false);
 
 public sealed record RunStats
 {
@@ -41,7 +43,7 @@ public sealed partial class RunStore(Database database)
         model_name AS ModelName, tokens_input AS TokensInput, tokens_output AS TokensOutput, cost_usd AS CostUsd,
         cost_estimated AS CostEstimated, layer_hash AS LayerHash, retry_of AS RetryOf,
         cancel_requested AS CancelRequested, lease_owner AS LeaseOwner, lease_expires_at AS LeaseExpiresAt,
-        steps_total AS StepsTotal, steps_completed AS StepsCompleted, updated_at AS UpdatedAt
+        lease_seconds AS LeaseSeconds, steps_total AS StepsTotal, steps_completed AS StepsCompleted, updated_at AS UpdatedAt
         """;
 
     // The list never needs the large JSON and stack columns.
@@ -95,9 +97,11 @@ public sealed partial class RunStore(Database database)
         await using var connection = await database.OpenAsync(ct);
         var run = await GetAsync(connection, null, tenant, id);
         if (run is null) return null;
-        var errors = (await connection.QueryAsync<RunErrorRow>(SelectErrors, new { RunId = id })).ToList();
-        return new RunDetail(run, errors);
+        return new RunDetail(run, await GetErrorsAsync(connection, null, id));
     }
+
+    public static async Task<IReadOnlyList<RunErrorRow>> GetErrorsAsync(IDbConnection connection, IDbTransaction? tx, string runId) =>
+        (await connection.QueryAsync<RunErrorRow>(SelectErrors, new { RunId = runId }, tx)).ToList();
 
     private const string SelectSteps = $"SELECT {StepColumns} FROM steps WHERE run_id = @RunId ORDER BY seq, step_id";
 
@@ -110,8 +114,16 @@ public sealed partial class RunStore(Database database)
     public static async Task<IReadOnlyList<StepRow>> GetStepsAsync(IDbConnection connection, IDbTransaction? tx, string runId) =>
         (await connection.QueryAsync<StepRow>(SelectSteps, new { RunId = runId }, tx)).ToList();
 
+    /// How far a free-text or date-filtered list is counted before it says "10,000+".
+    public const int CountCap = 10_000;
+
+    // Below this many trigram matches the matches drive the query; above it, scanning newest-first finds a page sooner.
+    private const int SearchDriveLimit = 2_000;
+
+    private const string CountSearchMatches = "SELECT COUNT(*) FROM (SELECT 1 FROM runs_name_fts WHERE name LIKE @QLike LIMIT @Cap)";
+
     /// WHERE clause from fixed fragments only; every value travels as a parameter.
-    private static (string Where, DynamicParameters Parameters) BuildWhere(RunFilter filter)
+    private static async Task<(string Where, DynamicParameters Parameters)> BuildWhereAsync(IDbConnection connection, RunFilter filter)
     {
         var clauses = new List<string>();
         var p = new DynamicParameters();
@@ -119,51 +131,78 @@ public sealed partial class RunStore(Database database)
         if (filter.Workflow is not null) { clauses.Add("workflow_name = @Workflow"); p.Add("Workflow", filter.Workflow); }
         if (filter.Statuses.Count == 1) { clauses.Add("status = @Status"); p.Add("Status", filter.Statuses[0]); }
         else if (filter.Statuses.Count > 1) { clauses.Add("status IN @Statuses"); p.Add("Statuses", filter.Statuses); }
-        if (filter.Q is not null)
-        {
-            clauses.Add("(id LIKE @QPrefix ESCAPE '\\' OR name LIKE @QLike ESCAPE '\\')");
-            var escaped = filter.Q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
-            p.Add("QPrefix", escaped + "%");
-            p.Add("QLike", "%" + escaped + "%");
-        }
+        if (filter.Q is { } q) clauses.Add(await SearchClauseAsync(connection, q, p));
         if (filter.From is { } from) { clauses.Add("created_at >= @From"); p.Add("From", DbTime.ToDb(from)); }
         if (filter.To is { } to) { clauses.Add("created_at < @To"); p.Add("To", DbTime.ToDb(to)); }
         var where = clauses.Count == 0 ? "" : "WHERE " + string.Join(" AND ", clauses);
         return (where, p);
     }
 
-    /// The ORDER BY for the filter's sort, from the whitelist only.
+    /// `q`: a run id prefix (an index range) or a name substring (trigram index when it can serve).
+    private static async Task<string> SearchClauseAsync(IDbConnection connection, string q, DynamicParameters p)
+    {
+        p.Add("QLow", q);
+        p.Add("QHigh", q + '\uffff');
+        var lower = q.ToLowerInvariant();
+        p.Add("QLowLower", lower);
+        p.Add("QHighLower", lower + '\uffff');
+        const string idPrefix = "(id >= @QLow AND id < @QHigh) OR (id >= @QLowLower AND id < @QHighLower)";
+        var wildcard = q.Contains('%') || q.Contains('_') || q.Contains('\\');
+        if (q.Length >= 3 && !wildcard)
+        {
+            p.Add("QLike", "%" + q + "%");
+            var matches = await connection.ExecuteScalarAsync<long>(CountSearchMatches, new { QLike = "%" + q + "%", Cap = SearchDriveLimit + 1 });
+            return matches <= SearchDriveLimit
+                ? $"({idPrefix} OR pk IN (SELECT rowid FROM runs_name_fts WHERE name LIKE @QLike))"
+                : $"({idPrefix} OR name LIKE @QLike)";
+        }
+        p.Add("QLike", "%" + q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
+        return $"({idPrefix} OR name LIKE @QLike ESCAPE '\\')";
+    }
+
+    /// The ORDER BY for the filter's sort, from the whitelist only; every column then `pk`, in one
+    /// direction, so an index serves the order and pages never overlap.
     private static string OrderBy(RunFilter filter)
     {
         var direction = filter.Descending ? "DESC" : "ASC";
-        var sortColumn = SortColumns[filter.Sort];
-        // Runs without a duration sort last either way; ties break on id so pages never overlap.
-        return filter.Sort == RunSort.Duration
-            ? $"(duration_ms IS NULL), duration_ms {direction}, id {direction}"
-            : filter.Sort == RunSort.Status
-                ? $"status {direction}, created_at DESC, id DESC"
-                : $"{sortColumn} {direction}, id {direction}";
+        return filter.Sort switch
+        {
+            RunSort.Status => $"status {direction}, created_at {direction}, pk {direction}",
+            // Runs without a duration last both ways: DESC puts NULLs last by itself; ASC reads the expression index.
+            RunSort.Duration when !filter.Descending => "duration_ms IS NULL, duration_ms, pk",
+            _ => $"{SortColumns[filter.Sort]} {direction}, pk {direction}",
+        };
+    }
+
+    private static bool CountableFromCounters(RunFilter filter) => filter.Q is null && filter.From is null && filter.To is null;
+
+    /// Exact from `run_counts` when the filter is tenant/workflow/status only; otherwise counted up to the cap.
+    private static async Task<(long Total, bool Capped)> CountAsync(IDbConnection connection, RunFilter filter, string where, DynamicParameters p)
+    {
+        if (CountableFromCounters(filter))
+        {
+            // The same clauses name columns run_counts has: tenant_id, workflow_name, status.
+            return (await connection.ExecuteScalarAsync<long>($"SELECT COALESCE(SUM(n), 0) FROM run_counts {where}", p), false);
+        }
+        p.Add("CountCap", CountCap + 1);
+        var counted = await connection.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM (SELECT 1 FROM runs {where} LIMIT @CountCap)", p);
+        return counted > CountCap ? (CountCap, true) : (counted, false);
     }
 
     public async Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default)
     {
-        var (where, p) = BuildWhere(filter);
-        var sql = new StringBuilder()
-            .Append("SELECT ").Append(ListColumns).Append(" FROM runs ").Append(where)
-            .Append(" ORDER BY ").Append(OrderBy(filter)).Append(" LIMIT @Limit OFFSET @Offset;\n")
-            .Append("SELECT COUNT(*) FROM runs ").Append(where).Append(';')
-            .ToString();
+        await using var connection = await database.OpenAsync(ct);
+        var (where, p) = await BuildWhereAsync(connection, filter);
         p.Add("Limit", filter.Limit);
         p.Add("Offset", filter.Offset);
-        await using var connection = await database.OpenAsync(ct);
-        using var grid = await connection.QueryMultipleAsync(sql, p);
-        var items = (await grid.ReadAsync<RunRow>()).ToList();
-        var total = await grid.ReadSingleAsync<long>();
-        return new RunPage(items, total, filter);
+        var sql = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter)} LIMIT @Limit OFFSET @Offset";
+        var items = (await connection.QueryAsync<RunRow>(sql, p)).ToList();
+        var (total, capped) = await CountAsync(connection, filter, where, p);
+        return new RunPage(items, total, filter, capped);
     }
 
-    private const string SelectRecent = $"SELECT {ListColumns} FROM runs WHERE tenant_id = @Tenant ORDER BY created_at DESC, id DESC LIMIT @Limit";
-    private const string SelectRecentAll = $"SELECT {ListColumns} FROM runs ORDER BY created_at DESC, id DESC LIMIT @Limit";
+    private const string SelectRecent = $"SELECT {ListColumns} FROM runs WHERE tenant_id = @Tenant ORDER BY created_at DESC, pk DESC LIMIT @Limit";
+    private const string SelectRecentAll = $"SELECT {ListColumns} FROM runs ORDER BY created_at DESC, pk DESC LIMIT @Limit";
 
     public async Task<IReadOnlyList<RunRow>> RecentAsync(string? tenant, int limit, CancellationToken ct = default)
     {
@@ -188,36 +227,73 @@ public sealed partial class RunStore(Database database)
         return (await connection.QueryAsync<string>(SelectTenants)).ToList();
     }
 
-    // Two statements, one round trip: the period's totals and what is waiting or running now.
+    // One round trip, no scan of the period: whole hours from the rollups, the period's first partial
+    // hour from the runs themselves (an index range), and the queue from the counters.
     private const string StatsSql = """
-        SELECT COUNT(*) AS Total,
-               COALESCE(SUM(status = 'completed'), 0) AS Completed,
-               COALESCE(SUM(status = 'partial'), 0) AS Partial,
-               COALESCE(SUM(status = 'failed'), 0) AS Failed,
-               COALESCE(SUM(status = 'cancelled'), 0) AS Cancelled,
-               COALESCE(SUM(dry_run = 1 OR status = 'dry'), 0) AS Dry,
-               COALESCE(SUM(insights_created), 0) AS Insights,
+        SELECT COALESCE(SUM(runs), 0) AS Total,
+               COALESCE(SUM(CASE WHEN status = 'completed' THEN runs END), 0) AS Completed,
+               COALESCE(SUM(CASE WHEN status = 'partial' THEN runs END), 0) AS Partial,
+               COALESCE(SUM(CASE WHEN status = 'failed' THEN runs END), 0) AS Failed,
+               COALESCE(SUM(CASE WHEN status = 'cancelled' THEN runs END), 0) AS Cancelled,
+               COALESCE(SUM(CASE WHEN dry = 1 OR status = 'dry' THEN runs END), 0) AS Dry,
+               COALESCE(SUM(insights), 0) AS Insights,
                COALESCE(SUM(cost_usd), 0.0) AS CostUsd,
                COALESCE(SUM(tokens_input), 0) AS TokensInput,
                COALESCE(SUM(tokens_output), 0) AS TokensOutput,
-               AVG(duration_ms) AS AvgDurationMs
-        FROM runs WHERE {0} created_at >= @Since;
-        SELECT COALESCE(SUM(status = 'queued'), 0) AS QueuedNow,
-               COALESCE(SUM(status = 'running'), 0) AS RunningNow,
-               MIN(CASE WHEN status = 'queued' THEN created_at END) AS OldestQueuedAt
-        FROM runs WHERE {0} status IN ('queued', 'running');
+               COALESCE(SUM(duration_sum), 0) AS DurationSum,
+               COALESCE(SUM(duration_count), 0) AS DurationCount
+        FROM (
+            SELECT status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count
+            FROM run_rollups WHERE {0} hour >= @FirstHour
+            UNION ALL
+            SELECT status, dry_run, 1, COALESCE(insights_created, 0), COALESCE(cost_usd, 0.0), COALESCE(tokens_input, 0),
+                   COALESCE(tokens_output, 0), COALESCE(duration_ms, 0), duration_ms IS NOT NULL
+            FROM runs WHERE {0} created_at >= @Since AND created_at < @FirstHourStart
+        );
+        SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN n END), 0) AS QueuedNow,
+               COALESCE(SUM(CASE WHEN status = 'running' THEN n END), 0) AS RunningNow
+        FROM run_counts WHERE {0} status IN ('queued', 'running');
+        SELECT MIN(created_at) FROM runs WHERE {0} status = 'queued';
         """;
 
     private static readonly string StatsTenant = string.Format(StatsSql, "tenant_id = @Tenant AND");
     private static readonly string StatsAll = string.Format(StatsSql, "");
 
+    private sealed record StatsTotals
+    {
+        public long Total { get; init; }
+        public long Completed { get; init; }
+        public long Partial { get; init; }
+        public long Failed { get; init; }
+        public long Cancelled { get; init; }
+        public long Dry { get; init; }
+        public long Insights { get; init; }
+        public double CostUsd { get; init; }
+        public long TokensInput { get; init; }
+        public long TokensOutput { get; init; }
+        public long DurationSum { get; init; }
+        public long DurationCount { get; init; }
+    }
+
     public async Task<RunStats> StatsAsync(string? tenant, DateTimeOffset since, CancellationToken ct = default)
     {
+        var firstHour = new DateTimeOffset(since.UtcDateTime.Date.AddHours(since.UtcDateTime.Hour), TimeSpan.Zero);
+        if (firstHour < since) firstHour = firstHour.AddHours(1);
         await using var connection = await database.OpenAsync(ct);
-        using var grid = await connection.QueryMultipleAsync(tenant is null ? StatsAll : StatsTenant,
-            new { Tenant = tenant, Since = DbTime.ToDb(since) });
-        var totals = await grid.ReadSingleAsync<RunStats>();
-        var now = await grid.ReadSingleAsync<RunStats>();
-        return totals with { QueuedNow = now.QueuedNow, RunningNow = now.RunningNow, OldestQueuedAt = now.OldestQueuedAt };
+        using var grid = await connection.QueryMultipleAsync(tenant is null ? StatsAll : StatsTenant, new
+        {
+            Tenant = tenant, Since = DbTime.ToDb(since), FirstHourStart = DbTime.ToDb(firstHour), FirstHour = DbTime.ToDb(firstHour)[..13],
+        });
+        var totals = await grid.ReadSingleAsync<StatsTotals>();
+        var queue = await grid.ReadSingleAsync<RunStats>();
+        var oldest = await grid.ReadSingleOrDefaultAsync<string?>();
+        return new RunStats
+        {
+            Total = totals.Total, Completed = totals.Completed, Partial = totals.Partial, Failed = totals.Failed,
+            Cancelled = totals.Cancelled, Dry = totals.Dry, Insights = totals.Insights, CostUsd = totals.CostUsd,
+            TokensInput = totals.TokensInput, TokensOutput = totals.TokensOutput,
+            AvgDurationMs = totals.DurationCount == 0 ? null : (double)totals.DurationSum / totals.DurationCount,
+            QueuedNow = queue.QueuedNow, RunningNow = queue.RunningNow, OldestQueuedAt = oldest,
+        };
     }
 }

@@ -1,12 +1,14 @@
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace RunMonitor.Web.Security;
 
 /// Antiforgery for every state change a browser could be tricked into: POST, PUT, PATCH and DELETE
 /// on any endpoint (pages, fragments, minimal-API JSON), which the built-in middleware does not cover
 /// (it skips DELETE and endpoints that do not bind forms). A key sent as `Authorization: Bearer` is
-/// exempt (a browser never adds it by itself), and so is a loopback call without a browser's
-/// `Origin`/`Sec-Fetch-Site` headers (an engine or curl on this machine while no key exists).
+/// exempt (a browser never adds it by itself), and so is a loopback call to the JSON API without a
+/// browser's `Origin`/`Sec-Fetch-Site` headers (an engine or curl on this machine while no key exists);
+/// a page handler (the browser UI) always needs the token.
 /// The token travels as the `RequestVerificationToken` header (htmx, from `<body hx-headers>`) or
 /// the `__RequestVerificationToken` form field.
 public sealed class AntiforgeryGuard(RequestDelegate next, IAntiforgery antiforgery)
@@ -30,7 +32,7 @@ public sealed class AntiforgeryGuard(RequestDelegate next, IAntiforgery antiforg
         return SignedInWith.Of(context.User) switch
         {
             SignedInWith.Bearer => false,
-            SignedInWith.Loopback => FromBrowser(context.Request),
+            SignedInWith.Loopback => FromBrowser(context.Request) || context.GetEndpoint()?.Metadata.GetMetadata<PageActionDescriptor>() is not null,
             _ => true,
         };
     }

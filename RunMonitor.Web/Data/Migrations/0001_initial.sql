@@ -2,7 +2,8 @@
 -- (yyyy-MM-ddTHH:mm:ss.fffZ), which sorts the same as the instants it names. Ordinary rowid tables:
 -- rows carry JSON and stack traces, too wide for WITHOUT ROWID b-trees, and new rows append.
 CREATE TABLE runs (
-    id                TEXT PRIMARY KEY,
+    pk                INTEGER PRIMARY KEY, -- stable row number: tie-breaker for paging, key of the name index
+    id                TEXT NOT NULL UNIQUE,
     tenant_id         TEXT NOT NULL,
     workflow_name     TEXT NOT NULL,
     name              TEXT,

@@ -12,6 +12,6 @@ public sealed class ModalModel(RunStore store, TimeProvider time) : PageModel
     {
         var detail = await store.GetDetailAsync(HttpContext.Caller().TenantId, id, ct);
         if (detail is null) return Fragments.RunNotFound();
-        return Partial("_RunDetail", new RunDetailModel(detail, time.GetUtcNow()));
+        return Partial("_RunDetail", new RunDetailModel(detail, time.GetUtcNow()) { Steps = await store.GetStepsAsync(id, ct) });
     }
 }

@@ -9,7 +9,7 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
     public long First => Page.Items.Count == 0 ? 0 : Filter.Offset + 1;
     public long Last => Filter.Offset + Page.Items.Count;
     public bool HasPrevious => Filter.Offset > 0;
-    public bool HasNext => Filter.Offset + Filter.Limit < Page.Total;
+    public bool HasNext => Page.TotalCapped || Filter.Offset + Filter.Limit < Page.Total;
     public int PreviousOffset => Math.Max(0, Filter.Offset - Filter.Limit);
     public int NextOffset => Filter.Offset + Filter.Limit;
 }
@@ -37,6 +37,7 @@ public sealed record StatsCardsModel(RunStats Stats, StatsPeriod Period, string?
 public sealed record RunDetailModel(RunDetail Detail, DateTimeOffset Now)
 {
     public RunRow Run => Detail.Run;
+    public IReadOnlyList<StepRow> Steps { get; init; } = [];
 }
 
 public sealed record RecentRunsModel(IReadOnlyList<RunRow> Runs, DateTimeOffset Now);

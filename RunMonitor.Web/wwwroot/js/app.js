@@ -21,9 +21,30 @@
             link.textContent = linkText || "Open";
             item.appendChild(link);
         }
-        box.appendChild(item);
-        setTimeout(function () { item.remove(); }, level === "error" ? 9000 : 6000);
+        // After the current swap (HX-Trigger events fire before it), so the toast lands where it will stay.
+        setTimeout(function () {
+            raise(box);
+            box.appendChild(item);
+            setTimeout(function () { item.remove(); }, level === "error" ? 9000 : 6000);
+        }, 0);
     }
+    // A modal dialog makes the rest of the page inert: toasts move into the topmost open dialog so they
+    // stay visible and clickable, and back to <body> when it closes.
+    function raise(box) {
+        var open = document.querySelectorAll("dialog[open]");
+        var host = open.length ? open[open.length - 1] : document.body;
+        if (box.parentElement !== host) host.appendChild(box);
+    }
+    function rescue(leaving) {
+        var box = document.getElementById("toasts");
+        if (!box || !leaving.contains || !leaving.contains(box)) return;
+        var open = Array.prototype.filter.call(document.querySelectorAll("dialog[open]"), function (d) {
+            return d !== leaving && !leaving.contains(d);
+        });
+        (open.length ? open[open.length - 1] : document.body).appendChild(box);
+    }
+    // A swap that would replace the element holding the toasts moves them out first.
+    document.addEventListener("htmx:beforeSwap", function (e) { if (e.detail.target) rescue(e.detail.target); });
     window.RunMonitor = { toast: toast };
 
     // A row opens the modal; a link inside the row goes where it points instead.
@@ -56,6 +77,7 @@
     });
 
     document.addEventListener("close", function (e) {
+        if (e.target.tagName === "DIALOG") rescue(e.target);
         var dialog = modal();
         if (e.target !== dialog) return;
         dialog.innerHTML = "";

@@ -1,0 +1,204 @@
+using System.Net.Http.Json;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using RunMonitor.Web.Data;
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Browser;
+
+/// Retry and cancel through their confirmation dialogs in the modal, and a running run's live
+/// block following the run while an engine drives it through the API.
+[Collection(BrowserCollection.Name)]
+public sealed class ControlBrowserTests(BrowserFixture fixture)
+{
+    private static readonly string ScreenshotDir = Path.Combine(Path.GetTempPath(), "runmonitor-control-screens");
+
+    private async Task<string> FailedRunAsync(string workflow)
+    {
+        var id = (await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = workflow, name = "Browser retry", status = "running",
+            steps = new[] { new { stepId = "fetch" }, new { stepId = "reflect" }, new { stepId = "store" } },
+        })).GetProperty("id").GetString()!;
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/fetch", new { status = "completed", output = new { rows = 3 } });
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/reflect", new { status = "failed", error = new { message = "model timeout" } });
+        await fixture.Api.PatchJsonAsync($"/api/runs/{id}", new { status = "failed", error = new { message = "model timeout" } });
+        return id;
+    }
+
+    // Headless Chromium cannot show notifications: record them instead.
+    private const string NotificationStub = """
+        window.__notes = [];
+        window.Notification = class {
+            constructor(title, options) { window.__notes.push(title + " | " + (options && options.body)); }
+            static get permission() { return window.__permission || "default"; }
+            static requestPermission() { window.__permission = "granted"; return Promise.resolve("granted"); }
+        };
+        """;
+
+    private async Task<IPage> OpenModalAsync(string workflow, string runId, string? initScript = null)
+    {
+        var page = await fixture.NewPageAsync();
+        if (initScript is not null) await page.AddInitScriptAsync(initScript);
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
+        await page.Locator($"tr[data-run-id='{runId}']").ClickAsync();
+        await Assertions.Expect(page.Locator("#run-detail-modal .modal-content")).ToBeVisibleAsync();
+        return page;
+    }
+
+    private static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ScreenshotDir);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, name + ".png") });
+    }
+
+    [Fact]
+    public async Task Retry_ThroughConfirmationDialog_ShowsToastLinkAndRefreshesTable()
+    {
+        var id = await FailedRunAsync("browser-retry");
+        var page = await OpenModalAsync("browser-retry", id);
+        var retry = page.Locator("#run-detail-modal .run-actions button[data-action=retry]");
+        var dialog = page.Locator($"dialog[id='modal-retry-dialog-{id}']");
+
+        // Escape cancels: the dialog closes, the modal stays, nothing is queued.
+        await retry.ClickAsync();
+        await Assertions.Expect(dialog).ToBeVisibleAsync();
+        Assert.True(await dialog.EvaluateAsync<bool>("d => d.contains(document.activeElement)"));
+        await ScreenshotAsync(page, "retry-dialog");
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#run-detail-modal")).ToBeVisibleAsync();
+        await Assertions.Expect(retry).ToBeFocusedAsync();
+        Assert.Equal(1L, (long?)(await fixture.Api.GetJsonAsync("/api/runs?workflow=browser-retry"))["total"]);
+
+        // Confirm: a new run is queued, the toast says so, the new run is one click away.
+        await retry.ClickAsync();
+        await dialog.Locator("button[data-confirm]").ClickAsync();
+
+        var toast = page.Locator("#toasts .toast-success");
+        await Assertions.Expect(toast).ToContainTextAsync("Retry queued as run");
+        var notice = page.Locator("#run-detail-modal .run-action-notice a");
+        await Assertions.Expect(notice).ToBeVisibleAsync();
+        var href = await notice.GetAttributeAsync("href");
+        Assert.StartsWith("/runs/", href);
+        await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator($"tr[data-run-id='{href!["/runs/".Length..]}']")).ToHaveCountAsync(1);
+        await ScreenshotAsync(page, "retry-done");
+    }
+
+    [Fact]
+    public async Task Cancel_FinishedMeanwhile_ErrorComesBackAsToast()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new { workflowName = "browser-cancel", name = "Browser cancel" })).GetProperty("id").GetString()!;
+        var page = await OpenModalAsync("browser-cancel", id);
+        // Let the live block's first refresh (on connect) land before the run changes underneath.
+        await Assertions.Expect(page.Locator("#run-detail-modal .run-live")).ToHaveAttributeAsync("data-sse-open", "");
+        await page.WaitForTimeoutAsync(1000);
+        // Another instance ends the run while this modal is open (no event reaches this one).
+        var database = fixture.Factory.Services.GetRequiredService<Database>();
+        await database.WriteAsync((connection, tx) => connection.ExecuteAsync(
+            "UPDATE runs SET status = 'cancelled', completed_at = updated_at WHERE id = @Id", new { Id = id }, tx));
+
+        await page.Locator("#run-detail-modal .run-actions button[data-action=cancel]").ClickAsync();
+        await page.Locator($"dialog[id='modal-cancel-dialog-{id}'] button[data-confirm]").ClickAsync();
+
+        await Assertions.Expect(page.Locator("#toasts .toast-error")).ToContainTextAsync("run is cancelled");
+        await Assertions.Expect(page.Locator($"dialog[id='modal-cancel-dialog-{id}']")).ToBeHiddenAsync();
+    }
+
+    [Fact]
+    public async Task Live_RunningRun_UpdatesWithoutReloadAndToastsWhenFinished()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = "browser-live", name = "Browser live", status = "running",
+            steps = new[] { new { stepId = "one" }, new { stepId = "two" } },
+        })).GetProperty("id").GetString()!;
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/one", new { status = "running" });
+        var page = await OpenModalAsync("browser-live", id, NotificationStub);
+        var notify = page.Locator("#run-detail-modal [data-notify-toggle]");
+        await notify.ClickAsync();
+        await Assertions.Expect(page.Locator("#toasts .toast-success")).ToContainTextAsync("notifications are on");
+        await Assertions.Expect(notify).ToBeHiddenAsync();
+        await page.EvaluateAsync("() => window.__marker = 'same page'");
+        var live = page.Locator("#run-detail-modal .run-live");
+        await Assertions.Expect(live).ToHaveAttributeAsync("data-sse-open", "");
+
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/one", new { status = "completed" });
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/two", new { status = "running" });
+
+        // Faster than the 5 s poll: the event stream brought it.
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=one]")).ToHaveAttributeAsync("data-step-status", "completed", new() { Timeout = 4000 });
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=two]")).ToHaveAttributeAsync("data-step-status", "running");
+        await Assertions.Expect(live.Locator(".run-live-count")).ToHaveTextAsync("1 of 2 steps completed");
+        await ScreenshotAsync(page, "live-running");
+
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/two", new { status = "completed" });
+        await fixture.Api.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
+
+        // The modal reloads itself on the status change: badge, actions and metrics all current.
+        await Assertions.Expect(page.Locator("#run-detail-modal .run-status span.badge")).ToHaveTextAsync("completed", new() { Timeout = 4000 });
+        await Assertions.Expect(page.Locator("#toasts [role=status]", new() { HasTextString = "finished: completed" })).ToHaveCountAsync(1);
+        await Assertions.Expect(live).Not.ToHaveAttributeAsync("sse-connect", new System.Text.RegularExpressions.Regex(".*"));
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=two]")).ToHaveAttributeAsync("data-step-status", "completed");
+        await Assertions.Expect(page.Locator("#run-detail-modal .run-actions button[data-action=cancel]")).ToHaveCountAsync(0);
+        Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.__marker"));
+        Assert.Equal([$"Run completed | Browser live ({id})"], await page.EvaluateAsync<string[]>("() => window.__notes"));
+        await ScreenshotAsync(page, "live-finished");
+    }
+
+    [Fact]
+    public async Task RunPage_FollowsRunLiveThenRetriesItAndLinksToTheNewRun()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = "browser-page", name = "Browser page", status = "running",
+            steps = new[] { new { stepId = "one" }, new { stepId = "two" } },
+        })).GetProperty("id").GetString()!;
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
+        var live = page.Locator(".run-live");
+        await Assertions.Expect(live).ToHaveAttributeAsync("data-sse-open", "");
+        await Assertions.Expect(page.Locator(".run-actions button[data-action=cancel]")).ToBeVisibleAsync();
+
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/one", new { status = "failed", error = new { message = "bad input" } });
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=one]")).ToHaveAttributeAsync("data-step-status", "failed", new() { Timeout = 4000 });
+        await fixture.Api.PatchJsonAsync($"/api/runs/{id}", new { status = "failed", error = new { message = "bad input" } });
+
+        // The page reloads its main region on the status change: head badge, actions, timeline.
+        await Assertions.Expect(page.Locator(".run-head-status span.badge")).ToHaveTextAsync("failed", new() { Timeout = 4000 });
+        await Assertions.Expect(page.Locator(".run-actions button[data-action=cancel]")).ToHaveCountAsync(0);
+        await page.Locator(".run-actions button[data-action=retry-failed]").ClickAsync();
+        await page.Locator($"dialog[id='page-retry-failed-dialog-{id}'] button[data-confirm]").ClickAsync();
+        var link = page.Locator(".run-actions .run-action-notice a");
+        await Assertions.Expect(page.Locator(".run-actions .run-action-notice")).ToBeFocusedAsync();
+        await ScreenshotAsync(page, "run-page-retried");
+        await link.ClickAsync();
+
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/runs/[0-9a-f]+$"));
+        Assert.NotEqual(fixture.BaseUrl + "/runs/" + id, page.Url);
+        await Assertions.Expect(page.Locator(".run-head-status span.badge")).ToHaveTextAsync("queued");
+        await Assertions.Expect(page.Locator(".fact-retry-of a")).ToHaveTextAsync(id);
+    }
+
+    [Fact]
+    public async Task Live_EventStreamBlocked_FallsBackToFiveSecondPolling()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = "browser-poll", name = "Browser poll", status = "running", steps = new[] { new { stepId = "only" } },
+        })).GetProperty("id").GetString()!;
+        var page = await fixture.NewPageAsync();
+        // As behind a proxy that refuses event streams.
+        await page.RouteAsync("**/events", route => route.AbortAsync());
+        await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
+        var live = page.Locator(".run-live");
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=only]")).ToHaveAttributeAsync("data-step-status", "pending");
+
+        await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/only", new { status = "running" });
+
+        await Assertions.Expect(live.Locator(".live-step[data-step-id=only]")).ToHaveAttributeAsync("data-step-status", "running", new() { Timeout = 8000 });
+        Assert.Null(await live.GetAttributeAsync("data-sse-open"));
+    }
+}

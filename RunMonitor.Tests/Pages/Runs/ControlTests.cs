@@ -1,0 +1,318 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Pages.Runs;
+
+/// The UI side of control: the actions block in the modal, the POST handlers behind its dialogs
+/// (antiforgery, HX-Trigger toasts, 409 reasons), the live fragment and its event stream.
+public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    private async Task<string> RunAsync(string workflow, string status, bool failedStep = false)
+    {
+        var id = (await _client.CreateRunAsync(new
+        {
+            workflowName = workflow, status = status == "queued" ? "queued" : "running",
+            steps = new[] { new { stepId = "a" }, new { stepId = "b" } },
+        })).GetProperty("id").GetString()!;
+        await _client.PutAsJsonAsync($"/api/runs/{id}/steps/a", new { status = "completed", output = new { n = 1 } });
+        if (failedStep) await _client.PutAsJsonAsync($"/api/runs/{id}/steps/b", new { status = "failed" });
+        if (status is not ("queued" or "running")) await _client.PatchJsonAsync($"/api/runs/{id}", new { status });
+        return id;
+    }
+
+    /// The page's antiforgery token (from `<body hx-headers>`); the cookie stays in the client.
+    private async Task<string> TokenAsync()
+    {
+        var doc = await _client.GetDocumentAsync("/ui/runs");
+        var headers = doc.QuerySelector("body")!.GetAttribute("hx-headers")!;
+        return JsonDocument.Parse(headers).RootElement.GetProperty("RequestVerificationToken").GetString()!;
+    }
+
+    private async Task<HttpResponseMessage> PostAsync(string url, Dictionary<string, string>? form = null, bool withToken = true)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form ?? []) };
+        request.Headers.Add("HX-Request", "true");
+        if (withToken) request.Headers.Add("RequestVerificationToken", await TokenAsync());
+        return await _client.SendAsync(request);
+    }
+
+    private static JsonElement Triggers(HttpResponseMessage response) =>
+        JsonDocument.Parse(response.Headers.GetValues("HX-Trigger").Single()).RootElement;
+
+    [Fact]
+    public async Task Modal_FailedRunWithFailedStep_ShowsRetryButtonsEachBehindALabelledDialog()
+    {
+        var id = await RunAsync("ui-modal-failed", "failed", failedStep: true);
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/{id}");
+
+        var actions = doc.QuerySelector(".modal-content .run-actions")!;
+        var buttons = actions.QuerySelectorAll("button[data-dialog-open]").Select(b => b.GetAttribute("data-action")).ToList();
+        Assert.Equal(["retry", "retry-failed"], buttons);
+        foreach (var button in actions.QuerySelectorAll("button[data-dialog-open]"))
+        {
+            var dialog = doc.GetElementById(button.GetAttribute("data-dialog-open")!)!;
+            Assert.Equal("DIALOG", dialog.TagName);
+            Assert.NotNull(doc.GetElementById(dialog.GetAttribute("aria-labelledby")!));
+            Assert.Equal($"/ui/runs/{id}/retry", dialog.QuerySelector("form")!.GetAttribute("hx-post"));
+            Assert.NotNull(dialog.QuerySelector("[data-dialog-close]"));
+        }
+        Assert.Equal("true", doc.QuerySelector($"#{CssId($"modal-retry-failed-dialog-{id}")} input[name=fromFailedStep]")?.GetAttribute("value"));
+    }
+
+    private static string CssId(string id) => id.Replace(":", "\\:").Replace(".", "\\.");
+
+    [Theory]
+    [InlineData("completed", new string[0])]
+    [InlineData("running", new[] { "cancel" })]
+    [InlineData("queued", new[] { "cancel" })]
+    [InlineData("cancelled", new[] { "retry" })]
+    public async Task Modal_ByStatus_ShowsOnlyAllowedActions(string status, string[] expected)
+    {
+        var id = await RunAsync("ui-modal-" + status, status);
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/{id}");
+
+        var actions = doc.QuerySelectorAll(".run-actions button[data-dialog-open]").Select(b => b.GetAttribute("data-action"));
+        Assert.Equal(expected, actions);
+    }
+
+    [Fact]
+    public async Task Actions_Fragment_ScopedIdsAnd404()
+    {
+        var id = await RunAsync("ui-actions", "failed");
+
+        var page = await _client.GetDocumentAsync($"/ui/runs/{id}/actions?scope=page");
+        var missing = await _client.GetAsync("/ui/runs/no-such-run/actions");
+
+        Assert.Equal($"page-retry-dialog-{id}", page.QuerySelector(".run-actions button[data-action=retry]")?.GetAttribute("data-dialog-open"));
+        Assert.Equal($"/ui/runs/{id}/retry?scope=page", page.QuerySelector($"dialog form")?.GetAttribute("hx-post"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task PostRetry_WithToken_QueuesRetryAndAnswersToastLinkAndRunsChanged()
+    {
+        var id = await RunAsync("ui-retry", "failed", failedStep: true);
+
+        var response = await PostAsync($"/ui/runs/{id}/retry");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var triggers = Triggers(response);
+        var toast = triggers.GetProperty("showToast");
+        Assert.Equal("success", toast.GetProperty("level").GetString());
+        var href = toast.GetProperty("href").GetString()!;
+        Assert.StartsWith("/runs/", href);
+        Assert.True(triggers.TryGetProperty("runsChanged", out _));
+        var doc = await Html.ParseAsync(response);
+        Assert.Equal(href, doc.QuerySelector(".run-actions .run-action-notice a")?.GetAttribute("href"));
+        var newId = href["/runs/".Length..];
+        var run = await _client.GetJsonAsync($"/api/runs/{newId}");
+        Assert.Equal(id, (string?)run["retryOf"]);
+        Assert.Equal("queued", (string?)run["status"]);
+    }
+
+    [Fact]
+    public async Task PostRetry_FromFailedStep_KeepsCompletedSteps()
+    {
+        var id = await RunAsync("ui-retry-failed", "failed", failedStep: true);
+
+        var response = await PostAsync($"/ui/runs/{id}/retry", new() { ["fromFailedStep"] = "true" });
+
+        var newId = Triggers(response).GetProperty("showToast").GetProperty("href").GetString()!["/runs/".Length..];
+        var steps = await _client.GetJsonAsync($"/api/runs/{newId}/steps");
+        Assert.Equal(["completed", "pending"], steps.AsArray().Select(s => (string?)s!["status"]));
+    }
+
+    [Fact]
+    public async Task PostRetry_BadFromFailedStep_Answers400WithToast()
+    {
+        var id = await RunAsync("ui-retry-bad", "failed", failedStep: true);
+
+        var response = await PostAsync($"/ui/runs/{id}/retry", new() { ["fromFailedStep"] = "maybe" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("fromFailedStep", Triggers(response).GetProperty("showToast").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task PostRetry_WithoutToken_IsRefused400()
+    {
+        var id = await RunAsync("ui-retry-csrf", "failed");
+
+        var response = await PostAsync($"/ui/runs/{id}/retry", withToken: false);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(1, (long?)(await _client.GetJsonAsync("/api/runs?workflow=ui-retry-csrf"))["total"]);
+    }
+
+    [Fact]
+    public async Task PostRetry_CompletedRun_Answers409WithReasonAsErrorToast()
+    {
+        var id = await RunAsync("ui-retry-409", "completed");
+
+        var response = await PostAsync($"/ui/runs/{id}/retry");
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var toast = Triggers(response).GetProperty("showToast");
+        Assert.Equal("error", toast.GetProperty("level").GetString());
+        Assert.Contains("run is completed", toast.GetProperty("message").GetString());
+        Assert.Contains("run is completed", (await Html.ParseAsync(response)).QuerySelector("p.error").Text());
+    }
+
+    [Fact]
+    public async Task PostCancel_UnknownRun_Answers404WithToast()
+    {
+        var response = await PostAsync("/ui/runs/no-such-run/cancel");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("Run not found", Triggers(response).GetProperty("showToast").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task PostCancel_QueuedRun_CancelsAndRerendersActionsWithoutCancel()
+    {
+        var id = await RunAsync("ui-cancel", "queued");
+
+        var response = await PostAsync($"/ui/runs/{id}/cancel");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(Triggers(response).TryGetProperty("runsChanged", out _));
+        var doc = await Html.ParseAsync(response);
+        Assert.Equal(["retry"], doc.QuerySelectorAll(".run-actions button[data-dialog-open]").Select(b => b.GetAttribute("data-action")));
+        Assert.Equal("cancelled", (string?)(await _client.GetJsonAsync($"/api/runs/{id}"))["status"]);
+    }
+
+    [Fact]
+    public async Task Live_RunningRun_RefreshesOnSseAndEveryFiveSeconds()
+    {
+        var id = await RunAsync("ui-live", "running");
+
+        var modal = await _client.GetDocumentAsync($"/ui/runs/{id}");
+        var response = await _client.GetAsync($"/ui/runs/{id}/live?seen=running");
+
+        var section = modal.QuerySelector(".run-live")!;
+        Assert.Equal($"/ui/runs/{id}/events", section.GetAttribute("sse-connect"));
+        Assert.Equal("sse", section.GetAttribute("hx-ext"));
+        Assert.Equal("end", section.GetAttribute("sse-close"));
+        var body = section.QuerySelector(".run-live-body")!;
+        Assert.Equal("sse:run, every 5s", body.GetAttribute("hx-trigger"));
+        Assert.Equal($"/ui/runs/{id}/live?seen=running&badge=false", body.GetAttribute("hx-get"));
+        Assert.Equal($"/ui/runs/{id}", section.QuerySelector(".run-live-reload")?.GetAttribute("hx-get"));
+        Assert.Equal("runStatusChanged from:body", section.QuerySelector(".run-live-reload")?.GetAttribute("hx-trigger"));
+        Assert.Equal("innerHTML", body.GetAttribute("hx-swap"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var state = (await Html.ParseAsync(response)).QuerySelector(".run-live-state")!;
+        Assert.Equal("running", state.GetAttribute("data-run-status"));
+        Assert.Equal("running", state.QuerySelector("span.badge")?.Text());
+        Assert.Equal("completed", state.QuerySelector(".live-step[data-step-id=a]")?.GetAttribute("data-step-status"));
+    }
+
+    [Fact]
+    public async Task Live_FinishedRunInModal_HasNoStreamAndNoPolling()
+    {
+        var id = await RunAsync("ui-live-static", "completed");
+
+        var modal = await _client.GetDocumentAsync($"/ui/runs/{id}");
+
+        Assert.Null(modal.QuerySelector(".run-live")!.GetAttribute("sse-connect"));
+        Assert.Null(modal.QuerySelector(".run-live [hx-trigger]"));
+    }
+
+    [Fact]
+    public async Task Live_RunFinishedWhileWatched_Answers286WithToastAndNoMorePolling()
+    {
+        var id = await RunAsync("ui-live-done", "failed");
+
+        var response = await _client.GetAsync($"/ui/runs/{id}/live?seen=running");
+        var unwatched = await _client.GetAsync($"/ui/runs/{id}/live");
+
+        Assert.Equal(286, (int)response.StatusCode);
+        var triggers = Triggers(response);
+        Assert.Contains("finished: failed", triggers.GetProperty("showToast").GetProperty("message").GetString());
+        Assert.Equal("info", triggers.GetProperty("showToast").GetProperty("level").GetString()); // role="status", not an alert
+        Assert.Equal("failed", triggers.GetProperty("runFinished").GetProperty("status").GetString());
+        Assert.Equal("failed", triggers.GetProperty("runStatusChanged").GetProperty("status").GetString());
+        var doc = await Html.ParseAsync(response);
+        Assert.Equal("failed", doc.QuerySelector(".run-live-state")?.GetAttribute("data-run-status"));
+        Assert.Null(doc.QuerySelector("[hx-trigger]"));
+        Assert.Equal(286, (int)unwatched.StatusCode);
+        Assert.False(unwatched.Headers.Contains("HX-Trigger"));
+    }
+
+    [Fact]
+    public async Task Live_BadSeenOrUnknownRun_Answers400Or404Fragment()
+    {
+        var id = await RunAsync("ui-live-bad", "running");
+
+        var bad = await _client.GetAsync($"/ui/runs/{id}/live?seen=sleeping");
+        var badBadge = await _client.GetAsync($"/ui/runs/{id}/live?badge=maybe");
+        var missing = await _client.GetAsync("/ui/runs/no-such-run/live");
+
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("seen", (await Html.ParseAsync(bad)).QuerySelector("p.error")?.GetAttribute("data-parameter"));
+        Assert.Equal(HttpStatusCode.BadRequest, badBadge.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("Run not found", (await Html.ParseAsync(missing)).QuerySelector("p").Text());
+    }
+
+    [Fact]
+    public async Task Events_RunningRun_StreamsChangesAndEndsWhenTerminal()
+    {
+        var id = await RunAsync("ui-events", "running");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/ui/runs/{id}/events");
+        using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        async Task<string> NextEventAsync()
+        {
+            var lines = new List<string>();
+            while (true)
+            {
+                var line = await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException(string.Join("|", lines));
+                if (line.Length > 0) { lines.Add(line); continue; }
+                if (lines.Any(l => l.StartsWith("event:", StringComparison.Ordinal))) return string.Join("|", lines);
+                lines.Clear(); // the retry hint or a keep-alive comment
+            }
+        }
+
+        var first = await NextEventAsync();
+        await _client.PutAsJsonAsync($"/api/runs/{id}/steps/b", new { status = "running" });
+        var second = await NextEventAsync();
+        await _client.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
+        var events = new List<string>();
+        while (events.LastOrDefault()?.StartsWith("event: end", StringComparison.Ordinal) != true) events.Add(await NextEventAsync());
+
+        Assert.Equal("event: run|data: running", first);
+        Assert.Equal("event: run|data: running", second);
+        Assert.Equal("event: run|data: completed", events[^2]);
+        Assert.Equal("event: end|data: completed", events[^1]);
+        Assert.Null(await reader.ReadLineAsync(timeout.Token));
+    }
+
+    [Fact]
+    public async Task Events_UnknownRun_Answers404()
+    {
+        var response = await _client.GetAsync("/ui/runs/no-such-run/events");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Index_TableAndStats_RefreshOnRunsChanged()
+    {
+        await RunAsync("ui-index", "completed");
+
+        var doc = await _client.GetDocumentAsync("/ui/runs?layer_name=ui-index");
+
+        Assert.Equal("runsChanged from:body", doc.QuerySelector("#runs-refresh")?.GetAttribute("hx-trigger"));
+        Assert.Equal("/ui/runs/list?layer_name=ui-index", doc.QuerySelector("#runs-refresh")?.GetAttribute("hx-get"));
+        Assert.Equal("runsChanged from:body", doc.QuerySelector("#run-stats #run-stats-refresh")?.GetAttribute("hx-trigger"));
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Api;
+
+/// The worker protocol and the operators' commands (SPEC "Ingest and worker API", "JSON API").
+public static class ControlApi
+{
+    public static IEndpointRouteBuilder MapControlApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/queue/claim", ClaimAsync).RequireAuthorization(Policies.RequireIngest);
+        app.MapPost("/api/runs/{id}/retry", RetryAsync).RequireAuthorization(Policies.RequireOperator);
+        app.MapDelete("/api/runs/{id}", CancelAsync).RequireAuthorization(Policies.RequireOperator);
+        return app;
+    }
+
+    /// 200 with the run, now `running` and leased, and its `steps`; 204 when nothing waits.
+    private static async Task<IResult> ClaimAsync(HttpContext http, RunService service, CancellationToken ct)
+    {
+        var (root, bad) = await RunsApi.ReadJsonAsync(http, ct);
+        if (bad is not null) return bad;
+        var errors = new Dictionary<string, List<string>>();
+        var request = IngestParser.ParseClaim(root, errors);
+        if (request is null) return Problems.Validation(errors);
+        var result = await service.ClaimAsync(http.Caller(), request, ct);
+        if (result.Outcome != WriteOutcome.Ok) return Problems.From(result, null);
+        if (result.Value is not { } claimed) return Results.NoContent();
+        var body = JsonSerializer.SerializeToNode(RunJson.From(claimed.Run, claimed.Errors), JsonSerializerOptions.Web)!.AsObject();
+        body["steps"] = JsonSerializer.SerializeToNode(claimed.Steps.Select(StepJson.From).ToList(), JsonSerializerOptions.Web);
+        return Results.Json(body);
+    }
+
+    /// 201 `{newRunId}` with `Location` of the new run.
+    private static async Task<IResult> RetryAsync(string id, HttpContext http, RunService service, CancellationToken ct)
+    {
+        var (root, bad) = await ReadOptionalJsonAsync(http, ct);
+        if (bad is not null) return bad;
+        var errors = new Dictionary<string, List<string>>();
+        var request = IngestParser.ParseRetry(root, errors);
+        if (request is null) return Problems.Validation(errors);
+        var result = await service.RetryAsync(http.Caller(), id, request, ct);
+        if (result.Outcome != WriteOutcome.Created) return Problems.From(result, id);
+        var newId = result.Value!.Id;
+        return Results.Created($"/api/runs/{Uri.EscapeDataString(newId)}", new { newRunId = newId });
+    }
+
+    /// 200 with the cancelled run; 202 with the run when its worker has been asked to stop.
+    private static async Task<IResult> CancelAsync(string id, HttpContext http, RunService service, RunStore store, CancellationToken ct)
+    {
+        var result = await service.CancelAsync(http.Caller(), id, ct);
+        if (result.Outcome != WriteOutcome.Ok) return Problems.From(result, id);
+        var detail = await store.GetDetailAsync(null, id, ct);
+        var json = RunJson.From(detail!.Run, detail.Errors);
+        return detail.Run.Status == RunStatus.Cancelled ? Results.Ok(json) : Results.Json(json, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    /// Like `ReadJsonAsync`, but an empty body is allowed (Undefined root).
+    private static async Task<(JsonElement Root, IResult? Bad)> ReadOptionalJsonAsync(HttpContext http, CancellationToken ct)
+    {
+        http.Request.EnableBuffering();
+        var first = new byte[1];
+        var read = await http.Request.Body.ReadAsync(first, ct);
+        if (read == 0) return (default, null);
+        http.Request.Body.Position = 0;
+        return await RunsApi.ReadJsonAsync(http, ct);
+    }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Api;
+
+/// The worker protocol's and the control endpoints' bodies.
+public static partial class IngestParser
+{
+    public static ClaimRequest? ParseClaim(JsonElement root, Dictionary<string, List<string>> errors)
+    {
+        var body = JsonBody.Object(root, errors);
+        if (body is null) return null;
+        var worker = body.String("worker", 200, required: true);
+        var workflows = body.Strings("workflows", 100, 200);
+        var lease = body.Count("leaseSeconds", ClaimRequest.MinLeaseSeconds, ClaimRequest.MaxLeaseSeconds);
+        body.RejectUnknown();
+        if (errors.Count > 0 || worker is null) return null;
+        return new ClaimRequest(worker, workflows ?? [], (int)(lease ?? ClaimRequest.DefaultLeaseSeconds));
+    }
+
+    /// An empty body is a whole retry.
+    public static RetryRequest? ParseRetry(JsonElement root, Dictionary<string, List<string>> errors)
+    {
+        if (root.ValueKind == JsonValueKind.Undefined) return new RetryRequest();
+        var body = JsonBody.Object(root, errors);
+        if (body is null) return null;
+        var fromFailed = body.Bool("fromFailedStep");
+        var fromStep = body.String("fromStep", 128, IdPattern(), IdText);
+        body.RejectUnknown();
+        if (fromFailed == true && fromStep is not null) body.Fail("fromStep", "cannot be combined with fromFailedStep; give one of them");
+        if (errors.Count > 0) return null;
+        return new RetryRequest(fromFailed ?? false, fromStep);
+    }
+}

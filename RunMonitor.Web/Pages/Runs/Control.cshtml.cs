@@ -1,0 +1,108 @@
+using System.Net;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Htmx;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages.Runs;
+
+/// `/ui/runs/{id}/retry|cancel` (POST, antiforgery) and the fragments that keep a run's view
+/// current: `/ui/runs/{id}/live` (286 once the run is finished) and `/ui/runs/{id}/actions`.
+public sealed class ControlModel(RunStore store, RunService service, TimeProvider time) : PageModel
+{
+    private Caller Caller => HttpContext.Caller();
+
+    [HandlerPolicy(Policies.RequireOperator)]
+    public async Task<IActionResult> OnPostRetryAsync(string id, [FromForm] string? fromFailedStep, CancellationToken ct)
+    {
+        if (fromFailedStep is not (null or "true" or "false"))
+            return Refused(WriteOutcome.Invalid, "fromFailedStep accepts true or false");
+        var fromFailed = fromFailedStep == "true";
+        var result = await service.RetryAsync(Caller, id, new RetryRequest(FromFailedStep: fromFailed), ct);
+        if (result.Outcome != WriteOutcome.Created) return Refused(result.Outcome, result.Reason);
+        var newId = result.Value!.Id;
+        var href = RunPage(newId);
+        var what = fromFailed ? "Retry from the failed step" : "Retry";
+        Response.Htmx(h => h
+            .WithTrigger("showToast", new { message = $"{what} queued as run {newId}.", level = "success", href, linkText = "Open the new run" })
+            .WithTrigger("runsChanged"));
+        if (!Request.IsHtmx()) return Redirect(href);
+        return await ActionsAsync(id, new ActionNotice($"{what} queued as", newId, href), ct);
+    }
+
+    [HandlerPolicy(Policies.RequireOperator)]
+    public async Task<IActionResult> OnPostCancelAsync(string id, CancellationToken ct)
+    {
+        var result = await service.CancelAsync(Caller, id, ct);
+        if (result.Outcome != WriteOutcome.Ok) return Refused(result.Outcome, result.Reason);
+        var run = result.Value!;
+        var message = run.Status == RunStatus.Cancelled
+            ? $"Run {run.Id} cancelled"
+            : $"Cancel requested for run {run.Id}; its worker will stop it";
+        Response.Htmx(h => h.WithTrigger("showToast", new { message, level = "success" }).WithTrigger("runsChanged"));
+        if (!Request.IsHtmx()) return Redirect(RunPage(id));
+        return await ActionsAsync(id, new ActionNotice(message), ct);
+    }
+
+    private string RunPage(string id) => Url.Page("/Runs/Detail", new { id })!;
+
+    public Task<IActionResult> OnGetActionsAsync(string id, CancellationToken ct) => ActionsAsync(id, null, ct);
+
+    /// `seen` is the status the page showed; when it was active and the run has now finished, the
+    /// answer also announces it (toast, `runFinished` for the browser notification, `runsChanged`).
+    public async Task<IActionResult> OnGetLiveAsync(string id, string? seen, string? badge, CancellationToken ct)
+    {
+        if (badge is not (null or "true" or "false"))
+            return Fragments.BadParameter(new BadParameter("badge", "accepts true (default) or false"));
+        string? seenStatus = null;
+        if (!string.IsNullOrEmpty(seen) && (seenStatus = RunStatus.Normalize(seen)) is null)
+            return Fragments.BadParameter(new BadParameter("seen", $"accepts a run status: {RunStatus.AcceptedWords}"));
+        var run = await store.GetAsync(Caller.TenantId, id, ct);
+        if (run is null) return Fragments.RunNotFound();
+        var steps = await store.GetStepsAsync(id, ct);
+        if (seenStatus is not null && seenStatus != run.Status)
+            Response.Htmx(h => h.WithTrigger("runStatusChanged", new { runId = run.Id, status = run.Status }));
+        if (RunStatus.IsTerminal(run.Status))
+        {
+            Response.StopPolling();
+            if (seenStatus is not null && RunStatus.IsActive(seenStatus))
+            {
+                // A status message, not an alert (role="status"), whatever the outcome: nothing went wrong here.
+                var level = run.Status is RunStatus.Completed or RunStatus.Dry ? "success" : "info";
+                var name = run.DisplayName;
+                Response.Htmx(h => h
+                    .WithTrigger("showToast", new { message = $"Run {run.Id} ({name}) finished: {run.Status}", level })
+                    .WithTrigger("runFinished", new { runId = run.Id, status = run.Status, name })
+                    .WithTrigger("runsChanged"));
+            }
+        }
+        return Partial("_RunLiveBody", new RunLiveModel(run, steps, time.GetUtcNow()) { ShowBadge = badge != "false" });
+    }
+
+    private async Task<IActionResult> ActionsAsync(string id, ActionNotice? notice, CancellationToken ct)
+    {
+        var run = await store.GetAsync(Caller.TenantId, id, ct);
+        if (run is null) return Fragments.RunNotFound();
+        var steps = await store.GetStepsAsync(id, ct);
+        var scope = Request.Query["scope"].ToString() is "page" ? "page" : "modal";
+        return Partial("_RunActions", RunActionsModel.From(run, steps, scope) with { Notice = notice });
+    }
+
+    /// 404 / 409 / 400 / 403 with the reason as a fragment and as a toast: never a silent no-op.
+    private ContentResult Refused(WriteOutcome outcome, string? reason)
+    {
+        var message = outcome == WriteOutcome.NotFound ? "Run not found" : reason ?? "the run's state does not allow this";
+        Response.Htmx(h => h.WithTrigger("showToast", new { message, level = "error" }));
+        var status = outcome switch
+        {
+            WriteOutcome.NotFound => StatusCodes.Status404NotFound,
+            WriteOutcome.Conflict => StatusCodes.Status409Conflict,
+            WriteOutcome.Forbidden => StatusCodes.Status403Forbidden,
+            _ => StatusCodes.Status400BadRequest,
+        };
+        return outcome == WriteOutcome.NotFound
+            ? Fragments.RunNotFound()
+            : Fragments.Html(status, $"<p class=\"error\" role=\"alert\">{WebUtility.HtmlEncode(message)}</p>");
+    }
+}

@@ -1,0 +1,36 @@
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Pages.Runs;
+
+/// What an action just did, shown in the actions block with a link to the run it concerns.
+public sealed record ActionNotice(string Text, string? RunId = null, string? Href = null);
+
+/// `_RunActions`: the Retry / Retry from failed step / Cancel buttons a run allows, each behind a
+/// confirmation dialog. `Scope` keeps element ids unique when the modal opens over the run page.
+public sealed record RunActionsModel(RunRow Run, bool HasFailedStep, ActionNotice? Notice = null, string Scope = "modal")
+{
+    public static RunActionsModel From(RunRow run, IReadOnlyList<StepRow> steps, string scope = "modal") =>
+        new(run, steps.Any(s => s.Status == StepStatus.Failed), Scope: scope);
+
+    public bool CanRetry => RunService.CanRetry(Run);
+    public bool CanRetryFromFailedStep => CanRetry && HasFailedStep;
+    public bool CanCancel => RunService.CanCancel(Run) && !(Run.Status == RunStatus.Running && Run.IsCancelRequested);
+    public bool CancelPending => Run.Status == RunStatus.Running && Run.IsCancelRequested;
+    public string DialogId(string action) => $"{Scope}-{action}-dialog-{Run.Id}";
+}
+
+/// `_RunLive`: a run's status, progress and steps, kept current by SSE with polling as the fallback.
+/// `ReloadUrl` + `ReloadTarget`: a view that shows more of the run than this block (the modal)
+/// reloads itself from there when the run's status changes (`runStatusChanged`).
+public sealed record RunLiveModel(RunRow Run, IReadOnlyList<StepRow> Steps, DateTimeOffset Now)
+{
+    public bool ShowBadge { get; init; } = true;
+    public string? ReloadUrl { get; init; }
+    public string? ReloadTarget { get; init; }
+    public string? ReloadSelect { get; init; }
+
+    public bool IsActive => RunStatus.IsActive(Run.Status);
+    public long StepsCompleted => Steps.Count == 0 ? Run.StepsCompleted : Steps.Count(s => s.Status == StepStatus.Completed);
+    public long StepsTotal => Steps.Count == 0 ? Run.StepsTotal : Steps.Count;
+    public StepRow? CurrentStep => Steps.FirstOrDefault(s => s.Status == StepStatus.Running);
+}

@@ -1,0 +1,89 @@
+using System.Text;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages.Runs;
+
+/// `GET /ui/runs/{id}/events`: server-sent events for one run. Sends `run` (data: its status) on
+/// connect and whenever the run or a step changes, then `end` once the run is terminal, and closes.
+/// A `ping` every 10 s tells the page the stream really flows (a buffering proxy would hold it back),
+/// so the page can fall back to polling when it does not.
+public static class RunEventsEndpoint
+{
+    public const string ChangedEvent = "run";
+    public const string EndEvent = "end";
+    public const string PingEvent = "ping";
+    public const string RouteName = "RunEvents";
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(10);
+
+    public static IEndpointRouteBuilder MapRunEvents(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/ui/runs/{id}/events", StreamAsync).WithName(RouteName).RequireAuthorization(Policies.RequireRead);
+        return app;
+    }
+
+    private static async Task StreamAsync(string id, HttpContext http, RunStore store, IRunEvents events,
+        IHostApplicationLifetime lifetime, CancellationToken requestAborted)
+    {
+        var tenant = http.Caller().TenantId;
+        // Subscribe before reading, so a change between the read and the wait is not missed.
+        using var subscription = events.Subscribe(id);
+        var run = await store.GetAsync(tenant, id, requestAborted);
+        if (run is null)
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            http.Response.ContentType = "text/html; charset=utf-8";
+            await http.Response.WriteAsync("<p>Run not found</p>", requestAborted);
+            return;
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
+        var ct = stop.Token;
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        try
+        {
+            await WriteAsync(http.Response, "retry: 5000\n\n", ct);
+            while (true)
+            {
+                await WriteAsync(http.Response, $"event: {ChangedEvent}\ndata: {run.Status}\n\n", ct);
+                if (RunStatus.IsTerminal(run.Status))
+                {
+                    await WriteAsync(http.Response, $"event: {EndEvent}\ndata: {run.Status}\n\n", ct);
+                    return;
+                }
+                while (!await WaitForChangeAsync(subscription, ct))
+                    await WriteAsync(http.Response, $"event: {PingEvent}\ndata: \n\n", ct);
+                run = await store.GetAsync(tenant, id, ct);
+                if (run is null) return;
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The browser went away or the app is stopping.
+        }
+    }
+
+    /// True when a change arrived (all waiting notices are consumed), false after a quiet heartbeat.
+    private static async Task<bool> WaitForChangeAsync(IRunSubscription subscription, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Heartbeat);
+        try
+        {
+            if (!await subscription.Changes.WaitToReadAsync(timeout.Token)) return false;
+            while (subscription.Changes.TryRead(out _)) { }
+            return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static async Task WriteAsync(HttpResponse response, string text, CancellationToken ct)
+    {
+        await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), ct);
+        await response.Body.FlushAsync(ct);
+    }
+}

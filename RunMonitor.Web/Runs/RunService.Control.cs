@@ -1,0 +1,158 @@
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Runs;
+
+public sealed record ClaimRequest(string Worker, IReadOnlyList<string> Workflows, int LeaseSeconds)
+{
+    public const int DefaultLeaseSeconds = 60;
+    public const int MinLeaseSeconds = 5;
+    public const int MaxLeaseSeconds = 3600;
+}
+
+/// A claimed run with what a worker needs to resume it: its errors list and its steps in plan order.
+public sealed record ClaimedRun(RunRow Run, IReadOnlyList<RunErrorRow> Errors, IReadOnlyList<StepRow> Steps);
+
+/// `{}` retries the whole run; `FromFailedStep` or `FromStep` keep the steps before that one.
+public sealed record RetryRequest(bool FromFailedStep = false, string? FromStep = null)
+{
+    public bool IsPartial => FromFailedStep || FromStep is not null;
+}
+
+/// The control rules: claim and lease, cancel, retry, and the expiry of abandoned leases.
+public sealed partial class RunService
+{
+    public const string LeaseExpiredMessage = "worker lease expired";
+    public static readonly IReadOnlyList<string> Retryable = [RunStatus.Failed, RunStatus.Partial, RunStatus.Cancelled];
+
+    public static bool CanOperate(Caller caller) => caller.Role is Roles.Operator or Roles.Admin;
+
+    public static bool CanRetry(RunRow run) => Retryable.Contains(run.Status);
+
+    public static bool CanCancel(RunRow run) => RunStatus.IsActive(run.Status);
+
+    /// Ok with no value when nothing of those workflows is queued for the caller's tenant.
+    public async Task<WriteResult<ClaimedRun>> ClaimAsync(Caller caller, ClaimRequest request, CancellationToken ct = default)
+    {
+        if (caller.Role is not (Roles.Ingest or Roles.Admin))
+            return WriteResult<ClaimedRun>.Forbidden("claiming runs needs an ingest or admin key");
+        var now = time.GetUtcNow();
+        var claimed = await database.WriteAsync(async (connection, tx) =>
+        {
+            var id = await RunStore.ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
+            if (id is null) return null;
+            var run = (await RunStore.GetAsync(connection, tx, null, id))!;
+            return new ClaimedRun(run, await RunStore.GetErrorsAsync(connection, tx, id), await RunStore.GetStepsAsync(connection, tx, id));
+        }, ct);
+        if (claimed is not null) events.Publish(new RunChange(claimed.Run.Id, claimed.Run.TenantId, claimed.Run.Status));
+        return new WriteResult<ClaimedRun>(WriteOutcome.Ok, claimed);
+    }
+
+    /// A queued run is cancelled at once; a running one is asked to stop (its worker, or the lease
+    /// expiry, ends it). Ok with the run as it now is; a finished run is a conflict.
+    public async Task<WriteResult<RunRow>> CancelAsync(Caller caller, string id, CancellationToken ct = default)
+    {
+        if (!CanOperate(caller)) return WriteResult<RunRow>.Forbidden("cancelling runs needs an operator or admin key");
+        var result = await database.WriteAsync(async (connection, tx) =>
+        {
+            var run = await RunStore.GetAsync(connection, tx, caller.TenantId, id);
+            if (run is null) return WriteResult<RunRow>.NotFound();
+            var now = time.GetUtcNow();
+            if (await RunStore.CancelQueuedAsync(connection, tx, id, now))
+            {
+                var cancelled = (await RunStore.GetAsync(connection, tx, null, id))!;
+                await webhooks.EnqueueAsync(connection, tx, cancelled, now);
+                return new WriteResult<RunRow>(WriteOutcome.Ok, cancelled);
+            }
+            if (await RunStore.RequestCancelAsync(connection, tx, id, now))
+                return new WriteResult<RunRow>(WriteOutcome.Ok, (await RunStore.GetAsync(connection, tx, null, id))!);
+            return WriteResult<RunRow>.Conflict($"run is {run.Status}; only a queued or running run can be cancelled");
+        }, ct);
+        return Committed(result);
+    }
+
+    /// A new queued run of the same workflow, name, tenant, payload, layer hash and planned steps,
+    /// linked by `retryOf`. A partial retry carries the steps before the chosen one as completed
+    /// cache hits with their outputs, so the worker resumes there.
+    public async Task<WriteResult<RunRow>> RetryAsync(Caller caller, string id, RetryRequest request, CancellationToken ct = default)
+    {
+        if (!CanOperate(caller)) return WriteResult<RunRow>.Forbidden("retrying runs needs an operator or admin key");
+        var result = await database.WriteAsync(async (connection, tx) =>
+        {
+            var old = await RunStore.GetAsync(connection, tx, caller.TenantId, id);
+            if (old is null) return WriteResult<RunRow>.NotFound();
+            if (!CanRetry(old))
+                return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a failed, partial or cancelled run can be retried");
+            var steps = await RunStore.GetStepsAsync(connection, tx, id);
+            var resumeAt = 0;
+            if (request.FromStep is { } fromStep)
+            {
+                resumeAt = steps.ToList().FindIndex(s => s.StepId == fromStep);
+                if (resumeAt < 0)
+                    return WriteResult<RunRow>.Invalid("fromStep", steps.Count == 0
+                        ? $"names no step of run '{id}': it has no steps"
+                        : $"names no step of run '{id}'; its steps are {string.Join(", ", steps.Select(s => s.StepId))}");
+            }
+            else if (request.FromFailedStep)
+            {
+                resumeAt = steps.ToList().FindIndex(s => s.Status == StepStatus.Failed);
+                if (resumeAt < 0)
+                    return WriteResult<RunRow>.Invalid("fromFailedStep", $"run '{id}' has no failed step; retry it whole or name fromStep");
+            }
+
+            var now = time.GetUtcNow();
+            var nowText = DbTime.ToDb(now);
+            var run = new RunRow
+            {
+                Id = NewId(now), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
+                Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = old.TriggerPayload, LayerHash = old.LayerHash,
+                RetryOf = old.Id, CreatedAt = nowText, StepsTotal = steps.Count, StepsCompleted = resumeAt, UpdatedAt = nowText,
+            };
+            await RunStore.InsertRunAsync(connection, tx, run);
+            await RunStore.WriteStepsAsync(connection, tx, steps.Select((s, i) => i < resumeAt
+                ? new StepRow
+                {
+                    RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Completed,
+                    CompletedAt = nowText, DurationMs = 0, CacheHit = 1, Attempt = s.Attempt, Input = s.Input, Output = s.Output,
+                    UpdatedAt = nowText,
+                }
+                : new StepRow
+                {
+                    RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Pending,
+                    // A step that was tried before is on its next attempt; one never reached keeps its number.
+                    Attempt = s.Status == StepStatus.Pending ? s.Attempt : s.Attempt + 1, Input = s.Input, UpdatedAt = nowText,
+                }).ToList());
+            await RunStore.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
+            return new WriteResult<RunRow>(WriteOutcome.Created, run);
+        }, ct);
+        return Committed(result);
+    }
+
+    /// Ends every running run whose lease ran out: failed with "worker lease expired", or cancelled
+    /// when a cancel was asked for (the worker that should have acted on it is gone).
+    public async Task<IReadOnlyList<RunRow>> ExpireLeasesAsync(CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        var ended = await database.WriteAsync(async (connection, tx) =>
+        {
+            var done = new List<RunRow>();
+            foreach (var run in await RunStore.ExpiredLeasesAsync(connection, tx, now))
+            {
+                await RunStore.FailRunningStepsAsync(connection, tx, run.Id, LeaseExpiredMessage, now);
+                await RunStore.RefreshStepCountsAsync(connection, tx, run.Id, DbTime.ToDb(now));
+                var patch = new RunPatch
+                {
+                    Status = run.IsCancelRequested ? RunStatus.Cancelled : RunStatus.Failed,
+                    ErrorGiven = true,
+                    Error = new RunErrorInfo(LeaseExpiredMessage, "LeaseExpired",
+                        $"No write from worker '{run.LeaseOwner}' since its lease ended at {run.LeaseExpiresAt}."),
+                };
+                var result = await UpdateInTransactionAsync(connection, tx, run, patch, now);
+                if (result.Value is { } updated) done.Add(updated);
+            }
+            return done;
+        }, ct);
+        foreach (var run in ended) events.Publish(new RunChange(run.Id, run.TenantId, run.Status));
+        if (ended.Count > 0) webhooks.Notify();
+        return ended;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Data;
+using Dapper;
+
+namespace RunMonitor.Web.Runs;
+
+/// The worker protocol's statements: claim, lease renewal and expiry, cancel. Each runs inside the
+/// caller's transaction from `Database.WriteAsync` and is guarded by the state it expects.
+public sealed partial class RunStore
+{
+    // One statement picks and takes the oldest queued run, so two workers can never both get it.
+    private const string ClaimSql = """
+        UPDATE runs SET status = 'running', started_at = COALESCE(started_at, @Now), lease_owner = @Worker,
+            lease_expires_at = @ExpiresAt, lease_seconds = @LeaseSeconds, cancel_requested = 0, updated_at = @Now
+        WHERE id = (SELECT id FROM runs WHERE status = 'queued' {0} {1} ORDER BY created_at, id LIMIT 1)
+          AND status = 'queued'
+        RETURNING id
+        """;
+
+    private static readonly string ClaimAny = string.Format(ClaimSql, "", "");
+    private static readonly string ClaimTenant = string.Format(ClaimSql, "AND tenant_id = @Tenant", "");
+    private static readonly string ClaimAnyWorkflows = string.Format(ClaimSql, "", "AND workflow_name IN @Workflows");
+    private static readonly string ClaimTenantWorkflows = string.Format(ClaimSql, "AND tenant_id = @Tenant", "AND workflow_name IN @Workflows");
+
+    /// The id of the run now leased to `worker`, or null when nothing of those workflows waits.
+    public static Task<string?> ClaimNextAsync(IDbConnection connection, IDbTransaction tx, string? tenant,
+        IReadOnlyList<string> workflows, string worker, int leaseSeconds, DateTimeOffset now)
+    {
+        var sql = (tenant is null, workflows.Count == 0) switch
+        {
+            (true, true) => ClaimAny,
+            (true, false) => ClaimAnyWorkflows,
+            (false, true) => ClaimTenant,
+            (false, false) => ClaimTenantWorkflows,
+        };
+        return connection.QuerySingleOrDefaultAsync<string?>(sql, new
+        {
+            Tenant = tenant, Workflows = workflows, Worker = worker, LeaseSeconds = leaseSeconds,
+            Now = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now.AddSeconds(leaseSeconds)),
+        }, tx);
+    }
+
+    private const string RenewLease = """
+        UPDATE runs SET lease_expires_at = @ExpiresAt
+        WHERE id = @Id AND status = 'running' AND lease_owner IS NOT NULL AND lease_seconds IS NOT NULL
+        """;
+
+    /// Any write for a leased run moves its lease on by the length the worker asked for when it claimed.
+    public static Task RenewLeaseAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now) =>
+        run.LeaseSeconds is { } seconds && run.LeaseOwner is not null
+            ? connection.ExecuteAsync(RenewLease, new { run.Id, ExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) }, tx)
+            : Task.CompletedTask;
+
+    private const string SelectExpiredLeases = $"""
+        SELECT {RunColumns} FROM runs
+        WHERE status = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < @Now
+        ORDER BY lease_expires_at LIMIT 100
+        """;
+
+    public static async Task<IReadOnlyList<RunRow>> ExpiredLeasesAsync(IDbConnection connection, IDbTransaction tx, DateTimeOffset now) =>
+        (await connection.QueryAsync<RunRow>(SelectExpiredLeases, new { Now = DbTime.ToDb(now) }, tx)).ToList();
+
+    private const string FailRunningSteps = """
+        UPDATE steps SET status = 'failed', completed_at = @Now, error_message = @Message, updated_at = @Now
+        WHERE run_id = @RunId AND status = 'running'
+        """;
+
+    /// The steps a vanished worker left running failed with the run.
+    public static Task FailRunningStepsAsync(IDbConnection connection, IDbTransaction tx, string runId, string message, DateTimeOffset now) =>
+        connection.ExecuteAsync(FailRunningSteps, new { RunId = runId, Message = message, Now = DbTime.ToDb(now) }, tx);
+
+    private const string CancelQueued = """
+        UPDATE runs SET status = 'cancelled', cancel_requested = 1, completed_at = @Now, updated_at = @Now
+        WHERE id = @Id AND status = 'queued'
+        """;
+
+    /// True when the run was still queued and is now cancelled.
+    public static async Task<bool> CancelQueuedAsync(IDbConnection connection, IDbTransaction tx, string id, DateTimeOffset now) =>
+        await connection.ExecuteAsync(CancelQueued, new { Id = id, Now = DbTime.ToDb(now) }, tx) == 1;
+
+    private const string RequestCancel = """
+        UPDATE runs SET cancel_requested = 1, updated_at = @Now
+        WHERE id = @Id AND status = 'running'
+        """;
+
+    /// True when the run is running and its worker will now be told to stop.
+    public static async Task<bool> RequestCancelAsync(IDbConnection connection, IDbTransaction tx, string id, DateTimeOffset now) =>
+        await connection.ExecuteAsync(RequestCancel, new { Id = id, Now = DbTime.ToDb(now) }, tx) == 1;
+}

@@ -1,0 +1,126 @@
+using System.Data;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Extensions.Options;
+using RunMonitor.Web.Api;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Webhooks;
+
+/// One receiver: `RunMonitor:Webhooks:N:Url|Secret|Tenant` (an empty tenant means every tenant).
+public sealed record WebhookConfig
+{
+    public string Url { get; init; } = "";
+    public string? Secret { get; init; }
+    public string? Tenant { get; init; }
+}
+
+public sealed class WebhookOptions
+{
+    public List<WebhookConfig> Webhooks { get; init; } = [];
+}
+
+public sealed record WebhookDeliveryRow
+{
+    public long Id { get; init; }
+    public string RunId { get; init; } = "";
+    public string TenantId { get; init; } = "";
+    public string Event { get; init; } = "";
+    public long WebhookIndex { get; init; }
+    public string Url { get; init; } = "";
+    public string Payload { get; init; } = "";
+    public string Status { get; init; } = WebhookOutbox.Pending;
+    public long Attempts { get; init; }
+    public string NextAttemptAt { get; init; } = "";
+    public long? LastStatusCode { get; init; }
+    public string? LastError { get; init; }
+    public string CreatedAt { get; init; } = "";
+    public string? DeliveredAt { get; init; }
+}
+
+/// The durable queue of webhook deliveries: written in the transaction that ends a run, read by
+/// `WebhookDispatcher`. Its SQL lives here beside the only code that runs it.
+public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
+{
+    public const string Pending = "pending";
+    public const string Delivered = "delivered";
+    public const string Failed = "failed";
+    public const string SignatureHeader = "X-RunMonitor-Signature";
+
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    public IReadOnlyList<WebhookConfig> Webhooks => options.CurrentValue.Webhooks;
+
+    private const string InsertDelivery = """
+        INSERT INTO webhook_deliveries (run_id, tenant_id, event, webhook_index, url, payload, status, attempts,
+            next_attempt_at, created_at)
+        VALUES (@RunId, @TenantId, @Event, @WebhookIndex, @Url, @Payload, 'pending', 0, @Now, @Now)
+        """;
+
+    /// Queues `run.{status}` for every receiver of the run's tenant; false when none is configured.
+    public async Task<bool> EnqueueAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now)
+    {
+        var hooks = Webhooks.Select((h, i) => (Hook: h, Index: i))
+            .Where(h => !string.IsNullOrWhiteSpace(h.Hook.Url) && (string.IsNullOrEmpty(h.Hook.Tenant) || h.Hook.Tenant == run.TenantId))
+            .ToList();
+        if (hooks.Count == 0) return false;
+        var errors = await RunStore.GetErrorsAsync(connection, tx, run.Id);
+        var eventName = "run." + run.Status;
+        var payload = JsonSerializer.Serialize(new { @event = eventName, run = RunJson.From(run, errors) }, JsonSerializerOptions.Web);
+        var nowText = DbTime.ToDb(now);
+        await connection.ExecuteAsync(InsertDelivery, hooks.Select(h => new
+        {
+            RunId = run.Id, run.TenantId, Event = eventName, WebhookIndex = h.Index, h.Hook.Url, Payload = payload, Now = nowText,
+        }), tx);
+        return true;
+    }
+
+    /// Wakes the dispatcher after a commit that queued deliveries.
+    public void Notify()
+    {
+        if (_wake.CurrentCount == 0) try { _wake.Release(); } catch (SemaphoreFullException) { }
+    }
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _wake.WaitAsync(timeout, ct);
+
+    private const string SelectDue = """
+        SELECT id AS Id, run_id AS RunId, tenant_id AS TenantId, event AS Event, webhook_index AS WebhookIndex,
+            url AS Url, payload AS Payload, status AS Status, attempts AS Attempts, next_attempt_at AS NextAttemptAt,
+            last_status_code AS LastStatusCode, last_error AS LastError, created_at AS CreatedAt, delivered_at AS DeliveredAt
+        FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @Now
+        ORDER BY next_attempt_at, id LIMIT @Limit
+        """;
+
+    public static async Task<IReadOnlyList<WebhookDeliveryRow>> DueAsync(IDbConnection connection, DateTimeOffset now, int limit) =>
+        (await connection.QueryAsync<WebhookDeliveryRow>(SelectDue, new { Now = DbTime.ToDb(now), Limit = limit })).ToList();
+
+    private const string SelectForRun = """
+        SELECT id AS Id, run_id AS RunId, tenant_id AS TenantId, event AS Event, webhook_index AS WebhookIndex,
+            url AS Url, payload AS Payload, status AS Status, attempts AS Attempts, next_attempt_at AS NextAttemptAt,
+            last_status_code AS LastStatusCode, last_error AS LastError, created_at AS CreatedAt, delivered_at AS DeliveredAt
+        FROM webhook_deliveries WHERE run_id = @RunId ORDER BY id
+        """;
+
+    public static async Task<IReadOnlyList<WebhookDeliveryRow>> ForRunAsync(IDbConnection connection, string runId) =>
+        (await connection.QueryAsync<WebhookDeliveryRow>(SelectForRun, new { RunId = runId })).ToList();
+
+    private const string RecordAttempt = """
+        UPDATE webhook_deliveries SET status = @Status, attempts = attempts + 1, next_attempt_at = @NextAttemptAt,
+            last_status_code = @StatusCode, last_error = @Error, delivered_at = @DeliveredAt
+        WHERE id = @Id AND status = 'pending'
+        """;
+
+    public static Task RecordAttemptAsync(IDbConnection connection, IDbTransaction tx, long id, string status,
+        DateTimeOffset nextAttemptAt, int? statusCode, string? error, DateTimeOffset? deliveredAt) =>
+        connection.ExecuteAsync(RecordAttempt, new
+        {
+            Id = id, Status = status, NextAttemptAt = DbTime.ToDb(nextAttemptAt), StatusCode = statusCode,
+            Error = error, DeliveredAt = DbTime.ToDb(deliveredAt),
+        }, tx);
+
+    /// `sha256=<hex HMAC-SHA256 of the body keyed by the secret>`.
+    public static string Sign(string? secret, byte[] body) =>
+        "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret ?? ""), body));
+}
