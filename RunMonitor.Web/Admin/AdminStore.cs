@@ -96,16 +96,18 @@ public sealed class AdminStore(Database database, RunStore runs)
         return AdminStats.From(stats, p95);
     }
 
+    // From the hourly rollups the triggers keep (0005), not by scanning a month of runs.
     private const string RunsPerDay = """
-        SELECT substr(created_at, 1, 10) AS Day, status AS Status, COUNT(*) AS Count
-        FROM runs WHERE created_at >= @Since
+        SELECT substr(hour, 1, 10) AS Day, status AS Status, SUM(runs) AS Count
+        FROM run_rollups WHERE hour >= @SinceHour
         GROUP BY Day, Status
         """;
 
+    /// `since` is the start of a UTC day (or hour): rollups are per hour of creation.
     public async Task<IReadOnlyList<DayStatusCount>> RunsPerDayAsync(DateTimeOffset since, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<DayStatusCount>(RunsPerDay, new { Since = DbTime.ToDb(since) })).ToList();
+        return (await connection.QueryAsync<DayStatusCount>(RunsPerDay, new { SinceHour = DbTime.ToDb(since)[..13] })).ToList();
     }
 
     private const string TopFailing = """
