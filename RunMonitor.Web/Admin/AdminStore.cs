@@ -78,13 +78,20 @@ public sealed record TenantModelUsage
 }
 
 /// The super admin's all-tenant aggregates. Percentiles are nearest-rank (the value at rank
-/// ceil(0.95 n) in duration order) with SQLite window functions: exact, over the period's rows only.
+/// ceil(0.95 n) in duration order) with SQLite window functions, over a bounded sample: the period's
+/// most recent `RunSample` timed runs and `StepSample` timed steps (exact below that, and the page
+/// stays fast on a store of millions).
 public sealed class AdminStore(Database database, RunStore runs)
 {
+    public const int RunSample = 50_000;
+    public const int StepSample = 50_000;
+
     private const string P95Runs = """
+        WITH sample AS (
+            SELECT duration_ms FROM runs WHERE created_at >= @Since AND duration_ms IS NOT NULL
+            ORDER BY created_at DESC LIMIT @Sample)
         SELECT duration_ms FROM (
-            SELECT duration_ms, ROW_NUMBER() OVER (ORDER BY duration_ms) AS rn, COUNT(*) OVER () AS n
-            FROM runs WHERE created_at >= @Since AND duration_ms IS NOT NULL)
+            SELECT duration_ms, ROW_NUMBER() OVER (ORDER BY duration_ms) AS rn, COUNT(*) OVER () AS n FROM sample)
         WHERE rn = (n * 95 + 99) / 100
         """;
 
@@ -92,7 +99,7 @@ public sealed class AdminStore(Database database, RunStore runs)
     {
         var stats = await runs.StatsAsync(null, since, ct);
         await using var connection = await database.OpenAsync(ct);
-        var p95 = await connection.QuerySingleOrDefaultAsync<long?>(P95Runs, new { Since = DbTime.ToDb(since) });
+        var p95 = await connection.QuerySingleOrDefaultAsync<long?>(P95Runs, new { Since = DbTime.ToDb(since), Sample = RunSample });
         return AdminStats.From(stats, p95);
     }
 
@@ -127,13 +134,17 @@ public sealed class AdminStore(Database database, RunStore runs)
     }
 
     private const string SlowestSkills = """
+        WITH sample AS (
+            SELECT s.skill_id AS SkillId, s.duration_ms AS DurationMs
+            FROM runs r JOIN steps s ON s.run_id = r.id
+            WHERE r.created_at >= @Since AND s.duration_ms IS NOT NULL AND s.skill_id IS NOT NULL
+            ORDER BY r.created_at DESC LIMIT @Sample)
         SELECT SkillId, Steps, AvgMs, DurationMs AS P95Ms FROM (
-            SELECT s.skill_id AS SkillId, s.duration_ms AS DurationMs,
-                   ROW_NUMBER() OVER (PARTITION BY s.skill_id ORDER BY s.duration_ms) AS rn,
-                   COUNT(*) OVER (PARTITION BY s.skill_id) AS Steps,
-                   AVG(s.duration_ms) OVER (PARTITION BY s.skill_id) AS AvgMs
-            FROM steps s JOIN runs r ON r.id = s.run_id
-            WHERE r.created_at >= @Since AND s.duration_ms IS NOT NULL AND s.skill_id IS NOT NULL)
+            SELECT SkillId, DurationMs,
+                   ROW_NUMBER() OVER (PARTITION BY SkillId ORDER BY DurationMs) AS rn,
+                   COUNT(*) OVER (PARTITION BY SkillId) AS Steps,
+                   AVG(DurationMs) OVER (PARTITION BY SkillId) AS AvgMs
+            FROM sample)
         WHERE rn = (Steps * 95 + 99) / 100
         ORDER BY P95Ms DESC, SkillId
         LIMIT @Limit
@@ -142,7 +153,7 @@ public sealed class AdminStore(Database database, RunStore runs)
     public async Task<IReadOnlyList<SkillDuration>> SlowestSkillsAsync(DateTimeOffset since, int limit, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<SkillDuration>(SlowestSkills, new { Since = DbTime.ToDb(since), Limit = limit })).ToList();
+        return (await connection.QueryAsync<SkillDuration>(SlowestSkills, new { Since = DbTime.ToDb(since), Limit = limit, Sample = StepSample })).ToList();
     }
 
     private const string UsageByTenantModel = """
