@@ -131,6 +131,25 @@ public sealed class ApiKeyAuthTests(KeyedFactory factory) : IClassFixture<KeyedF
         Assert.Null(page.QuerySelector("nav a[href='/admin']"));
     }
 
+    [Theory]
+    [InlineData("viewer", false)]
+    [InlineData("ingest", false)]
+    [InlineData("operator", true)]
+    [InlineData("admin", true)]
+    public async Task RunActions_OnlyOperatorsAndAdminsAreOfferedRetryAndCancel(string role, bool offered)
+    {
+        var failed = await factory.Bearer(KeyedFactory.SuperAdminKey).CreateRunAsync(new { workflowName = "auth-actions", tenantId = "alpha", status = "failed" });
+        var queued = await factory.Bearer(KeyedFactory.SuperAdminKey).CreateRunAsync(new { workflowName = "auth-actions", tenantId = "alpha" });
+        var client = factory.Bearer("alpha", role);
+
+        var retry = await client.GetDocumentAsync($"/ui/runs/{failed.GetProperty("id").GetString()}/actions");
+        var cancel = await client.GetDocumentAsync($"/ui/runs/{queued.GetProperty("id").GetString()}/actions");
+
+        Assert.Equal(offered, retry.QuerySelector(".run-actions button[data-action=retry]") is not null);
+        Assert.Equal(offered, cancel.QuerySelector(".run-actions button[data-action=cancel]") is not null);
+        Assert.NotNull(retry.QuerySelector(".run-actions"));
+    }
+
     [Fact]
     public async Task Bearer_UnknownKey_Is401Problem()
     {
