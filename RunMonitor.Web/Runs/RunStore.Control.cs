@@ -11,15 +11,15 @@ public sealed partial class RunStore
     private const string ClaimSql = """
         UPDATE runs SET status = 'running', started_at = COALESCE(started_at, @Now), lease_owner = @Worker,
             lease_expires_at = @ExpiresAt, lease_seconds = @LeaseSeconds, cancel_requested = 0, updated_at = @Now
-        WHERE id = (SELECT id FROM runs WHERE status = 'queued' {0} {1} ORDER BY created_at, id LIMIT 1)
+        WHERE id = (SELECT id FROM runs WHERE status = 'queued' {0} {1} ORDER BY created_at, pk LIMIT 1)
           AND status = 'queued'
         RETURNING id
         """;
 
-    private static readonly string ClaimAny = string.Format(ClaimSql, "", "");
-    private static readonly string ClaimTenant = string.Format(ClaimSql, "AND tenant_id = @Tenant", "");
-    private static readonly string ClaimAnyWorkflows = string.Format(ClaimSql, "", "AND workflow_name IN @Workflows");
-    private static readonly string ClaimTenantWorkflows = string.Format(ClaimSql, "AND tenant_id = @Tenant", "AND workflow_name IN @Workflows");
+    internal static readonly string ClaimAny = string.Format(ClaimSql, "", "");
+    internal static readonly string ClaimTenant = string.Format(ClaimSql, "AND tenant_id = @Tenant", "");
+    internal static readonly string ClaimAnyWorkflows = string.Format(ClaimSql, "", "AND workflow_name IN @Workflows");
+    internal static readonly string ClaimTenantWorkflows = string.Format(ClaimSql, "AND tenant_id = @Tenant", "AND workflow_name IN @Workflows");
 
     /// The id of the run now leased to `worker`, or null when nothing of those workflows waits.
     public static Task<string?> ClaimNextAsync(IDbConnection connection, IDbTransaction tx, string? tenant,
@@ -50,7 +50,7 @@ public sealed partial class RunStore
             ? connection.ExecuteAsync(RenewLease, new { run.Id, ExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) }, tx)
             : Task.CompletedTask;
 
-    private const string SelectExpiredLeases = $"""
+    internal const string SelectExpiredLeases = $"""
         SELECT {RunColumns} FROM runs
         WHERE status = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < @Now
         ORDER BY lease_expires_at LIMIT 100

@@ -103,7 +103,7 @@ public sealed partial class RunStore(Database database)
     public static async Task<IReadOnlyList<RunErrorRow>> GetErrorsAsync(IDbConnection connection, IDbTransaction? tx, string runId) =>
         (await connection.QueryAsync<RunErrorRow>(SelectErrors, new { RunId = runId }, tx)).ToList();
 
-    private const string SelectSteps = $"SELECT {StepColumns} FROM steps WHERE run_id = @RunId ORDER BY seq, step_id";
+    internal const string SelectSteps = $"SELECT {StepColumns} FROM steps WHERE run_id = @RunId ORDER BY seq, step_id";
 
     public async Task<IReadOnlyList<StepRow>> GetStepsAsync(string runId, CancellationToken ct = default)
     {
@@ -120,10 +120,16 @@ public sealed partial class RunStore(Database database)
     // Below this many trigram matches the matches drive the query; above it, scanning newest-first finds a page sooner.
     private const int SearchDriveLimit = 2_000;
 
-    private const string CountSearchMatches = "SELECT COUNT(*) FROM (SELECT 1 FROM runs_name_fts WHERE name LIKE @QLike LIMIT @Cap)";
+    private const string CountSearchMatches = "SELECT COUNT(*) FROM (SELECT 1 FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase LIMIT @Cap)";
 
     /// WHERE clause from fixed fragments only; every value travels as a parameter.
     private static async Task<(string Where, DynamicParameters Parameters)> BuildWhereAsync(IDbConnection connection, RunFilter filter)
+    {
+        var (where, _, p) = await BuildWhereAndCountAsync(connection, filter);
+        return (where, p);
+    }
+
+    private static async Task<(string Where, string CountWhere, DynamicParameters Parameters)> BuildWhereAndCountAsync(IDbConnection connection, RunFilter filter)
     {
         var clauses = new List<string>();
         var p = new DynamicParameters();
@@ -131,15 +137,23 @@ public sealed partial class RunStore(Database database)
         if (filter.Workflow is not null) { clauses.Add("workflow_name = @Workflow"); p.Add("Workflow", filter.Workflow); }
         if (filter.Statuses.Count == 1) { clauses.Add("status = @Status"); p.Add("Status", filter.Statuses[0]); }
         else if (filter.Statuses.Count > 1) { clauses.Add("status IN @Statuses"); p.Add("Statuses", filter.Statuses); }
-        if (filter.Q is { } q) clauses.Add(await SearchClauseAsync(connection, q, p));
         if (filter.From is { } from) { clauses.Add("created_at >= @From"); p.Add("From", DbTime.ToDb(from)); }
         if (filter.To is { } to) { clauses.Add("created_at < @To"); p.Add("To", DbTime.ToDb(to)); }
-        var where = clauses.Count == 0 ? "" : "WHERE " + string.Join(" AND ", clauses);
-        return (where, p);
+        var countClauses = new List<string>(clauses);
+        if (filter.Q is { } q)
+        {
+            var (items, count) = await SearchClauseAsync(connection, q, p);
+            clauses.Add(items);
+            countClauses.Add(count);
+        }
+        static string Where(List<string> c) => c.Count == 0 ? "" : "WHERE " + string.Join(" AND ", c);
+        return (Where(clauses), Where(countClauses), p);
     }
 
-    /// `q`: a run id prefix (an index range) or a name substring (trigram index when it can serve).
-    private static async Task<string> SearchClauseAsync(IDbConnection connection, string q, DynamicParameters p)
+    /// `q`: a run id prefix (an index range), or a name: a substring through the trigram index from three
+    /// characters on (as a quoted phrase, so % and _ are literal), the start of the name below that.
+    /// Returns the clause for the page and the one for its count; they differ only for a common search term.
+    private static async Task<(string Items, string Count)> SearchClauseAsync(IDbConnection connection, string q, DynamicParameters p)
     {
         p.Add("QLow", q);
         p.Add("QHigh", q + '\uffff');
@@ -147,17 +161,19 @@ public sealed partial class RunStore(Database database)
         p.Add("QLowLower", lower);
         p.Add("QHighLower", lower + '\uffff');
         const string idPrefix = "(id >= @QLow AND id < @QHigh) OR (id >= @QLowLower AND id < @QHighLower)";
-        var wildcard = q.Contains('%') || q.Contains('_') || q.Contains('\\');
-        if (q.Length >= 3 && !wildcard)
+        if (q.Length < 3)
         {
-            p.Add("QLike", "%" + q + "%");
-            var matches = await connection.ExecuteScalarAsync<long>(CountSearchMatches, new { QLike = "%" + q + "%", Cap = SearchDriveLimit + 1 });
-            return matches <= SearchDriveLimit
-                ? $"({idPrefix} OR pk IN (SELECT rowid FROM runs_name_fts WHERE name LIKE @QLike))"
-                : $"({idPrefix} OR name LIKE @QLike)";
+            const string namePrefix = "(name >= @QLow COLLATE NOCASE AND name < @QHigh COLLATE NOCASE)";
+            return ($"({idPrefix} OR {namePrefix})", $"({idPrefix} OR {namePrefix})");
         }
+        var phrase = "\"" + q.Replace("\"", "\"\"") + "\"";
+        p.Add("QPhrase", phrase);
+        var byName = $"({idPrefix} OR pk IN (SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase))";
+        var matches = await connection.ExecuteScalarAsync<long>(CountSearchMatches, new { QPhrase = phrase, Cap = SearchDriveLimit + 1 });
+        if (matches <= SearchDriveLimit) return (byName, byName);
+        // A common term: newest-first with the name as a filter fills a page at once; the capped count still goes by the index.
         p.Add("QLike", "%" + q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
-        return $"({idPrefix} OR name LIKE @QLike ESCAPE '\\')";
+        return ($"({idPrefix} OR name LIKE @QLike ESCAPE '\\')", byName);
     }
 
     /// The ORDER BY for the filter's sort, from the whitelist only; every column then `pk`, in one
@@ -176,33 +192,35 @@ public sealed partial class RunStore(Database database)
 
     private static bool CountableFromCounters(RunFilter filter) => filter.Q is null && filter.From is null && filter.To is null;
 
-    /// Exact from `run_counts` when the filter is tenant/workflow/status only; otherwise counted up to the cap.
-    private static async Task<(long Total, bool Capped)> CountAsync(IDbConnection connection, RunFilter filter, string where, DynamicParameters p)
+    /// The page's SQL and its total's SQL for a filter: the total exact from `run_counts` when the filter is
+    /// tenant/workflow/status only, otherwise counted up to the cap. Public so a test can read their plans.
+    public sealed record ListQuery(string ItemsSql, string CountSql, bool CountIsCapped, DynamicParameters Parameters);
+
+    public static async Task<ListQuery> BuildListQueryAsync(IDbConnection connection, RunFilter filter)
     {
-        if (CountableFromCounters(filter))
-        {
-            // The same clauses name columns run_counts has: tenant_id, workflow_name, status.
-            return (await connection.ExecuteScalarAsync<long>($"SELECT COALESCE(SUM(n), 0) FROM run_counts {where}", p), false);
-        }
+        var (where, countWhere, p) = await BuildWhereAndCountAsync(connection, filter);
+        p.Add("Limit", filter.Limit);
+        p.Add("Offset", filter.Offset);
         p.Add("CountCap", CountCap + 1);
-        var counted = await connection.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM (SELECT 1 FROM runs {where} LIMIT @CountCap)", p);
-        return counted > CountCap ? (CountCap, true) : (counted, false);
+        var items = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter)} LIMIT @Limit OFFSET @Offset";
+        // The same clauses name columns run_counts has: tenant_id, workflow_name, status.
+        return CountableFromCounters(filter)
+            ? new ListQuery(items, $"SELECT COALESCE(SUM(n), 0) FROM run_counts {where}", false, p)
+            : new ListQuery(items, $"SELECT COUNT(*) FROM (SELECT 1 FROM runs {countWhere} LIMIT @CountCap)", true, p);
     }
 
     public async Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        var (where, p) = await BuildWhereAsync(connection, filter);
-        p.Add("Limit", filter.Limit);
-        p.Add("Offset", filter.Offset);
-        var sql = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter)} LIMIT @Limit OFFSET @Offset";
-        var items = (await connection.QueryAsync<RunRow>(sql, p)).ToList();
-        var (total, capped) = await CountAsync(connection, filter, where, p);
-        return new RunPage(items, total, filter, capped);
+        var query = await BuildListQueryAsync(connection, filter);
+        var items = (await connection.QueryAsync<RunRow>(query.ItemsSql, query.Parameters)).ToList();
+        var counted = await connection.ExecuteScalarAsync<long>(query.CountSql, query.Parameters);
+        var capped = query.CountIsCapped && counted > CountCap;
+        return new RunPage(items, capped ? CountCap : counted, filter, capped);
     }
 
-    private const string SelectRecent = $"SELECT {ListColumns} FROM runs WHERE tenant_id = @Tenant ORDER BY created_at DESC, pk DESC LIMIT @Limit";
-    private const string SelectRecentAll = $"SELECT {ListColumns} FROM runs ORDER BY created_at DESC, pk DESC LIMIT @Limit";
+    public const string SelectRecent = $"SELECT {ListColumns} FROM runs WHERE tenant_id = @Tenant ORDER BY created_at DESC, pk DESC LIMIT @Limit";
+    public const string SelectRecentAll = $"SELECT {ListColumns} FROM runs ORDER BY created_at DESC, pk DESC LIMIT @Limit";
 
     public async Task<IReadOnlyList<RunRow>> RecentAsync(string? tenant, int limit, CancellationToken ct = default)
     {
@@ -256,8 +274,8 @@ public sealed partial class RunStore(Database database)
         SELECT MIN(created_at) FROM runs WHERE {0} status = 'queued';
         """;
 
-    private static readonly string StatsTenant = string.Format(StatsSql, "tenant_id = @Tenant AND");
-    private static readonly string StatsAll = string.Format(StatsSql, "");
+    public static readonly string StatsTenant = string.Format(StatsSql, "tenant_id = @Tenant AND");
+    public static readonly string StatsAll = string.Format(StatsSql, "");
 
     private sealed record StatsTotals
     {

@@ -56,8 +56,18 @@ public sealed class ListSearchSortTests(RunMonitorFactory factory) : IClassFixtu
         await Run("q-wild", "qw-2", "plain_name");
         await Run("q-wild", "qw-3", "plainXname");
 
-        Assert.Equal(["qw-1"], await Ids("layer_name=q-wild&q=%25"));
+        Assert.Equal(["qw-1"], await Ids("layer_name=q-wild&q=0%25%20o"));
         Assert.Equal(["qw-2"], await Ids("layer_name=q-wild&q=plain_"));
+    }
+
+    [Fact]
+    public async Task Q_ShorterThanThree_MatchesTheStartOfAName()
+    {
+        await Run("q-short", "qs-1", "Ab testing");
+        await Run("q-short", "qs-2", "Lab results");
+
+        Assert.Equal(["qs-1"], await Ids("layer_name=q-short&q=ab"));
+        Assert.Equal(["qs-2"], await Ids("layer_name=q-short&q=ab%20r"));
     }
 
     [Fact]

@@ -121,3 +121,6 @@ CREATE INDEX ix_runs_workflow_status_created ON runs (workflow_name, status, cre
 -- Ascending duration keeps runs without one last, and still reads in index order.
 CREATE INDEX ix_runs_duration_nulls_last        ON runs (duration_ms IS NULL, duration_ms);
 CREATE INDEX ix_runs_tenant_duration_nulls_last ON runs (tenant_id, duration_ms IS NULL, duration_ms);
+
+-- A one- or two-character `q` matches the start of a name (trigrams need three).
+CREATE INDEX ix_runs_name_nocase ON runs (name COLLATE NOCASE);

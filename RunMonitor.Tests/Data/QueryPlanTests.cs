@@ -1,0 +1,126 @@
+using System.Text.RegularExpressions;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Demo;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Tests.Data;
+
+/// Every list, count and stats query is read by SQLite's planner over a store with realistic data and
+/// statistics; a full scan of runs or steps fails the test, so a new filter cannot quietly walk the table.
+public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClassFixture<QueryPlanTests.SeededFactory>
+{
+    public sealed class SeededFactory : RunMonitorFactory
+    {
+        private readonly Lazy<Task> _seeded;
+
+        public SeededFactory() => _seeded = new Lazy<Task>(SeedAsync);
+
+        public Task Seeded => _seeded.Value;
+
+        private async Task SeedAsync()
+        {
+            var database = Services.GetRequiredService<Database>();
+            var prices = Services.GetRequiredService<PriceTable>();
+            var factory = new DemoRunFactory(new Random(7), prices);
+            var now = Clock.GetUtcNow();
+            var runs = new List<DemoRun>();
+            for (var i = 0; i < 9_000; i++)
+            {
+                var created = now.AddMinutes(-i * 4.8);
+                runs.Add(factory.Finished(RunService.NewId(created), factory.PickTenant(), factory.PickWorkflow(), created, factory.PickOutcome()));
+            }
+            await DemoData.WriteAsync(database, runs);
+            await using var connection = await database.OpenAsync();
+            await connection.ExecuteAsync("ANALYZE main;");
+        }
+    }
+
+    // "SCAN runs" with no index is a walk of the whole table; SEARCH or an ordered index scan that stops at the page is not.
+    private static readonly Regex FullScan = new(@"^SCAN (runs|steps)\b(?! USING)", RegexOptions.Compiled);
+
+    private async Task<IReadOnlyList<string>> PlanAsync(string sql, object? parameters)
+    {
+        var database = factory.Services.GetRequiredService<Database>();
+        await using var connection = await database.OpenAsync();
+        return (await connection.QueryAsync<(long, long, long, string)>("EXPLAIN QUERY PLAN " + sql, parameters)).Select(r => r.Item4).ToList();
+    }
+
+    private void AssertNoFullScan(string what, IReadOnlyList<string> plan) =>
+        Assert.False(plan.Any(FullScan.IsMatch), $"{what} scans a whole table:\n  {string.Join("\n  ", plan)}");
+
+    public static TheoryData<string> ListQueries() =>
+    [
+        "", "status=failed", "status=failed,partial", "status=queued", "layer_name=nightly-user-reflection",
+        "layer_name=nightly-user-reflection&status=failed", "q=zzzz-no-such-run", "q=reflection", "q=Nightly",
+        "q=0", "from=2026-11-10&to=2026-11-12", "from=2026-11-10T08:00:00Z", "sort=created", "sort=status",
+        "sort=-status", "sort=duration", "sort=-duration", "offset=5000", "status=failed&sort=-duration",
+        "layer_name=channel-digest&q=digest&sort=-duration",
+    ];
+
+    [Theory]
+    [MemberData(nameof(ListQueries))]
+    public async Task List_EveryFilter_UsesIndexesForPageAndTotal(string query)
+    {
+        await factory.Seeded;
+        var database = factory.Services.GetRequiredService<Database>();
+        foreach (var caller in new[] { new Caller(null, Roles.Admin), new Caller("acme", Roles.Viewer) })
+        {
+            var (filter, error) = RunFilter.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query)
+                .ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), caller);
+            Assert.Null(error);
+            await using var connection = await database.OpenAsync();
+            var list = await RunStore.BuildListQueryAsync(connection, filter!);
+
+            AssertNoFullScan($"list '{query}' as {caller.TenantId ?? "super admin"}", await PlanAsync(list.ItemsSql, list.Parameters));
+            AssertNoFullScan($"count '{query}' as {caller.TenantId ?? "super admin"}", await PlanAsync(list.CountSql, list.Parameters));
+        }
+    }
+
+    [Fact]
+    public async Task List_SearchWithFewMatches_IsDrivenByTheNameIndex()
+    {
+        await factory.Seeded;
+        var database = factory.Services.GetRequiredService<Database>();
+        var (filter, _) = RunFilter.Parse(new Dictionary<string, string?[]> { ["q"] = ["zzzz-no-such-run"] }, new Caller(null, Roles.Admin));
+        await using var connection = await database.OpenAsync();
+        var list = await RunStore.BuildListQueryAsync(connection, filter!);
+
+        var plan = await PlanAsync(list.ItemsSql, list.Parameters);
+
+        Assert.Contains(plan, line => line.Contains("runs_name_fts", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, line => Regex.IsMatch(line, @"^SCAN runs\b"));
+    }
+
+    [Fact]
+    public async Task Stats_RecentAndWorkerQueries_UseIndexes()
+    {
+        await factory.Seeded;
+        var stats = new { Tenant = "acme", Since = "2026-11-14T12:30:00.000Z", FirstHourStart = "2026-11-14T13:00:00.000Z", FirstHour = "2026-11-14T13" };
+        var claim = new { Tenant = "acme", Workflows = new[] { "channel-digest" }, Worker = "w", LeaseSeconds = 60, Now = "x", ExpiresAt = "y" };
+
+        AssertNoFullScan("stats for a tenant", await PlanAsync(RunStore.StatsTenant, stats));
+        AssertNoFullScan("stats for all tenants", await PlanAsync(RunStore.StatsAll, stats));
+        AssertNoFullScan("recent for a tenant", await PlanAsync(RunStore.SelectRecent, new { Tenant = "acme", Limit = 5 }));
+        AssertNoFullScan("recent for all", await PlanAsync(RunStore.SelectRecentAll, new { Limit = 5 }));
+        AssertNoFullScan("steps of a run", await PlanAsync(RunStore.SelectSteps, new { RunId = "r" }));
+        AssertNoFullScan("claim any", await PlanAsync(RunStore.ClaimAny, claim));
+        AssertNoFullScan("claim tenant", await PlanAsync(RunStore.ClaimTenant, claim));
+        AssertNoFullScan("claim workflows", await PlanAsync(RunStore.ClaimAnyWorkflows, claim));
+        AssertNoFullScan("claim tenant workflows", await PlanAsync(RunStore.ClaimTenantWorkflows, claim));
+        AssertNoFullScan("expired leases", await PlanAsync(RunStore.SelectExpiredLeases, new { Now = "2026-11-21T12:00:00.000Z" }));
+    }
+
+    [Fact]
+    public async Task FullScanPattern_RecognisesATableWalk()
+    {
+        await factory.Seeded;
+
+        var plan = await PlanAsync("SELECT * FROM runs WHERE error_message LIKE '%x%'", null);
+
+        Assert.Contains(plan, FullScan.IsMatch);
+    }
+}
