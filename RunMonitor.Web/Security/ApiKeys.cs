@@ -16,8 +16,6 @@ public sealed record ApiKey
     public string Source { get; init; } = "db";
     public string? CreatedAt { get; init; }
     public string? RevokedAt { get; init; }
-
-    public Caller Caller => new(TenantId, Role);
 }
 
 /// `RunMonitor:ApiKeys:N:Key|Tenant|Role`.
@@ -63,8 +61,6 @@ public sealed class ApiKeyStore
         }
         _configured = configured;
     }
-
-    public IReadOnlyList<ApiKey> Configured => _configured.Select(c => c.Key).ToList();
 
     /// Null when the pair is valid, else what is wrong. Only an admin may be without a tenant.
     public static string? Validate(string? tenant, string role)
@@ -156,7 +152,7 @@ public sealed class ApiKeyStore
     public async Task<IReadOnlyList<ApiKey>> ListAsync(CancellationToken ct = default)
     {
         await using var connection = await _database.OpenAsync(ct);
-        return [.. Configured, .. await connection.QueryAsync<ApiKey>(SelectAll)];
+        return [.. _configured.Select(c => c.Key), .. await connection.QueryAsync<ApiKey>(SelectAll)];
     }
 
     private const string RevokeKey = "UPDATE api_keys SET revoked_at = @Now WHERE id = @Id AND revoked_at IS NULL";
