@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authorization;
-
+using RunMonitor.Web.Admin;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Demo;
@@ -16,9 +14,12 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
     builder.WebHost.UseUrls("http://127.0.0.1:5080");
 
 var databasePath = builder.Configuration["RunMonitor:Database"] ?? "App_Data/runmonitor.db";
-builder.Services.AddSingleton(new Database(Path.IsPathRooted(databasePath)
+var database = new Database(Path.IsPathRooted(databasePath)
     ? databasePath
-    : Path.Combine(builder.Environment.ContentRootPath, databasePath)));
+    : Path.Combine(builder.Environment.ContentRootPath, databasePath));
+// Commands run against the store and exit; the web host is never built.
+if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, database, builder.Configuration, Console.Out, Console.Error);
+builder.Services.AddSingleton(database);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
 builder.Services.AddSingleton<RunStore>();
@@ -41,20 +42,18 @@ if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 
 builder.Services.AddProblemDetails();
 builder.Services.AddRazorPages();
-builder.Services.AddAntiforgery(o => o.HeaderName = "RequestVerificationToken");
-builder.Services.AddAuthentication(LoopbackAuthenticationHandler.SchemeName)
-    .AddScheme<AuthenticationSchemeOptions, LoopbackAuthenticationHandler>(LoopbackAuthenticationHandler.SchemeName, null);
-builder.Services.AddAuthorizationBuilder()
-    .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+builder.Services.AddRunMonitorSecurity();
+builder.Services.AddRunMonitorAdmin(builder.Configuration);
 
 var app = builder.Build();
+app.Services.ValidateApiKeys();
 
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
 if (args is ["seed", ..])
 {
     Environment.ExitCode = await SeedCommand.RunAsync(args, app.Services.GetRequiredService<Database>(),
         app.Services.GetRequiredService<PriceTable>(), app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
-    return;
+    return Environment.ExitCode;
 }
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
 
@@ -65,16 +64,20 @@ app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Contex
 app.UseRouting();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseMiddleware<AntiforgeryGuard>();
 app.UseAntiforgery();
 
-app.MapGet("/", () => Results.Redirect("/ui/runs"));
+app.MapGet("/", () => Results.Redirect("/ui/runs")).RequireAuthorization(Policies.RequireRead);
 app.MapRazorPages();
 app.MapRunsApi();
 app.MapControlApi();
 app.MapRunEvents();
 app.MapArtifactsApi();
 app.MapPayloadApi();
+app.MapAccountEndpoints();
+app.MapAdminApi();
 
 app.Run();
+return 0;
 
 public partial class Program;

@@ -35,9 +35,9 @@ public static partial class ArtifactsApi
 
     public static IEndpointRouteBuilder MapArtifactsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/runs/{id}/steps/{stepId}/artifacts", UploadAsync);
-        app.MapGet("/api/runs/{id}/steps/{stepId}/artifacts", ListAsync);
-        app.MapGet("/api/artifacts/{artifactId}", DownloadAsync);
+        app.MapPost("/api/runs/{id}/steps/{stepId}/artifacts", UploadAsync).RequireAuthorization(Policies.RequireIngest);
+        app.MapGet("/api/runs/{id}/steps/{stepId}/artifacts", ListAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapGet("/api/artifacts/{artifactId}", DownloadAsync).RequireAuthorization(Policies.RequireRead);
         return app;
     }
 

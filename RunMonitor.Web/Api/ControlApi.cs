@@ -10,9 +10,9 @@ public static class ControlApi
 {
     public static IEndpointRouteBuilder MapControlApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/queue/claim", ClaimAsync);
-        app.MapPost("/api/runs/{id}/retry", RetryAsync);
-        app.MapDelete("/api/runs/{id}", CancelAsync);
+        app.MapPost("/api/queue/claim", ClaimAsync).RequireAuthorization(Policies.RequireIngest);
+        app.MapPost("/api/runs/{id}/retry", RetryAsync).RequireAuthorization(Policies.RequireOperator);
+        app.MapDelete("/api/runs/{id}", CancelAsync).RequireAuthorization(Policies.RequireOperator);
         return app;
     }
 

@@ -17,8 +17,8 @@ public static class PayloadApi
 
     public static IEndpointRouteBuilder MapPayloadApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/runs/{id}/payload/{field}", RunFieldAsync);
-        app.MapGet("/api/runs/{id}/steps/{stepId}/payload/{field}", StepFieldAsync);
+        app.MapGet("/api/runs/{id}/payload/{field}", RunFieldAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapGet("/api/runs/{id}/steps/{stepId}/payload/{field}", StepFieldAsync).RequireAuthorization(Policies.RequireRead);
         return app;
     }
 

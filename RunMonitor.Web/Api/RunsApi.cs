@@ -9,13 +9,13 @@ public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/runs");
+        var api = app.MapGroup("/api/runs").RequireAuthorization(Policies.RequireRead);
         api.MapGet("", ListAsync);
-        api.MapPost("", CreateAsync);
+        api.MapPost("", CreateAsync).RequireAuthorization(Policies.RequireIngest);
         api.MapGet("/{id}", GetAsync);
-        api.MapPatch("/{id}", PatchAsync);
+        api.MapPatch("/{id}", PatchAsync).RequireAuthorization(Policies.RequireIngest);
         api.MapGet("/{id}/steps", StepsAsync);
-        api.MapPut("/{id}/steps/{stepId}", PutStepAsync);
+        api.MapPut("/{id}/steps/{stepId}", PutStepAsync).RequireAuthorization(Policies.RequireIngest);
         return app;
     }
 

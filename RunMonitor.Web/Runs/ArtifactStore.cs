@@ -1,6 +1,7 @@
 using System.Data;
 using System.Security.Cryptography;
 using Dapper;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using RunMonitor.Web.Data;
 
@@ -12,7 +13,7 @@ namespace RunMonitor.Web.Runs;
 /// database file or its WAL, and identical bytes (a re-run uploading the same output) are stored once.
 /// The writer gate serialises "put file + insert row" and "delete rows + delete unreferenced files",
 /// so a file is never removed while a new row is about to name it.
-public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> options, TimeProvider time)
+public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> options, TimeProvider time) : IRunPurgeListener
 {
     public string Root { get; } = Path.Combine(Path.GetDirectoryName(database.Path)!, "artifacts");
 
@@ -124,28 +125,37 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
         catch (DirectoryNotFoundException) { return null; }
     }
 
-    private const string SelectRunHashes = "SELECT DISTINCT sha256 FROM artifacts WHERE run_id = @RunId";
+    private const string SelectRunsHashes = "SELECT DISTINCT sha256 FROM artifacts WHERE run_id IN @RunIds";
     private const string DeleteRun = "DELETE FROM runs WHERE id = @RunId";
-    private const string HashInUse = "SELECT EXISTS (SELECT 1 FROM artifacts WHERE sha256 = @Sha256)";
+    private const string HashInUseElsewhere = "SELECT EXISTS (SELECT 1 FROM artifacts WHERE sha256 = @Sha256 AND run_id NOT IN @RunIds)";
 
     /// Deletes a run with its steps, errors and artifact rows (ON DELETE CASCADE), then the artifact
     /// files no other row names. False when the run is not there (or is another tenant's).
-    /// Retention and admin deletes call this so no file outlives its rows.
     public async Task<bool> DeleteRunAsync(string? tenant, string runId, CancellationToken ct = default)
     {
         return await database.WriteAsync(async (connection, tx) =>
         {
             if (await RunStore.GetAsync(connection, tx, tenant, runId) is null) return false;
-            var hashes = (await connection.QueryAsync<string>(SelectRunHashes, new { RunId = runId }, tx)).ToList();
+            await DeleteFilesOfRunsAsync(connection, tx, [runId]);
             await connection.ExecuteAsync(DeleteRun, new { RunId = runId }, tx);
-            foreach (var sha in hashes)
-            {
-                if (await connection.ExecuteScalarAsync<bool>(HashInUse, new { Sha256 = sha }, tx)) continue;
-                // Inside the writer gate: no upload can be naming this file right now. Should the commit
-                // then fail, the rows outlive the file and a download answers 404, never wrong bytes.
-                try { File.Delete(PathFor(sha)); } catch (IOException) { }
-            }
             return true;
         }, ct);
     }
+
+    /// In the writer's transaction, before these runs' rows are deleted: deletes the files that no
+    /// other run's artifact names. Inside the writer gate no upload can be naming such a file right now;
+    /// should the commit then fail, the rows outlive the file and a download answers 404, never wrong bytes.
+    public async Task DeleteFilesOfRunsAsync(IDbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds)
+    {
+        var hashes = (await connection.QueryAsync<string>(SelectRunsHashes, new { RunIds = runIds }, tx)).ToList();
+        foreach (var sha in hashes)
+        {
+            if (await connection.ExecuteScalarAsync<bool>(HashInUseElsewhere, new { Sha256 = sha, RunIds = runIds }, tx)) continue;
+            try { File.Delete(PathFor(sha)); } catch (IOException) { }
+        }
+    }
+
+    /// Retention purges runs in batches: their artifact files go with them.
+    Task IRunPurgeListener.BeforeDeleteAsync(SqliteConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct) =>
+        DeleteFilesOfRunsAsync(connection, tx, runIds);
 }

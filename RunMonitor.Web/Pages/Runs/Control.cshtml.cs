@@ -13,6 +13,7 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
 {
     private Caller Caller => HttpContext.Caller();
 
+    [HandlerPolicy(Policies.RequireOperator)]
     public async Task<IActionResult> OnPostRetryAsync(string id, [FromForm] string? fromFailedStep, CancellationToken ct)
     {
         if (fromFailedStep is not (null or "true" or "false"))
@@ -30,6 +31,7 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
         return await ActionsAsync(id, new ActionNotice($"{what} queued as", newId, href), ct);
     }
 
+    [HandlerPolicy(Policies.RequireOperator)]
     public async Task<IActionResult> OnPostCancelAsync(string id, CancellationToken ct)
     {
         var result = await service.CancelAsync(Caller, id, ct);

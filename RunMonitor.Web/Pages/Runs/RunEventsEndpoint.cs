@@ -18,7 +18,7 @@ public static class RunEventsEndpoint
 
     public static IEndpointRouteBuilder MapRunEvents(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/ui/runs/{id}/events", StreamAsync).WithName(RouteName);
+        app.MapGet("/ui/runs/{id}/events", StreamAsync).WithName(RouteName).RequireAuthorization(Policies.RequireRead);
         return app;
     }
 

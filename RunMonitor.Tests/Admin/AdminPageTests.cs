@@ -1,0 +1,89 @@
+using System.Net;
+using AngleSharp.Dom;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Tests.Admin;
+
+public sealed class AdminPageTests(AdminFixture fixture) : IClassFixture<AdminFixture>
+{
+    private static string Cells(IElement row) => string.Join(' ', row.QuerySelectorAll("td").Select(td => td.Text()));
+
+    [Fact]
+    public async Task Admin_Default_ShowsSevenDayChartStackedByStatus()
+    {
+        var doc = await fixture.CreateClient().GetDocumentAsync("/admin");
+
+        var bars = doc.QuerySelectorAll("#runs-chart svg g.bar");
+        Assert.Equal(7, bars.Length);
+        Assert.Equal("2026-11-21", bars[^1].GetAttribute("data-day"));
+        Assert.Equal("23", bars[^1].GetAttribute("data-total"));
+        Assert.Equal("3", bars[^4].GetAttribute("data-total"));
+        var today = bars[^1].QuerySelectorAll("rect.seg").ToDictionary(r => r.GetAttribute("data-status")!, r => r.GetAttribute("data-count"));
+        Assert.Equal("17", today["completed"]);
+        Assert.Equal("2", today["failed"]);
+        Assert.Equal("1", today["queued"]);
+        Assert.Contains("23 runs", bars[^1].QuerySelector("title").Text());
+    }
+
+    [Fact]
+    public async Task Admin_Days30_ShowsThirtyBars()
+    {
+        var doc = await fixture.CreateClient().GetDocumentAsync("/admin?days=30");
+
+        Assert.Equal(30, doc.QuerySelectorAll("#runs-chart g.bar").Length);
+        Assert.Equal("page", doc.QuerySelector(".admin-window a[href='/admin?days=30']")!.GetAttribute("aria-current"));
+    }
+
+    [Theory]
+    [InlineData("?days=9", "days")]
+    [InlineData("?days=week", "days")]
+    [InlineData("?tenant=acme", "tenant")]
+    public async Task Admin_BadParameter_Is400Fragment(string query, string parameter)
+    {
+        var response = await fixture.CreateClient().GetAsync("/admin" + query);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+    }
+
+    [Fact]
+    public async Task Admin_Cards_ShowFailureRateDurationsAndQueue()
+    {
+        var doc = await fixture.CreateClient().GetDocumentAsync("/admin");
+
+        Assert.Equal(Format.Percent(2 / 24d), doc.QuerySelector("[data-metric=failure-rate]").Text()); // 7 days: 24 finished
+        Assert.Equal(Format.Duration(100_000), doc.QuerySelector("[data-metric=p95-duration]").Text()); // the 22nd of 23
+        Assert.Equal("1", doc.QuerySelector("[data-metric=queued]").Text());
+        Assert.Contains("oldest waiting 2h 0m", doc.QuerySelector("[data-metric=queued]")!.ParentElement.Text().Squash());
+        Assert.Equal("1", doc.QuerySelector("[data-metric=running]").Text());
+    }
+
+    [Fact]
+    public async Task Admin_Tables_ShowFailingWorkflowsSlowSkillsAndUsage()
+    {
+        var doc = await fixture.CreateClient().GetDocumentAsync("/admin");
+
+        var failing = doc.QuerySelectorAll("#top-failing tbody tr");
+        Assert.Single(failing);
+        Assert.Equal("acme wf-fail 2 2 100.0%", Cells(failing[0]));
+        var skills = doc.QuerySelectorAll("#slowest-skills tbody tr");
+        Assert.Equal("slow.skill 20 10.5s 19.0s", Cells(skills[0]));
+        Assert.Equal("fast.skill 1 0.1s 0.1s", Cells(skills[1]));
+        var usage = doc.QuerySelectorAll("#usage tbody tr").Select(Cells).ToList();
+        Assert.Equal("acme gpt-4o 1 1,000,000 100,000 $3.5000est.", usage[0]);
+        Assert.Contains("acme claude-sonnet-4 1 1,000 1,000 $1.2500", usage);
+        Assert.Contains("acme gpt-4o-mini 1 1,000,000 1,000,000 $0.7500est.", usage);
+    }
+
+    [Fact]
+    public async Task Admin_PriceTable_ShowsDefaultsAndConfiguredPrices()
+    {
+        var doc = await fixture.CreateClient().GetDocumentAsync("/admin");
+
+        var rows = doc.QuerySelectorAll("#price-table tbody tr").Select(Cells).ToList();
+        Assert.Contains("gpt-4o 2.5 10", rows);
+        Assert.Contains("house-model 7 21", rows);
+        Assert.Equal(PriceTable.Defaults.Count + 1, rows.Count);
+    }
+}

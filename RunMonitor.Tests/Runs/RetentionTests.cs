@@ -1,0 +1,179 @@
+using System.Data;
+using Dapper;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Tests.Runs;
+
+public sealed class RetentionTests : IDisposable
+{
+    private readonly RetentionFactory _factory = new();
+
+    public void Dispose() => _factory.Dispose();
+
+    private sealed class RetentionFactory : RunMonitorFactory
+    {
+        public RecordingListener Listener { get; } = new();
+
+        public int? Days { get; init; }
+
+        protected override IDictionary<string, string?> Settings =>
+            Days is { } d ? new Dictionary<string, string?> { ["RunMonitor:RetentionDays"] = d.ToString(System.Globalization.CultureInfo.InvariantCulture) } : new();
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureServices(s => s.AddSingleton<IRunPurgeListener>(Listener));
+        }
+    }
+
+    public sealed class RecordingListener : IRunPurgeListener
+    {
+        public List<string> Before { get; } = [];
+        public List<string> After { get; } = [];
+        public long StepsSeenInTransaction { get; private set; }
+
+        public async Task BeforeDeleteAsync(SqliteConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct)
+        {
+            Before.AddRange(runIds);
+            StepsSeenInTransaction += await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM steps WHERE run_id IN @Ids", new { Ids = runIds }, tx);
+        }
+
+        public Task AfterDeleteAsync(IReadOnlyList<string> runIds, CancellationToken ct)
+        {
+            After.AddRange(runIds);
+            return Task.CompletedTask;
+        }
+    }
+
+    private async Task<string> CreateAsync(string status, string? workflow = null, bool withStep = false)
+    {
+        var run = await _factory.CreateClient().CreateRunAsync(new
+        {
+            workflowName = workflow ?? "retention", status,
+            steps = withStep ? new[] { new { stepId = "s1", skillId = "k" } } : null,
+            errors = status == "failed" ? new[] { new { topic = "t", error = "e", node = "n" } } : null,
+        });
+        return run.GetProperty("id").GetString()!;
+    }
+
+    private async Task<long> CountAsync(string table, string id)
+    {
+        await using var connection = await _factory.Services.GetRequiredService<Database>().OpenAsync();
+        return await connection.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM {table} WHERE {(table == "runs" ? "id" : "run_id")} = @Id", new { Id = id });
+    }
+
+    [Fact]
+    public async Task Purge_FinishedRunsOlderThanRetention_DeletedWithStepsAndErrors()
+    {
+        var oldCompleted = await CreateAsync("completed", withStep: true);
+        var oldFailed = await CreateAsync("failed");
+        var oldRunning = await CreateAsync("running");
+        _factory.Clock.Advance(TimeSpan.FromDays(29));
+        var recent = await CreateAsync("completed");
+        _factory.Clock.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(1, await CountAsync("run_errors", oldFailed));
+
+        var record = await _factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        Assert.Equal(2, record!.RunsDeleted);
+        Assert.Equal(1, record.StepsDeleted);
+        Assert.Equal(0, await CountAsync("runs", oldCompleted));
+        Assert.Equal(0, await CountAsync("steps", oldCompleted));
+        Assert.Equal(0, await CountAsync("run_errors", oldFailed));
+        Assert.Equal(1, await CountAsync("runs", oldRunning));
+        Assert.Equal(1, await CountAsync("runs", recent));
+        Assert.Equal(new[] { oldCompleted, oldFailed }.Order(), _factory.Listener.Before.Order());
+        Assert.Equal(_factory.Listener.Before.Order(), _factory.Listener.After.Order());
+        Assert.Equal(1, _factory.Listener.StepsSeenInTransaction);
+    }
+
+    [Fact]
+    public async Task Purge_RunWithArtifacts_DeletesFilesNoKeptRunNames()
+    {
+        var client = _factory.CreateClient();
+        var old = await CreateAsync("completed", withStep: true);
+        _factory.Clock.Advance(TimeSpan.FromDays(31));
+        var kept = await CreateAsync("completed", withStep: true);
+        async Task<string> UploadAsync(string runId, string name, string text)
+        {
+            var response = await client.PostAsync($"/api/runs/{runId}/steps/s1/artifacts?name={name}", new StringContent(text));
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            return (await response.JsonAsync()).GetProperty("sha256").GetString()!;
+        }
+        var onlyOld = await UploadAsync(old, "only-old.txt", "bytes only the old run has");
+        var shared = await UploadAsync(old, "shared.txt", "bytes both runs have");
+        await UploadAsync(kept, "shared.txt", "bytes both runs have");
+        var store = _factory.Services.GetRequiredService<ArtifactStore>();
+        Assert.True(File.Exists(store.PathFor(onlyOld)));
+
+        var record = await _factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        Assert.Equal(1, record!.RunsDeleted);
+        Assert.False(File.Exists(store.PathFor(onlyOld)));
+        Assert.True(File.Exists(store.PathFor(shared)));
+        Assert.Equal(0, await CountAsync("artifacts", old));
+        Assert.Equal(1, await CountAsync("artifacts", kept));
+    }
+
+    [Fact]
+    public async Task Purge_ManyRuns_DeletesInBatches()
+    {
+        var client = _factory.CreateClient();
+        for (var i = 0; i < RunPurger.BatchSize + 5; i++) await client.CreateRunAsync(new { workflowName = "bulk", status = "completed" });
+        _factory.Clock.Advance(TimeSpan.FromDays(31));
+
+        var record = await _factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        Assert.Equal(RunPurger.BatchSize + 5, record!.RunsDeleted);
+        Assert.Equal(RunPurger.BatchSize + 5, _factory.Listener.After.Count);
+    }
+
+    [Fact]
+    public async Task Purge_IsRecordedAndShownOnAdmin()
+    {
+        await CreateAsync("completed");
+        var before = await _factory.CreateClient().GetDocumentAsync("/admin");
+        Assert.Equal("Has not run yet.", before.QuerySelector("#retention .retention-last").Text());
+        _factory.Clock.Advance(TimeSpan.FromDays(31));
+
+        await _factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        var last = await _factory.Services.GetRequiredService<RunPurger>().LastAsync();
+        Assert.Equal(DbTime.ToDb(_factory.Clock.GetUtcNow()), last!.RanAt);
+        Assert.Equal(1, last.RunsDeleted);
+        var after = await _factory.CreateClient().GetDocumentAsync("/admin");
+        var text = after.QuerySelector("#retention .retention-last").Text().Squash();
+        Assert.StartsWith("Last ran", text);
+        Assert.Contains("removed 1 runs and 0 steps", text);
+        Assert.Contains("30 days", after.QuerySelector("#retention").Text());
+    }
+
+    [Fact]
+    public async Task Purge_RetentionDaysConfigured_UsesIt()
+    {
+        using var factory = new RetentionFactory { Days = 2 };
+        var run = await factory.CreateClient().CreateRunAsync(new { workflowName = "short", status = "completed" });
+        factory.Clock.Advance(TimeSpan.FromDays(3));
+
+        var record = await factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        Assert.Equal(1, record!.RunsDeleted);
+        Assert.Equal(run.GetProperty("id").GetString(), factory.Listener.After.Single());
+    }
+
+    [Fact]
+    public async Task Purge_RetentionOff_KeepsEverything()
+    {
+        using var factory = new RetentionFactory { Days = 0 };
+        await factory.CreateClient().CreateRunAsync(new { workflowName = "keep", status = "completed" });
+        factory.Clock.Advance(TimeSpan.FromDays(400));
+
+        Assert.Null(await factory.Services.GetRequiredService<RunPurger>().PurgeAsync());
+        Assert.Contains("Retention is off", (await factory.CreateClient().GetDocumentAsync("/admin")).QuerySelector("#retention").Text());
+    }
+}

@@ -1,0 +1,173 @@
+using Dapper;
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Admin;
+
+/// `GET /api/admin/runs/stats`: counts are runs created in the period by their current status, except
+/// `queued` and `running`, which are the queue right now. failureRate = failed / finished (completed,
+/// partial, failed, cancelled), null when none finished.
+public sealed record AdminStats
+{
+    public long Total { get; init; }
+    public long Completed { get; init; }
+    public long Failed { get; init; }
+    public long Partial { get; init; }
+    public long Cancelled { get; init; }
+    public long Queued { get; init; }
+    public long Running { get; init; }
+    public double? FailureRate { get; init; }
+    public double? AvgDurationMs { get; init; }
+    public long? P95DurationMs { get; init; }
+    public double CostUsd { get; init; }
+    public long TokensInput { get; init; }
+    public long TokensOutput { get; init; }
+    /// For the admin page's queue card; not part of the JSON contract.
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? OldestQueuedAt { get; init; }
+
+    public static AdminStats From(RunStats s, long? p95)
+    {
+        var finished = s.Completed + s.Partial + s.Failed + s.Cancelled;
+        return new AdminStats
+        {
+            Total = s.Total, Completed = s.Completed, Failed = s.Failed, Partial = s.Partial, Cancelled = s.Cancelled,
+            Queued = s.QueuedNow, Running = s.RunningNow,
+            FailureRate = finished == 0 ? null : Math.Round((double)s.Failed / finished, 4),
+            AvgDurationMs = s.AvgDurationMs is { } avg ? Math.Round(avg) : null, P95DurationMs = p95,
+            CostUsd = Math.Round(s.CostUsd, 6), TokensInput = s.TokensInput, TokensOutput = s.TokensOutput,
+            OldestQueuedAt = s.OldestQueuedAt,
+        };
+    }
+}
+
+public sealed record DayStatusCount
+{
+    public string Day { get; init; } = "";
+    public string Status { get; init; } = "";
+    public long Count { get; init; }
+}
+
+public sealed record WorkflowFailures
+{
+    public string TenantId { get; init; } = "";
+    public string WorkflowName { get; init; } = "";
+    public long Failed { get; init; }
+    public long Total { get; init; }
+    public double FailureRate => Total == 0 ? 0 : (double)Failed / Total;
+}
+
+public sealed record SkillDuration
+{
+    public string SkillId { get; init; } = "";
+    public long Steps { get; init; }
+    public double AvgMs { get; init; }
+    public long P95Ms { get; init; }
+}
+
+public sealed record TenantModelUsage
+{
+    public string TenantId { get; init; } = "";
+    public string? ModelName { get; init; }
+    public long Runs { get; init; }
+    public long TokensInput { get; init; }
+    public long TokensOutput { get; init; }
+    public double CostUsd { get; init; }
+    public long AnyEstimated { get; init; }
+    public bool IsEstimated => AnyEstimated != 0;
+}
+
+/// The super admin's all-tenant aggregates. Percentiles are nearest-rank (the value at rank
+/// ceil(0.95 n) in duration order) with SQLite window functions, over a bounded sample: the period's
+/// most recent `RunSample` timed runs and `StepSample` timed steps (exact below that, and the page
+/// stays fast on a store of millions).
+public sealed class AdminStore(Database database, RunStore runs)
+{
+    public const int RunSample = 50_000;
+    public const int StepSample = 50_000;
+
+    private const string P95Runs = """
+        WITH sample AS (
+            SELECT duration_ms FROM runs WHERE created_at >= @Since AND duration_ms IS NOT NULL
+            ORDER BY created_at DESC LIMIT @Sample)
+        SELECT duration_ms FROM (
+            SELECT duration_ms, ROW_NUMBER() OVER (ORDER BY duration_ms) AS rn, COUNT(*) OVER () AS n FROM sample)
+        WHERE rn = (n * 95 + 99) / 100
+        """;
+
+    public async Task<AdminStats> StatsAsync(DateTimeOffset since, CancellationToken ct = default)
+    {
+        var stats = await runs.StatsAsync(null, since, ct);
+        await using var connection = await database.OpenAsync(ct);
+        var p95 = await connection.QuerySingleOrDefaultAsync<long?>(P95Runs, new { Since = DbTime.ToDb(since), Sample = RunSample });
+        return AdminStats.From(stats, p95);
+    }
+
+    // From the hourly rollups the triggers keep (0005), not by scanning a month of runs.
+    private const string RunsPerDay = """
+        SELECT substr(hour, 1, 10) AS Day, status AS Status, SUM(runs) AS Count
+        FROM run_rollups WHERE hour >= @SinceHour
+        GROUP BY Day, Status
+        """;
+
+    /// `since` is the start of a UTC day (or hour): rollups are per hour of creation.
+    public async Task<IReadOnlyList<DayStatusCount>> RunsPerDayAsync(DateTimeOffset since, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<DayStatusCount>(RunsPerDay, new { SinceHour = DbTime.ToDb(since)[..13] })).ToList();
+    }
+
+    private const string TopFailing = """
+        SELECT tenant_id AS TenantId, workflow_name AS WorkflowName,
+               SUM(status = 'failed') AS Failed, COUNT(*) AS Total
+        FROM runs WHERE created_at >= @Since
+        GROUP BY tenant_id, workflow_name
+        HAVING SUM(status = 'failed') > 0
+        ORDER BY Failed DESC, Total DESC, tenant_id, workflow_name
+        LIMIT @Limit
+        """;
+
+    public async Task<IReadOnlyList<WorkflowFailures>> TopFailingAsync(DateTimeOffset since, int limit, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<WorkflowFailures>(TopFailing, new { Since = DbTime.ToDb(since), Limit = limit })).ToList();
+    }
+
+    private const string SlowestSkills = """
+        WITH sample AS (
+            SELECT s.skill_id AS SkillId, s.duration_ms AS DurationMs
+            FROM runs r JOIN steps s ON s.run_id = r.id
+            WHERE r.created_at >= @Since AND s.duration_ms IS NOT NULL AND s.skill_id IS NOT NULL
+            ORDER BY r.created_at DESC LIMIT @Sample)
+        SELECT SkillId, Steps, AvgMs, DurationMs AS P95Ms FROM (
+            SELECT SkillId, DurationMs,
+                   ROW_NUMBER() OVER (PARTITION BY SkillId ORDER BY DurationMs) AS rn,
+                   COUNT(*) OVER (PARTITION BY SkillId) AS Steps,
+                   AVG(DurationMs) OVER (PARTITION BY SkillId) AS AvgMs
+            FROM sample)
+        WHERE rn = (Steps * 95 + 99) / 100
+        ORDER BY P95Ms DESC, SkillId
+        LIMIT @Limit
+        """;
+
+    public async Task<IReadOnlyList<SkillDuration>> SlowestSkillsAsync(DateTimeOffset since, int limit, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<SkillDuration>(SlowestSkills, new { Since = DbTime.ToDb(since), Limit = limit, Sample = StepSample })).ToList();
+    }
+
+    private const string UsageByTenantModel = """
+        SELECT tenant_id AS TenantId, model_name AS ModelName, COUNT(*) AS Runs,
+               COALESCE(SUM(tokens_input), 0) AS TokensInput, COALESCE(SUM(tokens_output), 0) AS TokensOutput,
+               COALESCE(SUM(cost_usd), 0.0) AS CostUsd, MAX(cost_estimated) AS AnyEstimated
+        FROM runs WHERE created_at >= @Since AND (tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL)
+        GROUP BY tenant_id, model_name
+        ORDER BY CostUsd DESC, tenant_id, model_name
+        """;
+
+    public async Task<IReadOnlyList<TenantModelUsage>> UsageAsync(DateTimeOffset since, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<TenantModelUsage>(UsageByTenantModel, new { Since = DbTime.ToDb(since) })).ToList();
+    }
+}

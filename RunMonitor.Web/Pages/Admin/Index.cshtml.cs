@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Admin;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages.Admin;
+
+/// `/admin`: every tenant's health over the last 7 or 30 days (`?days=`).
+[Authorize(Policy = Policies.RequireAdmin)]
+public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable prices, ApiKeyStore keys, TimeProvider time) : PageModel
+{
+    public static readonly IReadOnlyList<int> Windows = [7, 30];
+
+    public int Days { get; private set; } = 7;
+    public DateTimeOffset Now { get; private set; }
+    public AdminStats Stats { get; private set; } = new();
+    public RunsChartModel Chart { get; private set; } = null!;
+    public IReadOnlyList<WorkflowFailures> TopFailing { get; private set; } = [];
+    public IReadOnlyList<SkillDuration> SlowestSkills { get; private set; } = [];
+    public IReadOnlyList<TenantModelUsage> Usage { get; private set; } = [];
+    public IReadOnlyDictionary<string, ModelPrice> Prices => prices.Prices;
+    public PurgeRecord? LastPurge { get; private set; }
+    public int RetentionDays => purger.RetentionDays;
+    public IReadOnlyList<ApiKey> Keys { get; private set; } = [];
+    [TempData] public string? Notice { get; set; }
+
+    public async Task<IActionResult> OnGetAsync(CancellationToken ct)
+    {
+        foreach (var key in Request.Query.Keys)
+        {
+            if (key != "days") return Fragments.BadParameter(new BadParameter(key, "is not an admin parameter; accepted: days"));
+        }
+        if (Request.Query["days"].ToString() is { Length: > 0 } text)
+        {
+            if (!int.TryParse(text, out var days) || !Windows.Contains(days))
+                return Fragments.BadParameter(new BadParameter("days", "accepts 7 or 30 (default 7)"));
+            Days = days;
+        }
+        Now = time.GetUtcNow();
+        var today = DateOnly.FromDateTime(Now.UtcDateTime);
+        var since = new DateTimeOffset(today.AddDays(1 - Days).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        Stats = await admin.StatsAsync(since, ct);
+        Chart = RunsChartModel.From(await admin.RunsPerDayAsync(since, ct), today, Days);
+        TopFailing = await admin.TopFailingAsync(since, 10, ct);
+        SlowestSkills = await admin.SlowestSkillsAsync(since, 10, ct);
+        Usage = await admin.UsageAsync(since, ct);
+        LastPurge = await purger.LastAsync(ct);
+        Keys = await keys.ListAsync(ct);
+        return Page();
+    }
+
+    /// Revokes a stored key (a plain form POST with its antiforgery field; works without JavaScript).
+    public async Task<IActionResult> OnPostRevokeAsync(string id, CancellationToken ct)
+    {
+        if (!await keys.RevokeAsync(id, ct))
+            return Fragments.Html(StatusCodes.Status404NotFound, "<p>Key not found</p>");
+        Notice = $"Key {id} revoked.";
+        return RedirectToPage("/Admin/Index", null, "api-keys");
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages;
+
+/// `/login`: a person pastes an API key and gets the sign-in cookie.
+[AllowAnonymous]
+public sealed class LoginModel(ApiKeyStore keys) : PageModel
+{
+    public string? Error { get; private set; }
+    public bool KeysExist { get; private set; }
+    public string ReturnUrl { get; private set; } = "/ui/runs";
+
+    public async Task OnGetAsync(string? returnUrl, CancellationToken ct)
+    {
+        ReturnUrl = SafeReturnUrl(returnUrl);
+        KeysExist = await keys.AnyAsync(ct);
+    }
+
+    public async Task<IActionResult> OnPostAsync([FromForm] string? key, [FromForm] string? returnUrl, CancellationToken ct)
+    {
+        ReturnUrl = SafeReturnUrl(returnUrl);
+        KeysExist = await keys.AnyAsync(ct);
+        var found = string.IsNullOrWhiteSpace(key) ? null : await keys.FindAsync(key.Trim(), ct);
+        if (found is null)
+        {
+            Error = string.IsNullOrWhiteSpace(key) ? "Paste an API key." : "That key is not valid (unknown or revoked).";
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
+            return Page();
+        }
+        await HttpContext.SignInAsync(RunMonitorAuthenticationHandler.CookieScheme,
+            SignedInWith.Principal(found, SignedInWith.Cookie, RunMonitorAuthenticationHandler.CookieScheme));
+        return LocalRedirect(ReturnUrl);
+    }
+
+    // Only a path on this site: never an open redirect.
+    private string SafeReturnUrl(string? returnUrl) =>
+        !string.IsNullOrEmpty(returnUrl) && Url.IsLocalUrl(returnUrl) && !returnUrl.StartsWith("/login", StringComparison.OrdinalIgnoreCase)
+            ? returnUrl : "/ui/runs";
+}

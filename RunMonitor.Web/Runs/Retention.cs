@@ -1,0 +1,126 @@
+using System.Data;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using RunMonitor.Web.Data;
+
+namespace RunMonitor.Web.Runs;
+
+public sealed class RetentionOptions
+{
+    /// Finished runs older than this many days (by completion) are deleted. 0 or less keeps everything.
+    public int RetentionDays { get; init; } = 30;
+}
+
+/// Something that keeps data about runs outside `runs`/`steps`/`run_errors` (artifacts' files) and must
+/// let go of it when runs are purged. Both calls get the batch's run ids; implement either or both.
+public interface IRunPurgeListener
+{
+    /// Inside the delete's transaction, before the rows go: read or delete what references them.
+    Task BeforeDeleteAsync(SqliteConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct) => Task.CompletedTask;
+
+    /// After the batch committed: remove files and caches (the rows are gone for good).
+    Task AfterDeleteAsync(IReadOnlyList<string> runIds, CancellationToken ct) => Task.CompletedTask;
+}
+
+public sealed record PurgeRecord
+{
+    public long Id { get; init; }
+    public string RanAt { get; init; } = "";
+    public string Cutoff { get; init; } = "";
+    public long RunsDeleted { get; init; }
+    public long StepsDeleted { get; init; }
+}
+
+/// Deletes finished runs past the retention period in small batches (one short write transaction
+/// each, so ingest is never held up), their steps and errors by ON DELETE CASCADE, and records the pass.
+public sealed class RunPurger(Database database, TimeProvider time, IOptions<RetentionOptions> options,
+    IEnumerable<IRunPurgeListener> listeners)
+{
+    public const int BatchSize = 500;
+
+    private const string SelectExpired = """
+        SELECT id FROM runs
+        WHERE completed_at IS NOT NULL AND completed_at < @Cutoff AND status IN @Terminal
+        ORDER BY completed_at LIMIT @Limit
+        """;
+
+    private const string CountSteps = "SELECT COUNT(*) FROM steps WHERE run_id IN @Ids";
+
+    private const string DeleteRuns = "DELETE FROM runs WHERE id IN @Ids";
+
+    private const string InsertPurge = """
+        INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted)
+        VALUES (@RanAt, @Cutoff, @RunsDeleted, @StepsDeleted)
+        """;
+
+    public int RetentionDays => options.Value.RetentionDays;
+
+    /// One pass: every expired run, batch by batch. Returns what it recorded, or null when retention is off.
+    public async Task<PurgeRecord?> PurgeAsync(CancellationToken ct = default)
+    {
+        if (RetentionDays <= 0) return null;
+        var now = time.GetUtcNow();
+        var cutoff = DbTime.ToDb(now - TimeSpan.FromDays(RetentionDays));
+        long runs = 0, steps = 0;
+        while (true)
+        {
+            var batch = await database.WriteAsync(async (connection, tx) =>
+            {
+                var ids = (await connection.QueryAsync<string>(SelectExpired,
+                    new { Cutoff = cutoff, Terminal = RunStatus.Terminal, Limit = BatchSize }, tx)).ToList();
+                if (ids.Count == 0) return (Ids: ids, Steps: 0L);
+                foreach (var listener in listeners) await listener.BeforeDeleteAsync(connection, tx, ids, ct);
+                var stepCount = await connection.ExecuteScalarAsync<long>(CountSteps, new { Ids = ids }, tx);
+                await connection.ExecuteAsync(DeleteRuns, new { Ids = ids }, tx);
+                return (Ids: ids, Steps: stepCount);
+            }, ct);
+            if (batch.Ids.Count == 0) break;
+            runs += batch.Ids.Count;
+            steps += batch.Steps;
+            foreach (var listener in listeners) await listener.AfterDeleteAsync(batch.Ids, ct);
+            if (batch.Ids.Count < BatchSize) break;
+        }
+        var record = new PurgeRecord { RanAt = DbTime.ToDb(now), Cutoff = cutoff, RunsDeleted = runs, StepsDeleted = steps };
+        await database.WriteAsync((connection, tx) => connection.ExecuteAsync(InsertPurge, record, tx), ct);
+        return record;
+    }
+
+    private const string SelectLast = """
+        SELECT id AS Id, ran_at AS RanAt, cutoff AS Cutoff, runs_deleted AS RunsDeleted, steps_deleted AS StepsDeleted
+        FROM retention_purges ORDER BY id DESC LIMIT 1
+        """;
+
+    public async Task<PurgeRecord?> LastAsync(CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<PurgeRecord>(SelectLast);
+    }
+}
+
+/// Runs the purge a minute after start-up (not competing with it) and then every hour, on the injected clock.
+public sealed class RetentionWorker(RunPurger purger, TimeProvider time, ILogger<RetentionWorker> logger) : BackgroundService
+{
+    public static readonly TimeSpan StartDelay = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try { await Task.Delay(StartDelay, time, stoppingToken); }
+        catch (OperationCanceledException) { return; }
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await purger.PurgeAsync(stoppingToken) is { RunsDeleted: > 0 } record)
+                    logger.LogInformation("Retention removed {Runs} runs and {Steps} steps completed before {Cutoff}", record.RunsDeleted, record.StepsDeleted, record.Cutoff);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "Retention pass failed; it runs again in {Interval}", Interval);
+            }
+            try { await Task.Delay(Interval, time, stoppingToken); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+}
