@@ -315,4 +315,21 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
         Assert.Equal("/ui/runs/list?layer_name=ui-index", doc.QuerySelector("#runs-refresh")?.GetAttribute("hx-get"));
         Assert.Equal("runsChanged from:body", doc.QuerySelector("#run-stats #run-stats-refresh")?.GetAttribute("hx-trigger"));
     }
+
+    [Fact]
+    public async Task RetryForm_PlainPostWithItsOwnToken_RedirectsToTheNewRun()
+    {
+        var id = await RunAsync("plain-form", "failed");
+        var client = factory.CreateClient(new() { AllowAutoRedirect = false });
+        var page = await client.GetDocumentAsync($"/runs/{id}");
+        var form = page.QuerySelectorAll("form[data-confirm-form]").First(f => f.GetAttribute("action")!.Contains("/retry") && f.QuerySelector("input[name=fromFailedStep]") is null);
+        var token = form.QuerySelector("input[name=__RequestVerificationToken]")?.GetAttribute("value");
+        Assert.False(string.IsNullOrEmpty(token), "the retry form carries no antiforgery field");
+
+        var response = await client.PostAsync(form.GetAttribute("action"), new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token! }));
+
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("/runs/", response.Headers.Location?.OriginalString);
+        Assert.NotEqual($"/runs/{id}", response.Headers.Location?.OriginalString);
+    }
 }
