@@ -2,6 +2,7 @@ using RunMonitor.Web.Admin;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Demo;
+using RunMonitor.Web.Pages;
 using RunMonitor.Web.Pages.Runs;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
@@ -41,7 +42,7 @@ if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 }
 
 builder.Services.AddProblemDetails();
-builder.Services.AddRazorPages();
+builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new HandlerRequiredFilter()));
 builder.Services.AddRunMonitorSecurity();
 builder.Services.AddRunMonitorAdmin(builder.Configuration);
 

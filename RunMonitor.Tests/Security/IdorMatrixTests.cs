@@ -1,16 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Reflection;
 using System.Text;
-using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc.RazorPages;
-using Microsoft.AspNetCore.Mvc.RazorPages.Infrastructure;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
-using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Security;
+using Route = RunMonitor.Tests.Security.RouteTable.Route;
 
 namespace RunMonitor.Tests.Security;
 
@@ -29,54 +23,7 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
 
     private static readonly string[] RolePolicies = [Policies.RequireOperator, Policies.RequireIngest, Policies.RequireAdmin];
 
-    private static readonly string[] UnsafeMethods = ["POST", "PUT", "PATCH", "DELETE"];
-
-    /// One method of one route, with every policy it must pass (endpoint, group, page, handler).
-    public sealed record Route(RoutePattern Pattern, string Method, string? Handler, IReadOnlyList<string> Policies, bool AllowAnonymous)
-    {
-        // Page routes come without the leading slash ("login"), minimal-API routes with it.
-        public string Path => "/" + (Pattern.RawText ?? "").Trim('/');
-        public string Key => $"{Method} {Path}";
-        public string Display => Key + (Handler is null ? "" : $" (handler {Handler})");
-        public bool IsUnsafe => UnsafeMethods.Contains(Method);
-        /// The route names one tenant's thing: a run (or its step) or an artifact.
-        public bool HasRunId => Pattern.Parameters.Any(p => p.Name is "id" or "runId" or "artifactId");
-        public bool IsAdminRoute => Path == "/admin" || Path.StartsWith("/admin/", StringComparison.Ordinal) || Path.StartsWith("/api/admin/", StringComparison.Ordinal);
-    }
-
-    private async Task<IReadOnlyList<Route>> RoutesAsync()
-    {
-        var loader = factory.Services.GetRequiredService<PageLoader>();
-        var routes = new List<Route>();
-        foreach (var endpoint in factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>())
-        {
-            if (endpoint.Metadata.GetMetadata<ISuppressMatchingMetadata>()?.SuppressMatching == true) continue;
-            if (endpoint.Metadata.GetMetadata<PageActionDescriptor>() is { } page)
-            {
-                // Page authorization ([Authorize], folder conventions) lives on the compiled page.
-                var compiled = await loader.LoadAsync(page, endpoint.Metadata);
-                var metadata = compiled.Endpoint?.Metadata ?? new EndpointMetadataCollection(compiled.EndpointMetadata);
-                var handlers = compiled.HandlerMethods.Count > 0
-                    ? compiled.HandlerMethods.Select(h => (Method: h.HttpMethod.ToUpperInvariant(), h.Name, Info: (MethodInfo?)h.MethodInfo))
-                    : [("GET", null, null)];
-                foreach (var (method, name, info) in handlers)
-                {
-                    var policies = PoliciesOf(metadata).ToList();
-                    if (info?.GetCustomAttribute<HandlerPolicyAttribute>() is { } handlerPolicy) policies.Add(handlerPolicy.Policy);
-                    routes.Add(new Route(endpoint.RoutePattern, method, name, policies, metadata.GetMetadata<IAllowAnonymous>() is not null));
-                }
-                continue;
-            }
-            var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["GET", "POST", "PUT", "PATCH", "DELETE"];
-            foreach (var method in methods.Where(m => m != "HEAD" && m != "OPTIONS"))
-                routes.Add(new Route(endpoint.RoutePattern, method, null, PoliciesOf(endpoint.Metadata).ToList(), endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null));
-        }
-        Assert.NotEmpty(routes);
-        return routes;
-    }
-
-    private static IEnumerable<string> PoliciesOf(EndpointMetadataCollection metadata) =>
-        metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy ?? "(no policy name)");
+    private Task<IReadOnlyList<Route>> RoutesAsync() => RouteTable.ReadAsync(factory.Services);
 
     [Fact]
     public async Task RouteTable_EveryEndpoint_NamesAPolicyOrIsPublic()

@@ -29,6 +29,42 @@ public sealed class JsonBody
 
     public IReadOnlyDictionary<string, List<string>> Errors => _errors;
 
+    /// The path of the first string or property name that is not valid Unicode (a lone surrogate
+    /// escape such as "\ud800", which JSON's grammar allows but no string can hold); null when all are.
+    public static string? FindInvalidText(JsonElement element, string path = "body")
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    element.GetString();
+                    return null;
+                case JsonValueKind.Array:
+                    var i = 0;
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (FindInvalidText(item, $"{path}[{i.ToString(CultureInfo.InvariantCulture)}]") is { } bad) return bad;
+                        i++;
+                    }
+                    return null;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        var name = property.Name;
+                        if (FindInvalidText(property.Value, path == "body" ? name : $"{path}.{name}") is { } bad) return bad;
+                    }
+                    return null;
+                default:
+                    return null;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return path;
+        }
+    }
+
     private string Path(string name) => _prefix + name;
 
     private static void Add(Dictionary<string, List<string>> errors, string field, string message)

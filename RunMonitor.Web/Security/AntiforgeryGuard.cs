@@ -15,13 +15,27 @@ public sealed class AntiforgeryGuard(RequestDelegate next, IAntiforgery antiforg
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (NeedsToken(context) && !await antiforgery.IsRequestValidAsync(context))
+        if (NeedsToken(context) && !await IsValidAsync(context))
         {
             await Refusal.WriteAsync(context, StatusCodes.Status400BadRequest, "Antiforgery token missing or invalid",
                 "reload the page and try again (a signed-in browser must send the RequestVerificationToken header or form field)");
             return;
         }
         await next(context);
+    }
+
+    // A body that claims to be a form but cannot be read as one (broken multipart, a key over the form
+    // limits) throws rather than answering false: it holds no readable token either way.
+    private async Task<bool> IsValidAsync(HttpContext context)
+    {
+        try
+        {
+            return await antiforgery.IsRequestValidAsync(context);
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return false;
+        }
     }
 
     public static bool NeedsToken(HttpContext context)

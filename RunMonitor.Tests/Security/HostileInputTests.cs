@@ -1,0 +1,574 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RunMonitor.Tests.Infrastructure;
+using Xunit.Abstractions;
+using Route = RunMonitor.Tests.Security.RouteTable.Route;
+
+namespace RunMonitor.Tests.Security;
+
+/// Thousands of random and malformed requests (a fixed seed, so a failure replays) at every route of the
+/// real route table: odd path values, broken query strings, hostile JSON and form bodies, wrong methods
+/// and content types. No answer may be a 5xx and nothing may be logged at Error or by the exception handler.
+public sealed class HostileInputTests(ITestOutputHelper output)
+{
+    private const int LoopbackRequests = 4000;
+    private const int KeyedRequests = 1500;
+
+    [Fact]
+    public async Task EveryRoute_RandomHostileInputAsLoopbackSuperAdmin_NoServerErrorOrLoggedException()
+    {
+        // Arrange
+        await using var factory = new CapturingFactory();
+        var client = factory.CreateClient();
+        var seeded = await SeedAsync(client, tenant: null);
+        var fuzzer = new Fuzzer(new Random(6), await RouteTable.ReadAsync(factory.Services), seeded);
+
+        // Act
+        var failures = await FireAsync(factory.Server, factory.Log, fuzzer, LoopbackRequests, _ => null);
+
+        // Assert
+        Assert.True(failures.Count == 0, Report(failures));
+    }
+
+    [Fact]
+    public async Task EveryRoute_RandomHostileInputWithBearerKeys_NoServerErrorOrLoggedException()
+    {
+        // Arrange: keys exist, so loopback is no longer trusted; most requests carry a viewer's key.
+        await using var factory = new CapturingKeyedFactory();
+        var seeded = await SeedAsync(factory.Bearer(KeyedFactory.SuperAdminKey), tenant: "alpha");
+        var fuzzer = new Fuzzer(new Random(66), await RouteTable.ReadAsync(factory.Services), seeded);
+        string?[] authorizations =
+        [
+            $"Bearer {KeyedFactory.KeyFor("alpha", "viewer")}", $"Bearer {KeyedFactory.KeyFor("alpha", "viewer")}",
+            $"Bearer {KeyedFactory.KeyFor("alpha", "viewer")}", $"Bearer {KeyedFactory.KeyFor("beta", "viewer")}",
+            $"Bearer {KeyedFactory.KeyFor("alpha", "admin")}", $"Bearer {KeyedFactory.KeyFor("alpha", "ingest")}",
+            $"Bearer {KeyedFactory.SuperAdminKey}", null, "Bearer ", "Bearer " + new string('k', 5000), "Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+            "Bearer ключ-✓", "bearer " + KeyedFactory.KeyFor("alpha", "viewer").ToUpperInvariant(), "Bearer a b c",
+        ];
+
+        // Act
+        var failures = await FireAsync(factory.Server, factory.Log, fuzzer, KeyedRequests, r => authorizations[r.Next(authorizations.Length)]);
+
+        // Assert
+        Assert.True(failures.Count == 0, Report(failures));
+    }
+
+    // Regressions: each request below once answered 500 with an unhandled exception in the log.
+
+    [Theory]
+    [InlineData("PATCH", "/ui/runs")]
+    [InlineData("BREW", "/ui/runs/stats")]
+    [InlineData("DELETE", "/runs/fz-done")]
+    [InlineData("PUT", "/admin")]
+    public async Task Page_MethodWithoutHandler_Answers405WithAllow(string method, string path)
+    {
+        // Arrange: Razor Pages used to render the page without running a handler, so its model was empty (NullReferenceException).
+        // A bearer key passes the antiforgery guard (a loopback browser's PATCH stops there with 400 first).
+        await using var factory = new CapturingKeyedFactory();
+        var client = factory.Bearer(KeyedFactory.SuperAdminKey);
+        await SeedAsync(client, tenant: "alpha");
+
+        // Act
+        var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        // Assert
+        Assert.Equal(System.Net.HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Contains("GET", response.Content.Headers.Allow);
+        Assert.Empty(factory.Log.Drain());
+    }
+
+    [Fact]
+    public async Task Page_UnknownHandlerName_Answers400NamingHandler()
+    {
+        // Arrange
+        await using var factory = new CapturingFactory();
+        var client = factory.CreateClient();
+
+        // Act: /admin has a GET handler and a `revoke` POST handler, no GET `bogus`.
+        var response = await client.GetAsync("/admin?handler=bogus");
+
+        // Assert
+        Assert.True(response.StatusCode is System.Net.HttpStatusCode.BadRequest, $"answered {(int)response.StatusCode}");
+        var error = (await Html.ParseAsync(response)).QuerySelector("p.error")!;
+        Assert.Equal("handler", error.GetAttribute("data-parameter"));
+        Assert.Empty(factory.Log.Drain());
+    }
+
+    [Theory]
+    [InlineData("multipart/form-data; boundary=xyz", "--xyz\r\nContent-Disposition: form-data; name=\"fromFailedStep\"\r\n\r\ntrue\r\n--xy")]
+    [InlineData("application/x-www-form-urlencoded", "")]
+    public async Task PagePost_UnreadableForm_Answers400NotAntiforgeryException(string contentType, string body)
+    {
+        // Arrange: the antiforgery check read the form and threw when it could not (AntiforgeryValidationException).
+        await using var factory = new CapturingFactory();
+        var client = factory.CreateClient();
+        await SeedAsync(client, tenant: null);
+        if (body.Length == 0) body = new string('k', 5000) + "=v"; // a key longer than the form reader's 2,048-character limit
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        // Act
+        var response = await client.PostAsync("/ui/runs/fz-failed/retry", content);
+
+        // Assert
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("Antiforgery", await response.Content.ReadAsStringAsync());
+        Assert.Empty(factory.Log.Drain());
+    }
+
+    [Theory]
+    [InlineData("/api/runs", "{\"workflowName\":\"w\",\"name\":\"\\ud800\"}", "name")]
+    [InlineData("/api/queue/claim", "{\"worker\":\"w\",\"workflows\":[\"\\udfff\"]}", "workflows[0]")]
+    [InlineData("/api/runs", "{\"workflowName\":\"w\",\"context\":{\"\\ud800x\":1}}", "context")]
+    public async Task Ingest_LoneSurrogateEscape_Answers400NamingTheField(string url, string json, string field)
+    {
+        // Arrange: "\ud800" is valid JSON grammar but no string; reading it threw InvalidOperationException.
+        await using var factory = new CapturingFactory();
+        var client = factory.CreateClient();
+
+        // Act
+        var response = await client.PostAsync(url, new StringContent(json, Encoding.UTF8, "application/json"));
+
+        // Assert
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.JsonAsync()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty(field, out _), errors.ToString());
+        Assert.Empty(factory.Log.Drain());
+    }
+
+    private static string Report(IReadOnlyList<string> failures) =>
+        $"{failures.Count} hostile requests broke the app; the first ones:\n" + string.Join("\n", failures.Take(40));
+
+    /// Things the fuzzer may name correctly: a finished run with steps, payloads and an artifact, and a failed run.
+    public sealed record Seeded(string DoneRunId, string FailedRunId, string ArtifactId);
+
+    private static async Task<Seeded> SeedAsync(HttpClient client, string? tenant)
+    {
+        var done = await client.CreateRunAsync(new
+        {
+            id = "fz-done", tenantId = tenant, workflowName = "fuzz-wf", name = "fuzz done", status = "running",
+            steps = new[] { new { stepId = "s1", skillId = "fuzz.skill" }, new { stepId = "s2", skillId = "fuzz.skill" } },
+            context = new { a = 1 }, triggerPayload = new { b = new[] { 1, 2 } },
+            usage = new { model = "gpt-4o", tokensInput = 10, tokensOutput = 5 },
+        });
+        var doneId = done.GetProperty("id").GetString()!;
+        Assert.True((await client.PutAsJsonAsync($"/api/runs/{doneId}/steps/s1", new { status = "completed", input = new { x = 1 }, output = new { y = 2 } })).IsSuccessStatusCode);
+        var upload = await client.PostAsync($"/api/runs/{doneId}/steps/s1/artifacts?name=fuzz.txt", new StringContent("fuzz"));
+        Assert.True(upload.IsSuccessStatusCode, await upload.Content.ReadAsStringAsync());
+        var artifactId = (await upload.JsonAsync()).GetProperty("id").GetString()!;
+        Assert.True((await client.PatchJsonAsync($"/api/runs/{doneId}", new { status = "completed" })).IsSuccessStatusCode);
+        var failed = await client.CreateRunAsync(new
+        {
+            id = "fz-failed", tenantId = tenant, workflowName = "fuzz-wf", name = "fuzz failed", status = "failed",
+            error = new { message = "boom", type = "Err", stack = "at x" }, errors = new[] { new { topic = "t", error = "e" } },
+            steps = new[] { new { stepId = "s1" } },
+        });
+        return new Seeded(doneId, failed.GetProperty("id").GetString()!, artifactId);
+    }
+
+    /// Sends `count` requests one at a time (so a log entry belongs to the request in flight) and lists
+    /// every 5xx, every exception out of the server, every hang and every Error-level log entry.
+    private async Task<IReadOnlyList<string>> FireAsync(TestServer server, LogCapture log, Fuzzer fuzzer, int count, Func<Random, string?> authorization)
+    {
+        var failures = new List<string>();
+        var answers = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < count && failures.Count < 50; i++)
+        {
+            var request = fuzzer.Next() with { Authorization = authorization(fuzzer.Random) };
+            log.Current = request.Describe();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                var context = await server.SendAsync(request.Apply, timeout.Token);
+                var status = context.Response.StatusCode;
+                var key = $"{request.Method} {fuzzer.LastRoute}";
+                answers[key] = answers.GetValueOrDefault(key) + $" {status}";
+                if (status >= 500)
+                {
+                    var body = await new StreamReader(context.Response.Body).ReadToEndAsync(timeout.Token);
+                    failures.Add($"{request.Describe()} → {status}: {Snippet(body, 300)}");
+                }
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                failures.Add($"{request.Describe()} → no answer within 10 s");
+            }
+            catch (Exception e)
+            {
+                failures.Add($"{request.Describe()} → exception out of the server: {e.GetType().Name}: {Snippet(e.Message, 300)}");
+            }
+            failures.AddRange(log.Drain());
+        }
+        // What the volume reached: each route's answers by status, so a suite refused at the door shows.
+        foreach (var (route, statuses) in answers)
+            output.WriteLine($"{route}: {string.Join(", ", statuses.Split(' ', StringSplitOptions.RemoveEmptyEntries).GroupBy(s => s).OrderBy(g => g.Key).Select(g => $"{g.Key}×{g.Count()}"))}");
+        log.Current = "(after the last request)";
+        failures.AddRange(log.Drain());
+        return failures;
+    }
+
+    private static string Snippet(string text, int max)
+    {
+        var flat = text.ReplaceLineEndings(" ");
+        return flat.Length <= max ? flat : flat[..max] + "…";
+    }
+
+    /// One hostile request: method, decoded path, raw query string, headers and body.
+    public sealed record FuzzRequest(string Method, string Path, string Query, string? ContentType, byte[]? Body, string? Authorization = null, string? Cookie = null)
+    {
+        public void Apply(HttpContext context)
+        {
+            var request = context.Request;
+            request.Method = Method;
+            request.Scheme = "http";
+            request.Host = new HostString("localhost");
+            request.Path = new PathString(Path);
+            request.QueryString = new QueryString(Query);
+            if (Authorization is not null) request.Headers.Authorization = Authorization;
+            if (Cookie is not null) request.Headers.Cookie = Cookie;
+            if (Body is not null)
+            {
+                request.Body = new MemoryStream(Body);
+                request.ContentLength = Body.Length;
+            }
+            if (ContentType is not null) request.ContentType = ContentType;
+        }
+
+        public string Describe()
+        {
+            var body = Body is null ? "" : $" [{ContentType ?? "no type"}, {Body.Length:N0} B: {Snippet(Encoding.UTF8.GetString(Body, 0, Math.Min(Body.Length, 160)), 160)}]";
+            var auth = Authorization is null ? "" : $" (Authorization: {Snippet(Authorization, 40)})";
+            return $"{Method} {Snippet(Path, 160)}{Snippet(Query, 200)}{auth}{body}";
+        }
+    }
+
+    /// Makes the requests: every route in turn, each part of it good or hostile at random.
+    public sealed class Fuzzer(Random random, IReadOnlyList<Route> routes, Seeded seeded)
+    {
+        private int _next;
+
+        public Random Random => random;
+
+        public string LastRoute { get; private set; } = "";
+
+        private static readonly string[] ListParameters =
+        [
+            "layer_name", "workflow", "status", "q", "from", "to", "sort", "offset", "limit", "tenant", "period", "format",
+            "step", "seen", "badge", "scope", "days", "disposition", "name", "returnUrl", "handler", "fromFailedStep", "key", "id",
+        ];
+
+        private static readonly string[] OddValues =
+        [
+            "", " ", "x", "-1", "0", "1", "20", "100", "101", "-0", "+5", "1e3", "1.5", "NaN", "Infinity", "-Infinity", "0x10", "１２",
+            "2147483647", "2147483648", "-2147483649", "9223372036854775807", "9223372036854775808", "99999999999999999999999999999",
+            "2026-11-21", "2026-11-21T08:00:00Z", "2026-13-45", "2026-11-21T25:61:00Z", "0001-01-01", "0001-01-01T00:00:00Z",
+            "9999-12-31", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59.9999999+00:00", "0000-00-00", "2026-11-21T08:00:00+14:00",
+            "2026-11-21T08:00:00-14:00", "1970-01-01T00:00:00Z", "-created", "--created", "created", "-duration", "duration", "status", "-",
+            "failed", "FAILED", "success", "failed,running", ",,,", "failed,bogus", "queued,running,completed,partial,failed,cancelled,dry",
+            "24h", "7d", "30d", "0d", "-7d", "7", "30", "csv", "json", "xml", "true", "false", "TRUE", "inline", "attachment", "page", "modal",
+            "list", "stats", "recent", "retry", "cancel", "live", "actions", "revoke", "s1", "s2", "fz-done", "alpha", "beta", "ALPHA", "a b",
+            "'", "''", "' OR '1'='1", "\" OR 1=1 --", "%' OR 1=1 --", "\\", "\"", "\"unterminated", "NEAR(a b)", "a*", "*", "%", "_", "%_%", "OR", "AND NOT",
+            "<script>alert(1)</script>", "{{7*7}}", "${jndi:ldap://x}", "../../etc/passwd", "..", ".", "/", "//evil.example", "http://evil.example",
+            "\u0000", "a\u0000b", "\r\n", "\t", "ü✓漢字", "🙂", "\ud800", "\udfff", "\u202e", "\ufeff", "Ω≈ç√",
+        ];
+
+        private static readonly string[] BrokenEscapes = ["%", "%%", "%zz", "%G1", "%E2%82", "%FF", "%C0%AF", "%00", "%2e%2e", "%2F", "%u0041", "%ED%A0%80", "%F0%9F%99", "+%2B+"];
+
+        private T Pick<T>(IReadOnlyList<T> items) => items[random.Next(items.Count)];
+
+        private string Long(int length) => new(Pick("aZ9-✓%'".ToCharArray()), length);
+
+        private string OddValue() => random.Next(20) switch
+        {
+            0 => Long(random.Next(2) == 0 ? 250 : 20_000),
+            1 => Pick(OddValues) + Pick(OddValues),
+            _ => Pick(OddValues),
+        };
+
+        /// A query value as sent on the wire: encoded, raw, or with broken percent-encoding.
+        private string WireValue() => random.Next(6) switch
+        {
+            0 => OddValue(),
+            1 => Pick(BrokenEscapes),
+            2 => OddValue() + Pick(BrokenEscapes),
+            _ => Uri.EscapeDataString(OddValue().Replace("\ud800", "").Replace("\udfff", "")),
+        };
+
+        private string Query(Route route)
+        {
+            var pairs = new List<string>();
+            if (route.Handler is not null && !route.Pattern.Parameters.Any(p => p.Name == "handler") && random.Next(5) > 0)
+                pairs.Add("handler=" + route.Handler.ToLowerInvariant());
+            var n = random.Next(6) switch { 0 => 0, 1 => 1, 2 => 2, 3 => 3, 4 => 5, _ => 12 };
+            for (var i = 0; i < n; i++)
+            {
+                var name = random.Next(8) switch { 0 => WireValue(), 1 => Pick(ListParameters).ToUpperInvariant(), _ => Pick(ListParameters) };
+                pairs.Add(random.Next(15) switch { 0 => name, 1 => name + "=", 2 => "=" + WireValue(), _ => name + "=" + WireValue() });
+                // Repeated parameters, sometimes many times.
+                if (random.Next(8) == 0) for (var r = random.Next(2, 40); r > 0; r--) pairs.Add(name + "=" + WireValue());
+            }
+            var separator = random.Next(20) == 0 ? ";" : "&";
+            var query = string.Join(separator, pairs);
+            if (random.Next(30) == 0) query += "&&&=&" + Pick(BrokenEscapes);
+            return query.Length == 0 && random.Next(2) == 0 ? "" : "?" + query;
+        }
+
+        private string GoodValue(Route route, string parameter) => parameter switch
+        {
+            "id" or "runId" => random.Next(3) == 0 ? seeded.FailedRunId : seeded.DoneRunId,
+            "stepId" => random.Next(4) == 0 ? "s2" : "s1",
+            "artifactId" => seeded.ArtifactId,
+            "field" => route.Pattern.Parameters.Any(p => p.Name == "stepId") ? Pick(new[] { "input", "output" }) : Pick(new[] { "context", "triggerPayload" }),
+            "format" => Pick(new[] { "csv", "json" }),
+            "handler" => route.Handler?.ToLowerInvariant() ?? "list",
+            _ => "x",
+        };
+
+        /// A path value after decoding, as routing sees it.
+        private string OddPathValue() => random.Next(16) switch
+        {
+            0 => "..",
+            1 => ".",
+            2 => "\0",
+            3 => "a\0b",
+            4 => Long(random.Next(2) == 0 ? 129 : 8000),
+            5 => "ü✓漢字🙂",
+            6 => "export.csv",
+            7 => "export.json",
+            8 => "%00",
+            9 => "fz-done%2F..",
+            10 => "fz-done.",
+            11 => " fz-done ",
+            12 => "FZ-DONE",
+            13 => "\ud800",
+            14 => "-1",
+            _ => OddValue().Replace("/", ""),
+        };
+
+        private string Path(Route route)
+        {
+            var segments = new List<string>();
+            foreach (var segment in route.Pattern.PathSegments)
+            {
+                var text = new StringBuilder();
+                var skip = false;
+                foreach (var part in segment.Parts)
+                {
+                    switch (part)
+                    {
+                        case RoutePatternLiteralPart literal: text.Append(literal.Content); break;
+                        case RoutePatternSeparatorPart separator: text.Append(separator.Content); break;
+                        case RoutePatternParameterPart parameter:
+                            if (parameter.IsOptional && parameter.Name != "handler" && random.Next(3) == 0) { skip = text.Length == 0; break; }
+                            if (parameter.Name == "handler" && route.Handler is null) { skip = text.Length == 0; break; }
+                            text.Append(random.Next(3) == 0 ? OddPathValue() : GoodValue(route, parameter.Name));
+                            break;
+                    }
+                }
+                if (!skip) segments.Add(text.ToString());
+            }
+            var path = "/" + string.Join('/', segments);
+            if (random.Next(25) == 0) path += Pick(new[] { "/", "//", "/..", "/extra", "%20" });
+            return path;
+        }
+
+        public FuzzRequest Next()
+        {
+            var route = routes[_next++ % routes.Count];
+            LastRoute = route.Display;
+            var method = random.Next(25) == 0 ? Pick(new[] { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "BREW" }) : route.Method;
+            var path = Path(route);
+            var query = Query(route);
+            string? cookie = random.Next(30) == 0 ? Pick(new[] { ".AspNetCore.Cookies=garbage", ".AspNetCore.Cookies=" + Long(5000), "x=%zz; ;;=" }) : null;
+            if (method is "GET" or "HEAD" or "OPTIONS" && random.Next(10) > 0) return new FuzzRequest(method, path, query, null, null, Cookie: cookie);
+            var (type, body) = Body(route);
+            return new FuzzRequest(method, path, query, type, body, Cookie: cookie);
+        }
+
+        private static readonly string[] RunFields =
+        [
+            "id", "tenantId", "workflowName", "name", "dryRun", "triggerPayload", "layerHash", "createdAt", "steps", "status", "startedAt",
+            "completedAt", "error", "errors", "metrics", "usage", "context",
+        ];
+
+        private static readonly string[] StepFields =
+        [
+            "skillId", "status", "startedAt", "completedAt", "durationMs", "cacheHit", "attempt", "input", "output", "error",
+        ];
+
+        private static readonly string[] ControlFields = ["worker", "workflows", "leaseSeconds", "fromFailedStep", "fromStep"];
+
+        private (string? Type, byte[] Body) Body(Route route)
+        {
+            var json = random.Next(12) switch
+            {
+                0 => Pick(new[] { "", "{", "{\"status\":", "[]", "null", "true", "123", "\"text\"", "{}", "{\"status\":\"running\",}", "{'status':'running'}",
+                    "{\"status\":\"running\"}garbage", "NaN", "{\"a\":NaN}", "{\"dryRun\":tru}", "\u0000", "{\"status\":\"running\",\"status\":\"failed\"}" }),
+                1 => new string('[', random.Next(2) == 0 ? 65 : 5000) + new string(']', random.Next(2) == 0 ? 65 : 0),
+                2 => string.Concat(Enumerable.Repeat("{\"context\":", 70)) + "1" + new string('}', 70),
+                3 => "{\"steps\":[" + string.Join(',', Enumerable.Range(0, random.Next(2) == 0 ? 1001 : 3000).Select(i => $"{{\"stepId\":\"s{i}\"}}")) + "],\"workflowName\":\"w\"}",
+                4 => "{\"errors\":[" + string.Join(',', Enumerable.Range(0, 1001).Select(_ => "{\"topic\":\"t\",\"error\":\"e\"}")) + "]}",
+                5 => "{" + string.Join(',', RunFields.Concat(StepFields).Concat(ControlFields).Distinct().Select(f => $"\"{f}\":null")) + "}",
+                6 => "{\"workflowName\":\"" + Long(random.Next(2) == 0 ? 201 : 1_100_000) + "\"}",
+                _ => RandomObject(route),
+            };
+            var bytes = Encoding.UTF8.GetBytes(json);
+            if (random.Next(20) == 0) bytes = [0xEF, 0xBB, 0xBF, .. bytes];
+            if (random.Next(25) == 0) bytes = [.. bytes, 0xFF, 0xFE, 0xC0];
+            if (random.Next(10) == 0 && bytes.Length > 2) bytes = bytes[..random.Next(1, bytes.Length)];
+            var type = random.Next(14) switch
+            {
+                0 => null,
+                1 => "text/plain",
+                2 => "application/x-www-form-urlencoded",
+                3 => "multipart/form-data; boundary=xyz",
+                4 => "application/json; charset=utf-7",
+                5 => "application/json; charset=bogus",
+                6 => "json",
+                7 => "application/" + Long(300),
+                8 => "application/merge-patch+json",
+                _ => "application/json",
+            };
+            if (type is "application/x-www-form-urlencoded" && random.Next(2) == 0)
+                bytes = Encoding.UTF8.GetBytes(string.Join('&', Enumerable.Range(0, random.Next(1, 6)).Select(_ => Pick(ListParameters.Append("__RequestVerificationToken").ToArray()) + "=" + WireValue())));
+            if (type is "multipart/form-data; boundary=xyz" && random.Next(2) == 0)
+                bytes = Encoding.UTF8.GetBytes("--xyz\r\nContent-Disposition: form-data; name=\"fromFailedStep\"\r\n\r\n" + OddValue() + "\r\n--xy");
+            return (type, bytes);
+        }
+
+        /// A JSON object of the route's own fields (and some others), each value well-typed or not.
+        private string RandomObject(Route route)
+        {
+            var fields = route.Path switch
+            {
+                var p when p.EndsWith("/steps/{stepId}", StringComparison.Ordinal) => StepFields,
+                var p when p.EndsWith("/claim", StringComparison.Ordinal) || p.EndsWith("/retry", StringComparison.Ordinal) => ControlFields,
+                _ => RunFields,
+            };
+            var chosen = Enumerable.Range(0, random.Next(1, fields.Length + 1)).Select(_ => Pick(fields)).Distinct().ToList();
+            if (random.Next(6) == 0) chosen.Add(Pick(new[] { "extra", "Status", "__proto__", "", "ü" }));
+            if (route.Path == "/api/runs" && random.Next(3) > 0 && !chosen.Contains("workflowName")) chosen.Add("workflowName");
+            return "{" + string.Join(',', chosen.Select(f => $"{JsonString(f)}:{FieldValue(f)}")) + "}";
+        }
+
+        private string FieldValue(string field)
+        {
+            if (random.Next(5) == 0) return AnyJson(2);
+            return field switch
+            {
+                "status" => JsonString(Pick(new[] { "queued", "running", "completed", "success", "partial", "failed", "cancelled", "dry", "pending", "skipped", "bogus", "" })),
+                "createdAt" or "startedAt" or "completedAt" => JsonString(Pick(OddValues.Where(v => v.Length > 0 && char.IsDigit(v[0])).ToArray())),
+                "dryRun" or "cacheHit" or "fromFailedStep" => Pick(new[] { "true", "false", "\"true\"", "1" }),
+                "durationMs" or "attempt" or "leaseSeconds" => Number(),
+                "steps" => "[" + string.Join(',', Enumerable.Range(0, random.Next(4)).Select(_ => $"{{\"stepId\":{JsonString(Pick(new[] { "s1", "s2", "s3", "..", "", "ü" }))},\"skillId\":{AnyJson(0)}}}")) + "]",
+                "errors" => "[" + string.Join(',', Enumerable.Range(0, random.Next(3)).Select(_ => $"{{\"topic\":{AnyJson(0)},\"error\":{JsonString(OddValue())},\"node\":{AnyJson(0)}}}")) + "]",
+                "error" => $"{{\"message\":{JsonString(OddValue())},\"stack\":{AnyJson(0)}}}",
+                "metrics" => $"{{\"targetsMatched\":{Number()},\"targetsProcessed\":{Number()},\"targetsSkipped\":{Number()},\"insightsCreated\":{Number()}}}",
+                "usage" => $"{{\"model\":{JsonString(Pick(new[] { "gpt-4o", "claude-3-5-sonnet", "unknown", "" }))},\"tokensInput\":{Number()},\"tokensOutput\":{Number()},\"costUsd\":{Number()}}}",
+                "workflows" => "[" + string.Join(',', Enumerable.Range(0, random.Next(3)).Select(_ => JsonString(OddValue()))) + "]",
+                "id" or "tenantId" or "fromStep" => JsonString(Pick(new[] { "fz-new-" + random.Next(1000), "fz-done", "alpha", "beta", "..", "UPPER", OddValue() })),
+                _ => random.Next(2) == 0 ? JsonString(OddValue()) : AnyJson(3),
+            };
+        }
+
+        private string Number() => Pick(new[]
+        {
+            "0", "1", "-1", "1.5", "1e3", "1e400", "-1e400", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+            "4611686018427387904", "123456789012", "0.0000001", "2147483648", "1000", "1001", "\"5\"",
+        });
+
+        private string AnyJson(int depth) => random.Next(depth <= 0 ? 6 : 9) switch
+        {
+            0 => "null",
+            1 => Number(),
+            2 => JsonString(OddValue()),
+            3 => "true",
+            4 => "\"\"",
+            5 => "[]",
+            6 => "[" + string.Join(',', Enumerable.Range(0, random.Next(4)).Select(_ => AnyJson(depth - 1))) + "]",
+            7 => "{" + string.Join(',', Enumerable.Range(0, random.Next(4)).Select(_ => $"{JsonString(OddValue())}:{AnyJson(depth - 1)}")) + "}",
+            _ => "{}",
+        };
+
+        private static string JsonString(string value)
+        {
+            var text = new StringBuilder("\"");
+            foreach (var c in value)
+            {
+                if (c is '"' or '\\') text.Append('\\').Append(c);
+                else if (c < 0x20 || char.IsSurrogate(c)) text.Append($"\\u{(int)c:x4}");
+                else text.Append(c);
+            }
+            return text.Append('"').ToString();
+        }
+    }
+
+    /// Keeps every entry of level Error or above, and any from the exception-handling middlewares or the
+    /// server's "unhandled exception" paths, labelled with the request in flight.
+    public sealed class LogCapture : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<string> _entries = new();
+
+        public string Current { get; set; } = "(start-up)";
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public IEnumerable<string> Drain()
+        {
+            while (_entries.TryDequeue(out var entry)) yield return entry;
+        }
+
+        public void Dispose() { }
+
+        private static bool Watched(string category) =>
+            category.Contains("ExceptionHandlerMiddleware", StringComparison.Ordinal)
+            || category.Contains("DeveloperExceptionPageMiddleware", StringComparison.Ordinal)
+            || category.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal)
+            || category.StartsWith("Microsoft.AspNetCore.TestHost", StringComparison.Ordinal);
+
+        private sealed class Logger(LogCapture capture, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error || (Watched(category) && logLevel >= LogLevel.Debug);
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (!IsEnabled(logLevel)) return;
+                var message = formatter(state, exception);
+                if (logLevel < LogLevel.Error && exception is null && !message.Contains("nhandled", StringComparison.Ordinal)) return;
+                var error = exception is null ? "" : $" {exception.GetType().Name}: {exception.Message} {exception.StackTrace?.Split('\n').FirstOrDefault(l => l.Contains("RunMonitor", StringComparison.Ordinal))?.Trim()}";
+                capture._entries.Enqueue($"{capture.Current} → logged {logLevel} by {category}: {Snippet(message, 200)}{Snippet(error, 500)}");
+            }
+        }
+    }
+
+    private sealed class CapturingFactory : RunMonitorFactory
+    {
+        public LogCapture Log { get; } = new();
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(Log));
+        }
+    }
+
+    private sealed class CapturingKeyedFactory : KeyedFactory
+    {
+        public LogCapture Log { get; } = new();
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(Log));
+        }
+    }
+}
