@@ -156,9 +156,10 @@ public sealed class AdminStore(Database database, RunStore runs)
         return (await connection.QueryAsync<SkillDuration>(SlowestSkills, new { Since = DbTime.ToDb(since), Limit = limit, Sample = StepSample })).ToList();
     }
 
+    // Token sums saturate (see RunStore.StatsSql): ingest accepts any 64-bit count.
     private const string UsageByTenantModel = """
         SELECT tenant_id AS TenantId, model_name AS ModelName, COUNT(*) AS Runs,
-               COALESCE(SUM(tokens_input), 0) AS TokensInput, COALESCE(SUM(tokens_output), 0) AS TokensOutput,
+               CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER) AS TokensInput, CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER) AS TokensOutput,
                COALESCE(SUM(cost_usd), 0.0) AS CostUsd, MAX(cost_estimated) AS AnyEstimated
         FROM runs WHERE created_at >= @Since AND (tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL)
         GROUP BY tenant_id, model_name

@@ -227,9 +227,9 @@ public sealed partial class RunStore(Database database)
         SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY tenant_id, workflow_name, status;
         DELETE FROM run_rollups;
         INSERT INTO run_rollups (tenant_id, hour, status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count)
-        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), COALESCE(SUM(insights_created), 0),
-               COALESCE(SUM(cost_usd), 0.0), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0),
-               COALESCE(SUM(duration_ms), 0), COUNT(duration_ms)
+        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), CAST(MIN(TOTAL(insights_created), 9.0e18) AS INTEGER),
+               TOTAL(cost_usd), CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER), CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER),
+               CAST(MIN(TOTAL(duration_ms), 9.0e18) AS INTEGER), COUNT(duration_ms)
         FROM runs GROUP BY tenant_id, substr(created_at, 1, 13), status, dry_run;
         INSERT INTO runs_name_fts (runs_name_fts) VALUES ('rebuild');
         """;
@@ -261,7 +261,8 @@ public sealed partial class RunStore(Database database)
     }
 
     // One round trip, no scan of the period: whole hours from the rollups, the period's first partial
-    // hour from the runs themselves (an index range), and the queue from the counters.
+    // hour from the runs themselves (an index range), and the queue from the counters. Ingest accepts any
+    // 64-bit count, so value sums saturate: TOTAL never overflows (SUM of integers throws "integer overflow").
     private const string StatsSql = """
         SELECT COALESCE(SUM(runs), 0) AS Total,
                COALESCE(SUM(CASE WHEN status = 'completed' THEN runs END), 0) AS Completed,
@@ -269,11 +270,11 @@ public sealed partial class RunStore(Database database)
                COALESCE(SUM(CASE WHEN status = 'failed' THEN runs END), 0) AS Failed,
                COALESCE(SUM(CASE WHEN status = 'cancelled' THEN runs END), 0) AS Cancelled,
                COALESCE(SUM(CASE WHEN dry = 1 OR status = 'dry' THEN runs END), 0) AS Dry,
-               COALESCE(SUM(insights), 0) AS Insights,
+               CAST(MIN(TOTAL(insights), 9.0e18) AS INTEGER) AS Insights,
                COALESCE(SUM(cost_usd), 0.0) AS CostUsd,
-               COALESCE(SUM(tokens_input), 0) AS TokensInput,
-               COALESCE(SUM(tokens_output), 0) AS TokensOutput,
-               COALESCE(SUM(duration_sum), 0) AS DurationSum,
+               CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER) AS TokensInput,
+               CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER) AS TokensOutput,
+               CAST(MIN(TOTAL(duration_sum), 9.0e18) AS INTEGER) AS DurationSum,
                COALESCE(SUM(duration_count), 0) AS DurationCount
         FROM (
             SELECT status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count
