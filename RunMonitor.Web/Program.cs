@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using RunMonitor.Web.Admin;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Data;
@@ -42,7 +43,13 @@ if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 }
 
 builder.Services.AddProblemDetails();
-builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new HandlerRequiredFilter()));
+builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new HandlerRequiredFilter()))
+    // No page binds jQuery-style keys (a[b][c]); their parser throws on an unbalanced "[" in any query or form key.
+    .AddMvcOptions(o =>
+    {
+        o.ValueProviderFactories.RemoveType<JQueryQueryStringValueProviderFactory>();
+        o.ValueProviderFactories.RemoveType<JQueryFormValueProviderFactory>();
+    });
 builder.Services.AddRunMonitorSecurity();
 builder.Services.AddRunMonitorAdmin(builder.Configuration);
 

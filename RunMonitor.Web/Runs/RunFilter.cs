@@ -116,8 +116,9 @@ public sealed partial record RunFilter
         {
             if (!DbTime.TryParseIso(toText, out var to, out var dateOnly))
                 return Bad("to", "accepts an ISO-8601 date (2026-11-21) or date-time (2026-11-21T18:00:00Z), UTC");
-            // A date alone means the whole of that day.
-            filter = filter with { To = dateOnly ? to.AddDays(1) : to, ToText = toText };
+            // A date alone means the whole of that day (the calendar's last day: up to its end).
+            var end = !dateOnly ? to : to.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : to.AddDays(1);
+            filter = filter with { To = end, ToText = toText };
         }
 
         if (filter.From is { } f && filter.To is { } t && f >= t)
