@@ -13,16 +13,21 @@ namespace RunMonitor.Tests.Data;
 /// The real app as its own OS process on a temp database: eight writers ingest runs, steps and status
 /// changes, the server is killed (SIGKILL) once enough writes were acknowledged, and a restarted server
 /// must still hold every write that got a 2xx, with the file intact and the trigger-kept counters exact.
-public sealed class CrashSafetyTests : IDisposable
+public sealed class CrashSafetyTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private const int Writers = 8;
     private const int KillAfterAcknowledged = 400;
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "runmonitor-crash", Guid.NewGuid().ToString("N"));
 
-    public CrashSafetyTests() => Directory.CreateDirectory(_directory);
-
-    private string DatabasePath => Path.Combine(_directory, "runmonitor.db");
+    private string DatabasePath
+    {
+        get
+        {
+            Directory.CreateDirectory(_directory);
+            return Path.Combine(_directory, "runmonitor.db");
+        }
+    }
 
     public void Dispose()
     {
@@ -98,6 +103,8 @@ public sealed class CrashSafetyTests : IDisposable
             }
             Assert.True(problems.Count == 0, string.Join("\n", problems));
             Assert.True(checkedRuns >= Writers, $"only {checkedRuns} runs were acknowledged");
+            output.WriteLine($"{acknowledged} writes acknowledged before the kill; {checkedRuns} runs checked after the restart, " +
+                             $"{expected.Count(e => e.Pending is not null)} with a write in flight at the kill");
         }
         finally
         {

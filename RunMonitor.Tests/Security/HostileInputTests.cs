@@ -21,6 +21,9 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     private const int LoopbackRequests = 4000;
     private const int KeyedRequests = 1500;
 
+    /// Fixed, so a failure replays; `RUNMONITOR_HOSTILE_SEED=n` explores another sequence.
+    private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("RUNMONITOR_HOSTILE_SEED"), out var seed) ? seed : 6;
+
     [Fact]
     public async Task EveryRoute_RandomHostileInputAsLoopbackSuperAdmin_NoServerErrorOrLoggedException()
     {
@@ -28,7 +31,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         await using var factory = new CapturingFactory();
         var client = factory.CreateClient();
         var seeded = await SeedAsync(client, tenant: null);
-        var fuzzer = new Fuzzer(new Random(6), await RouteTable.ReadAsync(factory.Services), seeded);
+        var fuzzer = new Fuzzer(new Random(Seed), await RouteTable.ReadAsync(factory.Services), seeded);
 
         // Act
         var failures = await FireAsync(factory.Server, factory.Log, fuzzer, LoopbackRequests, _ => null);
@@ -43,7 +46,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         // Arrange: keys exist, so loopback is no longer trusted; most requests carry a viewer's key.
         await using var factory = new CapturingKeyedFactory();
         var seeded = await SeedAsync(factory.Bearer(KeyedFactory.SuperAdminKey), tenant: "alpha");
-        var fuzzer = new Fuzzer(new Random(66), await RouteTable.ReadAsync(factory.Services), seeded);
+        var fuzzer = new Fuzzer(new Random(Seed * 11), await RouteTable.ReadAsync(factory.Services), seeded);
         string?[] authorizations =
         [
             $"Bearer {KeyedFactory.KeyFor("alpha", "viewer")}", $"Bearer {KeyedFactory.KeyFor("alpha", "viewer")}",
