@@ -58,6 +58,11 @@ public sealed class Database
         return await pending.Result;
     }
 
+    private long _commits;
+
+    /// Moves on with every commit of the writer path: a cached read is current while it has not moved.
+    public long Commits => Interlocked.Read(ref _commits);
+
     private const int MaxBatch = 64;
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> _queue = new();
     private long _savepoints;
@@ -89,6 +94,7 @@ public sealed class Database
                 }
             }
             await transaction.CommitAsync();
+            Interlocked.Increment(ref _commits);
             foreach (var write in batch) write.Complete();
         }
         catch (Exception e)

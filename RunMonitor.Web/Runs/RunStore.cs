@@ -308,6 +308,22 @@ public sealed partial class RunStore(Database database)
         public long DurationCount { get; init; }
     }
 
+    // Dashboards poll the cards every few seconds: an answer is reused for a second at most, and only
+    // while nothing has been written since it was read.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), (RunStats Stats, long Commits, DateTimeOffset At)> _statsCache = new();
+
+    public async Task<RunStats> StatsAsync(string? tenant, DateTimeOffset since, TimeProvider time, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        var key = (tenant ?? "", (long)Math.Round((now - since).TotalSeconds));
+        var commits = database.Commits;
+        if (_statsCache.TryGetValue(key, out var cached) && cached.Commits == commits && now - cached.At < TimeSpan.FromSeconds(1) && now >= cached.At)
+            return cached.Stats;
+        var stats = await StatsAsync(tenant, since, ct);
+        _statsCache[key] = (stats, commits, now);
+        return stats;
+    }
+
     public async Task<RunStats> StatsAsync(string? tenant, DateTimeOffset since, CancellationToken ct = default)
     {
         var firstHour = new DateTimeOffset(since.UtcDateTime.Date.AddHours(since.UtcDateTime.Hour), TimeSpan.Zero);
