@@ -35,11 +35,12 @@ fi
 seed_seconds=$(cat "$db.done")
 
 RunMonitor__Database="$db" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
-  "$app" --urls "http://127.0.0.1:$port" >"$work/app.log" 2>&1 &
+  "$app" --contentRoot "$PWD/RunMonitor.Web" --urls "http://127.0.0.1:$port" >"$work/app.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/css/site.css" >/dev/null 2>&1 && break
+  kill -0 $pid 2>/dev/null || { echo "the app stopped; see $work/app.log" >&2; exit 1; }
   sleep 0.2
 done
 

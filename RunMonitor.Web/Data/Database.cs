@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 
 namespace RunMonitor.Web.Data;
 
-/// The SQLite store: pooled connections for reads, one gated writer path for writes.
+/// The SQLite store: pooled connections for reads, one writer path with group commit for writes.
 public sealed class Database
 {
     private readonly string _connectionString;
@@ -37,21 +37,101 @@ public sealed class Database
         return connection;
     }
 
-    /// Runs `work` in one IMMEDIATE transaction, one writer at a time; commits when it returns.
+    /// Runs `work` in the one writer path and returns once it is committed. Writes that arrive while
+    /// another batch commits are taken together (group commit): each in its own savepoint, so one that
+    /// throws is undone alone, and all of them committed by one COMMIT, which is what ingest speed needs.
     public async Task<T> WriteAsync<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default)
     {
+        var pending = new PendingWrite<T>(work, ct);
+        _queue.Enqueue(pending);
         await _writeGate.WaitAsync(ct);
         try
         {
-            await using var connection = await OpenAsync(ct);
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(IsolationLevel.Serializable, ct);
-            var result = await work(connection, transaction);
-            await transaction.CommitAsync(ct);
-            return result;
+            // Another writer may have taken this one into its batch while it waited; batches are taken in
+            // arrival order, so leading until this one is done always reaches it.
+            while (!pending.Done) await CommitBatchAsync();
         }
         finally
         {
             _writeGate.Release();
         }
+        return await pending.Result;
+    }
+
+    private long _commits;
+
+    /// Moves on with every commit of the writer path: a cached read is current while it has not moved.
+    public long Commits => Interlocked.Read(ref _commits);
+
+    private const int MaxBatch = 64;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> _queue = new();
+    private long _savepoints;
+
+    private async Task CommitBatchAsync()
+    {
+        var batch = new List<PendingWrite>();
+        while (batch.Count < MaxBatch && _queue.TryDequeue(out var next)) batch.Add(next);
+        if (batch.Count == 0) return;
+        try
+        {
+            await using var connection = await OpenAsync();
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(IsolationLevel.Serializable);
+            foreach (var write in batch)
+            {
+                if (write.Cancelled) continue;
+                var savepoint = "w" + Interlocked.Increment(ref _savepoints).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await transaction.SaveAsync(savepoint);
+                try
+                {
+                    await write.RunAsync(connection, transaction);
+                    await transaction.ReleaseAsync(savepoint);
+                }
+                catch (Exception e)
+                {
+                    await transaction.RollbackAsync(savepoint);
+                    await transaction.ReleaseAsync(savepoint);
+                    write.Failed = e;
+                }
+            }
+            await transaction.CommitAsync();
+            Interlocked.Increment(ref _commits);
+            foreach (var write in batch) write.Complete();
+        }
+        catch (Exception e)
+        {
+            // Nothing of the batch is committed: every writer in it hears so.
+            foreach (var write in batch) write.Fail(e);
+        }
+    }
+
+    private abstract class PendingWrite
+    {
+        public Exception? Failed { get; set; }
+        public abstract bool Done { get; }
+        public abstract bool Cancelled { get; }
+        public abstract Task RunAsync(SqliteConnection connection, IDbTransaction transaction);
+        public abstract void Complete();
+        public abstract void Fail(Exception e);
+    }
+
+    private sealed class PendingWrite<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken ct) : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _value;
+
+        public Task<T> Result => _result.Task;
+        public override bool Done => _result.Task.IsCompleted;
+        public override bool Cancelled => ct.IsCancellationRequested;
+
+        public override async Task RunAsync(SqliteConnection connection, IDbTransaction transaction) => _value = await work(connection, transaction);
+
+        public override void Complete()
+        {
+            if (Cancelled && Failed is null) _result.TrySetCanceled(ct);
+            else if (Failed is not null) _result.TrySetException(Failed);
+            else _result.TrySetResult(_value!);
+        }
+
+        public override void Fail(Exception e) => _result.TrySetException(e);
     }
 }

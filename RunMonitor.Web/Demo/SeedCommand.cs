@@ -57,7 +57,11 @@ public static class SeedCommand
         }
         // One transaction: an interrupted seed rolls back whole, schema included.
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync();
-        var secondary = (await connection.QueryAsync<(string Type, string Name, string Sql)>(SelectSecondary, transaction: tx)).ToList();
+        // Indexes that end in created_at only ever receive appends from a load in time order: they stay.
+        // The rest (durations, names, triggers) would be written at random places: dropped, rebuilt after.
+        var secondary = (await connection.QueryAsync<(string Type, string Name, string Sql)>(SelectSecondary, transaction: tx))
+            .Where(x => x.Type == "trigger" || !x.Sql.TrimEnd().EndsWith("created_at)", StringComparison.Ordinal))
+            .ToList();
         foreach (var (type, name, _) in secondary)
             await connection.ExecuteAsync($"DROP {(type == "index" ? "INDEX" : "TRIGGER")} \"{name.Replace("\"", "\"\"")}\"", transaction: tx);
 

@@ -219,8 +219,8 @@ public sealed partial class RunStore(Database database)
         return new RunPage(items, capped ? CountCap : counted, filter, capped);
     }
 
-    /// Rebuilds what the triggers of migration 0005 keep (counters, hourly rollups, the name index) from the
-    /// runs themselves, after a bulk load that ran without them. The same statements as that migration's backfill.
+    /// Rebuilds what the triggers of migrations 0005 and 0006 keep (counters, rollups, the name index) from the
+    /// runs themselves, after a bulk load that ran without them. The same statements as the backfills of 0005 and 0006.
     public const string RebuildDerived = """
         DELETE FROM run_counts;
         INSERT INTO run_counts (tenant_id, workflow_name, status, n)
@@ -232,6 +232,12 @@ public sealed partial class RunStore(Database database)
                CAST(MIN(TOTAL(duration_ms), 9.0e18) AS INTEGER), COUNT(duration_ms)
         FROM runs GROUP BY tenant_id, substr(created_at, 1, 13), status, dry_run;
         INSERT INTO runs_name_fts (runs_name_fts) VALUES ('rebuild');
+        DELETE FROM run_daily;
+        INSERT INTO run_daily (tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, cost_usd, tokens_input, tokens_output)
+        SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
+               SUM(tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL), SUM(cost_estimated),
+               TOTAL(cost_usd), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0)
+        FROM runs GROUP BY tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status;
         """;
 
     public const string SelectRecent = $"SELECT {ListColumns} FROM runs WHERE tenant_id = @Tenant ORDER BY created_at DESC, pk DESC LIMIT @Limit";
@@ -307,6 +313,22 @@ public sealed partial class RunStore(Database database)
         public long TokensOutput { get; init; }
         public long DurationSum { get; init; }
         public long DurationCount { get; init; }
+    }
+
+    // Dashboards poll the cards every few seconds: an answer is reused for a second at most, and only
+    // while nothing has been written since it was read.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), (RunStats Stats, long Commits, DateTimeOffset At)> _statsCache = new();
+
+    public async Task<RunStats> StatsAsync(string? tenant, DateTimeOffset since, TimeProvider time, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        var key = (tenant ?? "", (long)Math.Round((now - since).TotalSeconds));
+        var commits = database.Commits;
+        if (_statsCache.TryGetValue(key, out var cached) && cached.Commits == commits && now - cached.At < TimeSpan.FromSeconds(1) && now >= cached.At)
+            return cached.Stats;
+        var stats = await StatsAsync(tenant, since, ct);
+        _statsCache[key] = (stats, commits, now);
+        return stats;
     }
 
     public async Task<RunStats> StatsAsync(string? tenant, DateTimeOffset since, CancellationToken ct = default)

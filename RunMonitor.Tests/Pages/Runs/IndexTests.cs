@@ -51,6 +51,21 @@ public sealed class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMon
     }
 
     [Fact]
+    public async Task Stats_ReadWriteRead_SameInstant_ShowsTheWrite()
+    {
+        const string t = "stats-fresh";
+        await Run("wf", "completed", tenant: t);
+        async Task<string> Total() => (await _client.GetDocumentAsync($"/ui/runs/stats?tenant={t}")).QuerySelector(".stat-card .stat-value").Text();
+
+        var before = await Total();
+        await Run("wf", "failed", tenant: t);
+        var after = await Total();
+
+        Assert.Equal("1", before);
+        Assert.Equal("2", after);
+    }
+
+    [Fact]
     public async Task Stats_Period24h_ExcludesOlderRuns()
     {
         var t = "stats-day";

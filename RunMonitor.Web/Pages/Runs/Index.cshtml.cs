@@ -23,7 +23,7 @@ public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
         var now = time.GetUtcNow();
         Filter = filter ?? new RunFilter { Tenant = Caller.TenantId };
         FilterError = error;
-        Stats = new StatsCardsModel(await store.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
+        Stats = new StatsCardsModel(await store.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, time, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
         Workflows = await store.WorkflowsAsync(Filter.Tenant, ct);
         if (Caller.IsSuperAdmin) Tenants = await store.TenantsAsync(ct);
         if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), ShowTenant(filter), now);
@@ -60,7 +60,7 @@ public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
             tenant = asked;
         }
         var now = time.GetUtcNow();
-        var stats = await store.StatsAsync(tenant, now - period.Span, ct);
+        var stats = await store.StatsAsync(tenant, now - period.Span, time, ct);
         return Partial("_StatsCards", new StatsCardsModel(stats, period, tenant == Caller.TenantId ? null : tenant, now));
     }
 

@@ -1,0 +1,62 @@
+using Dapper;
+using RunMonitor.Web.Data;
+
+namespace RunMonitor.Tests.Data;
+
+public sealed class DatabaseTests : IDisposable
+{
+    private readonly string _path = Path.Combine(Path.GetTempPath(), "runmonitor-db-" + Guid.NewGuid().ToString("N") + ".db");
+    private readonly Database _database;
+
+    public DatabaseTests()
+    {
+        _database = new Database(_path);
+        using var connection = _database.OpenAsync().GetAwaiter().GetResult();
+        connection.Execute("PRAGMA journal_mode=WAL; CREATE TABLE t (n INTEGER PRIMARY KEY)");
+    }
+
+    [Fact]
+    public async Task WriteAsync_ManyConcurrent_AllCommittedWhenTheyReturn()
+    {
+        var writes = Enumerable.Range(1, 400).Select(n => Task.Run(() => _database.WriteAsync(
+            (c, tx) => c.ExecuteAsync("INSERT INTO t (n) VALUES (@n)", new { n }, tx))));
+
+        var results = await Task.WhenAll(writes);
+
+        Assert.All(results, r => Assert.Equal(1, r));
+        await using var connection = await _database.OpenAsync();
+        Assert.Equal(400, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t"));
+    }
+
+    [Fact]
+    public async Task WriteAsync_OneThrowsInABatch_OnlyItIsUndone()
+    {
+        var gate = new TaskCompletionSource();
+        // The first write holds the writer path until the others are queued behind it, so they share a batch.
+        var first = _database.WriteAsync(async (c, tx) => { await gate.Task; return await c.ExecuteAsync("INSERT INTO t (n) VALUES (1)", transaction: tx); });
+        var good = _database.WriteAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (n) VALUES (2)", transaction: tx));
+        var bad = _database.WriteAsync<int>(async (c, tx) =>
+        {
+            await c.ExecuteAsync("INSERT INTO t (n) VALUES (3)", transaction: tx);
+            throw new InvalidOperationException("boom");
+        });
+        var alsoGood = _database.WriteAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (n) VALUES (4)", transaction: tx));
+        gate.SetResult();
+
+        await first;
+        await good;
+        await alsoGood;
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => bad);
+
+        Assert.Equal("boom", error.Message);
+        await using var connection = await _database.OpenAsync();
+        var rows = (await connection.QueryAsync<long>("SELECT n FROM t ORDER BY n")).ToArray();
+        Assert.Equal(new long[] { 1, 2, 4 }, rows);
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_path + suffix);
+    }
+}

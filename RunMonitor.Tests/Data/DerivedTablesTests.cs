@@ -1,0 +1,92 @@
+using System.Net.Http.Json;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Data;
+
+namespace RunMonitor.Tests.Data;
+
+/// The counters and rollups the triggers keep must always equal what the runs say, whatever wrote them.
+public sealed class DerivedTablesTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    private const string CountsKept = "SELECT tenant_id, workflow_name, status, n FROM run_counts WHERE n <> 0 ORDER BY 1, 2, 3";
+    private const string CountsTrue = "SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+
+    private const string RollupsKept = """
+        SELECT tenant_id, hour, status, dry, runs, insights, round(cost_usd, 6), tokens_input, tokens_output, duration_sum, duration_count
+        FROM run_rollups WHERE runs <> 0 ORDER BY 1, 2, 3, 4
+        """;
+    private const string RollupsTrue = """
+        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), COALESCE(SUM(insights_created), 0),
+               round(TOTAL(cost_usd), 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0),
+               COALESCE(SUM(duration_ms), 0), COUNT(duration_ms)
+        FROM runs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        """;
+
+    private const string DailyKept = """
+        SELECT tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, round(cost_usd, 6), tokens_input, tokens_output
+        FROM run_daily WHERE runs <> 0 ORDER BY 1, 2, 3, 4, 5
+        """;
+    private const string DailyTrue = """
+        SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
+               SUM(tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL), SUM(cost_estimated),
+               round(TOTAL(cost_usd), 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0)
+        FROM runs GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        """;
+
+    private const string NamesKept = "SELECT COUNT(*) FROM runs_name_fts WHERE runs_name_fts MATCH '\"Friday\"'";
+    private const string NamesTrue = "SELECT COUNT(*) FROM runs WHERE name LIKE '%Friday%'";
+
+    private async Task AssertConsistentAsync()
+    {
+        var database = factory.Services.GetRequiredService<Database>();
+        await using var connection = await database.OpenAsync();
+        foreach (var (kept, truth, what) in new[] { (CountsKept, CountsTrue, "run_counts"), (RollupsKept, RollupsTrue, "run_rollups"), (DailyKept, DailyTrue, "run_daily"), (NamesKept, NamesTrue, "runs_name_fts") })
+        {
+            var a = (await connection.QueryAsync(kept)).Select(r => string.Join('|', ((IDictionary<string, object?>)r).Values)).ToList();
+            var b = (await connection.QueryAsync(truth)).Select(r => string.Join('|', ((IDictionary<string, object?>)r).Values)).ToList();
+            Assert.True(a.SequenceEqual(b), $"{what} drifted from the runs:\n kept: {string.Join("; ", a)}\n true: {string.Join("; ", b)}");
+        }
+    }
+
+    [Fact]
+    public async Task Triggers_AfterCreatesUpdatesAndDeletes_MatchTheRuns()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            var run = await _client.CreateRunAsync(new
+            {
+                workflowName = i % 3 == 0 ? "wf-a" : "wf-b", tenantId = i % 2 == 0 ? "t1" : "t2",
+                name = i % 4 == 0 ? "Black Friday Blast" : "Weekly digest",
+                createdAt = new DateTimeOffset(2026, 11, 20 - i % 3, 10 + i, 0, 0, TimeSpan.Zero).ToString("O"),
+                steps = new[] { new { stepId = "a" } },
+            });
+            ids.Add(run.GetProperty("id").GetString()!);
+        }
+        await AssertConsistentAsync();
+
+        for (var i = 0; i < ids.Count; i++)
+        {
+            await _client.PatchJsonAsync($"/api/runs/{ids[i]}", new { status = "running" });
+            await _client.PutAsJsonAsync($"/api/runs/{ids[i]}/steps/a", new { status = "completed" });
+            factory.Clock.Advance(TimeSpan.FromSeconds(3));
+            var end = (i % 4) switch { 0 => "completed", 1 => "failed", 2 => "partial", _ => "dry" };
+            var response = await _client.PatchJsonAsync($"/api/runs/{ids[i]}", new
+            {
+                status = end,
+                metrics = new { insightsCreated = i },
+                usage = new { model = i % 2 == 0 ? "gpt-4o-mini" : "claude-sonnet-4-5", tokensInput = 1000 * i, tokensOutput = 10 * i },
+            });
+            Assert.True(response.IsSuccessStatusCode);
+        }
+        await _client.PatchJsonAsync($"/api/runs/{ids[0]}", new { status = "completed", usage = new { costUsd = 1.25 } });
+        await AssertConsistentAsync();
+
+        var database = factory.Services.GetRequiredService<Database>();
+        await database.WriteAsync((c, tx) => c.ExecuteAsync("DELETE FROM runs WHERE id IN @Ids", new { Ids = ids.Take(5) }, tx));
+        await AssertConsistentAsync();
+    }
+}
