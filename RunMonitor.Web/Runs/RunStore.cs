@@ -236,7 +236,7 @@ public sealed partial class RunStore(Database database)
         INSERT INTO run_daily (tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, cost_usd, tokens_input, tokens_output)
         SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
                SUM(tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL), SUM(cost_estimated),
-               TOTAL(cost_usd), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0)
+               TOTAL(cost_usd), CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER), CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER)
         FROM runs GROUP BY tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status;
         """;
 
