@@ -212,6 +212,36 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.Empty(factory.Log.Drain());
     }
 
+    [Theory]
+    [InlineData("POST", "/api/runs")]
+    [InlineData("PATCH", "/api/runs/fz-done")]
+    [InlineData("PUT", "/api/runs/fz-done/steps/s1")]
+    [InlineData("POST", "/api/queue/claim")]
+    [InlineData("POST", "/api/runs/fz-done/retry")]
+    public async Task Ingest_BodyOverKestrelsLimit_Answers413(string method, string url)
+    {
+        // Arrange: a real Kestrel (TestServer has no body limit), its limit lowered to 64 KB; reading past it threw
+        // BadHttpRequestException out of the handler (500).
+        await using var factory = new CapturingFactory(maxRequestBodySize: 65_536);
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        await SeedAsync(client, tenant: null);
+        var body = "{\"workflowName\":\"w\",\"context\":\"" + new string('a', 200_000) + "\"}";
+
+        // Act
+        var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        });
+
+        // Assert
+        Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Empty(factory.Log.Drain());
+    }
+
     private static string Report(IReadOnlyList<string> failures) =>
         $"{failures.Count} hostile requests broke the app; the first ones:\n" + string.Join("\n", failures.Take(40));
 
@@ -725,14 +755,19 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         }
     }
 
-    private sealed class CapturingFactory : RunMonitorFactory
+    private sealed class CapturingFactory(long? maxRequestBodySize = null) : RunMonitorFactory
     {
         public LogCapture Log { get; } = new();
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
-            builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(Log));
+            builder.ConfigureServices(services =>
+            {
+                services.AddSingleton<ILoggerProvider>(Log);
+                if (maxRequestBodySize is { } max)
+                    services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = max);
+            });
         }
     }
 

@@ -61,7 +61,15 @@ public static class ControlApi
     {
         http.Request.EnableBuffering();
         var first = new byte[1];
-        var read = await http.Request.Body.ReadAsync(first, ct);
+        int read;
+        try
+        {
+            read = await http.Request.Body.ReadAsync(first, ct);
+        }
+        catch (BadHttpRequestException e)
+        {
+            return (default, RunsApi.BodyRefused(e));
+        }
         if (read == 0) return (default, null);
         http.Request.Body.Position = 0;
         return await RunsApi.ReadJsonAsync(http, ct);

@@ -100,5 +100,14 @@ public static class RunsApi
         {
             return (default, Problems.Validation(new() { ["body"] = [$"is not valid JSON: {e.Message}"] }));
         }
+        catch (BadHttpRequestException e)
+        {
+            return (default, BodyRefused(e));
+        }
     }
+
+    /// The server refused the body while it was read: over its size limit (413), or cut short.
+    internal static IResult BodyRefused(BadHttpRequestException e) => e.StatusCode == StatusCodes.Status413PayloadTooLarge
+        ? Problems.Status(e.StatusCode, "Request body too large", e.Message)
+        : Problems.Status(e.StatusCode, "Bad request body", e.Message);
 }
