@@ -242,6 +242,35 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.Empty(factory.Log.Drain());
     }
 
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded", 413)]
+    [InlineData("multipart/form-data; boundary=xyz", 400)]
+    public async Task PagePost_UnreadableFormFromBearer_IsRefusedNotRunWithoutItsRouteValues(string contentType, int expected)
+    {
+        // Arrange: a bearer key skips antiforgery, so MVC reads the form; when it could not, the handler ran with
+        // nothing bound (its id null) and answered "Run not found". A real Kestrel, its body limit lowered to 64 KB.
+        await using var factory = new CapturingKeyedFactory(maxRequestBodySize: 65_536);
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", KeyedFactory.SuperAdminKey);
+        await SeedAsync(client, tenant: "alpha");
+        var body = expected == 413
+            ? "fromFailedStep=" + new string('a', 200_000)
+            : "--xyz\r\nContent-Disposition: form-data; name=\"fromFailedStep\"\r\n\r\ntrue\r\n--xy";
+        var content = new StringContent(body);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+
+        // Act
+        var response = await client.PostAsync("/ui/runs/fz-failed/retry", content);
+
+        // Assert
+        Assert.Equal(expected, (int)response.StatusCode);
+        Assert.Empty(factory.Log.Drain());
+    }
+
     private static string Report(IReadOnlyList<string> failures) =>
         $"{failures.Count} hostile requests broke the app; the first ones:\n" + string.Join("\n", failures.Take(40));
 
@@ -771,14 +800,19 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         }
     }
 
-    private sealed class CapturingKeyedFactory : KeyedFactory
+    private sealed class CapturingKeyedFactory(long? maxRequestBodySize = null) : KeyedFactory
     {
         public LogCapture Log { get; } = new();
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
-            builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(Log));
+            builder.ConfigureServices(services =>
+            {
+                services.AddSingleton<ILoggerProvider>(Log);
+                if (maxRequestBodySize is { } max)
+                    services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = max);
+            });
         }
     }
 }
