@@ -223,11 +223,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         // Arrange: a real Kestrel (TestServer has no body limit), its limit lowered to 64 KB; reading past it threw
         // BadHttpRequestException out of the handler (500).
         await using var factory = new CapturingFactory(maxRequestBodySize: 65_536);
-        factory.UseKestrel(0);
-        factory.StartServer();
-        var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
-        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        using var client = OnKestrel(factory);
         await SeedAsync(client, tenant: null);
         var body = "{\"workflowName\":\"w\",\"context\":\"" + new string('a', 200_000) + "\"}";
 
@@ -250,11 +246,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         // Arrange: a bearer key skips antiforgery, so MVC reads the form; when it could not, the handler ran with
         // nothing bound (its id null) and answered "Run not found". A real Kestrel, its body limit lowered to 64 KB.
         await using var factory = new CapturingKeyedFactory(maxRequestBodySize: 65_536);
-        factory.UseKestrel(0);
-        factory.StartServer();
-        var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
-        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        using var client = OnKestrel(factory);
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", KeyedFactory.SuperAdminKey);
         await SeedAsync(client, tenant: "alpha");
         var body = expected == 413
@@ -269,6 +261,16 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         // Assert
         Assert.Equal(expected, (int)response.StatusCode);
         Assert.Empty(factory.Log.Drain());
+    }
+
+    /// Serves the factory's app on a real Kestrel (TestServer enforces no body limit) and returns a client for it.
+    private static HttpClient OnKestrel(Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> factory)
+    {
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        return new HttpClient { BaseAddress = new Uri(address) };
     }
 
     private static string Report(IReadOnlyList<string> failures) =>
