@@ -117,20 +117,22 @@ public sealed class AdminStore(Database database, RunStore runs)
         return (await connection.QueryAsync<DayStatusCount>(RunsPerDay, new { SinceHour = DbTime.ToDb(since)[..13] })).ToList();
     }
 
+    // From the daily rollup the triggers keep (0006), not by grouping a month of runs.
     private const string TopFailing = """
         SELECT tenant_id AS TenantId, workflow_name AS WorkflowName,
-               SUM(status = 'failed') AS Failed, COUNT(*) AS Total
-        FROM runs WHERE created_at >= @Since
+               SUM(CASE WHEN status = 'failed' THEN runs ELSE 0 END) AS Failed, SUM(runs) AS Total
+        FROM run_daily WHERE day >= @SinceDay
         GROUP BY tenant_id, workflow_name
-        HAVING SUM(status = 'failed') > 0
+        HAVING Failed > 0
         ORDER BY Failed DESC, Total DESC, tenant_id, workflow_name
         LIMIT @Limit
         """;
 
+    /// `since` is the start of a UTC day: the rollup is per day of creation.
     public async Task<IReadOnlyList<WorkflowFailures>> TopFailingAsync(DateTimeOffset since, int limit, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<WorkflowFailures>(TopFailing, new { Since = DbTime.ToDb(since), Limit = limit })).ToList();
+        return (await connection.QueryAsync<WorkflowFailures>(TopFailing, new { SinceDay = DbTime.ToDb(since)[..10], Limit = limit })).ToList();
     }
 
     private const string SlowestSkills = """
@@ -156,19 +158,21 @@ public sealed class AdminStore(Database database, RunStore runs)
         return (await connection.QueryAsync<SkillDuration>(SlowestSkills, new { Since = DbTime.ToDb(since), Limit = limit, Sample = StepSample })).ToList();
     }
 
-    // Token sums saturate (see RunStore.StatsSql): ingest accepts any 64-bit count.
+    // From the daily rollup (0006). Token sums saturate (see RunStore.StatsSql): ingest accepts any 64-bit count.
     private const string UsageByTenantModel = """
-        SELECT tenant_id AS TenantId, model_name AS ModelName, COUNT(*) AS Runs,
+        SELECT tenant_id AS TenantId, NULLIF(model_name, '') AS ModelName, SUM(usage_runs) AS Runs,
                CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER) AS TokensInput, CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER) AS TokensOutput,
-               COALESCE(SUM(cost_usd), 0.0) AS CostUsd, MAX(cost_estimated) AS AnyEstimated
-        FROM runs WHERE created_at >= @Since AND (tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL)
+               TOTAL(cost_usd) AS CostUsd, SUM(estimated_runs) > 0 AS AnyEstimated
+        FROM run_daily WHERE day >= @SinceDay
         GROUP BY tenant_id, model_name
+        HAVING SUM(usage_runs) > 0
         ORDER BY CostUsd DESC, tenant_id, model_name
         """;
 
+    /// `since` is the start of a UTC day: the rollup is per day of creation.
     public async Task<IReadOnlyList<TenantModelUsage>> UsageAsync(DateTimeOffset since, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<TenantModelUsage>(UsageByTenantModel, new { Since = DbTime.ToDb(since) })).ToList();
+        return (await connection.QueryAsync<TenantModelUsage>(UsageByTenantModel, new { SinceDay = DbTime.ToDb(since)[..10] })).ToList();
     }
 }

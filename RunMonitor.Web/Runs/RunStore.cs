@@ -280,8 +280,7 @@ public sealed partial class RunStore(Database database)
                COALESCE(SUM(cost_usd), 0.0) AS CostUsd,
                CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER) AS TokensInput,
                CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER) AS TokensOutput,
-               CAST(MIN(TOTAL(duration_sum), 9.0e18) AS INTEGER) AS DurationSum,
-               COALESCE(SUM(duration_count), 0) AS DurationCount
+               CASE WHEN TOTAL(duration_count) > 0 THEN TOTAL(duration_sum) / TOTAL(duration_count) END AS AvgDurationMs
         FROM (
             SELECT status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count
             FROM run_rollups WHERE {0} hour >= @FirstHour
@@ -298,22 +297,6 @@ public sealed partial class RunStore(Database database)
 
     public static readonly string StatsTenant = string.Format(StatsSql, "tenant_id = @Tenant AND");
     public static readonly string StatsAll = string.Format(StatsSql, "");
-
-    private sealed record StatsTotals
-    {
-        public long Total { get; init; }
-        public long Completed { get; init; }
-        public long Partial { get; init; }
-        public long Failed { get; init; }
-        public long Cancelled { get; init; }
-        public long Dry { get; init; }
-        public long Insights { get; init; }
-        public double CostUsd { get; init; }
-        public long TokensInput { get; init; }
-        public long TokensOutput { get; init; }
-        public long DurationSum { get; init; }
-        public long DurationCount { get; init; }
-    }
 
     // Dashboards poll the cards every few seconds: an answer is reused for a second at most, and only
     // while nothing has been written since it was read.
@@ -340,16 +323,9 @@ public sealed partial class RunStore(Database database)
         {
             Tenant = tenant, Since = DbTime.ToDb(since), FirstHourStart = DbTime.ToDb(firstHour), FirstHour = DbTime.ToDb(firstHour)[..13],
         });
-        var totals = await grid.ReadSingleAsync<StatsTotals>();
+        var totals = await grid.ReadSingleAsync<RunStats>();
         var queue = await grid.ReadSingleAsync<RunStats>();
         var oldest = await grid.ReadSingleOrDefaultAsync<string?>();
-        return new RunStats
-        {
-            Total = totals.Total, Completed = totals.Completed, Partial = totals.Partial, Failed = totals.Failed,
-            Cancelled = totals.Cancelled, Dry = totals.Dry, Insights = totals.Insights, CostUsd = totals.CostUsd,
-            TokensInput = totals.TokensInput, TokensOutput = totals.TokensOutput,
-            AvgDurationMs = totals.DurationCount == 0 ? null : (double)totals.DurationSum / totals.DurationCount,
-            QueuedNow = queue.QueuedNow, RunningNow = queue.RunningNow, OldestQueuedAt = oldest,
-        };
+        return totals with { QueuedNow = queue.QueuedNow, RunningNow = queue.RunningNow, OldestQueuedAt = oldest };
     }
 }
