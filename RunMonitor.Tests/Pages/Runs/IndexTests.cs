@@ -328,6 +328,19 @@ public sealed class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMon
     }
 
     [Fact]
+    public async Task Page_DateTimeBounds_StayInTheFormAsTyped()
+    {
+        var doc = await _client.GetDocumentAsync("/ui/runs?from=2026-11-19T08:00:00Z&to=2026-11-20");
+
+        var from = doc.QuerySelector("form#run-filters input[name=from]")!;
+        var to = doc.QuerySelector("form#run-filters input[name=to]")!;
+        Assert.Equal("text", from.GetAttribute("type"));
+        Assert.Equal("2026-11-19T08:00:00Z", from.GetAttribute("value"));
+        Assert.Equal("date", to.GetAttribute("type"));
+        Assert.Equal("2026-11-20", to.GetAttribute("value"));
+    }
+
+    [Fact]
     public async Task List_FromFilterForm_PushesThePageUrl()
     {
         var request = new HttpRequestMessage(HttpMethod.Get, "/ui/runs/list?layer_name=x&status=failed");
