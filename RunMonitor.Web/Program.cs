@@ -9,8 +9,9 @@ using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 using RunMonitor.Web.Webhooks;
 
-var builder = WebApplication.CreateBuilder(args);
+// `--demo` is a flag of ours; left in, the configuration's parser would take the next argument as its value.
 var demo = args.Contains("--demo");
+var builder = WebApplication.CreateBuilder(args.Where(a => a != "--demo").ToArray());
 if (demo) builder.Configuration["RunMonitor:Demo"] = "true";
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
     builder.WebHost.UseUrls("http://127.0.0.1:5080");
