@@ -41,7 +41,7 @@ public static class RunsApi
         return Results.Ok(steps.Select(StepJson.From).ToList());
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, RunService service, RunStore store, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, RunService service, CancellationToken ct)
     {
         var (root, bad) = await ReadJsonAsync(http, ct);
         if (bad is not null) return bad;
@@ -50,8 +50,10 @@ public static class RunsApi
         if (request is null) return Problems.Validation(errors);
         var result = await service.CreateAsync(http.Caller(), request, ct);
         if (result.Outcome != WriteOutcome.Created) return Problems.From(result.Outcome, result.Reason, request.Id);
-        var detail = await store.GetDetailAsync(null, result.Value!.Id, ct);
-        return Results.Created($"/api/runs/{Uri.EscapeDataString(result.Value.Id)}", RunJson.From(detail!.Run, detail.Errors));
+        // The answer is the row just committed, not a second read of it.
+        var run = result.Value!;
+        var written = (request.Patch.Errors ?? []).Select((e, i) => new RunErrorRow { RunId = run.Id, Seq = i, Topic = e.Topic, Error = e.Error, Node = e.Node }).ToList();
+        return Results.Created($"/api/runs/{Uri.EscapeDataString(run.Id)}", RunJson.From(run, written));
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpContext http, RunService service, RunStore store, CancellationToken ct)
