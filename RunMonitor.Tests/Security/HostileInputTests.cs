@@ -507,27 +507,12 @@ public sealed class HostileInputTests(ITestOutputHelper output)
 
         private string Path(Route route, bool good = false)
         {
-            var segments = new List<string>();
-            foreach (var segment in route.Pattern.PathSegments)
+            var path = RouteTable.PathFor(route, parameter =>
             {
-                var text = new StringBuilder();
-                var skip = false;
-                foreach (var part in segment.Parts)
-                {
-                    switch (part)
-                    {
-                        case RoutePatternLiteralPart literal: text.Append(literal.Content); break;
-                        case RoutePatternSeparatorPart separator: text.Append(separator.Content); break;
-                        case RoutePatternParameterPart parameter:
-                            if (parameter.IsOptional && parameter.Name != "handler" && random.Next(3) == 0) { skip = text.Length == 0; break; }
-                            if (parameter.Name == "handler" && route.Handler is null) { skip = text.Length == 0; break; }
-                            text.Append(!good && random.Next(3) == 0 ? OddPathValue() : GoodValue(route, parameter.Name));
-                            break;
-                    }
-                }
-                if (!skip) segments.Add(text.ToString());
-            }
-            var path = "/" + string.Join('/', segments);
+                if (parameter.IsOptional && parameter.Name != "handler" && random.Next(3) == 0) return null;
+                if (parameter.Name == "handler" && route.Handler is null) return null;
+                return !good && random.Next(3) == 0 ? OddPathValue() : GoodValue(route, parameter.Name);
+            });
             if (!good && random.Next(25) == 0) path += Pick(new[] { "/", "//", "/..", "/extra", "%20" });
             return path;
         }
@@ -786,6 +771,15 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         }
     }
 
+    /// What both capturing factories add to their app: the log capture, and a body limit when asked.
+    private static void Capture(IWebHostBuilder builder, LogCapture log, long? maxRequestBodySize) =>
+        builder.ConfigureServices(services =>
+        {
+            services.AddSingleton<ILoggerProvider>(log);
+            if (maxRequestBodySize is { } max)
+                services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = max);
+        });
+
     private sealed class CapturingFactory(long? maxRequestBodySize = null) : RunMonitorFactory
     {
         public LogCapture Log { get; } = new();
@@ -793,12 +787,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
-            builder.ConfigureServices(services =>
-            {
-                services.AddSingleton<ILoggerProvider>(Log);
-                if (maxRequestBodySize is { } max)
-                    services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = max);
-            });
+            Capture(builder, Log, maxRequestBodySize);
         }
     }
 
@@ -809,12 +798,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
-            builder.ConfigureServices(services =>
-            {
-                services.AddSingleton<ILoggerProvider>(Log);
-                if (maxRequestBodySize is { } max)
-                    services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = max);
-            });
+            Capture(builder, Log, maxRequestBodySize);
         }
     }
 }

@@ -95,36 +95,16 @@ public sealed class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedF
     /// field, an export format, the page handler; anything else "x".
     private static string UrlFor(Route route, Seeded target)
     {
-        var segments = new List<string>();
-        foreach (var segment in route.Pattern.PathSegments)
+        var path = RouteTable.PathFor(route, parameter => (parameter.Name switch
         {
-            var text = new StringBuilder();
-            var skip = false;
-            foreach (var part in segment.Parts)
-            {
-                switch (part)
-                {
-                    case RoutePatternLiteralPart literal: text.Append(literal.Content); break;
-                    case RoutePatternSeparatorPart separator: text.Append(separator.Content); break;
-                    case RoutePatternParameterPart parameter:
-                        var value = parameter.Name switch
-                        {
-                            "id" or "runId" => target.RunId,
-                            "stepId" => "s1",
-                            "artifactId" => target.ArtifactId,
-                            "field" => route.Pattern.Parameters.Any(p => p.Name == "stepId") ? "input" : "context",
-                            "format" => "json",
-                            "handler" => route.Handler?.ToLowerInvariant(),
-                            _ => "x",
-                        };
-                        if (value is null) skip = parameter.IsOptional;
-                        else text.Append(Uri.EscapeDataString(value));
-                        break;
-                }
-            }
-            if (!skip) segments.Add(text.ToString());
-        }
-        var path = "/" + string.Join('/', segments);
+            "id" or "runId" => target.RunId,
+            "stepId" => "s1",
+            "artifactId" => target.ArtifactId,
+            "field" => route.Pattern.Parameters.Any(p => p.Name == "stepId") ? "input" : "context",
+            "format" => "json",
+            "handler" => route.Handler?.ToLowerInvariant(),
+            _ => "x",
+        }) is { } value ? Uri.EscapeDataString(value) : null);
         if (route.Handler is not null && !route.Pattern.Parameters.Any(p => p.Name == "handler"))
             path += "?handler=" + Uri.EscapeDataString(route.Handler);
         return path;

@@ -60,6 +60,33 @@ public static class RouteTable
         return routes;
     }
 
+    /// A concrete path for a route: literals as they stand, each parameter as `value` gives it (the caller
+    /// encodes; an empty value makes an empty segment), null to leave it out: a segment that a left-out
+    /// parameter starts (an optional `{handler?}` alone) is dropped.
+    public static string PathFor(Route route, Func<RoutePatternParameterPart, string?> value)
+    {
+        var segments = new List<string>();
+        foreach (var segment in route.Pattern.PathSegments)
+        {
+            var text = new System.Text.StringBuilder();
+            var drop = false;
+            foreach (var part in segment.Parts)
+            {
+                switch (part)
+                {
+                    case RoutePatternLiteralPart literal: text.Append(literal.Content); break;
+                    case RoutePatternSeparatorPart separator: text.Append(separator.Content); break;
+                    case RoutePatternParameterPart parameter:
+                        if (value(parameter) is { } given) text.Append(given);
+                        else drop = text.Length == 0;
+                        break;
+                }
+            }
+            if (!drop) segments.Add(text.ToString());
+        }
+        return "/" + string.Join('/', segments);
+    }
+
     private static IEnumerable<string> PoliciesOf(EndpointMetadataCollection metadata) =>
         metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy ?? "(no policy name)");
 }
