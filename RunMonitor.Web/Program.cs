@@ -16,10 +16,8 @@ if (demo) builder.Configuration["RunMonitor:Demo"] = "true";
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
     builder.WebHost.UseUrls("http://127.0.0.1:5080");
 
-var databasePath = builder.Configuration["RunMonitor:Database"] ?? "App_Data/runmonitor.db";
-var database = new Database(Path.IsPathRooted(databasePath)
-    ? databasePath
-    : Path.Combine(builder.Environment.ContentRootPath, databasePath));
+// A SQLite file path (the default), or a PostgreSQL connection string for several instances sharing one store.
+var database = Database.FromSetting(builder.Configuration["RunMonitor:Database"] ?? "App_Data/runmonitor.db", builder.Environment.ContentRootPath);
 // Commands run against the store and exit; the web host is never built.
 if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, database, builder.Configuration, Console.Out, Console.Error);
 builder.Services.AddSingleton(database);

@@ -78,7 +78,7 @@ public sealed record TenantModelUsage
 }
 
 /// The super admin's all-tenant aggregates. Percentiles are nearest-rank (the value at rank
-/// ceil(0.95 n) in duration order) with SQLite window functions, over a bounded sample: the period's
+/// ceil(0.95 n) in duration order) with window functions, over a bounded sample: the period's
 /// most recent `RunSample` timed runs and `StepSample` timed steps (exact below that, and the page
 /// stays fast on a store of millions).
 public sealed class AdminStore(Database database, RunStore runs)
@@ -91,7 +91,7 @@ public sealed class AdminStore(Database database, RunStore runs)
             SELECT duration_ms FROM runs WHERE created_at >= @Since AND duration_ms IS NOT NULL
             ORDER BY created_at DESC LIMIT @Sample)
         SELECT duration_ms FROM (
-            SELECT duration_ms, ROW_NUMBER() OVER (ORDER BY duration_ms) AS rn, COUNT(*) OVER () AS n FROM sample)
+            SELECT duration_ms, ROW_NUMBER() OVER (ORDER BY duration_ms) AS rn, COUNT(*) OVER () AS n FROM sample) AS ranked
         WHERE rn = (n * 95 + 99) / 100
         """;
 
@@ -123,7 +123,7 @@ public sealed class AdminStore(Database database, RunStore runs)
                SUM(CASE WHEN status = 'failed' THEN runs ELSE 0 END) AS Failed, SUM(runs) AS Total
         FROM run_daily WHERE day >= @SinceDay
         GROUP BY tenant_id, workflow_name
-        HAVING Failed > 0
+        HAVING SUM(CASE WHEN status = 'failed' THEN runs ELSE 0 END) > 0
         ORDER BY Failed DESC, Total DESC, tenant_id, workflow_name
         LIMIT @Limit
         """;
@@ -146,7 +146,7 @@ public sealed class AdminStore(Database database, RunStore runs)
                    ROW_NUMBER() OVER (PARTITION BY SkillId ORDER BY DurationMs) AS rn,
                    COUNT(*) OVER (PARTITION BY SkillId) AS Steps,
                    AVG(DurationMs) OVER (PARTITION BY SkillId) AS AvgMs
-            FROM sample)
+            FROM sample) AS ranked
         WHERE rn = (Steps * 95 + 99) / 100
         ORDER BY P95Ms DESC, SkillId
         LIMIT @Limit
@@ -169,10 +169,21 @@ public sealed class AdminStore(Database database, RunStore runs)
         ORDER BY CostUsd DESC, tenant_id, model_name
         """;
 
+    // PostgreSQL sums bigints as numeric (no overflow), so LEAST saturates where SQLite's TOTAL and MIN do.
+    private const string UsageByTenantModelPostgres = """
+        SELECT tenant_id AS TenantId, NULLIF(model_name, '') AS ModelName, SUM(usage_runs) AS Runs,
+               CAST(LEAST(SUM(tokens_input), 9.0e18) AS BIGINT) AS TokensInput, CAST(LEAST(SUM(tokens_output), 9.0e18) AS BIGINT) AS TokensOutput,
+               CAST(SUM(cost_usd) AS DOUBLE PRECISION) AS CostUsd, SUM(estimated_runs) > 0 AS AnyEstimated
+        FROM run_daily WHERE day >= @SinceDay
+        GROUP BY tenant_id, model_name
+        HAVING SUM(usage_runs) > 0
+        ORDER BY CostUsd DESC, tenant_id, model_name
+        """;
+
     /// `since` is the start of a UTC day: the rollup is per day of creation.
     public async Task<IReadOnlyList<TenantModelUsage>> UsageAsync(DateTimeOffset since, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<TenantModelUsage>(UsageByTenantModel, new { SinceDay = DbTime.ToDb(since)[..10] })).ToList();
+        return (await connection.QueryAsync<TenantModelUsage>(connection.IsPostgres() ? UsageByTenantModelPostgres : UsageByTenantModel, new { SinceDay = DbTime.ToDb(since)[..10] })).ToList();
     }
 }

@@ -96,7 +96,7 @@ public static partial class ArtifactsApi
             return Problems.BadParameter(new BadParameter("disposition", "accepts attachment (default) or inline"));
         var artifact = await artifacts.GetAsync(http.Caller().TenantId, artifactId, ct);
         if (artifact is null) return ArtifactNotFound(artifactId);
-        var stream = artifacts.OpenRead(artifact);
+        var stream = await artifacts.OpenReadAsync(artifact, ct);
         if (stream is null) return ArtifactNotFound(artifactId);
 
         var headers = http.Response.Headers;

@@ -1,18 +1,56 @@
 using System.Data;
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace RunMonitor.Web.Data;
 
-/// The SQLite store: pooled connections for reads, one writer path with group commit for writes.
+public enum StoreProvider { Sqlite, Postgres }
+
+/// The store: a SQLite file (the default: pooled connections for reads, one writer path with group
+/// commit for writes) or a PostgreSQL database that several instances share (a transaction per write,
+/// concurrent, retried when PostgreSQL reports a serialization failure or a deadlock).
 public sealed class Database
 {
     private readonly string _connectionString;
     // SQLite has one writer; queueing writers here keeps "database is locked" out of ingest.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly NpgsqlDataSource? _postgres;
 
-    public Database(string path)
+    /// `setting` is `RunMonitor:Database`: a PostgreSQL connection string (`Host=…;Database=…`), or a
+    /// SQLite file path, relative paths against `baseDirectory`.
+    public static Database FromSetting(string setting, string baseDirectory) =>
+        IsPostgresConnectionString(setting)
+            ? new Database(StoreProvider.Postgres, setting)
+            : new Database(System.IO.Path.IsPathRooted(setting) ? setting : System.IO.Path.Combine(baseDirectory, setting));
+
+    /// A connection string names a host: `Host=`, `Server=` (keywords Npgsql accepts), never a file path.
+    public static bool IsPostgresConnectionString(string setting)
     {
-        Path = System.IO.Path.GetFullPath(path);
+        if (!setting.Contains('=', StringComparison.Ordinal)) return false;
+        try
+        {
+            var builder = new DbConnectionStringBuilder { ConnectionString = setting };
+            return builder.ContainsKey("Host") || builder.ContainsKey("Server");
+        }
+        catch (ArgumentException) { return false; }
+    }
+
+    public Database(string path) : this(StoreProvider.Sqlite, path) { }
+
+    private Database(StoreProvider provider, string setting)
+    {
+        Provider = provider;
+        if (provider == StoreProvider.Postgres)
+        {
+            var builder = new NpgsqlConnectionStringBuilder(setting);
+            _connectionString = builder.ConnectionString;
+            _postgres = NpgsqlDataSource.Create(_connectionString);
+            Path = "";
+            Description = $"PostgreSQL database {builder.Database} on {builder.Host}:{builder.Port}";
+            return;
+        }
+        Path = System.IO.Path.GetFullPath(setting);
         var directory = System.IO.Path.GetDirectoryName(Path);
         if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
         _connectionString = new SqliteConnectionStringBuilder
@@ -23,12 +61,24 @@ public sealed class Database
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        Description = Path;
     }
 
+    public StoreProvider Provider { get; }
+
+    public bool IsPostgres => Provider == StoreProvider.Postgres;
+
+    /// The SQLite file; empty for PostgreSQL.
     public string Path { get; }
 
-    public async Task<SqliteConnection> OpenAsync(CancellationToken ct = default)
+    /// What a message names: the file, or the PostgreSQL database and server (never its password).
+    public string Description { get; }
+
+    public string ConnectionString => _connectionString;
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
     {
+        if (_postgres is not null) return await _postgres.OpenConnectionAsync(ct);
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
         using var pragma = connection.CreateCommand();
@@ -40,8 +90,11 @@ public sealed class Database
     /// Runs `work` in the one writer path and returns once it is committed. Writes that arrive while
     /// another batch commits are taken together (group commit): each in its own savepoint, so one that
     /// throws is undone alone, and all of them committed by one COMMIT, which is what ingest speed needs.
-    public async Task<T> WriteAsync<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default)
+    /// With PostgreSQL each write is its own READ COMMITTED transaction, run concurrently; one that meets a
+    /// serialization failure or a deadlock is rolled back and run again, so `work` must touch nothing but the store.
+    public async Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default)
     {
+        if (_postgres is not null) return await WritePostgresAsync(work, ct);
         var pending = new PendingWrite<T>(work, ct);
         _queue.Enqueue(pending);
         await _writeGate.WaitAsync(ct);
@@ -62,6 +115,32 @@ public sealed class Database
 
     /// Moves on with every commit of the writer path: a cached read is current while it has not moved.
     public long Commits => Interlocked.Read(ref _commits);
+
+    /// Another instance committed to the shared store (heard through LISTEN/NOTIFY): cached reads are stale.
+    public void NoteCommitElsewhere() => Interlocked.Increment(ref _commits);
+
+    private const int PostgresAttempts = 8;
+
+    private async Task<T> WritePostgresAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await _postgres!.OpenConnectionAsync(ct);
+                await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+                var result = await work(connection, transaction);
+                await transaction.CommitAsync(ct);
+                Interlocked.Increment(ref _commits);
+                return result;
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected
+                                              && attempt < PostgresAttempts)
+            {
+                await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
+            }
+        }
+    }
 
     private const int MaxBatch = 64;
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> _queue = new();
@@ -109,12 +188,12 @@ public sealed class Database
         public Exception? Failed { get; set; }
         public abstract bool Done { get; }
         public abstract bool Cancelled { get; }
-        public abstract Task RunAsync(SqliteConnection connection, IDbTransaction transaction);
+        public abstract Task RunAsync(DbConnection connection, IDbTransaction transaction);
         public abstract void Complete();
         public abstract void Fail(Exception e);
     }
 
-    private sealed class PendingWrite<T>(Func<SqliteConnection, IDbTransaction, Task<T>> work, CancellationToken ct) : PendingWrite
+    private sealed class PendingWrite<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct) : PendingWrite
     {
         private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _value;
@@ -123,7 +202,7 @@ public sealed class Database
         public override bool Done => _result.Task.IsCompleted;
         public override bool Cancelled => ct.IsCancellationRequested;
 
-        public override async Task RunAsync(SqliteConnection connection, IDbTransaction transaction) => _value = await work(connection, transaction);
+        public override async Task RunAsync(DbConnection connection, IDbTransaction transaction) => _value = await work(connection, transaction);
 
         public override void Complete()
         {

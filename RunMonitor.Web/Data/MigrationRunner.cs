@@ -3,9 +3,14 @@ using Dapper;
 
 namespace RunMonitor.Web.Data;
 
-/// Applies the embedded, numbered `Data/Migrations/NNNN_name.sql` files in order, each in its own transaction.
+/// Applies the embedded, numbered migrations of the store's engine in order, each in its own transaction:
+/// `Data/Migrations/NNNN_name.sql` for SQLite, `Data/Migrations/Postgres/NNNN_name.sql` for PostgreSQL.
+/// Instances starting together on one PostgreSQL database take turns through an advisory lock.
 public sealed class MigrationRunner(Database database, ILogger<MigrationRunner> logger)
 {
+    // Any fixed number: it names RunMonitor's migration lock among the database's advisory locks.
+    private const long PostgresMigrationLock = 0x52756e4d6f6e;
+
     private const string CreateVersionTable = """
         CREATE TABLE IF NOT EXISTS schema_version (
             version    INTEGER PRIMARY KEY,
@@ -18,12 +23,13 @@ public sealed class MigrationRunner(Database database, ILogger<MigrationRunner> 
 
     private const string InsertVersion = "INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, @Name, @AppliedAt)";
 
-    public static IReadOnlyList<(int Version, string Name, string Sql)> LoadMigrations()
+    public static IReadOnlyList<(int Version, string Name, string Sql)> LoadMigrations(StoreProvider provider = StoreProvider.Sqlite)
     {
         var assembly = typeof(MigrationRunner).Assembly;
-        const string prefix = "RunMonitor.Web.Data.Migrations.";
+        var prefix = provider == StoreProvider.Postgres ? "RunMonitor.Web.Data.Migrations.Postgres." : "RunMonitor.Web.Data.Migrations.";
         return assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal)
+                        && char.IsAsciiDigit(n[prefix.Length]))
             .Select(n =>
             {
                 var name = n[prefix.Length..^4];
@@ -38,14 +44,32 @@ public sealed class MigrationRunner(Database database, ILogger<MigrationRunner> 
 
     public async Task ApplyAsync(CancellationToken ct = default)
     {
-        await using (var connection = await database.OpenAsync(ct))
+        if (!database.IsPostgres)
         {
+            await using var connection = await database.OpenAsync(ct);
             // WAL lets readers run while the one writer commits; it persists in the file.
             await connection.ExecuteAsync("PRAGMA journal_mode=WAL");
             await connection.ExecuteAsync(CreateVersionTable);
+            await ApplyPendingAsync(ct);
+            return;
         }
+        // The lock is held by this session until it closes: a second instance waits, then finds nothing to do.
+        await using var lockHolder = await database.OpenAsync(ct);
+        await lockHolder.ExecuteAsync("SELECT pg_advisory_lock(@Key)", new { Key = PostgresMigrationLock });
+        try
+        {
+            await lockHolder.ExecuteAsync(CreateVersionTable);
+            await ApplyPendingAsync(ct);
+        }
+        finally
+        {
+            await lockHolder.ExecuteAsync("SELECT pg_advisory_unlock(@Key)", new { Key = PostgresMigrationLock });
+        }
+    }
 
-        foreach (var (version, name, sql) in LoadMigrations())
+    private async Task ApplyPendingAsync(CancellationToken ct)
+    {
+        foreach (var (version, name, sql) in LoadMigrations(database.Provider))
         {
             var applied = await database.WriteAsync(async (connection, tx) =>
             {

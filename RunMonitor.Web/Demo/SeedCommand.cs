@@ -22,6 +22,11 @@ public static class SeedCommand
             await error.WriteLineAsync("usage: seed --runs N   (N from 1 to 50,000,000)");
             return 2;
         }
+        if (database.IsPostgres)
+        {
+            await error.WriteLineAsync("seed writes SQLite stores only");
+            return 2;
+        }
         var watch = Stopwatch.StartNew();
         var now = time.GetUtcNow();
         var workflows = new HashSet<(string, string)>();
@@ -48,7 +53,7 @@ public static class SeedCommand
             return watch.Elapsed;
         });
 
-        await using var connection = await database.OpenAsync();
+        await using var connection = (SqliteConnection)await database.OpenAsync();
         await using (var pragma = connection.CreateCommand())
         {
             // Regenerable data: durability is traded for speed while it loads (the load is one transaction).

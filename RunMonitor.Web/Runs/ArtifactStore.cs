@@ -1,8 +1,9 @@
 using System.Data;
 using System.Security.Cryptography;
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using RunMonitor.Web.Data;
 
 namespace RunMonitor.Web.Runs;
@@ -13,9 +14,13 @@ namespace RunMonitor.Web.Runs;
 /// database file or its WAL, and identical bytes (a re-run uploading the same output) are stored once.
 /// The writer gate serialises "put file + insert row" and "delete rows + delete unreferenced files",
 /// so a file is never removed while a new row is about to name it.
+/// With PostgreSQL the bytes are rows of `artifact_blobs` instead, so every instance serves every artifact;
+/// blob and artifact row are written, and deleted, in one transaction. Uploads are staged in a temp folder.
 public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> options, TimeProvider time) : IRunPurgeListener
 {
-    public string Root { get; } = Path.Combine(Path.GetDirectoryName(database.Path)!, "artifacts");
+    public string Root { get; } = database.IsPostgres
+        ? Path.Combine(Path.GetTempPath(), "runmonitor-artifacts")
+        : Path.Combine(Path.GetDirectoryName(database.Path)!, "artifacts");
 
     public long MaxBytes => options.Value.MaxBytes;
 
@@ -71,11 +76,15 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
         {
             var run = await RunStore.GetAsync(connection, tx, tenant, runId);
             if (run is null || await RunStore.GetStepAsync(connection, tx, runId, stepId) is null) return null;
-            var target = PathFor(blob.Sha256);
-            if (!File.Exists(target))
+            if (database.IsPostgres) await PutBlobAsync((NpgsqlConnection)connection, tx, blob, ct);
+            else
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Move(blob.TempPath, target);
+                var target = PathFor(blob.Sha256);
+                if (!File.Exists(target))
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    File.Move(blob.TempPath, target);
+                }
             }
             var now = time.GetUtcNow();
             var row = new ArtifactRow
@@ -113,8 +122,48 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
         return row is not null && (tenant is null || row.TenantId == tenant) ? row : null;
     }
 
-    /// The bytes, or null when the file is gone (a deleted run, a hand-cleaned folder).
-    public Stream? OpenRead(ArtifactRow artifact)
+    private const string InsertBlob = "INSERT INTO artifact_blobs (sha256, content) VALUES (@Sha256, @Content) ON CONFLICT (sha256) DO NOTHING";
+
+    /// Streams the staged file into `artifact_blobs` (identical bytes are stored once). The staged file stays
+    /// where it is (its owner deletes it), so a write the store retries can read it again.
+    private static async Task PutBlobAsync(NpgsqlConnection connection, IDbTransaction tx, StagedBlob blob, CancellationToken ct)
+    {
+        await using var content = new FileStream(blob.TempPath, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
+        await using var command = new NpgsqlCommand(InsertBlob, connection, (NpgsqlTransaction)tx);
+        command.Parameters.AddWithValue("Sha256", blob.Sha256);
+        command.Parameters.Add(new NpgsqlParameter("Content", NpgsqlTypes.NpgsqlDbType.Bytea) { Value = content, Size = checked((int)blob.Size) });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private const string SelectBlob = "SELECT content FROM artifact_blobs WHERE sha256 = @Sha256";
+
+    /// The bytes, or null when they are gone (a deleted run, a hand-cleaned folder).
+    public async Task<Stream?> OpenReadAsync(ArtifactRow artifact, CancellationToken ct = default)
+    {
+        if (!database.IsPostgres) return OpenFile(artifact);
+        var connection = (NpgsqlConnection)await database.OpenAsync(ct);
+        try
+        {
+            var command = new NpgsqlCommand(SelectBlob, connection);
+            command.Parameters.AddWithValue("Sha256", artifact.Sha256);
+            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess | CommandBehavior.SingleRow, ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                await reader.DisposeAsync();
+                await command.DisposeAsync();
+                await connection.DisposeAsync();
+                return null;
+            }
+            return new OwningStream(reader.GetStream(0), reader, command, connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private Stream? OpenFile(ArtifactRow artifact)
     {
         var path = PathFor(artifact.Sha256);
         try
@@ -126,6 +175,11 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
     }
 
     private const string SelectRunsHashes = "SELECT DISTINCT sha256 FROM artifacts WHERE run_id IN @RunIds";
+    private const string DeleteUnsharedBlobs = """
+        DELETE FROM artifact_blobs
+        WHERE sha256 IN (SELECT sha256 FROM artifacts WHERE run_id IN @RunIds)
+          AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.sha256 = artifact_blobs.sha256 AND a.run_id NOT IN @RunIds)
+        """;
     private const string DeleteRun = "DELETE FROM runs WHERE id = @RunId";
     private const string HashInUseElsewhere = "SELECT EXISTS (SELECT 1 FROM artifacts WHERE sha256 = @Sha256 AND run_id NOT IN @RunIds)";
 
@@ -147,6 +201,11 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
     /// should the commit then fail, the rows outlive the file and a download answers 404, never wrong bytes.
     public async Task DeleteFilesOfRunsAsync(IDbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds)
     {
+        if (database.IsPostgres)
+        {
+            await connection.ExecuteAsync(DeleteUnsharedBlobs, new { RunIds = runIds }, tx);
+            return;
+        }
         var hashes = (await connection.QueryAsync<string>(SelectRunsHashes, new { RunIds = runIds }, tx)).ToList();
         foreach (var sha in hashes)
         {
@@ -156,6 +215,40 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
     }
 
     /// Retention purges runs in batches: their artifact files go with them.
-    Task IRunPurgeListener.BeforeDeleteAsync(SqliteConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct) =>
+    Task IRunPurgeListener.BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct) =>
         DeleteFilesOfRunsAsync(connection, tx, runIds);
+
+    /// The blob's stream, and what must stay open while the response reads it: all closed with the stream.
+    private sealed class OwningStream(Stream inner, params IAsyncDisposable[] owners) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override async ValueTask DisposeAsync()
+        {
+            await inner.DisposeAsync();
+            foreach (var owner in owners) await owner.DisposeAsync();
+            await base.DisposeAsync();
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+                foreach (var owner in owners) owner.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            base.Dispose(disposing);
+        }
+    }
 }

@@ -1,6 +1,6 @@
 using System.Data;
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using RunMonitor.Web.Data;
 
@@ -17,7 +17,7 @@ public sealed class RetentionOptions
 public interface IRunPurgeListener
 {
     /// Inside the delete's transaction, before the rows go: read or delete what references them.
-    Task BeforeDeleteAsync(SqliteConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct) => Task.CompletedTask;
+    Task BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct) => Task.CompletedTask;
 
     /// After the batch committed: remove files and caches (the rows are gone for good).
     Task AfterDeleteAsync(IReadOnlyList<string> runIds, CancellationToken ct) => Task.CompletedTask;

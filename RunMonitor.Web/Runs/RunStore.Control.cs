@@ -1,5 +1,6 @@
 using System.Data;
 using Dapper;
+using RunMonitor.Web.Data;
 
 namespace RunMonitor.Web.Runs;
 
@@ -7,30 +8,42 @@ namespace RunMonitor.Web.Runs;
 /// caller's transaction from `Database.WriteAsync` and is guarded by the state it expects.
 public sealed partial class RunStore
 {
-    // One statement picks and takes the oldest queued run, so two workers can never both get it.
+    // One statement picks and takes the oldest queued run, so two workers can never both get it. On
+    // PostgreSQL the pick skips rows another claim has locked: concurrent claims through any instance take
+    // different runs at once instead of queueing on the oldest one (and never the same one).
     private const string ClaimSql = """
         UPDATE runs SET status = 'running', started_at = COALESCE(started_at, @Now), lease_owner = @Worker,
             lease_expires_at = @ExpiresAt, lease_seconds = @LeaseSeconds, cancel_requested = 0, updated_at = @Now
-        WHERE id = (SELECT id FROM runs WHERE status = 'queued' {0} {1} ORDER BY created_at, pk LIMIT 1)
+        WHERE id = (SELECT id FROM runs WHERE status = 'queued' {0} {1} ORDER BY created_at, pk LIMIT 1{2})
           AND status = 'queued'
         RETURNING id
         """;
 
-    internal static readonly string ClaimAny = string.Format(ClaimSql, "", "");
-    internal static readonly string ClaimTenant = string.Format(ClaimSql, "AND tenant_id = @Tenant", "");
-    internal static readonly string ClaimAnyWorkflows = string.Format(ClaimSql, "", "AND workflow_name IN @Workflows");
-    internal static readonly string ClaimTenantWorkflows = string.Format(ClaimSql, "AND tenant_id = @Tenant", "AND workflow_name IN @Workflows");
+    internal static readonly string ClaimAny = string.Format(ClaimSql, "", "", "");
+    internal static readonly string ClaimTenant = string.Format(ClaimSql, "AND tenant_id = @Tenant", "", "");
+    internal static readonly string ClaimAnyWorkflows = string.Format(ClaimSql, "", "AND workflow_name IN @Workflows", "");
+    internal static readonly string ClaimTenantWorkflows = string.Format(ClaimSql, "AND tenant_id = @Tenant", "AND workflow_name IN @Workflows", "");
+
+    private const string SkipLocked = " FOR UPDATE SKIP LOCKED";
+    internal static readonly string ClaimAnyPostgres = string.Format(ClaimSql, "", "", SkipLocked);
+    internal static readonly string ClaimTenantPostgres = string.Format(ClaimSql, "AND tenant_id = @Tenant", "", SkipLocked);
+    internal static readonly string ClaimAnyWorkflowsPostgres = string.Format(ClaimSql, "", "AND workflow_name IN @Workflows", SkipLocked);
+    internal static readonly string ClaimTenantWorkflowsPostgres = string.Format(ClaimSql, "AND tenant_id = @Tenant", "AND workflow_name IN @Workflows", SkipLocked);
 
     /// The id of the run now leased to `worker`, or null when nothing of those workflows waits.
     public static Task<string?> ClaimNextAsync(IDbConnection connection, IDbTransaction tx, string? tenant,
         IReadOnlyList<string> workflows, string worker, int leaseSeconds, DateTimeOffset now)
     {
-        var sql = (tenant is null, workflows.Count == 0) switch
+        var sql = (tenant is null, workflows.Count == 0, connection.IsPostgres()) switch
         {
-            (true, true) => ClaimAny,
-            (true, false) => ClaimAnyWorkflows,
-            (false, true) => ClaimTenant,
-            (false, false) => ClaimTenantWorkflows,
+            (true, true, false) => ClaimAny,
+            (true, false, false) => ClaimAnyWorkflows,
+            (false, true, false) => ClaimTenant,
+            (false, false, false) => ClaimTenantWorkflows,
+            (true, true, true) => ClaimAnyPostgres,
+            (true, false, true) => ClaimAnyWorkflowsPostgres,
+            (false, true, true) => ClaimTenantPostgres,
+            (false, false, true) => ClaimTenantWorkflowsPostgres,
         };
         return connection.QuerySingleOrDefaultAsync<string?>(sql, new
         {
@@ -56,8 +69,12 @@ public sealed partial class RunStore
         ORDER BY lease_expires_at LIMIT 100
         """;
 
+    // Every instance sweeps: on PostgreSQL each takes the expired runs no other sweep holds, and keeps them locked until it commits.
+    internal const string SelectExpiredLeasesPostgres = SelectExpiredLeases + SkipLocked;
+
     public static async Task<IReadOnlyList<RunRow>> ExpiredLeasesAsync(IDbConnection connection, IDbTransaction tx, DateTimeOffset now) =>
-        (await connection.QueryAsync<RunRow>(SelectExpiredLeases, new { Now = DbTime.ToDb(now) }, tx)).ToList();
+        (await connection.QueryAsync<RunRow>(connection.IsPostgres() ? SelectExpiredLeasesPostgres : SelectExpiredLeases,
+            new { Now = DbTime.ToDb(now) }, tx)).ToList();
 
     private const string FailRunningSteps = """
         UPDATE steps SET status = 'failed', completed_at = @Now, error_message = @Message, updated_at = @Now

@@ -73,6 +73,7 @@ public sealed partial class RunStore(Database database)
     };
 
     private const string SelectRun = $"SELECT {RunColumns} FROM runs WHERE id = @Id";
+    private const string SelectRunForUpdate = SelectRun + " FOR UPDATE";
 
     public async Task<RunRow?> GetAsync(string? tenant, string id, CancellationToken ct = default)
     {
@@ -80,9 +81,12 @@ public sealed partial class RunStore(Database database)
         return await GetAsync(connection, null, tenant, id);
     }
 
+    /// Inside a write (`tx` given) on PostgreSQL the row stays locked to the end of the transaction: writes to
+    /// one run take turns whichever instance they come through, as SQLite's one writer makes them.
     public static async Task<RunRow?> GetAsync(IDbConnection connection, IDbTransaction? tx, string? tenant, string id)
     {
-        var run = await connection.QuerySingleOrDefaultAsync<RunRow>(SelectRun, new { Id = id }, tx);
+        var sql = tx is not null && connection.IsPostgres() ? SelectRunForUpdate : SelectRun;
+        var run = await connection.QuerySingleOrDefaultAsync<RunRow>(sql, new { Id = id }, tx);
         // Another tenant's run is "not found", never "forbidden": its existence is not revealed.
         return run is not null && (tenant is null || run.TenantId == tenant) ? run : null;
     }
@@ -120,7 +124,7 @@ public sealed partial class RunStore(Database database)
     // Below this many trigram matches the matches drive the query; above it, scanning newest-first finds a page sooner.
     private const int SearchDriveLimit = 2_000;
 
-    private const string CountSearchMatches = "SELECT COUNT(*) FROM (SELECT 1 FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase LIMIT @Cap)";
+    private const string CountSearchMatches = "SELECT COUNT(*) FROM (SELECT 1 FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase LIMIT @Cap) AS matches";
 
     /// WHERE clause from fixed fragments only; every value travels as a parameter.
     private static async Task<(string Where, DynamicParameters Parameters)> BuildWhereAsync(IDbConnection connection, RunFilter filter)
@@ -161,6 +165,8 @@ public sealed partial class RunStore(Database database)
         p.Add("QLowLower", lower);
         p.Add("QHighLower", lower + '\uffff');
         const string idPrefix = "(id >= @QLow AND id < @QHigh) OR (id >= @QLowLower AND id < @QHighLower)";
+        var escaped = q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+        if (connection.IsPostgres()) return SearchClausePostgres(q, escaped, idPrefix, p);
         if (q.Length < 3)
         {
             const string namePrefix = "(name >= @QLow COLLATE NOCASE AND name < @QHigh COLLATE NOCASE)";
@@ -172,8 +178,24 @@ public sealed partial class RunStore(Database database)
         var matches = await connection.ExecuteScalarAsync<long>(CountSearchMatches, new { QPhrase = phrase, Cap = SearchDriveLimit + 1 });
         if (matches <= SearchDriveLimit) return (byName, byName);
         // A common term: newest-first with the name as a filter fills a page at once; the capped count still goes by the index.
-        p.Add("QLike", "%" + q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
+        p.Add("QLike", "%" + escaped + "%");
         return ($"({idPrefix} OR name LIKE @QLike ESCAPE '\\')", byName);
+    }
+
+    /// PostgreSQL: the pg_trgm GIN index serves `name ILIKE '%q%'` from three characters on; below that the
+    /// start of the name through the `lower(name) text_pattern_ops` index, as SQLite does.
+    private static (string Items, string Count) SearchClausePostgres(string q, string escaped, string idPrefix, DynamicParameters p)
+    {
+        if (q.Length < 3)
+        {
+            p.Add("QPrefixLower", escaped.ToLowerInvariant() + "%");
+            var namePrefix = $"({idPrefix} OR lower(name) LIKE @QPrefixLower)";
+            return (namePrefix, namePrefix);
+        }
+        p.Add("QLike", "%" + escaped + "%");
+        // The planner picks the trigram index or a newest-first scan from its own estimates; the count stays capped.
+        var byName = $"({idPrefix} OR name ILIKE @QLike)";
+        return (byName, byName);
     }
 
     /// The ORDER BY for the filter's sort, from the whitelist only; every column then `pk`, in one
@@ -206,7 +228,7 @@ public sealed partial class RunStore(Database database)
         // The same clauses name columns run_counts has: tenant_id, workflow_name, status.
         return CountableFromCounters(filter)
             ? new ListQuery(items, $"SELECT COALESCE(SUM(n), 0) FROM run_counts {where}", false, p)
-            : new ListQuery(items, $"SELECT COUNT(*) FROM (SELECT 1 FROM runs {countWhere} LIMIT @CountCap)", true, p);
+            : new ListQuery(items, $"SELECT COUNT(*) FROM (SELECT 1 FROM runs {countWhere} LIMIT @CountCap) AS capped", true, p);
     }
 
     public async Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default)
@@ -295,8 +317,37 @@ public sealed partial class RunStore(Database database)
         SELECT MIN(created_at) FROM runs WHERE {0} status = 'queued';
         """;
 
+    // The same on PostgreSQL: SUM of bigint is numeric there (it cannot overflow), so it saturates with LEAST.
+    private const string StatsSqlPostgres = """
+        SELECT CAST(COALESCE(SUM(runs), 0) AS BIGINT) AS Total,
+               CAST(COALESCE(SUM(CASE WHEN status = 'completed' THEN runs END), 0) AS BIGINT) AS Completed,
+               CAST(COALESCE(SUM(CASE WHEN status = 'partial' THEN runs END), 0) AS BIGINT) AS Partial,
+               CAST(COALESCE(SUM(CASE WHEN status = 'failed' THEN runs END), 0) AS BIGINT) AS Failed,
+               CAST(COALESCE(SUM(CASE WHEN status = 'cancelled' THEN runs END), 0) AS BIGINT) AS Cancelled,
+               CAST(COALESCE(SUM(CASE WHEN dry = 1 OR status = 'dry' THEN runs END), 0) AS BIGINT) AS Dry,
+               CAST(LEAST(COALESCE(SUM(insights), 0), 9.0e18) AS BIGINT) AS Insights,
+               CAST(COALESCE(SUM(cost_usd), 0.0) AS DOUBLE PRECISION) AS CostUsd,
+               CAST(LEAST(COALESCE(SUM(tokens_input), 0), 9.0e18) AS BIGINT) AS TokensInput,
+               CAST(LEAST(COALESCE(SUM(tokens_output), 0), 9.0e18) AS BIGINT) AS TokensOutput,
+               CASE WHEN SUM(duration_count) > 0 THEN CAST(SUM(duration_sum) AS DOUBLE PRECISION) / CAST(SUM(duration_count) AS DOUBLE PRECISION) END AS AvgDurationMs
+        FROM (
+            SELECT status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count
+            FROM run_rollups WHERE {0} hour >= @FirstHour
+            UNION ALL
+            SELECT status, dry_run, 1, COALESCE(insights_created, 0), COALESCE(cost_usd, 0.0), COALESCE(tokens_input, 0),
+                   COALESCE(tokens_output, 0), COALESCE(duration_ms, 0), CASE WHEN duration_ms IS NOT NULL THEN 1 ELSE 0 END
+            FROM runs WHERE {0} created_at >= @Since AND created_at < @FirstHourStart
+        ) AS period;
+        SELECT CAST(COALESCE(SUM(CASE WHEN status = 'queued' THEN n END), 0) AS BIGINT) AS QueuedNow,
+               CAST(COALESCE(SUM(CASE WHEN status = 'running' THEN n END), 0) AS BIGINT) AS RunningNow
+        FROM run_counts WHERE {0} status IN ('queued', 'running');
+        SELECT MIN(created_at) FROM runs WHERE {0} status = 'queued';
+        """;
+
     public static readonly string StatsTenant = string.Format(StatsSql, "tenant_id = @Tenant AND");
     public static readonly string StatsAll = string.Format(StatsSql, "");
+    public static readonly string StatsTenantPostgres = string.Format(StatsSqlPostgres, "tenant_id = @Tenant AND");
+    public static readonly string StatsAllPostgres = string.Format(StatsSqlPostgres, "");
 
     // Dashboards poll the cards every few seconds: an answer is reused for a second at most, and only
     // while nothing has been written since it was read.
@@ -319,7 +370,14 @@ public sealed partial class RunStore(Database database)
         var firstHour = new DateTimeOffset(since.UtcDateTime.Date.AddHours(since.UtcDateTime.Hour), TimeSpan.Zero);
         if (firstHour < since) firstHour = firstHour.AddHours(1);
         await using var connection = await database.OpenAsync(ct);
-        using var grid = await connection.QueryMultipleAsync(tenant is null ? StatsAll : StatsTenant, new
+        var sql = (tenant is null, connection.IsPostgres()) switch
+        {
+            (true, false) => StatsAll,
+            (false, false) => StatsTenant,
+            (true, true) => StatsAllPostgres,
+            (false, true) => StatsTenantPostgres,
+        };
+        using var grid = await connection.QueryMultipleAsync(sql, new
         {
             Tenant = tenant, Since = DbTime.ToDb(since), FirstHourStart = DbTime.ToDb(firstHour), FirstHour = DbTime.ToDb(firstHour)[..13],
         });
