@@ -1,5 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Npgsql;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Data;
@@ -146,12 +147,20 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
         }
     }
 
-    private sealed class FixedOptions<T>(T value) : IOptionsMonitor<T>
+    [Fact]
+    public void AddRunEvents_PostgresStore_OneListenerServesEventsAndRunsHosted_SqliteStaysInProcess()
     {
-        public T CurrentValue => value;
+        var postgres = new ServiceCollection().AddLogging().AddSingleton(new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions())));
+        postgres.AddSingleton(Database.FromSetting(_connectionString, Path.GetTempPath())).AddRunEvents(Database.FromSetting(_connectionString, Path.GetTempPath()));
+        var sqlite = new ServiceCollection().AddRunEvents(new Database(Path.Combine(Path.GetTempPath(), "rm-events-" + Guid.NewGuid().ToString("N") + ".db")));
+        using var postgresServices = postgres.BuildServiceProvider();
+        using var sqliteServices = sqlite.BuildServiceProvider();
 
-        public T Get(string? name) => value;
+        var events = postgresServices.GetRequiredService<IRunEvents>();
 
-        public IDisposable? OnChange(Action<T, string?> listener) => null;
+        Assert.IsType<PostgresRunEvents>(events);
+        Assert.Same(events, Assert.Single(postgresServices.GetServices<IHostedService>()));
+        Assert.IsType<InProcessRunEvents>(sqliteServices.GetRequiredService<IRunEvents>());
+        Assert.Empty(sqliteServices.GetServices<IHostedService>());
     }
 }

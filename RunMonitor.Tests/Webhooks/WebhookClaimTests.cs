@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Data;
@@ -134,5 +135,68 @@ public sealed class WebhookClaimTests : IAsyncLifetime
         Assert.All(claimed, d => Assert.Equal(0, d.Attempts));
         Assert.Empty(again);
         Assert.Equal(claimed.Select(d => d.Id), afterClaim.Select(d => d.Id));
+    }
+
+    private const string CountAttempted = "SELECT COUNT(*) FROM webhook_deliveries WHERE attempts >= @Attempts";
+    private const string CountDelivered = "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered'";
+
+    private static async Task UntilAsync(Func<bool> done)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < until, "nothing happened in 30 s");
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task UntilCountAsync(Database database, string sql, object? parameters, long expected)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            await using var connection = await database.OpenAsync();
+            var count = await connection.ExecuteScalarAsync<long>(sql, parameters);
+            if (count >= expected) return;
+            Assert.True(DateTime.UtcNow < until, $"{count} of {expected} rows after 30 s: {sql}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task Dispatchers_OnTwoInstances_SendEachDeliveryOncePerAttempt()
+    {
+        // Answers 500 to a delivery's first attempt, 200 after, each a second late: sends overlap the other dispatcher's passes.
+        await using var receiver = new WebhookReceiver { Delay = TimeSpan.FromSeconds(1) };
+        await receiver.StartAsync();
+        var first = PostgresDatabase();
+        var second = PostgresDatabase();
+        const int count = 30;
+        await first.WriteAsync((connection, tx) => connection.ExecuteAsync(
+            InsertDue.Replace("'http://127.0.0.1:9/hook', '{}'", "@Url, @Payload", StringComparison.Ordinal),
+            Enumerable.Range(0, count).Select(i => new { RunId = $"run-{i}", Due = DbTime.ToDb(Now), receiver.Url, Payload = $"{{\"n\":{i}}}" }), tx));
+        var clock = new TestClock(Now);
+        var options = new FixedOptions<WebhookOptions>(new WebhookOptions { Webhooks = [new WebhookConfig { Url = receiver.Url, Secret = "s" }] });
+        var services = new ServiceCollection();
+        services.AddHttpClient(WebhookDispatcher.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+        await using var provider = services.BuildServiceProvider();
+        var http = provider.GetRequiredService<IHttpClientFactory>();
+        using var one = new WebhookDispatcher(first, new WebhookOutbox(options), http, clock, NullLogger<WebhookDispatcher>.Instance);
+        using var two = new WebhookDispatcher(second, new WebhookOutbox(options), http, clock, NullLogger<WebhookDispatcher>.Instance);
+
+        await one.StartAsync(CancellationToken.None);
+        await UntilAsync(() => !receiver.Received.IsEmpty); // one is sending what it claimed
+        await two.StartAsync(CancellationToken.None);
+        await UntilCountAsync(first, CountAttempted, new { Attempts = 1 }, count);
+        await Task.Delay(receiver.Delay * 2); // a second send of a delivery, were there one, would have arrived
+        var firstRound = receiver.Received.Count;
+        clock.Advance(TimeSpan.FromMinutes(1)); // past the first back-off
+        await UntilCountAsync(first, CountDelivered, null, count);
+        await Task.WhenAll(one.StopAsync(CancellationToken.None), two.StopAsync(CancellationToken.None));
+
+        Assert.Equal(count, firstRound);
+        var received = receiver.Received.GroupBy(r => r.Body).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(count, received.Count);
+        Assert.All(received, r => Assert.Equal(2, r.Value)); // the failed first attempt and the delivered second, nothing twice
     }
 }
