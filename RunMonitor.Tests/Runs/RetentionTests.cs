@@ -1,7 +1,7 @@
 using System.Data;
 using Dapper;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Data;
@@ -37,7 +37,7 @@ public sealed class RetentionTests : IDisposable
         public List<string> After { get; } = [];
         public long StepsSeenInTransaction { get; private set; }
 
-        public async Task BeforeDeleteAsync(SqliteConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct)
+        public async Task BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct)
         {
             Before.AddRange(runIds);
             StepsSeenInTransaction += await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM steps WHERE run_id IN @Ids", new { Ids = runIds }, tx);
