@@ -7,7 +7,11 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace RunMonitor.Tests.Infrastructure;
 
-/// The app on a temp-file SQLite database of its own. Requests come from loopback unless a test
+/// Which store a test factory runs the app on.
+public enum TestStore { Sqlite, Postgres }
+
+/// The app on a store of its own: a temp-file SQLite database, or (for the store suite's PostgreSQL runs) a
+/// fresh database on the test PostgreSQL server. Requests come from loopback unless a test
 /// sends `X-Test-Remote-Ip`, so the "trusted until keys exist" rule can be tested both ways.
 public class RunMonitorFactory : WebApplicationFactory<Program>
 {
@@ -15,12 +19,36 @@ public class RunMonitorFactory : WebApplicationFactory<Program>
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "runmonitor-tests", Guid.NewGuid().ToString("N"));
 
-    public RunMonitorFactory()
+    public RunMonitorFactory() : this(TestStore.Sqlite) { }
+
+    protected RunMonitorFactory(TestStore store)
     {
+        Store = store;
         Directory.CreateDirectory(_directory);
+        if (store == TestStore.Postgres) PostgresConnectionString = PostgresServer.CreateDatabase();
+        _ownsDatabase = true;
     }
 
+    /// Another instance of the app on a PostgreSQL database that someone else made (and drops).
+    protected RunMonitorFactory(string postgresConnectionString)
+    {
+        Store = TestStore.Postgres;
+        Directory.CreateDirectory(_directory);
+        PostgresConnectionString = postgresConnectionString;
+    }
+
+    private readonly bool _ownsDatabase;
+
+    public TestStore Store { get; }
+
+    /// The SQLite file (SQLite stores only).
     public string DatabasePath => Path.Combine(_directory, "runmonitor.db");
+
+    /// The test database's connection string (PostgreSQL stores only).
+    public string? PostgresConnectionString { get; }
+
+    /// `RunMonitor:Database` as the app is given it.
+    public string DatabaseSetting => PostgresConnectionString ?? DatabasePath;
 
     public TestClock Clock { get; } = new(new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero));
 
@@ -31,7 +59,7 @@ public class RunMonitorFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("RunMonitor:Database", DatabasePath);
+        builder.UseSetting("RunMonitor:Database", DatabaseSetting);
         foreach (var (key, value) in Settings) builder.UseSetting(key, value);
         builder.ConfigureServices(services =>
         {
@@ -48,6 +76,7 @@ public class RunMonitorFactory : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (PostgresConnectionString is not null && _ownsDatabase) PostgresServer.DropDatabase(PostgresConnectionString);
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
@@ -69,6 +98,9 @@ public class RunMonitorFactory : WebApplicationFactory<Program>
         };
     }
 }
+
+/// The app on a fresh PostgreSQL database of its own.
+public class PostgresFactory() : RunMonitorFactory(TestStore.Postgres);
 
 /// A clock the test moves by hand.
 public sealed class TestClock(DateTimeOffset start) : TimeProvider
