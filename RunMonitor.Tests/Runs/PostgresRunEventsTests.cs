@@ -148,6 +148,23 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StopAsync_WithNoticesStillQueued_SendsThemBeforeStopping()
+    {
+        var a = await StartInstanceAsync();
+        var b = await StartInstanceAsync();
+        var subscriptions = Enumerable.Range(0, 300).Select(i => b.Events.Subscribe($"run-last-{i}")).ToList();
+
+        for (var i = 0; i < 300; i++) a.Events.Publish(new RunChange($"run-last-{i}", "acme", "completed"));
+        await a.Events.StopAsync(CancellationToken.None);
+
+        foreach (var subscription in subscriptions)
+        {
+            Assert.Equal("completed", (await NextAsync(subscription)).Status);
+            subscription.Dispose();
+        }
+    }
+
+    [Fact]
     public void AddRunEvents_PostgresStore_OneListenerServesEventsAndRunsHosted_SqliteStaysInProcess()
     {
         var postgres = new ServiceCollection().AddLogging().AddSingleton(new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions())));

@@ -55,8 +55,23 @@ public sealed class PostgresRunEvents(Database database, WebhookOutbox outbox, I
             : JsonSerializer.Serialize(notice with { RunId = null, TenantId = null });
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(SendLoopAsync(stoppingToken), ListenLoopAsync(stoppingToken));
+    private static readonly TimeSpan FlushOnStop = TimeSpan.FromSeconds(2);
+    private Task _sending = Task.CompletedTask;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _sending = SendLoopAsync(stoppingToken);
+        return Task.WhenAll(_sending, ListenLoopAsync(stoppingToken));
+    }
+
+    /// Notices still queued go out before the host stops (for a moment at most), so other instances hear of the last writes.
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _outgoing.Writer.TryComplete();
+        try { await _sending.WaitAsync(FlushOnStop, cancellationToken); }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException) { }
+        await base.StopAsync(cancellationToken);
+    }
 
     private const string NotifyAll = $"SELECT pg_notify('{Channel}', payload) FROM unnest(@Payloads) AS payload";
 
