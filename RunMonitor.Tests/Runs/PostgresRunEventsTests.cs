@@ -131,31 +131,17 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
         Assert.Equal(1L, a.Events.Connections);
     }
 
-    [Fact]
-    public async Task Publish_ManyAtOnce_AllReachTheOtherInstance()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // notices still queued go out before the host stops
+    public async Task Publish_ManyAtOnce_AllReachTheOtherInstance_EvenIfThePublisherStopsRightAfter(bool stop)
     {
         var a = await StartInstanceAsync();
         var b = await StartInstanceAsync();
         var subscriptions = Enumerable.Range(0, 300).Select(i => b.Events.Subscribe($"run-many-{i}")).ToList();
 
-        for (var i = 0; i < 300; i++) a.Events.Publish(new RunChange($"run-many-{i}", "acme", "running"));
-
-        foreach (var subscription in subscriptions)
-        {
-            Assert.Equal("running", (await NextAsync(subscription)).Status);
-            subscription.Dispose();
-        }
-    }
-
-    [Fact]
-    public async Task StopAsync_WithNoticesStillQueued_SendsThemBeforeStopping()
-    {
-        var a = await StartInstanceAsync();
-        var b = await StartInstanceAsync();
-        var subscriptions = Enumerable.Range(0, 300).Select(i => b.Events.Subscribe($"run-last-{i}")).ToList();
-
-        for (var i = 0; i < 300; i++) a.Events.Publish(new RunChange($"run-last-{i}", "acme", "completed"));
-        await a.Events.StopAsync(CancellationToken.None);
+        for (var i = 0; i < 300; i++) a.Events.Publish(new RunChange($"run-many-{i}", "acme", "completed"));
+        if (stop) await a.Events.StopAsync(CancellationToken.None);
 
         foreach (var subscription in subscriptions)
         {
