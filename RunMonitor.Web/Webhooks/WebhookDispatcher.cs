@@ -53,8 +53,13 @@ public sealed class WebhookDispatcher(Database database, WebhookOutbox outbox, I
     }
 
     /// One pass's work, claimed in a write transaction so that dispatchers on several instances never take the same delivery.
-    public static Task<IReadOnlyList<WebhookDeliveryRow>> ClaimAsync(Database database, DateTimeOffset now, CancellationToken ct) =>
-        database.WriteAsync((connection, tx) => WebhookOutbox.ClaimDueAsync(connection, tx, now, ClaimPeriod, BatchSize), ct);
+    public static async Task<IReadOnlyList<WebhookDeliveryRow>> ClaimAsync(Database database, DateTimeOffset now, CancellationToken ct)
+    {
+        // Most passes find nothing due: a read says so without taking the writer (SQLite's one writer) every second.
+        await using (var connection = await database.OpenAsync(ct))
+            if (!await WebhookOutbox.AnyDueAsync(connection, now)) return [];
+        return await database.WriteAsync((connection, tx) => WebhookOutbox.ClaimDueAsync(connection, tx, now, ClaimPeriod, BatchSize), ct);
+    }
 
     private async Task SendAsync(WebhookDeliveryRow delivery, CancellationToken ct)
     {

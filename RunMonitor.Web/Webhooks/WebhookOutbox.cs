@@ -102,7 +102,12 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
             last_status_code AS LastStatusCode, last_error AS LastError, created_at AS CreatedAt, delivered_at AS DeliveredAt
         """;
 
-    /// Up to `limit` due deliveries, oldest first, now held by the caller until `now + claimFor`.
+    private const string AnyDue = "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @Now)";
+
+    public static Task<bool> AnyDueAsync(IDbConnection connection, DateTimeOffset now) =>
+        connection.ExecuteScalarAsync<bool>(AnyDue, new { Now = DbTime.ToDb(now) });
+
+    /// Up to `limit` of the longest-due deliveries (by id), now held by the caller until `now + claimFor`.
     public static async Task<IReadOnlyList<WebhookDeliveryRow>> ClaimDueAsync(IDbConnection connection, IDbTransaction tx,
         DateTimeOffset now, TimeSpan claimFor, int limit) =>
         (await connection.QueryAsync<WebhookDeliveryRow>(string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimDue, connection.ForUpdateSkipLocked()),
