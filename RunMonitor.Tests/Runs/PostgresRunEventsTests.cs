@@ -131,6 +131,30 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
         Assert.Equal(1L, a.Events.Connections);
     }
 
+    [Fact]
+    public async Task StoreUnreachable_PublishNeverThrows_ListenerKeepsRetrying_StopIsPrompt()
+    {
+        // Nothing listens on port 9.
+        var database = Database.FromSetting("Host=127.0.0.1;Port=9;Database=nowhere;Username=nobody;Timeout=1", Path.GetTempPath());
+        using var events = new PostgresRunEvents(database, new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions())),
+            NullLogger<PostgresRunEvents>.Instance);
+        using var local = events.Subscribe("run-5");
+
+        await events.StartAsync(CancellationToken.None);
+        events.Publish(new RunChange("run-5", "acme", "running"));
+        await Task.Delay(1500);
+        var running = events.ExecuteTask is { IsCompleted: false };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await events.StopAsync(CancellationToken.None);
+        watch.Stop();
+
+        Assert.True(local.Changes.TryRead(out var heard));
+        Assert.Equal("running", heard.Status);
+        Assert.True(running, "the background loops ended (or crashed) while the store was unreachable");
+        Assert.Equal(0L, events.Connections);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"stopping took {watch.Elapsed}");
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)] // notices still queued go out before the host stops
