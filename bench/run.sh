@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # RunMonitor's benchmark: seed N runs (default 1,000,000), start the app in Release on a free loopback
-# port, measure latency, throughput and ingest with the load client, and report resident memory.
-# Usage: bench/run.sh [--runs N] [--seconds S]        results: bench/results/latest.md
+# port, measure latency, throughput and ingest with the load client, and report resident memory. Then,
+# when Debian's postgresql is installed, the same on PostgreSQL: a throwaway cluster in the work folder,
+# the seeded store moved there with `copy-store`, the app started on it, measured again; both side by side.
+# Usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres]        results: bench/results/latest.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=1000000
 seconds=10
+postgres=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
-    *) echo "usage: bench/run.sh [--runs N] [--seconds S]" >&2; exit 2 ;;
+    --no-postgres) postgres=no; shift ;;
+    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres]" >&2; exit 2 ;;
   esac
 done
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+[ "$postgres" = auto ] && { [ -n "$pg_bin" ] && postgres=yes || postgres=no; }
 
 work="${BENCH_DIR:-/tmp/runmonitor-bench}"
 db="$work/bench-$runs.db"
@@ -34,15 +40,35 @@ if [ ! -f "$db.done" ]; then
 fi
 seed_seconds=$(cat "$db.done")
 
-RunMonitor__Database="$db" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
-  "$app" --contentRoot "$PWD/RunMonitor.Web" --urls "http://127.0.0.1:$port" >"$work/app.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/css/site.css" >/dev/null 2>&1 && break
-  kill -0 $pid 2>/dev/null || { echo "the app stopped; see $work/app.log" >&2; exit 1; }
-  sleep 0.2
-done
+# start_app <RunMonitor:Database>: the app in Release on $port, waited for; its pid in $pid.
+start_app() {
+  RunMonitor__Database="$1" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
+    "$app" --contentRoot "$PWD/RunMonitor.Web" --urls "http://127.0.0.1:$port" >"$work/app.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 150); do
+    curl -fs "http://127.0.0.1:$port/css/site.css" >/dev/null 2>&1 && return 0
+    kill -0 $pid 2>/dev/null || { echo "the app stopped; see $work/app.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "the app did not answer; see $work/app.log" >&2; exit 1
+}
+stop_app() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; }
+pid=""
+pg_data="$work/pg-$runs"
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  [ -n "$pid" ] && stop_app
+  [ -d "$pg_data/data" ] && as_postgres "$pg_bin/pg_ctl" -D "$pg_data/data" -m fast stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+bench_client() { dotnet bench/RunMonitor.Bench/bin/Release/net10.0/RunMonitor.Bench.dll --url "http://127.0.0.1:$port" --seconds "$seconds" "$@"; }
+rss() { echo "$(( $(awk '/VmRSS/ { print $2 }' "/proc/$pid/status") / 1024 )) MB (peak $(( $(awk '/VmHWM/ { print $2 }' "/proc/$pid/status") / 1024 )) MB)"; }
+
+start_app "$db"
+bench_client --out "$work/table.md" --tsv "$work/sqlite.tsv"
+sqlite_rss=$(rss)
+stop_app
 
 out="bench/results/latest.md"
 {
@@ -52,14 +78,51 @@ out="bench/results/latest.md"
   echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -sr), .NET $(dotnet --version)"
   echo "- store: SQLite, $runs runs seeded in ${seed_seconds}s ($(du -h "$db" | cut -f1))"
   echo
-} > "$out"
-dotnet bench/RunMonitor.Bench/bin/Release/net10.0/RunMonitor.Bench.dll --url "http://127.0.0.1:$port" --seconds "$seconds" --out "$work/table.md"
-cat "$work/table.md" >> "$out"
-rss_kb=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
-hwm_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
-{
+  echo "## SQLite"
   echo
-  echo "Resident memory after the run: $((rss_kb / 1024)) MB (peak $((hwm_kb / 1024)) MB)."
-} >> "$out"
+  cat "$work/table.md"
+  echo
+  echo "Resident memory after the run: $sqlite_rss."
+} > "$out"
+
+if [ "$postgres" = yes ]; then
+  pg_port=$((port + 1))
+  if [ ! -f "$pg_data/copied" ]; then
+    rm -rf "$pg_data"; mkdir -p "$pg_data"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$pg_data"
+    as_postgres "$pg_bin/initdb" -D "$pg_data/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+  fi
+  # Durability as the SQLite store has it (WAL, synchronous=NORMAL): a commit survives the app's crash, and
+  # PostgreSQL's own crash may lose the last moment of commits but never corrupts (synchronous_commit=off).
+  as_postgres "$pg_bin/pg_ctl" -D "$pg_data/data" -l "$pg_data/server.log" -w -o \
+    "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c max_connections=200 -c synchronous_commit=off" start >/dev/null
+  pg="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
+  if [ ! -f "$pg_data/copied" ]; then
+    start=$(date +%s.%N)
+    "$app" copy-store --from "$db" --to "$pg"
+    end=$(date +%s.%N)
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }' > "$pg_data/copied"
+  fi
+  copy_seconds=$(cat "$pg_data/copied")
+  start_app "$pg"
+  bench_client --out "$work/pg-table.md" --tsv "$work/postgres.tsv"
+  pg_rss=$(rss)
+  stop_app
+  {
+    echo
+    echo "## PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }')"
+    echo
+    echo "The same $runs runs, moved from the SQLite store with \`copy-store\` in ${copy_seconds}s; the server on the same"
+    echo "machine (shared_buffers=1GB, synchronous_commit=off), so client, app and database share its cores."
+    echo
+    cat "$work/pg-table.md"
+    echo
+    echo "Resident memory of the app after the run: $pg_rss."
+    echo
+    echo "## Side by side"
+    echo
+    dotnet bench/RunMonitor.Bench/bin/Release/net10.0/RunMonitor.Bench.dll --combine SQLite="$work/sqlite.tsv" PostgreSQL="$work/postgres.tsv"
+  } >> "$out"
+fi
 echo
 cat "$out"

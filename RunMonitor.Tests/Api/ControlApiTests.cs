@@ -7,7 +7,7 @@ namespace RunMonitor.Tests.Api;
 
 /// The worker protocol (claim, lease, cancel) and retry, end to end over HTTP. Every test uses its
 /// own workflow names so claims never pick up another test's runs.
-public sealed class ControlApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class ControlApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -363,3 +363,6 @@ public sealed class ControlApiTests(RunMonitorFactory factory) : IClassFixture<R
         await Problem(await _client.PostAsync("/api/runs/no-such-run/retry", null), HttpStatusCode.NotFound);
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class ControlApiTestsOnPostgres(PostgresFactory factory) : ControlApiTests(factory), IClassFixture<PostgresFactory>;

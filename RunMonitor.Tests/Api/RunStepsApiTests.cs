@@ -4,7 +4,7 @@ using RunMonitor.Tests.Infrastructure;
 namespace RunMonitor.Tests.Api;
 
 /// `GET /api/runs/{id}/steps` in plan order with pending steps, and the run's step counts.
-public sealed class RunStepsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class RunStepsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -68,3 +68,6 @@ public sealed class RunStepsApiTests(RunMonitorFactory factory) : IClassFixture<
         Assert.Equal("Run not found", (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("title").GetString());
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class RunStepsApiTestsOnPostgres(PostgresFactory factory) : RunStepsApiTests(factory), IClassFixture<PostgresFactory>;

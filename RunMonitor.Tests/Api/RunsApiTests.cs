@@ -7,7 +7,7 @@ using RunMonitor.Tests.Infrastructure;
 namespace RunMonitor.Tests.Api;
 
 /// The ingest and read API as an engine and a script use it.
-public sealed class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -233,3 +233,6 @@ public sealed class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunM
         Assert.Equal("Run not found", problem.GetProperty("title").GetString());
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class RunsApiTestsOnPostgres(PostgresFactory factory) : RunsApiTests(factory), IClassFixture<PostgresFactory>;

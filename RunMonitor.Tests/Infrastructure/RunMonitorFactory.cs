@@ -26,7 +26,18 @@ public class RunMonitorFactory : WebApplicationFactory<Program>
         Store = store;
         Directory.CreateDirectory(_directory);
         if (store == TestStore.Postgres) PostgresConnectionString = PostgresServer.CreateDatabase();
+        _ownsDatabase = true;
     }
+
+    /// Another instance of the app on a PostgreSQL database that someone else made (and drops).
+    protected RunMonitorFactory(string postgresConnectionString)
+    {
+        Store = TestStore.Postgres;
+        Directory.CreateDirectory(_directory);
+        PostgresConnectionString = postgresConnectionString;
+    }
+
+    private readonly bool _ownsDatabase;
 
     public TestStore Store { get; }
 
@@ -65,7 +76,7 @@ public class RunMonitorFactory : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        if (PostgresConnectionString is not null) PostgresServer.DropDatabase(PostgresConnectionString);
+        if (PostgresConnectionString is not null && _ownsDatabase) PostgresServer.DropDatabase(PostgresConnectionString);
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 

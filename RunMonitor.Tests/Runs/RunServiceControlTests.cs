@@ -7,7 +7,7 @@ namespace RunMonitor.Tests.Runs;
 
 /// The control rules that API keys (a later slice) will reach over HTTP: tenant scoping of claim,
 /// cancel and retry, and the roles allowed to use them.
-public sealed class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private static readonly Caller Admin = new(null, Roles.Admin);
     private RunService Service => factory.Services.GetRequiredService<RunService>();
@@ -84,3 +84,6 @@ public sealed class RunServiceControlTests(RunMonitorFactory factory) : IClassFi
         Assert.Equal("globex", retry.Value!.TenantId);
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class RunServiceControlTestsOnPostgres(PostgresFactory factory) : RunServiceControlTests(factory), IClassFixture<PostgresFactory>;

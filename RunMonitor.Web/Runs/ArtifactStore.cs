@@ -203,7 +203,7 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
     {
         if (database.IsPostgres)
         {
-            await connection.ExecuteAsync(DeleteUnsharedBlobs, new { RunIds = runIds }, tx);
+            await connection.ExecuteAsync(connection.Lists(DeleteUnsharedBlobs), new { RunIds = runIds.ToArray() }, tx);
             return;
         }
         var hashes = (await connection.QueryAsync<string>(SelectRunsHashes, new { RunIds = runIds }, tx)).ToList();

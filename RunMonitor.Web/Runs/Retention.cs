@@ -67,12 +67,12 @@ public sealed class RunPurger(Database database, TimeProvider time, IOptions<Ret
         {
             var batch = await database.WriteAsync(async (connection, tx) =>
             {
-                var ids = (await connection.QueryAsync<string>(SelectExpired,
-                    new { Cutoff = cutoff, Terminal = RunStatus.Terminal, Limit = BatchSize }, tx)).ToList();
+                var ids = (await connection.QueryAsync<string>(connection.Lists(SelectExpired),
+                    new { Cutoff = cutoff, Terminal = RunStatus.Terminal.ToArray(), Limit = BatchSize }, tx)).ToList();
                 if (ids.Count == 0) return (Ids: ids, Steps: 0L);
                 foreach (var listener in listeners) await listener.BeforeDeleteAsync(connection, tx, ids, ct);
-                var stepCount = await connection.ExecuteScalarAsync<long>(CountSteps, new { Ids = ids }, tx);
-                await connection.ExecuteAsync(DeleteRuns, new { Ids = ids }, tx);
+                var stepCount = await connection.ExecuteScalarAsync<long>(connection.Lists(CountSteps), new { Ids = ids.ToArray() }, tx);
+                await connection.ExecuteAsync(connection.Lists(DeleteRuns), new { Ids = ids.ToArray() }, tx);
                 return (Ids: ids, Steps: stepCount);
             }, ct);
             if (batch.Ids.Count == 0) break;

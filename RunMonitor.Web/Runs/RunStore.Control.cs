@@ -27,8 +27,8 @@ public sealed partial class RunStore
     private const string SkipLocked = " FOR UPDATE SKIP LOCKED";
     internal static readonly string ClaimAnyPostgres = string.Format(ClaimSql, "", "", SkipLocked);
     internal static readonly string ClaimTenantPostgres = string.Format(ClaimSql, "AND tenant_id = @Tenant", "", SkipLocked);
-    internal static readonly string ClaimAnyWorkflowsPostgres = string.Format(ClaimSql, "", "AND workflow_name IN @Workflows", SkipLocked);
-    internal static readonly string ClaimTenantWorkflowsPostgres = string.Format(ClaimSql, "AND tenant_id = @Tenant", "AND workflow_name IN @Workflows", SkipLocked);
+    internal static readonly string ClaimAnyWorkflowsPostgres = string.Format(ClaimSql, "", "AND workflow_name = ANY(@Workflows)", SkipLocked);
+    internal static readonly string ClaimTenantWorkflowsPostgres = string.Format(ClaimSql, "AND tenant_id = @Tenant", "AND workflow_name = ANY(@Workflows)", SkipLocked);
 
     /// The id of the run now leased to `worker`, or null when nothing of those workflows waits.
     public static Task<string?> ClaimNextAsync(IDbConnection connection, IDbTransaction tx, string? tenant,
@@ -47,7 +47,7 @@ public sealed partial class RunStore
         };
         return connection.QuerySingleOrDefaultAsync<string?>(sql, new
         {
-            Tenant = tenant, Workflows = workflows, Worker = worker, LeaseSeconds = leaseSeconds,
+            Tenant = tenant, Workflows = workflows.ToArray(), Worker = worker, LeaseSeconds = leaseSeconds,
             Now = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now.AddSeconds(leaseSeconds)),
         }, tx);
     }

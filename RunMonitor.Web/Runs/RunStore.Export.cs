@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Dapper;
+using RunMonitor.Web.Data;
 
 namespace RunMonitor.Web.Runs;
 
@@ -21,7 +22,7 @@ public sealed partial class RunStore
         await using var connection = await database.OpenAsync(ct);
         var (where, p) = await BuildWhereAsync(connection, filter);
         p.Add("Limit", maxRows);
-        var sql = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter)} LIMIT @Limit";
+        var sql = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter, connection.IsPostgres())} LIMIT @Limit";
         await foreach (var row in connection.QueryUnbufferedAsync<RunRow>(sql, p).WithCancellation(ct))
             yield return row;
     }

@@ -140,7 +140,7 @@ public sealed partial class RunStore(Database database)
         if (filter.Tenant is not null) { clauses.Add("tenant_id = @Tenant"); p.Add("Tenant", filter.Tenant); }
         if (filter.Workflow is not null) { clauses.Add("workflow_name = @Workflow"); p.Add("Workflow", filter.Workflow); }
         if (filter.Statuses.Count == 1) { clauses.Add("status = @Status"); p.Add("Status", filter.Statuses[0]); }
-        else if (filter.Statuses.Count > 1) { clauses.Add("status IN @Statuses"); p.Add("Statuses", filter.Statuses); }
+        else if (filter.Statuses.Count > 1) { clauses.Add(connection.Lists("status IN @Statuses")); p.Add("Statuses", filter.Statuses.ToArray()); }
         if (filter.From is { } from) { clauses.Add("created_at >= @From"); p.Add("From", DbTime.ToDb(from)); }
         if (filter.To is { } to) { clauses.Add("created_at < @To"); p.Add("To", DbTime.ToDb(to)); }
         var countClauses = new List<string>(clauses);
@@ -200,11 +200,14 @@ public sealed partial class RunStore(Database database)
 
     /// The ORDER BY for the filter's sort, from the whitelist only; every column then `pk`, in one
     /// direction, so an index serves the order and pages never overlap.
-    private static string OrderBy(RunFilter filter)
+    private static string OrderBy(RunFilter filter, bool postgres)
     {
         var direction = filter.Descending ? "DESC" : "ASC";
         return filter.Sort switch
         {
+            // PostgreSQL sorts NULL above every value; NULLS LAST keeps runs without a duration last both ways,
+            // read from the (duration_ms, pk) index one way and the (duration_ms DESC NULLS LAST, pk DESC) one the other.
+            RunSort.Duration when postgres => $"duration_ms {direction} NULLS LAST, pk {direction}",
             RunSort.Status => $"status {direction}, created_at {direction}, pk {direction}",
             // Runs without a duration last both ways: DESC puts NULLs last by itself; ASC reads the expression index.
             RunSort.Duration when !filter.Descending => "duration_ms IS NULL, duration_ms, pk",
@@ -224,7 +227,7 @@ public sealed partial class RunStore(Database database)
         p.Add("Limit", filter.Limit);
         p.Add("Offset", filter.Offset);
         p.Add("CountCap", CountCap + 1);
-        var items = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter)} LIMIT @Limit OFFSET @Offset";
+        var items = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter, connection.IsPostgres())} LIMIT @Limit OFFSET @Offset";
         // The same clauses name columns run_counts has: tenant_id, workflow_name, status.
         return CountableFromCounters(filter)
             ? new ListQuery(items, $"SELECT COALESCE(SUM(n), 0) FROM run_counts {where}", false, p)

@@ -7,6 +7,8 @@ using System.Text.Json;
 // A small load client for RunMonitor: latency at one client, throughput at N connections, and ingest
 // writes/s from concurrent writers. Each HTTP figure is printed beside a small static file's latency
 // measured in the same run, so results from different machines can be read against each other.
+// `--combine label=file.tsv ... --out table.md`: one table with a column group per store, from earlier runs' --tsv files.
+if (args is ["--combine", ..]) return await CombineAsync(args);
 var options = BenchOptions.Parse(args);
 using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
 using var http = new HttpClient(handler) { BaseAddress = new Uri(options.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
@@ -32,6 +34,7 @@ foreach (var (_, path) in targets)
     for (var i = 0; i < 100; i++) await GetAsync(http, path);
 
 var results = new List<string>();
+var figures = new List<string>();
 results.Add($"| target | p50 ms (1 client) | p99 ms (1 client) | req/s ({options.Connections} conns, {(WrkAvailable() ? "wrk" : ".NET client")}) | p99 ÷ static p99 |");
 results.Add("| --- | ---: | ---: | ---: | ---: |");
 double? staticP99 = null;
@@ -46,6 +49,8 @@ foreach (var (name, path) in targets)
     var p99 = Percentile(latencies, 0.99);
     staticP99 ??= p99;
     results.Add($"| {name} `{path}` | {p50:F2} | {p99:F2} | {throughput:N0} | {p99 / staticP99.Value:F1}× |");
+    figures.Add(string.Join('\t', name, path, p50.ToString("F2", CultureInfo.InvariantCulture), p99.ToString("F2", CultureInfo.InvariantCulture),
+        throughput.ToString("F0", CultureInfo.InvariantCulture), (p99 / staticP99.Value).ToString("F1", CultureInfo.InvariantCulture)));
     Console.WriteLine(results[^1]);
 }
 
@@ -56,11 +61,13 @@ results.Add("");
 results.Add($"Ingest: {writes.PerSecond:N0} writes/s (POST /api/runs with two planned steps) from {options.Writers} writers over {options.ThroughputSeconds}s ({writes.Total:N0} writes, {writes.Failures} failed{(WrkAvailable() ? ", wrk" : $", {writes.Locked} \"database is locked\"")}).");
 Console.WriteLine(results[^1]);
 
+figures.Add(string.Join('\t', "ingest", "POST /api/runs", "", "", writes.PerSecond.ToString("F0", CultureInfo.InvariantCulture), writes.Failures.ToString(CultureInfo.InvariantCulture)));
 if (options.Output is { } file)
 {
     await File.WriteAllLinesAsync(file, results);
     Console.WriteLine($"results written to {file}");
 }
+if (options.Figures is { } tsv) await File.WriteAllLinesAsync(tsv, figures);
 return writes.Failures == 0 ? 0 : 1;
 
 static async Task<string> SampleRunIdAsync(HttpClient http)
@@ -165,16 +172,43 @@ static async Task<(long Total, double PerSecond, long Failures, long Locked)> Me
     return (total, total / stop.Elapsed.TotalSeconds, failures, locked);
 }
 
+static async Task<int> CombineAsync(string[] args)
+{
+    var outIndex = Array.IndexOf(args, "--out");
+    var output = outIndex > 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
+    var stores = args.Skip(1).TakeWhile(a => a != "--out").Select(a => a.Split('=', 2)).Select(p => (Label: p[0], Path: p[1])).ToList();
+    var rows = new List<(string Label, string[][] Lines)>();
+    foreach (var (label, path) in stores)
+        rows.Add((label, (await File.ReadAllLinesAsync(path)).Where(l => l.Length > 0).Select(l => l.Split('\t')).ToArray()));
+    var lines = new List<string>
+    {
+        "| target | " + string.Join(" | ", stores.Select(s => $"{s.Label} p50 ms | {s.Label} p99 ms | {s.Label} req/s")) + " |",
+        "| --- |" + string.Concat(Enumerable.Repeat(" ---: | ---: | ---: |", stores.Count)),
+    };
+    foreach (var first in rows[0].Lines.Where(l => l[0] != "ingest"))
+    {
+        var cells = rows.Select(r => r.Lines.FirstOrDefault(l => l[0] == first[0]) is { } l
+            ? $"{l[2]} | {l[3]} | {double.Parse(l[4], CultureInfo.InvariantCulture):N0}" : "– | – | –");
+        lines.Add($"| {first[0]} `{first[1]}` | {string.Join(" | ", cells)} |");
+    }
+    var ingest = rows.Select(r => r.Lines.FirstOrDefault(l => l[0] == "ingest") is { } l
+        ? $"{double.Parse(l[4], CultureInfo.InvariantCulture):N0} ({l[5]} failed)" : "–");
+    lines.Add("| ingest `POST /api/runs`, writes/s from 8 writers |" + string.Concat(ingest.Select(i => $" | | {i} |")));
+    if (output is not null) await File.WriteAllLinesAsync(output, lines);
+    foreach (var line in lines) Console.WriteLine(line);
+    return 0;
+}
+
 static double Percentile(List<double> sorted, double p) =>
     sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
-sealed record BenchOptions(string BaseUrl, int LatencyRequests, int Connections, int ThroughputSeconds, int Writers, string? Output)
+sealed record BenchOptions(string BaseUrl, int LatencyRequests, int Connections, int ThroughputSeconds, int Writers, string? Output, string? Figures)
 {
     public static BenchOptions Parse(string[] args)
     {
         string? Value(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
         int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
         return new BenchOptions(Value("--url") ?? "http://127.0.0.1:5099", Int("--requests", 500), Int("--connections", 16),
-            Int("--seconds", 10), Int("--writers", 8), Value("--out"));
+            Int("--seconds", 10), Int("--writers", 8), Value("--out"), Value("--tsv"));
     }
 }

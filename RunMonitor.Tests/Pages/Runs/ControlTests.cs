@@ -7,7 +7,7 @@ namespace RunMonitor.Tests.Pages.Runs;
 
 /// The UI side of control: the actions block in the modal, the POST handlers behind its dialogs
 /// (antiforgery, HX-Trigger toasts, 409 reasons), the live fragment and its event stream.
-public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -333,3 +333,6 @@ public sealed class ControlTests(RunMonitorFactory factory) : IClassFixture<RunM
         Assert.NotEqual($"/runs/{id}", response.Headers.Location?.OriginalString);
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class ControlTestsOnPostgres(PostgresFactory factory) : ControlTests(factory), IClassFixture<PostgresFactory>;

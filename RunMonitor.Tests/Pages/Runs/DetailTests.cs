@@ -7,7 +7,7 @@ using RunMonitor.Web.Runs;
 namespace RunMonitor.Tests.Pages.Runs;
 
 /// `/runs/{id}` and its fragments `/ui/runs/{id}/steps[/{stepId}]`, through HTTP and CSS selectors.
-public sealed class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient(new() { AllowAutoRedirect = false });
     private static readonly DateTimeOffset Now = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
@@ -298,3 +298,6 @@ public sealed class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMo
         Assert.NotNull(table.QuerySelector("table.runs-table tbody tr a[href='/runs/detail-linked']"));
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class DetailTestsOnPostgres(PostgresFactory factory) : DetailTests(factory), IClassFixture<PostgresFactory>;

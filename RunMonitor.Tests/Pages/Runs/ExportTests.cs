@@ -7,7 +7,7 @@ using RunMonitor.Web.Pages.Runs;
 namespace RunMonitor.Tests.Pages.Runs;
 
 /// `/ui/runs/export.csv` and `/ui/runs/export.json`: the filtered list, whole, safe to open in a spreadsheet.
-public sealed class ExportTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class ExportTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
     private static readonly DateTimeOffset Now = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
@@ -183,3 +183,6 @@ public sealed class ExportCapTests(ExportCapTests.CapFactory factory) : IClassFi
         Assert.Equal(3, json.GetProperty("items").GetArrayLength());
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class ExportTestsOnPostgres(PostgresFactory factory) : ExportTests(factory), IClassFixture<PostgresFactory>;

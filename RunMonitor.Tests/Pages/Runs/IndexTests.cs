@@ -4,7 +4,7 @@ using RunMonitor.Tests.Infrastructure;
 namespace RunMonitor.Tests.Pages.Runs;
 
 /// The story's six cases and the rest of the runs page contract, through HTTP and CSS selectors.
-public sealed class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient(new() { AllowAutoRedirect = false });
     private static readonly DateTimeOffset Now = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
@@ -411,3 +411,6 @@ public sealed class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMon
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class IndexTestsOnPostgres(PostgresFactory factory) : IndexTests(factory), IClassFixture<PostgresFactory>;

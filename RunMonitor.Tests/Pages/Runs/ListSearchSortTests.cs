@@ -4,7 +4,7 @@ using RunMonitor.Tests.Infrastructure;
 namespace RunMonitor.Tests.Pages.Runs;
 
 /// The run list's search, date range, sort headers and page size (`/ui/runs/list` and `/ui/runs`).
-public sealed class ListSearchSortTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class ListSearchSortTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
     private static readonly DateTimeOffset Now = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
@@ -160,3 +160,6 @@ public sealed class ListSearchSortTests(RunMonitorFactory factory) : IClassFixtu
         Assert.Equal("50", doc.QuerySelector("select[name=limit] option[selected]")!.GetAttribute("value"));
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class ListSearchSortTestsOnPostgres(PostgresFactory factory) : ListSearchSortTests(factory), IClassFixture<PostgresFactory>;
