@@ -14,6 +14,9 @@ public class KeyedFactory : RunMonitorFactory
 
     protected KeyedFactory(TestStore store) : base(store) { }
 
+    /// Another instance with the same keys on a PostgreSQL database someone else made.
+    protected KeyedFactory(string postgresConnectionString) : base(postgresConnectionString) { }
+
     public static readonly string[] Tenants = ["alpha", "beta"];
     public static readonly string[] RoleNames = [Roles.Viewer, Roles.Operator, Roles.Ingest, Roles.Admin];
     public const string SuperAdminKey = "super-admin-key-0123456789abcdef";
