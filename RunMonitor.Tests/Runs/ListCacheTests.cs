@@ -37,7 +37,7 @@ public class ListCacheTests(RunMonitorFactory factory) : IClassFixture<RunMonito
 
         var second = (await _client.CreateRunAsync(new { workflowName = "cache-commit" })).GetProperty("id").GetString()!;
 
-        Assert.Equal([first, second, "cache-commit-raw"], (await ListedAsync("cache-commit")).Order());
+        Assert.Equal(new[] { first, second, "cache-commit-raw" }.Order(), (await ListedAsync("cache-commit")).Order());
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public class ListCacheTests(RunMonitorFactory factory) : IClassFixture<RunMonito
 
         await Task.Delay(1100);
 
-        Assert.Equal([first, "cache-age-raw"], (await ListedAsync("cache-age")).Order());
+        Assert.Equal(new[] { first, "cache-age-raw" }.Order(), (await ListedAsync("cache-age")).Order());
     }
 }
 
