@@ -11,25 +11,25 @@ public class DerivedTablesTests(RunMonitorFactory factory) : IClassFixture<RunMo
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    private const string CountsKept = "SELECT tenant_id, workflow_name, status, n FROM run_counts WHERE n <> 0 ORDER BY 1, 2, 3";
-    private const string CountsTrue = "SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+    internal const string CountsKept = "SELECT tenant_id, workflow_name, status, n FROM run_counts WHERE n <> 0 ORDER BY 1, 2, 3";
+    internal const string CountsTrue = "SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
 
-    private const string RollupsKept = """
+    internal const string RollupsKept = """
         SELECT tenant_id, hour, status, dry, runs, insights, round(cost_usd, 6), tokens_input, tokens_output, duration_sum, duration_count
         FROM run_rollups WHERE runs <> 0 ORDER BY 1, 2, 3, 4
         """;
-    private const string RollupsTrue = """
+    internal const string RollupsTrue = """
         SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), COALESCE(SUM(insights_created), 0),
                round(TOTAL(cost_usd), 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0),
                COALESCE(SUM(duration_ms), 0), COUNT(duration_ms)
         FROM runs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         """;
 
-    private const string DailyKept = """
+    internal const string DailyKept = """
         SELECT tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, round(cost_usd, 6), tokens_input, tokens_output
         FROM run_daily WHERE runs <> 0 ORDER BY 1, 2, 3, 4, 5
         """;
-    private const string DailyTrue = """
+    internal const string DailyTrue = """
         SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
                SUM(tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL), SUM(cost_estimated),
                round(TOTAL(cost_usd), 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0)
