@@ -122,7 +122,7 @@ public static class SeedCommand
         foreach (var (type, name, sql) in secondary.Where(x => x.Type == "index"))
             await PhaseAsync(output, "index " + name, () => connection.ExecuteAsync(sql, transaction: tx));
         // The counters, rollups and daily usage were summed as the runs were made; names are indexed in one pass.
-        await PhaseAsync(output, "derived counts, rollups, daily", () => totals.WriteAsync(connection, tx));
+        await PhaseAsync(output, "derived counts, rollups, daily", () => { totals.Write(connection); return Task.CompletedTask; });
         await PhaseAsync(output, "derived name search", () => connection.ExecuteAsync(RebuildNameSearch, transaction: tx));
         foreach (var (type, _, sql) in secondary.Where(x => x.Type == "trigger")) await connection.ExecuteAsync(sql, transaction: tx);
         foreach (var (tenant, workflow) in workflows) await RunStore.TouchWorkflowAsync(connection, tx, tenant, workflow, DbTime.ToDb(now));
@@ -204,51 +204,5 @@ public static class SeedCommand
         insert.Int(10, s.Attempt); insert.Text(11, s.Input); insert.Text(12, s.Output); insert.Text(13, s.ErrorMessage);
         insert.Text(14, s.ErrorStack); insert.Text(15, s.UpdatedAt);
         insert.Execute();
-    }
-
-    /// One prepared single-row INSERT on the connection's own handle, bound by position: the provider's
-    /// per-execution work (parameters found by name, a data reader per row, boxed values) costs more than
-    /// SQLite's insert itself at this volume. It runs inside the connection's open transaction.
-    private sealed class RowInsert : IDisposable
-    {
-        private readonly sqlite3 _db;
-        private readonly sqlite3_stmt _statement;
-
-        public RowInsert(SqliteConnection connection, string table, string[] columns)
-        {
-            _db = connection.Handle!;
-            var sql = $"INSERT INTO {table} ({string.Join(", ", columns)}) VALUES ({string.Join(", ", columns.Select((_, i) => "?" + (i + 1).ToString(CultureInfo.InvariantCulture)))})";
-            Check(raw.sqlite3_prepare_v2(_db, sql, out _statement));
-        }
-
-        private byte[] _utf8 = new byte[4096];
-
-        // Encoded into one reused buffer (SQLite copies it): no allocation per value.
-        public void Text(int index, string? value)
-        {
-            if (value is null) { Check(raw.sqlite3_bind_null(_statement, index)); return; }
-            var most = Encoding.UTF8.GetMaxByteCount(value.Length);
-            if (most > _utf8.Length) _utf8 = new byte[most];
-            var length = Encoding.UTF8.GetBytes(value, _utf8);
-            Check(raw.sqlite3_bind_text(_statement, index, _utf8.AsSpan(0, length)));
-        }
-
-        public void Int(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
-
-        public void Real(int index, double? value) => Check(value is { } v ? raw.sqlite3_bind_double(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
-
-        public void Execute()
-        {
-            var rc = raw.sqlite3_step(_statement);
-            raw.sqlite3_reset(_statement);
-            if (rc != raw.SQLITE_DONE) Check(rc);
-        }
-
-        private void Check(int rc)
-        {
-            if (rc != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(rc, _db);
-        }
-
-        public void Dispose() => _statement.Dispose();
     }
 }

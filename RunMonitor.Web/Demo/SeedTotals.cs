@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Data.Sqlite;
 using RunMonitor.Web.Runs;
 
@@ -67,13 +66,13 @@ internal sealed class SeedTotals
 
     // Added to what is there, as the triggers add: a store that already had runs keeps counting them.
     private const string AddCount = """
-        INSERT INTO run_counts (tenant_id, workflow_name, status, n) VALUES (@Tenant, @Workflow, @Status, @N)
+        INSERT INTO run_counts (tenant_id, workflow_name, status, n) VALUES (?1, ?2, ?3, ?4)
         ON CONFLICT (tenant_id, workflow_name, status) DO UPDATE SET n = n + excluded.n
         """;
 
     private const string AddRollup = """
         INSERT INTO run_rollups (tenant_id, hour, status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count)
-        VALUES (@Tenant, @Hour, @Status, @Dry, @Runs, @Insights, @Cost, @TokensInput, @TokensOutput, @DurationSum, @DurationCount)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
         ON CONFLICT (tenant_id, hour, status, dry) DO UPDATE SET
             runs = runs + excluded.runs, insights = insights + excluded.insights, cost_usd = cost_usd + excluded.cost_usd,
             tokens_input = tokens_input + excluded.tokens_input, tokens_output = tokens_output + excluded.tokens_output,
@@ -82,26 +81,40 @@ internal sealed class SeedTotals
 
     private const string AddDaily = """
         INSERT INTO run_daily (tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, cost_usd, tokens_input, tokens_output)
-        VALUES (@Tenant, @Day, @Workflow, @Model, @Status, @Runs, @UsageRuns, @EstimatedRuns, @Cost, @TokensInput, @TokensOutput)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
         ON CONFLICT (tenant_id, day, workflow_name, model_name, status) DO UPDATE SET
             runs = runs + excluded.runs, usage_runs = usage_runs + excluded.usage_runs, estimated_runs = estimated_runs + excluded.estimated_runs,
             cost_usd = cost_usd + excluded.cost_usd, tokens_input = tokens_input + excluded.tokens_input,
             tokens_output = tokens_output + excluded.tokens_output
         """;
 
-    public async Task WriteAsync(SqliteConnection connection, SqliteTransaction tx)
+    public void Write(SqliteConnection connection)
     {
-        await connection.ExecuteAsync(AddCount,
-            _counts.Select(c => new { c.Key.Tenant, c.Key.Workflow, c.Key.Status, N = c.Value }), tx);
-        await connection.ExecuteAsync(AddRollup, _rollups.Select(r => new
+        using (var count = new RowInsert(connection, AddCount))
         {
-            r.Key.Tenant, r.Key.Hour, r.Key.Status, r.Key.Dry, r.Value.Runs, r.Value.Insights, Cost = r.Value.Cost.Value,
-            r.Value.TokensInput, r.Value.TokensOutput, r.Value.DurationSum, r.Value.DurationCount,
-        }), tx);
-        await connection.ExecuteAsync(AddDaily, _daily.Select(d => new
+            foreach (var ((tenant, workflow, status), n) in _counts)
+            {
+                count.Text(1, tenant); count.Text(2, workflow); count.Text(3, status); count.Int(4, n);
+                count.Execute();
+            }
+        }
+        using (var add = new RowInsert(connection, AddRollup))
         {
-            d.Key.Tenant, d.Key.Day, d.Key.Workflow, d.Key.Model, d.Key.Status, d.Value.Runs, d.Value.UsageRuns,
-            d.Value.EstimatedRuns, Cost = d.Value.Cost.Value, d.Value.TokensInput, d.Value.TokensOutput,
-        }), tx);
+            foreach (var ((tenant, hour, status, dry), r) in _rollups)
+            {
+                add.Text(1, tenant); add.Text(2, hour); add.Text(3, status); add.Int(4, dry); add.Int(5, r.Runs); add.Int(6, r.Insights);
+                add.Real(7, r.Cost.Value); add.Int(8, r.TokensInput); add.Int(9, r.TokensOutput); add.Int(10, r.DurationSum); add.Int(11, r.DurationCount);
+                add.Execute();
+            }
+        }
+        using (var add = new RowInsert(connection, AddDaily))
+        {
+            foreach (var ((tenant, day, workflow, model, status), d) in _daily)
+            {
+                add.Text(1, tenant); add.Text(2, day); add.Text(3, workflow); add.Text(4, model); add.Text(5, status); add.Int(6, d.Runs);
+                add.Int(7, d.UsageRuns); add.Int(8, d.EstimatedRuns); add.Real(9, d.Cost.Value); add.Int(10, d.TokensInput); add.Int(11, d.TokensOutput);
+                add.Execute();
+            }
+        }
     }
 }
