@@ -1,0 +1,355 @@
+using Dapper;
+using Npgsql;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Data;
+
+namespace RunMonitor.Tests.Data;
+
+/// The PostgreSQL schema (Migrations/Postgres/0001): its triggers keep run_counts, run_rollups and run_daily
+/// equal to what the runs say, as SQLite's triggers do (DerivedTablesTests), also under concurrent writers
+/// on several connections; PostgresSql.RebuildDerived recomputes them; the list's searches and sorts read
+/// an index. Every test gets a fresh database.
+public sealed class PostgresSchemaTests : IDisposable
+{
+    public const string MigrationResource = "RunMonitor.Web.Data.Migrations.Postgres.0001_initial.sql";
+
+    private readonly string _connectionString;
+
+    public PostgresSchemaTests()
+    {
+        _connectionString = PostgresServer.CreateDatabase();
+        using var connection = Open();
+        connection.Execute(LoadMigration());
+    }
+
+    public void Dispose() => PostgresServer.DropDatabase(_connectionString);
+
+    private NpgsqlConnection Open()
+    {
+        var connection = new NpgsqlConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static string LoadMigration()
+    {
+        using var stream = typeof(PostgresSql).Assembly.GetManifestResourceStream(MigrationResource)
+            ?? throw new InvalidOperationException($"{MigrationResource} is not embedded in RunMonitor.Web");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    // What the triggers keep (rows counted down to 0 stay, as in SQLite) against a fresh GROUP BY over runs.
+    private const string CountsKept = "SELECT tenant_id, workflow_name, status, n FROM run_counts WHERE n <> 0 ORDER BY 1, 2, 3";
+    private const string CountsTrue = "SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+
+    private const string RollupsKept = """
+        SELECT tenant_id, hour, status, dry, runs, insights, round(cost_usd::numeric, 6), tokens_input, tokens_output, duration_sum, duration_count
+        FROM run_rollups WHERE runs <> 0 ORDER BY 1, 2, 3, 4
+        """;
+    private const string RollupsTrue = """
+        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), COALESCE(SUM(insights_created), 0),
+               round(COALESCE(SUM(cost_usd), 0)::numeric, 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0),
+               COALESCE(SUM(duration_ms), 0), COUNT(duration_ms)
+        FROM runs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        """;
+
+    private const string DailyKept = """
+        SELECT tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, round(cost_usd::numeric, 6), tokens_input, tokens_output
+        FROM run_daily WHERE runs <> 0 ORDER BY 1, 2, 3, 4, 5
+        """;
+    private const string DailyTrue = """
+        SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
+               SUM(CASE WHEN tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL THEN 1 ELSE 0 END),
+               SUM(cost_estimated), round(COALESCE(SUM(cost_usd), 0)::numeric, 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0)
+        FROM runs GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+        """;
+
+    private static async Task<List<string>> RowsAsync(NpgsqlConnection connection, string sql) =>
+        (await connection.QueryAsync(sql)).Select(r => string.Join('|', ((IDictionary<string, object?>)r).Values)).ToList();
+
+    private async Task AssertConsistentAsync(string when)
+    {
+        await using var connection = Open();
+        foreach (var (kept, truth, what) in new[] { (CountsKept, CountsTrue, "run_counts"), (RollupsKept, RollupsTrue, "run_rollups"), (DailyKept, DailyTrue, "run_daily") })
+        {
+            var a = await RowsAsync(connection, kept);
+            var b = await RowsAsync(connection, truth);
+            Assert.True(b.Count > 0, $"{when}: no runs to compare");
+            Assert.True(a.SequenceEqual(b), $"{what} drifted from the runs {when}:\n kept: {string.Join("; ", a)}\n true: {string.Join("; ", b)}");
+        }
+    }
+
+    private const string InsertRun = """
+        INSERT INTO runs (id, tenant_id, workflow_name, name, status, dry_run, created_at, duration_ms, insights_created,
+                          model_name, tokens_input, tokens_output, cost_usd, cost_estimated, updated_at)
+        VALUES (@Id, @TenantId, @WorkflowName, @Name, @Status, @DryRun, @CreatedAt, @DurationMs, @InsightsCreated,
+                @ModelName, @TokensInput, @TokensOutput, @CostUsd, @CostEstimated, @CreatedAt)
+        """;
+
+    private sealed record NewRun(string Id, string TenantId, string WorkflowName, string? Name, string Status, long DryRun,
+        string CreatedAt, long? DurationMs, long? InsightsCreated, string? ModelName, long? TokensInput, long? TokensOutput,
+        double? CostUsd, long CostEstimated);
+
+    private static string Hour(int day, int hour, int minute = 0) => $"2026-11-{day:00}T{hour:00}:{minute:00}:00.000Z";
+
+    /// A varied run: three tenants, two workflows, two days, several hours, dry or not, with and without usage.
+    private static NewRun MakeRun(int i, string status = "queued") => new(
+        $"run-{i:0000}", $"t{i % 3}", i % 2 == 0 ? "wf-a" : "wf-b", i % 4 == 0 ? null : $"Nightly sync {i}", status,
+        i % 5 == 0 ? 1 : 0, Hour(20 + i % 2, i % 4, i % 60),
+        i % 3 == 0 ? null : 1000L * i, i % 4 == 1 ? null : i, i % 6 == 0 ? null : (i % 2 == 0 ? "gpt-4o-mini" : "claude-sonnet-4-5"),
+        i % 7 == 0 ? null : 100L * i, i % 7 == 0 ? null : 10L * i, i % 5 == 1 ? null : 0.25 * (i % 9), i % 8 == 0 ? 1 : 0);
+
+    [Fact]
+    public async Task Triggers_AfterInsertsUpdatesAndDeletes_MatchTheRuns()
+    {
+        // Arrange + Act: inserts
+        await using var connection = Open();
+        var runs = Enumerable.Range(0, 60).Select(i => MakeRun(i)).ToList();
+        await connection.ExecuteAsync(InsertRun, runs);
+        await AssertConsistentAsync("after inserts");
+
+        // queued -> running -> a terminal status, reporting usage and a duration on the way
+        await connection.ExecuteAsync("UPDATE runs SET status = 'running', started_at = created_at WHERE status = 'queued'");
+        await AssertConsistentAsync("after queued -> running");
+        for (var i = 0; i < runs.Count; i++)
+        {
+            var end = (i % 4) switch { 0 => "completed", 1 => "failed", 2 => "partial", _ => "dry" };
+            await connection.ExecuteAsync("""
+                UPDATE runs SET status = @End, duration_ms = @Duration, insights_created = @Insights, model_name = @Model,
+                    tokens_input = @Input, tokens_output = @Output, cost_usd = @Cost, cost_estimated = @Estimated
+                WHERE id = @Id
+                """, new
+            {
+                runs[i].Id, End = end, Duration = i % 5 == 2 ? (long?)null : 500L + i, Insights = (long)i,
+                Model = i % 3 == 0 ? null : "gpt-4o", Input = i % 6 == 1 ? (long?)null : 1000L * i, Output = 7L * i,
+                Cost = i % 4 == 3 ? (double?)null : 1.5 + i % 3 * 0.25, Estimated = (long)(i % 2),
+            });
+        }
+        await AssertConsistentAsync("after finishing");
+
+        // Changes the triggers must follow: cost and duration alone, the hour and day of creation, the tenant,
+        // the workflow, a dry flag; and one they must ignore (the name).
+        await connection.ExecuteAsync("UPDATE runs SET cost_usd = COALESCE(cost_usd, 0) + 2.25, duration_ms = NULL WHERE pk % 4 = 0");
+        await connection.ExecuteAsync("UPDATE runs SET duration_ms = 42 WHERE duration_ms IS NULL AND pk % 3 = 0");
+        await connection.ExecuteAsync("UPDATE runs SET created_at = '2026-11-22T23:59:59.999Z' WHERE pk % 7 = 0");
+        await connection.ExecuteAsync("UPDATE runs SET tenant_id = 't9', workflow_name = 'wf-c' WHERE pk % 11 = 0");
+        await connection.ExecuteAsync("UPDATE runs SET dry_run = 1 - dry_run, status = 'completed' WHERE pk % 13 = 0");
+        await connection.ExecuteAsync("UPDATE runs SET name = 'renamed', status = status, tokens_input = tokens_input");
+        await AssertConsistentAsync("after corrections");
+
+        // Deletes (steps and errors go with them)
+        await connection.ExecuteAsync("INSERT INTO steps (run_id, step_id, seq, status, updated_at) SELECT id, 'a', 0, 'completed', created_at FROM runs");
+        await connection.ExecuteAsync("DELETE FROM runs WHERE pk % 3 = 1");
+        await AssertConsistentAsync("after deletes");
+        Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM steps s WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = s.run_id)"));
+    }
+
+    [Fact]
+    public async Task Triggers_SumsBeyond64Bits_SaturateInsteadOfFailingTheWrite()
+    {
+        // Arrange: ingest accepts any 64-bit count; two such runs in one hour overflow a BIGINT sum.
+        await using var connection = Open();
+        var huge = new[] { 0, 1 }.Select(i => MakeRun(i) with
+        {
+            Id = $"huge-{i}", TenantId = "t", WorkflowName = "huge", CreatedAt = Hour(20, 10), DryRun = 0, ModelName = "gpt-4o",
+            TokensInput = long.MaxValue, TokensOutput = long.MaxValue, InsightsCreated = long.MaxValue, DurationMs = long.MaxValue,
+            CostUsd = double.MaxValue,
+        });
+
+        // Act
+        await connection.ExecuteAsync(InsertRun, huge);
+        await connection.ExecuteAsync("UPDATE runs SET status = 'completed' WHERE tenant_id = 't'");
+
+        // Assert
+        var rollup = await connection.QuerySingleAsync<(long Runs, long Tokens, long Insights, long Duration, double Cost)>(
+            "SELECT runs, tokens_input, insights, duration_sum, cost_usd FROM run_rollups WHERE tenant_id = 't' AND runs <> 0");
+        Assert.Equal((2L, long.MaxValue, long.MaxValue, long.MaxValue, double.MaxValue), rollup);
+        var daily = await connection.QuerySingleAsync<(long Runs, long Tokens, double Cost)>(
+            "SELECT runs, tokens_output, cost_usd FROM run_daily WHERE tenant_id = 't' AND runs <> 0");
+        Assert.Equal((2L, long.MaxValue, double.MaxValue), daily);
+        await connection.ExecuteAsync(PostgresSql.RebuildDerived);
+        Assert.Equal(rollup, await connection.QuerySingleAsync<(long, long, long, long, double)>(
+            "SELECT runs, tokens_input, insights, duration_sum, cost_usd FROM run_rollups WHERE tenant_id = 't'"));
+    }
+
+    [Fact]
+    public async Task Triggers_UnderConcurrentWritersOnEightConnections_MatchTheRuns()
+    {
+        // Arrange: few tenants, workflows and hours, so the writers fight over the same counter rows.
+        const int writers = 8, perWriter = 40;
+        var retries = 0;
+
+        async Task InTransactionAsync(NpgsqlConnection connection, Func<NpgsqlTransaction, Task> work)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                await using var tx = await connection.BeginTransactionAsync();
+                try
+                {
+                    await work(tx);
+                    await tx.CommitAsync();
+                    return;
+                }
+                catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected && attempt < 10)
+                {
+                    await tx.RollbackAsync();
+                    Interlocked.Increment(ref retries);
+                }
+            }
+        }
+
+        async Task WriterAsync(int w)
+        {
+            await using var connection = Open();
+            for (var k = 0; k < perWriter; k++)
+            {
+                var i = w * perWriter + k;
+                var run = MakeRun(i) with { TenantId = $"t{i % 2}", CreatedAt = Hour(20, i % 3, i % 60) };
+                await InTransactionAsync(connection, tx => connection.ExecuteAsync(InsertRun, run, tx));
+                // A claim and a sweeper-like requeue in one transaction each, then the finish with usage.
+                await InTransactionAsync(connection, tx => connection.ExecuteAsync(
+                    "UPDATE runs SET status = 'running' WHERE id = @Id AND status = 'queued'", new { run.Id }, tx));
+                if (k % 3 == 0)
+                {
+                    await InTransactionAsync(connection, tx => connection.ExecuteAsync(
+                        "UPDATE runs SET status = 'queued' WHERE id = @Id AND status = 'running'", new { run.Id }, tx));
+                    await InTransactionAsync(connection, tx => connection.ExecuteAsync(
+                        "UPDATE runs SET status = 'running' WHERE id = @Id AND status = 'queued'", new { run.Id }, tx));
+                }
+                await InTransactionAsync(connection, async tx =>
+                {
+                    await connection.ExecuteAsync("""
+                        UPDATE runs SET status = @End, duration_ms = @Duration, cost_usd = @Cost, tokens_input = @Input,
+                            insights_created = @Insights, model_name = @Model
+                        WHERE id = @Id
+                        """, new { run.Id, End = k % 2 == 0 ? "completed" : "failed", Duration = 10L * k, Cost = 0.5, Input = 3L * k, Insights = (long)k, Model = "m" }, tx);
+                    // A second run in the same transaction, touching other rows in another order.
+                    if (k % 5 == 0)
+                        await connection.ExecuteAsync("UPDATE runs SET cost_usd = COALESCE(cost_usd, 0) + 0.25 WHERE id = @Other",
+                            new { Other = $"run-{(i + 7) % (writers * perWriter):0000}" }, tx);
+                });
+                if (k % 10 == 9)
+                    await InTransactionAsync(connection, tx => connection.ExecuteAsync("DELETE FROM runs WHERE id = @Id", new { run.Id }, tx));
+            }
+        }
+
+        // Act
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(() => WriterAsync(w))));
+
+        // Assert
+        await AssertConsistentAsync($"after {writers} concurrent writers ({retries} retried transactions)");
+        await using var check = Open();
+        Assert.Equal(writers * perWriter - writers * (perWriter / 10), await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs"));
+    }
+
+    [Fact]
+    public async Task RebuildDerived_AfterTheDerivedTablesWereEmptied_GivesWhatTheTriggersKept()
+    {
+        // Arrange: runs written with the triggers on, then the derived tables emptied
+        await using var connection = Open();
+        await connection.ExecuteAsync(InsertRun, Enumerable.Range(0, 50).Select(i => MakeRun(i, i % 3 == 0 ? "completed" : "queued")));
+        await connection.ExecuteAsync("UPDATE runs SET cost_usd = 1.75, status = 'failed' WHERE pk % 4 = 0");
+        var kept = new List<string>();
+        foreach (var sql in new[] { CountsKept, RollupsKept, DailyKept }) kept.AddRange(await RowsAsync(connection, sql));
+        await connection.ExecuteAsync("TRUNCATE run_counts, run_rollups, run_daily");
+
+        // Act
+        await connection.ExecuteAsync(PostgresSql.RebuildDerived);
+
+        // Assert
+        var rebuilt = new List<string>();
+        foreach (var sql in new[] { CountsKept, RollupsKept, DailyKept }) rebuilt.AddRange(await RowsAsync(connection, sql));
+        Assert.Equal(kept, rebuilt);
+        await AssertConsistentAsync("after RebuildDerived");
+    }
+
+    [Fact]
+    public async Task RebuildDerived_AfterRunsCopiedWithTheTriggersOff_CountsThemToo()
+    {
+        // Arrange: a copy loads runs with the triggers off (here: as a replica session), over derived rows already there
+        await using var connection = Open();
+        await connection.ExecuteAsync(InsertRun, Enumerable.Range(0, 20).Select(i => MakeRun(i)));
+        await connection.ExecuteAsync("SET session_replication_role = replica");
+        await connection.ExecuteAsync(InsertRun, Enumerable.Range(100, 30).Select(i => MakeRun(i, "completed")));
+        await connection.ExecuteAsync("RESET session_replication_role");
+        Assert.Equal(20L, await connection.ExecuteScalarAsync<long>("SELECT SUM(n) FROM run_counts"));
+
+        // Act
+        await connection.ExecuteAsync(PostgresSql.RebuildDerived);
+
+        // Assert
+        await AssertConsistentAsync("after RebuildDerived");
+        Assert.Equal(50L, await connection.ExecuteScalarAsync<long>("SELECT SUM(n) FROM run_counts"));
+    }
+
+    private static async Task<string> PlanAsync(NpgsqlConnection connection, string sql) =>
+        string.Join('\n', await connection.QueryAsync<string>("EXPLAIN " + sql));
+
+    [Fact]
+    public async Task Indexes_OnTwentyThousandRuns_ServeNameSearchAndEveryListOrder()
+    {
+        // Arrange: 20k runs with hex names (so a substring picks out a few), created over ten days.
+        await using var connection = Open();
+        await connection.ExecuteAsync("""
+            INSERT INTO runs (id, tenant_id, workflow_name, name, status, created_at, duration_ms, updated_at)
+            SELECT 'r' || g, 't' || (g % 5), 'wf-' || (g % 7), md5(g::text),
+                   (ARRAY['queued', 'running', 'completed', 'failed'])[1 + g % 4],
+                   to_char(timestamp '2026-11-01' + g * interval '43 seconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                   CASE WHEN g % 6 = 0 THEN NULL ELSE g % 9973 END, 'x'
+            FROM generate_series(1, 20000) g
+            """);
+        await connection.ExecuteAsync("ANALYZE runs");
+        var middle = (await connection.ExecuteScalarAsync<string>("SELECT name FROM runs WHERE id = 'r1234'"))![10..16];
+
+        // Act + Assert: a substring anywhere goes through the trigrams
+        var substring = await PlanAsync(connection, $"SELECT pk FROM runs WHERE name ILIKE '%{middle.ToUpperInvariant()}%'");
+        Assert.Contains("Bitmap Index Scan on ix_runs_name_trgm", substring);
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM runs WHERE name ILIKE '%{middle.ToUpperInvariant()}%' AND id = 'r1234'"));
+
+        // the start of a name through the pattern index, with and without the tenant
+        Assert.Contains("ix_runs_name_nocase", await PlanAsync(connection, "SELECT pk FROM runs WHERE lower(name) LIKE 'ab%'"));
+        Assert.Matches("ix_runs_(tenant_)?name", await PlanAsync(connection, "SELECT pk FROM runs WHERE tenant_id = 't1' AND lower(name) LIKE 'abc%'"));
+
+        // every list order the store uses reads an index in order: no Sort node
+        foreach (var sql in new[]
+        {
+            "SELECT pk FROM runs ORDER BY created_at DESC, pk DESC LIMIT 20",
+            "SELECT pk FROM runs ORDER BY created_at ASC, pk ASC LIMIT 20",
+            "SELECT pk FROM runs WHERE tenant_id = 't1' ORDER BY created_at DESC, pk DESC LIMIT 20",
+            "SELECT pk FROM runs WHERE tenant_id = 't1' AND status = 'failed' ORDER BY created_at DESC, pk DESC LIMIT 20",
+            "SELECT pk FROM runs WHERE tenant_id = 't1' AND workflow_name = 'wf-3' ORDER BY created_at DESC, pk DESC LIMIT 20",
+            "SELECT pk FROM runs WHERE workflow_name = 'wf-3' ORDER BY created_at DESC, pk DESC LIMIT 20",
+            "SELECT pk FROM runs WHERE status = 'failed' ORDER BY created_at DESC, pk DESC LIMIT 20",
+            "SELECT pk FROM runs ORDER BY status DESC, created_at DESC, pk DESC LIMIT 20",
+            "SELECT pk FROM runs WHERE tenant_id = 't1' ORDER BY status ASC, created_at ASC, pk ASC LIMIT 20",
+            "SELECT pk FROM runs ORDER BY duration_ms ASC NULLS LAST, pk ASC LIMIT 20",
+            "SELECT pk FROM runs ORDER BY duration_ms DESC NULLS LAST, pk DESC LIMIT 20",
+            "SELECT pk FROM runs WHERE tenant_id = 't1' ORDER BY duration_ms ASC NULLS LAST, pk ASC LIMIT 20",
+            "SELECT pk FROM runs WHERE tenant_id = 't1' ORDER BY duration_ms DESC NULLS LAST, pk DESC LIMIT 20",
+            "SELECT pk FROM runs WHERE status = 'queued' ORDER BY created_at, pk LIMIT 1 FOR UPDATE SKIP LOCKED",
+            "SELECT pk FROM runs WHERE tenant_id = 't1' AND status = 'queued' ORDER BY created_at, pk LIMIT 1 FOR UPDATE SKIP LOCKED",
+        })
+        {
+            var plan = await PlanAsync(connection, sql);
+            Assert.False(plan.Contains("Sort", StringComparison.Ordinal) || plan.Contains("Seq Scan", StringComparison.Ordinal), $"{sql}\n{plan}");
+        }
+    }
+
+    [Fact]
+    public async Task Schema_TextComparesByteWise_AsSqliteBinaryDoes()
+    {
+        // Arrange: whatever the database's locale, ids, names and times order by code point, as in SQLite,
+        // and lower() folds ASCII only, as SQLite's NOCASE does.
+        await using var connection = Open();
+        await connection.ExecuteAsync(InsertRun, new[] { "b", "B", "a", "_x", "é" }.Select((w, i) => MakeRun(i) with { Id = $"id-{i}", WorkflowName = w, Name = "ÉA" }));
+
+        // Act
+        var order = (await connection.QueryAsync<string>("SELECT workflow_name FROM runs ORDER BY workflow_name")).ToList();
+        var folded = await connection.ExecuteScalarAsync<string>("SELECT lower(name) FROM runs WHERE id = 'id-0'");
+
+        // Assert
+        Assert.Equal(new[] { "B", "_x", "a", "b", "é" }, order);
+        Assert.Equal("Éa", folded);
+    }
+}
