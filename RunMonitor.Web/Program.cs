@@ -20,6 +20,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 var database = Database.FromSetting(builder.Configuration["RunMonitor:Database"] ?? "App_Data/runmonitor.db", builder.Environment.ContentRootPath);
 // Commands run against the store and exit; the web host is never built.
 if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, database, builder.Configuration, Console.Out, Console.Error);
+if (args is ["copy-store", .. var copyArgs]) return await CopyStoreCommand.RunAsync(copyArgs, Console.Out, Console.Error);
 builder.Services.AddSingleton(database);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
