@@ -34,7 +34,16 @@ public sealed class CopyStoreFixture : IAsyncLifetime
     /// An artifact whose file was deleted before the copy.
     public string MissingSha { get; private set; } = "";
 
+    public string MissingArtifactId { get; private set; } = "";
+
     public string RunJsonBefore { get; private set; } = "";
+
+    /// The run list and the admin's 30-day stats (counters and rollups at work) as the SQLite app answered them.
+    public string ListJsonBefore { get; private set; } = "";
+
+    public string StatsJsonBefore { get; private set; } = "";
+
+    public DateTimeOffset ClockAtEnd { get; private set; }
 
     public string KeySecret { get; private set; } = "";
 
@@ -69,7 +78,7 @@ public sealed class CopyStoreFixture : IAsyncLifetime
             await client.PutStepAsync("copy-a", "fetch", new { status = "completed", durationMs = 1200, output = new { ok = true } });
             ArtifactId = await UploadAsync(client, "copy-a", "bundle", "bundle.zip", ArtifactBytes);
             var lost = "lost bytes"u8.ToArray();
-            await UploadAsync(client, "copy-a", "bundle", "lost.txt", lost);
+            MissingArtifactId = await UploadAsync(client, "copy-a", "bundle", "lost.txt", lost);
             MissingSha = Convert.ToHexStringLower(SHA256.HashData(lost));
             await client.PatchJsonAsync("/api/runs/copy-a", new { status = "completed", metrics = new { insightsCreated = 3 } });
             await client.CreateRunAsync(new
@@ -86,10 +95,15 @@ public sealed class CopyStoreFixture : IAsyncLifetime
                     tenantId = i % 3 == 0 ? "acme" : "default", workflowName = i % 2 == 0 ? "nightly" : "sync",
                     status = (i % 4) switch { 0 => "completed", 1 => "failed", 2 => "running", _ => "queued" },
                     dryRun = i % 5 == 0, name = $"Run {i}",
+                    createdAt = factory.Clock.GetUtcNow().AddSeconds(-90), startedAt = factory.Clock.GetUtcNow().AddSeconds(-60 - i),
+                    completedAt = i % 4 < 2 ? factory.Clock.GetUtcNow() : (DateTimeOffset?)null,
                     usage = i % 2 == 0 ? new { model = "gpt-4o-mini", tokensInput = 100 * i, tokensOutput = 7 * i } : null,
                 });
             }
             RunJsonBefore = await client.GetStringAsync("/api/runs/copy-a");
+            ListJsonBefore = await client.GetStringAsync("/api/runs");
+            StatsJsonBefore = await client.GetStringAsync("/api/admin/runs/stats?period=30d");
+            ClockAtEnd = factory.Clock.GetUtcNow();
 
             var services = factory.Services;
             await services.GetRequiredService<Database>().WriteAsync((connection, tx) => connection.ExecuteAsync(
@@ -446,5 +460,38 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
             Assert.Equal(0L, pg.ExecuteScalar<long>("SELECT COUNT(*) FROM runs"));
             Assert.Equal(0L, pg.ExecuteScalar<long>("SELECT COUNT(*) FROM run_counts"));
         });
+    }
+
+    /// The app started on a copied store (another copy: the app's background work must not touch the fixture's).
+    private sealed class CopiedStoreFactory(string connectionString) : RunMonitorFactory(connectionString);
+
+    [Fact]
+    public async Task App_OnTheCopiedStore_AnswersTheSameRunListStatsAndArtifactBytes()
+    {
+        var target = PostgresServer.CreateDatabase();
+        try
+        {
+            Assert.Equal(0, (await RunAsync("--from", fixture.SourcePath, "--to", target)).Code);
+            using var factory = new CopiedStoreFactory(target);
+            factory.Clock.Set(fixture.ClockAtEnd);
+            var client = factory.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.KeySecret);
+
+            var run = await client.GetStringAsync("/api/runs/copy-a");
+            var list = await client.GetStringAsync("/api/runs");
+            var stats = await client.GetStringAsync("/api/admin/runs/stats?period=30d");
+            var bytes = await client.GetByteArrayAsync($"/api/artifacts/{fixture.ArtifactId}");
+            var lost = await client.GetAsync($"/api/artifacts/{fixture.MissingArtifactId}");
+
+            Assert.Equal(fixture.RunJsonBefore, run);
+            Assert.Equal(fixture.ListJsonBefore, list);
+            Assert.Equal(fixture.StatsJsonBefore, stats);
+            Assert.Equal(fixture.ArtifactBytes, bytes);
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, lost.StatusCode);
+        }
+        finally
+        {
+            PostgresServer.DropDatabase(target);
+        }
     }
 }
