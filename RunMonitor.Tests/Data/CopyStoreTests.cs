@@ -456,7 +456,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
             Assert.Equal(1, result.Code);
             Assert.Contains("  runs: 1 rows", result.Output);
             Assert.Contains("steps", result.Error);
-            Assert.Contains("Nothing was written to PostgreSQL database", result.Error);
+            Assert.Contains("Nothing was copied to PostgreSQL database", result.Error);
             Assert.Equal(0L, pg.ExecuteScalar<long>("SELECT COUNT(*) FROM runs"));
             Assert.Equal(0L, pg.ExecuteScalar<long>("SELECT COUNT(*) FROM run_counts"));
         });
@@ -493,5 +493,15 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
         {
             PostgresServer.DropDatabase(target);
         }
+    }
+
+    [Fact]
+    public async Task Copy_TargetUnreachable_Exit1NamingTheServerNotThePassword()
+    {
+        var (code, _, error) = await RunAsync("--from", fixture.SourcePath, "--to", $"Host=127.0.0.1;Port=1;Database=nowhere;Username=u;Password={CopyStoreFixture.Password}");
+
+        Assert.Equal(1, code);
+        Assert.Contains("Nothing was copied to PostgreSQL database nowhere on 127.0.0.1:1.", error);
+        Assert.DoesNotContain(CopyStoreFixture.Password, error);
     }
 }

@@ -29,7 +29,7 @@ public static class CopyStoreCommand
     public static readonly string[] Tables =
         ["runs", "steps", "run_errors", "artifacts", "workflows", "webhook_deliveries", "api_keys", "retention_purges"];
 
-    /// Recomputed from the runs on the target (PostgresSql.RebuildDerived), or kept by the engine itself.
+    /// Not copied: recomputed from the runs on the target (PostgresSql.RebuildDerived), or each store's own migrations.
     private static readonly string[] Derived = ["run_counts", "run_rollups", "run_daily", "schema_version"];
 
     private const int ProgressEvery = 250_000;
@@ -63,7 +63,7 @@ public static class CopyStoreCommand
         }
         catch (Exception e) when (e is CopyFailure or NpgsqlException or SqliteException or IOException)
         {
-            await error.WriteLineAsync($"copy-store: {e.Message}\nNothing was written to {target.Description}.");
+            await error.WriteLineAsync($"copy-store: {e.Message}\nNothing was copied to {target.Description}.");
             return 1;
         }
     }
@@ -265,9 +265,17 @@ public static class CopyStoreCommand
                 new { plan.Table, Column = column.Name }, tx);
 
         await tx.CommitAsync(ct);
+        // The copy is in: statistics for the planner are a courtesy (autovacuum would gather them later).
         var analyzeStarted = watch.Elapsed;
-        await pg.ExecuteAsync($"ANALYZE {string.Join(", ", Tables)}, artifact_blobs, run_counts, run_rollups, run_daily");
-        await output.WriteLineAsync($"  committed; analyzed in {(watch.Elapsed - analyzeStarted).TotalSeconds:0.0} s");
+        try
+        {
+            await pg.ExecuteAsync($"ANALYZE {string.Join(", ", Tables)}, artifact_blobs, run_counts, run_rollups, run_daily");
+            await output.WriteLineAsync($"  committed; analyzed in {(watch.Elapsed - analyzeStarted).TotalSeconds:0.0} s");
+        }
+        catch (NpgsqlException e)
+        {
+            await error.WriteLineAsync($"warning: the copy is committed, but ANALYZE failed ({e.Message}): run ANALYZE on the database");
+        }
         return new Copied(runs, rows, blobs, bytes);
     }
 
