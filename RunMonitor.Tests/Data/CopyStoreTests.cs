@@ -455,7 +455,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
         {
             Assert.Equal(1, result.Code);
             Assert.Contains("  runs: 1 rows", result.Output);
-            Assert.Contains("steps", result.Error);
+            Assert.Contains("Key (run_id)=(gone) is not present in table \"runs\"", result.Error);
             Assert.Contains("Nothing was copied to PostgreSQL database", result.Error);
             Assert.Equal(0L, pg.ExecuteScalar<long>("SELECT COUNT(*) FROM runs"));
             Assert.Equal(0L, pg.ExecuteScalar<long>("SELECT COUNT(*) FROM run_counts"));

@@ -196,8 +196,11 @@ public static class CopyStoreCommand
         // One read transaction: every table is read from the same snapshot, even if the app still writes the file.
         await using var snapshot = sqlite.BeginTransaction(deferred: true);
 
-        // The copy runs as long as it needs: no command timeout.
-        await using var pg = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(target.ConnectionString) { CommandTimeout = 0 }.ConnectionString);
+        // The copy runs as long as it needs (no command timeout); a row the target refuses is named in full, for its owner.
+        await using var pg = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(target.ConnectionString)
+        {
+            CommandTimeout = 0, IncludeErrorDetail = true,
+        }.ConnectionString);
         await pg.OpenAsync(ct);
         await using var tx = await pg.BeginTransactionAsync(ct);
 
