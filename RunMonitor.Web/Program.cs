@@ -51,6 +51,7 @@ builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new PageReques
         o.ValueProviderFactories.RemoveType<JQueryFormValueProviderFactory>();
     });
 builder.Services.AddRunMonitorSecurity();
+builder.Services.AddSharedKeyRing(database);
 builder.Services.AddRunMonitorAdmin(builder.Configuration);
 
 var app = builder.Build();

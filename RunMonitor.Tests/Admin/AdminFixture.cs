@@ -6,8 +6,12 @@ namespace RunMonitor.Tests.Admin;
 /// One store with known numbers for the admin views (loopback = super admin, no keys). Clock: 2026-11-21 12:00 UTC.
 /// Last 24h: 17 completed (1..17 s), 2 failed in wf-fail (18, 19 s), 1 partial (20 s), 1 cancelled, 1 queued
 /// (waiting 2 h), 1 running with 20 timed steps; 3 days ago: 3 completed.
-public sealed class AdminFixture : RunMonitorFactory, IAsyncLifetime
+public class AdminFixture : RunMonitorFactory, IAsyncLifetime
 {
+    public AdminFixture() : this(TestStore.Sqlite) { }
+
+    protected AdminFixture(TestStore store) : base(store) { }
+
     public DateTimeOffset Now => Clock.GetUtcNow();
 
     public string RunningId { get; private set; } = "";
@@ -56,3 +60,6 @@ public sealed class AdminFixture : RunMonitorFactory, IAsyncLifetime
 
     Task IAsyncLifetime.DisposeAsync() => Task.CompletedTask;
 }
+
+/// The same store on PostgreSQL.
+public sealed class PostgresAdminFixture() : AdminFixture(TestStore.Postgres);

@@ -5,7 +5,7 @@ using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Tests.Admin;
 
-public sealed class AdminPageTests(AdminFixture fixture) : IClassFixture<AdminFixture>
+public class AdminPageTests(AdminFixture fixture) : IClassFixture<AdminFixture>
 {
     private static string Cells(IElement row) => string.Join(' ', row.QuerySelectorAll("td").Select(td => td.Text()));
 
@@ -87,3 +87,6 @@ public sealed class AdminPageTests(AdminFixture fixture) : IClassFixture<AdminFi
         Assert.Equal(PriceTable.Defaults.Count + 1, rows.Count);
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class AdminPageTestsOnPostgres(PostgresAdminFixture fixture) : AdminPageTests(fixture), IClassFixture<PostgresAdminFixture>;

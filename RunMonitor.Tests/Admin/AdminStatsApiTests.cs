@@ -3,7 +3,7 @@ using RunMonitor.Tests.Infrastructure;
 
 namespace RunMonitor.Tests.Admin;
 
-public sealed class AdminStatsApiTests(AdminFixture fixture) : IClassFixture<AdminFixture>
+public class AdminStatsApiTests(AdminFixture fixture) : IClassFixture<AdminFixture>
 {
     [Fact]
     public async Task Stats_24h_CountsDurationsCostAndQueue()
@@ -58,3 +58,6 @@ public sealed class AdminStatsApiTests(AdminFixture fixture) : IClassFixture<Adm
         Assert.True((await response.JsonAsync()).GetProperty("errors").TryGetProperty(parameter, out _));
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class AdminStatsApiTestsOnPostgres(PostgresAdminFixture fixture) : AdminStatsApiTests(fixture), IClassFixture<PostgresAdminFixture>;

@@ -2,20 +2,26 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Data;
 using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Tests.Api;
 
 /// Artifacts: upload as a raw body, list, byte-identical download, limits, tenant scope, removal with the run.
-public sealed class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factory) : IClassFixture<ArtifactsApiTests.SmallLimitFactory>
+public class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factory) : IClassFixture<ArtifactsApiTests.SmallLimitFactory>
 {
     public const int Limit = 512 * 1024;
 
     /// A 512 KiB limit so 413 is cheap to reach.
-    public sealed class SmallLimitFactory : RunMonitorFactory
+    public class SmallLimitFactory : RunMonitorFactory
     {
+        public SmallLimitFactory() : this(TestStore.Sqlite) { }
+
+        protected SmallLimitFactory(TestStore store) : base(store) { }
+
         protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
         {
             ["RunMonitor:Artifacts:MaxBytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -23,6 +29,29 @@ public sealed class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factor
     }
 
     private readonly HttpClient _client = factory.CreateClient();
+
+    /// The bytes the store keeps under a hash: a file beside the SQLite database, a row of artifact_blobs in PostgreSQL.
+    private async Task<byte[]> StoredBytesAsync(string sha)
+    {
+        var store = factory.Services.GetRequiredService<ArtifactStore>();
+        if (factory.Store == TestStore.Sqlite) return await File.ReadAllBytesAsync(store.PathFor(sha));
+        await using var connection = await factory.Services.GetRequiredService<Database>().OpenAsync();
+        return await connection.ExecuteScalarAsync<byte[]>("SELECT content FROM artifact_blobs WHERE sha256 = @Sha", new { Sha = sha }) ?? [];
+    }
+
+    private async Task<long> StoredCopiesAsync(string sha)
+    {
+        if (factory.Store == TestStore.Sqlite) return File.Exists(factory.Services.GetRequiredService<ArtifactStore>().PathFor(sha)) ? 1 : 0;
+        await using var connection = await factory.Services.GetRequiredService<Database>().OpenAsync();
+        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM artifact_blobs WHERE sha256 = @Sha", new { Sha = sha });
+    }
+
+    /// Uploads being received are staged here; none may be left behind.
+    private string[] StagedFiles()
+    {
+        var staging = Path.Combine(factory.Services.GetRequiredService<ArtifactStore>().Root, "tmp");
+        return Directory.Exists(staging) ? Directory.GetFiles(staging) : [];
+    }
 
     private async Task RunWithStepAsync(string id, string tenant = "default")
     {
@@ -80,9 +109,9 @@ public sealed class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factor
         await UploadAsync("art-files", "?name=b.txt", Bytes(data, "text/plain"));
 
         var sha = first.GetProperty("sha256").GetString()!;
-        var path = Path.Combine(Path.GetDirectoryName(factory.DatabasePath)!, "artifacts", sha[..2], sha[2..]);
-        Assert.Equal(data, await File.ReadAllBytesAsync(path));
-        Assert.Empty(Directory.GetFiles(Path.Combine(Path.GetDirectoryName(factory.DatabasePath)!, "artifacts", "tmp")));
+        Assert.Equal(data, await StoredBytesAsync(sha));
+        Assert.Equal(1, await StoredCopiesAsync(sha));
+        Assert.Empty(StagedFiles());
     }
 
     [Fact]
@@ -108,7 +137,7 @@ public sealed class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factor
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Empty((await _client.GetFromJsonAsync<List<object>>("/api/runs/art-chunked/steps/bundle/artifacts"))!);
-        Assert.Empty(Directory.GetFiles(Path.Combine(Path.GetDirectoryName(factory.DatabasePath)!, "artifacts", "tmp")));
+        Assert.Empty(StagedFiles());
     }
 
     [Fact]
@@ -218,8 +247,8 @@ public sealed class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factor
         Assert.False(await store.DeleteRunAsync("globex", "art-del-a"));
         Assert.True(await store.DeleteRunAsync(null, "art-del-a"));
 
-        Assert.False(File.Exists(store.PathFor(Convert.ToHexStringLower(SHA256.HashData(own)))));
-        Assert.True(File.Exists(store.PathFor(Convert.ToHexStringLower(SHA256.HashData(shared)))));
+        Assert.Equal(0, await StoredCopiesAsync(Convert.ToHexStringLower(SHA256.HashData(own))));
+        Assert.Equal(1, await StoredCopiesAsync(Convert.ToHexStringLower(SHA256.HashData(shared))));
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/artifacts/{ownId}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/runs/art-del-a")).StatusCode);
         Assert.Single((await _client.GetFromJsonAsync<List<object>>("/api/runs/art-del-b/steps/bundle/artifacts"))!);
@@ -240,4 +269,11 @@ public sealed class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factor
         Assert.Equal($"/api/artifacts/{zip}", items[1].QuerySelector("a.artifact-download")!.GetAttribute("href"));
         Assert.Null(items[1].QuerySelector("a.artifact-view"));
     }
+}
+
+/// The same tests with the app on PostgreSQL, where the bytes live in `artifact_blobs`.
+public sealed class ArtifactsApiTestsOnPostgres(ArtifactsApiTestsOnPostgres.PostgresSmallLimitFactory factory)
+    : ArtifactsApiTests(factory), IClassFixture<ArtifactsApiTestsOnPostgres.PostgresSmallLimitFactory>
+{
+    public sealed class PostgresSmallLimitFactory() : SmallLimitFactory(TestStore.Postgres);
 }

@@ -171,6 +171,10 @@ public sealed class PostgresSchemaTests : IDisposable
         await connection.ExecuteAsync(PostgresSql.RebuildDerived);
         Assert.Equal(rollup, await connection.QuerySingleAsync<(long, long, long, long, double)>(
             "SELECT runs, tokens_input, insights, duration_sum, cost_usd FROM run_rollups WHERE tenant_id = 't'"));
+        // the helper is inlined (a STRICT one is not, and triples the triggers' cost)
+        var plan = string.Join('\n', await connection.QueryAsync<string>(
+            "EXPLAIN VERBOSE SELECT saturating_add(tokens_input, 1::bigint), saturating_add(cost_usd, 1.0::float8) FROM runs"));
+        Assert.DoesNotContain("saturating_add", plan);
     }
 
     [Fact]
@@ -334,6 +338,49 @@ public sealed class PostgresSchemaTests : IDisposable
             var plan = await PlanAsync(connection, sql);
             Assert.False(plan.Contains("Sort", StringComparison.Ordinal) || plan.Contains("Seq Scan", StringComparison.Ordinal), $"{sql}\n{plan}");
         }
+    }
+
+    // PostgreSQL-only columns and tables: artifact bytes in the database, SQLite's implicit rowid made explicit.
+    private static readonly string[] PostgresOnly = ["artifact_blobs.sha256", "artifact_blobs.content", "artifacts.rowid"];
+
+    [Fact]
+    public async Task Schema_HasEveryTableAndColumnSqliteReachesThroughItsMigrations()
+    {
+        // Arrange: SQLite's schema after all its migrations, in memory
+        using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:");
+        sqlite.Open();
+        foreach (var (_, _, sql) in MigrationRunner.LoadMigrations(StoreProvider.Sqlite)) sqlite.Execute(sql);
+        var expected = new List<string>();
+        foreach (var table in sqlite.Query<string>("""
+            SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'runs_name_fts%' ORDER BY name
+            """))
+        {
+            foreach (var c in sqlite.Query<(string Name, string Type, long NotNull, string? Default, long Pk)>(
+                "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(@Table)", new { Table = table }))
+            {
+                var type = c.Type switch { "INTEGER" => "bigint", "TEXT" => "text", "REAL" => "double precision", _ => c.Type };
+                var identity = c.Type == "INTEGER" && c.Pk == 1 && table is "runs" or "webhook_deliveries" or "retention_purges";
+                expected.Add($"{table}.{c.Name} {type} {(c.NotNull == 1 || c.Pk > 0 ? "not null" : "null")} default={(identity ? "identity" : c.Default)}");
+            }
+        }
+
+        // Act
+        await using var connection = Open();
+        var actual = (await connection.QueryAsync<(string Table, string Column, string Type, string Nullable, string? Default, string Identity)>("""
+            SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity FROM information_schema.columns
+            WHERE table_schema = 'public' ORDER BY table_name, ordinal_position
+            """))
+            .Where(c => !PostgresOnly.Contains($"{c.Table}.{c.Column}"))
+            .Select(c => $"{c.Table}.{c.Column} {c.Type} {(c.Nullable == "NO" ? "not null" : "null")} default={(c.Identity == "YES" ? "identity" : c.Default?.Replace("::text", ""))}")
+            .ToList();
+
+        // Assert
+        Assert.True(expected.Count > 100, $"only {expected.Count} SQLite columns read");
+        Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
+        Assert.Empty(await connection.QueryAsync<string>("""
+            SELECT table_name || '.' || column_name FROM information_schema.columns
+            WHERE table_schema = 'public' AND data_type = 'text' AND collation_name IS DISTINCT FROM 'C'
+            """));
     }
 
     [Fact]

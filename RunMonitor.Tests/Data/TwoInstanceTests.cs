@@ -2,14 +2,19 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Dapper;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Tests.Security;
+using RunMonitor.Web.Security;
 
 namespace RunMonitor.Tests.Data;
 
@@ -51,6 +56,38 @@ public sealed class TwoInstanceTests : IAsyncLifetime
             ["RunMonitor:Webhooks:0:Url"] = hookUrl,
             ["RunMonitor:Webhooks:0:Secret"] = "two-instances",
         };
+    }
+
+    private sealed class KeyedInstance(string database) : KeyedFactory(database);
+
+    [Fact]
+    public async Task SignInOnOne_CookieAndAntiforgeryTokenAcceptedByTheOther()
+    {
+        await using var a = new KeyedInstance(_database);
+        await using var b = new KeyedInstance(_database);
+        var cookies = new CookieContainer();
+        var viaA = a.CreateDefaultClient(new CookieContainerHandler(cookies));
+        var viaB = b.CreateDefaultClient(new CookieContainerHandler(cookies));
+        var login = await viaA.GetDocumentAsync("/login");
+        var loginToken = login.QuerySelector("form input[name=__RequestVerificationToken]")!.GetAttribute("value")!;
+        var signedIn = await viaA.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["key"] = KeyedFactory.KeyFor("alpha", Roles.Ingest), ["returnUrl"] = "/ui/runs", ["__RequestVerificationToken"] = loginToken,
+        }));
+        var pageTokenFromA = await KeyedFactory.PageTokenAsync(viaA);
+
+        var pageOnB = await viaB.GetAsync("/ui/runs");
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/api/runs") { Content = JsonContent.Create(new { workflowName = "signed-in-on-a" }) };
+        post.Headers.Add("RequestVerificationToken", pageTokenFromA);
+        var postOnB = await viaB.SendAsync(post);
+
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, pageOnB.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, postOnB.StatusCode);
+        // Both instances run in this one process and could share a key folder; on several machines only the
+        // shared store is common to them, and that is where the key ring is.
+        await using var connection = new NpgsqlConnection(_database);
+        Assert.True(await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM data_protection_keys") >= 1);
     }
 
     [Fact]

@@ -9,13 +9,26 @@ using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Tests.Runs;
 
-public sealed class RetentionTests : IDisposable
+public class RetentionTests : IDisposable
 {
-    private readonly RetentionFactory _factory = new();
+    private readonly TestStore _store;
+    private readonly RetentionFactory _factory;
 
-    public void Dispose() => _factory.Dispose();
+    public RetentionTests() : this(TestStore.Sqlite) { }
 
-    private sealed class RetentionFactory : RunMonitorFactory
+    protected RetentionTests(TestStore store)
+    {
+        _store = store;
+        _factory = new RetentionFactory(store);
+    }
+
+    public void Dispose()
+    {
+        _factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private sealed class RetentionFactory(TestStore store) : RunMonitorFactory(store)
     {
         public RecordingListener Listener { get; } = new();
 
@@ -40,7 +53,7 @@ public sealed class RetentionTests : IDisposable
         public async Task BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct)
         {
             Before.AddRange(runIds);
-            StepsSeenInTransaction += await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM steps WHERE run_id IN @Ids", new { Ids = runIds }, tx);
+            StepsSeenInTransaction += await connection.ExecuteScalarAsync<long>(connection.Lists("SELECT COUNT(*) FROM steps WHERE run_id IN @Ids"), new { Ids = runIds.ToArray() }, tx);
         }
 
         public Task AfterDeleteAsync(IReadOnlyList<string> runIds, CancellationToken ct)
@@ -59,6 +72,14 @@ public sealed class RetentionTests : IDisposable
             errors = status == "failed" ? new[] { new { topic = "t", error = "e", node = "n" } } : null,
         });
         return run.GetProperty("id").GetString()!;
+    }
+
+    /// Artifact bytes: a file beside the SQLite database, a row of artifact_blobs in PostgreSQL.
+    private async Task<bool> BlobStoredAsync(string sha)
+    {
+        if (_store == TestStore.Sqlite) return File.Exists(_factory.Services.GetRequiredService<ArtifactStore>().PathFor(sha));
+        await using var connection = await _factory.Services.GetRequiredService<Database>().OpenAsync();
+        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM artifact_blobs WHERE sha256 = @Sha", new { Sha = sha }) == 1;
     }
 
     private async Task<long> CountAsync(string table, string id)
@@ -108,14 +129,13 @@ public sealed class RetentionTests : IDisposable
         var onlyOld = await UploadAsync(old, "only-old.txt", "bytes only the old run has");
         var shared = await UploadAsync(old, "shared.txt", "bytes both runs have");
         await UploadAsync(kept, "shared.txt", "bytes both runs have");
-        var store = _factory.Services.GetRequiredService<ArtifactStore>();
-        Assert.True(File.Exists(store.PathFor(onlyOld)));
+        Assert.True(await BlobStoredAsync(onlyOld));
 
         var record = await _factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
 
         Assert.Equal(1, record!.RunsDeleted);
-        Assert.False(File.Exists(store.PathFor(onlyOld)));
-        Assert.True(File.Exists(store.PathFor(shared)));
+        Assert.False(await BlobStoredAsync(onlyOld));
+        Assert.True(await BlobStoredAsync(shared));
         Assert.Equal(0, await CountAsync("artifacts", old));
         Assert.Equal(1, await CountAsync("artifacts", kept));
     }
@@ -156,7 +176,7 @@ public sealed class RetentionTests : IDisposable
     [Fact]
     public async Task Purge_RetentionDaysConfigured_UsesIt()
     {
-        using var factory = new RetentionFactory { Days = 2 };
+        using var factory = new RetentionFactory(_store) { Days = 2 };
         var run = await factory.CreateClient().CreateRunAsync(new { workflowName = "short", status = "completed" });
         factory.Clock.Advance(TimeSpan.FromDays(3));
 
@@ -169,7 +189,7 @@ public sealed class RetentionTests : IDisposable
     [Fact]
     public async Task Purge_RetentionOff_KeepsEverything()
     {
-        using var factory = new RetentionFactory { Days = 0 };
+        using var factory = new RetentionFactory(_store) { Days = 0 };
         await factory.CreateClient().CreateRunAsync(new { workflowName = "keep", status = "completed" });
         factory.Clock.Advance(TimeSpan.FromDays(400));
 
@@ -177,3 +197,6 @@ public sealed class RetentionTests : IDisposable
         Assert.Contains("Retention is off", (await factory.CreateClient().GetDocumentAsync("/admin")).QuerySelector("#retention").Text());
     }
 }
+
+/// The same tests with the app on PostgreSQL.
+public sealed class RetentionTestsOnPostgres() : RetentionTests(TestStore.Postgres);

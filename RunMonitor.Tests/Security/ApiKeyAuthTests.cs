@@ -6,7 +6,7 @@ using RunMonitor.Web.Security;
 
 namespace RunMonitor.Tests.Security;
 
-public sealed class ApiKeyAuthTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
+public class ApiKeyAuthTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
 {
     private async Task<string> SeedRunAsync(string tenant, string name)
     {
@@ -206,3 +206,6 @@ public sealed class ApiKeyAuthTests(KeyedFactory factory) : IClassFixture<KeyedF
         Assert.Equal(HttpStatusCode.OK, (await factory.Bearer(KeyedFactory.SuperAdminKey).GetAsync("/api/admin/runs/stats?period=24h")).StatusCode);
     }
 }
+
+/// The same tests with the app on PostgreSQL: tenant scoping holds on both stores.
+public sealed class ApiKeyAuthTestsOnPostgres(PostgresKeyedFactory factory) : ApiKeyAuthTests(factory), IClassFixture<PostgresKeyedFactory>;

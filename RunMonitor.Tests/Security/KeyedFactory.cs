@@ -10,6 +10,13 @@ namespace RunMonitor.Tests.Security;
 /// and a super admin. Once keys exist, loopback is no longer trusted.
 public class KeyedFactory : RunMonitorFactory
 {
+    public KeyedFactory() : this(TestStore.Sqlite) { }
+
+    protected KeyedFactory(TestStore store) : base(store) { }
+
+    /// Another instance with the same keys on a PostgreSQL database someone else made.
+    protected KeyedFactory(string postgresConnectionString) : base(postgresConnectionString) { }
+
     public static readonly string[] Tenants = ["alpha", "beta"];
     public static readonly string[] RoleNames = [Roles.Viewer, Roles.Operator, Roles.Ingest, Roles.Admin];
     public const string SuperAdminKey = "super-admin-key-0123456789abcdef";
@@ -73,3 +80,6 @@ public class KeyedFactory : RunMonitorFactory
 }
 
 public sealed record CookieClient(HttpClient Client, string Token, HttpResponseMessage LoginResponse);
+
+/// The same keys with the app on PostgreSQL.
+public sealed class PostgresKeyedFactory() : KeyedFactory(TestStore.Postgres);

@@ -173,7 +173,7 @@ public sealed class AdminStore(Database database, RunStore runs)
     private const string UsageByTenantModelPostgres = """
         SELECT tenant_id AS TenantId, NULLIF(model_name, '') AS ModelName, SUM(usage_runs) AS Runs,
                CAST(LEAST(SUM(tokens_input), 9.0e18) AS BIGINT) AS TokensInput, CAST(LEAST(SUM(tokens_output), 9.0e18) AS BIGINT) AS TokensOutput,
-               CAST(SUM(cost_usd) AS DOUBLE PRECISION) AS CostUsd, SUM(estimated_runs) > 0 AS AnyEstimated
+               CAST(LEAST(SUM(CAST(cost_usd AS NUMERIC)), 1.0e308) AS DOUBLE PRECISION) AS CostUsd, SUM(estimated_runs) > 0 AS AnyEstimated
         FROM run_daily WHERE day >= @SinceDay
         GROUP BY tenant_id, model_name
         HAVING SUM(usage_runs) > 0

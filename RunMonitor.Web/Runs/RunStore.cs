@@ -188,8 +188,9 @@ public sealed partial class RunStore(Database database)
     {
         if (q.Length < 3)
         {
-            p.Add("QPrefixLower", escaped.ToLowerInvariant() + "%");
-            var namePrefix = $"({idPrefix} OR lower(name) LIKE @QPrefixLower)";
+            // lower() on both sides: the "C" collation folds ASCII only, on the column and on the term alike.
+            p.Add("QPrefix", escaped + "%");
+            var namePrefix = $"({idPrefix} OR lower(name) LIKE lower(@QPrefix))";
             return (namePrefix, namePrefix);
         }
         p.Add("QLike", "%" + escaped + "%");
@@ -320,7 +321,8 @@ public sealed partial class RunStore(Database database)
         SELECT MIN(created_at) FROM runs WHERE {0} status = 'queued';
         """;
 
-    // The same on PostgreSQL: SUM of bigint is numeric there (it cannot overflow), so it saturates with LEAST.
+    // The same on PostgreSQL: SUM of bigint is numeric there (it cannot overflow), so it saturates with LEAST;
+    // costs are summed as numeric too, as a sum of doubles past 1.8e308 is an error there, not infinity.
     private const string StatsSqlPostgres = """
         SELECT CAST(COALESCE(SUM(runs), 0) AS BIGINT) AS Total,
                CAST(COALESCE(SUM(CASE WHEN status = 'completed' THEN runs END), 0) AS BIGINT) AS Completed,
@@ -329,7 +331,7 @@ public sealed partial class RunStore(Database database)
                CAST(COALESCE(SUM(CASE WHEN status = 'cancelled' THEN runs END), 0) AS BIGINT) AS Cancelled,
                CAST(COALESCE(SUM(CASE WHEN dry = 1 OR status = 'dry' THEN runs END), 0) AS BIGINT) AS Dry,
                CAST(LEAST(COALESCE(SUM(insights), 0), 9.0e18) AS BIGINT) AS Insights,
-               CAST(COALESCE(SUM(cost_usd), 0.0) AS DOUBLE PRECISION) AS CostUsd,
+               CAST(LEAST(COALESCE(SUM(CAST(cost_usd AS NUMERIC)), 0), 1.0e308) AS DOUBLE PRECISION) AS CostUsd,
                CAST(LEAST(COALESCE(SUM(tokens_input), 0), 9.0e18) AS BIGINT) AS TokensInput,
                CAST(LEAST(COALESCE(SUM(tokens_output), 0), 9.0e18) AS BIGINT) AS TokensOutput,
                CASE WHEN SUM(duration_count) > 0 THEN CAST(SUM(duration_sum) AS DOUBLE PRECISION) / CAST(SUM(duration_count) AS DOUBLE PRECISION) END AS AvgDurationMs
