@@ -26,7 +26,7 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
 builder.Services.AddSingleton<RunStore>();
 builder.Services.AddSingleton<RunService>();
-builder.Services.AddSingleton<IRunEvents, InProcessRunEvents>();
+builder.Services.AddRunEvents(database);
 builder.Services.AddHostedService<LeaseSweeper>();
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<WebhookOutbox>();

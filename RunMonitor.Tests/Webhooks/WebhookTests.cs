@@ -28,6 +28,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public string Url { get; private set; } = "";
 
+    /// How long it takes to answer (a slow receiver keeps deliveries in flight).
+    public TimeSpan Delay { get; init; }
+
     public async Task StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -39,6 +42,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
             Received.Enqueue((await reader.ReadToEndAsync(), http.Request.Headers["X-RunMonitor-Signature"].ToString(), http.Request.Headers["X-RunMonitor-Event"].ToString()));
             var attempt = _attempts.AddOrUpdate(http.Request.Headers["X-RunMonitor-Delivery"].ToString(), 1, (_, n) => n + 1);
+            if (Delay > TimeSpan.Zero) await Task.Delay(Delay);
             return attempt == 1 ? Results.StatusCode(500) : Results.Ok();
         });
         await _app.StartAsync();

@@ -37,6 +37,14 @@ public sealed class InProcessRunEvents : IRunEvents
         foreach (var subscription in targets) subscription.Channel.Writer.TryWrite(change);
     }
 
+    /// Every subscriber hears that its run may have changed (notices from elsewhere may have been missed).
+    public void PublishToEveryRun()
+    {
+        Subscription[] targets;
+        lock (_gate) targets = [.. _byRun.Values.SelectMany(list => list)];
+        foreach (var subscription in targets) subscription.Channel.Writer.TryWrite(new RunChange(subscription.RunId, "", ""));
+    }
+
     public IRunSubscription Subscribe(string runId)
     {
         var subscription = new Subscription(this, runId);

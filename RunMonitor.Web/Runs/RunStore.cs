@@ -235,7 +235,26 @@ public sealed partial class RunStore(Database database)
             : new ListQuery(items, $"SELECT COUNT(*) FROM (SELECT 1 FROM runs {countWhere} LIMIT @CountCap) AS capped", true, p);
     }
 
+    // Every open dashboard polls the same page of the same list: an answer is reused for a second at most,
+    // and only while nothing has been written since it was read (through this instance, or another one
+    // sharing the store). Bounded: a flood of distinct filters empties it rather than growing it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (RunPage Page, long Commits, long At)> _listCache = new();
+    private const int ListCacheEntries = 512;
+
     public async Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default)
+    {
+        var key = (filter.Tenant ?? "*") + "|" + filter.ToQueryString();
+        var commits = database.Commits;
+        var now = Environment.TickCount64;
+        if (_listCache.TryGetValue(key, out var cached) && cached.Commits == commits && now - cached.At < 1000)
+            return cached.Page with { Filter = filter };
+        var page = await ReadListAsync(filter, ct);
+        if (_listCache.Count >= ListCacheEntries) _listCache.Clear();
+        _listCache[key] = (page, commits, now);
+        return page;
+    }
+
+    private async Task<RunPage> ReadListAsync(RunFilter filter, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         var query = await BuildListQueryAsync(connection, filter);

@@ -14,6 +14,12 @@ public sealed class WebhookDispatcher(Database database, WebhookOutbox outbox, I
     public const int MaxAttempts = 10;
     private static readonly TimeSpan FirstBackOff = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxBackOff = TimeSpan.FromHours(1);
+    private const int BatchSize = 20;
+
+    /// How long a claimed delivery is held for its sender: well past the HTTP timeout (10 s). A dispatcher
+    /// that dies mid-send leaves its claims to be taken again when this runs out, so a receiver may get a
+    /// delivery twice (at-least-once; `X-RunMonitor-Delivery` lets it tell), never zero times.
+    public static readonly TimeSpan ClaimPeriod = TimeSpan.FromMinutes(2);
 
     /// 5 s, 10 s, 20 s … capped at an hour.
     public static TimeSpan BackOff(long attemptsSoFar) =>
@@ -26,9 +32,7 @@ public sealed class WebhookDispatcher(Database database, WebhookOutbox outbox, I
             var sent = 0;
             try
             {
-                IReadOnlyList<WebhookDeliveryRow> due;
-                await using (var connection = await database.OpenAsync(stoppingToken))
-                    due = await WebhookOutbox.DueAsync(connection, time.GetUtcNow(), 20);
+                var due = await ClaimAsync(database, time.GetUtcNow(), stoppingToken);
                 await Task.WhenAll(due.Select(d => SendAsync(d, stoppingToken)));
                 sent = due.Count;
             }
@@ -46,6 +50,15 @@ public sealed class WebhookDispatcher(Database database, WebhookOutbox outbox, I
                 catch (OperationCanceledException) { return; }
             }
         }
+    }
+
+    /// One pass's work, claimed in a write transaction so that dispatchers on several instances never take the same delivery.
+    public static async Task<IReadOnlyList<WebhookDeliveryRow>> ClaimAsync(Database database, DateTimeOffset now, CancellationToken ct)
+    {
+        // Most passes find nothing due: a read says so without taking the writer (SQLite's one writer) every second.
+        await using (var connection = await database.OpenAsync(ct))
+            if (!await WebhookOutbox.AnyDueAsync(connection, now)) return [];
+        return await database.WriteAsync((connection, tx) => WebhookOutbox.ClaimDueAsync(connection, tx, now, ClaimPeriod, BatchSize), ct);
     }
 
     private async Task SendAsync(WebhookDeliveryRow delivery, CancellationToken ct)

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
 using RunMonitor.Web.Api;
+using RunMonitor.Web.Data;
 using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Web.Webhooks;
@@ -85,16 +86,33 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
 
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _wake.WaitAsync(timeout, ct);
 
-    private const string SelectDue = """
-        SELECT id AS Id, run_id AS RunId, tenant_id AS TenantId, event AS Event, webhook_index AS WebhookIndex,
+    // Taking work is a claim: the due rows are moved `claimFor` into the future in the transaction that picks
+    // them, so no other dispatcher (another instance's, on PostgreSQL) takes them while this one sends; on
+    // PostgreSQL the pick also passes over rows a concurrent claim holds. {0}: the dialect's row lock. The pick
+    // is MATERIALIZED: as a plain IN subquery PostgreSQL may rescan it per row, and each rescan skips the rows
+    // this UPDATE already changed and takes the next ones, far past the LIMIT.
+    private const string ClaimDue = """
+        WITH due AS MATERIALIZED (
+            SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @Now
+            ORDER BY next_attempt_at, id LIMIT @Limit{0})
+        UPDATE webhook_deliveries SET next_attempt_at = @ClaimedUntil
+        WHERE id IN (SELECT id FROM due) AND status = 'pending'
+        RETURNING id AS Id, run_id AS RunId, tenant_id AS TenantId, event AS Event, webhook_index AS WebhookIndex,
             url AS Url, payload AS Payload, status AS Status, attempts AS Attempts, next_attempt_at AS NextAttemptAt,
             last_status_code AS LastStatusCode, last_error AS LastError, created_at AS CreatedAt, delivered_at AS DeliveredAt
-        FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @Now
-        ORDER BY next_attempt_at, id LIMIT @Limit
         """;
 
-    public static async Task<IReadOnlyList<WebhookDeliveryRow>> DueAsync(IDbConnection connection, DateTimeOffset now, int limit) =>
-        (await connection.QueryAsync<WebhookDeliveryRow>(SelectDue, new { Now = DbTime.ToDb(now), Limit = limit })).ToList();
+    private const string AnyDue = "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @Now)";
+
+    public static Task<bool> AnyDueAsync(IDbConnection connection, DateTimeOffset now) =>
+        connection.ExecuteScalarAsync<bool>(AnyDue, new { Now = DbTime.ToDb(now) });
+
+    /// Up to `limit` of the longest-due deliveries (by id), now held by the caller until `now + claimFor`.
+    public static async Task<IReadOnlyList<WebhookDeliveryRow>> ClaimDueAsync(IDbConnection connection, IDbTransaction tx,
+        DateTimeOffset now, TimeSpan claimFor, int limit) =>
+        (await connection.QueryAsync<WebhookDeliveryRow>(string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimDue, connection.ForUpdateSkipLocked()),
+            new { Now = DbTime.ToDb(now), ClaimedUntil = DbTime.ToDb(now + claimFor), Limit = limit }, tx))
+        .OrderBy(d => d.Id).ToList();
 
     private const string SelectForRun = """
         SELECT id AS Id, run_id AS RunId, tenant_id AS TenantId, event AS Event, webhook_index AS WebhookIndex,

@@ -1,0 +1,193 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Webhooks;
+
+namespace RunMonitor.Tests.Runs;
+
+/// Two "instances" (each its own Database, outbox and PostgresRunEvents) on one PostgreSQL database.
+public sealed class PostgresRunEventsTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+    private readonly string _connectionString = PostgresServer.CreateDatabase();
+    private readonly List<PostgresRunEvents> _started = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var events in _started)
+        {
+            await events.StopAsync(CancellationToken.None);
+            events.Dispose();
+        }
+        PostgresServer.DropDatabase(_connectionString);
+    }
+
+    private sealed record Instance(Database Database, WebhookOutbox Outbox, PostgresRunEvents Events);
+
+    private async Task<Instance> StartInstanceAsync()
+    {
+        var database = Database.FromSetting(_connectionString, Path.GetTempPath());
+        var outbox = new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions()));
+        var events = new PostgresRunEvents(database, outbox, NullLogger<PostgresRunEvents>.Instance);
+        _started.Add(events);
+        await events.StartAsync(CancellationToken.None);
+        await UntilAsync(() => events.Connections >= 1, "the listener never connected");
+        return new Instance(database, outbox, events);
+    }
+
+    private static async Task UntilAsync(Func<bool> done, string failure)
+    {
+        var until = DateTime.UtcNow + Patience;
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < until, failure);
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<RunChange> NextAsync(IRunSubscription subscription)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        return await subscription.Changes.ReadAsync(timeout.Token);
+    }
+
+    [Fact]
+    public async Task Publish_OnA_ReachesSubscribersOnBThroughNotify_AndOnAOnceWithoutEcho()
+    {
+        var a = await StartInstanceAsync();
+        var b = await StartInstanceAsync();
+        using var onA = a.Events.Subscribe("run-1");
+        using var onB = b.Events.Subscribe("run-1");
+        using var otherRunOnB = b.Events.Subscribe("run-2");
+        var commitsOnB = b.Database.Commits;
+
+        a.Events.Publish(new RunChange("run-1", "acme", "running"));
+        var local = await NextAsync(onA);
+        var remote = await NextAsync(onB);
+        // B answers; once A hears it, any echo of A's own notice (sent before it) would have arrived too.
+        b.Events.Publish(new RunChange("run-1", "acme", "completed"));
+        var answer = await NextAsync(onA);
+        var bOwn = await NextAsync(onB);
+
+        Assert.Equal(new RunChange("run-1", "acme", "running"), local);
+        Assert.Equal(new RunChange("run-1", "acme", "running"), remote);
+        Assert.Equal(new RunChange("run-1", "acme", "completed"), answer);
+        Assert.Equal("completed", bOwn.Status);
+        Assert.False(onA.Changes.TryRead(out var echo), $"A heard {echo} again");
+        Assert.False(onB.Changes.TryRead(out var extra), $"B heard {extra} again");
+        Assert.False(otherRunOnB.Changes.TryRead(out _));
+        Assert.True(b.Database.Commits > commitsOnB, "B's cached reads were not marked stale");
+    }
+
+    [Fact]
+    public async Task Publish_TerminalStatusOnA_WakesBsWebhookDispatcher_NonTerminalDoesNot()
+    {
+        var a = await StartInstanceAsync();
+        var b = await StartInstanceAsync();
+        using var onB = b.Events.Subscribe("run-3");
+
+        a.Events.Publish(new RunChange("run-3", "acme", "running"));
+        await NextAsync(onB);
+        var wokenByRunning = await b.Outbox.WaitAsync(TimeSpan.Zero, CancellationToken.None);
+        a.Events.Publish(new RunChange("run-3", "acme", "failed"));
+        var wokenByFailed = await b.Outbox.WaitAsync(Patience, CancellationToken.None);
+
+        Assert.False(wokenByRunning);
+        Assert.True(wokenByFailed);
+    }
+
+    [Fact]
+    public async Task Listener_ConnectionKilled_ReconnectsCatchesUpAndDeliversLaterNotices()
+    {
+        var a = await StartInstanceAsync();
+        var b = await StartInstanceAsync();
+        using var onB = b.Events.Subscribe("run-4");
+        var commitsOnB = b.Database.Commits;
+
+        await using (var admin = new NpgsqlConnection(PostgresServer.AdminConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var kill = new NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @Name AND query LIKE 'LISTEN%'", admin);
+            kill.Parameters.AddWithValue("Name", b.Events.ApplicationName);
+            Assert.Equal(1L, (long)(await kill.ExecuteScalarAsync())!);
+        }
+        await UntilAsync(() => b.Events.Connections >= 2, "the listener did not reconnect");
+        // Whatever was missed while disconnected: every subscriber re-reads, cached reads are stale.
+        var catchUp = await NextAsync(onB);
+        var commitsAfterReconnect = b.Database.Commits;
+        a.Events.Publish(new RunChange("run-4", "acme", "completed"));
+        var later = await NextAsync(onB);
+
+        Assert.Equal(new RunChange("run-4", "", ""), catchUp);
+        Assert.True(commitsAfterReconnect > commitsOnB);
+        Assert.Equal(new RunChange("run-4", "acme", "completed"), later);
+        Assert.Equal(1L, a.Events.Connections);
+    }
+
+    [Fact]
+    public async Task StoreUnreachable_PublishNeverThrows_ListenerKeepsRetrying_StopIsPrompt()
+    {
+        // Nothing listens on port 9.
+        var database = Database.FromSetting("Host=127.0.0.1;Port=9;Database=nowhere;Username=nobody;Timeout=1", Path.GetTempPath());
+        using var events = new PostgresRunEvents(database, new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions())),
+            NullLogger<PostgresRunEvents>.Instance);
+        using var local = events.Subscribe("run-5");
+
+        await events.StartAsync(CancellationToken.None);
+        events.Publish(new RunChange("run-5", "acme", "running"));
+        await Task.Delay(1500);
+        var running = events.ExecuteTask is { IsCompleted: false };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await events.StopAsync(CancellationToken.None);
+        watch.Stop();
+
+        Assert.True(local.Changes.TryRead(out var heard));
+        Assert.Equal("running", heard.Status);
+        Assert.True(running, "the background loops ended (or crashed) while the store was unreachable");
+        Assert.Equal(0L, events.Connections);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"stopping took {watch.Elapsed}");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // notices still queued go out before the host stops
+    public async Task Publish_ManyAtOnce_AllReachTheOtherInstance_EvenIfThePublisherStopsRightAfter(bool stop)
+    {
+        var a = await StartInstanceAsync();
+        var b = await StartInstanceAsync();
+        var subscriptions = Enumerable.Range(0, 300).Select(i => b.Events.Subscribe($"run-many-{i}")).ToList();
+
+        for (var i = 0; i < 300; i++) a.Events.Publish(new RunChange($"run-many-{i}", "acme", "completed"));
+        if (stop) await a.Events.StopAsync(CancellationToken.None);
+
+        foreach (var subscription in subscriptions)
+        {
+            Assert.Equal("completed", (await NextAsync(subscription)).Status);
+            subscription.Dispose();
+        }
+    }
+
+    [Fact]
+    public void AddRunEvents_PostgresStore_OneListenerServesEventsAndRunsHosted_SqliteStaysInProcess()
+    {
+        var postgres = new ServiceCollection().AddLogging().AddSingleton(new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions())));
+        postgres.AddSingleton(Database.FromSetting(_connectionString, Path.GetTempPath())).AddRunEvents(Database.FromSetting(_connectionString, Path.GetTempPath()));
+        var sqlite = new ServiceCollection().AddRunEvents(new Database(Path.Combine(Path.GetTempPath(), "rm-events-" + Guid.NewGuid().ToString("N") + ".db")));
+        using var postgresServices = postgres.BuildServiceProvider();
+        using var sqliteServices = sqlite.BuildServiceProvider();
+
+        var events = postgresServices.GetRequiredService<IRunEvents>();
+
+        Assert.IsType<PostgresRunEvents>(events);
+        Assert.Same(events, Assert.Single(postgresServices.GetServices<IHostedService>()));
+        Assert.IsType<InProcessRunEvents>(sqliteServices.GetRequiredService<IRunEvents>());
+        Assert.Empty(sqliteServices.GetServices<IHostedService>());
+    }
+}
