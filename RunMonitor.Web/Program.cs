@@ -60,8 +60,9 @@ app.Services.ValidateApiKeys();
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
 if (args is ["seed", ..])
 {
-    Environment.ExitCode = await SeedCommand.RunAsync(args, app.Services.GetRequiredService<Database>(),
-        app.Services.GetRequiredService<PriceTable>(), app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
+    var seed = database.IsPostgres ? (Func<string[], Database, PriceTable, TimeProvider, TextWriter, TextWriter, Task<int>>)SeedPostgresCommand.RunAsync : SeedCommand.RunAsync;
+    Environment.ExitCode = await seed(args, database, app.Services.GetRequiredService<PriceTable>(),
+        app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
     return Environment.ExitCode;
 }
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
