@@ -20,6 +20,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 var database = Database.FromSetting(builder.Configuration["RunMonitor:Database"] ?? "App_Data/runmonitor.db", builder.Environment.ContentRootPath);
 // Commands run against the store and exit; the web host is never built.
 if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, database, builder.Configuration, Console.Out, Console.Error);
+if (args is ["copy-store", .. var copyArgs]) return await CopyStoreCommand.RunAsync(copyArgs, Console.Out, Console.Error);
 builder.Services.AddSingleton(database);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
@@ -59,8 +60,9 @@ app.Services.ValidateApiKeys();
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
 if (args is ["seed", ..])
 {
-    Environment.ExitCode = await SeedCommand.RunAsync(args, app.Services.GetRequiredService<Database>(),
-        app.Services.GetRequiredService<PriceTable>(), app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
+    var seed = database.IsPostgres ? (Func<string[], Database, PriceTable, TimeProvider, TextWriter, TextWriter, Task<int>>)SeedPostgresCommand.RunAsync : SeedCommand.RunAsync;
+    Environment.ExitCode = await seed(args, database, app.Services.GetRequiredService<PriceTable>(),
+        app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
     return Environment.ExitCode;
 }
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();

@@ -28,7 +28,7 @@ public static class SeedCommand
         }
         if (database.IsPostgres)
         {
-            await error.WriteLineAsync("seed writes SQLite stores only");
+            await error.WriteLineAsync("seed writes SQLite stores; for PostgreSQL, SeedPostgresCommand seeds one and copies it");
             return 2;
         }
         var watch = Stopwatch.StartNew();
