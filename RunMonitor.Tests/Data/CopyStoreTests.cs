@@ -244,6 +244,8 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
         using var tx = target.BeginTransaction();
 
         target.Execute("UPDATE runs SET status = 'cancelled' WHERE id = 'copy-b'", transaction: tx);
+        // The derived-table triggers are deferred to the commit; this makes them run now, inside the rolled-back transaction.
+        target.Execute("SET CONSTRAINTS ALL IMMEDIATE", transaction: tx);
         var counts = target.Query<(string, long)>(
             "SELECT status, n FROM run_counts WHERE tenant_id = 'globex' AND workflow_name = 'billing' ORDER BY status", transaction: tx).ToList();
         tx.Rollback();

@@ -168,6 +168,31 @@ public sealed class TwoInstanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LeaseRunsOut_BothInstancesSweep_TheRunEndsOnceWithOneWebhook()
+    {
+        var id = (await _clientA.CreateRunAsync(new { workflowName = "shared-sweep" })).GetProperty("id").GetString()!;
+        var claim = await _clientB.PostAsJsonAsync("/api/queue/claim", new { worker = "gone", workflows = new[] { "shared-sweep" }, leaseSeconds = 5 });
+        Assert.Equal(HttpStatusCode.OK, claim.StatusCode);
+
+        // Both instances' sweepers pass every 2 s; the lease ends after 5 s.
+        var until = DateTime.UtcNow.AddSeconds(20);
+        JsonElement run;
+        do
+        {
+            await Task.Delay(250);
+            run = await (await _clientA.GetAsync($"/api/runs/{id}")).JsonAsync();
+        }
+        while (run.GetProperty("status").GetString() == "running" && DateTime.UtcNow < until);
+        var hookUntil = DateTime.UtcNow.AddSeconds(10);
+        while (!_receiver.RunIds.Contains(id) && DateTime.UtcNow < hookUntil) await Task.Delay(100);
+        await Task.Delay(2500);
+
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Equal("worker lease expired", run.GetProperty("error").GetProperty("message").GetString());
+        Assert.Single(_receiver.RunIds, r => r == id);
+    }
+
+    [Fact]
     public async Task StatsOnOne_CountRunsIngestedOnTheOther()
     {
         var before = await StatsTotalAsync(_clientB);
