@@ -40,21 +40,21 @@ public class DerivedTablesTests(RunMonitorFactory factory) : IClassFixture<RunMo
     private const string NamesTrue = "SELECT COUNT(*) FROM runs WHERE name LIKE '%Friday%'";
 
     // PostgreSQL rounds numeric only and sums no booleans; its trigram index is PostgreSQL's own to keep.
-    private const string RollupsKeptPostgres = """
+    internal const string RollupsKeptPostgres = """
         SELECT tenant_id, hour, status, dry, runs, insights, round(cost_usd::numeric, 6), tokens_input, tokens_output, duration_sum, duration_count
         FROM run_rollups WHERE runs <> 0 ORDER BY 1, 2, 3, 4
         """;
-    private const string RollupsTruePostgres = """
+    internal const string RollupsTruePostgres = """
         SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), COALESCE(SUM(insights_created), 0),
                round(COALESCE(SUM(cost_usd), 0)::numeric, 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0),
                COALESCE(SUM(duration_ms), 0), COUNT(duration_ms)
         FROM runs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         """;
-    private const string DailyKeptPostgres = """
+    internal const string DailyKeptPostgres = """
         SELECT tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, round(cost_usd::numeric, 6), tokens_input, tokens_output
         FROM run_daily WHERE runs <> 0 ORDER BY 1, 2, 3, 4, 5
         """;
-    private const string DailyTruePostgres = """
+    internal const string DailyTruePostgres = """
         SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
                SUM(CASE WHEN tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL THEN 1 ELSE 0 END), SUM(cost_estimated),
                round(COALESCE(SUM(cost_usd), 0)::numeric, 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0)

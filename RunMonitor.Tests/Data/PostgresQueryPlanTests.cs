@@ -22,18 +22,8 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
 
         private async Task SeedAsync()
         {
-            var database = Services.GetRequiredService<Database>();
-            var prices = Services.GetRequiredService<PriceTable>();
-            var factory = new DemoRunFactory(new Random(7), prices);
-            var now = Clock.GetUtcNow();
-            var runs = new List<DemoRun>();
-            for (var i = 0; i < 2_000; i++)
-            {
-                var created = now.AddMinutes(-i * 21.6);
-                runs.Add(factory.Finished(RunService.NewId(created), factory.PickTenant(), factory.PickWorkflow(), created, factory.PickOutcome()));
-            }
-            await DemoData.WriteAsync(database, runs);
-            await using var connection = await database.OpenAsync();
+            await QueryPlanTests.SeedRunsAsync(this, 2_000, TimeSpan.FromDays(30));
+            await using var connection = await Services.GetRequiredService<Database>().OpenAsync();
             await connection.ExecuteAsync("ANALYZE;");
         }
     }
@@ -59,18 +49,8 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
     public async Task List_EveryFilter_UsesIndexesForPageAndTotal(string query)
     {
         await factory.Seeded;
-        var database = factory.Services.GetRequiredService<Database>();
-        foreach (var caller in new[] { new Caller(null, Roles.Admin), new Caller("acme", Roles.Viewer) })
-        {
-            var (filter, error) = RunFilter.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query)
-                .ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), caller);
-            Assert.Null(error);
-            await using var connection = await database.OpenAsync();
-            var list = await RunStore.BuildListQueryAsync(connection, filter!);
-
-            AssertNoFullScan($"list '{query}' as {caller.TenantId ?? "super admin"}", await PlanAsync(list.ItemsSql, list.Parameters));
-            AssertNoFullScan($"count '{query}' as {caller.TenantId ?? "super admin"}", await PlanAsync(list.CountSql, list.Parameters));
-        }
+        foreach (var (what, sql, parameters) in await QueryPlanTests.ListStatementsAsync(factory.Services.GetRequiredService<Database>(), query))
+            AssertNoFullScan(what, await PlanAsync(sql, parameters));
     }
 
     [Fact]

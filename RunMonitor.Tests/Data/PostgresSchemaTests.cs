@@ -39,31 +39,14 @@ public sealed class PostgresSchemaTests : IDisposable
         return reader.ReadToEnd();
     }
 
-    // What the triggers keep (rows counted down to 0 stay, as in SQLite) against a fresh GROUP BY over runs.
-    private const string CountsKept = "SELECT tenant_id, workflow_name, status, n FROM run_counts WHERE n <> 0 ORDER BY 1, 2, 3";
-    private const string CountsTrue = "SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
-
-    private const string RollupsKept = """
-        SELECT tenant_id, hour, status, dry, runs, insights, round(cost_usd::numeric, 6), tokens_input, tokens_output, duration_sum, duration_count
-        FROM run_rollups WHERE runs <> 0 ORDER BY 1, 2, 3, 4
-        """;
-    private const string RollupsTrue = """
-        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), COALESCE(SUM(insights_created), 0),
-               round(COALESCE(SUM(cost_usd), 0)::numeric, 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0),
-               COALESCE(SUM(duration_ms), 0), COUNT(duration_ms)
-        FROM runs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        """;
-
-    private const string DailyKept = """
-        SELECT tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, round(cost_usd::numeric, 6), tokens_input, tokens_output
-        FROM run_daily WHERE runs <> 0 ORDER BY 1, 2, 3, 4, 5
-        """;
-    private const string DailyTrue = """
-        SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
-               SUM(CASE WHEN tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL THEN 1 ELSE 0 END),
-               SUM(cost_estimated), round(COALESCE(SUM(cost_usd), 0)::numeric, 6), COALESCE(SUM(tokens_input), 0), COALESCE(SUM(tokens_output), 0)
-        FROM runs GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-        """;
+    // What the triggers keep (rows counted down to 0 stay, as in SQLite) against a fresh GROUP BY over runs:
+    // the same comparisons DerivedTablesTests makes through the app.
+    private const string CountsKept = DerivedTablesTests.CountsKept;
+    private const string CountsTrue = DerivedTablesTests.CountsTrue;
+    private const string RollupsKept = DerivedTablesTests.RollupsKeptPostgres;
+    private const string RollupsTrue = DerivedTablesTests.RollupsTruePostgres;
+    private const string DailyKept = DerivedTablesTests.DailyKeptPostgres;
+    private const string DailyTrue = DerivedTablesTests.DailyTruePostgres;
 
     private static async Task<List<string>> RowsAsync(NpgsqlConnection connection, string sql) =>
         (await connection.QueryAsync(sql)).Select(r => string.Join('|', ((IDictionary<string, object?>)r).Values)).ToList();

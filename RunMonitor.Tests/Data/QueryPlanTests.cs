@@ -23,20 +23,42 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
 
         private async Task SeedAsync()
         {
-            var database = Services.GetRequiredService<Database>();
-            var prices = Services.GetRequiredService<PriceTable>();
-            var factory = new DemoRunFactory(new Random(7), prices);
-            var now = Clock.GetUtcNow();
-            var runs = new List<DemoRun>();
-            for (var i = 0; i < 9_000; i++)
-            {
-                var created = now.AddMinutes(-i * 4.8);
-                runs.Add(factory.Finished(RunService.NewId(created), factory.PickTenant(), factory.PickWorkflow(), created, factory.PickOutcome()));
-            }
-            await DemoData.WriteAsync(database, runs);
-            await using var connection = await database.OpenAsync();
+            await SeedRunsAsync(this, 9_000, TimeSpan.FromDays(30));
+            await using var connection = await Services.GetRequiredService<Database>().OpenAsync();
             await connection.ExecuteAsync("ANALYZE main;");
         }
+    }
+
+    /// `count` realistic finished runs spread evenly over the `span` before the factory's clock.
+    internal static async Task SeedRunsAsync(RunMonitorFactory app, int count, TimeSpan span)
+    {
+        var factory = new DemoRunFactory(new Random(7), app.Services.GetRequiredService<PriceTable>());
+        var now = app.Clock.GetUtcNow();
+        var runs = new List<DemoRun>();
+        for (var i = 0; i < count; i++)
+        {
+            var created = now - span * i / count;
+            runs.Add(factory.Finished(RunService.NewId(created), factory.PickTenant(), factory.PickWorkflow(), created, factory.PickOutcome()));
+        }
+        await DemoData.WriteAsync(app.Services.GetRequiredService<Database>(), runs);
+    }
+
+    /// The page and total queries of the list for `query`, as the super admin and as a tenant's viewer.
+    internal static async Task<IReadOnlyList<(string What, string Sql, object Parameters)>> ListStatementsAsync(Database database, string query)
+    {
+        var statements = new List<(string, string, object)>();
+        foreach (var caller in new[] { new Caller(null, Roles.Admin), new Caller("acme", Roles.Viewer) })
+        {
+            var (filter, error) = RunFilter.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query)
+                .ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), caller);
+            Assert.Null(error);
+            await using var connection = await database.OpenAsync();
+            var list = await RunStore.BuildListQueryAsync(connection, filter!);
+            var who = caller.TenantId ?? "super admin";
+            statements.Add(($"list '{query}' as {who}", list.ItemsSql, list.Parameters));
+            statements.Add(($"count '{query}' as {who}", list.CountSql, list.Parameters));
+        }
+        return statements;
     }
 
     // "SCAN runs" with no index is a walk of the whole table; SEARCH or an ordered index scan that stops at the page is not.
@@ -66,18 +88,8 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
     public async Task List_EveryFilter_UsesIndexesForPageAndTotal(string query)
     {
         await factory.Seeded;
-        var database = factory.Services.GetRequiredService<Database>();
-        foreach (var caller in new[] { new Caller(null, Roles.Admin), new Caller("acme", Roles.Viewer) })
-        {
-            var (filter, error) = RunFilter.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query)
-                .ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), caller);
-            Assert.Null(error);
-            await using var connection = await database.OpenAsync();
-            var list = await RunStore.BuildListQueryAsync(connection, filter!);
-
-            AssertNoFullScan($"list '{query}' as {caller.TenantId ?? "super admin"}", await PlanAsync(list.ItemsSql, list.Parameters));
-            AssertNoFullScan($"count '{query}' as {caller.TenantId ?? "super admin"}", await PlanAsync(list.CountSql, list.Parameters));
-        }
+        foreach (var (what, sql, parameters) in await ListStatementsAsync(factory.Services.GetRequiredService<Database>(), query))
+            AssertNoFullScan(what, await PlanAsync(sql, parameters));
     }
 
     [Fact]
