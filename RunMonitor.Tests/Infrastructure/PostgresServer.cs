@@ -68,11 +68,16 @@ public static class PostgresServer
         RunAsPostgres(asRoot, Path.Combine(bin, "pg_ctl"), "-D", data, "-l", Path.Combine(directory, "server.log"), "-w", "-o",
             $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             "start");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { RunAsPostgres(asRoot, Path.Combine(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"); } catch (InvalidOperationException) { }
-            try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        };
+        // The test host may be killed rather than exit, so a watchdog outside it stops the cluster and removes
+        // its folder once this process is gone, however it ends.
+        var stop = $"{(asRoot ? "runuser -u postgres -- " : "")}'{Path.Combine(bin, "pg_ctl")}' -D '{data}' -m immediate stop";
+        var watchdog = new ProcessStartInfo("setsid",
+        [
+            "bash", "-c",
+            $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{directory}'",
+        ])
+        { RedirectStandardOutput = false, RedirectStandardError = false, RedirectStandardInput = true };
+        Process.Start(watchdog)?.Dispose();
         return $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres";
     }
 
