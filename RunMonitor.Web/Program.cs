@@ -74,6 +74,7 @@ app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Contex
 app.UseRouting();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseMiddleware<StorableText>();
 app.UseMiddleware<AntiforgeryGuard>();
 app.UseAntiforgery();
 

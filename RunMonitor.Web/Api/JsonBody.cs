@@ -29,8 +29,10 @@ public sealed class JsonBody
 
     public IReadOnlyDictionary<string, List<string>> Errors => _errors;
 
-    /// The path of the first string or property name that is not valid Unicode (a lone surrogate
-    /// escape such as "\ud800", which JSON's grammar allows but no string can hold); null when all are.
+    /// The path of the first string or property name that is not storable text: not valid Unicode (a lone
+    /// surrogate escape such as "\ud800", which JSON's grammar allows but no string can hold) or holding a NUL
+    /// (which PostgreSQL's text refuses; refused on both stores, so a store can always be copied to the other).
+    /// Null when all are.
     public static string? FindInvalidText(JsonElement element, string path = "body")
     {
         try
@@ -38,8 +40,7 @@ public sealed class JsonBody
             switch (element.ValueKind)
             {
                 case JsonValueKind.String:
-                    element.GetString();
-                    return null;
+                    return element.GetString()!.Contains('\0', StringComparison.Ordinal) ? path : null;
                 case JsonValueKind.Array:
                     var i = 0;
                     foreach (var item in element.EnumerateArray())
@@ -52,6 +53,7 @@ public sealed class JsonBody
                     foreach (var property in element.EnumerateObject())
                     {
                         var name = property.Name;
+                        if (name.Contains('\0', StringComparison.Ordinal)) return path;
                         if (FindInvalidText(property.Value, path == "body" ? name : $"{path}.{name}") is { } bad) return bad;
                     }
                     return null;

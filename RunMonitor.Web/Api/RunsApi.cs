@@ -95,7 +95,7 @@ public static class RunsApi
         {
             using var doc = await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, ct);
             if (JsonBody.FindInvalidText(doc.RootElement) is { } field)
-                return (default, Problems.Validation(new() { [field] = ["holds a string that is not valid Unicode (a lone surrogate escape such as \\ud800)"] }));
+                return (default, Problems.Validation(new() { [field] = [StorableText.Rule] }));
             return (doc.RootElement.Clone(), null);
         }
         catch (JsonException e)
