@@ -60,8 +60,7 @@ app.Services.ValidateApiKeys();
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
 if (args is ["seed", ..])
 {
-    var seed = database.IsPostgres ? (Func<string[], Database, PriceTable, TimeProvider, TextWriter, TextWriter, Task<int>>)SeedPostgresCommand.RunAsync : SeedCommand.RunAsync;
-    Environment.ExitCode = await seed(args, database, app.Services.GetRequiredService<PriceTable>(),
+    Environment.ExitCode = await SeedCommand.RunAsync(args, database, app.Services.GetRequiredService<PriceTable>(),
         app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
     return Environment.ExitCode;
 }

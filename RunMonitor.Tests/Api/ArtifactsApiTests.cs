@@ -2,10 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
-using RunMonitor.Web.Data;
 using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Tests.Api;
@@ -29,22 +27,6 @@ public class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factory) : IC
     }
 
     private readonly HttpClient _client = factory.CreateClient();
-
-    /// The bytes the store keeps under a hash: a file beside the SQLite database, a row of artifact_blobs in PostgreSQL.
-    private async Task<byte[]> StoredBytesAsync(string sha)
-    {
-        var store = factory.Services.GetRequiredService<ArtifactStore>();
-        if (factory.Store == TestStore.Sqlite) return await File.ReadAllBytesAsync(store.PathFor(sha));
-        await using var connection = await factory.Services.GetRequiredService<Database>().OpenAsync();
-        return await connection.ExecuteScalarAsync<byte[]>("SELECT content FROM artifact_blobs WHERE sha256 = @Sha", new { Sha = sha }) ?? [];
-    }
-
-    private async Task<long> StoredCopiesAsync(string sha)
-    {
-        if (factory.Store == TestStore.Sqlite) return File.Exists(factory.Services.GetRequiredService<ArtifactStore>().PathFor(sha)) ? 1 : 0;
-        await using var connection = await factory.Services.GetRequiredService<Database>().OpenAsync();
-        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM artifact_blobs WHERE sha256 = @Sha", new { Sha = sha });
-    }
 
     /// Uploads being received are staged here; none may be left behind.
     private string[] StagedFiles()
@@ -109,8 +91,8 @@ public class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factory) : IC
         await UploadAsync("art-files", "?name=b.txt", Bytes(data, "text/plain"));
 
         var sha = first.GetProperty("sha256").GetString()!;
-        Assert.Equal(data, await StoredBytesAsync(sha));
-        Assert.Equal(1, await StoredCopiesAsync(sha));
+        Assert.Equal(data, await factory.StoredBytesAsync(sha));
+        Assert.Equal(1, await factory.StoredCopiesAsync(sha));
         Assert.Empty(StagedFiles());
     }
 
@@ -247,8 +229,8 @@ public class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factory) : IC
         Assert.False(await store.DeleteRunAsync("globex", "art-del-a"));
         Assert.True(await store.DeleteRunAsync(null, "art-del-a"));
 
-        Assert.Equal(0, await StoredCopiesAsync(Convert.ToHexStringLower(SHA256.HashData(own))));
-        Assert.Equal(1, await StoredCopiesAsync(Convert.ToHexStringLower(SHA256.HashData(shared))));
+        Assert.Equal(0, await factory.StoredCopiesAsync(Convert.ToHexStringLower(SHA256.HashData(own))));
+        Assert.Equal(1, await factory.StoredCopiesAsync(Convert.ToHexStringLower(SHA256.HashData(shared))));
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/artifacts/{ownId}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/runs/art-del-a")).StatusCode);
         Assert.Single((await _client.GetFromJsonAsync<List<object>>("/api/runs/art-del-b/steps/bundle/artifacts"))!);

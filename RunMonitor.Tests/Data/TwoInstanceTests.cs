@@ -137,10 +137,10 @@ public sealed class TwoInstanceTests : IAsyncLifetime
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
 
-        var first = await NextEventAsync(reader, timeout.Token);
+        var first = await reader.NextEventAsync(timeout.Token);
         await _clientA.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
         var events = new List<string>();
-        while (events.LastOrDefault()?.StartsWith("event: end", StringComparison.Ordinal) != true) events.Add(await NextEventAsync(reader, timeout.Token));
+        while (events.LastOrDefault()?.StartsWith("event: end", StringComparison.Ordinal) != true) events.Add(await reader.NextEventAsync(timeout.Token));
 
         Assert.Equal("event: run|data: running", first);
         Assert.Equal("event: end|data: completed", events[^1]);
@@ -215,18 +215,6 @@ public sealed class TwoInstanceTests : IAsyncLifetime
         var text = doc.QuerySelector(".stat-card .stat-value")?.TextContent
                    ?? throw new InvalidOperationException("no total card: " + doc.Body?.InnerHtml);
         return long.Parse(text.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static async Task<string> NextEventAsync(StreamReader reader, CancellationToken ct)
-    {
-        var lines = new List<string>();
-        while (true)
-        {
-            var line = await reader.ReadLineAsync(ct) ?? throw new EndOfStreamException(string.Join("|", lines));
-            if (line.Length > 0) { lines.Add(line); continue; }
-            if (lines.Any(l => l.StartsWith("event:", StringComparison.Ordinal))) return string.Join("|", lines);
-            lines.Clear();
-        }
     }
 
     /// Answers every delivery 200 and records which run and delivery it was.

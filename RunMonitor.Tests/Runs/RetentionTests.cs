@@ -74,14 +74,6 @@ public class RetentionTests : IDisposable
         return run.GetProperty("id").GetString()!;
     }
 
-    /// Artifact bytes: a file beside the SQLite database, a row of artifact_blobs in PostgreSQL.
-    private async Task<bool> BlobStoredAsync(string sha)
-    {
-        if (_store == TestStore.Sqlite) return File.Exists(_factory.Services.GetRequiredService<ArtifactStore>().PathFor(sha));
-        await using var connection = await _factory.Services.GetRequiredService<Database>().OpenAsync();
-        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM artifact_blobs WHERE sha256 = @Sha", new { Sha = sha }) == 1;
-    }
-
     private async Task<long> CountAsync(string table, string id)
     {
         await using var connection = await _factory.Services.GetRequiredService<Database>().OpenAsync();
@@ -129,13 +121,13 @@ public class RetentionTests : IDisposable
         var onlyOld = await UploadAsync(old, "only-old.txt", "bytes only the old run has");
         var shared = await UploadAsync(old, "shared.txt", "bytes both runs have");
         await UploadAsync(kept, "shared.txt", "bytes both runs have");
-        Assert.True(await BlobStoredAsync(onlyOld));
+        Assert.Equal(1, await _factory.StoredCopiesAsync(onlyOld));
 
         var record = await _factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
 
         Assert.Equal(1, record!.RunsDeleted);
-        Assert.False(await BlobStoredAsync(onlyOld));
-        Assert.True(await BlobStoredAsync(shared));
+        Assert.Equal(0, await _factory.StoredCopiesAsync(onlyOld));
+        Assert.Equal(1, await _factory.StoredCopiesAsync(shared));
         Assert.Equal(0, await CountAsync("artifacts", old));
         Assert.Equal(1, await CountAsync("artifacts", kept));
     }

@@ -270,17 +270,7 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
 
-        async Task<string> NextEventAsync()
-        {
-            var lines = new List<string>();
-            while (true)
-            {
-                var line = await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException(string.Join("|", lines));
-                if (line.Length > 0) { lines.Add(line); continue; }
-                if (lines.Any(l => l.StartsWith("event:", StringComparison.Ordinal))) return string.Join("|", lines);
-                lines.Clear(); // the retry hint or a keep-alive comment
-            }
-        }
+        Task<string> NextEventAsync() => reader.NextEventAsync(timeout.Token);
 
         var first = await NextEventAsync();
         await _client.PutAsJsonAsync($"/api/runs/{id}/steps/b", new { status = "running" });
