@@ -21,7 +21,8 @@ var database = Database.FromSetting(builder.Configuration["RunMonitor:Database"]
 // Commands run against the store and exit; the web host is never built.
 if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, database, builder.Configuration, Console.Out, Console.Error);
 if (args is ["copy-store", .. var copyArgs]) return await CopyStoreCommand.RunAsync(copyArgs, Console.Out, Console.Error);
-builder.Services.AddSingleton(database);
+// Registered through a factory so the container disposes it at shutdown (the writer's connection closes).
+builder.Services.AddSingleton(_ => database);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
 builder.Services.AddSingleton<RunStore>();

@@ -86,7 +86,7 @@ public sealed partial class RunStore(Database database)
     public static async Task<RunRow?> GetAsync(IDbConnection connection, IDbTransaction? tx, string? tenant, string id)
     {
         var sql = tx is not null && connection.IsPostgres() ? SelectRunForUpdate : SelectRun;
-        var run = await connection.QuerySingleOrDefaultAsync<RunRow>(sql, new { Id = id }, tx);
+        var run = await connection.QuerySingleOrDefaultPreparedAsync<RunRow>(sql, new { Id = id }, tx);
         // Another tenant's run is "not found", never "forbidden": its existence is not revealed.
         return run is not null && (tenant is null || run.TenantId == tenant) ? run : null;
     }
