@@ -70,8 +70,10 @@ if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEm
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<SecurityHeaders>();
-app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "public, max-age=3600" });
+// Routing first: a request for an endpoint (every page, fragment and API call) then skips the static file
+// middleware's look at the disk; a file is still served before authentication, as a public asset.
 app.UseRouting();
+app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "public, max-age=3600" });
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseMiddleware<StorableText>();

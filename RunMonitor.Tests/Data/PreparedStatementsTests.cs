@@ -59,6 +59,22 @@ public sealed class PreparedStatementsTests : IDisposable
         Assert.Contains("@Size", error.Message);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ExecutePreparedAsync_ExtraParameter_GuardsTheUpdate(bool kept)
+    {
+        if (kept) PreparedStatements.Keep(_connection);
+        await _connection.ExecutePreparedAsync(Insert, new Row("a", "first", 1), null);
+        const string guarded = "UPDATE t SET name = @Name, size = @Size WHERE id = @Id AND name = @Expected";
+
+        var stale = await _connection.ExecutePreparedAsync(guarded, new Row("a", "second", 2), ("Expected", "other"), null);
+        var current = await _connection.ExecutePreparedAsync(guarded, new Row("a", "second", 2), ("Expected", "first"), null);
+
+        Assert.Equal((0, 1), (stale, current));
+        Assert.Equal("second", await _connection.ExecuteScalarAsync<string>("SELECT name FROM t WHERE id = 'a'"));
+    }
+
     [Fact]
     public async Task ExecutePreparedAsync_ConnectionNotKept_RunsThroughDapperAndKeepsNothing()
     {

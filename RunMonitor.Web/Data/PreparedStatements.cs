@@ -42,10 +42,22 @@ public static partial class PreparedStatements
         if (param is IEnumerable many and not string)
         {
             var total = 0;
-            foreach (var one in many) total += command.Execute(one);
+            foreach (var one in many) total += command.Execute(one, null);
             return Task.FromResult(total);
         }
-        return Task.FromResult(command.Execute(param));
+        return Task.FromResult(command.Execute(param, null));
+    }
+
+    /// As above for one object, with one more parameter the object has no property for (a guard's expected value).
+    public static Task<int> ExecutePreparedAsync(this IDbConnection connection, string sql, object param, (string Name, object? Value) extra, IDbTransaction? transaction)
+    {
+        if (connection is not SqliteConnection sqlite || !Caches.TryGetValue(sqlite, out var cache))
+        {
+            var parameters = new DynamicParameters(param);
+            parameters.Add(extra.Name, extra.Value);
+            return connection.ExecuteAsync(sql, parameters, transaction);
+        }
+        return Task.FromResult(cache.Command(sqlite, sql, (SqliteTransaction?)transaction).Execute(param, extra));
     }
 
     /// Dapper's `QuerySingleOrDefaultAsync`, with the statement kept when `connection` is the writer's.
@@ -106,15 +118,15 @@ public static partial class PreparedStatements
 
         public SqliteCommand SqliteCommand { get; }
 
-        public int Execute(object? param)
+        public int Execute(object? param, (string Name, object? Value)? extra)
         {
-            Bind(param);
+            Bind(param, extra);
             return SqliteCommand.ExecuteNonQuery();
         }
 
         public T? QuerySingleOrDefault<T>(object? param)
         {
-            Bind(param);
+            Bind(param, null);
             using var reader = SqliteCommand.ExecuteReader(CommandBehavior.SingleResult);
             if (!reader.Read()) return default;
             var parse = reader.GetRowParser<T>();
@@ -123,17 +135,24 @@ public static partial class PreparedStatements
             return row;
         }
 
-        private void Bind(object? param)
+        private void Bind(object? param, (string Name, object? Value)? extra)
         {
             if (_names.Length == 0) return;
             ArgumentNullException.ThrowIfNull(param);
             var type = param.GetType();
             if (!_binders.TryGetValue(type, out var getters))
             {
-                getters = _names.Select(name => Getter(type, name)).ToArray();
+                // The extra parameter's name gets no getter: its value comes with each call.
+                getters = _names.Select(name => name == extra?.Name ? null! : Getter(type, name)).ToArray();
                 _binders[type] = getters;
             }
-            for (var i = 0; i < getters.Length; i++) SqliteCommand.Parameters[i].Value = getters[i](param) ?? DBNull.Value;
+            for (var i = 0; i < getters.Length; i++)
+            {
+                var value = getters[i] is { } get ? get(param)
+                    : extra is { } given && given.Name == _names[i] ? given.Value
+                    : throw new InvalidOperationException($"the statement names @{_names[i]}, which no value was given for");
+                SqliteCommand.Parameters[i].Value = value ?? DBNull.Value;
+            }
         }
 
         // As Dapper matches them: the property of that name, ignoring case.

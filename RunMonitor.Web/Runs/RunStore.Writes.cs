@@ -39,12 +39,8 @@ public sealed partial class RunStore
         """;
 
     /// Writes every mutable column, guarded by the status the caller read (no row changed: someone else moved it).
-    public static async Task<bool> UpdateRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string expectedStatus)
-    {
-        var p = new DynamicParameters(run);
-        p.Add("ExpectedStatus", expectedStatus);
-        return await connection.ExecuteAsync(UpdateRun, p, tx) == 1;
-    }
+    public static async Task<bool> UpdateRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string expectedStatus) =>
+        await connection.ExecutePreparedAsync(UpdateRun, run, ("ExpectedStatus", expectedStatus), tx) == 1;
 
     private const string DeleteErrors = "DELETE FROM run_errors WHERE run_id = @RunId";
     private const string InsertError = "INSERT INTO run_errors (run_id, seq, topic, error, node) VALUES (@RunId, @Seq, @Topic, @Error, @Node)";
