@@ -2,9 +2,46 @@ using Dapper;
 
 namespace RunMonitor.Web.Runs;
 
-/// What the run page needs beside the run: one step, and the runs that retried it.
+/// A run view's reads: the run with its errors and steps, and on the run page the runs that retried it.
+public sealed record RunView(RunDetail Detail, IReadOnlyList<StepRow> Steps, IReadOnlyList<RunRow> Retries);
+
+/// What the run views need beside the run: one step, and the runs that retried it.
 public sealed partial class RunStore
 {
+    // The modal shows no step payloads or stacks: only what its progress and actions read.
+    private const string SelectStepSummaries = """
+        SELECT run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
+               started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs, cache_hit AS CacheHit,
+               attempt AS Attempt, updated_at AS UpdatedAt
+        FROM steps WHERE run_id = @RunId ORDER BY seq, step_id
+        """;
+
+    // One batch per view: one connection, and one round trip on PostgreSQL, instead of one of each per query.
+    private const string SelectModalView = $"{SelectRun};\n{SelectErrors};\n{SelectStepSummaries}";
+    private const string SelectPageView = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetries}";
+    private const string SelectPageViewAll = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetriesAll}";
+
+    /// The detail modal's reads: the run, its errors and its steps without their payloads. Another tenant's run is null.
+    public Task<RunView?> GetModalViewAsync(string? tenant, string id, CancellationToken ct = default) =>
+        GetViewAsync(SelectModalView, tenant, id, retries: false, ct);
+
+    /// The run page's reads: the run, its errors, its whole steps and the runs that retried it. Another tenant's run is null.
+    public Task<RunView?> GetPageViewAsync(string? tenant, string id, CancellationToken ct = default) =>
+        GetViewAsync(tenant is null ? SelectPageViewAll : SelectPageView, tenant, id, retries: true, ct);
+
+    private async Task<RunView?> GetViewAsync(string sql, string? tenant, string id, bool retries, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new { Id = id, RunId = id, Tenant = tenant }, cancellationToken: ct));
+        var run = await results.ReadSingleOrDefaultAsync<RunRow>();
+        // Another tenant's run is "not found", as in GetAsync; its errors and steps are read but never returned.
+        if (run is null || (tenant is not null && run.TenantId != tenant)) return null;
+        var errors = (await results.ReadAsync<RunErrorRow>()).AsList();
+        var steps = (await results.ReadAsync<StepRow>()).AsList();
+        var retriedBy = retries ? (await results.ReadAsync<RunRow>()).AsList() : [];
+        return new RunView(new RunDetail(run, errors), steps, retriedBy);
+    }
+
     public async Task<StepRow?> GetStepAsync(string runId, string stepId, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);

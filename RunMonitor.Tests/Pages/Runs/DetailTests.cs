@@ -185,6 +185,46 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
     }
 
     [Fact]
+    public async Task Store_Views_OtherTenantsRunIsNotFound()
+    {
+        await _client.CreateRunAsync(new { id = "detail-view-acme", tenantId = "acme", workflowName = "wf" });
+        var store = factory.Services.GetRequiredService<RunStore>();
+
+        Assert.Null(await store.GetModalViewAsync("globex", "detail-view-acme"));
+        Assert.Null(await store.GetPageViewAsync("globex", "detail-view-acme"));
+        Assert.Null(await store.GetPageViewAsync(null, "detail-view-missing"));
+        Assert.Equal("detail-view-acme", (await store.GetModalViewAsync("acme", "detail-view-acme"))!.Detail.Run.Id);
+        Assert.Equal("detail-view-acme", (await store.GetPageViewAsync(null, "detail-view-acme"))!.Detail.Run.Id);
+    }
+
+    [Fact]
+    public async Task Store_Views_ReadWhatEachViewShows()
+    {
+        var id = await FailedCampaignAsync("detail-view-failed");
+        var at = "2026-11-21T11:00:00.000Z";
+        await factory.InsertRunAsync(new RunRow { Id = "detail-view-retry", TenantId = "default", WorkflowName = "wf", Status = "queued", RetryOf = id, CreatedAt = at, UpdatedAt = at });
+        await factory.InsertRunAsync(new RunRow { Id = "detail-view-elsewhere", TenantId = "acme", WorkflowName = "wf", Status = "queued", RetryOf = id, CreatedAt = at, UpdatedAt = at });
+        var store = factory.Services.GetRequiredService<RunStore>();
+
+        var modal = (await store.GetModalViewAsync("default", id))!;
+        var page = (await store.GetPageViewAsync("default", id))!;
+        var all = (await store.GetPageViewAsync(null, id))!;
+
+        Assert.Equal(["quota exceeded"], page.Detail.Errors.Select(e => e.Error));
+        Assert.Equal(page.Detail.Errors, modal.Detail.Errors);
+        Assert.Equal(Plan, modal.Steps.Select(s => s.StepId));
+        Assert.Equal(Plan, page.Steps.Select(s => s.StepId));
+        // The modal's steps carry status, timing and attempt, not payloads; the page's are whole.
+        var failedInModal = modal.Steps.Single(s => s.StepId == "bgm_track");
+        Assert.Equal((StepStatus.Failed, 2L, 800L), (failedInModal.Status, failedInModal.Attempt, failedInModal.DurationMs!.Value));
+        Assert.Null(failedInModal.Input);
+        Assert.Equal(await store.GetStepsAsync(id), page.Steps);
+        Assert.Empty(modal.Retries);
+        Assert.Equal(["detail-view-retry"], page.Retries.Select(r => r.Id));
+        Assert.Equal(["detail-view-elsewhere", "detail-view-retry"], all.Retries.Select(r => r.Id).Order());
+    }
+
+    [Fact]
     public async Task Page_Retries_LinksBothWaysWithinTenant()
     {
         await _client.CreateRunAsync(new { id = "detail-orig", workflowName = "wf", status = "failed" });
