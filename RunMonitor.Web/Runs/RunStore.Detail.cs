@@ -16,12 +16,25 @@ public sealed partial class RunStore
         FROM steps WHERE run_id = @RunId ORDER BY seq, step_id
         """;
 
+    // Nor the run's payloads (they can be hundreds of KB), lease or retry columns: the modal does not show them.
+    private const string SelectModalRun = """
+        SELECT id AS Id, tenant_id AS TenantId, workflow_name AS WorkflowName, name AS Name, status AS Status,
+               dry_run AS DryRun, error_message AS ErrorMessage, error_type AS ErrorType, error_stack AS ErrorStack,
+               created_at AS CreatedAt, started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs,
+               targets_matched AS TargetsMatched, targets_processed AS TargetsProcessed, targets_skipped AS TargetsSkipped,
+               insights_created AS InsightsCreated, model_profile AS ModelProfile, model_provider AS ModelProvider,
+               model_name AS ModelName, tokens_input AS TokensInput, tokens_output AS TokensOutput, cost_usd AS CostUsd,
+               cost_estimated AS CostEstimated, layer_hash AS LayerHash, cancel_requested AS CancelRequested,
+               steps_total AS StepsTotal, steps_completed AS StepsCompleted
+        FROM runs WHERE id = @Id
+        """;
+
     // One batch per view: one connection, and one round trip on PostgreSQL, instead of one of each per query.
-    private const string SelectModalView = $"{SelectRun};\n{SelectErrors};\n{SelectStepSummaries}";
+    private const string SelectModalView = $"{SelectModalRun};\n{SelectErrors};\n{SelectStepSummaries}";
     private const string SelectPageView = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetries}";
     private const string SelectPageViewAll = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetriesAll}";
 
-    /// The detail modal's reads: the run, its errors and its steps without their payloads. Another tenant's run is null.
+    /// The detail modal's reads: the run and its steps without their payloads, and its errors. Another tenant's run is null.
     public Task<RunView?> GetModalViewAsync(string? tenant, string id, CancellationToken ct = default) =>
         GetViewAsync(SelectModalView, tenant, id, retries: false, ct);
 

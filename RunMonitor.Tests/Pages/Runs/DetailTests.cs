@@ -218,6 +218,8 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         var failedInModal = modal.Steps.Single(s => s.StepId == "bgm_track");
         Assert.Equal((StepStatus.Failed, 2L, 800L), (failedInModal.Status, failedInModal.Attempt, failedInModal.DurationMs!.Value));
         Assert.Null(failedInModal.Input);
+        Assert.Null(modal.Detail.Run.TriggerPayload);
+        Assert.Contains("cmp_1", page.Detail.Run.TriggerPayload);
         Assert.Equal(await store.GetStepsAsync(id), page.Steps);
         Assert.Empty(modal.Retries);
         Assert.Equal(["detail-view-retry"], page.Retries.Select(r => r.Id));

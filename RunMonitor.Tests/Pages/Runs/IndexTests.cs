@@ -1,5 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Tests.Pages.Runs;
 
@@ -22,6 +24,27 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         if (extra is not null)
             foreach (var p in extra.GetType().GetProperties()) body[p.Name] = p.GetValue(extra);
         return _client.CreateRunAsync(body.Where(kv => kv.Value is not null).ToDictionary());
+    }
+
+    [Fact]
+    public async Task Store_FilterChoices_AreTheTenantsWorkflowsAndForSuperAdminsTheTenants()
+    {
+        await Run("choices-wf-a", "completed", tenant: "choices-one");
+        await Run("choices-wf-b", "failed", tenant: "choices-two");
+        var store = factory.Services.GetRequiredService<RunStore>();
+
+        var one = await store.FilterChoicesAsync("choices-one", withTenants: false);
+        var all = await store.FilterChoicesAsync(null, withTenants: true);
+        var oneAsSuperAdmin = await store.FilterChoicesAsync("choices-one", withTenants: true);
+
+        Assert.Equal(["choices-wf-a"], one.Workflows);
+        Assert.Empty(one.Tenants);
+        Assert.Equal(await store.WorkflowsAsync(null), all.Workflows);
+        Assert.Contains("choices-wf-b", all.Workflows);
+        Assert.Equal(await store.TenantsAsync(), all.Tenants);
+        Assert.Contains("choices-two", all.Tenants);
+        Assert.Equal(["choices-wf-a"], oneAsSuperAdmin.Workflows);
+        Assert.Equal(all.Tenants, oneAsSuperAdmin.Tenants);
     }
 
     [Fact]
