@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Runs;
@@ -45,6 +46,24 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.Contains("choices-two", all.Tenants);
         Assert.Equal(["choices-wf-a"], oneAsSuperAdmin.Workflows);
         Assert.Equal(all.Tenants, oneAsSuperAdmin.Tenants);
+    }
+
+    [Fact]
+    public async Task List_RowLinks_AreWhatRoutingGeneratesForEveryCharacterAnIdMayHold()
+    {
+        string[] ids = ["links:a.b-c_d", "LINKS9:x:y", "links.0-_", "links odd+é/(1)"];
+        foreach (var id in ids[..^1]) await Run("links-wf", "failed", new { id });
+        // Older stores may hold an id ingest's pattern refuses now: routing escapes that one itself.
+        var at = Now.AddHours(-1).ToString("O");
+        await factory.InsertRunAsync(new RunRow { Id = ids[^1], TenantId = "default", WorkflowName = "links-wf", Status = "failed", CreatedAt = at, UpdatedAt = at });
+        var routing = factory.Services.GetRequiredService<LinkGenerator>();
+
+        var doc = await _client.GetDocumentAsync("/ui/runs/list?layer_name=links-wf");
+
+        var rows = doc.QuerySelectorAll("table.runs-table tbody tr").ToDictionary(tr => tr.GetAttribute("data-run-id")!, tr => tr.GetAttribute("hx-get"));
+        Assert.Equal(ids.Order(), rows.Keys.Order());
+        foreach (var id in ids) Assert.Equal(routing.GetPathByPage("/Runs/Modal", values: new { id }), rows[id]);
+        Assert.Equal("/ui/runs/links%3Aa.b-c_d", rows["links:a.b-c_d"]);
     }
 
     [Fact]
