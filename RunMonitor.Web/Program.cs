@@ -21,7 +21,8 @@ var database = Database.FromSetting(builder.Configuration["RunMonitor:Database"]
 // Commands run against the store and exit; the web host is never built.
 if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, database, builder.Configuration, Console.Out, Console.Error);
 if (args is ["copy-store", .. var copyArgs]) return await CopyStoreCommand.RunAsync(copyArgs, Console.Out, Console.Error);
-builder.Services.AddSingleton(database);
+// Registered through a factory so the container disposes it at shutdown (the writer's connection closes).
+builder.Services.AddSingleton(_ => database);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
 builder.Services.AddSingleton<RunStore>();
@@ -69,8 +70,10 @@ if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEm
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<SecurityHeaders>();
-app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "public, max-age=3600" });
+// Routing first: a request for an endpoint (every page, fragment and API call) then skips the static file
+// middleware's look at the disk; a file is still served before authentication, as a public asset.
 app.UseRouting();
+app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "public, max-age=3600" });
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseMiddleware<StorableText>();

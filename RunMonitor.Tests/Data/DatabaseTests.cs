@@ -54,8 +54,28 @@ public sealed class DatabaseTests : IDisposable
         Assert.Equal(new long[] { 1, 2, 4 }, rows);
     }
 
+    [Fact]
+    public async Task WriteAsync_AfterCloseWriterConnection_OpensItAgain()
+    {
+        await _database.WriteAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (n) VALUES (1)", transaction: tx));
+
+        _database.CloseWriterConnection();
+        // With no connection open the file is free: another connection may change its journal mode.
+        await using (var alone = await _database.OpenAsync())
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearPool((Microsoft.Data.Sqlite.SqliteConnection)alone);
+            Assert.Equal("delete", await alone.ExecuteScalarAsync<string>("PRAGMA journal_mode=DELETE"));
+            Assert.Equal("wal", await alone.ExecuteScalarAsync<string>("PRAGMA journal_mode=WAL"));
+        }
+        await _database.WriteAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (n) VALUES (2)", transaction: tx));
+
+        await using var connection = await _database.OpenAsync();
+        Assert.Equal(2, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t"));
+    }
+
     public void Dispose()
     {
+        _database.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_path + suffix);
     }

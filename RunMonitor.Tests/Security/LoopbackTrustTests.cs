@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Data;
 using RunMonitor.Web.Security;
 
 namespace RunMonitor.Tests.Security;
@@ -66,6 +67,23 @@ public sealed class LoopbackTrustTests : IDisposable
 
         await _factory.Services.GetRequiredService<ApiKeyStore>().RevokeAsync(key.Id);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/runs")).StatusCode);
+    }
+
+    [Fact]
+    public async Task KeyMadeByTheKeysCommand_EndsLoopbackTrustWithinASecond()
+    {
+        var client = _factory.CreateClient();
+        // The app now knows there is no key, and keeps that answer for up to a second.
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/runs")).StatusCode);
+
+        // Another process's store on the same file: the app hears nothing of it.
+        using var elsewhere = Database.FromSetting(_factory.DatabaseSetting, AppContext.BaseDirectory);
+        var made = await KeysCommand.RunAsync(["create", "--role", "admin"], elsewhere,
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), TextWriter.Null, TextWriter.Null);
+        await Task.Delay(TimeSpan.FromMilliseconds(1100));
+
+        Assert.Equal(0, made);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/runs")).StatusCode);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public enum StoreProvider { Sqlite, Postgres }
 /// The store: a SQLite file (the default: pooled connections for reads, one writer path with group
 /// commit for writes) or a PostgreSQL database that several instances share (a transaction per write,
 /// concurrent, retried when PostgreSQL reports a serialization failure or a deadlock).
-public sealed class Database
+public sealed class Database : IDisposable
 {
     private readonly string _connectionString;
     // SQLite has one writer; queueing writers here keeps "database is locked" out of ingest.
@@ -144,7 +144,6 @@ public sealed class Database
 
     private const int MaxBatch = 64;
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> _queue = new();
-    private long _savepoints;
 
     private async Task CommitBatchAsync()
     {
@@ -153,22 +152,22 @@ public sealed class Database
         if (batch.Count == 0) return;
         try
         {
-            await using var connection = await OpenAsync();
+            var connection = _writer ??= await OpenWriterAsync();
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(IsolationLevel.Serializable);
             foreach (var write in batch)
             {
                 if (write.Cancelled) continue;
-                var savepoint = "w" + Interlocked.Increment(ref _savepoints).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await transaction.SaveAsync(savepoint);
+                // Each write in its own savepoint; one name serves them all, since each is released before the next.
+                await connection.ExecutePreparedAsync("SAVEPOINT w", null, transaction);
                 try
                 {
                     await write.RunAsync(connection, transaction);
-                    await transaction.ReleaseAsync(savepoint);
+                    await connection.ExecutePreparedAsync("RELEASE w", null, transaction);
                 }
                 catch (Exception e)
                 {
-                    await transaction.RollbackAsync(savepoint);
-                    await transaction.ReleaseAsync(savepoint);
+                    await connection.ExecutePreparedAsync("ROLLBACK TO w", null, transaction);
+                    await connection.ExecutePreparedAsync("RELEASE w", null, transaction);
                     write.Failed = e;
                 }
             }
@@ -178,10 +177,57 @@ public sealed class Database
         }
         catch (Exception e)
         {
-            // Nothing of the batch is committed: every writer in it hears so.
+            // Nothing of the batch is committed: every writer in it hears so. The writer connection may be what
+            // failed; the next batch opens a new one.
+            CloseWriter();
             foreach (var write in batch) write.Fail(e);
         }
     }
+
+    // The writer's own connection, open while the app runs: it keeps the writer's compiled statements
+    // (`PreparedStatements`), and a larger page cache for the indexes every insert walks. Only the writer path
+    // (one batch at a time, behind the gate) touches it.
+    private SqliteConnection? _writer;
+
+    private async Task<SqliteConnection> OpenWriterAsync()
+    {
+        var connection = (SqliteConnection)await OpenAsync();
+        using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = $"PRAGMA cache_size=-{WriterCacheKib}; PRAGMA wal_autocheckpoint={CheckpointPages};";
+            await pragma.ExecuteNonQueryAsync();
+        }
+        PreparedStatements.Keep(connection);
+        return connection;
+    }
+
+    // 32 MiB: the upper levels and recent leaves of the runs table's indexes stay in the writer's memory.
+    private const int WriterCacheKib = 32 * 1024;
+
+    // The writer copies the write-ahead log back into the file once it holds this many pages (40 MB), not
+    // SQLite's default 1,000: every insert dirties the same few leaves of each index (and the counter and
+    // rollup rows), so a longer log writes each back once for many commits instead of once every few.
+    private const int CheckpointPages = 10_000;
+
+    private void CloseWriter()
+    {
+        if (_writer is null) return;
+        PreparedStatements.Forget(_writer);
+        _writer.Dispose();
+        _writer = null;
+    }
+
+    /// Closes the writer's connection (the next write opens it again), for work that needs the file to itself,
+    /// such as the seed's switch of journal mode. The last connection to close checkpoints the write-ahead log.
+    public void CloseWriterConnection()
+    {
+        if (_postgres is not null) return;
+        _writeGate.Wait();
+        try { CloseWriter(); }
+        finally { _writeGate.Release(); }
+    }
+
+    public void Dispose() => CloseWriterConnection();
 
     private abstract class PendingWrite
     {

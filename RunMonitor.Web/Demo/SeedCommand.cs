@@ -60,8 +60,9 @@ public static class SeedCommand
             return busy.Elapsed;
         });
 
+        // The writer's connection and idle pooled ones (migrations') keep the store in WAL mode; this one loads alone.
+        database.CloseWriterConnection();
         await using var connection = (SqliteConnection)await database.OpenAsync();
-        // Idle pooled connections (migrations') keep the store in WAL mode; this one loads alone.
         SqliteConnection.ClearPool(connection);
         await using (var pragma = connection.CreateCommand())
         {

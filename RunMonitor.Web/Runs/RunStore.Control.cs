@@ -60,7 +60,7 @@ public sealed partial class RunStore
     /// Any write for a leased run moves its lease on by the length the worker asked for when it claimed.
     public static Task RenewLeaseAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now) =>
         run.LeaseSeconds is { } seconds && run.LeaseOwner is not null
-            ? connection.ExecuteAsync(RenewLease, new { run.Id, ExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) }, tx)
+            ? connection.ExecutePreparedAsync(RenewLease, new { run.Id, ExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) }, tx)
             : Task.CompletedTask;
 
     internal const string SelectExpiredLeases = $"""

@@ -1,5 +1,6 @@
 using System.Data;
 using Dapper;
+using RunMonitor.Web.Data;
 
 namespace RunMonitor.Web.Runs;
 
@@ -22,7 +23,7 @@ public sealed partial class RunStore
 
     /// False when a run with that id already exists.
     public static async Task<bool> InsertRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run) =>
-        await connection.ExecuteAsync(InsertRun, run, tx) == 1;
+        await connection.ExecutePreparedAsync(InsertRun, run, tx) == 1;
 
     private const string UpdateRun = """
         UPDATE runs SET status = @Status, dry_run = @DryRun, context = @Context,
@@ -38,21 +39,17 @@ public sealed partial class RunStore
         """;
 
     /// Writes every mutable column, guarded by the status the caller read (no row changed: someone else moved it).
-    public static async Task<bool> UpdateRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string expectedStatus)
-    {
-        var p = new DynamicParameters(run);
-        p.Add("ExpectedStatus", expectedStatus);
-        return await connection.ExecuteAsync(UpdateRun, p, tx) == 1;
-    }
+    public static async Task<bool> UpdateRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string expectedStatus) =>
+        await connection.ExecutePreparedAsync(UpdateRun, run, ("ExpectedStatus", expectedStatus), tx) == 1;
 
     private const string DeleteErrors = "DELETE FROM run_errors WHERE run_id = @RunId";
     private const string InsertError = "INSERT INTO run_errors (run_id, seq, topic, error, node) VALUES (@RunId, @Seq, @Topic, @Error, @Node)";
 
     public static async Task ReplaceErrorsAsync(IDbConnection connection, IDbTransaction tx, string runId, IReadOnlyList<ErrorEntry> errors)
     {
-        await connection.ExecuteAsync(DeleteErrors, new { RunId = runId }, tx);
+        await connection.ExecutePreparedAsync(DeleteErrors, new { RunId = runId }, tx);
         var rows = errors.Select((e, i) => new RunErrorRow { RunId = runId, Seq = i, Topic = e.Topic, Error = e.Error, Node = e.Node });
-        await connection.ExecuteAsync(InsertError, rows, tx);
+        await connection.ExecutePreparedAsync(InsertError, rows, tx);
     }
 
     private const string UpsertWorkflow = """
@@ -61,7 +58,7 @@ public sealed partial class RunStore
         """;
 
     public static Task TouchWorkflowAsync(IDbConnection connection, IDbTransaction tx, string tenantId, string workflowName, string at) =>
-        connection.ExecuteAsync(UpsertWorkflow, new { TenantId = tenantId, WorkflowName = workflowName, At = at }, tx);
+        connection.ExecutePreparedAsync(UpsertWorkflow, new { TenantId = tenantId, WorkflowName = workflowName, At = at }, tx);
 
     private const string InsertStep = """
         INSERT INTO steps (run_id, step_id, seq, skill_id, status, started_at, completed_at, duration_ms,
@@ -76,7 +73,7 @@ public sealed partial class RunStore
         """;
 
     public static Task WriteStepsAsync(IDbConnection connection, IDbTransaction tx, IEnumerable<StepRow> steps) =>
-        connection.ExecuteAsync(InsertStep, steps, tx);
+        connection.ExecutePreparedAsync(InsertStep, steps, tx);
 
     private const string SelectStep = """
         SELECT run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
@@ -87,12 +84,12 @@ public sealed partial class RunStore
         """;
 
     public static Task<StepRow?> GetStepAsync(IDbConnection connection, IDbTransaction? tx, string runId, string stepId) =>
-        connection.QuerySingleOrDefaultAsync<StepRow>(SelectStep, new { RunId = runId, StepId = stepId }, tx);
+        connection.QuerySingleOrDefaultPreparedAsync<StepRow>(SelectStep, new { RunId = runId, StepId = stepId }, tx);
 
     private const string NextStepSeq = "SELECT COALESCE(MAX(seq) + 1, 0) FROM steps WHERE run_id = @RunId";
 
     public static Task<long> NextStepSeqAsync(IDbConnection connection, IDbTransaction tx, string runId) =>
-        connection.ExecuteScalarAsync<long>(NextStepSeq, new { RunId = runId }, tx);
+        connection.QuerySingleOrDefaultPreparedAsync<long>(NextStepSeq, new { RunId = runId }, tx);
 
     private const string RefreshStepCounts = """
         UPDATE runs SET
@@ -103,5 +100,5 @@ public sealed partial class RunStore
         """;
 
     public static Task RefreshStepCountsAsync(IDbConnection connection, IDbTransaction tx, string runId, string at) =>
-        connection.ExecuteAsync(RefreshStepCounts, new { RunId = runId, At = at }, tx);
+        connection.ExecutePreparedAsync(RefreshStepCounts, new { RunId = runId, At = at }, tx);
 }

@@ -86,7 +86,7 @@ public sealed partial class RunStore(Database database)
     public static async Task<RunRow?> GetAsync(IDbConnection connection, IDbTransaction? tx, string? tenant, string id)
     {
         var sql = tx is not null && connection.IsPostgres() ? SelectRunForUpdate : SelectRun;
-        var run = await connection.QuerySingleOrDefaultAsync<RunRow>(sql, new { Id = id }, tx);
+        var run = await connection.QuerySingleOrDefaultPreparedAsync<RunRow>(sql, new { Id = id }, tx);
         // Another tenant's run is "not found", never "forbidden": its existence is not revealed.
         return run is not null && (tenant is null || run.TenantId == tenant) ? run : null;
     }
@@ -155,7 +155,8 @@ public sealed partial class RunStore(Database database)
     }
 
     /// `q`: a run id prefix (an index range), or a name: a substring through the trigram index from three
-    /// characters on (as a quoted phrase, so % and _ are literal), the start of the name below that.
+    /// characters on (as a quoted phrase, so % and _ are literal). A shorter `q` matches run ids only (a name
+    /// index for it cost every insert more than it was worth: migration 0007).
     /// Returns the clause for the page and the one for its count; they differ only for a common search term.
     private static async Task<(string Items, string Count)> SearchClauseAsync(IDbConnection connection, string q, DynamicParameters p)
     {
@@ -165,13 +166,9 @@ public sealed partial class RunStore(Database database)
         p.Add("QLowLower", lower);
         p.Add("QHighLower", lower + '\uffff');
         const string idPrefix = "(id >= @QLow AND id < @QHigh) OR (id >= @QLowLower AND id < @QHighLower)";
+        if (q.Length < NameSearchMinimum) return ($"({idPrefix})", $"({idPrefix})");
         var escaped = q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
-        if (connection.IsPostgres()) return SearchClausePostgres(q, escaped, idPrefix, p);
-        if (q.Length < 3)
-        {
-            const string namePrefix = "(name >= @QLow COLLATE NOCASE AND name < @QHigh COLLATE NOCASE)";
-            return ($"({idPrefix} OR {namePrefix})", $"({idPrefix} OR {namePrefix})");
-        }
+        if (connection.IsPostgres()) return SearchClausePostgres(escaped, idPrefix, p);
         var phrase = "\"" + q.Replace("\"", "\"\"") + "\"";
         p.Add("QPhrase", phrase);
         var byName = $"({idPrefix} OR pk IN (SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase))";
@@ -182,17 +179,12 @@ public sealed partial class RunStore(Database database)
         return ($"({idPrefix} OR name LIKE @QLike ESCAPE '\\')", byName);
     }
 
-    /// PostgreSQL: the pg_trgm GIN index serves `name ILIKE '%q%'` from three characters on; below that the
-    /// start of the name through the `lower(name) text_pattern_ops` index, as SQLite does.
-    private static (string Items, string Count) SearchClausePostgres(string q, string escaped, string idPrefix, DynamicParameters p)
+    /// Names are searched from this many characters on: the trigram indexes need three.
+    public const int NameSearchMinimum = 3;
+
+    /// PostgreSQL: the pg_trgm GIN index serves `name ILIKE '%q%'` (from three characters on, as SQLite's trigrams).
+    private static (string Items, string Count) SearchClausePostgres(string escaped, string idPrefix, DynamicParameters p)
     {
-        if (q.Length < 3)
-        {
-            // lower() on both sides: the "C" collation folds ASCII only, on the column and on the term alike.
-            p.Add("QPrefix", escaped + "%");
-            var namePrefix = $"({idPrefix} OR lower(name) LIKE lower(@QPrefix))";
-            return (namePrefix, namePrefix);
-        }
         p.Add("QLike", "%" + escaped + "%");
         // The planner picks the trigram index or a newest-first scan from its own estimates; the count stays capped.
         var byName = $"({idPrefix} OR name ILIKE @QLike)";

@@ -87,12 +87,23 @@ public sealed class ApiKeyStore
 
     private const string AnyActive = "SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)";
 
+    // AnyAsync is asked on every request from this machine while no key is configured. Its answer is kept for
+    // at most a second (real time, whatever the app's clock says), and forgotten at once when this app makes or
+    // revokes a key; a key made elsewhere (the keys command, another instance) counts within that second.
+    private volatile KeptAnswer? _anyActive;
+    private sealed record KeptAnswer(bool Any, long At);
+    private const long AnyActiveMillis = 1000;
+
     /// Once any key exists (configured, or made and not revoked) every request needs one.
     public async Task<bool> AnyAsync(CancellationToken ct = default)
     {
         if (_configured.Count > 0) return true;
+        var now = Environment.TickCount64;
+        if (_anyActive is { } known && now - known.At < AnyActiveMillis) return known.Any;
         await using var connection = await _database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<bool>(AnyActive);
+        var any = await connection.ExecuteScalarAsync<bool>(AnyActive);
+        _anyActive = new KeptAnswer(any, now);
+        return any;
     }
 
     private const string SelectByHash = $"SELECT {KeyColumns}, key_hash AS KeyHash FROM api_keys WHERE key_hash = @Hash AND revoked_at IS NULL";
@@ -144,6 +155,7 @@ public sealed class ApiKeyStore
         {
             key.Id, KeyHash = Convert.ToHexStringLower(Hash(secret)), key.Prefix, key.TenantId, key.Role, key.CreatedAt,
         }, tx), ct);
+        _anyActive = null;
         return (key, secret);
     }
 
@@ -158,7 +170,11 @@ public sealed class ApiKeyStore
     private const string RevokeKey = "UPDATE api_keys SET revoked_at = @Now WHERE id = @Id AND revoked_at IS NULL";
 
     /// False when no active stored key has that id (configuration keys are removed from configuration).
-    public async Task<bool> RevokeAsync(string id, CancellationToken ct = default) =>
-        await _database.WriteAsync((connection, tx) =>
+    public async Task<bool> RevokeAsync(string id, CancellationToken ct = default)
+    {
+        var revoked = await _database.WriteAsync((connection, tx) =>
             connection.ExecuteAsync(RevokeKey, new { Id = id, Now = DbTime.ToDb(_time.GetUtcNow()) }, tx), ct) == 1;
+        _anyActive = null;
+        return revoked;
+    }
 }

@@ -61,13 +61,18 @@ public class ListSearchSortTests(RunMonitorFactory factory) : IClassFixture<RunM
     }
 
     [Fact]
-    public async Task Q_ShorterThanThree_MatchesTheStartOfAName()
+    public async Task Q_ShorterThanThree_MatchesRunIdsOnlyAndSaysSo()
     {
-        await Run("q-short", "qs-1", "Ab testing");
-        await Run("q-short", "qs-2", "Lab results");
+        await Run("q-short", "ab-1", "Nightly digest");
+        await Run("q-short", "qs-2", "Ab testing");
+        await Run("q-short", "qs-3", "Lab results");
 
-        Assert.Equal(["qs-1"], await Ids("layer_name=q-short&q=ab"));
-        Assert.Equal(["qs-2"], await Ids("layer_name=q-short&q=ab%20r"));
+        Assert.Equal(["ab-1"], await Ids("layer_name=q-short&q=ab"));
+        Assert.Equal(["qs-3"], await Ids("layer_name=q-short&q=ab%20r"));
+        var list = await Html.ParseAsync(await _client.GetAsync("/ui/runs/list?layer_name=q-short&q=ab"));
+        Assert.Contains("Names are searched from 3 characters", list.QuerySelector(".search-hint")!.TextContent);
+        var longer = await Html.ParseAsync(await _client.GetAsync("/ui/runs/list?layer_name=q-short&q=abt"));
+        Assert.Null(longer.QuerySelector(".search-hint"));
     }
 
     [Fact]
