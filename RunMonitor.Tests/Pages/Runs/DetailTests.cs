@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Runs;
@@ -182,6 +183,32 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
 
         Assert.Null(await store.GetDetailAsync("globex", "detail-acme"));
         Assert.NotNull(await store.GetDetailAsync("acme", "detail-acme"));
+    }
+
+    [Fact]
+    public async Task Timeline_StepLinks_AreWhatRoutingGeneratesForEveryCharacterAnIdMayHold()
+    {
+        string[] stepIds = ["fetch:one", "two.b-c_d", "Three9"];
+        await _client.CreateRunAsync(new { id = "detail-links:a.b", workflowName = "wf", status = "running", steps = stepIds.Select(s => new { stepId = s }).ToArray() });
+        var routing = factory.Services.GetRequiredService<LinkGenerator>();
+
+        var doc = await _client.GetDocumentAsync("/runs/detail-links:a.b");
+
+        var chain = doc.QuerySelectorAll("#step-timeline .step-link").ToList();
+        var bars = doc.QuerySelectorAll("#step-timeline .wf-label").ToList();
+        Assert.Equal(stepIds.Length, chain.Count);
+        for (var i = 0; i < stepIds.Length; i++)
+        {
+            var page = routing.GetPathByPage("/Runs/Detail", values: new { id = "detail-links:a.b", step = stepIds[i] });
+            var panel = routing.GetPathByPage("/Runs/Steps", values: new { id = "detail-links:a.b", stepId = stepIds[i] });
+            foreach (var link in new[] { chain[i], bars[i] })
+            {
+                Assert.Equal(page + "#step-panel", link.GetAttribute("href"));
+                Assert.Equal(panel, link.GetAttribute("hx-get"));
+                Assert.Equal(page, link.GetAttribute("hx-push-url"));
+            }
+        }
+        Assert.Equal("/runs/detail-links%3Aa.b?step=fetch%3Aone", chain[0].GetAttribute("hx-push-url"));
     }
 
     [Fact]
