@@ -249,7 +249,7 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         Assert.Contains("cmp_1", page.Detail.Run.TriggerPayload);
         Assert.Equal(await store.GetStepsAsync(id), page.Steps);
         Assert.Empty(modal.Retries);
-        Assert.Equal(["detail-view-retry"], page.Retries.Select(r => r.Id));
+        Assert.Equal([("detail-view-retry", "queued", at)], page.Retries.Select(r => (r.Id, r.Status, r.CreatedAt)));
         Assert.Equal(["detail-view-elsewhere", "detail-view-retry"], all.Retries.Select(r => r.Id).Order());
     }
 
