@@ -67,6 +67,22 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     }
 
     [Fact]
+    public async Task Page_Layout_LinksEveryAssetWithItsContentVersion()
+    {
+        var versions = factory.Services.GetRequiredService<Microsoft.AspNetCore.Mvc.ViewFeatures.IFileVersionProvider>();
+        string[] styles = ["/css/site.css", "/css/detail.css", "/css/control.css", "/css/admin.css"];
+        string[] scripts = ["/lib/htmx/htmx.min.js", "/lib/htmx-ext-sse/sse.min.js", "/js/app.js", "/js/detail.js", "/js/control.js", "/js/admin.js"];
+
+        var doc = await _client.GetDocumentAsync("/ui/runs");
+
+        Assert.Equal(styles.Select(p => versions.AddFileVersionToPath(Microsoft.AspNetCore.Http.PathString.Empty, p)),
+            doc.QuerySelectorAll("head link[rel=stylesheet]").Select(l => l.GetAttribute("href")));
+        Assert.Equal(scripts.Select(p => versions.AddFileVersionToPath(Microsoft.AspNetCore.Http.PathString.Empty, p)),
+            doc.QuerySelectorAll("head script[defer]").Select(l => l.GetAttribute("src")));
+        Assert.All(doc.QuerySelectorAll("head link[rel=stylesheet], head script"), e => Assert.Contains("?v=", e.GetAttribute("href") ?? e.GetAttribute("src")));
+    }
+
+    [Fact]
     public async Task Stats_SevenDays_CountsEachCard()
     {
         var t = "stats-tenant";
