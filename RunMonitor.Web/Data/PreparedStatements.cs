@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace RunMonitor.Web.Data;
 
@@ -89,45 +90,103 @@ public static partial class PreparedStatements
                 kept = new KeptCommand(connection, sql);
                 _commands[sql] = kept;
             }
-            kept.SqliteCommand.Transaction = transaction;
+            kept.Transaction = transaction;
             return kept;
         }
 
         private void Clear()
         {
-            foreach (var kept in _commands.Values) kept.SqliteCommand.Dispose();
+            foreach (var kept in _commands.Values) kept.Dispose();
             _commands.Clear();
         }
 
         public void Dispose() => Clear();
     }
 
-    private sealed class KeptCommand
+    /// One SQL text, compiled once. Writes run it on the connection's own handle, bound by position: the
+    /// provider's per-execution work (every parameter looked up by name, a data reader per statement) cost
+    /// more than some of the statements themselves. Reads go through a kept provider command, so Dapper
+    /// maps their rows as everywhere else.
+    private sealed class KeptCommand : IDisposable
     {
+        private readonly SqliteConnection _connection;
+        private readonly string _sql;
         private readonly string[] _names;
         // One binder per parameter type: a SQL text may be run with different (anonymous) types.
-        private readonly Dictionary<Type, Func<object, object?>[]> _binders = [];
+        private readonly Dictionary<Type, Func<object, object?>?[]> _binders = [];
+        private readonly object?[] _values;
+        private sqlite3_stmt? _statement;
+        private int[] _positions = [];
+        private bool _readOnly;
+        private SqliteCommand? _query;
 
         public KeptCommand(SqliteConnection connection, string sql)
         {
-            SqliteCommand = connection.CreateCommand();
-            SqliteCommand.CommandText = sql;
+            _connection = connection;
+            _sql = sql;
             _names = ParameterName().Matches(sql).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal).ToArray();
-            foreach (var name in _names) SqliteCommand.Parameters.Add(new SqliteParameter("@" + name, DBNull.Value));
+            _values = new object?[_names.Length];
         }
 
-        public SqliteCommand SqliteCommand { get; }
+        public SqliteTransaction? Transaction { get; set; }
 
         public int Execute(object? param, (string Name, object? Value)? extra)
         {
             Bind(param, extra);
-            return SqliteCommand.ExecuteNonQuery();
+            var db = _connection.Handle!;
+            if (_statement is null)
+            {
+                var rc = raw.sqlite3_prepare_v2(db, _sql, out var statement);
+                if (rc != raw.SQLITE_OK)
+                {
+                    statement.Dispose();
+                    SqliteException.ThrowExceptionForRC(rc, db);
+                }
+                _statement = statement;
+                _positions = _names.Select(name => raw.sqlite3_bind_parameter_index(statement, "@" + name)).ToArray();
+                _readOnly = raw.sqlite3_stmt_readonly(statement) != 0;
+            }
+            for (var i = 0; i < _values.Length; i++) BindAt(_positions[i], _values[i], i);
+            var step = raw.sqlite3_step(_statement);
+            while (step == raw.SQLITE_ROW) step = raw.sqlite3_step(_statement);
+            if (step != raw.SQLITE_DONE)
+            {
+                try { SqliteException.ThrowExceptionForRC(step, db); }
+                finally { raw.sqlite3_reset(_statement); }
+            }
+            var changed = _readOnly ? 0 : raw.sqlite3_changes(db);
+            raw.sqlite3_reset(_statement);
+            return changed;
+        }
+
+        private void BindAt(int position, object? value, int i)
+        {
+            var rc = value switch
+            {
+                null => raw.sqlite3_bind_null(_statement, position),
+                string text => raw.sqlite3_bind_text(_statement, position, text),
+                long number => raw.sqlite3_bind_int64(_statement, position, number),
+                int number => raw.sqlite3_bind_int64(_statement, position, number),
+                bool flag => raw.sqlite3_bind_int64(_statement, position, flag ? 1 : 0),
+                double real => raw.sqlite3_bind_double(_statement, position, real),
+                byte[] bytes => raw.sqlite3_bind_blob(_statement, position, bytes),
+                _ => throw new NotSupportedException($"@{_names[i]}: a {value.GetType().Name} is not bound by the writer's kept statements"),
+            };
+            if (rc != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
         }
 
         public T? QuerySingleOrDefault<T>(object? param)
         {
             Bind(param, null);
-            using var reader = SqliteCommand.ExecuteReader(CommandBehavior.SingleResult);
+            if (_query is null)
+            {
+                _query = _connection.CreateCommand();
+                _query.CommandText = _sql;
+                foreach (var name in _names) _query.Parameters.Add(new SqliteParameter("@" + name, DBNull.Value));
+            }
+            _query.Transaction = Transaction;
+            for (var i = 0; i < _values.Length; i++) _query.Parameters[i].Value = _values[i] ?? DBNull.Value;
+            using var reader = _query.ExecuteReader(CommandBehavior.SingleResult);
             if (!reader.Read()) return default;
             var parse = reader.GetRowParser<T>();
             var row = parse(reader);
@@ -143,15 +202,14 @@ public static partial class PreparedStatements
             if (!_binders.TryGetValue(type, out var getters))
             {
                 // The extra parameter's name gets no getter: its value comes with each call.
-                getters = _names.Select(name => name == extra?.Name ? null! : Getter(type, name)).ToArray();
+                getters = _names.Select(name => name == extra?.Name ? null : Getter(type, name)).ToArray();
                 _binders[type] = getters;
             }
             for (var i = 0; i < getters.Length; i++)
             {
-                var value = getters[i] is { } get ? get(param)
+                _values[i] = getters[i] is { } get ? get(param)
                     : extra is { } given && given.Name == _names[i] ? given.Value
                     : throw new InvalidOperationException($"the statement names @{_names[i]}, which no value was given for");
-                SqliteCommand.Parameters[i].Value = value ?? DBNull.Value;
             }
         }
 
@@ -164,6 +222,12 @@ public static partial class PreparedStatements
             var instance = Expression.Parameter(typeof(object));
             var value = Expression.Property(Expression.Convert(instance, type), property);
             return Expression.Lambda<Func<object, object?>>(Expression.Convert(value, typeof(object)), instance).Compile();
+        }
+
+        public void Dispose()
+        {
+            _statement?.Dispose();
+            _query?.Dispose();
         }
     }
 }
