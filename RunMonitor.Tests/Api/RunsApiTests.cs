@@ -81,6 +81,19 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     }
 
     [Theory]
+    [InlineData("list")]
+    [InlineData("Stats")]
+    [InlineData("export.csv")]
+    public async Task Create_IdOfADashboardRoute_Answers400NamingId(string id)
+    {
+        var response = await _client.PostAsJsonAsync("/api/runs", new { id, workflowName = "wf" });
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        Assert.Contains("names a page of the dashboard", problem.GetProperty("errors").GetProperty("id")[0].GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/runs/{id}")).StatusCode);
+    }
+
+    [Theory]
     [InlineData("{not json")]
     [InlineData("[1,2,3]")]
     [InlineData("")]

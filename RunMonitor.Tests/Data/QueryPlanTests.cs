@@ -107,6 +107,29 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
         Assert.DoesNotContain(plan, line => Regex.IsMatch(line, @"^SCAN runs\b"));
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("acme")]
+    public async Task List_CommonSearchTerm_PageAndCappedTotalMatchTheNames(string? tenant)
+    {
+        await factory.Seeded;
+        var query = new Dictionary<string, string?[]> { ["q"] = ["nightly"] };
+        if (tenant is not null) query["tenant"] = [tenant];
+        var (filter, _) = RunFilter.Parse(query, new Caller(null, Roles.Admin));
+        await using var connection = await factory.Services.GetRequiredService<Database>().OpenAsync();
+        var everywhere = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs WHERE name LIKE '%nightly%'");
+        var truth = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM runs WHERE name LIKE '%nightly%' AND (@Tenant IS NULL OR tenant_id = @Tenant)", new { Tenant = tenant });
+
+        var page = await factory.Services.GetRequiredService<RunStore>().ListAsync(filter!);
+
+        Assert.True(everywhere > 2_000, $"the term must be common enough for the newest-first path ({everywhere} matches)");
+        Assert.Equal((Math.Min(truth, RunStore.CountCap), truth > RunStore.CountCap), (page.Total, page.TotalCapped));
+        Assert.Equal(RunFilter.DefaultLimit, page.Items.Count);
+        Assert.All(page.Items, run => Assert.Contains("nightly", run.Name!, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(page.Items.OrderByDescending(r => r.CreatedAt, StringComparer.Ordinal).Select(r => r.Id), page.Items.Select(r => r.Id));
+    }
+
     [Fact]
     public async Task Stats_RecentAndWorkerQueries_UseIndexes()
     {

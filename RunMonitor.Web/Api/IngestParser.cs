@@ -12,6 +12,10 @@ public static partial class IngestParser
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
     public static partial Regex IdPattern();
 
+    // `/ui/runs/{id}` opens a run, but these segments are routes of their own there (any case: routes ignore it),
+    // so a run with such an id could never be opened from the dashboard.
+    private static readonly HashSet<string> ReservedRunIds = new(["list", "stats", "recent", "export.csv", "export.json"], StringComparer.OrdinalIgnoreCase);
+
     private const int NameLength = 500;
     private const int TextLength = 1_000_000;
 
@@ -20,6 +24,8 @@ public static partial class IngestParser
         var body = JsonBody.Object(root, errors);
         if (body is null) return null;
         var id = body.String("id", 128, IdPattern(), IdText);
+        if (id is not null && ReservedRunIds.Contains(id))
+            body.Fail("id", $"'{id}' names a page of the dashboard (/ui/runs/{id.ToLowerInvariant()}); choose another id");
         var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), "1-64 of a-z, 0-9, _ and -");
         var workflow = body.String("workflowName", 200, required: true);
         var name = body.String("name", NameLength);

@@ -44,6 +44,10 @@ public sealed class Database : IDisposable
         if (provider == StoreProvider.Postgres)
         {
             var builder = new NpgsqlConnectionStringBuilder(setting);
+            // The store runs a few dozen fixed statements: Npgsql prepares each on the server once it has been
+            // used a few times on a connection, so PostgreSQL stops parsing and planning it anew (unless the
+            // connection string says otherwise).
+            if (builder.MaxAutoPrepare == 0) builder.MaxAutoPrepare = 64;
             _connectionString = builder.ConnectionString;
             _postgres = NpgsqlDataSource.Create(_connectionString);
             Path = "";
