@@ -1,3 +1,5 @@
+using System.Globalization;
+using Humanizer;
 using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Tests.Runs;
@@ -44,5 +46,34 @@ public sealed class FormatTests
         Assert.Equal("3 minutes ago", Format.Relative(now.AddMinutes(-3), now));
         Assert.Equal("yesterday", Format.Relative(now.AddDays(-1), now));
         Assert.Equal("2026-11-21 11:57:00 UTC", Format.Absolute(now.AddMinutes(-3)));
+    }
+
+    public static TheoryData<string> RelativeBases() =>
+    [
+        "2026-11-21T12:00:00Z", "2026-11-21T00:00:00.250Z", "2026-11-21T23:59:59.750Z", "2026-03-01T00:30:00Z",
+        "2026-03-31T12:00:00Z", "2028-02-29T06:00:00Z", "2026-12-31T23:59:59Z", "2027-01-01T00:00:00Z",
+    ];
+
+    [Theory]
+    [MemberData(nameof(RelativeBases))]
+    public void Relative_EveryUnitBoundary_EqualsHumanizer(string basis)
+    {
+        var now = DateTimeOffset.Parse(basis, CultureInfo.InvariantCulture);
+        // Dense where the words change (seconds, minutes, hours, the day and month edges), sparse beyond.
+        var offsets = new List<TimeSpan>();
+        for (var ms = 0; ms <= 3_000; ms += 50) offsets.Add(TimeSpan.FromMilliseconds(ms));
+        for (var s = 0; s <= 3 * 3600; s += 7) offsets.Add(TimeSpan.FromSeconds(s) + TimeSpan.FromMilliseconds(s % 1000));
+        for (var m = 0; m <= 4 * 24 * 60; m += 3) offsets.Add(TimeSpan.FromMinutes(m));
+        for (var h = 0; h <= 800 * 24; h += 5) offsets.Add(TimeSpan.FromHours(h) + TimeSpan.FromSeconds(h % 60));
+        for (var d = 0; d <= 4000; d += 11) offsets.Add(TimeSpan.FromDays(d));
+
+        foreach (var offset in offsets)
+        {
+            foreach (var value in new[] { now - offset, now + offset })
+            {
+                var expected = value.UtcDateTime.Humanize(utcDate: true, dateToCompareAgainst: now.UtcDateTime, culture: CultureInfo.InvariantCulture);
+                Assert.True(expected == Format.Relative(value, now), $"{value:O} against {now:O}: Humanizer says \"{expected}\", Format.Relative \"{Format.Relative(value, now)}\"");
+            }
+        }
     }
 }

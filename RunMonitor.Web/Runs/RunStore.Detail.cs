@@ -2,9 +2,63 @@ using Dapper;
 
 namespace RunMonitor.Web.Runs;
 
-/// What the run page needs beside the run: one step, and the runs that retried it.
+/// A run view's reads: the run with its errors and steps, and on the run page the runs that retried it.
+public sealed record RunView(RunDetail Detail, IReadOnlyList<StepRow> Steps, IReadOnlyList<RunRow> Retries);
+
+/// What the run views need beside the run: one step, and the runs that retried it.
 public sealed partial class RunStore
 {
+    // The modal shows no step payloads or stacks: only what its progress and actions read.
+    private const string SelectStepSummaries = """
+        SELECT run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
+               started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs, cache_hit AS CacheHit,
+               attempt AS Attempt, updated_at AS UpdatedAt
+        FROM steps WHERE run_id = @RunId ORDER BY seq, step_id
+        """;
+
+    // Nor the run's payloads (they can be hundreds of KB), lease or retry columns: the modal does not show them.
+    private const string SelectModalRun = """
+        SELECT id AS Id, tenant_id AS TenantId, workflow_name AS WorkflowName, name AS Name, status AS Status,
+               dry_run AS DryRun, error_message AS ErrorMessage, error_type AS ErrorType, error_stack AS ErrorStack,
+               created_at AS CreatedAt, started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs,
+               targets_matched AS TargetsMatched, targets_processed AS TargetsProcessed, targets_skipped AS TargetsSkipped,
+               insights_created AS InsightsCreated, model_profile AS ModelProfile, model_provider AS ModelProvider,
+               model_name AS ModelName, tokens_input AS TokensInput, tokens_output AS TokensOutput, cost_usd AS CostUsd,
+               cost_estimated AS CostEstimated, layer_hash AS LayerHash, cancel_requested AS CancelRequested,
+               steps_total AS StepsTotal, steps_completed AS StepsCompleted
+        FROM runs WHERE id = @Id
+        """;
+
+    // One batch per view: one connection, and one round trip on PostgreSQL, instead of one of each per query.
+    private const string SelectModalView = $"{SelectModalRun};\n{SelectErrors};\n{SelectStepSummaries}";
+    // The page links each retry with its status and time: three columns, not the list's 26 (compiling each costs).
+    private const string SelectRetryLinks = "SELECT id AS Id, status AS Status, created_at AS CreatedAt FROM runs WHERE retry_of = @Id AND tenant_id = @Tenant ORDER BY created_at, id";
+    private const string SelectRetryLinksAll = "SELECT id AS Id, status AS Status, created_at AS CreatedAt FROM runs WHERE retry_of = @Id ORDER BY created_at, id";
+    private const string SelectPageView = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetryLinks}";
+    private const string SelectPageViewAll = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetryLinksAll}";
+
+    /// The detail modal's reads: the run and its steps without their payloads, and its errors. Another tenant's run is null.
+    public Task<RunView?> GetModalViewAsync(string? tenant, string id, CancellationToken ct = default) =>
+        GetViewAsync(SelectModalView, tenant, id, retries: false, ct);
+
+    /// The run page's reads: the run, its errors, its whole steps and the runs that retried it (id, status and
+    /// creation time: what the page shows of them). Another tenant's run is null.
+    public Task<RunView?> GetPageViewAsync(string? tenant, string id, CancellationToken ct = default) =>
+        GetViewAsync(tenant is null ? SelectPageViewAll : SelectPageView, tenant, id, retries: true, ct);
+
+    private async Task<RunView?> GetViewAsync(string sql, string? tenant, string id, bool retries, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new { Id = id, RunId = id, Tenant = tenant }, cancellationToken: ct));
+        var run = await results.ReadSingleOrDefaultAsync<RunRow>();
+        // Another tenant's run is "not found", as in GetAsync; its errors and steps are read but never returned.
+        if (run is null || (tenant is not null && run.TenantId != tenant)) return null;
+        var errors = (await results.ReadAsync<RunErrorRow>()).AsList();
+        var steps = (await results.ReadAsync<StepRow>()).AsList();
+        var retriedBy = retries ? (await results.ReadAsync<RunRow>()).AsList() : [];
+        return new RunView(new RunDetail(run, errors), steps, retriedBy);
+    }
+
     public async Task<StepRow?> GetStepAsync(string runId, string stepId, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);

@@ -294,6 +294,19 @@ public sealed partial class RunStore(Database database)
         return (await connection.QueryAsync<string>(SelectTenants)).ToList();
     }
 
+    private const string SelectWorkflowsAndTenants = $"{SelectWorkflows};\n{SelectTenants}";
+    private const string SelectWorkflowsAllAndTenants = $"{SelectWorkflowsAll};\n{SelectTenants}";
+
+    /// The filter form's choices on one connection: the tenant's workflows (all for null) and, for a super admin, the tenants.
+    public async Task<(IReadOnlyList<string> Workflows, IReadOnlyList<string> Tenants)> FilterChoicesAsync(string? tenant, bool withTenants, CancellationToken ct = default)
+    {
+        if (!withTenants) return (await WorkflowsAsync(tenant, ct), []);
+        await using var connection = await database.OpenAsync(ct);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+            tenant is null ? SelectWorkflowsAllAndTenants : SelectWorkflowsAndTenants, new { Tenant = tenant }, cancellationToken: ct));
+        return ((await results.ReadAsync<string>()).AsList(), (await results.ReadAsync<string>()).AsList());
+    }
+
     // One round trip, no scan of the period: whole hours from the rollups, the period's first partial
     // hour from the runs themselves (an index range), and the queue from the counters. Ingest accepts any
     // 64-bit count, so value sums saturate: TOTAL never overflows (SUM of integers throws "integer overflow").

@@ -51,11 +51,15 @@ public sealed class HandlerPolicyAttribute(string policy) : Attribute
 
 public sealed class HandlerPolicyFilter(IAuthorizationService authorization) : IAsyncPageFilter
 {
+    // A handler's attribute never changes: read by reflection once per handler, not on every request.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<MethodInfo, HandlerPolicyAttribute?> Required = new();
+
     public Task OnPageHandlerSelectionAsync(PageHandlerSelectedContext context) => Task.CompletedTask;
 
     public async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
     {
-        if (context.HandlerMethod?.MethodInfo.GetCustomAttribute<HandlerPolicyAttribute>() is { } required)
+        if (context.HandlerMethod?.MethodInfo is { } method
+            && Required.GetOrAdd(method, static m => m.GetCustomAttribute<HandlerPolicyAttribute>()) is { } required)
         {
             var result = await authorization.AuthorizeAsync(context.HttpContext.User, required.Policy);
             if (!result.Succeeded)

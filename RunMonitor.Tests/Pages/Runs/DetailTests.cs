@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Runs;
@@ -182,6 +183,74 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
 
         Assert.Null(await store.GetDetailAsync("globex", "detail-acme"));
         Assert.NotNull(await store.GetDetailAsync("acme", "detail-acme"));
+    }
+
+    [Fact]
+    public async Task Timeline_StepLinks_AreWhatRoutingGeneratesForEveryCharacterAnIdMayHold()
+    {
+        string[] stepIds = ["fetch:one", "two.b-c_d", "Three9"];
+        await _client.CreateRunAsync(new { id = "detail-links:a.b", workflowName = "wf", status = "running", steps = stepIds.Select(s => new { stepId = s }).ToArray() });
+        var routing = factory.Services.GetRequiredService<LinkGenerator>();
+
+        var doc = await _client.GetDocumentAsync("/runs/detail-links:a.b");
+
+        var chain = doc.QuerySelectorAll("#step-timeline .step-link").ToList();
+        var bars = doc.QuerySelectorAll("#step-timeline .wf-label").ToList();
+        Assert.Equal(stepIds.Length, chain.Count);
+        for (var i = 0; i < stepIds.Length; i++)
+        {
+            var page = routing.GetPathByPage("/Runs/Detail", values: new { id = "detail-links:a.b", step = stepIds[i] });
+            var panel = routing.GetPathByPage("/Runs/Steps", values: new { id = "detail-links:a.b", stepId = stepIds[i] });
+            foreach (var link in new[] { chain[i], bars[i] })
+            {
+                Assert.Equal(page + "#step-panel", link.GetAttribute("href"));
+                Assert.Equal(panel, link.GetAttribute("hx-get"));
+                Assert.Equal(page, link.GetAttribute("hx-push-url"));
+            }
+        }
+        Assert.Equal("/runs/detail-links%3Aa.b?step=fetch%3Aone", chain[0].GetAttribute("hx-push-url"));
+    }
+
+    [Fact]
+    public async Task Store_Views_OtherTenantsRunIsNotFound()
+    {
+        await _client.CreateRunAsync(new { id = "detail-view-acme", tenantId = "acme", workflowName = "wf" });
+        var store = factory.Services.GetRequiredService<RunStore>();
+
+        Assert.Null(await store.GetModalViewAsync("globex", "detail-view-acme"));
+        Assert.Null(await store.GetPageViewAsync("globex", "detail-view-acme"));
+        Assert.Null(await store.GetPageViewAsync(null, "detail-view-missing"));
+        Assert.Equal("detail-view-acme", (await store.GetModalViewAsync("acme", "detail-view-acme"))!.Detail.Run.Id);
+        Assert.Equal("detail-view-acme", (await store.GetPageViewAsync(null, "detail-view-acme"))!.Detail.Run.Id);
+    }
+
+    [Fact]
+    public async Task Store_Views_ReadWhatEachViewShows()
+    {
+        var id = await FailedCampaignAsync("detail-view-failed");
+        var at = "2026-11-21T11:00:00.000Z";
+        await factory.InsertRunAsync(new RunRow { Id = "detail-view-retry", TenantId = "default", WorkflowName = "wf", Status = "queued", RetryOf = id, CreatedAt = at, UpdatedAt = at });
+        await factory.InsertRunAsync(new RunRow { Id = "detail-view-elsewhere", TenantId = "acme", WorkflowName = "wf", Status = "queued", RetryOf = id, CreatedAt = at, UpdatedAt = at });
+        var store = factory.Services.GetRequiredService<RunStore>();
+
+        var modal = (await store.GetModalViewAsync("default", id))!;
+        var page = (await store.GetPageViewAsync("default", id))!;
+        var all = (await store.GetPageViewAsync(null, id))!;
+
+        Assert.Equal(["quota exceeded"], page.Detail.Errors.Select(e => e.Error));
+        Assert.Equal(page.Detail.Errors, modal.Detail.Errors);
+        Assert.Equal(Plan, modal.Steps.Select(s => s.StepId));
+        Assert.Equal(Plan, page.Steps.Select(s => s.StepId));
+        // The modal's steps carry status, timing and attempt, not payloads; the page's are whole.
+        var failedInModal = modal.Steps.Single(s => s.StepId == "bgm_track");
+        Assert.Equal((StepStatus.Failed, 2L, 800L), (failedInModal.Status, failedInModal.Attempt, failedInModal.DurationMs!.Value));
+        Assert.Null(failedInModal.Input);
+        Assert.Null(modal.Detail.Run.TriggerPayload);
+        Assert.Contains("cmp_1", page.Detail.Run.TriggerPayload);
+        Assert.Equal(await store.GetStepsAsync(id), page.Steps);
+        Assert.Empty(modal.Retries);
+        Assert.Equal([("detail-view-retry", "queued", at)], page.Retries.Select(r => (r.Id, r.Status, r.CreatedAt)));
+        Assert.Equal(["detail-view-elsewhere", "detail-view-retry"], all.Retries.Select(r => r.Id).Order());
     }
 
     [Fact]

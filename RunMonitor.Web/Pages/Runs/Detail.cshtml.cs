@@ -14,9 +14,9 @@ public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimePro
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {
         var tenant = HttpContext.Caller().TenantId;
-        var detail = await store.GetDetailAsync(tenant, id, ct);
-        ViewData["Title"] = detail is null ? "Run not found" : detail.Run.DisplayName;
-        if (detail is null)
+        var view = await store.GetPageViewAsync(tenant, id, ct);
+        ViewData["Title"] = view is null ? "Run not found" : view.Detail.Run.DisplayName;
+        if (view is null)
         {
             Response.StatusCode = StatusCodes.Status404NotFound;
             return Page();
@@ -27,8 +27,7 @@ public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimePro
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
         var now = time.GetUtcNow();
-        var steps = await store.GetStepsAsync(id, ct);
-        var retries = await store.RetriesAsync(tenant, id, ct);
+        var (detail, steps, retries) = view;
         StepPanelModel? panel = null;
         string? missing = null;
         // A failed run opens on its failing step: from the red badge to the stack trace in one click.
@@ -36,7 +35,9 @@ public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimePro
             : steps.FirstOrDefault(s => s.Status == StepStatus.Failed)?.StepId;
         if (stepId is not null)
         {
-            panel = await StepsModel.LoadPanelAsync(store, artifacts, detail.Run, stepId, now, ct);
+            // The page has every step whole already: the panel's step comes from them (ids compare as SQL does, ordinal).
+            var step = steps.FirstOrDefault(s => string.Equals(s.StepId, stepId, StringComparison.Ordinal));
+            panel = step is null ? null : new StepPanelModel(detail.Run, step, await artifacts.ListAsync(detail.Run.Id, step.StepId, ct), now);
             if (panel is null)
             {
                 missing = stepId;

@@ -24,8 +24,7 @@ public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
         Filter = filter ?? new RunFilter { Tenant = Caller.TenantId };
         FilterError = error;
         Stats = new StatsCardsModel(await store.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, time, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
-        Workflows = await store.WorkflowsAsync(Filter.Tenant, ct);
-        if (Caller.IsSuperAdmin) Tenants = await store.TenantsAsync(ct);
+        (Workflows, Tenants) = await store.FilterChoicesAsync(Filter.Tenant, withTenants: Caller.IsSuperAdmin, ct);
         if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), ShowTenant(filter), now);
         else Response.StatusCode = StatusCodes.Status400BadRequest;
         return Page();

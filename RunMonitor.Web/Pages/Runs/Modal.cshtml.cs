@@ -10,8 +10,8 @@ public sealed class ModalModel(RunStore store, TimeProvider time) : PageModel
 {
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {
-        var detail = await store.GetDetailAsync(HttpContext.Caller().TenantId, id, ct);
-        if (detail is null) return Fragments.RunNotFound();
-        return Partial("_RunDetail", new RunDetailModel(detail, time.GetUtcNow()) { Steps = await store.GetStepsAsync(id, ct) });
+        var view = await store.GetModalViewAsync(HttpContext.Caller().TenantId, id, ct);
+        if (view is null) return Fragments.RunNotFound();
+        return Partial("_RunDetail", new RunDetailModel(view.Detail, time.GetUtcNow()) { Steps = view.Steps });
     }
 }

@@ -4,8 +4,8 @@ using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Web.Pages.Shared;
 
-/// A status badge: colour, icon and word (SPEC), as markup built once per status. Called directly by
-/// the hot list rows; `_StatusBadge.cshtml` wraps it for every other view.
+/// A status badge: colour, icon and word (SPEC), as markup built once per status. The run views call it
+/// directly (a `<partial>` per badge is a view lookup and activation); `_StatusBadge.cshtml` wraps it for the rest.
 public sealed record StatusBadge(string Status, bool Large = false)
 {
     private static readonly Dictionary<string, string> Icons = new(StringComparer.Ordinal)

@@ -5,6 +5,7 @@ using RunMonitor.Web.Runs;
 namespace RunMonitor.Web.Pages.Shared;
 
 /// A time as SPEC shows it: relative words in `<time datetime>` with the absolute UTC time as title; `—` for none.
+/// The run views call `Html` directly; `_Time.cshtml` wraps it for the rest.
 public sealed record TimeView(DateTimeOffset? Value, DateTimeOffset Now)
 {
     private static readonly HtmlString None = new("""<span class="muted">—</span>""");
