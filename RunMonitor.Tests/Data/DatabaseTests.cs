@@ -73,6 +73,30 @@ public sealed class DatabaseTests : IDisposable
         Assert.Equal(2, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t"));
     }
 
+    [Fact]
+    public async Task OpenAsync_AfterTheWriterClosed_PooledConnectionsHaveTheStoreSettingsNotTheWriters()
+    {
+        await _database.WriteAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (n) VALUES (1)", transaction: tx));
+        _database.CloseWriterConnection();
+
+        // Several at once, so the pool has to hand out every connection it keeps.
+        var readers = new List<System.Data.Common.DbConnection>();
+        for (var i = 0; i < 4; i++) readers.Add(await _database.OpenAsync());
+        try
+        {
+            foreach (var reader in readers)
+            {
+                Assert.Equal(-2000, await reader.ExecuteScalarAsync<long>("PRAGMA cache_size"));
+                Assert.Equal(1, await reader.ExecuteScalarAsync<long>("PRAGMA foreign_keys"));
+                Assert.Equal(1, await reader.ExecuteScalarAsync<long>("PRAGMA synchronous"));
+            }
+        }
+        finally
+        {
+            foreach (var reader in readers) await reader.DisposeAsync();
+        }
+    }
+
     public void Dispose()
     {
         _database.Dispose();

@@ -83,13 +83,34 @@ public sealed class Database : IDisposable
     public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
     {
         if (_postgres is not null) return await _postgres.OpenConnectionAsync(ct);
-        var connection = new SqliteConnection(_connectionString);
+        return await OpenSqliteAsync(_connectionString, ct);
+    }
+
+    /// A SQLite connection of its own, outside the pool: settings made on it (the writer's cache, the seed's
+    /// bulk-load pragmas) end with it instead of passing to whoever the pool hands it to next.
+    public Task<SqliteConnection> OpenUnpooledAsync(CancellationToken ct = default) =>
+        _postgres is not null
+            ? throw new InvalidOperationException("the store is PostgreSQL")
+            : OpenSqliteAsync(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString(), ct);
+
+    private static async Task<SqliteConnection> OpenSqliteAsync(string connectionString, CancellationToken ct)
+    {
+        var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(ct);
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
-        await pragma.ExecuteNonQueryAsync(ct);
+        // The settings belong to SQLite's connection, which the pool keeps open and hands out again: they are
+        // made once per connection SQLite opened, not on every request's open.
+        if (!Configured.TryGetValue(connection.Handle!, out _))
+        {
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+            await pragma.ExecuteNonQueryAsync(ct);
+            Configured.AddOrUpdate(connection.Handle!, Marker);
+        }
         return connection;
     }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
+    private static readonly object Marker = new();
 
     /// Runs `work` in the one writer path and returns once it is committed. Writes that arrive while
     /// another batch commits are taken together (group commit): each in its own savepoint, so one that
@@ -195,7 +216,7 @@ public sealed class Database : IDisposable
 
     private async Task<SqliteConnection> OpenWriterAsync()
     {
-        var connection = (SqliteConnection)await OpenAsync();
+        var connection = await OpenUnpooledAsync();
         using (var pragma = connection.CreateCommand())
         {
             pragma.CommandText = $"PRAGMA cache_size=-{WriterCacheKib}; PRAGMA wal_autocheckpoint={CheckpointPages};";
