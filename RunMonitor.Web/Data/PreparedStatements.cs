@@ -13,16 +13,17 @@ namespace RunMonitor.Web.Data;
 /// Statements the SQLite writer runs on every write, compiled once per writer connection instead of once per
 /// call. Microsoft.Data.Sqlite prepares every new command afresh, and preparing an INSERT into `runs` compiles
 /// its triggers and every index update into the program: that took longer than running it. The writer
-/// connection is long-lived (`Database` keeps it), so a command kept per SQL text keeps its compiled statement.
+/// connection is long-lived (`Database` keeps it), so a statement kept per SQL text stays compiled.
 /// Any other connection (the readers, PostgreSQL, whose driver prepares on its own) goes through Dapper as before.
 public static partial class PreparedStatements
 {
     private static readonly ConditionalWeakTable<SqliteConnection, StatementCache> Caches = new();
 
-    /// From now on `connection` keeps the commands run on it through `ExecutePreparedAsync`/`QueryPreparedAsync`.
+    /// From now on `connection` keeps the statements run on it through `ExecutePreparedAsync` and
+    /// `QuerySingleOrDefaultPreparedAsync`.
     internal static void Keep(SqliteConnection connection) => Caches.AddOrUpdate(connection, new StatementCache());
 
-    /// Disposes the connection's kept commands (before the connection itself is closed).
+    /// Finalizes the connection's kept statements (before the connection itself is closed).
     internal static void Forget(SqliteConnection connection)
     {
         if (!Caches.TryGetValue(connection, out var cache)) return;
@@ -30,7 +31,7 @@ public static partial class PreparedStatements
         cache.Dispose();
     }
 
-    /// How many commands `connection` keeps (none when it is not a kept connection).
+    /// How many SQL texts `connection` keeps compiled (none when it is not a kept connection).
     internal static int KeptCount(SqliteConnection connection) => Caches.TryGetValue(connection, out var cache) ? cache.Count : 0;
 
     /// Dapper's `ExecuteAsync`, with the statement kept when `connection` is the writer's. `param` may be
