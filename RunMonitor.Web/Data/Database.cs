@@ -226,8 +226,9 @@ public sealed class Database : IDisposable
         return connection;
     }
 
-    // 32 MiB: the upper levels and recent leaves of the runs table's indexes stay in the writer's memory.
-    private const int WriterCacheKib = 32 * 1024;
+    // 8 MiB (SQLite's default is 2): the upper levels and recent leaves of the runs table's indexes stay in the
+    // writer's memory. 32 MiB measured no faster at ingest and kept 18 MB more resident.
+    private const int WriterCacheKib = 8 * 1024;
 
     // The writer copies the write-ahead log back into the file once it holds this many pages (40 MB), not
     // SQLite's default 1,000: every insert dirties the same few leaves of each index (and the counter and
