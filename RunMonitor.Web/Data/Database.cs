@@ -243,17 +243,23 @@ public sealed class Database : IDisposable
         _writer = null;
     }
 
-    /// Closes the writer's connection (the next write opens it again), for work that needs the file to itself,
-    /// such as the seed's switch of journal mode. The last connection to close checkpoints the write-ahead log.
-    public void CloseWriterConnection()
+    /// Closes the writer's connection and the pool's idle ones (the next read or write opens new ones), for work
+    /// that needs the file to itself, such as the seed's switch of journal mode. The last connection to close
+    /// checkpoints the write-ahead log.
+    public void CloseConnections()
     {
         if (_postgres is not null) return;
         _writeGate.Wait();
-        try { CloseWriter(); }
+        try
+        {
+            CloseWriter();
+            using var pooled = new SqliteConnection(_connectionString);
+            SqliteConnection.ClearPool(pooled);
+        }
         finally { _writeGate.Release(); }
     }
 
-    public void Dispose() => CloseWriterConnection();
+    public void Dispose() => CloseConnections();
 
     private abstract class PendingWrite
     {

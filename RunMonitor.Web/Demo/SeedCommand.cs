@@ -60,11 +60,10 @@ public static class SeedCommand
             return busy.Elapsed;
         });
 
-        // The writer's connection and idle pooled ones (migrations') keep the store in WAL mode; this one loads alone.
-        // Its own connection, outside the pool: the bulk-load pragmas below end with it.
-        database.CloseWriterConnection();
+        // The writer's connection and idle pooled ones (migrations') keep the store in WAL mode; this one loads
+        // alone, on a connection of its own outside the pool: the bulk-load pragmas below end with it.
+        database.CloseConnections();
         await using var connection = await database.OpenUnpooledAsync();
-        SqliteConnection.ClearPool(new SqliteConnection(database.ConnectionString));
         await using (var pragma = connection.CreateCommand())
         {
             // Regenerable data: durability is traded for speed while it loads (the load is one transaction).
