@@ -38,9 +38,9 @@ public static partial class PreparedStatements
     /// one object or a sequence of them (the statement runs once per element), as with Dapper.
     public static Task<int> ExecutePreparedAsync(this IDbConnection connection, string sql, object? param, IDbTransaction? transaction)
     {
-        if (connection is not SqliteConnection sqlite || !Caches.TryGetValue(sqlite, out var cache) || param is DynamicParameters)
+        if (KeptBy(connection) is not { } cache || param is DynamicParameters)
             return connection.ExecuteAsync(sql, param, transaction);
-        var command = cache.Command(sqlite, sql, (SqliteTransaction?)transaction);
+        var command = cache.Command((SqliteConnection)connection, sql, (SqliteTransaction?)transaction);
         if (param is IEnumerable many and not string)
         {
             var total = 0;
@@ -53,23 +53,27 @@ public static partial class PreparedStatements
     /// As above for one object, with one more parameter the object has no property for (a guard's expected value).
     public static Task<int> ExecutePreparedAsync(this IDbConnection connection, string sql, object param, (string Name, object? Value) extra, IDbTransaction? transaction)
     {
-        if (connection is not SqliteConnection sqlite || !Caches.TryGetValue(sqlite, out var cache))
+        if (KeptBy(connection) is not { } cache)
         {
             var parameters = new DynamicParameters(param);
             parameters.Add(extra.Name, extra.Value);
             return connection.ExecuteAsync(sql, parameters, transaction);
         }
-        return Task.FromResult(cache.Command(sqlite, sql, (SqliteTransaction?)transaction).Execute(param, extra));
+        return Task.FromResult(cache.Command((SqliteConnection)connection, sql, (SqliteTransaction?)transaction).Execute(param, extra));
     }
 
     /// Dapper's `QuerySingleOrDefaultAsync`, with the statement kept when `connection` is the writer's.
     public static Task<T?> QuerySingleOrDefaultPreparedAsync<T>(this IDbConnection connection, string sql, object? param, IDbTransaction? transaction)
     {
-        if (connection is not SqliteConnection sqlite || !Caches.TryGetValue(sqlite, out var cache) || param is DynamicParameters)
+        if (KeptBy(connection) is not { } cache || param is DynamicParameters)
             return connection.QuerySingleOrDefaultAsync<T>(sql, param, transaction);
-        var command = cache.Command(sqlite, sql, (SqliteTransaction?)transaction);
+        var command = cache.Command((SqliteConnection)connection, sql, (SqliteTransaction?)transaction);
         return Task.FromResult(command.QuerySingleOrDefault<T>(param));
     }
+
+    // The statements `connection` keeps: null for any connection but a writer's.
+    private static StatementCache? KeptBy(IDbConnection connection) =>
+        connection is SqliteConnection sqlite && Caches.TryGetValue(sqlite, out var cache) ? cache : null;
 
     [GeneratedRegex(@"(?<![@\w])@(\w+)")]
     private static partial Regex ParameterName();
