@@ -29,6 +29,8 @@ builder.Services.AddSingleton<RunStore>();
 builder.Services.AddSingleton<RunService>();
 builder.Services.AddRunEvents(database);
 builder.Services.AddHostedService<LeaseSweeper>();
+builder.Services.AddSingleton<NameIndexer>();
+builder.Services.AddHostedService(services => services.GetRequiredService<NameIndexer>());
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<WebhookOutbox>();
 builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));

@@ -123,7 +123,7 @@ public static class SeedCommand
             await PhaseAsync(output, "index " + name, () => connection.ExecuteAsync(sql, transaction: tx));
         // The counters, rollups and daily usage were summed as the runs were made; names are indexed in one pass.
         await PhaseAsync(output, "derived counts, rollups, daily", () => { totals.Write(connection); return Task.CompletedTask; });
-        await PhaseAsync(output, "derived name search", () => connection.ExecuteAsync(RebuildNameSearch, transaction: tx));
+        await PhaseAsync(output, "derived name search", () => connection.ExecuteAsync(NameIndexer.RebuildAll, transaction: tx));
         foreach (var (type, _, sql) in secondary.Where(x => x.Type == "trigger")) await connection.ExecuteAsync(sql, transaction: tx);
         foreach (var (tenant, workflow) in workflows) await RunStore.TouchWorkflowAsync(connection, tx, tenant, workflow, DbTime.ToDb(now));
         await PhaseAsync(output, "commit", () => tx.CommitAsync());
@@ -150,8 +150,6 @@ public static class SeedCommand
     // Runs come in time order with time-ordered ids, and each run's steps in order: these indexes only append.
     private static bool AppendsInLoadOrder(string indexSql) =>
         indexSql.TrimEnd().EndsWith("steps (run_id, seq)", StringComparison.Ordinal);
-
-    private const string RebuildNameSearch = "INSERT INTO runs_name_fts (runs_name_fts) VALUES ('rebuild')";
 
     // Every index and trigger the load would otherwise update row by row (the unique keys stay).
     private const string SelectSecondary = """

@@ -157,13 +157,15 @@ public sealed partial class RunStore(Database database)
         if (connection.IsPostgres()) return SearchClausePostgres(escaped, idPrefix, p);
         var phrase = "\"" + q.Replace("\"", "\"\"") + "\"";
         p.Add("QPhrase", phrase);
-        var byName = $"({idPrefix} OR pk IN (SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase))";
+        p.Add("QLike", "%" + escaped + "%");
+        // The index holds the runs up to NameIndexer's mark; the few written since are matched by their names.
+        var byName = $"({idPrefix} OR pk IN (SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase " +
+                     $"UNION ALL SELECT pk FROM runs WHERE {NameIndexer.Unindexed} AND name LIKE @QLike ESCAPE '\\'))";
         var matches = await connection.ExecuteScalarAsync<long>(CountSearchMatches, new { QPhrase = phrase, Cap = SearchDriveLimit + 1 });
         if (matches <= SearchDriveLimit) return byName;
         // A common term: newest-first with the name as a filter fills a page at once, and the capped count stops
         // at the cap the same way. Through the trigram index the count would first collect every match (half a
         // million for a word most names share, ~0.5 s at 1M runs) before the cap applied.
-        p.Add("QLike", "%" + escaped + "%");
         return $"({idPrefix} OR name LIKE @QLike ESCAPE '\\')";
     }
 
@@ -260,6 +262,7 @@ public sealed partial class RunStore(Database database)
                CAST(MIN(TOTAL(duration_ms), 9.0e18) AS INTEGER), COUNT(duration_ms)
         FROM runs GROUP BY tenant_id, substr(created_at, 1, 13), status, dry_run;
         INSERT INTO runs_name_fts (runs_name_fts) VALUES ('rebuild');
+        UPDATE runs_name_fts_mark SET indexed_through = COALESCE((SELECT MAX(pk) FROM runs), 0) WHERE id = 1;
         DELETE FROM run_daily;
         INSERT INTO run_daily (tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, cost_usd, tokens_input, tokens_output)
         SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
