@@ -24,11 +24,26 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
         /// The seed command analyzes what it loads; a store that grew through ingest has no statistics at all.
         protected virtual bool Analyze => true;
 
+        /// Runs of a sweep whose names all hold "nightly" (with the demo's own, more than RunStore's drive limit of
+        /// trigram matches), spread over the same 30 days: a common name is searched newest-first, within the window.
+        public const int Sweeps = 12_000;
+
         private async Task SeedAsync()
         {
             await SeedRunsAsync(this, 9_000, TimeSpan.FromDays(30));
+            var database = Services.GetRequiredService<Database>();
+            await database.WriteAsync((c, tx) => c.ExecuteAsync("""
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @Sweeps)
+                INSERT INTO runs (id, tenant_id, workflow_name, name, status, created_at, completed_at, duration_ms, updated_at)
+                SELECT printf('sweep%06d', i), CASE i % 3 WHEN 0 THEN 'acme' WHEN 1 THEN 'globex' ELSE 'initech' END, 'nightly-sweep',
+                       'Nightly sweep ' || i, CASE WHEN i % 7 = 0 THEN 'failed' ELSE 'completed' END,
+                       strftime('%Y-%m-%dT%H:%M:%fZ', '2026-11-21T12:00:00', '-' || (i * 216) || ' seconds'),
+                       strftime('%Y-%m-%dT%H:%M:%fZ', '2026-11-21T12:00:00', '-' || (i * 216 - 30) || ' seconds'), 30000 + i, '2026-11-21T12:00:00.000Z'
+                FROM n
+                """, new { Sweeps }, tx));
+            while (await Services.GetRequiredService<NameIndexer>().IndexPassAsync() > 0) { }
             if (!Analyze) return;
-            await using var connection = await Services.GetRequiredService<Database>().OpenAsync();
+            await using var connection = await database.OpenAsync();
             await connection.ExecuteAsync("ANALYZE main;");
         }
     }
@@ -91,7 +106,8 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
         "layer_name=nightly-user-reflection&status=failed", "q=zzzz-no-such-run", "q=reflection", "q=Nightly",
         "q=0", "from=2026-11-10&to=2026-11-12", "from=2026-11-10T08:00:00Z", "sort=created", "sort=status",
         "sort=-status", "sort=duration", "sort=-duration", "offset=5000", "status=failed&sort=-duration",
-        "layer_name=channel-digest&q=digest&sort=-duration",
+        "layer_name=channel-digest&q=digest&sort=-duration", "q=nightly&sort=-duration", "q=nightly&sort=status&status=failed,partial",
+        "q=nightly&layer_name=channel-digest", "q=nightly&offset=5000", "q=nightly&to=2026-11-01", "q=sweep 1&sort=duration",
     ];
 
     [Theory]
@@ -118,27 +134,64 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
         Assert.DoesNotContain(plan, line => Regex.IsMatch(line, @"^SCAN runs\b"));
     }
 
+    // The newest runs first, as the list orders them: a window of the newest N is this query's first N.
+    private const string NewestNames = """
+        SELECT name FROM runs WHERE (@Tenant IS NULL OR tenant_id = @Tenant) AND (@To IS NULL OR created_at < @To)
+        ORDER BY created_at DESC, pk DESC LIMIT @Window
+        """;
+
     [Theory]
-    [InlineData(null)]
-    [InlineData("acme")]
-    public async Task List_CommonSearchTerm_PageAndCappedTotalMatchTheNames(string? tenant)
+    [InlineData(null, null)] // 21,000 runs: the newest 10,000 are searched
+    [InlineData("acme", null)] // 7,000 runs: every one is searched
+    [InlineData(null, "2026-11-01")] // the window moved back by a date range
+    public async Task List_CommonSearchTerm_IsSearchedInTheNewestRunsOfTheView(string? tenant, string? to)
     {
         await factory.Seeded;
         var query = new Dictionary<string, string?[]> { ["q"] = ["nightly"] };
         if (tenant is not null) query["tenant"] = [tenant];
+        if (to is not null) query["to"] = [to];
         var (filter, _) = RunFilter.Parse(query, new Caller(null, Roles.Admin));
         await using var connection = await factory.Services.GetRequiredService<Database>().OpenAsync();
+        // A date without a time includes that whole day.
+        var before = to is null ? null : DateTime.Parse(to, System.Globalization.CultureInfo.InvariantCulture).AddDays(1).ToString("yyyy-MM-dd") + "T00:00:00.000Z";
         var everywhere = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs WHERE name LIKE '%nightly%'");
-        var truth = await connection.ExecuteScalarAsync<long>(
-            "SELECT COUNT(*) FROM runs WHERE name LIKE '%nightly%' AND (@Tenant IS NULL OR tenant_id = @Tenant)", new { Tenant = tenant });
+        var inView = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM runs WHERE (@Tenant IS NULL OR tenant_id = @Tenant) AND (@To IS NULL OR created_at < @To)", new { Tenant = tenant, To = before });
+        var searched = (await connection.QueryAsync<string?>(NewestNames, new { Tenant = tenant, To = before, Window = RunStore.SearchWindow })).ToList();
+        var truth = searched.Count(n => n?.Contains("nightly", StringComparison.OrdinalIgnoreCase) == true);
 
         var page = await factory.Services.GetRequiredService<RunStore>().ListAsync(filter!);
 
-        Assert.True(everywhere > 2_000, $"the term must be common enough for the newest-first path ({everywhere} matches)");
-        Assert.Equal((Math.Min(truth, RunStore.CountCap), truth > RunStore.CountCap), (page.Total, page.TotalCapped));
+        Assert.True(everywhere > 10_000, $"the term must be common enough for the newest-first path ({everywhere} matches)");
+        Assert.Equal(inView > RunStore.SearchWindow ? RunStore.SearchWindow : null, page.SearchedNewest);
+        Assert.Equal((truth, false), (page.Total, page.TotalCapped));
         Assert.Equal(RunFilter.DefaultLimit, page.Items.Count);
         Assert.All(page.Items, run => Assert.Contains("nightly", run.Name!, StringComparison.OrdinalIgnoreCase));
         Assert.Equal(page.Items.OrderByDescending(r => r.CreatedAt, StringComparer.Ordinal).Select(r => r.Id), page.Items.Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task List_CommonSearchTerm_SaysWhatWasSearched_AndOtherSortsKeepTheWindow()
+    {
+        await factory.Seeded;
+        var client = factory.CreateClient();
+
+        var newest = await client.GetDocumentAsync("/ui/runs/list?q=nightly&sort=-duration");
+        var note = newest.QuerySelector("p.search-window")?.TextContent ?? "";
+        Assert.Contains("newest 10,000 runs", note);
+        // The longest sweeps are the oldest ones (duration grows with age); outside the window, they are not shown.
+        var durations = newest.QuerySelectorAll("table.runs-table tbody tr[data-run-id]").Select(tr => tr.GetAttribute("data-run-id")!).ToList();
+        Assert.Equal(RunFilter.DefaultLimit, durations.Count);
+        Assert.DoesNotContain("sweep012000", durations);
+
+        var older = await client.GetDocumentAsync("/ui/runs/list?q=nightly+sweep&sort=-duration&to=2026-10-23");
+        Assert.Equal("sweep012000", older.QuerySelector("table.runs-table tbody tr[data-run-id]")?.GetAttribute("data-run-id"));
+
+        var json = await client.GetJsonAsync("/api/runs?q=nightly");
+        Assert.Equal(RunStore.SearchWindow, (int)json["searchedNewest"]!);
+        var few = await client.GetJsonAsync("/api/runs?q=zzzz-no-such-run");
+        Assert.Null(few["searchedNewest"]);
+        Assert.Null((await client.GetDocumentAsync("/ui/runs/list?q=zzzz-no-such-run")).QuerySelector("p.search-window"));
     }
 
     [Fact]

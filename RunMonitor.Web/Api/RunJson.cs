@@ -51,7 +51,9 @@ public sealed record RunSummaryJson(
 }
 
 /// `total` is exact unless `totalCapped`: then at least that many match (free-text and date filters count up to a cap).
-public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int Offset, int Limit, bool TotalCapped);
+/// `searchedNewest`: set when `q` is in so many names that only that many newest runs of the other filters were
+/// searched (items and total are theirs); null when every run was.
+public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int Offset, int Limit, bool TotalCapped, int? SearchedNewest);
 
 public sealed record StepErrorJson(string? Message, string? Stack);
 

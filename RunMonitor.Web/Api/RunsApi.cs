@@ -24,7 +24,7 @@ public static class RunsApi
         var (filter, error) = RunFilter.Parse(http.Request.Query, http.Caller());
         if (error is not null) return Problems.BadParameter(error);
         var page = await store.ListAsync(filter!, ct);
-        return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit, page.TotalCapped));
+        return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit, page.TotalCapped, page.SearchedNewest));
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext http, RunStore store, CancellationToken ct)

@@ -6,8 +6,9 @@ using RunMonitor.Web.Data;
 namespace RunMonitor.Web.Runs;
 
 /// A page of runs. `Total` is exact from the counters, or for free-text and date filters counted up to
-/// `RunStore.CountCap` with `TotalCapped` set beyond it (shown as `10,000+`).
-public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter Filter, bool TotalCapped = false);
+/// `RunStore.CountCap` with `TotalCapped` set beyond it (shown as `10,000+`). `SearchedNewest` is set when a name
+/// too common to search every run for was looked for among that many newest runs of the other filters only.
+public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter Filter, bool TotalCapped = false, int? SearchedNewest = null);
 
 public sealed record RunStats
 {
@@ -121,13 +122,21 @@ public sealed partial class RunStore(Database database)
     /// How far a free-text or date-filtered list is counted before it says "10,000+".
     public const int CountCap = 10_000;
 
-    // Below this many trigram matches the matches drive the query; above it, scanning newest-first finds a page sooner.
-    private const int SearchDriveLimit = 2_000;
+    // Up to this many trigram matches the matches drive the query: each is looked up (~10,000 in ~50 ms at 1M runs).
+    private const int SearchDriveLimit = 10_000;
+
+    /// A name in more than SearchDriveLimit names is looked for among this many newest runs of the other filters,
+    /// not all of them. Neither way round is bounded otherwise: newest-first, a name common in the store but rare
+    /// in one workflow read that workflow's every run (15 s cold, 3 s warm at 1M runs); through the index, every one
+    /// of half a million matches. A date range (`to`) moves the window back.
+    public const int SearchWindow = 10_000;
 
     private const string CountSearchMatches = "SELECT COUNT(*) FROM (SELECT 1 FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase LIMIT @Cap) AS matches";
 
-    /// WHERE clause from fixed fragments only; every value travels as a parameter.
-    private static async Task<(string Where, DynamicParameters Parameters)> BuildWhereAsync(IDbConnection connection, RunFilter filter)
+    /// WHERE clause from fixed fragments only; every value travels as a parameter. `windowed`: a common name is
+    /// looked for among the newest SearchWindow runs only (the list); without it, among all (the export). `Window`
+    /// is set when that left older runs unsearched.
+    private static async Task<(string Where, DynamicParameters Parameters, NameSearch Search)> BuildWhereAsync(IDbConnection connection, RunFilter filter, bool windowed = false)
     {
         var clauses = new List<string>();
         var p = new DynamicParameters();
@@ -137,14 +146,46 @@ public sealed partial class RunStore(Database database)
         else if (filter.Statuses.Count > 1) { clauses.Add(connection.Lists("status IN @Statuses")); p.Add("Statuses", filter.Statuses.ToArray()); }
         if (filter.From is { } from) { clauses.Add("created_at >= @From"); p.Add("From", DbTime.ToDb(from)); }
         if (filter.To is { } to) { clauses.Add("created_at < @To"); p.Add("To", DbTime.ToDb(to)); }
-        if (filter.Q is { } q) clauses.Add(await SearchClauseAsync(connection, q, p));
-        return (clauses.Count == 0 ? "" : "WHERE " + string.Join(" AND ", clauses), p);
+        var search = NameSearch.None;
+        if (filter.Q is { } q)
+        {
+            (var clause, search) = await SearchClauseAsync(connection, q, p);
+            if (search == NameSearch.Common && windowed && await AddSearchWindowAsync(connection, clauses, p)) search = NameSearch.CommonWindowed;
+            clauses.Add(clause);
+        }
+        return (Where(clauses), p, search);
+    }
+
+    /// How `q` reads names. Index: the trigram matches (at most SearchDriveLimit) drive the query. Common: the name
+    /// is a filter on runs read newest-first; Windowed: only the newest SearchWindow of them, and older ones exist.
+    private enum NameSearch { None, Index, Common, CommonWindowed }
+
+    private static string Where(List<string> clauses) => clauses.Count == 0 ? "" : "WHERE " + string.Join(" AND ", clauses);
+
+    private sealed class WindowEdge
+    {
+        public string CreatedAt { get; init; } = "";
+        public long Pk { get; init; }
+    }
+
+    // The SearchWindow-th newest run the other clauses select (an index range read in order, ids only); the window
+    // is it and every run newer. False when there are fewer: then every run is searched.
+    private static async Task<bool> AddSearchWindowAsync(IDbConnection connection, List<string> clauses, DynamicParameters p)
+    {
+        p.Add("WindowEdgeOffset", SearchWindow - 1);
+        var edge = await connection.QueryFirstOrDefaultAsync<WindowEdge>(
+            $"SELECT created_at AS CreatedAt, pk AS Pk FROM runs {Where(clauses)} ORDER BY created_at DESC, pk DESC LIMIT 1 OFFSET @WindowEdgeOffset", p);
+        if (edge is null) return false;
+        p.Add("EdgeCreated", edge.CreatedAt);
+        p.Add("EdgePk", edge.Pk);
+        clauses.Add("created_at >= @EdgeCreated AND (created_at, pk) >= (@EdgeCreated, @EdgePk)");
+        return true;
     }
 
     /// `q`: a run id prefix (an index range), or a name: a substring through the trigram index from three
     /// characters on (as a quoted phrase, so % and _ are literal). A shorter `q` matches run ids only (a name
     /// index for it cost every insert more than it was worth: migration 0007).
-    private static async Task<string> SearchClauseAsync(IDbConnection connection, string q, DynamicParameters p)
+    private static async Task<(string Clause, NameSearch Search)> SearchClauseAsync(IDbConnection connection, string q, DynamicParameters p)
     {
         p.Add("QLow", q);
         p.Add("QHigh", q + '\uffff');
@@ -152,9 +193,9 @@ public sealed partial class RunStore(Database database)
         p.Add("QLowLower", lower);
         p.Add("QHighLower", lower + '\uffff');
         const string idPrefix = "(id >= @QLow AND id < @QHigh) OR (id >= @QLowLower AND id < @QHighLower)";
-        if (q.Length < NameSearchMinimum) return $"({idPrefix})";
+        if (q.Length < NameSearchMinimum) return ($"({idPrefix})", NameSearch.None);
         var escaped = q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
-        if (connection.IsPostgres()) return SearchClausePostgres(escaped, idPrefix, p);
+        if (connection.IsPostgres()) return (SearchClausePostgres(escaped, idPrefix, p), NameSearch.None);
         var phrase = "\"" + q.Replace("\"", "\"\"") + "\"";
         p.Add("QPhrase", phrase);
         p.Add("QLike", "%" + escaped + "%");
@@ -162,11 +203,10 @@ public sealed partial class RunStore(Database database)
         var byName = $"({idPrefix} OR pk IN (SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase " +
                      $"UNION ALL SELECT pk FROM runs WHERE {NameIndexer.Unindexed} AND name LIKE @QLike ESCAPE '\\'))";
         var matches = await connection.ExecuteScalarAsync<long>(CountSearchMatches, new { QPhrase = phrase, Cap = SearchDriveLimit + 1 });
-        if (matches <= SearchDriveLimit) return byName;
-        // A common term: newest-first with the name as a filter fills a page at once, and the capped count stops
-        // at the cap the same way. Through the trigram index the count would first collect every match (half a
-        // million for a word most names share, ~0.5 s at 1M runs) before the cap applied.
-        return $"({idPrefix} OR name LIKE @QLike ESCAPE '\\')";
+        if (matches <= SearchDriveLimit) return (byName, NameSearch.Index);
+        // A common name: newest-first with the name as a filter (a page of a dense one fills at once), within the
+        // search window when the caller bounds it.
+        return ($"({idPrefix} OR name LIKE @QLike ESCAPE '\\')", NameSearch.Common);
     }
 
     /// Names are searched from this many characters on: the trigram indexes need three.
@@ -201,24 +241,27 @@ public sealed partial class RunStore(Database database)
 
     /// The page's SQL and its total's SQL for a filter: the total exact from `run_counts` when the filter is
     /// tenant/workflow/status only, otherwise counted up to the cap. Public so a test can read their plans.
-    public sealed record ListQuery(string ItemsSql, string CountSql, bool CountIsCapped, DynamicParameters Parameters);
+    /// `SearchedNewest`: the search window, when it left older runs unsearched.
+    public sealed record ListQuery(string ItemsSql, string CountSql, bool CountIsCapped, DynamicParameters Parameters, int? SearchedNewest = null);
 
     public static async Task<ListQuery> BuildListQueryAsync(IDbConnection connection, RunFilter filter)
     {
-        var (where, p) = await BuildWhereAsync(connection, filter);
+        var (where, p, search) = await BuildWhereAsync(connection, filter, windowed: true);
         p.Add("Limit", filter.Limit);
         p.Add("Offset", filter.Offset);
         p.Add("CountCap", CountCap + 1);
-        var items = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter, connection.IsPostgres())} LIMIT @Limit OFFSET @Offset";
+        var order = OrderBy(filter, connection.IsPostgres());
+        // A searched page in another order than newest-first: the matches (bounded: trigram matches or the window)
+        // are collected first and sorted, rather than the sort's index walked with each run's name looked up.
+        var items = search != NameSearch.None && filter.Sort != RunSort.Created
+            ? $"WITH hits (hit) AS MATERIALIZED (SELECT pk FROM runs {where}) SELECT {ListColumns} FROM hits CROSS JOIN runs ON runs.pk = hits.hit ORDER BY {order} LIMIT @Limit OFFSET @Offset"
+            : $"SELECT {ListColumns} FROM runs {where} ORDER BY {order} LIMIT @Limit OFFSET @Offset";
         // The same clauses name columns run_counts has: tenant_id, workflow_name, status.
         return CountableFromCounters(filter)
             ? new ListQuery(items, $"SELECT COALESCE(SUM(n), 0) FROM run_counts {where}", false, p)
-            : new ListQuery(items, $"SELECT COUNT(*) FROM (SELECT 1 FROM runs {where}{CappedCountOrder(connection)} LIMIT @CountCap) AS capped", true, p);
+            : new ListQuery(items, $"SELECT COUNT(*) FROM (SELECT 1 FROM runs {where} LIMIT @CountCap) AS capped", true, p,
+                search == NameSearch.CommonWindowed ? SearchWindow : null);
     }
-
-    // SQLite walks a capped count that a name filters newest-first through an index, as the page does, rather than
-    // the table in rowid order; PostgreSQL's planner is left to choose (the trigram index, or a scan it stops at the cap).
-    private static string CappedCountOrder(IDbConnection connection) => connection.IsPostgres() ? "" : " ORDER BY created_at DESC";
 
     // Every open dashboard polls the same page of the same list: an answer is reused for a second at most,
     // and only while nothing has been written since it was read (through this instance, or another one
@@ -246,7 +289,7 @@ public sealed partial class RunStore(Database database)
         var items = (await connection.QueryAsync<RunRow>(query.ItemsSql, query.Parameters)).ToList();
         var counted = await connection.ExecuteScalarAsync<long>(query.CountSql, query.Parameters);
         var capped = query.CountIsCapped && counted > CountCap;
-        return new RunPage(items, capped ? CountCap : counted, filter, capped);
+        return new RunPage(items, capped ? CountCap : counted, filter, capped, query.SearchedNewest);
     }
 
     /// Rebuilds what the triggers of migrations 0005 and 0006 keep (counters, rollups, the name index) from the
