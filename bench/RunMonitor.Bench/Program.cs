@@ -45,6 +45,8 @@ foreach (var (name, path) in targets)
     // Each target's requests alternate with the static file's, so the ratio compares the two under the same
     // conditions: on a shared VM a second's worth of the machine's own slowness otherwise lands in one row only.
     var (latencies, staticLatencies) = await MeasureLatencyAsync(http, path, staticPath, options.LatencyRequests);
+    // The static file's own row: its requests and their companions are one sample of it.
+    if (path == staticPath) latencies = staticLatencies = [.. latencies.Concat(staticLatencies).Order()];
     var throughput = WrkAvailable()
         ? await MeasureWithWrkAsync(options.BaseUrl + path, options.Connections, options.ThroughputSeconds)
         : await MeasureThroughputAsync(http, path, options.Connections, options.ThroughputSeconds);
