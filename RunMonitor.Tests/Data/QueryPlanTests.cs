@@ -130,7 +130,8 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
 
         var plan = await PlanAsync(list.ItemsSql, list.Parameters);
 
-        Assert.Contains(plan, line => line.Contains("runs_name_fts", StringComparison.Ordinal));
+        // The trigram index's matches arrive as a list (read once, before the page and the count).
+        Assert.Contains(plan, line => line.Contains("json_each", StringComparison.Ordinal));
         Assert.DoesNotContain(plan, line => Regex.IsMatch(line, @"^SCAN runs\b"));
     }
 

@@ -131,7 +131,7 @@ public sealed partial class RunStore(Database database)
     /// of half a million matches. A date range (`to`) moves the window back.
     public const int SearchWindow = 10_000;
 
-    private const string CountSearchMatches = "SELECT COUNT(*) FROM (SELECT 1 FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase LIMIT @Cap) AS matches";
+    private const string SearchMatches = "SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase LIMIT @Cap";
 
     /// WHERE clause from fixed fragments only; every value travels as a parameter. `windowed`: a common name is
     /// looked for among the newest SearchWindow runs only (the list); without it, among all (the export). `Window`
@@ -197,13 +197,17 @@ public sealed partial class RunStore(Database database)
         var escaped = q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
         if (connection.IsPostgres()) return (SearchClausePostgres(escaped, idPrefix, p), NameSearch.None);
         var phrase = "\"" + q.Replace("\"", "\"\"") + "\"";
-        p.Add("QPhrase", phrase);
         p.Add("QLike", "%" + escaped + "%");
-        // The index holds the runs up to NameIndexer's mark; the few written since are matched by their names.
-        var byName = $"({idPrefix} OR pk IN (SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase " +
-                     $"UNION ALL SELECT pk FROM runs WHERE {NameIndexer.Unindexed} AND name LIKE @QLike ESCAPE '\\'))";
-        var matches = await connection.ExecuteScalarAsync<long>(CountSearchMatches, new { QPhrase = phrase, Cap = SearchDriveLimit + 1 });
-        if (matches <= SearchDriveLimit) return (byName, NameSearch.Index);
+        // The trigram index is read once: its matches (when few enough to drive the query) travel to the page and
+        // the count as a JSON array, instead of each of them matching the phrase again (~50 ms for a long one).
+        var matches = (await connection.QueryAsync<long>(SearchMatches, new { QPhrase = phrase, Cap = SearchDriveLimit + 1 })).AsList();
+        if (matches.Count <= SearchDriveLimit)
+        {
+            p.Add("QMatches", "[" + string.Join(',', matches) + "]");
+            // The index holds the runs up to NameIndexer's mark; the few written since are matched by their names.
+            return ($"({idPrefix} OR pk IN (SELECT value FROM json_each(@QMatches) " +
+                    $"UNION ALL SELECT pk FROM runs WHERE {NameIndexer.Unindexed} AND name LIKE @QLike ESCAPE '\\'))", NameSearch.Index);
+        }
         // A common name: newest-first with the name as a filter (a page of a dense one fills at once), within the
         // search window when the caller bounds it.
         return ($"({idPrefix} OR name LIKE @QLike ESCAPE '\\')", NameSearch.Common);
