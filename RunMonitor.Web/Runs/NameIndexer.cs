@@ -1,4 +1,3 @@
-using System.Data;
 using Dapper;
 using RunMonitor.Web.Data;
 

@@ -122,7 +122,7 @@ public sealed partial class RunStore(Database database)
     /// How far a free-text or date-filtered list is counted before it says "10,000+".
     public const int CountCap = 10_000;
 
-    // Up to this many trigram matches the matches drive the query: each is looked up (~10,000 in ~50 ms at 1M runs).
+    // Up to this many trigram matches the matches drive the query, each looked up by its key (8,000 in ~15 ms warm).
     private const int SearchDriveLimit = 10_000;
 
     /// A name in more than SearchDriveLimit names is looked for among this many newest runs of the other filters,
@@ -134,8 +134,8 @@ public sealed partial class RunStore(Database database)
     private const string SearchMatches = "SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase LIMIT @Cap";
 
     /// WHERE clause from fixed fragments only; every value travels as a parameter. `windowed`: a common name is
-    /// looked for among the newest SearchWindow runs only (the list); without it, among all (the export). `Window`
-    /// is set when that left older runs unsearched.
+    /// looked for among the newest SearchWindow runs only (the list); without it, among all (the export). `Search`
+    /// says how `q` was read, CommonWindowed when the window left older runs unsearched.
     private static async Task<(string Where, DynamicParameters Parameters, NameSearch Search)> BuildWhereAsync(IDbConnection connection, RunFilter filter, bool windowed = false)
     {
         var clauses = new List<string>();
@@ -298,7 +298,7 @@ public sealed partial class RunStore(Database database)
 
     /// Rebuilds what the triggers of migrations 0005 and 0006 keep (counters, rollups, the name index) from the
     /// runs themselves, after a bulk load that ran without them. The same statements as the backfills of 0005 and 0006.
-    public const string RebuildDerived = """
+    public const string RebuildDerived = $"""
         DELETE FROM run_counts;
         INSERT INTO run_counts (tenant_id, workflow_name, status, n)
         SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY tenant_id, workflow_name, status;
@@ -308,8 +308,7 @@ public sealed partial class RunStore(Database database)
                TOTAL(cost_usd), CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER), CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER),
                CAST(MIN(TOTAL(duration_ms), 9.0e18) AS INTEGER), COUNT(duration_ms)
         FROM runs GROUP BY tenant_id, substr(created_at, 1, 13), status, dry_run;
-        INSERT INTO runs_name_fts (runs_name_fts) VALUES ('rebuild');
-        UPDATE runs_name_fts_mark SET indexed_through = COALESCE((SELECT MAX(pk) FROM runs), 0) WHERE id = 1;
+        {NameIndexer.RebuildAll}
         DELETE FROM run_daily;
         INSERT INTO run_daily (tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, cost_usd, tokens_input, tokens_output)
         SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
