@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Humanizer.Configuration;
-using Humanizer.Localisation;
+using Humanizer;
 
 namespace RunMonitor.Web.Runs;
 
@@ -45,7 +44,7 @@ public static class Format
             Configurator.Formatters.ResolveForCulture(Invariant).DateHumanize(key.Item1, key.Item2, key.Item3));
     }
 
-    // Humanizer 2.14's DateTimeHumanizeAlgorithms.DefaultHumanize, step for step.
+    // Humanizer's DateTimeHumanizeAlgorithms.DefaultHumanize, step for step.
     private static (TimeUnit Unit, int Count) RelativeUnit(DateTime input, DateTime basis, TimeSpan ts, Tense tense)
     {
         if (ts.TotalMilliseconds < 500) return (TimeUnit.Millisecond, 0);

@@ -162,24 +162,24 @@ public sealed partial record RunFilter
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
 
     /// The query string for this filter, leaving out defaults; `with` overrides single values.
-    public string ToQueryString(int? offset = null, string? sort = null, int? limit = null, bool includePaging = true)
+    public string ToQueryString(int? offset = null, string? sort = null, int? limit = null, bool includePaging = true) =>
+        QueryString.Create(RouteValues(offset, sort, limit, includePaging).Select(p => KeyValuePair.Create(p.Key, (string?)p.Value))).ToString();
+
+    /// The view's parameters as the list's links carry them (defaults left out), for `hx-all-route-data` and the query string.
+    public Dictionary<string, string> RouteValues(int? offset = null, string? sort = null, int? limit = null, bool includePaging = true)
     {
-        var pairs = new List<KeyValuePair<string, string?>>();
-        if (TenantChosen && Tenant is not null) pairs.Add(new("tenant", Tenant));
-        if (Workflow is not null) pairs.Add(new("layer_name", Workflow));
-        if (Statuses.Count > 0) pairs.Add(new("status", string.Join(',', Statuses)));
-        if (Q is not null) pairs.Add(new("q", Q));
-        if (FromText is not null) pairs.Add(new("from", FromText));
-        if (ToText is not null) pairs.Add(new("to", ToText));
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (TenantChosen && Tenant is not null) values["tenant"] = Tenant;
+        if (Workflow is not null) values["layer_name"] = Workflow;
+        if (Statuses.Count > 0) values["status"] = string.Join(',', Statuses);
+        if (Q is not null) values["q"] = Q;
+        if (FromText is not null) values["from"] = FromText;
+        if (ToText is not null) values["to"] = ToText;
         var sortToken = sort ?? SortToken;
-        if (sortToken != "-created") pairs.Add(new("sort", sortToken));
-        if (includePaging)
-        {
-            var o = offset ?? Offset;
-            if (o > 0) pairs.Add(new("offset", o.ToString(CultureInfo.InvariantCulture)));
-        }
+        if (sortToken != "-created") values["sort"] = sortToken;
+        if (includePaging && (offset ?? Offset) is > 0 and var o) values["offset"] = o.ToString(CultureInfo.InvariantCulture);
         var l = limit ?? Limit;
-        if (l != DefaultLimit) pairs.Add(new("limit", l.ToString(CultureInfo.InvariantCulture)));
-        return QueryString.Create(pairs).ToString();
+        if (l != DefaultLimit) values["limit"] = l.ToString(CultureInfo.InvariantCulture);
+        return values;
     }
 }

@@ -4,7 +4,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
-using RunMonitor.Web.Htmx;
+using Htmx;
 
 namespace RunMonitor.Web.Security;
 

@@ -83,7 +83,7 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         Assert.Equal("campaign_generation", doc.QuerySelector(".fact-workflow").Text());
         Assert.Equal("default", doc.QuerySelector(".fact-tenant").Text());
         // A live run's timeline polls its fragment.
-        Assert.Equal($"/ui/runs/{id}/steps", doc.QuerySelector("#step-timeline")!.GetAttribute("hx-get"));
+        Assert.Equal($"/ui/runs/{id}/steps", doc.QuerySelector("#step-timeline #step-timeline-poll")!.GetAttribute("hx-get"));
     }
 
     [Fact]
@@ -293,7 +293,7 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
     public async Task TimelinePoll_RunFinished_AsksForOneRefresh()
     {
         var id = await RunningCampaignAsync("detail-poll");
-        HttpRequestMessage Poll() => new(HttpMethod.Get, $"/ui/runs/{id}/steps") { Headers = { { "HX-Request", "true" }, { "HX-Trigger", "step-timeline" } } };
+        HttpRequestMessage Poll() => new(HttpMethod.Get, $"/ui/runs/{id}/steps") { Headers = { { "HX-Request", "true" }, { "HX-Trigger", "step-timeline-poll" } } };
 
         var whileRunning = await _client.SendAsync(Poll());
         await _client.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
@@ -301,7 +301,9 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
 
         Assert.False(whileRunning.Headers.Contains("HX-Refresh"));
         Assert.Equal("true", afterEnd.Headers.GetValues("HX-Refresh").Single());
-        Assert.Null((await Html.ParseAsync(afterEnd)).QuerySelector("#step-timeline")!.GetAttribute("hx-trigger"));
+        var timeline = (await Html.ParseAsync(afterEnd)).QuerySelector("#step-timeline");
+        Assert.NotNull(timeline);
+        Assert.Null(timeline.QuerySelector("#step-timeline-poll"));
     }
 
     [Fact]

@@ -429,9 +429,10 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.Equal("every 5s", live.QuerySelector("#runs-poll")?.GetAttribute("hx-trigger"));
         Assert.Equal("/ui/runs/list?layer_name=poll-live", live.QuerySelector("#runs-poll")?.GetAttribute("hx-get"));
         Assert.Null(done.QuerySelector("#runs-poll"));
-        Assert.Equal("every 5s", liveStats.QuerySelector("#run-stats")?.GetAttribute("hx-trigger"));
-        Assert.Equal("/ui/runs/stats?tenant=poll-tenant", liveStats.QuerySelector("#run-stats")?.GetAttribute("hx-get"));
-        Assert.Null(quietStats.QuerySelector("#run-stats")?.GetAttribute("hx-trigger"));
+        Assert.Equal("every 5s", liveStats.QuerySelector("#run-stats #run-stats-poll")?.GetAttribute("hx-trigger"));
+        Assert.Equal("/ui/runs/stats?tenant=poll-tenant", liveStats.QuerySelector("#run-stats #run-stats-poll")?.GetAttribute("hx-get"));
+        Assert.NotNull(quietStats.QuerySelector("#run-stats"));
+        Assert.Null(quietStats.QuerySelector("#run-stats-poll"));
     }
 
     [Fact]

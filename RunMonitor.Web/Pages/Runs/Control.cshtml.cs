@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using RunMonitor.Web.Htmx;
+using Htmx;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 
@@ -61,21 +61,23 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
         var run = await store.GetAsync(Caller.TenantId, id, ct);
         if (run is null) return Fragments.RunNotFound();
         var steps = await store.GetStepsAsync(id, ct);
-        if (seenStatus is not null && seenStatus != run.Status)
-            Response.Htmx(h => h.WithTrigger("runStatusChanged", new { runId = run.Id, status = run.Status }));
-        if (RunStatus.IsTerminal(run.Status))
+        var changed = seenStatus is not null && seenStatus != run.Status;
+        var finished = RunStatus.IsTerminal(run.Status) && seenStatus is not null && RunStatus.IsActive(seenStatus);
+        if (RunStatus.IsTerminal(run.Status)) Response.StopPolling();
+        // One Htmx call: the package does not keep a detail-less trigger set by an earlier call on the response.
+        if (changed || finished)
         {
-            Response.StopPolling();
-            if (seenStatus is not null && RunStatus.IsActive(seenStatus))
+            Response.Htmx(h =>
             {
+                if (changed) h.WithTrigger("runStatusChanged", new { runId = run.Id, status = run.Status });
+                if (!finished) return;
                 // A status message, not an alert (role="status"), whatever the outcome: nothing went wrong here.
                 var level = run.Status is RunStatus.Completed or RunStatus.Dry ? "success" : "info";
                 var name = run.DisplayName;
-                Response.Htmx(h => h
-                    .WithTrigger("showToast", new { message = $"Run {run.Id} ({name}) finished: {run.Status}", level })
+                h.WithTrigger("showToast", new { message = $"Run {run.Id} ({name}) finished: {run.Status}", level })
                     .WithTrigger("runFinished", new { runId = run.Id, status = run.Status, name })
-                    .WithTrigger("runsChanged"));
-            }
+                    .WithTrigger("runsChanged");
+            });
         }
         return Partial("_RunLiveBody", new RunLiveModel(run, steps, time.GetUtcNow()) { ShowBadge = badge != "false" });
     }

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using RunMonitor.Web.Htmx;
+using Htmx;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using RunMonitor.Web.Htmx;
+using Htmx;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 
@@ -21,7 +21,7 @@ public sealed class StepsModel(RunStore store, ArtifactStore artifacts, TimeProv
         if (stepId is null)
         {
             // The timeline's own poll seeing the run end reloads the page once: status, error and payloads change too.
-            if (Request.IsHtmx(out var hx) && hx!.Trigger == "step-timeline" && !RunStatus.IsActive(run.Status))
+            if (Request.IsHtmx(out var hx) && hx!.Trigger == "step-timeline-poll" && !RunStatus.IsActive(run.Status))
                 Response.Htmx(h => h.Refresh());
             var steps = await store.GetStepsAsync(id, ct);
             var selected = Request.Query["step"].ToString() is { Length: > 0 } s ? s : null;
