@@ -383,6 +383,10 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.Equal("inline-wf", doc.QuerySelector("select[name=layer_name] option[selected]")?.GetAttribute("value"));
         Assert.NotNull(doc.QuerySelector("dialog#run-detail-modal.modal"));
         Assert.NotNull(doc.QuerySelector("body[hx-headers]"));
+        // Our htmx config as written: no inline indicator styles (the CSP refuses them) and the 400 fragments swapped in.
+        var config = System.Text.Json.JsonDocument.Parse(doc.QuerySelector("meta[name=htmx-config]")!.GetAttribute("content")!).RootElement;
+        Assert.False(config.GetProperty("includeIndicatorStyles").GetBoolean());
+        Assert.Contains(config.GetProperty("responseHandling").EnumerateArray(), r => r.GetProperty("code").GetString() == "400" && r.GetProperty("swap").GetBoolean());
     }
 
     [Fact]
