@@ -70,12 +70,17 @@ public sealed class CopyStoreFixture : IAsyncLifetime
             await client.CreateRunAsync(new
             {
                 id = "copy-a", tenantId = "acme", workflowName = "nightly", name = "Nightly A", status = "running",
+                workflowVersion = "2.3.0", triggerType = "update", baseRunId = "copy-base",
                 triggerPayload = new { source = "cron", n = 1 }, context = new { region = "eu" },
                 steps = new[] { new { stepId = "fetch" }, new { stepId = "bundle" } },
-                errors = new[] { new { topic = "feed", error = "timeout", node = (string?)"n1" }, new { topic = "feed", error = "retry", node = (string?)null } },
+                errors = new[] { new { topic = (string?)"feed", error = "timeout", node = (string?)"n1" }, new { topic = (string?)null, error = "retry", node = (string?)null } },
                 usage = new { model = "gpt-4o-mini", tokensInput = 1200, tokensOutput = 300 },
             });
-            await client.PutStepAsync("copy-a", "fetch", new { status = "completed", durationMs = 1200, output = new { ok = true } });
+            await client.PutStepAsync("copy-a", "fetch", new
+            {
+                status = "failed", durationMs = 1200, output = new { ok = true }, inputHash = "sha256:9f2c", outputArtifactIds = new[] { "art-1", "art-2" },
+                endedAt = "2026-11-21T11:59:00Z", error = new { code = "E_FETCH", message = "feed down", attempt = 2, timestamp = "2026-11-21T11:59:00Z", details = new { status = 503 } },
+            });
             ArtifactId = await UploadAsync(client, "copy-a", "bundle", "bundle.zip", ArtifactBytes);
             var lost = "lost bytes"u8.ToArray();
             MissingArtifactId = await UploadAsync(client, "copy-a", "bundle", "lost.txt", lost);
@@ -84,7 +89,7 @@ public sealed class CopyStoreFixture : IAsyncLifetime
             await client.CreateRunAsync(new
             {
                 id = "copy-b", tenantId = "globex", workflowName = "billing", status = "failed",
-                error = new { message = "boom", type = "IOError", stack = "at x\nat y" },
+                error = new { message = "boom", type = "IOError", stack = "at x\nat y", code = "E_IO", failedStepId = "write", timestamp = "2026-11-21T11:00:00Z" },
                 usage = new { model = "home-made-llm", tokensInput = 10, costUsd = 0.5 },
             });
             for (var i = 0; i < 24; i++)

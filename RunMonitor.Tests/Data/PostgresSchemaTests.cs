@@ -5,13 +5,12 @@ using RunMonitor.Web.Data;
 
 namespace RunMonitor.Tests.Data;
 
-/// The PostgreSQL schema (Migrations/Postgres/0001): its triggers keep run_counts, run_rollups and run_daily
+/// The PostgreSQL schema (Migrations/Postgres, applied in order): its triggers keep run_counts, run_rollups and run_daily
 /// equal to what the runs say, as SQLite's triggers do (DerivedTablesTests), also under concurrent writers
 /// on several connections; PostgresSql.RebuildDerived recomputes them; the list's searches and sorts read
 /// an index. Every test gets a fresh database.
 public sealed class PostgresSchemaTests : IDisposable
 {
-    public const string MigrationResource = "RunMonitor.Web.Data.Migrations.Postgres.0001_initial.sql";
 
     private readonly string _connectionString;
 
@@ -19,7 +18,7 @@ public sealed class PostgresSchemaTests : IDisposable
     {
         _connectionString = PostgresServer.CreateDatabase();
         using var connection = Open();
-        connection.Execute(LoadMigration());
+        foreach (var (_, _, sql) in MigrationRunner.LoadMigrations(StoreProvider.Postgres)) connection.Execute(sql);
     }
 
     public void Dispose() => PostgresServer.DropDatabase(_connectionString);
@@ -29,14 +28,6 @@ public sealed class PostgresSchemaTests : IDisposable
         var connection = new NpgsqlConnection(_connectionString);
         connection.Open();
         return connection;
-    }
-
-    private static string LoadMigration()
-    {
-        using var stream = typeof(PostgresSql).Assembly.GetManifestResourceStream(MigrationResource)
-            ?? throw new InvalidOperationException($"{MigrationResource} is not embedded in RunMonitor.Web");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 
     // What the triggers keep (rows counted down to 0 stay, as in SQLite) against a fresh GROUP BY over runs:
@@ -320,7 +311,12 @@ public sealed class PostgresSchemaTests : IDisposable
     }
 
     // PostgreSQL-only columns and tables: artifact bytes in the database, SQLite's implicit rowid made explicit.
-    private static readonly string[] PostgresOnly = ["artifact_blobs.sha256", "artifact_blobs.content", "artifacts.rowid"];
+    private static readonly string[] PostgresOnly =
+    [
+        "artifact_blobs.sha256", "artifact_blobs.content", "artifacts.rowid",
+        // The key ring: a folder beside the SQLite file, a table on PostgreSQL (0002).
+        "data_protection_keys.id", "data_protection_keys.friendly_name", "data_protection_keys.xml",
+    ];
 
     [Fact]
     public async Task Schema_HasEveryTableAndColumnSqliteReachesThroughItsMigrations()
@@ -359,6 +355,7 @@ public sealed class PostgresSchemaTests : IDisposable
         Assert.Empty(await connection.QueryAsync<string>("""
             SELECT table_name || '.' || column_name FROM information_schema.columns
             WHERE table_schema = 'public' AND data_type = 'text' AND collation_name IS DISTINCT FROM 'C'
+              AND table_name <> 'data_protection_keys' -- the key ring's XML is stored and read whole, never compared
             """));
     }
 

@@ -112,6 +112,24 @@ public sealed class WebhookTests(WebhookFixture fixture) : IClassFixture<Webhook
     }
 
     [Fact]
+    public async Task TerminalTransition_OmeercsRun_BodyCarriesItsFields()
+    {
+        var client = fixture.Factory.CreateClient();
+        var id = (await client.CreateRunAsync(new { workflowName = "hooked", status = "running", workflowVersion = "1.4.2", triggerType = "update", baseRunId = "base-1" }))
+            .GetProperty("id").GetString()!;
+
+        await client.PatchJsonAsync($"/api/runs/{id}", new { status = "failed", error = new { code = "E_STEP", message = "boom", failedStepId = "render", timestamp = "2026-11-21T11:59:00Z" } });
+        var delivery = (await DeliveriesAsync(id)).First(d => d.WebhookIndex == 0);
+
+        var run = JsonDocument.Parse(delivery.Payload).RootElement.GetProperty("run");
+        Assert.Equal("1.4.2", run.GetProperty("workflowVersion").GetString());
+        Assert.Equal("update", run.GetProperty("triggerType").GetString());
+        Assert.Equal("base-1", run.GetProperty("baseRunId").GetString());
+        Assert.Equal("E_STEP", run.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("render", run.GetProperty("error").GetProperty("failedStepId").GetString());
+    }
+
+    [Fact]
     public async Task TerminalTransition_PostsSignedEvent_RetriesAfter500UntilDelivered()
     {
         var client = fixture.Factory.CreateClient();

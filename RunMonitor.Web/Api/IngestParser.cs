@@ -18,6 +18,7 @@ public static partial class IngestParser
 
     private const int NameLength = 500;
     private const int TextLength = 1_000_000;
+    private const int CodeLength = 200;
 
     public static NewRun? ParseCreate(JsonElement root, Dictionary<string, List<string>> errors)
     {
@@ -32,6 +33,14 @@ public static partial class IngestParser
         var dryRun = body.Bool("dryRun");
         var payload = body.RawJson("triggerPayload");
         var layerHash = body.String("layerHash", 200);
+        var workflowVersion = body.String("workflowVersion", 50);
+        var triggerType = body.String("triggerType", 40);
+        if (triggerType is not null && triggerType is not ("initial" or "update"))
+        {
+            body.Fail("triggerType", "must be initial or update");
+            triggerType = null;
+        }
+        var baseRunId = body.String("baseRunId", 128, IdPattern(), IdText);
         var createdAt = body.Time("createdAt");
         var steps = new List<PlannedStep>();
         if (body.Array("steps", 1000) is { } stepBodies)
@@ -55,7 +64,8 @@ public static partial class IngestParser
         return new NewRun
         {
             Id = id, TenantId = tenant, WorkflowName = workflow, Name = name, DryRun = dryRun ?? false,
-            TriggerPayload = payload, LayerHash = layerHash, Steps = steps, CreatedAt = createdAt, Patch = patch,
+            TriggerPayload = payload, LayerHash = layerHash, WorkflowVersion = workflowVersion, TriggerType = triggerType,
+            BaseRunId = baseRunId, Steps = steps, CreatedAt = createdAt, Patch = patch,
         };
     }
 
@@ -77,7 +87,8 @@ public static partial class IngestParser
         RunErrorInfo? error = null;
         if (body.Child("error") is { } e)
         {
-            error = new RunErrorInfo(e.String("message", TextLength), e.String("type", 500), e.String("stack", TextLength));
+            error = new RunErrorInfo(e.String("message", TextLength), e.String("type", 500), e.String("stack", TextLength),
+                e.String("code", CodeLength), e.String("failedStepId", 128, IdPattern(), IdText), e.Time("timestamp"));
             e.RejectUnknown();
         }
         List<ErrorEntry>? errorsList = null;
@@ -86,11 +97,11 @@ public static partial class IngestParser
             errorsList = [];
             foreach (var item in items)
             {
-                var topic = item.String("topic", 500, required: true);
+                var topic = item.String("topic", 500);
                 var message = item.String("error", TextLength, required: true);
                 var node = item.String("node", 500);
                 item.RejectUnknown();
-                if (topic is not null && message is not null) errorsList.Add(new ErrorEntry(topic, message, node));
+                if (message is not null) errorsList.Add(new ErrorEntry(topic, message, node));
             }
         }
         RunMetrics? metrics = null;
@@ -114,35 +125,52 @@ public static partial class IngestParser
         };
     }
 
-    public static StepUpsert? ParseStep(JsonElement root, Dictionary<string, List<string>> errors)
+    /// `stepId` is the step the URL names: an omeercs RunStep carries it in its body too, and may, if it agrees.
+    public static StepUpsert? ParseStep(JsonElement root, Dictionary<string, List<string>> errors, string stepId)
     {
         var body = JsonBody.Object(root, errors);
         if (body is null) return null;
+        if (body.String("stepId", 128) is { } named && named != stepId)
+            body.Fail("stepId", $"is '{named}' but the URL names step '{stepId}'; leave it out or make them agree");
         var skillId = body.String("skillId", 200);
         var status = body.Status("status", StepStatus.Normalize, StepStatus.AcceptedWords);
         var startedAt = body.Time("startedAt");
         var completedAt = body.Time("completedAt");
+        // omeercs's RunStep says endedAt; one of the two names, never both.
+        var endedAt = body.Time("endedAt");
+        if (body.Has("endedAt") && body.Has("completedAt")) body.Fail("endedAt", "is another name for completedAt; give one of them");
+        else completedAt ??= endedAt;
+        var inputHash = body.String("inputHash", 128);
+        var outputArtifactIds = body.StringsJson("outputArtifactIds", 100, 200);
         var durationMs = body.Count("durationMs");
         var cacheHit = body.Bool("cacheHit");
         var attempt = body.Count("attempt", 1, 1000);
         var input = body.RawJson("input");
         var output = body.RawJson("output");
         var errorGiven = body.Has("error");
-        string? message = null, stack = null;
+        string? message = null, stack = null, code = null, details = null;
+        long? errorAttempt = null;
+        DateTimeOffset? errorAt = null;
         if (body.Child("error") is { } e)
         {
             message = e.String("message", TextLength);
             stack = e.String("stack", TextLength);
+            code = e.String("code", CodeLength);
+            errorAttempt = e.Count("attempt", 1, 1000);
+            errorAt = e.Time("timestamp");
+            details = e.RawJsonObject("details");
             e.RejectUnknown();
         }
         body.RejectUnknown();
-        if (startedAt is { } s && completedAt is { } c && c < s) body.Fail("completedAt", "must not be before startedAt");
+        if (startedAt is { } s && completedAt is { } c && c < s) body.Fail(body.Has("endedAt") ? "endedAt" : "completedAt", "must not be before startedAt");
         if (errors.Count > 0) return null;
         return new StepUpsert
         {
             SkillId = skillId, Status = status, StartedAt = startedAt, CompletedAt = completedAt, DurationMs = durationMs,
             CacheHit = cacheHit, Attempt = attempt, Input = input, Output = output,
-            ErrorGiven = errorGiven, ErrorMessage = message, ErrorStack = stack,
+            InputHash = inputHash, OutputArtifactIds = outputArtifactIds,
+            ErrorGiven = errorGiven, ErrorMessage = message, ErrorStack = stack, ErrorCode = code, ErrorAttempt = errorAttempt,
+            ErrorTimestamp = errorAt, ErrorDetails = details,
         };
     }
 }

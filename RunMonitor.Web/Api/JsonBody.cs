@@ -151,6 +151,18 @@ public sealed class JsonBody
         return raw;
     }
 
+    /// A JSON object, kept as its raw text; any other JSON value is refused. Null when absent or JSON null.
+    public string? RawJsonObject(string name, int maxBytes = 1024 * 1024)
+    {
+        if (!TryGet(name, out var value)) return null;
+        if (value.ValueKind != JsonValueKind.Object) { Fail(name, "must be a JSON object"); return null; }
+        return RawJson(name, maxBytes);
+    }
+
+    /// An array of strings checked like `Strings`, kept as JSON text (how the store holds it). Null when absent.
+    public string? StringsJson(string name, int maxItems, int maxLength) =>
+        Strings(name, maxItems, maxLength) is { } items ? JsonSerializer.Serialize(items) : null;
+
     public JsonBody? Child(string name)
     {
         if (!TryGet(name, out var value)) return null;

@@ -3,8 +3,14 @@ using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Web.Api;
 
-public sealed record ErrorJson(string? Message, string? Type, string? Stack);
-public sealed record ErrorEntryJson(string Topic, string Error, string? Node);
+public sealed record ErrorJson(string? Message, string? Type, string? Stack, string? Code, string? FailedStepId, DateTimeOffset? Timestamp)
+{
+    public static ErrorJson? From(RunRow r) => r.HasError || r.ErrorFailedStepId is not null || r.ErrorTimestamp is not null
+        ? new ErrorJson(r.ErrorMessage, r.ErrorType, r.ErrorStack, r.ErrorCode, r.ErrorFailedStepId, DbTime.FromDb(r.ErrorTimestamp))
+        : null;
+}
+
+public sealed record ErrorEntryJson(string? Topic, string Error, string? Node);
 public sealed record MetricsJson(long? TargetsMatched, long? TargetsProcessed, long? TargetsSkipped, long? InsightsCreated);
 public sealed record UsageJson(string? Profile, string? Provider, string? Model, long? TokensInput, long? TokensOutput, double? CostUsd, bool CostEstimated);
 
@@ -14,18 +20,19 @@ public sealed record RunJson(
     JsonElement? TriggerPayload, JsonElement? Context, ErrorJson? Error, IReadOnlyList<ErrorEntryJson> Errors,
     MetricsJson Metrics, UsageJson Usage, string? LayerHash, string? RetryOf, bool CancelRequested,
     string? LeaseOwner, DateTimeOffset? LeaseExpiresAt, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
-    DateTimeOffset? CompletedAt, long? DurationMs, long StepsTotal, long StepsCompleted)
+    DateTimeOffset? CompletedAt, long? DurationMs, long StepsTotal, long StepsCompleted,
+    string? WorkflowVersion, string? TriggerType, string? BaseRunId)
 {
     public static RunJson From(RunRow r, IReadOnlyList<RunErrorRow> errors) => new(
         r.Id, r.TenantId, r.WorkflowName, r.Name, r.Status, r.IsDryRun,
         Parse(r.TriggerPayload), Parse(r.Context),
-        r.ErrorMessage is null && r.ErrorType is null && r.ErrorStack is null ? null : new ErrorJson(r.ErrorMessage, r.ErrorType, r.ErrorStack),
+        ErrorJson.From(r),
         errors.Select(e => new ErrorEntryJson(e.Topic, e.Error, e.Node)).ToList(),
         new MetricsJson(r.TargetsMatched, r.TargetsProcessed, r.TargetsSkipped, r.InsightsCreated),
         new UsageJson(r.ModelProfile, r.ModelProvider, r.ModelName, r.TokensInput, r.TokensOutput, r.CostUsd, r.IsCostEstimated),
         r.LayerHash, r.RetryOf, r.IsCancelRequested, r.LeaseOwner, DbTime.FromDb(r.LeaseExpiresAt),
         DbTime.Parse(r.CreatedAt), DbTime.FromDb(r.StartedAt), DbTime.FromDb(r.CompletedAt), r.DurationMs,
-        r.StepsTotal, r.StepsCompleted);
+        r.StepsTotal, r.StepsCompleted, r.WorkflowVersion, r.TriggerType, r.BaseRunId);
 
     /// Stored JSON goes back out as JSON, not as a string holding JSON.
     public static JsonElement? Parse(string? raw)
@@ -40,14 +47,15 @@ public sealed record RunJson(
 public sealed record RunSummaryJson(
     string Id, string TenantId, string WorkflowName, string? Name, string Status, bool DryRun, string? ErrorMessage,
     MetricsJson Metrics, UsageJson Usage, string? RetryOf, bool CancelRequested, DateTimeOffset CreatedAt,
-    DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, long? DurationMs, long StepsTotal, long StepsCompleted)
+    DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, long? DurationMs, long StepsTotal, long StepsCompleted,
+    string? WorkflowVersion, string? TriggerType, string? BaseRunId, string? ErrorCode)
 {
     public static RunSummaryJson From(RunRow r) => new(
         r.Id, r.TenantId, r.WorkflowName, r.Name, r.Status, r.IsDryRun, r.ErrorMessage,
         new MetricsJson(r.TargetsMatched, r.TargetsProcessed, r.TargetsSkipped, r.InsightsCreated),
         new UsageJson(r.ModelProfile, r.ModelProvider, r.ModelName, r.TokensInput, r.TokensOutput, r.CostUsd, r.IsCostEstimated),
         r.RetryOf, r.IsCancelRequested, DbTime.Parse(r.CreatedAt), DbTime.FromDb(r.StartedAt), DbTime.FromDb(r.CompletedAt),
-        r.DurationMs, r.StepsTotal, r.StepsCompleted);
+        r.DurationMs, r.StepsTotal, r.StepsCompleted, r.WorkflowVersion, r.TriggerType, r.BaseRunId, r.ErrorCode);
 }
 
 /// `total` is exact unless `totalCapped`: then at least that many match (free-text and date filters count up to a cap).
@@ -55,15 +63,18 @@ public sealed record RunSummaryJson(
 /// searched (items and total are theirs); null when every run was.
 public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int Offset, int Limit, bool TotalCapped, int? SearchedNewest);
 
-public sealed record StepErrorJson(string? Message, string? Stack);
+public sealed record StepErrorJson(string? Message, string? Stack, string? Code, long? Attempt, DateTimeOffset? Timestamp, JsonElement? Details);
 
 public sealed record StepJson(
     string RunId, string StepId, int Index, string? SkillId, string Status, DateTimeOffset? StartedAt,
     DateTimeOffset? CompletedAt, long? DurationMs, bool CacheHit, long Attempt, JsonElement? Input, JsonElement? Output,
-    StepErrorJson? Error)
+    StepErrorJson? Error, string? InputHash, JsonElement? OutputArtifactIds)
 {
     public static StepJson From(StepRow s, int index) => new(
         s.RunId, s.StepId, index, s.SkillId, s.Status, DbTime.FromDb(s.StartedAt), DbTime.FromDb(s.CompletedAt),
         s.DurationMs, s.IsCacheHit, s.Attempt, RunJson.Parse(s.Input), RunJson.Parse(s.Output),
-        s.ErrorMessage is null && s.ErrorStack is null ? null : new StepErrorJson(s.ErrorMessage, s.ErrorStack));
+        s.HasError || s.ErrorAttempt is not null || s.ErrorTimestamp is not null
+            ? new StepErrorJson(s.ErrorMessage, s.ErrorStack, s.ErrorCode, s.ErrorAttempt, DbTime.FromDb(s.ErrorTimestamp), RunJson.Parse(s.ErrorDetails))
+            : null,
+        s.InputHash, RunJson.Parse(s.OutputArtifactIds));
 }

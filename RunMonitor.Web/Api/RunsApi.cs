@@ -76,7 +76,7 @@ public static class RunsApi
         var (root, bad) = await ReadJsonAsync(http, ct);
         if (bad is not null) return bad;
         var errors = new Dictionary<string, List<string>>();
-        var request = IngestParser.ParseStep(root, errors);
+        var request = IngestParser.ParseStep(root, errors, stepId);
         if (request is null) return Problems.Validation(errors);
         var result = await service.UpsertStepAsync(http.Caller(), id, stepId, request, ct);
         if (result.Outcome != WriteOutcome.Ok) return Problems.From(result.Outcome, result.Reason, id);

@@ -1,8 +1,10 @@
 namespace RunMonitor.Web.Runs;
 
-public sealed record RunErrorInfo(string? Message, string? Type, string? Stack);
+/// A run's error: Zos's message, type and stack; omeercs adds a code, the step that failed and when.
+public sealed record RunErrorInfo(string? Message, string? Type, string? Stack, string? Code = null, string? FailedStepId = null, DateTimeOffset? Timestamp = null);
 
-public sealed record ErrorEntry(string Topic, string Error, string? Node);
+/// One entry of a run's errors list; Zos leaves topic and node null for a failure of the whole layer.
+public sealed record ErrorEntry(string? Topic, string Error, string? Node);
 
 public sealed record RunMetrics(long? TargetsMatched, long? TargetsProcessed, long? TargetsSkipped, long? InsightsCreated);
 
@@ -33,6 +35,9 @@ public sealed record NewRun
     public bool DryRun { get; init; }
     public string? TriggerPayload { get; init; }
     public string? LayerHash { get; init; }
+    public string? WorkflowVersion { get; init; }
+    public string? TriggerType { get; init; }
+    public string? BaseRunId { get; init; }
     public IReadOnlyList<PlannedStep> Steps { get; init; } = [];
     public DateTimeOffset? CreatedAt { get; init; }
     public RunPatch Patch { get; init; } = new();
@@ -50,9 +55,17 @@ public sealed record StepUpsert
     public long? Attempt { get; init; }
     public string? Input { get; init; }
     public string? Output { get; init; }
+    public string? InputHash { get; init; }
+    /// A JSON array of strings, as stored.
+    public string? OutputArtifactIds { get; init; }
     public bool ErrorGiven { get; init; }
     public string? ErrorMessage { get; init; }
     public string? ErrorStack { get; init; }
+    public string? ErrorCode { get; init; }
+    public long? ErrorAttempt { get; init; }
+    public DateTimeOffset? ErrorTimestamp { get; init; }
+    /// A JSON object, as stored.
+    public string? ErrorDetails { get; init; }
 }
 
 public enum WriteOutcome { Ok, Created, NotFound, Conflict, Forbidden, Invalid }

@@ -14,6 +14,9 @@ public sealed record RunRow
     public string? ErrorMessage { get; init; }
     public string? ErrorType { get; init; }
     public string? ErrorStack { get; init; }
+    public string? ErrorCode { get; init; }
+    public string? ErrorFailedStepId { get; init; }
+    public string? ErrorTimestamp { get; init; }
     public string CreatedAt { get; init; } = "";
     public string? StartedAt { get; init; }
     public string? CompletedAt { get; init; }
@@ -30,6 +33,9 @@ public sealed record RunRow
     public double? CostUsd { get; init; }
     public long CostEstimated { get; init; }
     public string? LayerHash { get; init; }
+    public string? WorkflowVersion { get; init; }
+    public string? TriggerType { get; init; }
+    public string? BaseRunId { get; init; }
     public string? RetryOf { get; init; }
     public long CancelRequested { get; init; }
     public string? LeaseOwner { get; init; }
@@ -39,6 +45,7 @@ public sealed record RunRow
     public long StepsCompleted { get; init; }
     public string UpdatedAt { get; init; } = "";
 
+    public bool HasError => ErrorMessage is not null || ErrorType is not null || ErrorStack is not null || ErrorCode is not null;
     public bool IsDryRun => DryRun != 0;
     public bool IsCancelRequested => CancelRequested != 0;
     public bool IsCostEstimated => CostEstimated != 0;
@@ -51,7 +58,7 @@ public sealed record RunErrorRow
 {
     public string RunId { get; init; } = "";
     public long Seq { get; init; }
-    public string Topic { get; init; } = "";
+    public string? Topic { get; init; }
     public string Error { get; init; } = "";
     public string? Node { get; init; }
 }
@@ -73,9 +80,16 @@ public sealed record StepRow
     public string? Output { get; init; }
     public string? ErrorMessage { get; init; }
     public string? ErrorStack { get; init; }
+    public string? InputHash { get; init; }
+    public string? OutputArtifactIds { get; init; }
+    public string? ErrorCode { get; init; }
+    public long? ErrorAttempt { get; init; }
+    public string? ErrorTimestamp { get; init; }
+    public string? ErrorDetails { get; init; }
     public string UpdatedAt { get; init; } = "";
 
     public bool IsCacheHit => CacheHit != 0;
+    public bool HasError => ErrorMessage is not null || ErrorStack is not null || ErrorCode is not null || ErrorDetails is not null;
 }
 
 /// A run with what its detail views need beside the row.

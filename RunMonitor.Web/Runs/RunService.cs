@@ -39,6 +39,9 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
             DryRun = request.DryRun ? 1 : 0,
             TriggerPayload = request.TriggerPayload,
             LayerHash = request.LayerHash,
+            WorkflowVersion = request.WorkflowVersion,
+            TriggerType = request.TriggerType,
+            BaseRunId = request.BaseRunId,
             CreatedAt = DbTime.ToDb(created),
             StepsTotal = request.Steps.Count,
             UpdatedAt = nowText,
@@ -134,7 +137,12 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
         };
         if (patch.ErrorGiven)
         {
-            updated = updated with { ErrorMessage = patch.Error?.Message, ErrorType = patch.Error?.Type, ErrorStack = patch.Error?.Stack };
+            var e = patch.Error;
+            updated = updated with
+            {
+                ErrorMessage = e?.Message, ErrorType = e?.Type, ErrorStack = e?.Stack, ErrorCode = e?.Code,
+                ErrorFailedStepId = e?.FailedStepId, ErrorTimestamp = DbTime.ToDb(e?.Timestamp),
+            };
         }
         if (patch.Metrics is { } m)
         {
@@ -198,8 +206,14 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
                 Attempt = request.Attempt ?? existing.Attempt,
                 Input = request.Input ?? existing.Input,
                 Output = request.Output ?? existing.Output,
+                InputHash = request.InputHash ?? existing.InputHash,
+                OutputArtifactIds = request.OutputArtifactIds ?? existing.OutputArtifactIds,
                 ErrorMessage = request.ErrorGiven ? request.ErrorMessage : existing.ErrorMessage,
                 ErrorStack = request.ErrorGiven ? request.ErrorStack : existing.ErrorStack,
+                ErrorCode = request.ErrorGiven ? request.ErrorCode : existing.ErrorCode,
+                ErrorAttempt = request.ErrorGiven ? request.ErrorAttempt : existing.ErrorAttempt,
+                ErrorTimestamp = request.ErrorGiven ? DbTime.ToDb(request.ErrorTimestamp) : existing.ErrorTimestamp,
+                ErrorDetails = request.ErrorGiven ? request.ErrorDetails : existing.ErrorDetails,
                 UpdatedAt = nowText,
             };
             await RunStore.WriteStepsAsync(connection, tx, [step]);

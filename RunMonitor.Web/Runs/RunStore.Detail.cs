@@ -3,7 +3,11 @@ using Dapper;
 namespace RunMonitor.Web.Runs;
 
 /// A run view's reads: the run with its errors and steps, and on the run page the runs that retried it.
-public sealed record RunView(RunDetail Detail, IReadOnlyList<StepRow> Steps, IReadOnlyList<RunRow> Retries);
+public sealed record RunView(RunDetail Detail, IReadOnlyList<StepRow> Steps, IReadOnlyList<RunRow> Retries)
+{
+    /// The run's `baseRunId` names a run of the same tenant (the page links it); read by the run page only.
+    public bool BaseRunInTenant { get; init; }
+}
 
 /// What the run views need beside the run: one step, and the runs that retried it.
 public sealed partial class RunStore
@@ -19,7 +23,7 @@ public sealed partial class RunStore
     // Nor the run's payloads (they can be hundreds of KB), lease or retry columns: the modal does not show them.
     private const string SelectModalRun = """
         SELECT id AS Id, tenant_id AS TenantId, workflow_name AS WorkflowName, name AS Name, status AS Status,
-               dry_run AS DryRun, error_message AS ErrorMessage, error_type AS ErrorType, error_stack AS ErrorStack,
+               dry_run AS DryRun, error_message AS ErrorMessage, error_type AS ErrorType, error_stack AS ErrorStack, error_code AS ErrorCode,
                created_at AS CreatedAt, started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs,
                targets_matched AS TargetsMatched, targets_processed AS TargetsProcessed, targets_skipped AS TargetsSkipped,
                insights_created AS InsightsCreated, model_profile AS ModelProfile, model_provider AS ModelProvider,
@@ -34,8 +38,12 @@ public sealed partial class RunStore
     // The page links each retry with its status and time: three columns, not the list's 26 (compiling each costs).
     private const string SelectRetryLinks = "SELECT id AS Id, status AS Status, created_at AS CreatedAt FROM runs WHERE retry_of = @Id AND tenant_id = @Tenant ORDER BY created_at, id";
     private const string SelectRetryLinksAll = "SELECT id AS Id, status AS Status, created_at AS CreatedAt FROM runs WHERE retry_of = @Id ORDER BY created_at, id";
-    private const string SelectPageView = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetryLinks}";
-    private const string SelectPageViewAll = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetryLinksAll}";
+    // An update run's base run is linked only where it is there to open: two lookups by key.
+    private const string SelectBaseRunInTenant = """
+        SELECT COUNT(*) FROM runs r JOIN runs b ON b.id = r.base_run_id AND b.tenant_id = r.tenant_id WHERE r.id = @Id
+        """;
+    private const string SelectPageView = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetryLinks};\n{SelectBaseRunInTenant}";
+    private const string SelectPageViewAll = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetryLinksAll};\n{SelectBaseRunInTenant}";
 
     /// The detail modal's reads: the run and its steps without their payloads, and its errors. Another tenant's run is null.
     public Task<RunView?> GetModalViewAsync(string? tenant, string id, CancellationToken ct = default) =>
@@ -56,7 +64,8 @@ public sealed partial class RunStore
         var errors = (await results.ReadAsync<RunErrorRow>()).AsList();
         var steps = (await results.ReadAsync<StepRow>()).AsList();
         var retriedBy = retries ? (await results.ReadAsync<RunRow>()).AsList() : [];
-        return new RunView(new RunDetail(run, errors), steps, retriedBy);
+        var baseRunInTenant = retries && await results.ReadSingleAsync<long>() > 0;
+        return new RunView(new RunDetail(run, errors), steps, retriedBy) { BaseRunInTenant = baseRunInTenant };
     }
 
     public async Task<StepRow?> GetStepAsync(string runId, string stepId, CancellationToken ct = default)

@@ -12,12 +12,14 @@ public sealed partial class RunStore
             error_message, error_type, error_stack, created_at, started_at, completed_at, duration_ms,
             targets_matched, targets_processed, targets_skipped, insights_created,
             model_profile, model_provider, model_name, tokens_input, tokens_output, cost_usd, cost_estimated,
-            layer_hash, retry_of, cancel_requested, lease_owner, lease_expires_at, steps_total, steps_completed, updated_at)
+            layer_hash, retry_of, cancel_requested, lease_owner, lease_expires_at, steps_total, steps_completed, updated_at,
+            workflow_version, trigger_type, base_run_id, error_code, error_failed_step_id, error_timestamp)
         VALUES (@Id, @TenantId, @WorkflowName, @Name, @Status, @DryRun, @TriggerPayload, @Context,
             @ErrorMessage, @ErrorType, @ErrorStack, @CreatedAt, @StartedAt, @CompletedAt, @DurationMs,
             @TargetsMatched, @TargetsProcessed, @TargetsSkipped, @InsightsCreated,
             @ModelProfile, @ModelProvider, @ModelName, @TokensInput, @TokensOutput, @CostUsd, @CostEstimated,
-            @LayerHash, @RetryOf, @CancelRequested, @LeaseOwner, @LeaseExpiresAt, @StepsTotal, @StepsCompleted, @UpdatedAt)
+            @LayerHash, @RetryOf, @CancelRequested, @LeaseOwner, @LeaseExpiresAt, @StepsTotal, @StepsCompleted, @UpdatedAt,
+            @WorkflowVersion, @TriggerType, @BaseRunId, @ErrorCode, @ErrorFailedStepId, @ErrorTimestamp)
         ON CONFLICT (id) DO NOTHING
         """;
 
@@ -28,6 +30,7 @@ public sealed partial class RunStore
     private const string UpdateRun = """
         UPDATE runs SET status = @Status, dry_run = @DryRun, context = @Context,
             error_message = @ErrorMessage, error_type = @ErrorType, error_stack = @ErrorStack,
+            error_code = @ErrorCode, error_failed_step_id = @ErrorFailedStepId, error_timestamp = @ErrorTimestamp,
             started_at = @StartedAt, completed_at = @CompletedAt, duration_ms = @DurationMs,
             targets_matched = @TargetsMatched, targets_processed = @TargetsProcessed,
             targets_skipped = @TargetsSkipped, insights_created = @InsightsCreated,
@@ -62,26 +65,24 @@ public sealed partial class RunStore
 
     private const string InsertStep = """
         INSERT INTO steps (run_id, step_id, seq, skill_id, status, started_at, completed_at, duration_ms,
-            cache_hit, attempt, input, output, error_message, error_stack, updated_at)
+            cache_hit, attempt, input, output, error_message, error_stack, updated_at,
+            input_hash, output_artifact_ids, error_code, error_attempt, error_timestamp, error_details)
         VALUES (@RunId, @StepId, @Seq, @SkillId, @Status, @StartedAt, @CompletedAt, @DurationMs,
-            @CacheHit, @Attempt, @Input, @Output, @ErrorMessage, @ErrorStack, @UpdatedAt)
+            @CacheHit, @Attempt, @Input, @Output, @ErrorMessage, @ErrorStack, @UpdatedAt,
+            @InputHash, @OutputArtifactIds, @ErrorCode, @ErrorAttempt, @ErrorTimestamp, @ErrorDetails)
         ON CONFLICT (run_id, step_id) DO UPDATE SET
             seq = excluded.seq, skill_id = excluded.skill_id, status = excluded.status,
             started_at = excluded.started_at, completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
             cache_hit = excluded.cache_hit, attempt = excluded.attempt, input = excluded.input, output = excluded.output,
-            error_message = excluded.error_message, error_stack = excluded.error_stack, updated_at = excluded.updated_at
+            error_message = excluded.error_message, error_stack = excluded.error_stack, updated_at = excluded.updated_at,
+            input_hash = excluded.input_hash, output_artifact_ids = excluded.output_artifact_ids, error_code = excluded.error_code,
+            error_attempt = excluded.error_attempt, error_timestamp = excluded.error_timestamp, error_details = excluded.error_details
         """;
 
     public static Task WriteStepsAsync(IDbConnection connection, IDbTransaction tx, IEnumerable<StepRow> steps) =>
         connection.ExecutePreparedAsync(InsertStep, steps, tx);
 
-    private const string SelectStep = """
-        SELECT run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
-            started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs, cache_hit AS CacheHit,
-            attempt AS Attempt, input AS Input, output AS Output, error_message AS ErrorMessage,
-            error_stack AS ErrorStack, updated_at AS UpdatedAt
-        FROM steps WHERE run_id = @RunId AND step_id = @StepId
-        """;
+    private const string SelectStep = $"SELECT {StepColumns} FROM steps WHERE run_id = @RunId AND step_id = @StepId";
 
     public static Task<StepRow?> GetStepAsync(IDbConnection connection, IDbTransaction? tx, string runId, string stepId) =>
         connection.QuerySingleOrDefaultPreparedAsync<StepRow>(SelectStep, new { RunId = runId, StepId = stepId }, tx);

@@ -44,7 +44,9 @@ public sealed partial class RunStore(Database database)
         model_name AS ModelName, tokens_input AS TokensInput, tokens_output AS TokensOutput, cost_usd AS CostUsd,
         cost_estimated AS CostEstimated, layer_hash AS LayerHash, retry_of AS RetryOf,
         cancel_requested AS CancelRequested, lease_owner AS LeaseOwner, lease_expires_at AS LeaseExpiresAt,
-        lease_seconds AS LeaseSeconds, steps_total AS StepsTotal, steps_completed AS StepsCompleted, updated_at AS UpdatedAt
+        lease_seconds AS LeaseSeconds, steps_total AS StepsTotal, steps_completed AS StepsCompleted, updated_at AS UpdatedAt,
+        workflow_version AS WorkflowVersion, trigger_type AS TriggerType, base_run_id AS BaseRunId, error_code AS ErrorCode,
+        error_failed_step_id AS ErrorFailedStepId, error_timestamp AS ErrorTimestamp
         """;
 
     // The list never needs the large JSON and stack columns.
@@ -56,14 +58,16 @@ public sealed partial class RunStore(Database database)
         insights_created AS InsightsCreated, model_name AS ModelName, tokens_input AS TokensInput,
         tokens_output AS TokensOutput, cost_usd AS CostUsd, cost_estimated AS CostEstimated, retry_of AS RetryOf,
         cancel_requested AS CancelRequested, steps_total AS StepsTotal, steps_completed AS StepsCompleted,
-        updated_at AS UpdatedAt
+        updated_at AS UpdatedAt, workflow_version AS WorkflowVersion, trigger_type AS TriggerType, base_run_id AS BaseRunId,
+        error_code AS ErrorCode
         """;
 
     private const string StepColumns = """
         run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
         started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs, cache_hit AS CacheHit,
         attempt AS Attempt, input AS Input, output AS Output, error_message AS ErrorMessage,
-        error_stack AS ErrorStack, updated_at AS UpdatedAt
+        error_stack AS ErrorStack, updated_at AS UpdatedAt, input_hash AS InputHash, output_artifact_ids AS OutputArtifactIds,
+        error_code AS ErrorCode, error_attempt AS ErrorAttempt, error_timestamp AS ErrorTimestamp, error_details AS ErrorDetails
         """;
 
     private static readonly IReadOnlyDictionary<RunSort, string> SortColumns = new Dictionary<RunSort, string>

@@ -44,7 +44,7 @@ public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimePro
                 Response.StatusCode = StatusCodes.Status404NotFound;
             }
         }
-        View = new RunPageModel(detail, steps, retries, panel, missing, now);
+        View = new RunPageModel(detail, steps, retries, panel, missing, now) { BaseRunInTenant = view.BaseRunInTenant };
         return Page();
     }
 }

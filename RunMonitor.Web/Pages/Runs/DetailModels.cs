@@ -71,15 +71,18 @@ public sealed record StepPanelModel(RunRow Run, StepRow Step, IReadOnlyList<Arti
 public sealed record RunPageModel(
     RunDetail Detail, IReadOnlyList<StepRow> Steps, IReadOnlyList<RunRow> Retries, StepPanelModel? Panel, string? MissingStepId, DateTimeOffset Now)
 {
+    public bool BaseRunInTenant { get; init; }
+
     public RunRow Run => Detail.Run;
 
     public StepTimelineModel Timeline => new(Run, Steps, Panel?.Step.StepId, Now);
 }
 
 /// The `_ErrorDisplay` partial: an error's message, type and stack trace (kept as written), with a copy button.
-public sealed record ErrorView(string DomId, string? Message, string? Type, string? Stack)
+/// `Code` is shown beside the message (omeercs's error codes).
+public sealed record ErrorView(string DomId, string? Message, string? Type, string? Stack, string? Code = null)
 {
-    public bool Any => Message is not null || Type is not null || Stack is not null;
+    public bool Any => Message is not null || Type is not null || Stack is not null || Code is not null;
 }
 
 public static class DomIds
