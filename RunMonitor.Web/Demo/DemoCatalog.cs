@@ -93,4 +93,16 @@ public static class DemoCatalog
     ];
 
     public static string Json(object value) => JsonSerializer.Serialize(value, JsonSerializerOptions.Web);
+
+    // The campaign engine is an omeercs one: it versions its workflow, hashes step input and codes its errors.
+    public const string OmeercsWorkflow = "campaign_generation";
+    public const string OmeercsVersion = "2.3.1";
+
+    public static string InputHash(string input) =>
+        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(input)))[..16];
+
+    /// `TimeoutError` → `TIMEOUT_ERROR`, `IOError` → `IO_ERROR`, as omeercs spells its codes.
+    public static string ErrorCode(string type) => string.Concat(type.Select((c, i) =>
+        (i > 0 && char.IsUpper(c) && (char.IsLower(type[i - 1]) || (i + 1 < type.Length && char.IsLower(type[i + 1]))) ? "_" : "")
+        + char.ToUpperInvariant(c)));
 }

@@ -98,11 +98,15 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             at += TimeSpan.FromMilliseconds(ms);
             var status = i == failAt ? StepStatus.Failed : i == cancelAt ? StepStatus.Cancelled : StepStatus.Completed;
             var failure = Failures[random.Next(Failures.Length)];
+            var omeercs = workflow.Name == DemoCatalog.OmeercsWorkflow;
+            var input = Pooled("input:" + stepId + ":" + tenant, () => Json(new { step = stepId, tenant, attempt = 1 }));
             steps.Add(Step(id, i, stepId, skillId, status, stepStart, at) with
             {
+                InputHash = omeercs ? DemoCatalog.InputHash(input) : null,
+                ErrorCode = omeercs && status == StepStatus.Failed ? DemoCatalog.ErrorCode(failure.Type) : null,
                 CacheHit = cacheHit && status == StepStatus.Completed ? 1 : 0,
                 Attempt = status == StepStatus.Failed ? random.Next(1, 4) : random.NextDouble() < 0.08 ? 2 : 1,
-                Input = Pooled("input:" + stepId + ":" + tenant, () => Json(new { step = stepId, tenant, attempt = 1 })),
+                Input = input,
                 Output = status == StepStatus.Completed ? StepOutput(stepId) : null,
                 ErrorMessage = status == StepStatus.Failed ? failure.Message : null,
                 ErrorStack = status == StepStatus.Failed ? failure.Stack.Trim() : null,
@@ -155,6 +159,10 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             TargetsMatched = matched, TargetsProcessed = processed, TargetsSkipped = skipped, InsightsCreated = insights,
             ModelProfile = profile, ModelProvider = provider, ModelName = model, TokensInput = tokensIn, TokensOutput = tokensOut,
             CostUsd = cost, CostEstimated = 0, LayerHash = LayerHash(workflow.Name),
+            WorkflowVersion = workflow.Name == DemoCatalog.OmeercsWorkflow ? DemoCatalog.OmeercsVersion : null,
+            TriggerType = workflow.Name == DemoCatalog.OmeercsWorkflow ? "initial" : null,
+            ErrorCode = workflow.Name == DemoCatalog.OmeercsWorkflow && failed is not null ? "STEP_FAILED" : null,
+            ErrorFailedStepId = workflow.Name == DemoCatalog.OmeercsWorkflow ? failed?.StepId : null,
             StepsTotal = steps.Count, StepsCompleted = steps.Count(s => s.Status == StepStatus.Completed),
             UpdatedAt = DbTime.ToDb(completedAt),
         };

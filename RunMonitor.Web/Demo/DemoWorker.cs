@@ -51,6 +51,8 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
         {
             TenantId = tenant, WorkflowName = workflow.Name, Name = factory.NameFor(workflow),
             TriggerPayload = factory.TriggerPayload(workflow, tenant), LayerHash = DemoRunFactory.LayerHash(workflow.Name),
+            WorkflowVersion = workflow.Name == DemoCatalog.OmeercsWorkflow ? DemoCatalog.OmeercsVersion : null,
+            TriggerType = workflow.Name == DemoCatalog.OmeercsWorkflow ? "initial" : null,
             Steps = workflow.Steps.Select(s => new PlannedStep(s.StepId, s.SkillId)).ToList(),
         }, ct);
     }
@@ -81,15 +83,22 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
         {
             var step = job.Steps[job.Current];
             var failure = DemoCatalog.Failures[_random.Next(DemoCatalog.Failures.Length)];
+            var omeercs = job.Run.WorkflowName == DemoCatalog.OmeercsWorkflow;
             var cancel = await ReportAsync(id, step.StepId, job.Current == job.FailAt
-                ? new StepUpsert { Status = StepStatus.Failed, CompletedAt = now, ErrorGiven = true, ErrorMessage = failure.Message, ErrorStack = failure.Stack.Trim() }
+                ? new StepUpsert
+                {
+                    Status = StepStatus.Failed, CompletedAt = now, ErrorGiven = true, ErrorMessage = failure.Message, ErrorStack = failure.Stack.Trim(),
+                    ErrorCode = omeercs ? DemoCatalog.ErrorCode(failure.Type) : null, ErrorAttempt = omeercs ? 1 : null, ErrorTimestamp = omeercs ? now : null,
+                }
                 : new StepUpsert { Status = StepStatus.Completed, CompletedAt = now, Output = factory.StepOutput(step.StepId) }, ct);
             if (cancel is null) { _active.Remove(id); return; }
             if (job.Current == job.FailAt)
             {
                 await service.UpdateAsync(Engine, id, new RunPatch
                 {
-                    Status = RunStatus.Failed, ErrorGiven = true, Error = new RunErrorInfo(failure.Message, failure.Type, failure.Stack.Trim()),
+                    Status = RunStatus.Failed, ErrorGiven = true,
+                    Error = new RunErrorInfo(failure.Message, failure.Type, failure.Stack.Trim(),
+                        omeercs ? "STEP_FAILED" : null, omeercs ? step.StepId : null, omeercs ? now : null),
                 }, ct);
                 _active.Remove(id);
                 return;
@@ -101,9 +110,11 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
         if (next >= 0)
         {
             var step = job.Steps[next];
+            var input = step.Input ?? DemoCatalog.Json(new { step = step.StepId, tenant = job.Run.TenantId });
             var cancel = await ReportAsync(id, step.StepId, new StepUpsert
             {
-                Status = StepStatus.Running, StartedAt = now, Input = step.Input ?? DemoCatalog.Json(new { step = step.StepId, tenant = job.Run.TenantId }),
+                Status = StepStatus.Running, StartedAt = now, Input = input,
+                InputHash = job.Run.WorkflowName == DemoCatalog.OmeercsWorkflow ? DemoCatalog.InputHash(input) : null,
             }, ct);
             if (cancel is null) { _active.Remove(id); return; }
             if (cancel == true) { await StopAsync(id, step.StepId, ct); return; }
