@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Web.Api;
@@ -43,12 +44,16 @@ public sealed record RunJson(
     }
 }
 
-/// One item of `GET /api/runs`: the list's columns, without payloads and stack traces.
+/// One item of `GET /api/runs` and of the JSON export: the list's columns, without payloads and stack traces. The
+/// export also reads the engines' version, trigger and error code; the list does not, and its items leave them out.
 public sealed record RunSummaryJson(
     string Id, string TenantId, string WorkflowName, string? Name, string Status, bool DryRun, string? ErrorMessage,
     MetricsJson Metrics, UsageJson Usage, string? RetryOf, bool CancelRequested, DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, long? DurationMs, long StepsTotal, long StepsCompleted,
-    string? WorkflowVersion, string? TriggerType, string? BaseRunId, string? ErrorCode)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? WorkflowVersion,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TriggerType,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? BaseRunId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ErrorCode)
 {
     public static RunSummaryJson From(RunRow r) => new(
         r.Id, r.TenantId, r.WorkflowName, r.Name, r.Status, r.IsDryRun, r.ErrorMessage,

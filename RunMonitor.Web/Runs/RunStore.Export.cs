@@ -22,7 +22,7 @@ public sealed partial class RunStore
         await using var connection = await database.OpenAsync(ct);
         var (where, p, _) = await BuildWhereAsync(connection, filter);
         p.Add("Limit", maxRows);
-        var sql = $"SELECT {ListColumns} FROM runs {where} ORDER BY {OrderBy(filter, connection.IsPostgres())} LIMIT @Limit";
+        var sql = $"SELECT {ExportColumns} FROM runs {where} ORDER BY {OrderBy(filter, connection.IsPostgres())} LIMIT @Limit";
         await foreach (var row in connection.QueryUnbufferedAsync<RunRow>(sql, p).WithCancellation(ct))
             yield return row;
     }

@@ -58,8 +58,13 @@ public sealed partial class RunStore(Database database)
         insights_created AS InsightsCreated, model_name AS ModelName, tokens_input AS TokensInput,
         tokens_output AS TokensOutput, cost_usd AS CostUsd, cost_estimated AS CostEstimated, retry_of AS RetryOf,
         cancel_requested AS CancelRequested, steps_total AS StepsTotal, steps_completed AS StepsCompleted,
-        updated_at AS UpdatedAt, workflow_version AS WorkflowVersion, trigger_type AS TriggerType, base_run_id AS BaseRunId,
-        error_code AS ErrorCode
+        updated_at AS UpdatedAt
+        """;
+
+    // The exports hold what the list shows and the engines' version, trigger and error code; the list, which shows
+    // none of them, does not read them for every row (docs/PERFORMANCE.md, issue 13).
+    private const string ExportColumns = $"""
+        {ListColumns}, workflow_version AS WorkflowVersion, trigger_type AS TriggerType, base_run_id AS BaseRunId, error_code AS ErrorCode
         """;
 
     private const string StepColumns = """

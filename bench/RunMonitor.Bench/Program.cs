@@ -9,25 +9,13 @@ using System.Text.Json;
 // measured in the same run, so results from different machines can be read against each other.
 // `--combine label=file.tsv ... --out table.md`: one table with a column group per store, from earlier runs' --tsv files.
 if (args is ["--combine", ..]) return await CombineAsync(args);
+// `--ab URL_A URL_B`: two builds of the app on one store, each target's requests alternating between them.
+if (args is ["--ab", var urlA, var urlB, ..]) return await AbAsync(urlA, urlB, BenchOptions.Parse(args).LatencyRequests);
 var options = BenchOptions.Parse(args);
 using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
 using var http = new HttpClient(handler) { BaseAddress = new Uri(options.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
 
-var sampleId = await SampleRunIdAsync(http);
-var targets = new (string Name, string Path)[]
-{
-    ("static file (css)", "/css/site.css"),
-    ("list default", "/ui/runs/list"),
-    ("list status=failed", "/ui/runs/list?status=failed"),
-    ("list layer + status", "/ui/runs/list?layer_name=nightly-user-reflection&status=failed"),
-    ("list deep page", "/ui/runs/list?offset=5000"),
-    ("list sort duration", "/ui/runs/list?sort=-duration"),
-    ("list search no match", "/ui/runs/list?q=zzzz-no-such-run"),
-    ("stats", "/ui/runs/stats"),
-    ("detail modal", $"/ui/runs/{sampleId}"),
-    ("run page", $"/runs/{sampleId}"),
-    ("runs page", "/ui/runs"),
-};
+var targets = Targets(await SampleRunIdAsync(http));
 
 // Warm every target first (view compilation, SQLite's page cache, and the JIT: .NET compiles a method quickly
 // first and optimised only after it has run a while, so after a hundred requests a page was still about twice its
@@ -75,6 +63,46 @@ if (options.Output is { } file)
 }
 if (options.Figures is { } tsv) await File.WriteAllLinesAsync(tsv, figures);
 return writes.Failures == 0 ? 0 : 1;
+
+static (string Name, string Path)[] Targets(string sampleId) =>
+[
+    ("static file (css)", "/css/site.css"),
+    ("list default", "/ui/runs/list"),
+    ("list status=failed", "/ui/runs/list?status=failed"),
+    ("list layer + status", "/ui/runs/list?layer_name=nightly-user-reflection&status=failed"),
+    ("list deep page", "/ui/runs/list?offset=5000"),
+    ("list sort duration", "/ui/runs/list?sort=-duration"),
+    ("list search no match", "/ui/runs/list?q=zzzz-no-such-run"),
+    ("stats", "/ui/runs/stats"),
+    ("detail modal", $"/ui/runs/{sampleId}"),
+    ("run page", $"/runs/{sampleId}"),
+    ("runs page", "/ui/runs"),
+];
+
+// Before and after on a busy machine: A and B answer in turn (which goes first alternates), so a slow second
+// lands on both and their ratio holds where absolute figures swing.
+static async Task<int> AbAsync(string urlA, string urlB, int count)
+{
+    using var a = new HttpClient { BaseAddress = new Uri(urlA), Timeout = TimeSpan.FromSeconds(30) };
+    using var b = new HttpClient { BaseAddress = new Uri(urlB), Timeout = TimeSpan.FromSeconds(30) };
+    Console.WriteLine($"| target | A p50 ms | A p99 ms | B p50 ms | B p99 ms | B ÷ A p50 |");
+    Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+    foreach (var (name, path) in Targets(await SampleRunIdAsync(a)))
+    {
+        for (var i = 0; i < 1_000; i++) { await GetAsync(a, path); await GetAsync(b, path); }
+        var (timesA, timesB) = (new List<double>(count), new List<double>(count));
+        for (var i = 0; i < count; i++)
+        {
+            if (i % 2 == 0) { timesA.Add(await TimeAsync(a, path)); timesB.Add(await TimeAsync(b, path)); }
+            else { timesB.Add(await TimeAsync(b, path)); timesA.Add(await TimeAsync(a, path)); }
+        }
+        timesA.Sort();
+        timesB.Sort();
+        var (a50, b50) = (Percentile(timesA, .5), Percentile(timesB, .5));
+        Console.WriteLine($"| {name} `{path}` | {a50:F3} | {Percentile(timesA, .99):F2} | {b50:F3} | {Percentile(timesB, .99):F2} | {b50 / a50:F2} |");
+    }
+    return 0;
+}
 
 static async Task<string> SampleRunIdAsync(HttpClient http)
 {
