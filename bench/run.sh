@@ -4,18 +4,22 @@
 # when Debian's postgresql is installed, the same on PostgreSQL: a throwaway cluster in the work folder,
 # the seeded store moved there with `copy-store`, the app started on it, measured again; both side by side.
 # Usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres]        results: bench/results/latest.md
+#        bench/run.sh --peers [--runs N]    Hangfire 1.8's dashboard and RunMonitor on one PostgreSQL holding N jobs and
+#                                           N runs, the same questions asked of both, interleaved: bench/results/peers-N.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=1000000
 seconds=10
 postgres=auto
+peers=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --no-postgres) postgres=no; shift ;;
-    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres]" >&2; exit 2 ;;
+    --peers) peers=yes; shift ;;
+    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--peers]" >&2; exit 2 ;;
   esac
 done
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
@@ -29,6 +33,57 @@ mkdir -p "$work" bench/results
 dotnet build RunMonitor.Web -c Release -v quiet -nologo >/dev/null
 dotnet build bench/RunMonitor.Bench -c Release -v quiet -nologo >/dev/null
 app="RunMonitor.Web/bin/Release/net10.0/RunMonitor.Web"
+
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# start_cluster DIR PORT FRESH: a throwaway PostgreSQL in DIR/data on PORT (made anew when FRESH is yes).
+# Durability as the SQLite store has it (WAL, synchronous=NORMAL): a commit survives the app's crash, and
+# PostgreSQL's own crash may lose the last moment of commits but never corrupts (synchronous_commit=off).
+start_cluster() {
+  if [ "$3" = yes ]; then
+    rm -rf "$1"; mkdir -p "$1"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$1"
+    as_postgres "$pg_bin/initdb" -D "$1/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+  fi
+  as_postgres "$pg_bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w -o \
+    "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c max_connections=200 -c synchronous_commit=off" start >/dev/null
+}
+
+if [ "$peers" = yes ]; then
+  [ -n "$pg_bin" ] || { echo "--peers needs Debian's postgresql" >&2; exit 1; }
+  dotnet build bench/peers -c Release -v quiet -nologo >/dev/null
+  peers_app="bench/peers/bin/Release/net10.0/Peers"
+  peers_dir="$work/peers-$runs"
+  pg_port=$((port + 1)); hf_port=$((port + 2))
+  start_cluster "$peers_dir" "$pg_port" "$([ -f "$peers_dir/loaded" ] && echo no || echo yes)"
+  pids=()
+  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; as_postgres "$pg_bin/pg_ctl" -D "$peers_dir/data" -m fast stop >/dev/null 2>&1 || true' EXIT
+  pg="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
+  if [ ! -f "$peers_dir/loaded" ]; then
+    RunMonitor__Database="$pg" "$app" seed --runs "$runs"
+    "$peers_app" load --db "$pg" --jobs "$runs"
+    touch "$peers_dir/loaded"
+  fi
+  RunMonitor__Database="$pg" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
+    "$app" --contentRoot "$PWD/RunMonitor.Web" --urls "http://127.0.0.1:$port" >"$peers_dir/runmonitor.log" 2>&1 & pids+=($!)
+  ASPNETCORE_ENVIRONMENT=Production "$peers_app" serve --db "$pg" --urls "http://127.0.0.1:$hf_port" >"$peers_dir/hangfire.log" 2>&1 & pids+=($!)
+  for _ in $(seq 1 150); do
+    curl -fs "http://127.0.0.1:$port/css/site.css" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:$hf_port/hangfire" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  out="bench/results/peers-$runs.md"
+  {
+    echo "# Hangfire and RunMonitor on one PostgreSQL"
+    echo
+    echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -sr), .NET $(dotnet --version), PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }')"
+    echo "- store: $runs RunMonitor runs (seed) and $runs Hangfire jobs (85% succeeded, 10% failed, 5% enqueued over 30 days) in one database"
+    echo
+  } > "$out"
+  "$peers_app" compare --db "$pg" --hangfire "http://127.0.0.1:$hf_port" --runmonitor "http://127.0.0.1:$port" --jobs "$runs" --out "$peers_dir/table.md"
+  cat "$peers_dir/table.md" >> "$out"
+  echo; cat "$out"
+  exit 0
+fi
 
 if [ ! -f "$db.done" ]; then
   rm -f "$db" "$db-wal" "$db-shm"
@@ -58,7 +113,6 @@ start_app() {
 stop_app() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; }
 pid=""
 pg_data="$work/pg-$runs"
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   [ -n "$pid" ] && stop_app
   [ -d "$pg_data/data" ] && as_postgres "$pg_bin/pg_ctl" -D "$pg_data/data" -m fast stop >/dev/null 2>&1 || true
@@ -90,15 +144,7 @@ out="bench/results/latest.md"
 
 if [ "$postgres" = yes ]; then
   pg_port=$((port + 1))
-  if [ ! -f "$pg_data/copied" ]; then
-    rm -rf "$pg_data"; mkdir -p "$pg_data"
-    [ "$(id -u)" = 0 ] && chown postgres:postgres "$pg_data"
-    as_postgres "$pg_bin/initdb" -D "$pg_data/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
-  fi
-  # Durability as the SQLite store has it (WAL, synchronous=NORMAL): a commit survives the app's crash, and
-  # PostgreSQL's own crash may lose the last moment of commits but never corrupts (synchronous_commit=off).
-  as_postgres "$pg_bin/pg_ctl" -D "$pg_data/data" -l "$pg_data/server.log" -w -o \
-    "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c max_connections=200 -c synchronous_commit=off" start >/dev/null
+  start_cluster "$pg_data" "$pg_port" "$([ -f "$pg_data/copied" ] && echo no || echo yes)"
   pg="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
   if [ ! -f "$pg_data/copied" ]; then
     start=$(date +%s.%N)
