@@ -17,7 +17,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
     builder.WebHost.UseUrls("http://127.0.0.1:5080");
 
 // A SQLite file path (the default), or a PostgreSQL connection string for several instances sharing one store.
-var database = Database.FromSetting(builder.Configuration["RunMonitor:Database"] ?? "App_Data/runmonitor.db", builder.Environment.ContentRootPath);
+var database = Database.FromSetting(builder.Configuration["RunMonitor:Database"] ?? "App_Data/runmonitor.db", builder.Environment.ContentRootPath,
+    Database.ParseDurability(builder.Configuration[Database.DurabilitySetting]));
 // Commands run against the store and exit; the web host is never built.
 if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, database, builder.Configuration, Console.Out, Console.Error);
 if (args is ["copy-store", .. var copyArgs]) return await CopyStoreCommand.RunAsync(copyArgs, Console.Out, Console.Error);
