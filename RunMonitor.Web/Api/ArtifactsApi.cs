@@ -49,6 +49,7 @@ public static partial class ArtifactsApi
         var name = http.Request.Query["name"];
         if (name.Count != 1 || string.IsNullOrWhiteSpace(name[0])) errors["name"] = ["is required, once: the artifact's file name"];
         else if (!NamePattern().IsMatch(name[0]!) || name[0] is "." or "..") errors["name"] = [$"must be {NameText}"];
+        else if (DisguisedText.Find(name[0]!) is not null) errors["name"] = [DisguisedText.Rule];
         var contentType = "application/octet-stream";
         if (http.Request.ContentType is { Length: > 0 } given)
         {
@@ -108,12 +109,15 @@ public static partial class ArtifactsApi
             headers.ContentSecurityPolicy = "sandbox; default-src 'none'; img-src 'self'";
             var type = artifact.ContentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase) ? artifact.ContentType : "text/plain; charset=utf-8";
             var inline = new ContentDispositionHeaderValue("inline");
-            inline.SetHttpFileName(artifact.Name);
+            inline.SetHttpFileName(DownloadName(artifact));
             headers.ContentDisposition = inline.ToString();
             return Results.Stream(stream, type);
         }
-        return Results.File(stream, artifact.ContentType, fileDownloadName: artifact.Name);
+        return Results.File(stream, artifact.ContentType, fileDownloadName: DownloadName(artifact));
     }
+
+    // A name stored before disguising characters were refused still never reaches a download's file name.
+    private static string DownloadName(ArtifactRow artifact) => DisguisedText.Reveal(artifact.Name);
 
     private static IResult StepNotFound(string id, string stepId) =>
         Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Step not found", detail: $"Run '{id}' has no step '{stepId}'.");

@@ -77,7 +77,7 @@ public static partial class IngestParser
         RunErrorInfo? error = null;
         if (body.Child("error") is { } e)
         {
-            error = new RunErrorInfo(e.String("message", TextLength), e.String("type", 500), e.String("stack", TextLength));
+            error = new RunErrorInfo(e.String("message", TextLength, freeText: true), e.String("type", 500), e.String("stack", TextLength, freeText: true));
             e.RejectUnknown();
         }
         List<ErrorEntry>? errorsList = null;
@@ -87,7 +87,7 @@ public static partial class IngestParser
             foreach (var item in items)
             {
                 var topic = item.String("topic", 500, required: true);
-                var message = item.String("error", TextLength, required: true);
+                var message = item.String("error", TextLength, required: true, freeText: true);
                 var node = item.String("node", 500);
                 item.RejectUnknown();
                 if (topic is not null && message is not null) errorsList.Add(new ErrorEntry(topic, message, node));
@@ -131,8 +131,8 @@ public static partial class IngestParser
         string? message = null, stack = null;
         if (body.Child("error") is { } e)
         {
-            message = e.String("message", TextLength);
-            stack = e.String("stack", TextLength);
+            message = e.String("message", TextLength, freeText: true);
+            stack = e.String("stack", TextLength, freeText: true);
             e.RejectUnknown();
         }
         body.RejectUnknown();
