@@ -54,7 +54,7 @@ builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new PageReques
         o.ValueProviderFactories.RemoveType<JQueryQueryStringValueProviderFactory>();
         o.ValueProviderFactories.RemoveType<JQueryFormValueProviderFactory>();
     });
-builder.Services.AddRunMonitorSecurity();
+builder.Services.AddRunMonitorSecurity(builder.Configuration);
 builder.Services.AddSharedKeyRing(database);
 builder.Services.AddRunMonitorAdmin(builder.Configuration);
 
@@ -70,6 +70,7 @@ if (args is ["seed", ..])
 }
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
 
+app.UseRunMonitorTransport(app.Configuration);
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<SecurityHeaders>();
@@ -79,6 +80,7 @@ app.UseRouting();
 app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "public, max-age=3600" });
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 app.UseMiddleware<StorableText>();
 app.UseMiddleware<AntiforgeryGuard>();
 app.UseAntiforgery();
