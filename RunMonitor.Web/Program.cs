@@ -82,6 +82,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
 app.UseMiddleware<StorableText>();
+app.UseMiddleware<RunTenantGuard>();
 app.UseMiddleware<AntiforgeryGuard>();
 app.UseAntiforgery();
 

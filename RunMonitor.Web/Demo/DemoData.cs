@@ -47,7 +47,7 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
             {
                 await RunStore.InsertRunAsync(connection, tx, run.Run);
                 await RunStore.WriteStepsAsync(connection, tx, run.Steps);
-                if (run.Errors.Count > 0) await RunStore.ReplaceErrorsAsync(connection, tx, run.Run.Id, run.Errors);
+                if (run.Errors.Count > 0) await RunStore.ReplaceErrorsAsync(connection, tx, run.Run, run.Errors);
             }
             foreach (var group in runs.GroupBy(r => (r.Run.TenantId, r.Run.WorkflowName)))
                 await RunStore.TouchWorkflowAsync(connection, tx, group.Key.TenantId, group.Key.WorkflowName, group.Max(r => r.Run.UpdatedAt)!);

@@ -88,7 +88,7 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             var (stepId, skillId, min, max) = workflow.Steps[i];
             if (stopped || (outcome == RunStatus.Cancelled && i > cancelAt))
             {
-                steps.Add(Step(id, i, stepId, skillId, stopped && outcome == RunStatus.Cancelled ? StepStatus.Cancelled : StepStatus.Pending, null, null));
+                steps.Add(Step(tenant, id, i, stepId, skillId, stopped && outcome == RunStatus.Cancelled ? StepStatus.Cancelled : StepStatus.Pending, null, null));
                 continue;
             }
             var ms = random.Next(min, max);
@@ -98,7 +98,7 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             at += TimeSpan.FromMilliseconds(ms);
             var status = i == failAt ? StepStatus.Failed : i == cancelAt ? StepStatus.Cancelled : StepStatus.Completed;
             var failure = Failures[random.Next(Failures.Length)];
-            steps.Add(Step(id, i, stepId, skillId, status, stepStart, at) with
+            steps.Add(Step(tenant, id, i, stepId, skillId, status, stepStart, at) with
             {
                 CacheHit = cacheHit && status == StepStatus.Completed ? 1 : 0,
                 Attempt = status == StepStatus.Failed ? random.Next(1, 4) : random.NextDouble() < 0.08 ? 2 : 1,
@@ -161,9 +161,9 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
         return new DemoRun(run, steps, errors);
     }
 
-    private static StepRow Step(string runId, int seq, string stepId, string skillId, string status, DateTimeOffset? start, DateTimeOffset? end) => new()
+    private static StepRow Step(string tenant, string runId, int seq, string stepId, string skillId, string status, DateTimeOffset? start, DateTimeOffset? end) => new()
     {
-        RunId = runId, StepId = stepId, Seq = seq, SkillId = skillId, Status = status,
+        TenantId = tenant, RunId = runId, StepId = stepId, Seq = seq, SkillId = skillId, Status = status,
         StartedAt = DbTime.ToDb(start), CompletedAt = DbTime.ToDb(end),
         DurationMs = start is { } s && end is { } e ? (long)(e - s).TotalMilliseconds : null,
         UpdatedAt = DbTime.ToDb(end ?? start ?? DateTimeOffset.UnixEpoch),
