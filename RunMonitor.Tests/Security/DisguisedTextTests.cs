@@ -9,7 +9,7 @@ using RunMonitor.Web.Data;
 namespace RunMonitor.Tests.Security;
 
 /// Names and ids refuse bidi controls and the other invisible format characters (`invoice\u202Efdp.exe` shows as
-/// `invoiceexe.pdf`), naming the field; a download's file name never carries one, even from a row stored before.
+/// `invoiceexe.pdf`), naming the field; a download's file name and the step panel never show one, even from a row stored before.
 public sealed class DisguisedTextTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
@@ -95,6 +95,9 @@ public sealed class DisguisedTextTests(RunMonitorFactory factory) : IClassFixtur
         Assert.DoesNotContain('\u202E', decoded);
         Assert.DoesNotContain('\u2066', decoded);
         Assert.Contains("invoice_fdp_.exe", decoded);
+        var panel = await _client.GetDocumentAsync($"/ui/runs/bidi-old{query.Length}/steps/s1");
+        Assert.Equal("invoice_fdp_.exe", panel.QuerySelector(".artifact-name").Text());
+        Assert.Equal("invoice_fdp_.exe", panel.QuerySelector("a.artifact-download")!.GetAttribute("download"));
     }
 }
 
