@@ -7,21 +7,22 @@ using Route = RunMonitor.Tests.Security.RouteTable.Route;
 
 namespace RunMonitor.Tests.Security;
 
-/// Run ids belong to their tenant: `shared-run` is a run of alpha and a run of beta, each with a step, errors, a
-/// payload and an artifact carrying its tenant's secret. Every role of each tenant on every route of the route table
-/// sees only its own; a 409 says only what is true in the caller's tenant; a super admin names the tenant.
-public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
+/// The matrix's same-id cases. Run ids belong to their tenant: `shared-run` is a run of alpha and a run of beta, each
+/// with a step, errors, a payload and an artifact carrying its tenant's secret. Every role of each tenant on every run
+/// route of the route table sees only its own; a 409 says only what is true in the caller's tenant; a super admin
+/// names the tenant.
+public partial class IdorMatrixTests
 {
     private const string SharedId = "shared-run";
     private static string Secret(string tenant) => $"same-id-secret-of-{tenant}";
 
     // Once per factory (each test gets a new instance of the class, the fixture is shared).
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<KeyedFactory, Task<IReadOnlyDictionary<string, string>>> Seeds = new();
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<KeyedFactory, Task<IReadOnlyDictionary<string, string>>> SharedSeeds = new();
 
-    private Task<IReadOnlyDictionary<string, string>> Seeded => Seeds.GetValue(factory, SeedAsync);
+    private Task<IReadOnlyDictionary<string, string>> SharedSeeded => SharedSeeds.GetValue(factory, SeedSharedAsync);
 
     /// Both tenants' `shared-run` (failed, so retry applies), each with step s1, an error and an artifact; the artifact ids.
-    private static async Task<IReadOnlyDictionary<string, string>> SeedAsync(KeyedFactory factory)
+    private static async Task<IReadOnlyDictionary<string, string>> SeedSharedAsync(KeyedFactory factory)
     {
         var artifacts = new Dictionary<string, string>();
         foreach (var tenant in KeyedFactory.Tenants)
@@ -42,7 +43,7 @@ public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFa
         return artifacts;
     }
 
-    private static string UrlFor(Route route, string artifactId, string? tenant)
+    private static string SharedUrlFor(Route route, string artifactId, string? tenant)
     {
         var path = RouteTable.PathFor(route, parameter => parameter.Name switch
         {
@@ -60,22 +61,12 @@ public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFa
         return query.Count == 0 ? path : path + "?" + string.Join('&', query);
     }
 
-    private static async Task<(HttpStatusCode Status, string Body)> CallAsync(HttpClient client, Route route, string url)
-    {
-        var request = new HttpRequestMessage(new HttpMethod(route.Method), url);
-        if (route.Method is "POST" or "PUT" or "PATCH") request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        var body = response.Content.Headers.ContentType?.MediaType == "text/event-stream" ? "" : await response.Content.ReadAsStringAsync(timeout.Token);
-        return (response.StatusCode, body);
-    }
-
     private static bool NamesARun(Route route) => route.Pattern.Parameters.Any(p => p.Name is "id" or "runId");
 
     [Fact]
-    public async Task EveryRoleOfEachTenant_OnEveryRunRoute_SeesOnlyItsOwnRun()
+    public async Task SameId_EveryRoleOfEachTenant_OnEveryRunRoute_SeesOnlyItsOwnRun()
     {
-        var artifacts = await Seeded;
+        var artifacts = await SharedSeeded;
         var routes = (await RouteTable.ReadAsync(factory.Services)).Where(NamesARun).ToList();
         var problems = new List<string>();
         foreach (var tenant in KeyedFactory.Tenants)
@@ -86,7 +77,7 @@ public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFa
                 var client = factory.Bearer(tenant, role);
                 foreach (var route in routes.Where(r => r.Method == "GET"))
                 {
-                    var (status, body) = await CallAsync(client, route, UrlFor(route, artifacts[tenant], null));
+                    var (status, body, _) = await CallAsync(client, route, SharedUrlFor(route, artifacts[tenant], null));
                     var who = $"{role}@{tenant} {route.Display}";
                     if ((int)status >= 500) problems.Add($"{who} answered {(int)status}");
                     if (body.Contains(Secret(other), StringComparison.Ordinal)) problems.Add($"{who} showed {other}'s run of the same id");
@@ -100,9 +91,9 @@ public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFa
     }
 
     [Fact]
-    public async Task Create_IdHeldOnlyByAnotherTenant_IsCreatedAndRevealsNothing()
+    public async Task SameId_CreateIdHeldOnlyByAnotherTenant_IsCreatedAndRevealsNothing()
     {
-        await Seeded;
+        await SharedSeeded;
         var alpha = factory.Bearer("alpha", Roles.Ingest);
 
         var squat = await alpha.PostAsJsonAsync("/api/runs", new { id = "only-in-beta", workflowName = "w" });
@@ -119,9 +110,9 @@ public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFa
     }
 
     [Fact]
-    public async Task Writes_OnTheSharedId_ChangeOnlyTheCallersRun()
+    public async Task SameId_Writes_ChangeOnlyTheCallersRun()
     {
-        await Seeded;
+        await SharedSeeded;
         await factory.Bearer("alpha", Roles.Ingest).CreateRunAsync(new { id = "both-queued", workflowName = "w" });
         await factory.Bearer("beta", Roles.Ingest).CreateRunAsync(new { id = "both-queued", workflowName = "w" });
 
@@ -138,22 +129,22 @@ public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFa
     }
 
     [Fact]
-    public async Task SuperAdmin_AmbiguousId_409NamingTheTenantsUntilOneIsNamed()
+    public async Task SameId_SuperAdmin_409NamingTheTenantsUntilOneIsNamed()
     {
-        var artifacts = await Seeded;
+        var artifacts = await SharedSeeded;
         var admin = factory.Bearer(KeyedFactory.SuperAdminKey);
         var routes = (await RouteTable.ReadAsync(factory.Services)).Where(r => NamesARun(r) && r.Method == "GET").ToList();
         var problems = new List<string>();
         foreach (var route in routes)
         {
-            var (ambiguous, text) = await CallAsync(admin, route, UrlFor(route, artifacts["alpha"], null));
+            var (ambiguous, text, _) = await CallAsync(admin, route, SharedUrlFor(route, artifacts["alpha"], null));
             if (ambiguous != HttpStatusCode.Conflict || !text.Contains("alpha, beta", StringComparison.Ordinal) || !text.Contains("?tenant=", StringComparison.Ordinal))
                 problems.Add($"{route.Display} without tenant answered {(int)ambiguous}: {text[..Math.Min(200, text.Length)]}");
             if (route.Path.StartsWith("/api", StringComparison.Ordinal) && !text.Contains("\"status\":409", StringComparison.Ordinal))
                 problems.Add($"{route.Display}: the 409 is not problem+json");
             foreach (var tenant in KeyedFactory.Tenants)
             {
-                var (status, body) = await CallAsync(admin, route, UrlFor(route, artifacts[tenant], tenant));
+                var (status, body, _) = await CallAsync(admin, route, SharedUrlFor(route, artifacts[tenant], tenant));
                 var other = KeyedFactory.Tenants.Single(t => t != tenant);
                 if ((int)status >= 400) problems.Add($"{route.Display}?tenant={tenant} answered {(int)status}");
                 if (body.Contains(Secret(other), StringComparison.Ordinal)) problems.Add($"{route.Display}?tenant={tenant} showed {other}'s run");
@@ -163,9 +154,9 @@ public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFa
     }
 
     [Fact]
-    public async Task SuperAdmin_LinksToASharedId_CarryTheTenant()
+    public async Task SameId_SuperAdminsLinks_CarryTheTenant()
     {
-        await Seeded;
+        await SharedSeeded;
         var admin = factory.Bearer(KeyedFactory.SuperAdminKey);
 
         var list = await admin.GetDocumentAsync("/ui/runs/list?q=" + SharedId);
@@ -181,9 +172,9 @@ public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFa
     }
 
     [Fact]
-    public async Task TenantParameter_FromATenantsKey_400()
+    public async Task SameId_TenantParameterFromATenantsKey_400()
     {
-        await Seeded;
+        await SharedSeeded;
 
         var response = await factory.Bearer("alpha", Roles.Viewer).GetAsync($"/api/runs/{SharedId}?tenant=beta");
 
@@ -191,6 +182,3 @@ public class SameIdTwoTenantsTests(KeyedFactory factory) : IClassFixture<KeyedFa
         Assert.True((await response.JsonAsync()).GetProperty("errors").TryGetProperty("tenant", out _));
     }
 }
-
-/// The same on PostgreSQL.
-public sealed class SameIdTwoTenantsTestsOnPostgres(PostgresKeyedFactory factory) : SameIdTwoTenantsTests(factory), IClassFixture<PostgresKeyedFactory>;
