@@ -32,7 +32,12 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
                 var workflow = factory.PickWorkflow();
                 var run = factory.Finished(RunService.NewId(created), factory.PickTenant(), workflow, created, factory.PickOutcome());
                 if (random.NextDouble() < 0.04 && runs.LastOrDefault(r => r.Run.Status == RunStatus.Failed) is { } failed)
-                    run = run with { Run = run.Run with { RetryOf = failed.Run.Id, WorkflowName = failed.Run.WorkflowName, TenantId = failed.Run.TenantId } };
+                    run = run with
+                    {
+                        Run = run.Run with { RetryOf = failed.Run.Id, WorkflowName = failed.Run.WorkflowName, TenantId = failed.Run.TenantId },
+                        // A run's steps are keyed by its tenant too: they move with it.
+                        Steps = run.Steps.Select(s => s with { TenantId = failed.Run.TenantId }).ToList(),
+                    };
                 runs.Add(run);
             }
         }
