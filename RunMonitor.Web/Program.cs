@@ -17,7 +17,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
     builder.WebHost.UseUrls("http://127.0.0.1:5080");
 
 // A SQLite file path (the default), or a PostgreSQL connection string for several instances sharing one store.
-var database = Database.FromSetting(builder.Configuration["RunMonitor:Database"] ?? "App_Data/runmonitor.db", builder.Environment.ContentRootPath);
+var database = Database.FromSetting(builder.Configuration["RunMonitor:Database"] ?? "App_Data/runmonitor.db", builder.Environment.ContentRootPath,
+    Database.ParseDurability(builder.Configuration[Database.DurabilitySetting]));
 // Commands run against the store and exit; the web host is never built.
 if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, database, builder.Configuration, Console.Out, Console.Error);
 if (args is ["copy-store", .. var copyArgs]) return await CopyStoreCommand.RunAsync(copyArgs, Console.Out, Console.Error);
@@ -53,7 +54,7 @@ builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new PageReques
         o.ValueProviderFactories.RemoveType<JQueryQueryStringValueProviderFactory>();
         o.ValueProviderFactories.RemoveType<JQueryFormValueProviderFactory>();
     });
-builder.Services.AddRunMonitorSecurity();
+builder.Services.AddRunMonitorSecurity(builder.Configuration);
 builder.Services.AddSharedKeyRing(database);
 builder.Services.AddRunMonitorAdmin(builder.Configuration);
 
@@ -69,6 +70,7 @@ if (args is ["seed", ..])
 }
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
 
+app.UseRunMonitorTransport(app.Configuration);
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<SecurityHeaders>();
@@ -78,7 +80,9 @@ app.UseRouting();
 app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "public, max-age=3600" });
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 app.UseMiddleware<StorableText>();
+app.UseMiddleware<RunTenantGuard>();
 app.UseMiddleware<AntiforgeryGuard>();
 app.UseAntiforgery();
 

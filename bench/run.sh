@@ -3,7 +3,8 @@
 # port, measure latency, throughput and ingest with the load client, and report resident memory. Then,
 # when Debian's postgresql is installed, the same on PostgreSQL: a throwaway cluster in the work folder,
 # the seeded store moved there with `copy-store`, the app started on it, measured again; both side by side.
-# Usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres]        results: bench/results/latest.md
+# Usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--durability full|relaxed]   results: bench/results/latest.md
+# --durability (or BENCH_DURABILITY) is the app's RunMonitor:Durability: full (the default) syncs every commit.
 #        bench/run.sh --peers [--runs N]    Hangfire 1.8's dashboard and RunMonitor on one PostgreSQL holding N jobs and
 #                                           N runs, the same questions asked of both, interleaved: bench/results/peers-N.md
 set -euo pipefail
@@ -12,16 +13,19 @@ cd "$(dirname "$0")/.."
 runs=1000000
 seconds=10
 postgres=auto
+durability="${BENCH_DURABILITY:-full}"
 peers=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --no-postgres) postgres=no; shift ;;
+    --durability) durability="$2"; shift 2 ;;
     --peers) peers=yes; shift ;;
-    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--peers]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--durability full|relaxed] [--peers]" >&2; exit 2 ;;
   esac
 done
+case "$durability" in full|relaxed) ;; *) echo "--durability accepts full or relaxed" >&2; exit 2 ;; esac
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 [ "$postgres" = auto ] && { [ -n "$pg_bin" ] && postgres=yes || postgres=no; }
 
@@ -36,8 +40,9 @@ app="RunMonitor.Web/bin/Release/net10.0/RunMonitor.Web"
 
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 # start_cluster DIR PORT FRESH: a throwaway PostgreSQL in DIR/data on PORT (made anew when FRESH is yes).
-# Durability as the SQLite store has it (WAL, synchronous=NORMAL): a commit survives the app's crash, and
-# PostgreSQL's own crash may lose the last moment of commits but never corrupts (synchronous_commit=off).
+# Durability as the SQLite store has it: full flushes the WAL at every commit (synchronous_commit=on); relaxed
+# lets an OS crash lose the last moment of commits but never corrupts (synchronous_commit=off, like NORMAL).
+sync_commit=$([ "$durability" = relaxed ] && echo off || echo on)
 start_cluster() {
   if [ "$3" = yes ]; then
     rm -rf "$1"; mkdir -p "$1"
@@ -45,7 +50,7 @@ start_cluster() {
     as_postgres "$pg_bin/initdb" -D "$1/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
   fi
   as_postgres "$pg_bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w -o \
-    "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c max_connections=200 -c synchronous_commit=off" start >/dev/null
+    "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c max_connections=200 -c synchronous_commit=$sync_commit" start >/dev/null
 }
 
 if [ "$peers" = yes ]; then
@@ -100,7 +105,7 @@ seed_seconds=$(cat "$db.done")
 
 # start_app <RunMonitor:Database>: the app in Release on $port, waited for; its pid in $pid.
 start_app() {
-  RunMonitor__Database="$1" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
+  RunMonitor__Database="$1" RunMonitor__Durability="$durability" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
     "$app" --contentRoot "$PWD/RunMonitor.Web" --urls "http://127.0.0.1:$port" >"$work/app.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 150); do
@@ -134,6 +139,7 @@ out="bench/results/latest.md"
   echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -sr), .NET $(dotnet --version)"
   echo "- store: SQLite, $runs runs seeded in ${seed_seconds}s ($(du -h "$db" | cut -f1))"
+  echo "- durability: $durability (RunMonitor:Durability)"
   echo
   echo "## SQLite"
   echo
@@ -163,7 +169,7 @@ if [ "$postgres" = yes ]; then
     echo "## PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }')"
     echo
     echo "The same $runs runs, moved from the SQLite store with \`copy-store\` in ${copy_seconds}s; the server on the same"
-    echo "machine (shared_buffers=1GB, synchronous_commit=off), so client, app and database share its cores."
+    echo "machine (shared_buffers=1GB, synchronous_commit=$sync_commit), so client, app and database share its cores."
     echo
     cat "$work/pg-table.md"
     echo

@@ -454,19 +454,47 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
     public async Task Copy_FailingHalfway_LeavesTheTargetEmpty()
     {
         var path = OlderStore("orphan.db", 6);
+        using (var store = new Database(path))
+            await new MigrationRunner(store, Microsoft.Extensions.Logging.Abstractions.NullLogger<MigrationRunner>.Instance).ApplyAsync();
+        SqliteConnection.ClearAllPools();
         // A step whose run is gone (written with SQLite's foreign keys off), which PostgreSQL refuses.
         using (var source = Sqlite(path))
-            source.Execute("PRAGMA foreign_keys=OFF; INSERT INTO steps (run_id, step_id, seq, status, updated_at) VALUES ('gone', 's', 0, 'completed', '2026-01-02T03:04:05.000Z')");
+            source.Execute("PRAGMA foreign_keys=OFF; INSERT INTO steps (tenant_id, run_id, step_id, seq, status, updated_at) VALUES ('acme', 'gone', 's', 0, 'completed', '2026-01-02T03:04:05.000Z')");
 
         await CopyIntoFreshDatabaseAsync(path, (result, pg) =>
         {
             Assert.Equal(1, result.Code);
             Assert.Contains("  runs: 1 rows", result.Output);
-            Assert.Contains("Key (run_id)=(gone) is not present in table \"runs\"", result.Error);
+            Assert.Contains("Key (tenant_id, run_id)=(acme, gone) is not present in table \"runs\"", result.Error);
             Assert.Contains("Nothing was copied to PostgreSQL database", result.Error);
             Assert.Equal(0L, pg.ExecuteScalar<long>("SELECT COUNT(*) FROM runs"));
             Assert.Equal(0L, pg.ExecuteScalar<long>("SELECT COUNT(*) FROM run_counts"));
         });
+    }
+
+    [Fact]
+    public async Task Copy_SameIdInTwoTenants_BothCopiedEachWithItsOwnSteps()
+    {
+        var path = Path.Combine(fixture.Directory, "same-id.db");
+        using (var factory = new StoreAt(path))
+        {
+            var client = factory.CreateClient();
+            foreach (var tenant in new[] { "acme", "globex" })
+                await client.CreateRunAsync(new { id = "twin", tenantId = tenant, workflowName = "wf-" + tenant, steps = new[] { new { stepId = "s-" + tenant } } });
+        }
+        SqliteConnection.ClearAllPools();
+
+        await CopyIntoFreshDatabaseAsync(path, (result, pg) =>
+        {
+            Assert.True(result.Code == 0, result.Output + result.Error);
+            Assert.Equal(["acme|wf-acme|s-acme", "globex|wf-globex|s-globex"], pg.Query<string>(
+                "SELECT r.tenant_id || '|' || r.workflow_name || '|' || s.step_id FROM runs r JOIN steps s ON s.tenant_id = r.tenant_id AND s.run_id = r.id WHERE r.id = 'twin' ORDER BY 1"));
+        });
+    }
+
+    private sealed class StoreAt(string path) : RunMonitorFactory
+    {
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["RunMonitor:Database"] = path };
     }
 
     /// The app started on a copied store (another copy: the app's background work must not touch the fixture's).

@@ -87,7 +87,7 @@ public sealed class DatabaseTests : IDisposable
             {
                 Assert.Equal(-2000, await reader.ExecuteScalarAsync<long>("PRAGMA cache_size"));
                 Assert.Equal(1, await reader.ExecuteScalarAsync<long>("PRAGMA foreign_keys"));
-                Assert.Equal(1, await reader.ExecuteScalarAsync<long>("PRAGMA synchronous"));
+                Assert.Equal(2, await reader.ExecuteScalarAsync<long>("PRAGMA synchronous"));
             }
         }
         finally

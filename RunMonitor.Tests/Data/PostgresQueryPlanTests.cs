@@ -80,7 +80,9 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
             AssertNoFullScan($"stats for all tenants, statement {i}", await PlanAsync(statement, stats));
         AssertNoFullScan("recent for a tenant", await PlanAsync(RunStore.SelectRecent, new { Tenant = "acme", Limit = 5 }));
         AssertNoFullScan("recent for all", await PlanAsync(RunStore.SelectRecentAll, new { Limit = 5 }));
-        AssertNoFullScan("steps of a run", await PlanAsync(RunStore.SelectSteps, new { RunId = "r" }));
+        AssertNoFullScan("steps of a run", await PlanAsync(RunStore.SelectSteps, new { Tenant = "acme", RunId = "r" }));
+        AssertNoFullScan("a run by tenant and id", await PlanAsync(RunStore.SelectRun, new { Tenant = "acme", Id = "r" }));
+        AssertNoFullScan("the tenants holding an id", await PlanAsync(RunStore.SelectTenantsOfId, new { Id = "r" }));
         AssertNoFullScan("claim any", await PlanAsync(RunStore.ClaimAnyPostgres, claim));
         AssertNoFullScan("claim tenant", await PlanAsync(RunStore.ClaimTenantPostgres, claim));
         AssertNoFullScan("claim workflows", await PlanAsync(RunStore.ClaimAnyWorkflowsPostgres, claim));

@@ -5,12 +5,13 @@ using RunMonitor.Web.Data;
 
 namespace RunMonitor.Tests.Data;
 
-/// The PostgreSQL schema (Migrations/Postgres, applied in order): its triggers keep run_counts, run_rollups and run_daily
+/// The PostgreSQL schema (Migrations/Postgres/0001): its triggers keep run_counts, run_rollups and run_daily
 /// equal to what the runs say, as SQLite's triggers do (DerivedTablesTests), also under concurrent writers
 /// on several connections; PostgresSql.RebuildDerived recomputes them; the list's searches and sorts read
 /// an index. Every test gets a fresh database.
 public sealed class PostgresSchemaTests : IDisposable
 {
+    public const string MigrationResource = "RunMonitor.Web.Data.Migrations.Postgres.0001_initial.sql";
 
     private readonly string _connectionString;
 
@@ -18,7 +19,7 @@ public sealed class PostgresSchemaTests : IDisposable
     {
         _connectionString = PostgresServer.CreateDatabase();
         using var connection = Open();
-        foreach (var (_, _, sql) in MigrationRunner.LoadMigrations(StoreProvider.Postgres)) connection.Execute(sql);
+        connection.Execute(LoadMigration());
     }
 
     public void Dispose() => PostgresServer.DropDatabase(_connectionString);
@@ -28,6 +29,14 @@ public sealed class PostgresSchemaTests : IDisposable
         var connection = new NpgsqlConnection(_connectionString);
         connection.Open();
         return connection;
+    }
+
+    private static string LoadMigration()
+    {
+        using var stream = typeof(PostgresSql).Assembly.GetManifestResourceStream(MigrationResource)
+            ?? throw new InvalidOperationException($"{MigrationResource} is not embedded in RunMonitor.Web");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     // What the triggers keep (rows counted down to 0 stay, as in SQLite) against a fresh GROUP BY over runs:
@@ -310,11 +319,10 @@ public sealed class PostgresSchemaTests : IDisposable
         }
     }
 
-    // PostgreSQL-only columns and tables: artifact bytes in the database, SQLite's implicit rowid made explicit.
+    // PostgreSQL-only columns and tables: artifact bytes in the database, SQLite's implicit rowid made explicit, the key ring.
     private static readonly string[] PostgresOnly =
     [
         "artifact_blobs.sha256", "artifact_blobs.content", "artifacts.rowid",
-        // The key ring: a folder beside the SQLite file, a table on PostgreSQL (0002).
         "data_protection_keys.id", "data_protection_keys.friendly_name", "data_protection_keys.xml",
     ];
 
@@ -324,7 +332,8 @@ public sealed class PostgresSchemaTests : IDisposable
         // Arrange: SQLite's schema after all its migrations, in memory
         using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:");
         sqlite.Open();
-        foreach (var (_, _, sql) in MigrationRunner.LoadMigrations(StoreProvider.Sqlite)) sqlite.Execute(sql);
+        foreach (var (version, _, sql) in MigrationRunner.LoadMigrations(StoreProvider.Sqlite))
+            await MigrationRunner.ApplyOneAsync(sqlite, null, StoreProvider.Sqlite, version, sql);
         var expected = new List<string>();
         foreach (var table in sqlite.Query<string>("""
             SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'runs_name_fts%' ORDER BY name
@@ -339,8 +348,9 @@ public sealed class PostgresSchemaTests : IDisposable
             }
         }
 
-        // Act
+        // Act: the PostgreSQL schema after all its migrations too (the constructor applied the first)
         await using var connection = Open();
+        foreach (var (_, _, sql) in MigrationRunner.LoadMigrations(StoreProvider.Postgres).Skip(1)) await connection.ExecuteAsync(sql);
         var actual = (await connection.QueryAsync<(string Table, string Column, string Type, string Nullable, string? Default, string Identity)>("""
             SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity FROM information_schema.columns
             WHERE table_schema = 'public' ORDER BY table_name, ordinal_position

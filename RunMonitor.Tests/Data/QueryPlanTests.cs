@@ -211,7 +211,9 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
         AssertNoFullScan("stats for all tenants", await PlanAsync(database, RunStore.StatsAll, stats));
         AssertNoFullScan("recent for a tenant", await PlanAsync(database, RunStore.SelectRecent, new { Tenant = "acme", Limit = 5 }));
         AssertNoFullScan("recent for all", await PlanAsync(database, RunStore.SelectRecentAll, new { Limit = 5 }));
-        AssertNoFullScan("steps of a run", await PlanAsync(database, RunStore.SelectSteps, new { RunId = "r" }));
+        AssertNoFullScan("steps of a run", await PlanAsync(database, RunStore.SelectSteps, new { Tenant = "acme", RunId = "r" }));
+        AssertNoFullScan("a run by tenant and id", await PlanAsync(database, RunStore.SelectRun, new { Tenant = "acme", Id = "r" }));
+        AssertNoFullScan("the tenants holding an id", await PlanAsync(database, RunStore.SelectTenantsOfId, new { Id = "r" }));
         AssertNoFullScan("claim any", await PlanAsync(database, RunStore.ClaimAny, claim));
         AssertNoFullScan("claim tenant", await PlanAsync(database, RunStore.ClaimTenant, claim));
         AssertNoFullScan("claim workflows", await PlanAsync(database, RunStore.ClaimAnyWorkflows, claim));

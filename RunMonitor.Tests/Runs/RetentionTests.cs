@@ -50,15 +50,16 @@ public class RetentionTests : IDisposable
         public List<string> After { get; } = [];
         public long StepsSeenInTransaction { get; private set; }
 
-        public async Task BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct)
+        public async Task BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs, CancellationToken ct)
         {
-            Before.AddRange(runIds);
-            StepsSeenInTransaction += await connection.ExecuteScalarAsync<long>(connection.Lists("SELECT COUNT(*) FROM steps WHERE run_id IN @Ids"), new { Ids = runIds.ToArray() }, tx);
+            Before.AddRange(runs.Select(r => r.Id));
+            StepsSeenInTransaction += await connection.ExecuteScalarAsync<long>(connection.Lists("SELECT COUNT(*) FROM steps WHERE run_id IN @Ids"),
+                new { Ids = runs.Select(r => r.Id).ToArray() }, tx);
         }
 
-        public Task AfterDeleteAsync(IReadOnlyList<string> runIds, CancellationToken ct)
+        public Task AfterDeleteAsync(IReadOnlyList<DeletedRun> runs, CancellationToken ct)
         {
-            After.AddRange(runIds);
+            After.AddRange(runs.Select(r => r.Id));
             return Task.CompletedTask;
         }
     }

@@ -53,8 +53,8 @@ public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<R
         var id = await QueuedAsync("acme", "svc-roles");
         var caller = new Caller("acme", role);
 
-        var cancel = await Service.CancelAsync(caller, id);
-        var retry = await Service.RetryAsync(caller, id, new RetryRequest());
+        var cancel = await Service.CancelAsync(caller, caller.TenantId, id);
+        var retry = await Service.RetryAsync(caller, caller.TenantId, id, new RetryRequest());
 
         Assert.Equal(WriteOutcome.Forbidden, cancel.Outcome);
         Assert.Equal(WriteOutcome.Forbidden, retry.Outcome);
@@ -66,8 +66,8 @@ public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<R
         var id = await QueuedAsync("globex", "svc-tenant");
         var acme = new Caller("acme", Roles.Operator);
 
-        var cancel = await Service.CancelAsync(acme, id);
-        var retry = await Service.RetryAsync(acme, id, new RetryRequest());
+        var cancel = await Service.CancelAsync(acme, acme.TenantId, id);
+        var retry = await Service.RetryAsync(acme, acme.TenantId, id, new RetryRequest());
 
         Assert.Equal(WriteOutcome.NotFound, cancel.Outcome);
         Assert.Equal(WriteOutcome.NotFound, retry.Outcome);
@@ -77,9 +77,9 @@ public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<R
     public async Task Retry_KeepsTheOldRunsTenant()
     {
         var id = await QueuedAsync("globex", "svc-retry-tenant");
-        await Service.CancelAsync(Admin, id);
+        await Service.CancelAsync(Admin, null, id);
 
-        var retry = await Service.RetryAsync(Admin, id, new RetryRequest());
+        var retry = await Service.RetryAsync(Admin, null, id, new RetryRequest());
 
         Assert.Equal("globex", retry.Value!.TenantId);
     }

@@ -13,7 +13,7 @@ namespace RunMonitor.Tests.Security;
 /// of `Policies`, every write needs a role, admin routes need RequireAdmin. Dynamically: every role of
 /// two tenants calls every route against the other tenant's run: 403 where the role lacks the right,
 /// else never a 2xx, a 409 or the other tenant's data; anonymous callers get 401 or the login page.
-public class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
+public partial class IdorMatrixTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
 {
     /// Routes anyone may reach without a key.
     private static readonly HashSet<string> PublicRoutes = ["GET /login", "POST /login"];

@@ -41,6 +41,9 @@ public class KeyedFactory : RunMonitorFactory
             }
             settings[$"RunMonitor:ApiKeys:{i}:Key"] = SuperAdminKey;
             settings[$"RunMonitor:ApiKeys:{i}:Role"] = Roles.Admin;
+            // Every test signs in and guesses from the one loopback address; RateLimitTests sets its own limits.
+            settings[FailedKeyChecks.Setting] = "100000";
+            settings[RateLimits.SignInSetting] = "100000";
             return settings;
         }
     }

@@ -108,7 +108,7 @@ public sealed class WebhookTests(WebhookFixture fixture) : IClassFixture<Webhook
     {
         var database = fixture.Factory.Services.GetRequiredService<Database>();
         await using var connection = await database.OpenAsync();
-        return await WebhookOutbox.ForRunAsync(connection, runId);
+        return await WebhookOutbox.ForRunAsync(connection, RunMonitor.Web.Security.Caller.DefaultTenant, runId);
     }
 
     [Fact]

@@ -138,7 +138,7 @@ public sealed class AdminStore(Database database, RunStore runs)
     private const string SlowestSkills = """
         WITH sample AS (
             SELECT s.skill_id AS SkillId, s.duration_ms AS DurationMs
-            FROM runs r JOIN steps s ON s.run_id = r.id
+            FROM runs r JOIN steps s ON s.tenant_id = r.tenant_id AND s.run_id = r.id
             WHERE r.created_at >= @Since AND s.duration_ms IS NOT NULL AND s.skill_id IS NOT NULL
             ORDER BY r.created_at DESC LIMIT @Sample)
         SELECT SkillId, Steps, AvgMs, DurationMs AS P95Ms FROM (

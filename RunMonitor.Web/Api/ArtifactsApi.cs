@@ -44,11 +44,12 @@ public static partial class ArtifactsApi
     private static async Task<IResult> UploadAsync(string id, string stepId, HttpContext http, RunStore runs, ArtifactStore artifacts, CancellationToken ct)
     {
         var errors = new Dictionary<string, List<string>>();
-        foreach (var key in http.Request.Query.Keys.Where(k => k != "name"))
-            errors[key] = ["is not a parameter here; accepted: name"];
+        foreach (var key in http.Request.Query.Keys.Where(k => k is not ("name" or RunTenant.Parameter)))
+            errors[key] = ["is not a parameter here; accepted: name (and tenant, for a super admin)"];
         var name = http.Request.Query["name"];
         if (name.Count != 1 || string.IsNullOrWhiteSpace(name[0])) errors["name"] = ["is required, once: the artifact's file name"];
         else if (!NamePattern().IsMatch(name[0]!) || name[0] is "." or "..") errors["name"] = [$"must be {NameText}"];
+        else if (DisguisedText.Find(name[0]!) is not null) errors["name"] = [DisguisedText.Rule];
         var contentType = "application/octet-stream";
         if (http.Request.ContentType is { Length: > 0 } given)
         {
@@ -58,9 +59,8 @@ public static partial class ArtifactsApi
         }
         if (errors.Count > 0) return Problems.Validation(errors);
 
-        var tenant = http.Caller().TenantId;
-        if (await runs.GetAsync(tenant, id, ct) is null) return Problems.RunNotFound(id);
-        if (await runs.GetStepAsync(id, stepId, ct) is null) return StepNotFound(id, stepId);
+        if (await runs.GetAsync(RunTenant.Of(http), id, ct) is not { } run) return Problems.RunNotFound(id);
+        if (await runs.GetStepAsync(run, stepId, ct) is null) return StepNotFound(id, stepId);
 
         var max = artifacts.MaxBytes;
         if (http.Request.ContentLength > max) return TooLarge(max);
@@ -69,21 +69,21 @@ public static partial class ArtifactsApi
 
         using var blob = await artifacts.StageAsync(http.Request.Body, max, ct);
         if (blob is null) return TooLarge(max);
-        var row = await artifacts.AddAsync(tenant, id, stepId, name[0]!, contentType, blob, ct);
+        var row = await artifacts.AddAsync(run.TenantId, id, stepId, name[0]!, contentType, blob, ct);
         if (row is null) return Problems.RunNotFound(id);
         // Like every worker write, the answer tells the worker whether its run is being cancelled.
         var body = System.Text.Json.JsonSerializer.SerializeToNode(ArtifactJson.From(row), System.Text.Json.JsonSerializerOptions.Web)!.AsObject();
-        body["cancelRequested"] = (await runs.GetAsync(null, id, ct))?.IsCancelRequested ?? false;
+        body["cancelRequested"] = (await runs.GetAsync(run.TenantId, id, ct))?.IsCancelRequested ?? false;
         return Results.Created(UrlFor(row.Id), body);
     }
 
     private static async Task<IResult> ListAsync(string id, string stepId, HttpContext http, RunStore runs, ArtifactStore artifacts, CancellationToken ct)
     {
-        if (http.Request.Query.Count > 0)
-            return Problems.BadParameter(new BadParameter(http.Request.Query.Keys.First(), "is not accepted; this list takes no parameters"));
-        if (await runs.GetAsync(http.Caller().TenantId, id, ct) is null) return Problems.RunNotFound(id);
-        if (await runs.GetStepAsync(id, stepId, ct) is null) return StepNotFound(id, stepId);
-        var rows = await artifacts.ListAsync(id, stepId, ct);
+        if (http.Request.Query.Keys.FirstOrDefault(k => k != RunTenant.Parameter) is { } unknown)
+            return Problems.BadParameter(new BadParameter(unknown, "is not accepted; this list takes no parameters (but tenant, for a super admin)"));
+        if (await runs.GetAsync(RunTenant.Of(http), id, ct) is not { } run) return Problems.RunNotFound(id);
+        if (await runs.GetStepAsync(run, stepId, ct) is null) return StepNotFound(id, stepId);
+        var rows = await artifacts.ListAsync(run, stepId, ct);
         return Results.Ok(rows.Select(ArtifactJson.From).ToList());
     }
 
@@ -108,12 +108,15 @@ public static partial class ArtifactsApi
             headers.ContentSecurityPolicy = "sandbox; default-src 'none'; img-src 'self'";
             var type = artifact.ContentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase) ? artifact.ContentType : "text/plain; charset=utf-8";
             var inline = new ContentDispositionHeaderValue("inline");
-            inline.SetHttpFileName(artifact.Name);
+            inline.SetHttpFileName(DownloadName(artifact));
             headers.ContentDisposition = inline.ToString();
             return Results.Stream(stream, type);
         }
-        return Results.File(stream, artifact.ContentType, fileDownloadName: artifact.Name);
+        return Results.File(stream, artifact.ContentType, fileDownloadName: DownloadName(artifact));
     }
+
+    // A name stored before disguising characters were refused still never reaches a download's file name.
+    private static string DownloadName(ArtifactRow artifact) => DisguisedText.Reveal(artifact.Name);
 
     private static IResult StepNotFound(string id, string stepId) =>
         Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Step not found", detail: $"Run '{id}' has no step '{stepId}'.");

@@ -40,18 +40,17 @@ public static class ControlApi
         var errors = new Dictionary<string, List<string>>();
         var request = IngestParser.ParseRetry(root, errors);
         if (request is null) return Problems.Validation(errors);
-        var result = await service.RetryAsync(http.Caller(), id, request, ct);
+        var result = await service.RetryAsync(http.Caller(), RunTenant.Of(http), id, request, ct);
         if (result.Outcome != WriteOutcome.Created) return Problems.From(result, id);
-        var newId = result.Value!.Id;
-        return Results.Created($"/api/runs/{Uri.EscapeDataString(newId)}", new { newRunId = newId });
+        return Results.Created(RunsApi.UrlFor(http, result.Value!), new { newRunId = result.Value!.Id });
     }
 
     /// 200 with the cancelled run; 202 with the run when its worker has been asked to stop.
     private static async Task<IResult> CancelAsync(string id, HttpContext http, RunService service, RunStore store, CancellationToken ct)
     {
-        var result = await service.CancelAsync(http.Caller(), id, ct);
+        var result = await service.CancelAsync(http.Caller(), RunTenant.Of(http), id, ct);
         if (result.Outcome != WriteOutcome.Ok) return Problems.From(result, id);
-        var detail = await store.GetDetailAsync(null, id, ct);
+        var detail = await store.GetDetailAsync(result.Value!.TenantId, id, ct);
         var json = RunJson.From(detail!.Run, detail.Errors);
         return detail.Run.Status == RunStatus.Cancelled ? Results.Ok(json) : Results.Json(json, statusCode: StatusCodes.Status202Accepted);
     }

@@ -87,7 +87,7 @@ public static partial class IngestParser
         RunErrorInfo? error = null;
         if (body.Child("error") is { } e)
         {
-            error = new RunErrorInfo(e.String("message", TextLength), e.String("type", 500), e.String("stack", TextLength),
+            error = new RunErrorInfo(e.String("message", TextLength, freeText: true), e.String("type", 500), e.String("stack", TextLength, freeText: true),
                 e.String("code", CodeLength), e.String("failedStepId", 128, IdPattern(), IdText), e.Time("timestamp"));
             e.RejectUnknown();
         }
@@ -98,7 +98,7 @@ public static partial class IngestParser
             foreach (var item in items)
             {
                 var topic = item.String("topic", 500);
-                var message = item.String("error", TextLength, required: true);
+                var message = item.String("error", TextLength, required: true, freeText: true);
                 var node = item.String("node", 500);
                 item.RejectUnknown();
                 if (message is not null) errorsList.Add(new ErrorEntry(topic, message, node));
@@ -153,8 +153,8 @@ public static partial class IngestParser
         DateTimeOffset? errorAt = null;
         if (body.Child("error") is { } e)
         {
-            message = e.String("message", TextLength);
-            stack = e.String("stack", TextLength);
+            message = e.String("message", TextLength, freeText: true);
+            stack = e.String("stack", TextLength, freeText: true);
             code = e.String("code", CodeLength);
             errorAttempt = e.Count("attempt", 1, 1000);
             errorAt = e.Time("timestamp");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Api;
 
@@ -94,7 +95,9 @@ public sealed class JsonBody
         }
     }
 
-    public string? String(string name, int maxLength, System.Text.RegularExpressions.Regex? pattern = null, string? patternText = null, bool required = false)
+    /// A string field. Unless `freeText` (messages, stack traces), it is a name or id and refuses disguising characters.
+    public string? String(string name, int maxLength, System.Text.RegularExpressions.Regex? pattern = null, string? patternText = null, bool required = false,
+        bool freeText = false)
     {
         if (!TryGet(name, out var value))
         {
@@ -106,6 +109,7 @@ public sealed class JsonBody
         if (required && string.IsNullOrWhiteSpace(text)) { Fail(name, "must not be empty"); return null; }
         if (text.Length > maxLength) { Fail(name, $"must be at most {maxLength} characters"); return null; }
         if (pattern is not null && !pattern.IsMatch(text)) { Fail(name, $"must be {patternText}"); return null; }
+        if (!freeText && DisguisedText.Find(text) is not null) { Fail(name, DisguisedText.Rule); return null; }
         return text;
     }
 
@@ -199,6 +203,7 @@ public sealed class JsonBody
             if (item.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(item.GetString()))
             { Fail(name, "must hold only non-empty strings"); return null; }
             if (item.GetString()!.Length > maxLength) { Fail(name, $"items must be at most {maxLength} characters"); return null; }
+            if (DisguisedText.Find(item.GetString()!) is not null) { Fail(name, DisguisedText.Rule); return null; }
             items.Add(item.GetString()!);
         }
         return items;

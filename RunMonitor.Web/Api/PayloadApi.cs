@@ -10,10 +10,11 @@ public static class PayloadApi
     public static readonly IReadOnlyList<string> RunFields = ["triggerPayload", "context"];
     public static readonly IReadOnlyList<string> StepFields = ["input", "output"];
 
-    public static string RunUrl(string runId, string field) => $"/api/runs/{Uri.EscapeDataString(runId)}/payload/{field}";
+    /// `tenantQuery`: RunTenant.QueryFor the viewer, so a super admin's link names the run's tenant.
+    public static string RunUrl(string runId, string field, string tenantQuery = "") => $"/api/runs/{Uri.EscapeDataString(runId)}/payload/{field}{tenantQuery}";
 
-    public static string StepUrl(string runId, string stepId, string field) =>
-        $"/api/runs/{Uri.EscapeDataString(runId)}/steps/{Uri.EscapeDataString(stepId)}/payload/{field}";
+    public static string StepUrl(string runId, string stepId, string field, string tenantQuery = "") =>
+        $"/api/runs/{Uri.EscapeDataString(runId)}/steps/{Uri.EscapeDataString(stepId)}/payload/{field}{tenantQuery}";
 
     public static IEndpointRouteBuilder MapPayloadApi(this IEndpointRouteBuilder app)
     {
@@ -25,7 +26,7 @@ public static class PayloadApi
     private static async Task<IResult> RunFieldAsync(string id, string field, HttpContext http, RunStore store, CancellationToken ct)
     {
         if (!RunFields.Contains(field)) return Problems.BadParameter(new BadParameter("field", "accepts triggerPayload or context"));
-        var run = await store.GetAsync(http.Caller().TenantId, id, ct);
+        var run = await store.GetAsync(RunTenant.Of(http), id, ct);
         if (run is null) return Problems.RunNotFound(id);
         return Raw(field == "context" ? run.Context : run.TriggerPayload);
     }
@@ -33,8 +34,8 @@ public static class PayloadApi
     private static async Task<IResult> StepFieldAsync(string id, string stepId, string field, HttpContext http, RunStore store, CancellationToken ct)
     {
         if (!StepFields.Contains(field)) return Problems.BadParameter(new BadParameter("field", "accepts input or output"));
-        if (await store.GetAsync(http.Caller().TenantId, id, ct) is null) return Problems.RunNotFound(id);
-        var step = await store.GetStepAsync(id, stepId, ct);
+        if (await store.GetAsync(RunTenant.Of(http), id, ct) is not { } run) return Problems.RunNotFound(id);
+        var step = await store.GetStepAsync(run, stepId, ct);
         if (step is null)
             return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Step not found", detail: $"Run '{id}' has no step '{stepId}'.");
         return Raw(field == "input" ? step.Input : step.Output);

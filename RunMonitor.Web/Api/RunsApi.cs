@@ -29,15 +29,15 @@ public static class RunsApi
 
     private static async Task<IResult> GetAsync(string id, HttpContext http, RunStore store, CancellationToken ct)
     {
-        var detail = await store.GetDetailAsync(http.Caller().TenantId, id, ct);
+        var detail = await store.GetDetailAsync(RunTenant.Of(http), id, ct);
         return detail is null ? Problems.RunNotFound(id) : Results.Ok(RunJson.From(detail.Run, detail.Errors));
     }
 
     private static async Task<IResult> StepsAsync(string id, HttpContext http, RunStore store, CancellationToken ct)
     {
-        var run = await store.GetAsync(http.Caller().TenantId, id, ct);
+        var run = await store.GetAsync(RunTenant.Of(http), id, ct);
         if (run is null) return Problems.RunNotFound(id);
-        var steps = await store.GetStepsAsync(id, ct);
+        var steps = await store.GetStepsAsync(run, ct);
         return Results.Ok(steps.Select(StepJson.From).ToList());
     }
 
@@ -52,8 +52,7 @@ public static class RunsApi
         if (result.Outcome != WriteOutcome.Created) return Problems.From(result.Outcome, result.Reason, request.Id);
         // The answer is the row just committed, not a second read of it.
         var run = result.Value!;
-        var written = (request.Patch.Errors ?? []).Select((e, i) => new RunErrorRow { RunId = run.Id, Seq = i, Topic = e.Topic, Error = e.Error, Node = e.Node }).ToList();
-        return Results.Created($"/api/runs/{Uri.EscapeDataString(run.Id)}", RunJson.From(run, written));
+        return Results.Created(UrlFor(http, run), RunJson.From(run, RunStore.ErrorRows(run, request.Patch.Errors ?? [])));
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpContext http, RunService service, RunStore store, CancellationToken ct)
@@ -63,9 +62,9 @@ public static class RunsApi
         var errors = new Dictionary<string, List<string>>();
         var patch = IngestParser.ParsePatch(root, errors);
         if (patch is null) return Problems.Validation(errors);
-        var result = await service.UpdateAsync(http.Caller(), id, patch, ct);
+        var result = await service.UpdateAsync(RunTenant.Of(http), id, patch, ct);
         if (result.Outcome != WriteOutcome.Ok) return Problems.From(result.Outcome, result.Reason, id);
-        var detail = await store.GetDetailAsync(null, id, ct);
+        var detail = await store.GetDetailAsync(result.Value!.TenantId, id, ct);
         return Results.Ok(RunJson.From(detail!.Run, detail.Errors));
     }
 
@@ -78,14 +77,17 @@ public static class RunsApi
         var errors = new Dictionary<string, List<string>>();
         var request = IngestParser.ParseStep(root, errors, stepId);
         if (request is null) return Problems.Validation(errors);
-        var result = await service.UpsertStepAsync(http.Caller(), id, stepId, request, ct);
+        var result = await service.UpsertStepAsync(RunTenant.Of(http), id, stepId, request, ct);
         if (result.Outcome != WriteOutcome.Ok) return Problems.From(result.Outcome, result.Reason, id);
-        var run = await store.GetAsync(null, id, ct);
-        var steps = await store.GetStepsAsync(id, ct);
+        var run = await store.GetAsync(result.Value!.TenantId, id, ct);
+        var steps = await store.GetStepsAsync(run!, ct);
         var index = steps.ToList().FindIndex(s => s.StepId == stepId);
         // The worker learns of a cancel from any write's response.
         return Results.Ok(new { step = StepJson.From(steps[index], index), cancelRequested = run!.IsCancelRequested });
     }
+
+    /// A run's API URL; a super admin's carries its tenant, as the same id may be another tenant's run too.
+    public static string UrlFor(HttpContext http, RunRow run) => $"/api/runs/{Uri.EscapeDataString(run.Id)}{RunTenant.QueryFor(http, run.TenantId)}";
 
     internal static async Task<(JsonElement Root, IResult? Bad)> ReadJsonAsync(HttpContext http, CancellationToken ct)
     {

@@ -7,6 +7,11 @@ namespace RunMonitor.Web.Data;
 
 public enum StoreProvider { Sqlite, Postgres }
 
+/// `RunMonitor:Durability`. Full (the default): a SQLite commit is synced to disk before its write is answered, so an
+/// acknowledged write survives power loss or an OS crash. Relaxed: synced at checkpoints only; a process crash still
+/// loses nothing, but power loss or an OS crash can roll back the last acknowledged commits.
+public enum Durability { Full, Relaxed }
+
 /// The store: a SQLite file (the default: pooled connections for reads, one writer path with group
 /// commit for writes) or a PostgreSQL database that several instances share (a transaction per write,
 /// concurrent, retried when PostgreSQL reports a serialization failure or a deadlock).
@@ -19,10 +24,20 @@ public sealed class Database : IDisposable
 
     /// `setting` is `RunMonitor:Database`: a PostgreSQL connection string (`Host=…;Database=…`), or a
     /// SQLite file path, relative paths against `baseDirectory`.
-    public static Database FromSetting(string setting, string baseDirectory) =>
+    public static Database FromSetting(string setting, string baseDirectory, Durability durability = Durability.Full) =>
         IsPostgresConnectionString(setting)
             ? new Database(StoreProvider.Postgres, setting)
-            : new Database(System.IO.Path.IsPathRooted(setting) ? setting : System.IO.Path.Combine(baseDirectory, setting));
+            : new Database(System.IO.Path.IsPathRooted(setting) ? setting : System.IO.Path.Combine(baseDirectory, setting), durability);
+
+    public const string DurabilitySetting = "RunMonitor:Durability";
+
+    /// `full` (or nothing) or `relaxed`; anything else stops start-up with the setting's name.
+    public static Durability ParseDurability(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "full" => Durability.Full,
+        "relaxed" => Durability.Relaxed,
+        _ => throw new InvalidOperationException($"{DurabilitySetting} must be full (the default) or relaxed, not '{value}'"),
+    };
 
     /// A connection string names a host: `Host=`, `Server=` (keywords Npgsql accepts), never a file path.
     public static bool IsPostgresConnectionString(string setting)
@@ -36,11 +51,15 @@ public sealed class Database : IDisposable
         catch (ArgumentException) { return false; }
     }
 
-    public Database(string path) : this(StoreProvider.Sqlite, path) { }
+    public Database(string path, Durability durability = Durability.Full) : this(StoreProvider.Sqlite, path, durability) { }
 
-    private Database(StoreProvider provider, string setting)
+    private Database(StoreProvider provider, string setting, Durability durability = Durability.Full)
     {
         Provider = provider;
+        Durability = durability;
+        // WAL with synchronous=FULL syncs the log at every commit (one fsync per group commit of the writer path);
+        // NORMAL syncs it only when a checkpoint copies it back into the file.
+        _connectionPragmas = $"PRAGMA busy_timeout=10000; PRAGMA synchronous={(durability == Durability.Full ? "FULL" : "NORMAL")}; PRAGMA foreign_keys=ON;";
         if (provider == StoreProvider.Postgres)
         {
             var builder = new NpgsqlConnectionStringBuilder(setting);
@@ -70,6 +89,11 @@ public sealed class Database : IDisposable
 
     public StoreProvider Provider { get; }
 
+    /// How far a SQLite commit is synced before its write is answered (PostgreSQL follows its server's synchronous_commit).
+    public Durability Durability { get; }
+
+    private readonly string _connectionPragmas;
+
     public bool IsPostgres => Provider == StoreProvider.Postgres;
 
     /// The SQLite file; empty for PostgreSQL.
@@ -93,24 +117,24 @@ public sealed class Database : IDisposable
             ? throw new InvalidOperationException("the store is PostgreSQL")
             : OpenSqliteAsync(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString(), ct);
 
-    private static async Task<SqliteConnection> OpenSqliteAsync(string connectionString, CancellationToken ct)
+    private async Task<SqliteConnection> OpenSqliteAsync(string connectionString, CancellationToken ct)
     {
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(ct);
         // The settings belong to SQLite's connection, which the pool keeps open and hands out again: they are
         // made once per connection SQLite opened, not on every request's open.
-        if (!Configured.TryGetValue(connection.Handle!, out _))
+        if (!Configured.TryGetValue(connection.Handle!, out var applied) || !ReferenceEquals(applied, _connectionPragmas))
         {
             using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+            pragma.CommandText = _connectionPragmas;
             await pragma.ExecuteNonQueryAsync(ct);
-            Configured.AddOrUpdate(connection.Handle!, Marker);
+            Configured.AddOrUpdate(connection.Handle!, _connectionPragmas);
         }
         return connection;
     }
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
-    private static readonly object Marker = new();
+    // Each connection SQLite opened, with the settings made on it (two stores on one file may differ in durability).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, string> Configured = new();
 
     /// Runs `work` in the one writer path and returns once it is committed. Writes that arrive while
     /// another batch commits are taken together (group commit): each in its own savepoint, so one that

@@ -42,6 +42,14 @@ public sealed class MigrationRunner(Database database, ILogger<MigrationRunner> 
             .ToList();
     }
 
+    /// One migration: its SQL, and first, for SQLite's 0010, the table rebuild SQL alone cannot write (it reads the
+    /// tables' columns as they are now).
+    public static async Task ApplyOneAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction? tx, StoreProvider provider, int version, string sql)
+    {
+        if (provider == StoreProvider.Sqlite && version == TenantScopedRunIds.Version) await TenantScopedRunIds.ApplyAsync(connection, tx);
+        await connection.ExecuteAsync(sql, transaction: tx);
+    }
+
     public async Task ApplyAsync(CancellationToken ct = default)
     {
         if (!database.IsPostgres)
@@ -75,7 +83,7 @@ public sealed class MigrationRunner(Database database, ILogger<MigrationRunner> 
             {
                 var done = (await connection.QueryAsync<long>(SelectApplied, transaction: tx)).ToHashSet();
                 if (done.Contains(version)) return false;
-                await connection.ExecuteAsync(sql, transaction: tx);
+                await ApplyOneAsync(connection, tx, database.Provider, version, sql);
                 await connection.ExecuteAsync(InsertVersion,
                     new { Version = version, Name = name, AppliedAt = DateTimeOffset.UtcNow.ToString("O") }, tx);
                 return true;

@@ -32,7 +32,12 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
                 var workflow = factory.PickWorkflow();
                 var run = factory.Finished(RunService.NewId(created), factory.PickTenant(), workflow, created, factory.PickOutcome());
                 if (random.NextDouble() < 0.04 && runs.LastOrDefault(r => r.Run.Status == RunStatus.Failed) is { } failed)
-                    run = run with { Run = run.Run with { RetryOf = failed.Run.Id, WorkflowName = failed.Run.WorkflowName, TenantId = failed.Run.TenantId } };
+                    run = run with
+                    {
+                        Run = run.Run with { RetryOf = failed.Run.Id, WorkflowName = failed.Run.WorkflowName, TenantId = failed.Run.TenantId },
+                        // A run's steps are keyed by its tenant too: they move with it.
+                        Steps = run.Steps.Select(s => s with { TenantId = failed.Run.TenantId }).ToList(),
+                    };
                 runs.Add(run);
             }
         }
@@ -47,7 +52,7 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
             {
                 await RunStore.InsertRunAsync(connection, tx, run.Run);
                 await RunStore.WriteStepsAsync(connection, tx, run.Steps);
-                if (run.Errors.Count > 0) await RunStore.ReplaceErrorsAsync(connection, tx, run.Run.Id, run.Errors);
+                if (run.Errors.Count > 0) await RunStore.ReplaceErrorsAsync(connection, tx, run.Run, run.Errors);
             }
             foreach (var group in runs.GroupBy(r => (r.Run.TenantId, r.Run.WorkflowName)))
                 await RunStore.TouchWorkflowAsync(connection, tx, group.Key.TenantId, group.Key.WorkflowName, group.Max(r => r.Run.UpdatedAt)!);

@@ -88,7 +88,7 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             var (stepId, skillId, min, max) = workflow.Steps[i];
             if (stopped || (outcome == RunStatus.Cancelled && i > cancelAt))
             {
-                steps.Add(Step(id, i, stepId, skillId, stopped && outcome == RunStatus.Cancelled ? StepStatus.Cancelled : StepStatus.Pending, null, null));
+                steps.Add(Step(tenant, id, i, stepId, skillId, stopped && outcome == RunStatus.Cancelled ? StepStatus.Cancelled : StepStatus.Pending, null, null));
                 continue;
             }
             var ms = random.Next(min, max);
@@ -100,7 +100,7 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             var failure = Failures[random.Next(Failures.Length)];
             var omeercs = workflow.Name == DemoCatalog.OmeercsWorkflow;
             var input = Pooled("input:" + stepId + ":" + tenant, () => Json(new { step = stepId, tenant, attempt = 1 }));
-            steps.Add(Step(id, i, stepId, skillId, status, stepStart, at) with
+            steps.Add(Step(tenant, id, i, stepId, skillId, status, stepStart, at) with
             {
                 InputHash = omeercs ? DemoCatalog.InputHash(input) : null,
                 ErrorCode = omeercs && status == StepStatus.Failed ? DemoCatalog.ErrorCode(failure.Type) : null,
@@ -169,9 +169,9 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
         return new DemoRun(run, steps, errors);
     }
 
-    private static StepRow Step(string runId, int seq, string stepId, string skillId, string status, DateTimeOffset? start, DateTimeOffset? end) => new()
+    private static StepRow Step(string tenant, string runId, int seq, string stepId, string skillId, string status, DateTimeOffset? start, DateTimeOffset? end) => new()
     {
-        RunId = runId, StepId = stepId, Seq = seq, SkillId = skillId, Status = status,
+        TenantId = tenant, RunId = runId, StepId = stepId, Seq = seq, SkillId = skillId, Status = status,
         StartedAt = DbTime.ToDb(start), CompletedAt = DbTime.ToDb(end),
         DurationMs = start is { } s && end is { } e ? (long)(e - s).TotalMilliseconds : null,
         UpdatedAt = DbTime.ToDb(end ?? start ?? DateTimeOffset.UnixEpoch),

@@ -67,7 +67,7 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
         var resumeAt = Math.Max(0, claimed.Steps.ToList().FindIndex(s => s.Status != StepStatus.Completed));
         var failAt = outcome == RunStatus.Failed && claimed.Steps.Count > resumeAt ? _random.Next(resumeAt, claimed.Steps.Count) : -1;
         _active[claimed.Run.Id] = new Job(claimed.Run, claimed.Steps, -1, outcome, failAt);
-        await service.UpdateAsync(Engine, claimed.Run.Id, new RunPatch
+        await service.UpdateAsync(claimed.Run.TenantId, claimed.Run.Id, new RunPatch
         {
             Context = DemoCatalog.Json(new { engine = "demo-engine/2.3.1", host = WorkerName, resumedAt = resumeAt > 0 ? claimed.Steps[resumeAt].StepId : null }),
         }, ct);
@@ -94,7 +94,7 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
             if (cancel is null) { _active.Remove(id); return; }
             if (job.Current == job.FailAt)
             {
-                await service.UpdateAsync(Engine, id, new RunPatch
+                await service.UpdateAsync(TenantOf(id), id, new RunPatch
                 {
                     Status = RunStatus.Failed, ErrorGiven = true,
                     Error = new RunErrorInfo(failure.Message, failure.Type, failure.Stack.Trim(),
@@ -125,7 +125,7 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
         // Every step done: report the results and finish.
         var workflow = DemoCatalog.Workflows.FirstOrDefault(w => w.Name == job.Run.WorkflowName) ?? DemoCatalog.Workflows[0];
         var done = factory.Finished(id, job.Run.TenantId, workflow, DbTime.Parse(job.Run.CreatedAt), job.Outcome).Run;
-        await service.UpdateAsync(Engine, id, new RunPatch
+        await service.UpdateAsync(TenantOf(id), id, new RunPatch
         {
             Status = job.Outcome,
             Metrics = new RunMetrics(done.TargetsMatched, done.TargetsProcessed, done.TargetsSkipped, done.InsightsCreated),
@@ -139,19 +139,22 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
     /// already finished (the lease expired, or someone ended it).
     private async Task<bool?> ReportAsync(string id, string stepId, StepUpsert step, CancellationToken ct)
     {
-        var written = await service.UpsertStepAsync(Engine, id, stepId, step, ct);
+        var written = await service.UpsertStepAsync(TenantOf(id), id, stepId, step, ct);
         if (written.Outcome != WriteOutcome.Ok) return null;
-        var run = await store.GetAsync(null, id, ct);
+        var run = await store.GetAsync(TenantOf(id), id, ct);
         if (run is null || RunStatus.IsTerminal(run.Status)) return null;
         return run.IsCancelRequested;
     }
+
+    // The tenant of a run this worker holds: its id alone may also be another tenant's run.
+    private string? TenantOf(string id) => _active.TryGetValue(id, out var job) ? job.Run.TenantId : null;
 
     /// The run's cancel was requested: stop the running step and end the run as cancelled.
     private async Task StopAsync(string id, string? runningStep, CancellationToken ct)
     {
         if (runningStep is not null)
-            await service.UpsertStepAsync(Engine, id, runningStep, new StepUpsert { Status = StepStatus.Cancelled, CompletedAt = time.GetUtcNow() }, ct);
-        await service.UpdateAsync(Engine, id, new RunPatch { Status = RunStatus.Cancelled }, ct);
+            await service.UpsertStepAsync(TenantOf(id), id, runningStep, new StepUpsert { Status = StepStatus.Cancelled, CompletedAt = time.GetUtcNow() }, ct);
+        await service.UpdateAsync(TenantOf(id), id, new RunPatch { Status = RunStatus.Cancelled }, ct);
         _active.Remove(id);
     }
 }

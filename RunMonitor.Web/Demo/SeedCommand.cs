@@ -87,7 +87,7 @@ public static class SeedCommand
 
         using var insertRun = new RowInsert(connection, "runs", RunColumns);
         using var insertStep = new RowInsert(connection, "steps", StepColumns);
-        using var insertError = new RowInsert(connection, "run_errors", ["run_id", "seq", "topic", "error", "node"]);
+        using var insertError = new RowInsert(connection, "run_errors", ["run_id", "seq", "topic", "error", "node", "tenant_id"]);
         var written = 0;
         var inserting = new Stopwatch();
         await foreach (var batch in batches.Reader.ReadAllAsync())
@@ -105,7 +105,7 @@ public static class SeedCommand
                 for (var e = 0; e < run.Errors.Count; e++)
                 {
                     insertError.Text(1, run.Run.Id); insertError.Int(2, e); insertError.Text(3, run.Errors[e].Topic);
-                    insertError.Text(4, run.Errors[e].Error); insertError.Text(5, run.Errors[e].Node);
+                    insertError.Text(4, run.Errors[e].Error); insertError.Text(5, run.Errors[e].Node); insertError.Text(6, run.Run.TenantId);
                     insertError.Execute();
                 }
             }
@@ -147,9 +147,9 @@ public static class SeedCommand
         await output.WriteLineAsync($"  {phase}: {watch.Elapsed.TotalSeconds:F2}s");
     }
 
-    // Runs come in time order with time-ordered ids, and each run's steps in order: these indexes only append.
+    // Runs come in time order with time-ordered ids, and each run's steps in order: within each tenant this index only appends.
     private static bool AppendsInLoadOrder(string indexSql) =>
-        indexSql.TrimEnd().EndsWith("steps (run_id, seq)", StringComparison.Ordinal);
+        indexSql.TrimEnd().EndsWith("steps (tenant_id, run_id, seq)", StringComparison.Ordinal);
 
     // Every index and trigger the load would otherwise update row by row (the unique keys stay).
     private const string SelectSecondary = """
@@ -198,7 +198,7 @@ public static class SeedCommand
     private static readonly string[] StepColumns =
     [
         "run_id", "step_id", "seq", "skill_id", "status", "started_at", "completed_at", "duration_ms",
-        "cache_hit", "attempt", "input", "output", "error_message", "error_stack", "updated_at",
+        "cache_hit", "attempt", "input", "output", "error_message", "error_stack", "updated_at", "tenant_id",
     ];
 
     private static void BindStep(RowInsert insert, StepRow s)
@@ -206,7 +206,7 @@ public static class SeedCommand
         insert.Text(1, s.RunId); insert.Text(2, s.StepId); insert.Int(3, s.Seq); insert.Text(4, s.SkillId); insert.Text(5, s.Status);
         insert.Text(6, s.StartedAt); insert.Text(7, s.CompletedAt); insert.Int(8, s.DurationMs); insert.Int(9, s.CacheHit);
         insert.Int(10, s.Attempt); insert.Text(11, s.Input); insert.Text(12, s.Output); insert.Text(13, s.ErrorMessage);
-        insert.Text(14, s.ErrorStack); insert.Text(15, s.UpdatedAt);
+        insert.Text(14, s.ErrorStack); insert.Text(15, s.UpdatedAt); insert.Text(16, s.TenantId);
         insert.Execute();
     }
 }

@@ -2,13 +2,15 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.RateLimiting;
 using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Pages;
 
 /// `/login`: a person pastes an API key and gets the sign-in cookie.
 [AllowAnonymous]
-public sealed class LoginModel(ApiKeyStore keys) : PageModel
+[EnableRateLimiting(RateLimits.SignInPolicy)]
+public sealed class LoginModel(ApiKeyStore keys, FailedKeyChecks failedKeyChecks) : PageModel
 {
     public string? Error { get; private set; }
     public bool KeysExist { get; private set; }
@@ -24,9 +26,15 @@ public sealed class LoginModel(ApiKeyStore keys) : PageModel
     {
         ReturnUrl = SafeReturnUrl(returnUrl);
         KeysExist = await keys.AnyAsync(ct);
+        if (failedKeyChecks.IsBlocked(HttpContext))
+        {
+            await FailedKeyChecks.WriteRefusalAsync(HttpContext);
+            return new EmptyResult();
+        }
         var found = string.IsNullOrWhiteSpace(key) ? null : await keys.FindAsync(key.Trim(), ct);
         if (found is null)
         {
+            if (!string.IsNullOrWhiteSpace(key)) failedKeyChecks.RecordFailure(HttpContext);
             Error = string.IsNullOrWhiteSpace(key) ? "Paste an API key." : "That key is not valid (unknown or revoked).";
             Response.StatusCode = StatusCodes.Status401Unauthorized;
             return Page();

@@ -75,7 +75,7 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
         return await database.WriteAsync(async (connection, tx) =>
         {
             var run = await RunStore.GetAsync(connection, tx, tenant, runId);
-            if (run is null || await RunStore.GetStepAsync(connection, tx, runId, stepId) is null) return null;
+            if (run is null || await RunStore.GetStepAsync(connection, tx, run, stepId) is null) return null;
             if (database.IsPostgres) await PutBlobAsync((NpgsqlConnection)connection, tx, blob, ct);
             else
             {
@@ -103,13 +103,13 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
         content_type AS ContentType, size AS Size, sha256 AS Sha256, created_at AS CreatedAt
         """;
 
-    private const string SelectForStep = $"SELECT {ArtifactColumns} FROM artifacts WHERE run_id = @RunId AND step_id = @StepId ORDER BY created_at, rowid";
+    private const string SelectForStep = $"SELECT {ArtifactColumns} FROM artifacts WHERE tenant_id = @TenantId AND run_id = @RunId AND step_id = @StepId ORDER BY created_at, rowid";
 
     /// The caller has already checked that the run is visible to them.
-    public async Task<IReadOnlyList<ArtifactRow>> ListAsync(string runId, string stepId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<ArtifactRow>> ListAsync(RunRow run, string stepId, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<ArtifactRow>(SelectForStep, new { RunId = runId, StepId = stepId })).ToList();
+        return (await connection.QueryAsync<ArtifactRow>(SelectForStep, new { run.TenantId, RunId = run.Id, StepId = stepId })).ToList();
     }
 
     private const string SelectById = $"SELECT {ArtifactColumns} FROM artifacts WHERE id = @Id";
@@ -174,14 +174,17 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
         catch (DirectoryNotFoundException) { return null; }
     }
 
-    private const string SelectRunsHashes = "SELECT DISTINCT sha256 FROM artifacts WHERE run_id IN @RunIds";
-    private const string DeleteUnsharedBlobs = """
+    // The runs go by row number: their ids alone may also be other tenants' runs, whose artifacts stay.
+    private const string OfRuns = "JOIN runs r ON r.tenant_id = a.tenant_id AND r.id = a.run_id";
+    private const string SelectRunsHashes = $"SELECT DISTINCT a.sha256 FROM artifacts a {OfRuns} WHERE r.pk IN @Pks";
+    private const string DeleteUnsharedBlobs = $"""
         DELETE FROM artifact_blobs
-        WHERE sha256 IN (SELECT sha256 FROM artifacts WHERE run_id IN @RunIds)
-          AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.sha256 = artifact_blobs.sha256 AND a.run_id NOT IN @RunIds)
+        WHERE sha256 IN (SELECT a.sha256 FROM artifacts a {OfRuns} WHERE r.pk IN @Pks)
+          AND NOT EXISTS (SELECT 1 FROM artifacts a {OfRuns} WHERE a.sha256 = artifact_blobs.sha256 AND r.pk NOT IN @Pks)
         """;
-    private const string DeleteRun = "DELETE FROM runs WHERE id = @RunId";
-    private const string HashInUseElsewhere = "SELECT EXISTS (SELECT 1 FROM artifacts WHERE sha256 = @Sha256 AND run_id NOT IN @RunIds)";
+    private const string SelectRunToDelete = "SELECT pk AS Pk, tenant_id AS TenantId, id AS Id FROM runs WHERE tenant_id = @TenantId AND id = @Id";
+    private const string DeleteRun = "DELETE FROM runs WHERE pk = @Pk";
+    private const string HashInUseElsewhere = $"SELECT EXISTS (SELECT 1 FROM artifacts a {OfRuns} WHERE a.sha256 = @Sha256 AND r.pk NOT IN @Pks)";
 
     /// Deletes a run with its steps, errors and artifact rows (ON DELETE CASCADE), then the artifact
     /// files no other row names. False when the run is not there (or is another tenant's).
@@ -189,9 +192,10 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
     {
         return await database.WriteAsync(async (connection, tx) =>
         {
-            if (await RunStore.GetAsync(connection, tx, tenant, runId) is null) return false;
-            await DeleteFilesOfRunsAsync(connection, tx, [runId]);
-            await connection.ExecuteAsync(DeleteRun, new { RunId = runId }, tx);
+            if (await RunStore.GetAsync(connection, tx, tenant, runId) is not { } run) return false;
+            var deleted = await connection.QuerySingleAsync<DeletedRun>(SelectRunToDelete, new { run.TenantId, run.Id }, tx);
+            await DeleteFilesOfRunsAsync(connection, tx, [deleted]);
+            await connection.ExecuteAsync(DeleteRun, new { deleted.Pk }, tx);
             return true;
         }, ct);
     }
@@ -199,24 +203,25 @@ public sealed class ArtifactStore(Database database, IOptions<ArtifactOptions> o
     /// In the writer's transaction, before these runs' rows are deleted: deletes the files that no
     /// other run's artifact names. Inside the writer gate no upload can be naming such a file right now;
     /// should the commit then fail, the rows outlive the file and a download answers 404, never wrong bytes.
-    public async Task DeleteFilesOfRunsAsync(IDbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds)
+    public async Task DeleteFilesOfRunsAsync(IDbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs)
     {
+        var pks = runs.Select(r => r.Pk).ToArray();
         if (database.IsPostgres)
         {
-            await connection.ExecuteAsync(connection.Lists(DeleteUnsharedBlobs), new { RunIds = runIds.ToArray() }, tx);
+            await connection.ExecuteAsync(connection.Lists(DeleteUnsharedBlobs), new { Pks = pks }, tx);
             return;
         }
-        var hashes = (await connection.QueryAsync<string>(SelectRunsHashes, new { RunIds = runIds }, tx)).ToList();
+        var hashes = (await connection.QueryAsync<string>(SelectRunsHashes, new { Pks = pks }, tx)).ToList();
         foreach (var sha in hashes)
         {
-            if (await connection.ExecuteScalarAsync<bool>(HashInUseElsewhere, new { Sha256 = sha, RunIds = runIds }, tx)) continue;
+            if (await connection.ExecuteScalarAsync<bool>(HashInUseElsewhere, new { Sha256 = sha, Pks = pks }, tx)) continue;
             try { File.Delete(PathFor(sha)); } catch (IOException) { }
         }
     }
 
     /// Retention purges runs in batches: their artifact files go with them.
-    Task IRunPurgeListener.BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct) =>
-        DeleteFilesOfRunsAsync(connection, tx, runIds);
+    Task IRunPurgeListener.BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs, CancellationToken ct) =>
+        DeleteFilesOfRunsAsync(connection, tx, runs);
 
     /// The blob's stream, and what must stay open while the response reads it: all closed with the stream.
     private sealed class OwningStream(Stream inner, params IAsyncDisposable[] owners) : Stream

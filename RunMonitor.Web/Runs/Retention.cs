@@ -12,15 +12,23 @@ public sealed class RetentionOptions
     public int RetentionDays { get; init; } = 30;
 }
 
+/// A run being deleted: its row number (what the delete goes by: its id alone may be another tenant's run too) and key.
+public sealed record DeletedRun
+{
+    public long Pk { get; init; }
+    public string TenantId { get; init; } = "";
+    public string Id { get; init; } = "";
+}
+
 /// Something that keeps data about runs outside `runs`/`steps`/`run_errors` (artifacts' files) and must
-/// let go of it when runs are purged. Both calls get the batch's run ids; implement either or both.
+/// let go of it when runs are purged. Both calls get the batch's runs; implement either or both.
 public interface IRunPurgeListener
 {
     /// Inside the delete's transaction, before the rows go: read or delete what references them.
-    Task BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<string> runIds, CancellationToken ct) => Task.CompletedTask;
+    Task BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs, CancellationToken ct) => Task.CompletedTask;
 
     /// After the batch committed: remove files and caches (the rows are gone for good).
-    Task AfterDeleteAsync(IReadOnlyList<string> runIds, CancellationToken ct) => Task.CompletedTask;
+    Task AfterDeleteAsync(IReadOnlyList<DeletedRun> runs, CancellationToken ct) => Task.CompletedTask;
 }
 
 public sealed record PurgeRecord
@@ -40,14 +48,14 @@ public sealed class RunPurger(Database database, TimeProvider time, IOptions<Ret
     public const int BatchSize = 500;
 
     private const string SelectExpired = """
-        SELECT id FROM runs
+        SELECT pk AS Pk, tenant_id AS TenantId, id AS Id FROM runs
         WHERE completed_at IS NOT NULL AND completed_at < @Cutoff AND status IN @Terminal
         ORDER BY completed_at LIMIT @Limit
         """;
 
-    private const string CountSteps = "SELECT COUNT(*) FROM steps WHERE run_id IN @Ids";
+    private const string CountSteps = "SELECT COUNT(*) FROM steps s JOIN runs r ON r.tenant_id = s.tenant_id AND r.id = s.run_id WHERE r.pk IN @Pks";
 
-    private const string DeleteRuns = "DELETE FROM runs WHERE id IN @Ids";
+    private const string DeleteRuns = "DELETE FROM runs WHERE pk IN @Pks";
 
     private const string InsertPurge = """
         INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted)
@@ -67,13 +75,14 @@ public sealed class RunPurger(Database database, TimeProvider time, IOptions<Ret
         {
             var batch = await database.WriteAsync(async (connection, tx) =>
             {
-                var ids = (await connection.QueryAsync<string>(connection.Lists(SelectExpired),
+                var expired = (await connection.QueryAsync<DeletedRun>(connection.Lists(SelectExpired),
                     new { Cutoff = cutoff, Terminal = RunStatus.Terminal.ToArray(), Limit = BatchSize }, tx)).ToList();
-                if (ids.Count == 0) return (Ids: ids, Steps: 0L);
-                foreach (var listener in listeners) await listener.BeforeDeleteAsync(connection, tx, ids, ct);
-                var stepCount = await connection.ExecuteScalarAsync<long>(connection.Lists(CountSteps), new { Ids = ids.ToArray() }, tx);
-                await connection.ExecuteAsync(connection.Lists(DeleteRuns), new { Ids = ids.ToArray() }, tx);
-                return (Ids: ids, Steps: stepCount);
+                if (expired.Count == 0) return (Ids: expired, Steps: 0L);
+                foreach (var listener in listeners) await listener.BeforeDeleteAsync(connection, tx, expired, ct);
+                var pks = expired.Select(r => r.Pk).ToArray();
+                var stepCount = await connection.ExecuteScalarAsync<long>(connection.Lists(CountSteps), new { Pks = pks }, tx);
+                await connection.ExecuteAsync(connection.Lists(DeleteRuns), new { Pks = pks }, tx);
+                return (Ids: expired, Steps: stepCount);
             }, ct);
             if (batch.Ids.Count == 0) break;
             runs += batch.Ids.Count;

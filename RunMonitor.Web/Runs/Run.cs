@@ -56,6 +56,7 @@ public sealed record RunRow
 /// One entry of a run's errors list (the story's `errors`: topic, error, node).
 public sealed record RunErrorRow
 {
+    public string TenantId { get; init; } = "";
     public string RunId { get; init; } = "";
     public long Seq { get; init; }
     public string? Topic { get; init; }
@@ -66,6 +67,7 @@ public sealed record RunErrorRow
 /// One row of `steps`: a unit of a run, in plan order by `Seq`.
 public sealed record StepRow
 {
+    public string TenantId { get; init; } = "";
     public string RunId { get; init; } = "";
     public string StepId { get; init; } = "";
     public long Seq { get; init; }

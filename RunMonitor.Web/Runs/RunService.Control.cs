@@ -38,10 +38,10 @@ public sealed partial class RunService
         var now = time.GetUtcNow();
         var claimed = await database.WriteAsync(async (connection, tx) =>
         {
-            var id = await RunStore.ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
-            if (id is null) return null;
-            var run = (await RunStore.GetAsync(connection, tx, null, id))!;
-            return new ClaimedRun(run, await RunStore.GetErrorsAsync(connection, tx, id), await RunStore.GetStepsAsync(connection, tx, id));
+            var key = await RunStore.ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
+            if (key is null) return null;
+            var run = (await RunStore.GetAsync(connection, tx, key.TenantId, key.Id))!;
+            return new ClaimedRun(run, await RunStore.GetErrorsAsync(connection, tx, run), await RunStore.GetStepsAsync(connection, tx, run));
         }, ct);
         if (claimed is not null) events.Publish(new RunChange(claimed.Run.Id, claimed.Run.TenantId, claimed.Run.Status));
         return new WriteResult<ClaimedRun>(WriteOutcome.Ok, claimed);
@@ -49,22 +49,22 @@ public sealed partial class RunService
 
     /// A queued run is cancelled at once; a running one is asked to stop (its worker, or the lease
     /// expiry, ends it). Ok with the run as it now is; a finished run is a conflict.
-    public async Task<WriteResult<RunRow>> CancelAsync(Caller caller, string id, CancellationToken ct = default)
+    public async Task<WriteResult<RunRow>> CancelAsync(Caller caller, string? tenant, string id, CancellationToken ct = default)
     {
         if (!CanOperate(caller)) return WriteResult<RunRow>.Forbidden("cancelling runs needs an operator or admin key");
         var result = await database.WriteAsync(async (connection, tx) =>
         {
-            var run = await RunStore.GetAsync(connection, tx, caller.TenantId, id);
+            var run = await RunStore.GetAsync(connection, tx, tenant, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
             var now = time.GetUtcNow();
-            if (await RunStore.CancelQueuedAsync(connection, tx, id, now))
+            if (await RunStore.CancelQueuedAsync(connection, tx, run, now))
             {
-                var cancelled = (await RunStore.GetAsync(connection, tx, null, id))!;
+                var cancelled = (await RunStore.GetAsync(connection, tx, run.TenantId, id))!;
                 await webhooks.EnqueueAsync(connection, tx, cancelled, now);
                 return new WriteResult<RunRow>(WriteOutcome.Ok, cancelled);
             }
-            if (await RunStore.RequestCancelAsync(connection, tx, id, now))
-                return new WriteResult<RunRow>(WriteOutcome.Ok, (await RunStore.GetAsync(connection, tx, null, id))!);
+            if (await RunStore.RequestCancelAsync(connection, tx, run, now))
+                return new WriteResult<RunRow>(WriteOutcome.Ok, (await RunStore.GetAsync(connection, tx, run.TenantId, id))!);
             return WriteResult<RunRow>.Conflict($"run is {run.Status}; only a queued or running run can be cancelled");
         }, ct);
         return Committed(result);
@@ -73,16 +73,16 @@ public sealed partial class RunService
     /// A new queued run of the same workflow, name, tenant, payload, layer hash and planned steps,
     /// linked by `retryOf`. A partial retry carries the steps before the chosen one as completed
     /// cache hits with their outputs, so the worker resumes there.
-    public async Task<WriteResult<RunRow>> RetryAsync(Caller caller, string id, RetryRequest request, CancellationToken ct = default)
+    public async Task<WriteResult<RunRow>> RetryAsync(Caller caller, string? tenant, string id, RetryRequest request, CancellationToken ct = default)
     {
         if (!CanOperate(caller)) return WriteResult<RunRow>.Forbidden("retrying runs needs an operator or admin key");
         var result = await database.WriteAsync(async (connection, tx) =>
         {
-            var old = await RunStore.GetAsync(connection, tx, caller.TenantId, id);
+            var old = await RunStore.GetAsync(connection, tx, tenant, id);
             if (old is null) return WriteResult<RunRow>.NotFound();
             if (!CanRetry(old))
                 return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a failed, partial or cancelled run can be retried");
-            var steps = await RunStore.GetStepsAsync(connection, tx, id);
+            var steps = await RunStore.GetStepsAsync(connection, tx, old);
             var resumeAt = 0;
             if (request.FromStep is { } fromStep)
             {
@@ -111,13 +111,13 @@ public sealed partial class RunService
             await RunStore.WriteStepsAsync(connection, tx, steps.Select((s, i) => i < resumeAt
                 ? new StepRow
                 {
-                    RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Completed,
+                    TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Completed,
                     CompletedAt = nowText, DurationMs = 0, CacheHit = 1, Attempt = s.Attempt, Input = s.Input, Output = s.Output,
                     UpdatedAt = nowText,
                 }
                 : new StepRow
                 {
-                    RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Pending,
+                    TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Pending,
                     // A step that was tried before is on its next attempt; one never reached keeps its number.
                     Attempt = s.Status == StepStatus.Pending ? s.Attempt : s.Attempt + 1, Input = s.Input, UpdatedAt = nowText,
                 }).ToList());
@@ -137,8 +137,8 @@ public sealed partial class RunService
             var done = new List<RunRow>();
             foreach (var run in await RunStore.ExpiredLeasesAsync(connection, tx, now))
             {
-                await RunStore.FailRunningStepsAsync(connection, tx, run.Id, LeaseExpiredMessage, now);
-                await RunStore.RefreshStepCountsAsync(connection, tx, run.Id, DbTime.ToDb(now));
+                await RunStore.FailRunningStepsAsync(connection, tx, run, LeaseExpiredMessage, now);
+                await RunStore.RefreshStepCountsAsync(connection, tx, run, DbTime.ToDb(now));
                 var patch = new RunPatch
                 {
                     Status = run.IsCancelRequested ? RunStatus.Cancelled : RunStatus.Failed,

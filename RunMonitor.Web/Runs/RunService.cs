@@ -57,12 +57,13 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
                 run = run with { Id = NewId(now) };
                 inserted = await RunStore.InsertRunAsync(connection, tx, run);
             }
+            // Only what is true inside the run's tenant: another tenant's runs never collide with it.
             if (!inserted)
-                return WriteResult<RunRow>.Conflict($"a run with id '{run.Id}' already exists");
-            if (request.Patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run.Id, errors);
+                return WriteResult<RunRow>.Conflict($"a run with id '{run.Id}' already exists in tenant '{run.TenantId}'");
+            if (request.Patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run, errors);
             await RunStore.WriteStepsAsync(connection, tx, request.Steps.Select((s, i) => new StepRow
             {
-                RunId = run.Id, StepId = s.StepId, Seq = i, SkillId = s.SkillId, Status = StepStatus.Pending, UpdatedAt = nowText,
+                TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = i, SkillId = s.SkillId, Status = StepStatus.Pending, UpdatedAt = nowText,
             }));
             await RunStore.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
             return new WriteResult<RunRow>(WriteOutcome.Created, run);
@@ -70,11 +71,12 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
         return Committed(result);
     }
 
-    public async Task<WriteResult<RunRow>> UpdateAsync(Caller caller, string id, RunPatch patch, CancellationToken ct = default)
+    /// `tenant`: the tenant the id is looked up in (the caller's own; a super admin's choice, or null for any).
+    public async Task<WriteResult<RunRow>> UpdateAsync(string? tenant, string id, RunPatch patch, CancellationToken ct = default)
     {
         var result = await database.WriteAsync(async (connection, tx) =>
         {
-            var run = await RunStore.GetAsync(connection, tx, caller.TenantId, id);
+            var run = await RunStore.GetAsync(connection, tx, tenant, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
             return await UpdateInTransactionAsync(connection, tx, run, patch, time.GetUtcNow());
         }, ct);
@@ -91,7 +93,7 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
         var updated = Apply(run, patch, now);
         if (!await RunStore.UpdateRunAsync(connection, tx, updated, run.Status))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
-        if (patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run.Id, errors);
+        if (patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run, errors);
         if (!RunStatus.IsTerminal(run.Status) && RunStatus.IsTerminal(updated.Status))
             await webhooks.EnqueueAsync(connection, tx, updated, now);
         return new WriteResult<RunRow>(WriteOutcome.Ok, updated);
@@ -103,7 +105,7 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
         var run = result.Value switch
         {
             RunRow r => new RunChange(r.Id, r.TenantId, r.Status),
-            StepRow s => new RunChange(s.RunId, "", ""),
+            StepRow s => new RunChange(s.RunId, s.TenantId, ""),
             _ => null,
         };
         if (run is not null && result.Outcome is WriteOutcome.Ok or WriteOutcome.Created)
@@ -178,16 +180,16 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
         return updated;
     }
 
-    public async Task<WriteResult<StepRow>> UpsertStepAsync(Caller caller, string runId, string stepId, StepUpsert request, CancellationToken ct = default)
+    public async Task<WriteResult<StepRow>> UpsertStepAsync(string? tenant, string runId, string stepId, StepUpsert request, CancellationToken ct = default)
     {
         var result = await database.WriteAsync(async (connection, tx) =>
         {
-            var run = await RunStore.GetAsync(connection, tx, caller.TenantId, runId);
+            var run = await RunStore.GetAsync(connection, tx, tenant, runId);
             if (run is null) return new WriteResult<StepRow>(WriteOutcome.NotFound, Reason: "Run not found");
             var now = time.GetUtcNow();
             var nowText = DbTime.ToDb(now);
-            var existing = await RunStore.GetStepAsync(connection, tx, runId, stepId)
-                ?? new StepRow { RunId = runId, StepId = stepId, Seq = await RunStore.NextStepSeqAsync(connection, tx, runId) };
+            var existing = await RunStore.GetStepAsync(connection, tx, run, stepId)
+                ?? new StepRow { TenantId = run.TenantId, RunId = run.Id, StepId = stepId, Seq = await RunStore.NextStepSeqAsync(connection, tx, run) };
             var status = request.Status ?? existing.Status;
             var startedAt = DbTime.ToDb(request.StartedAt) ?? existing.StartedAt;
             var completedAt = DbTime.ToDb(request.CompletedAt) ?? existing.CompletedAt;
@@ -217,7 +219,7 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
                 UpdatedAt = nowText,
             };
             await RunStore.WriteStepsAsync(connection, tx, [step]);
-            await RunStore.RefreshStepCountsAsync(connection, tx, runId, nowText);
+            await RunStore.RefreshStepCountsAsync(connection, tx, run, nowText);
             await RunStore.RenewLeaseAsync(connection, tx, run, now);
             return new WriteResult<StepRow>(WriteOutcome.Ok, step);
         }, ct);

@@ -14,9 +14,9 @@ public sealed partial class RunStore
     private const string ClaimSql = """
         UPDATE runs SET status = 'running', started_at = COALESCE(started_at, @Now), lease_owner = @Worker,
             lease_expires_at = @ExpiresAt, lease_seconds = @LeaseSeconds, cancel_requested = 0, updated_at = @Now
-        WHERE id = (SELECT id FROM runs WHERE status = 'queued' {0} {1} ORDER BY created_at, pk LIMIT 1{2})
+        WHERE pk = (SELECT pk FROM runs WHERE status = 'queued' {0} {1} ORDER BY created_at, pk LIMIT 1{2})
           AND status = 'queued'
-        RETURNING id
+        RETURNING tenant_id AS TenantId, id AS Id
         """;
 
     internal static readonly string ClaimAny = string.Format(ClaimSql, "", "", "");
@@ -30,8 +30,8 @@ public sealed partial class RunStore
     internal static readonly string ClaimAnyWorkflowsPostgres = string.Format(ClaimSql, "", "AND workflow_name = ANY(@Workflows)", SkipLocked);
     internal static readonly string ClaimTenantWorkflowsPostgres = string.Format(ClaimSql, "AND tenant_id = @Tenant", "AND workflow_name = ANY(@Workflows)", SkipLocked);
 
-    /// The id of the run now leased to `worker`, or null when nothing of those workflows waits.
-    public static Task<string?> ClaimNextAsync(IDbConnection connection, IDbTransaction tx, string? tenant,
+    /// The tenant and id of the run now leased to `worker`, or null when nothing of those workflows waits.
+    public static Task<ClaimedKey?> ClaimNextAsync(IDbConnection connection, IDbTransaction tx, string? tenant,
         IReadOnlyList<string> workflows, string worker, int leaseSeconds, DateTimeOffset now)
     {
         var sql = (tenant is null, workflows.Count == 0, connection.IsPostgres()) switch
@@ -45,7 +45,7 @@ public sealed partial class RunStore
             (false, true, true) => ClaimTenantPostgres,
             (false, false, true) => ClaimTenantWorkflowsPostgres,
         };
-        return connection.QuerySingleOrDefaultAsync<string?>(sql, new
+        return connection.QuerySingleOrDefaultAsync<ClaimedKey?>(sql, new
         {
             Tenant = tenant, Workflows = workflows.ToArray(), Worker = worker, LeaseSeconds = leaseSeconds,
             Now = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now.AddSeconds(leaseSeconds)),
@@ -54,13 +54,13 @@ public sealed partial class RunStore
 
     private const string RenewLease = """
         UPDATE runs SET lease_expires_at = @ExpiresAt
-        WHERE id = @Id AND status = 'running' AND lease_owner IS NOT NULL AND lease_seconds IS NOT NULL
+        WHERE tenant_id = @TenantId AND id = @Id AND status = 'running' AND lease_owner IS NOT NULL AND lease_seconds IS NOT NULL
         """;
 
     /// Any write for a leased run moves its lease on by the length the worker asked for when it claimed.
     public static Task RenewLeaseAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now) =>
         run.LeaseSeconds is { } seconds && run.LeaseOwner is not null
-            ? connection.ExecutePreparedAsync(RenewLease, new { run.Id, ExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) }, tx)
+            ? connection.ExecutePreparedAsync(RenewLease, new { run.TenantId, run.Id, ExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) }, tx)
             : Task.CompletedTask;
 
     internal const string SelectExpiredLeases = $"""
@@ -78,28 +78,35 @@ public sealed partial class RunStore
 
     private const string FailRunningSteps = """
         UPDATE steps SET status = 'failed', completed_at = @Now, error_message = @Message, updated_at = @Now
-        WHERE run_id = @RunId AND status = 'running'
+        WHERE tenant_id = @TenantId AND run_id = @RunId AND status = 'running'
         """;
 
     /// The steps a vanished worker left running failed with the run.
-    public static Task FailRunningStepsAsync(IDbConnection connection, IDbTransaction tx, string runId, string message, DateTimeOffset now) =>
-        connection.ExecuteAsync(FailRunningSteps, new { RunId = runId, Message = message, Now = DbTime.ToDb(now) }, tx);
+    public static Task FailRunningStepsAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string message, DateTimeOffset now) =>
+        connection.ExecuteAsync(FailRunningSteps, new { run.TenantId, RunId = run.Id, Message = message, Now = DbTime.ToDb(now) }, tx);
 
     private const string CancelQueued = """
         UPDATE runs SET status = 'cancelled', cancel_requested = 1, completed_at = @Now, updated_at = @Now
-        WHERE id = @Id AND status = 'queued'
+        WHERE tenant_id = @TenantId AND id = @Id AND status = 'queued'
         """;
 
     /// True when the run was still queued and is now cancelled.
-    public static async Task<bool> CancelQueuedAsync(IDbConnection connection, IDbTransaction tx, string id, DateTimeOffset now) =>
-        await connection.ExecuteAsync(CancelQueued, new { Id = id, Now = DbTime.ToDb(now) }, tx) == 1;
+    public static async Task<bool> CancelQueuedAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now) =>
+        await connection.ExecuteAsync(CancelQueued, new { run.TenantId, run.Id, Now = DbTime.ToDb(now) }, tx) == 1;
 
     private const string RequestCancel = """
         UPDATE runs SET cancel_requested = 1, updated_at = @Now
-        WHERE id = @Id AND status = 'running'
+        WHERE tenant_id = @TenantId AND id = @Id AND status = 'running'
         """;
 
     /// True when the run is running and its worker will now be told to stop.
-    public static async Task<bool> RequestCancelAsync(IDbConnection connection, IDbTransaction tx, string id, DateTimeOffset now) =>
-        await connection.ExecuteAsync(RequestCancel, new { Id = id, Now = DbTime.ToDb(now) }, tx) == 1;
+    public static async Task<bool> RequestCancelAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now) =>
+        await connection.ExecuteAsync(RequestCancel, new { run.TenantId, run.Id, Now = DbTime.ToDb(now) }, tx) == 1;
+}
+
+/// The key of a claimed run: its tenant and id.
+public sealed record ClaimedKey
+{
+    public string TenantId { get; init; } = "";
+    public string Id { get; init; } = "";
 }

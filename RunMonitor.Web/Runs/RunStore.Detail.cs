@@ -14,10 +14,10 @@ public sealed partial class RunStore
 {
     // The modal shows no step payloads or stacks: only what its progress and actions read.
     private const string SelectStepSummaries = """
-        SELECT run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
+        SELECT tenant_id AS TenantId, run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
                started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs, cache_hit AS CacheHit,
                attempt AS Attempt, updated_at AS UpdatedAt
-        FROM steps WHERE run_id = @RunId ORDER BY seq, step_id
+        FROM steps WHERE tenant_id = @Tenant AND run_id = @RunId ORDER BY seq, step_id
         """;
 
     // Nor the run's payloads (they can be hundreds of KB), lease or retry columns: the modal does not show them.
@@ -30,20 +30,19 @@ public sealed partial class RunStore
                model_name AS ModelName, tokens_input AS TokensInput, tokens_output AS TokensOutput, cost_usd AS CostUsd,
                cost_estimated AS CostEstimated, layer_hash AS LayerHash, cancel_requested AS CancelRequested,
                steps_total AS StepsTotal, steps_completed AS StepsCompleted
-        FROM runs WHERE id = @Id
+        FROM runs WHERE tenant_id = @Tenant AND id = @Id
         """;
 
     // One batch per view: one connection, and one round trip on PostgreSQL, instead of one of each per query.
     private const string SelectModalView = $"{SelectModalRun};\n{SelectErrors};\n{SelectStepSummaries}";
     // The page links each retry with its status and time: three columns, not the list's 26 (compiling each costs).
+    // A retry is made in its run's tenant: the retries of a run are the runs of that tenant naming it.
     private const string SelectRetryLinks = "SELECT id AS Id, status AS Status, created_at AS CreatedAt FROM runs WHERE retry_of = @Id AND tenant_id = @Tenant ORDER BY created_at, id";
-    private const string SelectRetryLinksAll = "SELECT id AS Id, status AS Status, created_at AS CreatedAt FROM runs WHERE retry_of = @Id ORDER BY created_at, id";
     // An update run's base run is linked only where it is there to open: two lookups by key.
     private const string SelectBaseRunInTenant = """
-        SELECT COUNT(*) FROM runs r JOIN runs b ON b.id = r.base_run_id AND b.tenant_id = r.tenant_id WHERE r.id = @Id
+        SELECT COUNT(*) FROM runs r JOIN runs b ON b.tenant_id = r.tenant_id AND b.id = r.base_run_id WHERE r.tenant_id = @Tenant AND r.id = @Id
         """;
     private const string SelectPageView = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetryLinks};\n{SelectBaseRunInTenant}";
-    private const string SelectPageViewAll = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetryLinksAll};\n{SelectBaseRunInTenant}";
 
     /// The detail modal's reads: the run and its steps without their payloads, and its errors. Another tenant's run is null.
     public Task<RunView?> GetModalViewAsync(string? tenant, string id, CancellationToken ct = default) =>
@@ -52,15 +51,16 @@ public sealed partial class RunStore
     /// The run page's reads: the run, its errors, its whole steps and the runs that retried it (id, status and
     /// creation time: what the page shows of them). Another tenant's run is null.
     public Task<RunView?> GetPageViewAsync(string? tenant, string id, CancellationToken ct = default) =>
-        GetViewAsync(tenant is null ? SelectPageViewAll : SelectPageView, tenant, id, retries: true, ct);
+        GetViewAsync(SelectPageView, tenant, id, retries: true, ct);
 
     private async Task<RunView?> GetViewAsync(string sql, string? tenant, string id, bool retries, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new { Id = id, RunId = id, Tenant = tenant }, cancellationToken: ct));
+        // A super admin who named no tenant: the one tenant holding the id (or none, or AmbiguousRunIdException).
+        if ((tenant ?? await TenantOfAsync(connection, null, id)) is not { } owner) return null;
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new { Id = id, RunId = id, Tenant = owner }, cancellationToken: ct));
         var run = await results.ReadSingleOrDefaultAsync<RunRow>();
-        // Another tenant's run is "not found", as in GetAsync; its errors and steps are read but never returned.
-        if (run is null || (tenant is not null && run.TenantId != tenant)) return null;
+        if (run is null) return null;
         var errors = (await results.ReadAsync<RunErrorRow>()).AsList();
         var steps = (await results.ReadAsync<StepRow>()).AsList();
         var retriedBy = retries ? (await results.ReadAsync<RunRow>()).AsList() : [];
@@ -68,19 +68,18 @@ public sealed partial class RunStore
         return new RunView(new RunDetail(run, errors), steps, retriedBy) { BaseRunInTenant = baseRunInTenant };
     }
 
-    public async Task<StepRow?> GetStepAsync(string runId, string stepId, CancellationToken ct = default)
+    public async Task<StepRow?> GetStepAsync(RunRow run, string stepId, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return await GetStepAsync(connection, null, runId, stepId);
+        return await GetStepAsync(connection, null, run, stepId);
     }
 
     private const string SelectRetries = $"SELECT {ListColumns} FROM runs WHERE retry_of = @Id AND tenant_id = @Tenant ORDER BY created_at, id";
-    private const string SelectRetriesAll = $"SELECT {ListColumns} FROM runs WHERE retry_of = @Id ORDER BY created_at, id";
 
-    /// Later runs whose `retry_of` is this run, oldest first, in the caller's tenant.
-    public async Task<IReadOnlyList<RunRow>> RetriesAsync(string? tenant, string id, CancellationToken ct = default)
+    /// Later runs whose `retry_of` is this run, oldest first (in its tenant, where retries are made).
+    public async Task<IReadOnlyList<RunRow>> RetriesAsync(RunRow run, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<RunRow>(tenant is null ? SelectRetriesAll : SelectRetries, new { Id = id, Tenant = tenant })).ToList();
+        return (await connection.QueryAsync<RunRow>(SelectRetries, new { run.Id, Tenant = run.TenantId })).ToList();
     }
 }

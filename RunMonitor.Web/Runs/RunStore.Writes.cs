@@ -20,10 +20,10 @@ public sealed partial class RunStore
             @ModelProfile, @ModelProvider, @ModelName, @TokensInput, @TokensOutput, @CostUsd, @CostEstimated,
             @LayerHash, @RetryOf, @CancelRequested, @LeaseOwner, @LeaseExpiresAt, @StepsTotal, @StepsCompleted, @UpdatedAt,
             @WorkflowVersion, @TriggerType, @BaseRunId, @ErrorCode, @ErrorFailedStepId, @ErrorTimestamp)
-        ON CONFLICT (id) DO NOTHING
+        ON CONFLICT (tenant_id, id) DO NOTHING
         """;
 
-    /// False when a run with that id already exists.
+    /// False when a run with that id already exists in the run's tenant (another tenant's runs are never looked at).
     public static async Task<bool> InsertRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run) =>
         await connection.ExecutePreparedAsync(InsertRun, run, tx) == 1;
 
@@ -38,22 +38,26 @@ public sealed partial class RunStore
             tokens_input = @TokensInput, tokens_output = @TokensOutput, cost_usd = @CostUsd,
             cost_estimated = @CostEstimated, cancel_requested = @CancelRequested,
             lease_owner = @LeaseOwner, lease_expires_at = @LeaseExpiresAt, updated_at = @UpdatedAt
-        WHERE id = @Id AND status = @ExpectedStatus
+        WHERE tenant_id = @TenantId AND id = @Id AND status = @ExpectedStatus
         """;
 
     /// Writes every mutable column, guarded by the status the caller read (no row changed: someone else moved it).
     public static async Task<bool> UpdateRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string expectedStatus) =>
         await connection.ExecutePreparedAsync(UpdateRun, run, ("ExpectedStatus", expectedStatus), tx) == 1;
 
-    private const string DeleteErrors = "DELETE FROM run_errors WHERE run_id = @RunId";
-    private const string InsertError = "INSERT INTO run_errors (run_id, seq, topic, error, node) VALUES (@RunId, @Seq, @Topic, @Error, @Node)";
+    private const string DeleteErrors = "DELETE FROM run_errors WHERE tenant_id = @TenantId AND run_id = @RunId";
+    private const string InsertError = "INSERT INTO run_errors (tenant_id, run_id, seq, topic, error, node) VALUES (@TenantId, @RunId, @Seq, @Topic, @Error, @Node)";
 
-    public static async Task ReplaceErrorsAsync(IDbConnection connection, IDbTransaction tx, string runId, IReadOnlyList<ErrorEntry> errors)
+    public static async Task ReplaceErrorsAsync(IDbConnection connection, IDbTransaction tx, RunRow run, IReadOnlyList<ErrorEntry> errors)
     {
-        await connection.ExecutePreparedAsync(DeleteErrors, new { RunId = runId }, tx);
-        var rows = errors.Select((e, i) => new RunErrorRow { RunId = runId, Seq = i, Topic = e.Topic, Error = e.Error, Node = e.Node });
+        await connection.ExecutePreparedAsync(DeleteErrors, new { run.TenantId, RunId = run.Id }, tx);
+        var rows = ErrorRows(run, errors);
         await connection.ExecutePreparedAsync(InsertError, rows, tx);
     }
+
+    /// A run's errors list as the rows it is stored as (and answered as, without a second read).
+    public static IReadOnlyList<RunErrorRow> ErrorRows(RunRow run, IReadOnlyList<ErrorEntry> errors) =>
+        errors.Select((e, i) => new RunErrorRow { TenantId = run.TenantId, RunId = run.Id, Seq = i, Topic = e.Topic, Error = e.Error, Node = e.Node }).ToList();
 
     private const string UpsertWorkflow = """
         INSERT INTO workflows (tenant_id, workflow_name, last_seen_at) VALUES (@TenantId, @WorkflowName, @At)
@@ -64,13 +68,13 @@ public sealed partial class RunStore
         connection.ExecutePreparedAsync(UpsertWorkflow, new { TenantId = tenantId, WorkflowName = workflowName, At = at }, tx);
 
     private const string InsertStep = """
-        INSERT INTO steps (run_id, step_id, seq, skill_id, status, started_at, completed_at, duration_ms,
+        INSERT INTO steps (tenant_id, run_id, step_id, seq, skill_id, status, started_at, completed_at, duration_ms,
             cache_hit, attempt, input, output, error_message, error_stack, updated_at,
             input_hash, output_artifact_ids, error_code, error_attempt, error_timestamp, error_details)
-        VALUES (@RunId, @StepId, @Seq, @SkillId, @Status, @StartedAt, @CompletedAt, @DurationMs,
+        VALUES (@TenantId, @RunId, @StepId, @Seq, @SkillId, @Status, @StartedAt, @CompletedAt, @DurationMs,
             @CacheHit, @Attempt, @Input, @Output, @ErrorMessage, @ErrorStack, @UpdatedAt,
             @InputHash, @OutputArtifactIds, @ErrorCode, @ErrorAttempt, @ErrorTimestamp, @ErrorDetails)
-        ON CONFLICT (run_id, step_id) DO UPDATE SET
+        ON CONFLICT (tenant_id, run_id, step_id) DO UPDATE SET
             seq = excluded.seq, skill_id = excluded.skill_id, status = excluded.status,
             started_at = excluded.started_at, completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
             cache_hit = excluded.cache_hit, attempt = excluded.attempt, input = excluded.input, output = excluded.output,
@@ -82,24 +86,24 @@ public sealed partial class RunStore
     public static Task WriteStepsAsync(IDbConnection connection, IDbTransaction tx, IEnumerable<StepRow> steps) =>
         connection.ExecutePreparedAsync(InsertStep, steps, tx);
 
-    private const string SelectStep = $"SELECT {StepColumns} FROM steps WHERE run_id = @RunId AND step_id = @StepId";
+    private const string SelectStep = $"SELECT {StepColumns} FROM steps WHERE tenant_id = @TenantId AND run_id = @RunId AND step_id = @StepId";
 
-    public static Task<StepRow?> GetStepAsync(IDbConnection connection, IDbTransaction? tx, string runId, string stepId) =>
-        connection.QuerySingleOrDefaultPreparedAsync<StepRow>(SelectStep, new { RunId = runId, StepId = stepId }, tx);
+    public static Task<StepRow?> GetStepAsync(IDbConnection connection, IDbTransaction? tx, RunRow run, string stepId) =>
+        connection.QuerySingleOrDefaultPreparedAsync<StepRow>(SelectStep, new { run.TenantId, RunId = run.Id, StepId = stepId }, tx);
 
-    private const string NextStepSeq = "SELECT COALESCE(MAX(seq) + 1, 0) FROM steps WHERE run_id = @RunId";
+    private const string NextStepSeq = "SELECT COALESCE(MAX(seq) + 1, 0) FROM steps WHERE tenant_id = @TenantId AND run_id = @RunId";
 
-    public static Task<long> NextStepSeqAsync(IDbConnection connection, IDbTransaction tx, string runId) =>
-        connection.QuerySingleOrDefaultPreparedAsync<long>(NextStepSeq, new { RunId = runId }, tx);
+    public static Task<long> NextStepSeqAsync(IDbConnection connection, IDbTransaction tx, RunRow run) =>
+        connection.QuerySingleOrDefaultPreparedAsync<long>(NextStepSeq, new { run.TenantId, RunId = run.Id }, tx);
 
     private const string RefreshStepCounts = """
         UPDATE runs SET
-            steps_total = (SELECT COUNT(*) FROM steps WHERE run_id = @RunId),
-            steps_completed = (SELECT COUNT(*) FROM steps WHERE run_id = @RunId AND status = 'completed'),
+            steps_total = (SELECT COUNT(*) FROM steps WHERE tenant_id = @TenantId AND run_id = @RunId),
+            steps_completed = (SELECT COUNT(*) FROM steps WHERE tenant_id = @TenantId AND run_id = @RunId AND status = 'completed'),
             updated_at = @At
-        WHERE id = @RunId
+        WHERE tenant_id = @TenantId AND id = @RunId
         """;
 
-    public static Task RefreshStepCountsAsync(IDbConnection connection, IDbTransaction tx, string runId, string at) =>
-        connection.ExecutePreparedAsync(RefreshStepCounts, new { RunId = runId, At = at }, tx);
+    public static Task RefreshStepCountsAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string at) =>
+        connection.ExecutePreparedAsync(RefreshStepCounts, new { run.TenantId, RunId = run.Id, At = at }, tx);
 }

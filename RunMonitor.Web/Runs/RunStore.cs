@@ -8,7 +8,11 @@ namespace RunMonitor.Web.Runs;
 /// A page of runs. `Total` is exact from the counters, or for free-text and date filters counted up to
 /// `RunStore.CountCap` with `TotalCapped` set beyond it (shown as `10,000+`). `SearchedNewest` is set when a name
 /// too common to search every run for was looked for among that many newest runs of the other filters only.
-public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter Filter, bool TotalCapped = false, int? SearchedNewest = null);
+/// `SharedIds`: for a super admin's view, the ids of the page also held by a run of another tenant (their links name the tenant).
+public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter Filter, bool TotalCapped = false, int? SearchedNewest = null)
+{
+    public IReadOnlySet<string> SharedIds { get; init; } = new HashSet<string>();
+}
 
 public sealed record RunStats
 {
@@ -68,7 +72,7 @@ public sealed partial class RunStore(Database database)
         """;
 
     private const string StepColumns = """
-        run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
+        tenant_id AS TenantId, run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
         started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs, cache_hit AS CacheHit,
         attempt AS Attempt, input AS Input, output AS Output, error_message AS ErrorMessage,
         error_stack AS ErrorStack, updated_at AS UpdatedAt, input_hash AS InputHash, output_artifact_ids AS OutputArtifactIds,
@@ -82,8 +86,10 @@ public sealed partial class RunStore(Database database)
         [RunSort.Duration] = "duration_ms",
     };
 
-    private const string SelectRun = $"SELECT {RunColumns} FROM runs WHERE id = @Id";
+    // A run is its tenant and its id: the same id may name a run in each of two tenants.
+    internal const string SelectRun = $"SELECT {RunColumns} FROM runs WHERE tenant_id = @Tenant AND id = @Id";
     private const string SelectRunForUpdate = SelectRun + " FOR UPDATE";
+    internal const string SelectTenantsOfId = "SELECT tenant_id FROM runs WHERE id = @Id ORDER BY tenant_id LIMIT 10";
 
     public async Task<RunRow?> GetAsync(string? tenant, string id, CancellationToken ct = default)
     {
@@ -91,19 +97,32 @@ public sealed partial class RunStore(Database database)
         return await GetAsync(connection, null, tenant, id);
     }
 
-    /// Inside a write (`tx` given) on PostgreSQL the row stays locked to the end of the transaction: writes to
-    /// one run take turns whichever instance they come through, as SQLite's one writer makes them.
+    /// `tenant` is the caller's tenant, or null for a super admin who named none: the id is then looked for in every
+    /// tenant, and one held by several throws AmbiguousRunIdException (answered 409 naming them). Inside a write (`tx`
+    /// given) on PostgreSQL the row stays locked to the end of the transaction: writes to one run take turns
+    /// whichever instance they come through, as SQLite's one writer makes them.
     public static async Task<RunRow?> GetAsync(IDbConnection connection, IDbTransaction? tx, string? tenant, string id)
     {
+        if ((tenant ?? await TenantOfAsync(connection, tx, id)) is not { } owner) return null;
         var sql = tx is not null && connection.IsPostgres() ? SelectRunForUpdate : SelectRun;
-        var run = await connection.QuerySingleOrDefaultPreparedAsync<RunRow>(sql, new { Id = id }, tx);
-        // Another tenant's run is "not found", never "forbidden": its existence is not revealed.
-        return run is not null && (tenant is null || run.TenantId == tenant) ? run : null;
+        return await connection.QuerySingleOrDefaultPreparedAsync<RunRow>(sql, new { Tenant = owner, Id = id }, tx);
+    }
+
+    /// The one tenant holding a run with this id; null when none does.
+    private static async Task<string?> TenantOfAsync(IDbConnection connection, IDbTransaction? tx, string id)
+    {
+        var tenants = (await connection.QueryAsync<string>(SelectTenantsOfId, new { Id = id }, tx)).AsList();
+        return tenants.Count switch
+        {
+            0 => null,
+            1 => tenants[0],
+            _ => throw new AmbiguousRunIdException(id, tenants),
+        };
     }
 
     private const string SelectErrors = """
-        SELECT run_id AS RunId, seq AS Seq, topic AS Topic, error AS Error, node AS Node
-        FROM run_errors WHERE run_id = @RunId ORDER BY seq
+        SELECT tenant_id AS TenantId, run_id AS RunId, seq AS Seq, topic AS Topic, error AS Error, node AS Node
+        FROM run_errors WHERE tenant_id = @Tenant AND run_id = @RunId ORDER BY seq
         """;
 
     public async Task<RunDetail?> GetDetailAsync(string? tenant, string id, CancellationToken ct = default)
@@ -111,22 +130,22 @@ public sealed partial class RunStore(Database database)
         await using var connection = await database.OpenAsync(ct);
         var run = await GetAsync(connection, null, tenant, id);
         if (run is null) return null;
-        return new RunDetail(run, await GetErrorsAsync(connection, null, id));
+        return new RunDetail(run, await GetErrorsAsync(connection, null, run));
     }
 
-    public static async Task<IReadOnlyList<RunErrorRow>> GetErrorsAsync(IDbConnection connection, IDbTransaction? tx, string runId) =>
-        (await connection.QueryAsync<RunErrorRow>(SelectErrors, new { RunId = runId }, tx)).ToList();
+    public static async Task<IReadOnlyList<RunErrorRow>> GetErrorsAsync(IDbConnection connection, IDbTransaction? tx, RunRow run) =>
+        (await connection.QueryAsync<RunErrorRow>(SelectErrors, new { Tenant = run.TenantId, RunId = run.Id }, tx)).ToList();
 
-    internal const string SelectSteps = $"SELECT {StepColumns} FROM steps WHERE run_id = @RunId ORDER BY seq, step_id";
+    internal const string SelectSteps = $"SELECT {StepColumns} FROM steps WHERE tenant_id = @Tenant AND run_id = @RunId ORDER BY seq, step_id";
 
-    public async Task<IReadOnlyList<StepRow>> GetStepsAsync(string runId, CancellationToken ct = default)
+    public async Task<IReadOnlyList<StepRow>> GetStepsAsync(RunRow run, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<StepRow>(SelectSteps, new { RunId = runId })).ToList();
+        return await GetStepsAsync(connection, null, run);
     }
 
-    public static async Task<IReadOnlyList<StepRow>> GetStepsAsync(IDbConnection connection, IDbTransaction? tx, string runId) =>
-        (await connection.QueryAsync<StepRow>(SelectSteps, new { RunId = runId }, tx)).ToList();
+    public static async Task<IReadOnlyList<StepRow>> GetStepsAsync(IDbConnection connection, IDbTransaction? tx, RunRow run) =>
+        (await connection.QueryAsync<StepRow>(SelectSteps, new { Tenant = run.TenantId, RunId = run.Id }, tx)).ToList();
 
     /// How far a free-text or date-filtered list is counted before it says "10,000+".
     public const int CountCap = 10_000;
@@ -302,8 +321,26 @@ public sealed partial class RunStore(Database database)
         var items = (await connection.QueryAsync<RunRow>(query.ItemsSql, query.Parameters)).ToList();
         var counted = await connection.ExecuteScalarAsync<long>(query.CountSql, query.Parameters);
         var capped = query.CountIsCapped && counted > CountCap;
-        return new RunPage(items, capped ? CountCap : counted, filter, capped, query.SearchedNewest);
+        // A tenant's caller never sees another tenant's runs; a super admin's links must say which run an id means.
+        var superAdminView = filter.Tenant is null || filter.TenantChosen;
+        return new RunPage(items, capped ? CountCap : counted, filter, capped, query.SearchedNewest)
+        {
+            SharedIds = superAdminView ? await SharedIdsAsync(connection, items) : new HashSet<string>(),
+        };
     }
+
+    private const string SelectSharedIds = "SELECT id FROM runs WHERE id IN @Ids GROUP BY id HAVING COUNT(*) > 1";
+
+    /// Which of these runs' ids a run of another tenant holds too.
+    public async Task<IReadOnlySet<string>> SharedIdsAsync(IReadOnlyList<RunRow> runs, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await SharedIdsAsync(connection, runs);
+    }
+
+    private static async Task<IReadOnlySet<string>> SharedIdsAsync(IDbConnection connection, IReadOnlyList<RunRow> runs) =>
+        runs.Count == 0 ? new HashSet<string>()
+            : (await connection.QueryAsync<string>(connection.Lists(SelectSharedIds), new { Ids = runs.Select(r => r.Id).Distinct().ToArray() })).ToHashSet(StringComparer.Ordinal);
 
     /// Rebuilds what the triggers of migrations 0005 and 0006 keep (counters, rollups, the name index) from the
     /// runs themselves, after a bulk load that ran without them. The same statements as the backfills of 0005 and 0006.

@@ -34,12 +34,14 @@ public static class SignedInWith
 /// else, while no API key exists at all, a request from this machine is the super admin and any other
 /// is refused (the Hangfire dashboard's default).
 public sealed class RunMonitorAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys,
+    TrustedHosts trustedHosts, FailedKeyChecks failedKeyChecks)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "RunMonitor";
     public const string CookieScheme = "RunMonitor.Cookie";
     public const string LoginPath = "/login";
+    private const string UntrustedHostItem = "runmonitor:untrusted-host";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -48,10 +50,11 @@ public sealed class RunMonitorAuthenticationHandler(
         {
             if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
                 return AuthenticateResult.Fail("send the key as Authorization: Bearer <key>");
+            if (failedKeyChecks.IsBlocked(Context)) return AuthenticateResult.Fail("too many keys that were not valid came from this address");
             var key = await keys.FindAsync(authorization["Bearer ".Length..].Trim(), Context.RequestAborted);
-            return key is null
-                ? AuthenticateResult.Fail("the API key is not valid (unknown or revoked)")
-                : Success(SignedInWith.Principal(key, SignedInWith.Bearer, SchemeName));
+            if (key is not null) return Success(SignedInWith.Principal(key, SignedInWith.Bearer, SchemeName));
+            failedKeyChecks.RecordFailure(Context);
+            return AuthenticateResult.Fail("the API key is not valid (unknown or revoked)");
         }
 
         var cookie = await Context.AuthenticateAsync(CookieScheme);
@@ -60,6 +63,12 @@ public sealed class RunMonitorAuthenticationHandler(
         var remote = Context.Connection.RemoteIpAddress;
         if (remote is not null && IPAddress.IsLoopback(remote) && !await keys.AnyAsync(Context.RequestAborted))
         {
+            // DNS rebinding: a loopback request addressed to another name is a page elsewhere speaking through the browser.
+            if (!trustedHosts.Admits(Request.Host))
+            {
+                Context.Items[UntrustedHostItem] = true;
+                return AuthenticateResult.NoResult();
+            }
             var identity = new ClaimsIdentity(
                 [new Claim(ClaimTypes.Name, "local"), new Claim(ClaimTypes.Role, Roles.Admin), new Claim(SignedInWith.Claim, SignedInWith.Loopback)],
                 SchemeName);
@@ -73,11 +82,20 @@ public sealed class RunMonitorAuthenticationHandler(
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (FailedKeyChecks.WasBlocked(Context))
+        {
+            await FailedKeyChecks.WriteRefusalAsync(Context);
+            return;
+        }
+        if (Context.Items.ContainsKey(UntrustedHostItem))
+        {
+            await Refusal.WriteAsync(Context, StatusCodes.Status403Forbidden, "Host not trusted", TrustedHosts.Refusal(Request.Host));
+            return;
+        }
         if (!await keys.AnyAsync(Context.RequestAborted))
         {
-            Response.StatusCode = StatusCodes.Status403Forbidden;
-            Response.ContentType = "text/plain; charset=utf-8";
-            await Response.WriteAsync("RunMonitor answers only requests from this machine until API keys are configured.");
+            await Refusal.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden",
+                "RunMonitor answers only requests from this machine until API keys are configured (RunMonitor:ApiKeys, or the keys command).");
             return;
         }
         if (IsPageNavigation(Request))

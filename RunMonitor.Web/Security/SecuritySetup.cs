@@ -8,10 +8,18 @@ namespace RunMonitor.Web.Security;
 /// Keys, sign-in, policies and antiforgery, composed in one place for Program.cs.
 public static class SecuritySetup
 {
-    public static IServiceCollection AddRunMonitorSecurity(this IServiceCollection services)
+    public static IServiceCollection AddRunMonitorSecurity(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<ApiKeyStore>();
-        services.AddAntiforgery(o => o.HeaderName = "RequestVerificationToken");
+        services.AddSingleton(new TrustedHosts(configuration));
+        services.AddRunMonitorRateLimits(configuration);
+        services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
+        services.AddAntiforgery(o =>
+        {
+            o.HeaderName = "RequestVerificationToken";
+            // Secure whenever the page came over HTTPS (directly, or from a proxy KnownProxies trusts).
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
         services.AddAuthentication(RunMonitorAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, RunMonitorAuthenticationHandler>(RunMonitorAuthenticationHandler.SchemeName, null)
             .AddCookie(RunMonitorAuthenticationHandler.CookieScheme, RunMonitorAuthenticationHandler.ConfigureCookie);
@@ -29,6 +37,13 @@ public static class SecuritySetup
 
     /// Validates configured keys at start-up, so a bad `RunMonitor:ApiKeys` entry stops the app with its name.
     public static void ValidateApiKeys(this IServiceProvider services) => services.GetRequiredService<ApiKeyStore>();
+
+    /// The front of the pipeline: the proxy's headers when one is trusted, then HSTS (sent over HTTPS only).
+    public static IApplicationBuilder UseRunMonitorTransport(this IApplicationBuilder app, IConfiguration configuration)
+    {
+        app.UseRunMonitorForwardedHeaders(configuration);
+        return app.UseHsts();
+    }
 
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
     {

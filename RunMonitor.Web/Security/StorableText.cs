@@ -37,12 +37,15 @@ public sealed class StorableText(RequestDelegate next)
         return true;
     }
 
-    private static Task RefuseAsync(HttpContext context, string parameter)
+    private static Task RefuseAsync(HttpContext context, string parameter) => RefuseAsync(context, new BadParameter(parameter, Rule));
+
+    /// A 400 naming a request parameter: problem+json under /api, the UI's error fragment elsewhere.
+    public static Task RefuseAsync(HttpContext context, BadParameter error)
     {
         if (context.Request.Path.StartsWithSegments("/api"))
-            return Problems.BadParameter(new BadParameter(parameter, Rule)).ExecuteAsync(context);
+            return Problems.BadParameter(error).ExecuteAsync(context);
         context.Response.StatusCode = StatusCodes.Status400BadRequest;
         context.Response.ContentType = "text/html; charset=utf-8";
-        return context.Response.WriteAsync(Fragments.BadParameterHtml(new BadParameter(parameter, Rule)));
+        return context.Response.WriteAsync(Fragments.BadParameterHtml(error));
     }
 }

@@ -67,7 +67,7 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
             .Where(h => !string.IsNullOrWhiteSpace(h.Hook.Url) && (string.IsNullOrEmpty(h.Hook.Tenant) || h.Hook.Tenant == run.TenantId))
             .ToList();
         if (hooks.Count == 0) return false;
-        var errors = await RunStore.GetErrorsAsync(connection, tx, run.Id);
+        var errors = await RunStore.GetErrorsAsync(connection, tx, run);
         var eventName = "run." + run.Status;
         var payload = JsonSerializer.Serialize(new { @event = eventName, run = RunJson.From(run, errors) }, JsonSerializerOptions.Web);
         var nowText = DbTime.ToDb(now);
@@ -118,11 +118,11 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
         SELECT id AS Id, run_id AS RunId, tenant_id AS TenantId, event AS Event, webhook_index AS WebhookIndex,
             url AS Url, payload AS Payload, status AS Status, attempts AS Attempts, next_attempt_at AS NextAttemptAt,
             last_status_code AS LastStatusCode, last_error AS LastError, created_at AS CreatedAt, delivered_at AS DeliveredAt
-        FROM webhook_deliveries WHERE run_id = @RunId ORDER BY id
+        FROM webhook_deliveries WHERE tenant_id = @TenantId AND run_id = @RunId ORDER BY id
         """;
 
-    public static async Task<IReadOnlyList<WebhookDeliveryRow>> ForRunAsync(IDbConnection connection, string runId) =>
-        (await connection.QueryAsync<WebhookDeliveryRow>(SelectForRun, new { RunId = runId })).ToList();
+    public static async Task<IReadOnlyList<WebhookDeliveryRow>> ForRunAsync(IDbConnection connection, string tenantId, string runId) =>
+        (await connection.QueryAsync<WebhookDeliveryRow>(SelectForRun, new { TenantId = tenantId, RunId = runId })).ToList();
 
     private const string RecordAttempt = """
         UPDATE webhook_deliveries SET status = @Status, attempts = attempts + 1, next_attempt_at = @NextAttemptAt,

@@ -19,10 +19,10 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
         if (fromFailedStep is not (null or "true" or "false"))
             return Refused(WriteOutcome.Invalid, "fromFailedStep accepts true or false");
         var fromFailed = fromFailedStep == "true";
-        var result = await service.RetryAsync(Caller, id, new RetryRequest(FromFailedStep: fromFailed), ct);
+        var result = await service.RetryAsync(Caller, RunTenant.Of(HttpContext), id, new RetryRequest(FromFailedStep: fromFailed), ct);
         if (result.Outcome != WriteOutcome.Created) return Refused(result.Outcome, result.Reason);
         var newId = result.Value!.Id;
-        var href = RunPage(newId);
+        var href = RunPage(result.Value);
         var what = fromFailed ? "Retry from the failed step" : "Retry";
         Response.Htmx(h => h
             .WithTrigger("showToast", new { message = $"{what} queued as run {newId}.", level = "success", href, linkText = "Open the new run" })
@@ -34,18 +34,18 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
     [HandlerPolicy(Policies.RequireOperator)]
     public async Task<IActionResult> OnPostCancelAsync(string id, CancellationToken ct)
     {
-        var result = await service.CancelAsync(Caller, id, ct);
+        var result = await service.CancelAsync(Caller, RunTenant.Of(HttpContext), id, ct);
         if (result.Outcome != WriteOutcome.Ok) return Refused(result.Outcome, result.Reason);
         var run = result.Value!;
         var message = run.Status == RunStatus.Cancelled
             ? $"Run {run.Id} cancelled"
             : $"Cancel requested for run {run.Id}; its worker will stop it";
         Response.Htmx(h => h.WithTrigger("showToast", new { message, level = "success" }).WithTrigger("runsChanged"));
-        if (!Request.IsHtmx()) return Redirect(RunPage(id));
+        if (!Request.IsHtmx()) return Redirect(RunPage(run));
         return await ActionsAsync(id, new ActionNotice(message), ct);
     }
 
-    private string RunPage(string id) => Url.Page("/Runs/Detail", new { id })!;
+    private string RunPage(RunRow run) => Url.Page("/Runs/Detail", new { id = run.Id, tenant = RunTenant.ForLink(HttpContext, run.TenantId) })!;
 
     public Task<IActionResult> OnGetActionsAsync(string id, CancellationToken ct) => ActionsAsync(id, null, ct);
 
@@ -58,9 +58,9 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
         string? seenStatus = null;
         if (!string.IsNullOrEmpty(seen) && (seenStatus = RunStatus.Normalize(seen)) is null)
             return Fragments.BadParameter(new BadParameter("seen", $"accepts a run status: {RunStatus.AcceptedWords}"));
-        var run = await store.GetAsync(Caller.TenantId, id, ct);
+        var run = await store.GetAsync(RunTenant.Of(HttpContext), id, ct);
         if (run is null) return Fragments.RunNotFound();
-        var steps = await store.GetStepsAsync(id, ct);
+        var steps = await store.GetStepsAsync(run, ct);
         var changed = seenStatus is not null && seenStatus != run.Status;
         var finished = RunStatus.IsTerminal(run.Status) && seenStatus is not null && RunStatus.IsActive(seenStatus);
         if (RunStatus.IsTerminal(run.Status)) Response.StopPolling();
@@ -84,9 +84,9 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
 
     private async Task<IActionResult> ActionsAsync(string id, ActionNotice? notice, CancellationToken ct)
     {
-        var run = await store.GetAsync(Caller.TenantId, id, ct);
+        var run = await store.GetAsync(RunTenant.Of(HttpContext), id, ct);
         if (run is null) return Fragments.RunNotFound();
-        var steps = await store.GetStepsAsync(id, ct);
+        var steps = await store.GetStepsAsync(run, ct);
         var scope = Request.Query["scope"].ToString() is "page" ? "page" : "modal";
         return Partial("_RunActions", RunActionsModel.From(run, steps, scope) with { Notice = notice });
     }

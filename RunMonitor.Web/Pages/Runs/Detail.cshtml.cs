@@ -13,17 +13,16 @@ public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimePro
 
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {
-        var tenant = HttpContext.Caller().TenantId;
-        var view = await store.GetPageViewAsync(tenant, id, ct);
+        var view = await store.GetPageViewAsync(RunTenant.Of(HttpContext), id, ct);
         ViewData["Title"] = view is null ? "Run not found" : view.Detail.Run.DisplayName;
         if (view is null)
         {
             Response.StatusCode = StatusCodes.Status404NotFound;
             return Page();
         }
-        foreach (var key in Request.Query.Keys.Where(k => k != "step"))
+        foreach (var key in Request.Query.Keys.Where(k => k is not ("step" or RunTenant.Parameter)))
         {
-            Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open)");
+            Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open) and, for a super admin, tenant");
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
         var now = time.GetUtcNow();
@@ -37,7 +36,7 @@ public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimePro
         {
             // The page has every step whole already: the panel's step comes from them (ids compare as SQL does, ordinal).
             var step = steps.FirstOrDefault(s => string.Equals(s.StepId, stepId, StringComparison.Ordinal));
-            panel = step is null ? null : new StepPanelModel(detail.Run, step, await artifacts.ListAsync(detail.Run.Id, step.StepId, ct), now);
+            panel = step is null ? null : new StepPanelModel(detail.Run, step, await artifacts.ListAsync(detail.Run, step.StepId, ct), now);
             if (panel is null)
             {
                 missing = stepId;

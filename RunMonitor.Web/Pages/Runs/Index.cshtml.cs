@@ -68,7 +68,8 @@ public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
         if (Request.Query.Count > 0)
             return Fragments.BadParameter(new BadParameter(Request.Query.Keys.First(), "is not accepted; /ui/runs/recent takes no parameters"));
         var runs = await store.RecentAsync(Caller.TenantId, 5, ct);
-        return Partial("_RecentRuns", new RecentRunsModel(runs, time.GetUtcNow()));
+        var shared = Caller.IsSuperAdmin ? await store.SharedIdsAsync(runs, ct) : new HashSet<string>();
+        return Partial("_RecentRuns", new RecentRunsModel(runs, time.GetUtcNow(), shared));
     }
 
     private bool ShowTenant(RunFilter filter) => Caller.IsSuperAdmin && !filter.TenantChosen;

@@ -10,7 +10,7 @@ public sealed class ModalModel(RunStore store, TimeProvider time) : PageModel
 {
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {
-        var view = await store.GetModalViewAsync(HttpContext.Caller().TenantId, id, ct);
+        var view = await store.GetModalViewAsync(RunTenant.Of(HttpContext), id, ct);
         if (view is null) return Fragments.RunNotFound();
         return Partial("_RunDetail", new RunDetailModel(view.Detail, time.GetUtcNow()) { Steps = view.Steps });
     }

@@ -40,4 +40,5 @@ public sealed record RunDetailModel(RunDetail Detail, DateTimeOffset Now)
     public IReadOnlyList<StepRow> Steps { get; init; } = [];
 }
 
-public sealed record RecentRunsModel(IReadOnlyList<RunRow> Runs, DateTimeOffset Now);
+/// `SharedIds`: ids also held by another tenant's run (for a super admin, whose links then name the tenant).
+public sealed record RecentRunsModel(IReadOnlyList<RunRow> Runs, DateTimeOffset Now, IReadOnlySet<string> SharedIds);

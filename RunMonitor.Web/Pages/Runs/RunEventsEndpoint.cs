@@ -25,7 +25,7 @@ public static class RunEventsEndpoint
     private static async Task StreamAsync(string id, HttpContext http, RunStore store, IRunEvents events,
         IHostApplicationLifetime lifetime, CancellationToken requestAborted)
     {
-        var tenant = http.Caller().TenantId;
+        var tenant = RunTenant.Of(http);
         // Subscribe before reading, so a change between the read and the wait is not missed.
         using var subscription = events.Subscribe(id);
         var run = await store.GetAsync(tenant, id, requestAborted);
@@ -36,6 +36,8 @@ public static class RunEventsEndpoint
             await http.Response.WriteAsync("<p>Run not found</p>", requestAborted);
             return;
         }
+        // Read again in the run's own tenant: for a super admin the id could come to name another tenant's run too.
+        tenant = run.TenantId;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
         var ct = stop.Token;
         http.Response.ContentType = "text/event-stream";
