@@ -8,6 +8,7 @@ using RunMonitor.Web.Pages.Runs;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 using RunMonitor.Web.Webhooks;
+using RunMonitor.Web.Wire;
 
 // `--demo` is a flag of ours; left in, the configuration's parser would take the next argument as its value.
 var demo = args.Contains("--demo");
@@ -56,6 +57,7 @@ builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new PageReques
 builder.Services.AddRunMonitorSecurity();
 builder.Services.AddSharedKeyRing(database);
 builder.Services.AddRunMonitorAdmin(builder.Configuration);
+builder.Services.AddRunMonitorCompression();
 
 var app = builder.Build();
 app.Services.ValidateApiKeys();
@@ -69,13 +71,15 @@ if (args is ["seed", ..])
 }
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
 
+// First, so error pages and status-code pages are compressed too.
+app.UseResponseCompression();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<SecurityHeaders>();
 // Routing first: a request for an endpoint (every page, fragment and API call) then skips the static file
 // middleware's look at the disk; a file is still served before authentication, as a public asset.
 app.UseRouting();
-app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "public, max-age=3600" });
+app.UseStaticFiles(WireSetup.StaticFiles());
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseMiddleware<StorableText>();
