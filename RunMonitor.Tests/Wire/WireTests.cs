@@ -71,8 +71,8 @@ public class WireTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFact
         System.Text.RegularExpressions.Regex.Replace(html, "RequestVerificationToken[^}]*}", "");
 
     [Theory]
-    [InlineData("/css/site.css", "br")]
-    [InlineData("/js/app.js", "gzip")]
+    [InlineData("/lib/runmonitor/runmonitor.css", "br")]
+    [InlineData("/lib/runmonitor/runmonitor.js", "gzip")]
     [InlineData("/lib/htmx/htmx.min.js", "br")]
     public async Task VersionedAsset_IsCachedForAYearImmutableAndCompressed(string asset, string encoding)
     {
