@@ -8,6 +8,7 @@ using RunMonitor.Web.Pages.Runs;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 using RunMonitor.Web.Webhooks;
+using RunMonitor.Web.Wire;
 
 // `--demo` is a flag of ours; left in, the configuration's parser would take the next argument as its value.
 var demo = args.Contains("--demo");
@@ -57,6 +58,7 @@ builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new PageReques
 builder.Services.AddRunMonitorSecurity(builder.Configuration);
 builder.Services.AddSharedKeyRing(database);
 builder.Services.AddRunMonitorAdmin(builder.Configuration);
+builder.Services.AddRunMonitorCompression();
 
 var app = builder.Build();
 app.Services.ValidateApiKeys();
@@ -71,13 +73,15 @@ if (args is ["seed", ..])
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
 
 app.UseRunMonitorTransport(app.Configuration);
+// Before the error and status-code pages, so they are compressed too.
+app.UseResponseCompression();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<SecurityHeaders>();
 // Routing first: a request for an endpoint (every page, fragment and API call) then skips the static file
 // middleware's look at the disk; a file is still served before authentication, as a public asset.
 app.UseRouting();
-app.UseStaticFiles(new StaticFileOptions { OnPrepareResponse = ctx => ctx.Context.Response.Headers.CacheControl = "public, max-age=3600" });
+app.UseStaticFiles(WireSetup.StaticFiles());
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();

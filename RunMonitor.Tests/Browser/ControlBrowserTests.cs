@@ -140,7 +140,7 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
         // The modal reloads itself on the status change: badge, actions and metrics all current.
         await Assertions.Expect(page.Locator("#run-detail-modal .run-status span.badge")).ToHaveTextAsync("completed", new() { Timeout = 4000 });
         await Assertions.Expect(page.Locator("#toasts [role=status]", new() { HasTextString = "finished: completed" })).ToHaveCountAsync(1);
-        await Assertions.Expect(live).Not.ToHaveAttributeAsync("sse-connect", new System.Text.RegularExpressions.Regex(".*"));
+        await Assertions.Expect(live).Not.ToHaveAttributeAsync("data-sse-connect", new System.Text.RegularExpressions.Regex(".*"));
         await Assertions.Expect(live.Locator(".live-step[data-step-id=two]")).ToHaveAttributeAsync("data-step-status", "completed");
         await Assertions.Expect(page.Locator("#run-detail-modal .run-actions button[data-action=cancel]")).ToHaveCountAsync(0);
         Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.__marker"));
@@ -163,7 +163,9 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
         await Assertions.Expect(page.Locator(".run-actions button[data-action=cancel]")).ToBeVisibleAsync();
 
         await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/one", new { status = "failed", error = new { message = "bad input" } });
-        await Assertions.Expect(live.Locator(".live-step[data-step-id=one]")).ToHaveAttributeAsync("data-step-status", "failed", new() { Timeout = 4000 });
+        // The page draws its steps once, in the timeline, which the event stream refreshes sooner than its 5 s poll.
+        await Assertions.Expect(page.Locator("#step-timeline .step-chip[data-step-id=one]")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bstep-failed\b"), new() { Timeout = 4000 });
+        await Assertions.Expect(live.Locator(".live-step")).ToHaveCountAsync(0);
         await fixture.Api.PatchJsonAsync($"/api/runs/{id}", new { status = "failed", error = new { message = "bad input" } });
 
         // The page reloads its main region on the status change: head badge, actions, timeline.
@@ -194,11 +196,12 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
         await page.RouteAsync("**/events", route => route.AbortAsync());
         await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
         var live = page.Locator(".run-live");
-        await Assertions.Expect(live.Locator(".live-step[data-step-id=only]")).ToHaveAttributeAsync("data-step-status", "pending");
+        var chip = page.Locator("#step-timeline .step-chip[data-step-id=only]");
+        await Assertions.Expect(chip).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bstep-pending\b"));
 
         await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/only", new { status = "running" });
 
-        await Assertions.Expect(live.Locator(".live-step[data-step-id=only]")).ToHaveAttributeAsync("data-step-status", "running", new() { Timeout = 8000 });
+        await Assertions.Expect(chip).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bstep-running\b"), new() { Timeout = 8000 });
         Assert.Null(await live.GetAttributeAsync("data-sse-open"));
     }
 }

@@ -14,6 +14,8 @@ if (args is ["--ab", var urlA, var urlB, ..]) return await AbAsync(urlA, urlB, B
 var options = BenchOptions.Parse(args);
 using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
 using var http = new HttpClient(handler) { BaseAddress = new Uri(options.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+// As a browser asks: the figures include the server's Brotli (the response stays compressed; the client does not decode it).
+http.DefaultRequestHeaders.TryAddWithoutValidation("Accept-Encoding", BenchOptions.AcceptEncoding);
 
 var targets = Targets(await SampleRunIdAsync(http));
 
@@ -155,7 +157,7 @@ static bool WrkAvailable() => File.Exists("/usr/bin/wrk");
 
 static async Task<double> MeasureWithWrkAsync(string url, int connections, int seconds)
 {
-    var start = new ProcessStartInfo("/usr/bin/wrk", ["-t2", $"-c{connections}", $"-d{seconds}s", url])
+    var start = new ProcessStartInfo("/usr/bin/wrk", ["-t2", $"-c{connections}", $"-d{seconds}s", "-H", "Accept-Encoding: " + BenchOptions.AcceptEncoding, url])
     {
         RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
     };
@@ -263,6 +265,9 @@ static double Percentile(List<double> sorted, double p) =>
 
 sealed record BenchOptions(string BaseUrl, int LatencyRequests, int Connections, int ThroughputSeconds, int Writers, string? Output, string? Figures)
 {
+    /// What a browser accepts; the app answers Brotli.
+    public const string AcceptEncoding = "br, gzip";
+
     public static BenchOptions Parse(string[] args)
     {
         string? Value(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }

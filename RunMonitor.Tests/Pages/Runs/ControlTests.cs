@@ -196,9 +196,9 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
         var response = await _client.GetAsync($"/ui/runs/{id}/live?seen=running");
 
         var section = modal.QuerySelector(".run-live")!;
-        Assert.Equal($"/ui/runs/{id}/events", section.GetAttribute("sse-connect"));
+        Assert.Equal($"/ui/runs/{id}/events", section.GetAttribute("data-sse-connect"));
         Assert.Equal("sse", section.GetAttribute("hx-ext"));
-        Assert.Equal("end", section.GetAttribute("sse-close"));
+        Assert.Equal("end", section.GetAttribute("data-sse-close"));
         var body = section.QuerySelector(".run-live-body")!;
         Assert.Equal("sse:run, every 5s", body.GetAttribute("hx-trigger"));
         Assert.Equal($"/ui/runs/{id}/live?seen=running&badge=false", body.GetAttribute("hx-get"));
@@ -219,7 +219,7 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
 
         var modal = await _client.GetDocumentAsync($"/ui/runs/{id}");
 
-        Assert.Null(modal.QuerySelector(".run-live")!.GetAttribute("sse-connect"));
+        Assert.Null(modal.QuerySelector(".run-live")!.GetAttribute("data-sse-connect"));
         Assert.Null(modal.QuerySelector(".run-live [hx-trigger]"));
     }
 

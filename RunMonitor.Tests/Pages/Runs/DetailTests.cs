@@ -68,7 +68,7 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         Assert.NotNull(doc.QuerySelector("html body main"));
         var chips = doc.QuerySelectorAll(".step-chain .step-chip");
         Assert.Equal(Plan, chips.Select(c => c.GetAttribute("data-step-id")));
-        Assert.Equal(["✓", "✓", "●", "○"], chips.Select(c => c.QuerySelector(".step-icon").Text()));
+        Assert.Equal(["✓", "✓", "●", "○"], chips.Select(c => c.QuerySelector("svg.step-icon")!.GetAttribute("data-icon")));
         Assert.Equal(["completed", "completed", "running", "pending"], chips.Select(c => c.ClassList.First(x => x.StartsWith("step-") && x != "step-chip")[5..]));
         Assert.Equal("1.2s", chips[0].QuerySelector(".step-duration").Text());
         Assert.Equal("3.5s", chips[1].QuerySelector(".step-duration").Text());

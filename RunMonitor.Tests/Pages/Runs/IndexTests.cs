@@ -70,8 +70,8 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     public async Task Page_Layout_LinksEveryAssetWithItsContentVersion()
     {
         var versions = factory.Services.GetRequiredService<Microsoft.AspNetCore.Mvc.ViewFeatures.IFileVersionProvider>();
-        string[] styles = ["/css/site.css", "/css/detail.css", "/css/control.css", "/css/admin.css"];
-        string[] scripts = ["/lib/htmx/htmx.min.js", "/lib/htmx-ext-sse/sse.min.js", "/js/app.js", "/js/detail.js", "/js/control.js", "/js/admin.js"];
+        string[] styles = ["/lib/runmonitor/runmonitor.css"];
+        string[] scripts = ["/lib/htmx/htmx.min.js", "/lib/htmx-ext-sse/sse.min.js", "/lib/runmonitor/runmonitor.js"];
 
         var doc = await _client.GetDocumentAsync("/ui/runs");
 
@@ -80,6 +80,23 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.Equal(scripts.Select(p => versions.AddFileVersionToPath(Microsoft.AspNetCore.Http.PathString.Empty, p)),
             doc.QuerySelectorAll("head script[defer]").Select(l => l.GetAttribute("src")));
         Assert.All(doc.QuerySelectorAll("head link[rel=stylesheet], head script"), e => Assert.Contains("?v=", e.GetAttribute("href") ?? e.GetAttribute("src")));
+    }
+
+    [Fact]
+    public async Task Bundles_HoldEverySourceFileInOrder()
+    {
+        var web = Path.Combine(factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.IWebHostEnvironment>().WebRootPath);
+        static string Squeeze(string text) => string.Concat(text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+
+        foreach (var (bundle, sources) in new[]
+        {
+            ("/lib/runmonitor/runmonitor.css", new[] { "css/site.css", "css/detail.css", "css/control.css", "css/admin.css" }),
+            ("/lib/runmonitor/runmonitor.js", new[] { "js/app.js", "js/detail.js", "js/control.js", "js/admin.js" }),
+        })
+        {
+            var served = await _client.GetStringAsync(bundle);
+            Assert.Equal(string.Concat(sources.Select(s => Squeeze(File.ReadAllText(Path.Combine(web, s))))), Squeeze(served));
+        }
     }
 
     [Fact]

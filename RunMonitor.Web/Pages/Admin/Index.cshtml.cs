@@ -15,6 +15,7 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
 
     public int Days { get; private set; } = 7;
     public DateTimeOffset Now { get; private set; }
+    public DateOnly FirstDay { get; private set; }
     public AdminStats Stats { get; private set; } = new();
     public RunsChartModel Chart { get; private set; } = null!;
     public IReadOnlyList<WorkflowFailures> TopFailing { get; private set; } = [];
@@ -40,7 +41,8 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
         }
         Now = time.GetUtcNow();
         var today = DateOnly.FromDateTime(Now.UtcDateTime);
-        var since = new DateTimeOffset(today.AddDays(1 - Days).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        FirstDay = today.AddDays(1 - Days);
+        var since = new DateTimeOffset(FirstDay.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         Stats = await admin.StatsAsync(since, ct);
         Chart = RunsChartModel.From(await admin.RunsPerDayAsync(since, ct), today, Days);
         TopFailing = await admin.TopFailingAsync(since, 10, ct);

@@ -51,16 +51,18 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
 
     /// `seen` is the status the page showed; when it was active and the run has now finished, the
     /// answer also announces it (toast, `runFinished` for the browser notification, `runsChanged`).
-    public async Task<IActionResult> OnGetLiveAsync(string id, string? seen, string? badge, CancellationToken ct)
+    public async Task<IActionResult> OnGetLiveAsync(string id, string? seen, string? badge, string? steps, CancellationToken ct)
     {
         if (badge is not (null or "true" or "false"))
             return Fragments.BadParameter(new BadParameter("badge", "accepts true (default) or false"));
+        if (steps is not (null or "true" or "false"))
+            return Fragments.BadParameter(new BadParameter("steps", "accepts true (default) or false"));
         string? seenStatus = null;
         if (!string.IsNullOrEmpty(seen) && (seenStatus = RunStatus.Normalize(seen)) is null)
             return Fragments.BadParameter(new BadParameter("seen", $"accepts a run status: {RunStatus.AcceptedWords}"));
         var run = await store.GetAsync(RunTenant.Of(HttpContext), id, ct);
         if (run is null) return Fragments.RunNotFound();
-        var steps = await store.GetStepsAsync(run, ct);
+        var runSteps = await store.GetStepsAsync(run, ct);
         var changed = seenStatus is not null && seenStatus != run.Status;
         var finished = RunStatus.IsTerminal(run.Status) && seenStatus is not null && RunStatus.IsActive(seenStatus);
         if (RunStatus.IsTerminal(run.Status)) Response.StopPolling();
@@ -79,7 +81,7 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
                     .WithTrigger("runsChanged");
             });
         }
-        return Partial("_RunLiveBody", new RunLiveModel(run, steps, time.GetUtcNow()) { ShowBadge = badge != "false" });
+        return Partial("_RunLiveBody", new RunLiveModel(run, runSteps, time.GetUtcNow()) { ShowBadge = badge != "false", ShowSteps = steps != "false" });
     }
 
     private async Task<IActionResult> ActionsAsync(string id, ActionNotice? notice, CancellationToken ct)

@@ -25,6 +25,8 @@ public sealed record RunActionsModel(RunRow Run, bool HasFailedStep, ActionNotic
 public sealed record RunLiveModel(RunRow Run, IReadOnlyList<StepRow> Steps, DateTimeOffset Now)
 {
     public bool ShowBadge { get; init; } = true;
+    /// The run page draws the steps and their progress once, in its timeline; the modal has none and lists them here.
+    public bool ShowSteps { get; init; } = true;
     public string? ReloadUrl { get; init; }
     public string? ReloadTarget { get; init; }
     public string? ReloadSelect { get; init; }

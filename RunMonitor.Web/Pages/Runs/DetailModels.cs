@@ -26,6 +26,17 @@ public sealed record StepTimelineModel(RunRow Run, IReadOnlyList<StepRow> Steps,
         _ => "○",
     };
 
+    /// The same icons drawn (SVG paths in a 14 px box): a glyph alone in HTML is text whose contrast axe cannot judge.
+    public static Microsoft.AspNetCore.Html.HtmlString IconSvg(string status) => new(status switch
+    {
+        StepStatus.Completed => """<path d="M3 7.4l2.6 2.6L11 4.4" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/>""",
+        StepStatus.Running => """<circle cx="7" cy="7" r="4" fill="currentColor"/>""",
+        StepStatus.Failed => """<path d="M4 4l6 6M10 4l-6 6" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>""",
+        StepStatus.Skipped => """<path d="M2.5 9.5a4.5 4.5 0 0 1 8.2-3.6M11.5 2.5v3.6H7.9" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/>""",
+        StepStatus.Cancelled => """<circle cx="7" cy="7" r="4.6" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M3.8 10.2l6.4-6.4" stroke="currentColor" stroke-width="1.6"/>""",
+        _ => """<circle cx="7" cy="7" r="4.2" fill="none" stroke="currentColor" stroke-width="1.6"/>""",
+    });
+
     /// Duration as the story prints it under each step: `1.2s`, or the state while there is none.
     public string DurationText(StepRow step) => step.DurationMs is { } ms
         ? Format.Duration(ms)
@@ -33,7 +44,7 @@ public sealed record StepTimelineModel(RunRow Run, IReadOnlyList<StepRow> Steps,
             ? Format.Duration((long)(Now - started).TotalMilliseconds) + "…"
             : step.Status;
 
-    /// Bars placed by their start times where reported, else laid end to end; the longest is marked.
+    /// Bars placed by their start times where reported, else laid end to end; the longest finished one is marked.
     public IReadOnlyList<StepBar> Bars()
     {
         var starts = Steps.Select(s => DbTime.FromDb(s.StartedAt)).ToList();
@@ -51,7 +62,8 @@ public sealed record StepTimelineModel(RunRow Run, IReadOnlyList<StepRow> Steps,
             if (offset is { } off && duration is { } d) cursor = Math.Max(cursor, off + d);
             bars.Add(new StepBar(step, offset, duration, false));
         }
-        var timed = bars.Where(b => b.DurationMs > 0).ToList();
+        // A running step's time still grows: "slowest" compares finished steps only, and needs two of them.
+        var timed = bars.Where(b => b.DurationMs > 0 && b.Step.Status is not (StepStatus.Running or StepStatus.Pending)).ToList();
         if (timed.Count >= 2)
         {
             var slowest = timed.MaxBy(b => b.DurationMs)!;
@@ -83,6 +95,15 @@ public sealed record RunPageModel(
 public sealed record ErrorView(string DomId, string? Message, string? Type, string? Stack, string? Code = null)
 {
     public bool Any => Message is not null || Type is not null || Stack is not null || Code is not null;
+
+    /// The failed step this error also is (its panel then points here instead of repeating it), and that step's own stack.
+    public string? StepId { get; init; }
+    public string? StepUrl { get; init; }
+    public string? StepStack { get; init; }
+
+    /// A failed step whose message is the run's: one error, told once.
+    public static bool IsSame(RunRow run, StepRow step) =>
+        step.Status == StepStatus.Failed && step.ErrorMessage is not null && step.ErrorMessage == run.ErrorMessage;
 }
 
 public static class DomIds

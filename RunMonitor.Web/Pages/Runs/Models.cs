@@ -16,6 +16,9 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
 
 public sealed record StatsPeriod(string Token, TimeSpan Span, string Label)
 {
+    /// The window in words: the stats cards count back from now, not from midnight.
+    public string Rolling => Span.TotalHours <= 24 ? $"{Span.TotalHours:0} h" : $"{Span.TotalDays:0} × 24 h";
+
     public static readonly IReadOnlyList<StatsPeriod> All =
     [
         new("24h", TimeSpan.FromHours(24), "24h"),

@@ -100,7 +100,7 @@
     document.addEventListener("htmx:sseError", function (e) { streamState(e, false); });
     document.addEventListener("htmx:sseClose", function (e) { streamState(e, false); });
     document.addEventListener("htmx:sseMessage", function (e) {
-        var source = e.target.closest && e.target.closest("[sse-connect]");
+        var source = e.target.closest && e.target.closest("[data-sse-connect]");
         if (source) flowing.set(source, Date.now());
     });
 
@@ -108,7 +108,7 @@
         var elt = e.detail.elt;
         if (!elt.hasAttribute || !elt.hasAttribute("data-live-poll")) return;
         var polled = !(e.detail.requestConfig && e.detail.requestConfig.triggeringEvent);
-        var source = elt.closest("[sse-connect]");
+        var source = elt.closest("[data-sse-connect]");
         var last = source && source.hasAttribute("data-sse-open") ? flowing.get(source) : undefined;
         if (polled && last !== undefined && Date.now() - last < 25000) e.preventDefault();
     });

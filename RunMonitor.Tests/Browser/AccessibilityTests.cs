@@ -1,0 +1,195 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Playwright;
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Browser;
+
+/// axe-core (from npm, injected into the page) on every screen people use, light and dark, desk and phone:
+/// WCAG 2.0/2.1/2.2 A and AA plus best practice: zero violations, and zero `incomplete` (a check axe could not settle
+/// fails too: each one so far had a fix, from drawn icons to holding htmx's polling while axe reads the page).
+[Collection(BrowserCollection.Name)]
+public sealed class AccessibilityTests(BrowserFixture fixture)
+{
+    private static readonly string[] Tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"];
+
+    private static readonly SemaphoreSlim SeedLock = new(1, 1);
+    private static readonly Dictionary<BrowserFixture, AccessibilityRuns> Seeded = [];
+
+    public static TheoryData<string, int> Views => new() { { "light", 1440 }, { "dark", 1440 }, { "light", 390 }, { "dark", 390 } };
+
+    [Theory]
+    [MemberData(nameof(Views))]
+    public async Task EveryScreen_Axe_NoViolations(string theme, int width)
+    {
+        var runs = await SeedAsync(fixture);
+        await using var context = await NewContextAsync(fixture, theme, width);
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(10_000);
+        var findings = new StringBuilder();
+
+        async Task Check(string name)
+        {
+            findings.Append(await AxeAsync(page, name));
+        }
+
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
+        await Check("/ui/runs");
+        await page.Locator($"table.runs-table tbody tr[data-run-id='{runs.Failed}'] td.time").ClickAsync();
+        await Assertions.Expect(page.Locator("dialog#run-detail-modal .modal-content")).ToBeVisibleAsync();
+        await Check("/ui/runs with the modal open");
+
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}");
+        await Assertions.Expect(page.Locator("#step-panel .step-panel")).ToBeVisibleAsync();
+        await Check("failed run page, failing step open");
+
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Running}");
+        await page.Locator(".step-chain .step-chip[data-step-id=render] a").ClickAsync();
+        await Assertions.Expect(page.Locator("#step-panel .step-panel[data-step-id=render]")).ToBeVisibleAsync();
+        await Check("running run page, step panel open");
+
+        await page.GotoAsync($"{fixture.BaseUrl}/admin");
+        await Check("/admin");
+        await page.GotoAsync($"{fixture.BaseUrl}/login");
+        await Check("/login");
+
+        Assert.True(findings.Length == 0, $"axe, {theme} at {width} px:\n{findings}");
+    }
+
+    [Theory]
+    [InlineData("light")]
+    [InlineData("dark")]
+    public async Task Keyboard_TabThroughPages_SkipLinkFirstAndEveryStopVisiblyFocused(string theme)
+    {
+        var runs = await SeedAsync(fixture);
+        await using var context = await NewContextAsync(fixture, theme, 1440);
+        var page = await context.NewPageAsync();
+        var unseen = new List<string>();
+        foreach (var path in new[] { "/ui/runs", $"/runs/{runs.Failed}", "/admin", "/login" })
+        {
+            await page.GotoAsync(fixture.BaseUrl + path);
+            for (var i = 0; i < 40; i++)
+            {
+                await page.Keyboard.PressAsync("Tab");
+                var stop = await page.EvaluateAsync<JsonElement>(
+                    """
+                    () => {
+                      const e = document.activeElement;
+                      if (!e || e === document.body) return { what: 'body', skip: false, visible: true, end: true };
+                      const s = getComputedStyle(e);
+                      const outlined = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+                      return { what: e.tagName.toLowerCase() + (e.name ? '[name=' + e.name + ']' : '') + (e.className ? '.' + String(e.className).trim().split(/\s+/).join('.') : '') + ' ' + (e.textContent || '').trim().slice(0, 30),
+                               skip: e.classList.contains('skip-link'), visible: outlined || s.boxShadow !== 'none', end: false };
+                    }
+                    """);
+                if (stop.GetProperty("end").GetBoolean()) break;
+                if (i == 0) Assert.True(stop.GetProperty("skip").GetBoolean(), $"{path}: the first Tab lands on {stop.GetProperty("what")}, not the skip link");
+                if (!stop.GetProperty("visible").GetBoolean()) unseen.Add($"{path}: {stop.GetProperty("what")}");
+            }
+        }
+        Assert.True(unseen.Count == 0, "focused without a visible outline:\n" + string.Join("\n", unseen.Distinct()));
+    }
+
+    internal static async Task<IBrowserContext> NewContextAsync(BrowserFixture fixture, string theme, int width) =>
+        await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = width, Height = width < 600 ? 844 : 900 },
+            ColorScheme = theme == "dark" ? ColorScheme.Dark : ColorScheme.Light,
+            ReducedMotion = ReducedMotion.Reduce,
+        });
+
+    private static string? _axe;
+
+    /// Runs axe on the page as it is now; answers its violations and incompletes as text (empty when none).
+    private static async Task<string> AxeAsync(IPage page, string name)
+    {
+        _axe ??= await File.ReadAllTextAsync(Checkers.CheckerFiles.AxePath);
+        // From the top: scrolled, the sticky header covers text, and axe cannot tell the colour behind it.
+        // A live page swaps parts of itself every few seconds: hold htmx's requests while axe reads the page.
+        await page.EvaluateAsync(
+            """
+            () => new Promise(done => {
+              if (!window.__axeHooked) document.addEventListener('htmx:beforeRequest', e => { if (window.__axeHold) e.preventDefault(); });
+              window.__axeHooked = true;
+              window.__axeHold = true;
+              window.scrollTo(0, 0);
+              requestAnimationFrame(() => requestAnimationFrame(done));
+            })
+            """);
+        // Evaluated through the DevTools protocol, so the page's CSP (script-src 'self') does not apply.
+        if (!await page.EvaluateAsync<bool>("() => typeof window.axe === 'object'")) await page.EvaluateAsync(_axe);
+        var result = await page.EvaluateAsync<JsonElement>(
+            """
+            async (tags) => {
+              const r = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations', 'incomplete'] });
+              const pick = items => items.map(i => ({ id: i.id, impact: i.impact, help: i.help,
+                nodes: i.nodes.map(n => ({ target: n.target.join(' '), summary: (n.failureSummary || '') +
+                  [...n.any, ...n.all, ...n.none].flatMap(c => c.relatedNodes || []).map(r => ' [related: ' + r.target.join(' ') + ']').join('') })) }));
+              return { violations: pick(r.violations), incomplete: pick(r.incomplete) };
+            }
+            """, Tags);
+        await page.EvaluateAsync("() => { window.__axeHold = false; }");
+        var text = new StringBuilder();
+        foreach (var (kind, items) in new[] { ("violation", result.GetProperty("violations")), ("incomplete", result.GetProperty("incomplete")) })
+        {
+            foreach (var item in items.EnumerateArray())
+            {
+                var id = item.GetProperty("id").GetString()!;
+                text.Append($"  {name}: {kind} {id} ({item.GetProperty("help").GetString()})\n");
+                foreach (var node in item.GetProperty("nodes").EnumerateArray().Take(6))
+                    text.Append($"    {node.GetProperty("target").GetString()}: {node.GetProperty("summary").GetString()?.Replace('\n', ' ')}\n");
+            }
+        }
+        return text.ToString();
+    }
+
+    /// A failed run whose failing step has the run's message, a running run with a finished and a running step.
+    internal static async Task<AccessibilityRuns> SeedAsync(BrowserFixture fixture)
+    {
+        await SeedLock.WaitAsync();
+        try
+        {
+            if (Seeded.TryGetValue(fixture, out var runs)) return runs;
+            var now = DateTimeOffset.UtcNow;
+            string Iso(TimeSpan ago) => (now - ago).ToString("O");
+            var failed = (await fixture.Api.CreateRunAsync(new
+            {
+                workflowName = "a11y-campaign", name = "Spring sale campaign", status = "running", startedAt = Iso(TimeSpan.FromMinutes(3)),
+                triggerPayload = new { campaignId = "cmp_42", audience = new { segment = "returning", size = 1200, vip = (string?)null, test = true } },
+                context = new { locale = "en-GB" },
+                steps = new[] { new { stepId = "game_config", skillId = "config.generate" }, new { stepId = "bgm_track", skillId = "audio.compose" }, new { stepId = "manifest", skillId = "bundle.write" } },
+            })).GetProperty("id").GetString()!;
+            await fixture.Api.PutStepAsync(failed, "game_config", new { status = "completed", startedAt = Iso(TimeSpan.FromMinutes(3)), completedAt = Iso(TimeSpan.FromSeconds(170)), output = new { rounds = 5, theme = "spring" } });
+            await fixture.Api.PutStepAsync(failed, "bgm_track", new
+            {
+                status = "failed", startedAt = Iso(TimeSpan.FromSeconds(170)), completedAt = Iso(TimeSpan.FromSeconds(100)), attempt = 2,
+                input = new { track = "intro", bpm = 120 },
+                error = new { message = "Model call timed out after 60s", stack = "TimeoutError: Model call timed out after 60s\n    at compose (audio.py:88)\n    at run (worker.py:12)" },
+            });
+            await fixture.Api.PatchJsonAsync($"/api/runs/{failed}", new
+            {
+                status = "failed", completedAt = Iso(TimeSpan.FromSeconds(99)),
+                error = new { message = "Model call timed out after 60s", type = "TimeoutError", stack = "TimeoutError: Model call timed out after 60s\n    at compose (audio.py:88)" },
+                errors = new[] { new { topic = "user:42", error = "quota exceeded", node = "reflect" } },
+                usage = new { provider = "openai", model = "gpt-4o-mini", tokensInput = 12000, tokensOutput = 800 },
+            });
+            var running = (await fixture.Api.CreateRunAsync(new
+            {
+                workflowName = "a11y-campaign", name = "Autumn launch", status = "running", startedAt = Iso(TimeSpan.FromSeconds(30)),
+                steps = new[] { new { stepId = "fetch", skillId = "data.fetch" }, new { stepId = "render", skillId = "page.render" }, new { stepId = "publish", skillId = "cdn.publish" } },
+            })).GetProperty("id").GetString()!;
+            await fixture.Api.PutStepAsync(running, "fetch", new { status = "completed", startedAt = Iso(TimeSpan.FromSeconds(30)), completedAt = Iso(TimeSpan.FromSeconds(20)), output = new { rows = 42 } });
+            await fixture.Api.PutStepAsync(running, "render", new { status = "running", startedAt = Iso(TimeSpan.FromSeconds(20)), input = new { template = "launch", pages = new[] { "home", "pricing" } } });
+            await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Weekly digest", status = "completed", dryRun = true });
+            await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Partial digest", status = "partial", metrics = new { targetsMatched = 10, targetsProcessed = 8, targetsSkipped = 2 } });
+            await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Queued digest" });
+            await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Cancelled digest", status = "cancelled" });
+            runs = new AccessibilityRuns(failed, running);
+            Seeded[fixture] = runs;
+            return runs;
+        }
+        finally { SeedLock.Release(); }
+    }
+}
+
+internal sealed record AccessibilityRuns(string Failed, string Running);

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace RunMonitor.Tests.Browser;
+
+/// At 390 px (a phone) every page fits its width: the runs table keeps Run, Status and Created in view,
+/// admin tables and the chart fit their cards, and nothing runs past a card's edge or padding.
+[Collection(BrowserCollection.Name)]
+public sealed class PhoneLayoutTests(BrowserFixture fixture)
+{
+    /// Elements wider than their box, or past their card's padding, as "selector: what" lines.
+    private const string Overflows =
+        """
+        () => {
+          const out = [];
+          const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+          if (document.documentElement.scrollWidth > window.innerWidth) out.push('page: ' + document.documentElement.scrollWidth + ' px wide in ' + window.innerWidth);
+          for (const box of document.querySelectorAll('.card, .stat-card, .json-viewer, .table-wrap, .filters, dialog[open]')) {
+            if (box.offsetParent === null && box.tagName !== 'DIALOG') continue;
+            if (box.scrollWidth > box.clientWidth + 1) out.push(name(box) + ': content ' + box.scrollWidth + ' px in ' + box.clientWidth);
+            const r = box.getBoundingClientRect(), s = getComputedStyle(box);
+            const right = r.right - parseFloat(s.borderRightWidth) - parseFloat(s.paddingRight);
+            for (const item of box.querySelectorAll('.tag, .btn, .badge, h2, .jv-head > *')) {
+              if (item.offsetParent === null) continue;
+              const scroller = item.closest('.jv-tree, .stack-trace, .table-wrap, .errors-list');
+              if (scroller && scroller !== box && box.contains(scroller)) continue;
+              const ir = item.getBoundingClientRect();
+              if (ir.right > right + 1) out.push(name(item) + ' ends at ' + Math.round(ir.right) + ' past ' + name(box) + "'s padding at " + Math.round(right));
+            }
+          }
+          return out;
+        }
+        """;
+
+    private static async Task AssertFitsAsync(IPage page, string what)
+    {
+        var problems = await page.EvaluateAsync<string[]>(Overflows);
+        Assert.True(problems.Length == 0, $"{what} at {page.ViewportSize!.Width} px:\n" + string.Join("\n", problems));
+    }
+
+    [Theory]
+    [InlineData("light")]
+    [InlineData("dark")]
+    public async Task Phone_EveryPage_FitsWithoutSidewaysScroll(string theme)
+    {
+        var runs = await AccessibilityTests.SeedAsync(fixture);
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, theme, 390);
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
+        // Shown and within the screen's width (the table itself sits below the fold).
+        var shown = await page.EvaluateAsync<string[]>(
+            """
+            (id) => [...document.querySelectorAll('table.runs-table thead th'), ...document.querySelectorAll(`tr[data-run-id="${id}"] .run-name, tr[data-run-id="${id}"] .run-id`)]
+              .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; })
+              .map(e => e.tagName === 'TH' ? e.textContent.trim() : e.className)
+            """, runs.Failed);
+        Assert.Equal(["Run", "Status", "Created", "run-name", "run-id mono"], shown);
+        var row = page.Locator($"table.runs-table tbody tr[data-run-id='{runs.Failed}']");
+        await AssertFitsAsync(page, "/ui/runs");
+        await row.Locator("td.time").ClickAsync();
+        await Assertions.Expect(page.Locator("dialog#run-detail-modal .modal-content")).ToBeVisibleAsync();
+        await AssertFitsAsync(page, "the modal");
+
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}");
+        await Assertions.Expect(page.Locator("#step-panel .step-panel")).ToBeVisibleAsync();
+        await AssertFitsAsync(page, "failed run page");
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Running}?step=render");
+        await AssertFitsAsync(page, "running run page");
+
+        await page.GotoAsync($"{fixture.BaseUrl}/admin");
+        await AssertFitsAsync(page, "/admin");
+        await page.GotoAsync($"{fixture.BaseUrl}/admin?days=30");
+        await AssertFitsAsync(page, "/admin?days=30");
+        await page.GotoAsync($"{fixture.BaseUrl}/login");
+        await AssertFitsAsync(page, "/login");
+    }
+
+    [Fact]
+    public async Task AdminChart_AxisText_KeepsItsSizeAtEveryWidth()
+    {
+        var sizes = new List<double>();
+        foreach (var width in new[] { 1440, 390 })
+        {
+            await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+            var page = await context.NewPageAsync();
+            await page.GotoAsync($"{fixture.BaseUrl}/admin");
+            var measured = await page.EvaluateAsync<JsonElement>(
+                "() => [...document.querySelectorAll('#runs-chart .chart-y span, #runs-chart .chart-x span')].map(s => s.getBoundingClientRect().height)");
+            sizes.AddRange(measured.EnumerateArray().Select(e => e.GetDouble()).Where(h => h > 0));
+        }
+
+        Assert.NotEmpty(sizes);
+        Assert.All(sizes, h => Assert.InRange(h, 15, 17));
+    }
+}
