@@ -7,8 +7,8 @@ using RunMonitor.Web.Data;
 namespace RunMonitor.Tests.Data;
 
 /// Migration 0010 on a SQLite store an older RunMonitor filled: runs, steps, run_errors and artifacts are rebuilt
-/// with tenant-scoped keys, keeping every row, every column (one a later migration added included), the derived
-/// counters and the name index, and the triggers keep working.
+/// with tenant-scoped keys, keeping every row, every column (0009's and any another migration adds), nullable
+/// topics, the derived counters and the name index, and the triggers keep working.
 public sealed class TenantScopedIdsMigrationTests : IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "runmonitor-tests", "m10-" + Guid.NewGuid().ToString("N"));
@@ -23,27 +23,27 @@ public sealed class TenantScopedIdsMigrationTests : IDisposable
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
     }
 
-    /// The store as migration 0008 left it, with two runs, their steps, errors and an artifact, and a column a
-    /// migration between (as 0009 may) added to runs and to steps.
+    /// The store as migration 0009 left it, with two runs, their steps, errors (one without a topic) and an artifact,
+    /// and a column some other migration might have added to runs and to steps.
     private void OlderStore()
     {
         using var connection = new SqliteConnection($"Data Source={DbPath};Pooling=False");
         connection.Open();
         connection.Execute("PRAGMA journal_mode=WAL; CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-        foreach (var (v, name, sql) in MigrationRunner.LoadMigrations().Where(m => m.Version <= 8))
+        foreach (var (v, name, sql) in MigrationRunner.LoadMigrations().Where(m => m.Version <= 9))
         {
             connection.Execute(sql);
             connection.Execute("INSERT INTO schema_version VALUES (@V, @Name, '2026-01-01T00:00:00Z')", new { V = v, Name = name });
         }
         connection.Execute("""
-            ALTER TABLE runs ADD COLUMN workflow_version TEXT;
-            ALTER TABLE steps ADD COLUMN input_hash TEXT DEFAULT 'none';
-            INSERT INTO runs (id, tenant_id, workflow_name, name, status, created_at, updated_at, workflow_version)
-            VALUES ('m-1', 'acme', 'nightly', 'Nightly Acme', 'failed', '2026-11-21T08:00:00.000Z', '2026-11-21T08:00:00.000Z', 'v7'),
-                   ('m-2', 'globex', 'nightly', 'Nightly Globex', 'completed', '2026-11-21T09:00:00.000Z', '2026-11-21T09:00:00.000Z', NULL);
+            ALTER TABLE runs ADD COLUMN later_note TEXT;
+            ALTER TABLE steps ADD COLUMN later_flag TEXT DEFAULT 'none';
+            INSERT INTO runs (id, tenant_id, workflow_name, name, status, created_at, updated_at, workflow_version, later_note)
+            VALUES ('m-1', 'acme', 'nightly', 'Nightly Acme', 'failed', '2026-11-21T08:00:00.000Z', '2026-11-21T08:00:00.000Z', 'v7', 'kept'),
+                   ('m-2', 'globex', 'nightly', 'Nightly Globex', 'completed', '2026-11-21T09:00:00.000Z', '2026-11-21T09:00:00.000Z', NULL, NULL);
             INSERT INTO steps (run_id, step_id, seq, status, updated_at, input_hash) VALUES
                 ('m-1', 'fetch', 0, 'failed', '2026-11-21T08:00:00.000Z', 'h1'), ('m-2', 'fetch', 0, 'completed', '2026-11-21T09:00:00.000Z', 'h2');
-            INSERT INTO run_errors (run_id, seq, topic, error) VALUES ('m-1', 0, 'feed', 'timeout');
+            INSERT INTO run_errors (run_id, seq, topic, error) VALUES ('m-1', 0, 'feed', 'timeout'), ('m-1', 1, NULL, 'database down');
             INSERT INTO artifacts (id, run_id, step_id, tenant_id, name, content_type, size, sha256, created_at)
             VALUES ('a-1', 'm-1', 'fetch', 'acme', 'out.txt', 'text/plain', 3, 'abc', '2026-11-21T08:00:00.000Z');
             """);
@@ -74,10 +74,12 @@ public sealed class TenantScopedIdsMigrationTests : IDisposable
         Assert.Equal(["m-1"], found["items"]!.AsArray().Select(i => i!["id"]!.GetValue<string>()));
         using var connection = new SqliteConnection($"Data Source={DbPath};Pooling=False");
         connection.Open();
-        Assert.Equal(("v7", "h1", "acme"), connection.QuerySingle<(string, string, string)>(
-            "SELECT r.workflow_version, s.input_hash, s.tenant_id FROM runs r JOIN steps s ON s.tenant_id = r.tenant_id AND s.run_id = r.id WHERE r.id = 'm-1' AND r.tenant_id = 'acme'"));
-        Assert.Equal("none", connection.ExecuteScalar<string>("SELECT dflt_value FROM pragma_table_info('steps') WHERE name = 'input_hash'")!.Trim('\''));
-        Assert.Equal("acme", connection.ExecuteScalar<string>("SELECT tenant_id FROM run_errors WHERE run_id = 'm-1'"));
+        Assert.Equal(("v7", "kept", "h1", "none", "acme"), connection.QuerySingle<(string, string, string, string, string)>(
+            "SELECT r.workflow_version, r.later_note, s.input_hash, s.later_flag, s.tenant_id FROM runs r JOIN steps s ON s.tenant_id = r.tenant_id AND s.run_id = r.id WHERE r.id = 'm-1' AND r.tenant_id = 'acme'"));
+        Assert.Equal("none", connection.ExecuteScalar<string>("SELECT dflt_value FROM pragma_table_info('steps') WHERE name = 'later_flag'")!.Trim('\''));
+        Assert.Equal(["acme", "acme"], connection.Query<string>("SELECT tenant_id FROM run_errors WHERE run_id = 'm-1' ORDER BY seq"));
+        Assert.Equal(0L, connection.ExecuteScalar<long>("SELECT \"notnull\" FROM pragma_table_info('run_errors') WHERE name = 'topic'"));
+        Assert.Null(acme["errors"]![1]!["topic"]);
         Assert.Equal(1L, connection.ExecuteScalar<long>("SELECT COUNT(*) FROM artifacts WHERE tenant_id = 'acme' AND run_id = 'm-1'"));
         // The counters were kept by the triggers before, and the new run was counted once by the triggers put back.
         Assert.Equal(2L, connection.ExecuteScalar<long>("SELECT SUM(n) FROM run_counts WHERE workflow_name = 'nightly' AND tenant_id = 'globex'"));
