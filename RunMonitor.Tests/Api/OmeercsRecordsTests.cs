@@ -97,6 +97,22 @@ public class OmeercsRecordsTests(RunMonitorFactory factory) : IClassFixture<RunM
     }
 
     [Fact]
+    public async Task RunPage_RunErrorIsTheStepsError_NamesTheStepOnceAndKeepsTheStepsCode()
+    {
+        await _client.CreateRunAsync(new { id = "om-same", workflowName = "campaign_generation", status = "running", steps = new[] { new { stepId = "bundle_game" } } });
+        await _client.PutStepAsync("om-same", "bundle_game", new { status = "failed", error = new { code = "BUNDLE_TOO_LARGE", message = "bundle exceeds 5 MB", attempt = 1 } });
+        await _client.PatchJsonAsync("/api/runs/om-same", new { status = "failed", error = new { code = "STEP_FAILED", message = "bundle exceeds 5 MB", failedStepId = "bundle_game" } });
+
+        var doc = await _client.GetDocumentAsync("/runs/om-same");
+
+        var runError = doc.QuerySelector(".run-error-card")!;
+        Assert.Equal("bundle_game", runError.QuerySelector(".error-step a").Text());
+        Assert.Null(runError.QuerySelector(".run-error-step"));
+        Assert.Equal("BUNDLE_TOO_LARGE", doc.QuerySelector(".step-panel .error-folded .error-code").Text());
+        Assert.Equal("On attempt 1", doc.QuerySelector(".step-panel .step-error-attempt").Text());
+    }
+
+    [Fact]
     public async Task StepPanel_CompletedStep_ListsOutputArtifactIds()
     {
         var id = await ReportFailedRunAsync("om-panel");
