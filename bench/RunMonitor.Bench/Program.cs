@@ -10,10 +10,13 @@ using System.Text.Json;
 // `--combine label=file.tsv ... --out table.md`: one table with a column group per store, from earlier runs' --tsv files.
 if (args is ["--combine", ..]) return await CombineAsync(args);
 var options = BenchOptions.Parse(args);
-using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+// As a browser: it asks for Brotli or gzip and decodes the answer, so the figures include both ends of compression.
+using var handler = new SocketsHttpHandler
+{
+    MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+    AutomaticDecompression = DecompressionMethods.Brotli | DecompressionMethods.GZip,
+};
 using var http = new HttpClient(handler) { BaseAddress = new Uri(options.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
-// As a browser asks: the figures include the server's Brotli (the response stays compressed; the client does not decode it).
-http.DefaultRequestHeaders.TryAddWithoutValidation("Accept-Encoding", BenchOptions.AcceptEncoding);
 
 var sampleId = await SampleRunIdAsync(http);
 var targets = new (string Name, string Path)[]
@@ -237,7 +240,7 @@ static double Percentile(List<double> sorted, double p) =>
 
 sealed record BenchOptions(string BaseUrl, int LatencyRequests, int Connections, int ThroughputSeconds, int Writers, string? Output, string? Figures)
 {
-    /// What a browser accepts; the app answers Brotli.
+    /// What a browser accepts (wrk's requests say it too); the app answers Brotli.
     public const string AcceptEncoding = "br, gzip";
 
     public static BenchOptions Parse(string[] args)
