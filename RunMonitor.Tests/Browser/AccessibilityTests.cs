@@ -112,8 +112,16 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
               if (!window.__axeHooked) document.addEventListener('htmx:beforeRequest', e => { if (window.__axeHold) e.preventDefault(); });
               window.__axeHooked = true;
               window.__axeHold = true;
-              window.scrollTo(0, 0);
-              requestAnimationFrame(() => requestAnimationFrame(done));
+              // Until no request is on its way (htmx marks them) and the page stays at the top: a step panel that
+              // just opened scrolls itself into view smoothly, and under the sticky header axe cannot read colours.
+              const start = performance.now();
+              const settle = () => {
+                const busy = document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping') || window.scrollY !== 0;
+                window.scrollTo({ top: 0, behavior: 'instant' });
+                if (busy && performance.now() - start < 4000) setTimeout(settle, 150);
+                else requestAnimationFrame(() => requestAnimationFrame(done));
+              };
+              settle();
             })
             """);
         // Evaluated through the DevTools protocol, so the page's CSP (script-src 'self') does not apply.
