@@ -67,15 +67,9 @@ public sealed partial record RunFilter
 
         var filter = new RunFilter { Tenant = caller.TenantId };
 
-        var tenant = One("tenant");
-        if (tenant is not null)
-        {
-            if (!caller.IsSuperAdmin)
-                return Bad("tenant", "is for super admins only; your key sees its own tenant");
-            if (!TenantPattern().IsMatch(tenant))
-                return Bad("tenant", "accepts a tenant id: 1-64 of a-z, 0-9, _ and -");
-            filter = filter with { Tenant = tenant, TenantChosen = true };
-        }
+        var (tenant, chosen, tenantError) = ScopeTenant(One("tenant"), caller);
+        if (tenantError is not null) return (null, tenantError);
+        filter = filter with { Tenant = tenant, TenantChosen = chosen };
 
         var workflow = One("layer_name") ?? One("workflow");
         if (One("layer_name") is { } l && One("workflow") is { } w && l != w)
@@ -155,6 +149,18 @@ public sealed partial record RunFilter
         }
 
         return (filter, null);
+    }
+
+    /// The tenant a query reads: the caller's own unless a super admin names one (blank: not named).
+    public static (string? Tenant, bool Chosen, BadParameter? Error) ScopeTenant(string? asked, Caller caller)
+    {
+        asked = string.IsNullOrWhiteSpace(asked) ? null : asked.Trim();
+        if (asked is null) return (caller.TenantId, false, null);
+        if (!caller.IsSuperAdmin)
+            return (null, false, new BadParameter("tenant", "is for super admins only; your key sees its own tenant"));
+        if (!TenantPattern().IsMatch(asked))
+            return (null, false, new BadParameter("tenant", "accepts a tenant id: 1-64 of a-z, 0-9, _ and -"));
+        return (asked, true, null);
     }
 
     private static (RunFilter?, BadParameter?) Bad(string name, string message) => (null, new BadParameter(name, message));

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Htmx;
+using RunMonitor.Web.Api;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 
@@ -43,21 +44,9 @@ public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
 
     public async Task<IActionResult> OnGetStatsAsync(CancellationToken ct)
     {
-        foreach (var key in Request.Query.Keys)
-        {
-            if (key is not ("period" or "tenant"))
-                return Fragments.BadParameter(new BadParameter(key, "is not a stats parameter; accepted: period, tenant"));
-        }
-        var period = StatsPeriod.Parse(Request.Query["period"]);
-        if (period is null)
-            return Fragments.BadParameter(new BadParameter("period", "accepts 24h, 7d or 30d (default 7d)"));
-        var tenant = Caller.TenantId;
-        if (Request.Query["tenant"].ToString() is { Length: > 0 } asked)
-        {
-            if (!Caller.IsSuperAdmin) return Fragments.BadParameter(new BadParameter("tenant", "is for super admins only; your key sees its own tenant"));
-            if (!RunFilter.TenantPattern().IsMatch(asked)) return Fragments.BadParameter(new BadParameter("tenant", "accepts a tenant id: 1-64 of a-z, 0-9, _ and -"));
-            tenant = asked;
-        }
+        var (query, error) = StatsQuery.Parse(Request.Query.ToPairs(), Caller, tenantAccepted: true);
+        if (error is not null) return Fragments.BadParameter(error);
+        var (period, tenant) = (query!.Period, query.Tenant);
         var now = time.GetUtcNow();
         var stats = await store.StatsAsync(tenant, now - period.Span, time, ct);
         return Partial("_StatsCards", new StatsCardsModel(stats, period, tenant == Caller.TenantId ? null : tenant, now));
