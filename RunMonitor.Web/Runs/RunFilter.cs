@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.WebUtilities;
 using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Runs;
@@ -10,8 +9,9 @@ public enum RunSort { Created, Status, Duration }
 /// A bad request parameter: which one, and what it accepts. Answered 400 by every surface.
 public sealed record BadParameter(string Name, string Message);
 
-/// The run list's filters, sort and page: parsed and validated in one place for the page, the
-/// fragment, the export and the JSON API, and turned back into a query string for links.
+/// The run list's filters, sort and page: parsed from plain name/value pairs (the edge turns a query into
+/// them) and validated in one place for the page, the fragment, the export and the JSON API, and turned
+/// back into a query string for links.
 public sealed partial record RunFilter
 {
     public const int DefaultLimit = 20;
@@ -44,11 +44,14 @@ public sealed partial record RunFilter
 
     public bool HasCriteria => Workflow is not null || Statuses.Count > 0 || Q is not null || From is not null || To is not null;
 
+    /// The caller's own view without criteria: what the page shows beside a bad parameter.
+    public static RunFilter For(Caller caller) => new() { Tenant = caller.TenantId };
+
+    /// A super admin who named no tenant sees every tenant's runs, so each row names its tenant.
+    public bool SpansTenantsFor(Caller caller) => caller.IsSuperAdmin && !TenantChosen;
+
     [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
     public static partial Regex TenantPattern();
-
-    public static (RunFilter? Filter, BadParameter? Error) Parse(IQueryCollection query, Caller caller) =>
-        Parse(query.ToDictionary(p => p.Key, p => p.Value.ToArray()), caller);
 
     public static (RunFilter? Filter, BadParameter? Error) Parse(IReadOnlyDictionary<string, string?[]> query, Caller caller)
     {
@@ -65,7 +68,7 @@ public sealed partial record RunFilter
 
         string? One(string name) => query.TryGetValue(name, out var v) && v.Length > 0 && !string.IsNullOrWhiteSpace(v[0]) ? v[0]!.Trim() : null;
 
-        var filter = new RunFilter { Tenant = caller.TenantId };
+        var filter = For(caller);
 
         var (tenant, chosen, tenantError) = ScopeTenant(One("tenant"), caller);
         if (tenantError is not null) return (null, tenantError);
