@@ -42,8 +42,6 @@ public sealed partial record RunFilter
 
     public string SortToken => (Descending ? "-" : "") + Sort.ToString().ToLowerInvariant();
 
-    public bool HasCriteria => Workflow is not null || Statuses.Count > 0 || Q is not null || From is not null || To is not null;
-
     /// The caller's own view without criteria: what the page shows beside a bad parameter.
     public static RunFilter For(Caller caller) => new() { Tenant = caller.TenantId };
 
