@@ -148,13 +148,13 @@ public sealed partial class RunStore(Database database)
     /// How far a free-text or date-filtered list is counted before it says "10,000+".
     public const int CountCap = 10_000;
 
-    // Up to this many trigram matches the matches drive the query, each looked up by its key (8,000 in ~15 ms warm).
+    // Up to this many trigram matches the matches drive the query, each looked up by its key (cheap; see PERFORMANCE.md).
     private const int SearchDriveLimit = 10_000;
 
     /// A name in more than SearchDriveLimit names is looked for among this many newest runs of the other filters,
     /// not all of them. Neither way round is bounded otherwise: newest-first, a name common in the store but rare
-    /// in one workflow read that workflow's every run (15 s cold, 3 s warm at 1M runs); through the index, every one
-    /// of half a million matches. A date range (`to`) moves the window back.
+    /// in one workflow read that workflow's every run; through the index, every one of its matches (figures in
+    /// PERFORMANCE.md). A date range (`to`) moves the window back.
     public const int SearchWindow = 10_000;
 
     private const string SearchMatches = "SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase LIMIT @Cap";
@@ -225,7 +225,7 @@ public sealed partial class RunStore(Database database)
         var phrase = "\"" + q.Replace("\"", "\"\"") + "\"";
         p.Add("QLike", "%" + escaped + "%");
         // The trigram index is read once: its matches (when few enough to drive the query) travel to the page and
-        // the count as a JSON array, instead of each of them matching the phrase again (~50 ms for a long one).
+        // the count as a JSON array, instead of each of them matching the phrase again (slow for a long one).
         var matches = (await connection.QueryAsync<long>(SearchMatches, new { QPhrase = phrase, Cap = SearchDriveLimit + 1 })).AsList();
         if (matches.Count <= SearchDriveLimit)
         {
