@@ -14,6 +14,33 @@ public sealed class RunFilterTests
             .ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), caller ?? Admin);
 
     [Fact]
+    public void For_Caller_IsItsOwnTenantWithoutCriteria()
+    {
+        Assert.Equal(new RunFilter { Tenant = "acme" }, RunFilter.For(Viewer));
+        Assert.Null(RunFilter.For(Admin).Tenant);
+    }
+
+    [Theory]
+    [InlineData("", true)]
+    [InlineData("tenant=acme", false)]
+    public void SpansTenantsFor_SuperAdmin_OnlyWithoutANamedTenant(string query, bool expected) =>
+        Assert.Equal(expected, Parse(query).Filter!.SpansTenantsFor(Admin));
+
+    [Fact]
+    public void SpansTenantsFor_TenantKey_Never() => Assert.False(Parse("", Viewer).Filter!.SpansTenantsFor(Viewer));
+
+    [Theory]
+    [InlineData(null, null, false)]
+    [InlineData(" ", null, false)]
+    [InlineData(" acme ", "acme", true)]
+    public void ScopeTenant_SuperAdmin_BlankIsNotNamed(string? asked, string? tenant, bool chosen) =>
+        Assert.Equal((tenant, chosen, (BadParameter?)null), RunFilter.ScopeTenant(asked, Admin));
+
+    [Fact]
+    public void ScopeTenant_TenantKeyNamingOne_IsRefusedWithTodaysText() =>
+        Assert.Equal(new BadParameter("tenant", "is for super admins only; your key sees its own tenant"), RunFilter.ScopeTenant("other", Viewer).Error);
+
+    [Fact]
     public void Parse_Everything_RoundTripsToTheSameQuery()
     {
         var (filter, error) = Parse("layer_name=wf&status=failed,success&q=Black&from=2026-11-01&to=2026-11-20&sort=-duration&offset=40&limit=50&tenant=acme");

@@ -19,14 +19,9 @@ public static class AdminApi
 
     private static async Task<IResult> StatsAsync(HttpContext http, AdminStore store, TimeProvider time, CancellationToken ct)
     {
-        foreach (var key in http.Request.Query.Keys)
-        {
-            if (key != "period") return Problems.BadParameter(new BadParameter(key, "is not a stats parameter; accepted: period"));
-        }
-        var values = http.Request.Query["period"];
-        // Absent means the default; given, it must be one of the periods (an empty value is not).
-        var period = values.Count == 0 ? StatsPeriod.Default : values.Count > 1 || values[0] is not { Length: > 0 } ? null : StatsPeriod.Parse(values[0]);
-        if (period is null) return Problems.BadParameter(new BadParameter("period", "accepts 24h, 7d or 30d (default 7d)"));
+        var (query, error) = StatsQuery.Parse(http.Request.Query.ToPairs(), http.Caller(), tenantAccepted: false);
+        if (error is not null) return Problems.BadParameter(error);
+        var period = query!.Period;
         return Results.Ok(await store.StatsAsync(time.GetUtcNow() - period.Span, ct));
     }
 

@@ -14,7 +14,7 @@ public static class Problems
         Validation(new() { [error.Name] = [error.Message] });
 
     public static IResult RunNotFound(string id) =>
-        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Run not found", detail: $"No run '{id}' is visible to you.");
+        Results.Problem(statusCode: WriteOutcomeStatus.Of(WriteOutcome.NotFound), title: "Run not found", detail: $"No run '{id}' is visible to you.");
 
     public static IResult Status(int status, string title, string detail) =>
         Results.Problem(statusCode: status, title: title, detail: detail);
@@ -26,8 +26,9 @@ public static class Problems
     public static IResult From(WriteOutcome outcome, string? reason, string? id) => outcome switch
     {
         WriteOutcome.NotFound => RunNotFound(id ?? ""),
-        WriteOutcome.Conflict => Status(StatusCodes.Status409Conflict, "Conflict", reason ?? "the run's state does not allow this"),
-        WriteOutcome.Forbidden => Status(StatusCodes.Status403Forbidden, "Forbidden", reason ?? "your key may not do this"),
+        WriteOutcome.Conflict => Status(WriteOutcomeStatus.Of(outcome), "Conflict", reason ?? "the run's state does not allow this"),
+        WriteOutcome.Forbidden => Status(WriteOutcomeStatus.Of(outcome), "Forbidden", reason ?? "your key may not do this"),
+        WriteOutcome.Invalid => Validation(new() { ["body"] = [reason ?? "is not valid"] }),
         _ => Status(StatusCodes.Status500InternalServerError, "Unexpected outcome", outcome.ToString()),
     };
 }

@@ -21,7 +21,7 @@ public static class RunsApi
 
     private static async Task<IResult> ListAsync(HttpContext http, RunStore store, CancellationToken ct)
     {
-        var (filter, error) = RunFilter.Parse(http.Request.Query, http.Caller());
+        var (filter, error) = RunFilter.Parse(http.Request.Query.ToPairs(), http.Caller());
         if (error is not null) return Problems.BadParameter(error);
         var page = await store.ListAsync(filter!, ct);
         return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit, page.TotalCapped, page.SearchedNewest));

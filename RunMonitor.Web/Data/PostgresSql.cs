@@ -5,7 +5,7 @@ public static class PostgresSql
 {
     /// Recomputes what the triggers of Migrations/Postgres/0001 keep (counters, hourly and daily rollups)
     /// from the runs: after a bulk copy that loaded runs with the triggers disabled. The same numbers as
-    /// `RunStore.RebuildDerived`; value sums saturate at the largest BIGINT (cost: the largest finite double),
+    /// SQLite's backfills in migrations 0005 and 0006; value sums saturate at the largest BIGINT (cost: the largest finite double),
     /// as the triggers' sums do, summed as NUMERIC so they never overflow on the way (a SUM of DOUBLE
     /// PRECISION raises "value out of range: overflow"). The trigram index
     /// on names needs no rebuild: PostgreSQL maintains it.

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.WebUtilities;
 using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Runs;
@@ -10,8 +9,9 @@ public enum RunSort { Created, Status, Duration }
 /// A bad request parameter: which one, and what it accepts. Answered 400 by every surface.
 public sealed record BadParameter(string Name, string Message);
 
-/// The run list's filters, sort and page: parsed and validated in one place for the page, the
-/// fragment, the export and the JSON API, and turned back into a query string for links.
+/// The run list's filters, sort and page: parsed from plain name/value pairs (the edge turns a query into
+/// them) and validated in one place for the page, the fragment, the export and the JSON API, and turned
+/// back into a query string for links.
 public sealed partial record RunFilter
 {
     public const int DefaultLimit = 20;
@@ -42,13 +42,14 @@ public sealed partial record RunFilter
 
     public string SortToken => (Descending ? "-" : "") + Sort.ToString().ToLowerInvariant();
 
-    public bool HasCriteria => Workflow is not null || Statuses.Count > 0 || Q is not null || From is not null || To is not null;
+    /// The caller's own view without criteria: what the page shows beside a bad parameter.
+    public static RunFilter For(Caller caller) => new() { Tenant = caller.TenantId };
+
+    /// A super admin who named no tenant sees every tenant's runs, so each row names its tenant.
+    public bool SpansTenantsFor(Caller caller) => caller.IsSuperAdmin && !TenantChosen;
 
     [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
     public static partial Regex TenantPattern();
-
-    public static (RunFilter? Filter, BadParameter? Error) Parse(IQueryCollection query, Caller caller) =>
-        Parse(query.ToDictionary(p => p.Key, p => p.Value.ToArray()), caller);
 
     public static (RunFilter? Filter, BadParameter? Error) Parse(IReadOnlyDictionary<string, string?[]> query, Caller caller)
     {
@@ -65,17 +66,11 @@ public sealed partial record RunFilter
 
         string? One(string name) => query.TryGetValue(name, out var v) && v.Length > 0 && !string.IsNullOrWhiteSpace(v[0]) ? v[0]!.Trim() : null;
 
-        var filter = new RunFilter { Tenant = caller.TenantId };
+        var filter = For(caller);
 
-        var tenant = One("tenant");
-        if (tenant is not null)
-        {
-            if (!caller.IsSuperAdmin)
-                return Bad("tenant", "is for super admins only; your key sees its own tenant");
-            if (!TenantPattern().IsMatch(tenant))
-                return Bad("tenant", "accepts a tenant id: 1-64 of a-z, 0-9, _ and -");
-            filter = filter with { Tenant = tenant, TenantChosen = true };
-        }
+        var (tenant, chosen, tenantError) = ScopeTenant(One("tenant"), caller);
+        if (tenantError is not null) return (null, tenantError);
+        filter = filter with { Tenant = tenant, TenantChosen = chosen };
 
         var workflow = One("layer_name") ?? One("workflow");
         if (One("layer_name") is { } l && One("workflow") is { } w && l != w)
@@ -155,6 +150,18 @@ public sealed partial record RunFilter
         }
 
         return (filter, null);
+    }
+
+    /// The tenant a query reads: the caller's own unless a super admin names one (blank: not named).
+    public static (string? Tenant, bool Chosen, BadParameter? Error) ScopeTenant(string? asked, Caller caller)
+    {
+        asked = string.IsNullOrWhiteSpace(asked) ? null : asked.Trim();
+        if (asked is null) return (caller.TenantId, false, null);
+        if (!caller.IsSuperAdmin)
+            return (null, false, new BadParameter("tenant", "is for super admins only; your key sees its own tenant"));
+        if (!TenantPattern().IsMatch(asked))
+            return (null, false, new BadParameter("tenant", "accepts a tenant id: 1-64 of a-z, 0-9, _ and -"));
+        return (asked, true, null);
     }
 
     private static (RunFilter?, BadParameter?) Bad(string name, string message) => (null, new BadParameter(name, message));

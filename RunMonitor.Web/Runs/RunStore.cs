@@ -36,8 +36,6 @@ public sealed record RunStats
 /// (a null tenant is the super admin's all-tenant view); sort columns come from a whitelist.
 public sealed partial class RunStore(Database database)
 {
-    public Database Database => database;
-
     private const string RunColumns = """
         id AS Id, tenant_id AS TenantId, workflow_name AS WorkflowName, name AS Name, status AS Status,
         dry_run AS DryRun, trigger_payload AS TriggerPayload, context AS Context,
@@ -150,13 +148,13 @@ public sealed partial class RunStore(Database database)
     /// How far a free-text or date-filtered list is counted before it says "10,000+".
     public const int CountCap = 10_000;
 
-    // Up to this many trigram matches the matches drive the query, each looked up by its key (8,000 in ~15 ms warm).
+    // Up to this many trigram matches the matches drive the query, each looked up by its key (cheap; see PERFORMANCE.md).
     private const int SearchDriveLimit = 10_000;
 
     /// A name in more than SearchDriveLimit names is looked for among this many newest runs of the other filters,
     /// not all of them. Neither way round is bounded otherwise: newest-first, a name common in the store but rare
-    /// in one workflow read that workflow's every run (15 s cold, 3 s warm at 1M runs); through the index, every one
-    /// of half a million matches. A date range (`to`) moves the window back.
+    /// in one workflow read that workflow's every run; through the index, every one of its matches (figures in
+    /// PERFORMANCE.md). A date range (`to`) moves the window back.
     public const int SearchWindow = 10_000;
 
     private const string SearchMatches = "SELECT rowid FROM runs_name_fts WHERE runs_name_fts MATCH @QPhrase LIMIT @Cap";
@@ -227,7 +225,7 @@ public sealed partial class RunStore(Database database)
         var phrase = "\"" + q.Replace("\"", "\"\"") + "\"";
         p.Add("QLike", "%" + escaped + "%");
         // The trigram index is read once: its matches (when few enough to drive the query) travel to the page and
-        // the count as a JSON array, instead of each of them matching the phrase again (~50 ms for a long one).
+        // the count as a JSON array, instead of each of them matching the phrase again (slow for a long one).
         var matches = (await connection.QueryAsync<long>(SearchMatches, new { QPhrase = phrase, Cap = SearchDriveLimit + 1 })).AsList();
         if (matches.Count <= SearchDriveLimit)
         {
@@ -341,27 +339,6 @@ public sealed partial class RunStore(Database database)
     private static async Task<IReadOnlySet<string>> SharedIdsAsync(IDbConnection connection, IReadOnlyList<RunRow> runs) =>
         runs.Count == 0 ? new HashSet<string>()
             : (await connection.QueryAsync<string>(connection.Lists(SelectSharedIds), new { Ids = runs.Select(r => r.Id).Distinct().ToArray() })).ToHashSet(StringComparer.Ordinal);
-
-    /// Rebuilds what the triggers of migrations 0005 and 0006 keep (counters, rollups, the name index) from the
-    /// runs themselves, after a bulk load that ran without them. The same statements as the backfills of 0005 and 0006.
-    public const string RebuildDerived = $"""
-        DELETE FROM run_counts;
-        INSERT INTO run_counts (tenant_id, workflow_name, status, n)
-        SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY tenant_id, workflow_name, status;
-        DELETE FROM run_rollups;
-        INSERT INTO run_rollups (tenant_id, hour, status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count)
-        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), CAST(MIN(TOTAL(insights_created), 9.0e18) AS INTEGER),
-               TOTAL(cost_usd), CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER), CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER),
-               CAST(MIN(TOTAL(duration_ms), 9.0e18) AS INTEGER), COUNT(duration_ms)
-        FROM runs GROUP BY tenant_id, substr(created_at, 1, 13), status, dry_run;
-        {NameIndexer.RebuildAll}
-        DELETE FROM run_daily;
-        INSERT INTO run_daily (tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, cost_usd, tokens_input, tokens_output)
-        SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
-               SUM(tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL), SUM(cost_estimated),
-               TOTAL(cost_usd), CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER), CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER)
-        FROM runs GROUP BY tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status;
-        """;
 
     public const string SelectRecent = $"SELECT {ListColumns} FROM runs WHERE tenant_id = @Tenant ORDER BY created_at DESC, pk DESC LIMIT @Limit";
     public const string SelectRecentAll = $"SELECT {ListColumns} FROM runs ORDER BY created_at DESC, pk DESC LIMIT @Limit";

@@ -320,6 +320,10 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     [Theory]
     [InlineData("/ui/runs/stats?period=1y", "period")]
     [InlineData("/ui/runs/stats?foo=1", "foo")]
+    [InlineData("/ui/runs/stats?period=", "period")]
+    [InlineData("/ui/runs/stats?period=24h&period=7d", "period")]
+    [InlineData("/ui/runs/stats?tenant=BAD!", "tenant")]
+    [InlineData("/ui/runs/stats?tenant=a&tenant=b", "tenant")]
     [InlineData("/ui/runs/recent?limit=3", "limit")]
     public async Task Fragments_BadParameter_Answer400(string url, string parameter)
     {
@@ -327,6 +331,21 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")?.GetAttribute("data-parameter"));
+    }
+
+    [Theory]
+    [InlineData("?period=1y")]
+    [InlineData("?period=")]
+    [InlineData("?period=24h&period=7d")]
+    public async Task Stats_BadPeriod_SameMessageOnTheFragmentAndTheApi(string query)
+    {
+        var fragment = await _client.GetAsync("/ui/runs/stats" + query);
+        var api = await _client.GetAsync("/api/admin/runs/stats" + query);
+
+        Assert.Equal(HttpStatusCode.BadRequest, fragment.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, api.StatusCode);
+        var message = (await api.JsonAsync()).GetProperty("errors").GetProperty("period")[0].GetString();
+        Assert.Equal("period " + message, (await Html.ParseAsync(fragment)).QuerySelector("p.error")?.Text());
     }
 
     [Fact]

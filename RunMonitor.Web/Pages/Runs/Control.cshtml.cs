@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Htmx;
+using RunMonitor.Web.Api;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 
@@ -98,15 +99,8 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
     {
         var message = outcome == WriteOutcome.NotFound ? "Run not found" : reason ?? "the run's state does not allow this";
         Response.Htmx(h => h.WithTrigger("showToast", new { message, level = "error" }));
-        var status = outcome switch
-        {
-            WriteOutcome.NotFound => StatusCodes.Status404NotFound,
-            WriteOutcome.Conflict => StatusCodes.Status409Conflict,
-            WriteOutcome.Forbidden => StatusCodes.Status403Forbidden,
-            _ => StatusCodes.Status400BadRequest,
-        };
         return outcome == WriteOutcome.NotFound
             ? Fragments.RunNotFound()
-            : Fragments.Html(status, $"<p class=\"error\" role=\"alert\">{WebUtility.HtmlEncode(message)}</p>");
+            : Fragments.Html(WriteOutcomeStatus.Of(outcome), $"<p class=\"error\" role=\"alert\">{WebUtility.HtmlEncode(message)}</p>");
     }
 }

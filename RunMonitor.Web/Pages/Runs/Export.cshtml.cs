@@ -31,7 +31,7 @@ public sealed class ExportModel(RunStore store, TimeProvider time, IConfiguratio
     {
         foreach (var key in new[] { "offset", "limit" }.Where(Request.Query.ContainsKey))
             return Fragments.BadParameter(new BadParameter(key, $"is not accepted here: the export has no pages, it holds every matching run (up to {MaxRows:N0})"));
-        var (filter, error) = RunFilter.Parse(Request.Query, HttpContext.Caller());
+        var (filter, error) = RunFilter.Parse(Request.Query.ToPairs(), HttpContext.Caller());
         if (error is not null) return Fragments.BadParameter(error);
 
         var total = await store.CountAsync(filter!, ct);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Htmx;
+using RunMonitor.Web.Api;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 
@@ -19,45 +20,33 @@ public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
-        var (filter, error) = RunFilter.Parse(Request.Query, Caller);
+        var (filter, error) = RunFilter.Parse(Request.Query.ToPairs(), Caller);
         var now = time.GetUtcNow();
-        Filter = filter ?? new RunFilter { Tenant = Caller.TenantId };
+        Filter = filter ?? RunFilter.For(Caller);
         FilterError = error;
         Stats = new StatsCardsModel(await store.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, time, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
         (Workflows, Tenants) = await store.FilterChoicesAsync(Filter.Tenant, withTenants: Caller.IsSuperAdmin, ct);
-        if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), ShowTenant(filter), now);
+        if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), filter.SpansTenantsFor(Caller), now);
         else Response.StatusCode = StatusCodes.Status400BadRequest;
         return Page();
     }
 
     public async Task<IActionResult> OnGetListAsync(CancellationToken ct)
     {
-        var (filter, error) = RunFilter.Parse(Request.Query, Caller);
+        var (filter, error) = RunFilter.Parse(Request.Query.ToPairs(), Caller);
         if (error is not null) return Fragments.BadParameter(error);
         var page = await store.ListAsync(filter!, ct);
         // The filter form's requests put the page's own URL in history; polls and links do not.
         if (Request.IsHtmx(out var hx) && hx!.Trigger == "run-filters")
             Response.Htmx(h => h.PushUrl(Url.Page("/Runs/Index", null)! + filter!.ToQueryString()));
-        return Partial("_RunsTable", new RunsTableModel(page, ShowTenant(filter!), time.GetUtcNow()));
+        return Partial("_RunsTable", new RunsTableModel(page, filter!.SpansTenantsFor(Caller), time.GetUtcNow()));
     }
 
     public async Task<IActionResult> OnGetStatsAsync(CancellationToken ct)
     {
-        foreach (var key in Request.Query.Keys)
-        {
-            if (key is not ("period" or "tenant"))
-                return Fragments.BadParameter(new BadParameter(key, "is not a stats parameter; accepted: period, tenant"));
-        }
-        var period = StatsPeriod.Parse(Request.Query["period"]);
-        if (period is null)
-            return Fragments.BadParameter(new BadParameter("period", "accepts 24h, 7d or 30d (default 7d)"));
-        var tenant = Caller.TenantId;
-        if (Request.Query["tenant"].ToString() is { Length: > 0 } asked)
-        {
-            if (!Caller.IsSuperAdmin) return Fragments.BadParameter(new BadParameter("tenant", "is for super admins only; your key sees its own tenant"));
-            if (!RunFilter.TenantPattern().IsMatch(asked)) return Fragments.BadParameter(new BadParameter("tenant", "accepts a tenant id: 1-64 of a-z, 0-9, _ and -"));
-            tenant = asked;
-        }
+        var (query, error) = StatsQuery.Parse(Request.Query.ToPairs(), Caller, tenantAccepted: true);
+        if (error is not null) return Fragments.BadParameter(error);
+        var (period, tenant) = (query!.Period, query.Tenant);
         var now = time.GetUtcNow();
         var stats = await store.StatsAsync(tenant, now - period.Span, time, ct);
         return Partial("_StatsCards", new StatsCardsModel(stats, period, tenant == Caller.TenantId ? null : tenant, now));
@@ -71,6 +60,4 @@ public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
         var shared = Caller.IsSuperAdmin ? await store.SharedIdsAsync(runs, ct) : new HashSet<string>();
         return Partial("_RecentRuns", new RecentRunsModel(runs, time.GetUtcNow(), shared));
     }
-
-    private bool ShowTenant(RunFilter filter) => Caller.IsSuperAdmin && !filter.TenantChosen;
 }
