@@ -55,6 +55,8 @@ public sealed class RunsPageTests(BrowserFixture fixture)
 
         await page.Keyboard.PressAsync("Enter");
         await Assertions.Expect(modal).ToBeVisibleAsync();
+        // As a person would: the run's content is there (swapped in by htmx) before the close button is pressed.
+        await Assertions.Expect(modal.Locator(".modal-content .error-item .error-message")).ToHaveTextAsync("Boom");
         await modal.Locator(".close-btn").ClickAsync();
         await Assertions.Expect(modal).Not.ToBeVisibleAsync();
         await Assertions.Expect(modal).ToBeEmptyAsync();

@@ -80,6 +80,8 @@
         if (e.target.tagName === "DIALOG") rescue(e.target);
         var dialog = modal();
         if (e.target !== dialog) return;
+        // "close" comes as a task of its own: a run opened again in between (Escape, then Enter at once) keeps its content.
+        if (dialog.open) return;
         dialog.innerHTML = "";
         if (opener && document.contains(opener)) opener.focus();
         else if (opener && opener.dataset && opener.dataset.runId) {
