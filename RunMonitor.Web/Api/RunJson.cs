@@ -6,7 +6,7 @@ namespace RunMonitor.Web.Api;
 
 public sealed record ErrorJson(string? Message, string? Type, string? Stack, string? Code, string? FailedStepId, DateTimeOffset? Timestamp)
 {
-    public static ErrorJson? From(RunRow r) => r.HasError || r.ErrorFailedStepId is not null || r.ErrorTimestamp is not null
+    public static ErrorJson? From(RunRow r) => r.HasError
         ? new ErrorJson(r.ErrorMessage, r.ErrorType, r.ErrorStack, r.ErrorCode, r.ErrorFailedStepId, DbTime.FromDb(r.ErrorTimestamp))
         : null;
 }
@@ -78,7 +78,7 @@ public sealed record StepJson(
     public static StepJson From(StepRow s, int index) => new(
         s.RunId, s.StepId, index, s.SkillId, s.Status, DbTime.FromDb(s.StartedAt), DbTime.FromDb(s.CompletedAt),
         s.DurationMs, s.IsCacheHit, s.Attempt, RunJson.Parse(s.Input), RunJson.Parse(s.Output),
-        s.HasError || s.ErrorAttempt is not null || s.ErrorTimestamp is not null
+        s.HasError
             ? new StepErrorJson(s.ErrorMessage, s.ErrorStack, s.ErrorCode, s.ErrorAttempt, DbTime.FromDb(s.ErrorTimestamp), RunJson.Parse(s.ErrorDetails))
             : null,
         s.InputHash, RunJson.Parse(s.OutputArtifactIds));

@@ -45,7 +45,9 @@ public sealed record RunRow
     public long StepsCompleted { get; init; }
     public string UpdatedAt { get; init; } = "";
 
-    public bool HasError => ErrorMessage is not null || ErrorType is not null || ErrorStack is not null || ErrorCode is not null;
+    /// Any field of the run's error object is set (`error` in the API is null otherwise).
+    public bool HasError => ErrorMessage is not null || ErrorType is not null || ErrorStack is not null || ErrorCode is not null
+                            || ErrorFailedStepId is not null || ErrorTimestamp is not null;
     public bool IsDryRun => DryRun != 0;
     public bool IsCancelRequested => CancelRequested != 0;
     public bool IsCostEstimated => CostEstimated != 0;
@@ -91,7 +93,9 @@ public sealed record StepRow
     public string UpdatedAt { get; init; } = "";
 
     public bool IsCacheHit => CacheHit != 0;
-    public bool HasError => ErrorMessage is not null || ErrorStack is not null || ErrorCode is not null || ErrorDetails is not null;
+    /// Any field of the step's error object is set (`error` in the API is null otherwise; the panel shows it).
+    public bool HasError => ErrorMessage is not null || ErrorStack is not null || ErrorCode is not null || ErrorDetails is not null
+                            || ErrorAttempt is not null || ErrorTimestamp is not null;
 }
 
 /// A run with what its detail views need beside the row.
