@@ -28,12 +28,15 @@ public class ListCacheTests(RunMonitorFactory factory) : IClassFixture<RunMonito
     public async Task List_AfterACommit_IsReadAgainAtOnce()
     {
         var first = (await _client.CreateRunAsync(new { workflowName = "cache-commit" })).GetProperty("id").GetString()!;
+        var database = factory.Services.GetRequiredService<Database>();
         var read = System.Diagnostics.Stopwatch.StartNew();
+        var commitsBefore = database.Commits;
         Assert.Equal([first], await ListedAsync("cache-commit"));
         await InsertUnannouncedAsync("cache-commit-raw", "cache-commit");
         var again = await ListedAsync("cache-commit");
-        // Within the second (unless this machine stalled), the answer is the one read before: it was reused.
-        if (read.ElapsedMilliseconds < 800) Assert.Equal([first], again);
+        // Within the second, and with nothing committed meanwhile (the app's background work, such as the deferred
+        // name index, commits too), the answer is the one read before: it was reused.
+        if (read.ElapsedMilliseconds < 800 && database.Commits == commitsBefore) Assert.Equal([first], again);
 
         var second = (await _client.CreateRunAsync(new { workflowName = "cache-commit" })).GetProperty("id").GetString()!;
 
