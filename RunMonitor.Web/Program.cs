@@ -10,6 +10,13 @@ using RunMonitor.Web.Security;
 using RunMonitor.Web.Webhooks;
 using RunMonitor.Web.Wire;
 
+// The dashboard speaks English with invariant numbers and dates whatever the host's locale (LANG=de_DE would
+// otherwise write "524.288 bytes" in a 413 and "vor 3 Minuten" beside an English label).
+System.Globalization.CultureInfo.DefaultThreadCurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+System.Globalization.CultureInfo.DefaultThreadCurrentUICulture = System.Globalization.CultureInfo.InvariantCulture;
+System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+System.Globalization.CultureInfo.CurrentUICulture = System.Globalization.CultureInfo.InvariantCulture;
+
 // `--demo` is a flag of ours; left in, the configuration's parser would take the next argument as its value.
 var demo = args.Contains("--demo");
 var builder = WebApplication.CreateBuilder(args.Where(a => a != "--demo").ToArray());
