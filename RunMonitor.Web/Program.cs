@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc.ModelBinding;
+using RunMonitor.Web;
 using RunMonitor.Web.Admin;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Data;
@@ -34,8 +35,16 @@ if (args is ["copy-store", .. var copyArgs]) return await CopyStoreCommand.RunAs
 builder.Services.AddSingleton(_ => database);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MigrationRunner>();
-builder.Services.AddSingleton<RunStore>();
+// The SQL dialect is chosen once, here, with the engine; each room below takes it from the container.
+builder.Services.AddSqlDialect(database);
+builder.Services.AddSingleton<RunListQuery>();
+builder.Services.AddSingleton<RunList>();
+builder.Services.AddSingleton<RunExport>();
+builder.Services.AddSingleton<StatsStore>();
+builder.Services.AddSingleton<RunViews>();
+builder.Services.AddSingleton<RunWrites>();
 builder.Services.AddSingleton<RunService>();
+builder.Services.AddSingleton<RunQueue>();
 builder.Services.AddRunEvents(database);
 builder.Services.AddHostedService<LeaseSweeper>();
 builder.Services.AddSingleton<NameIndexer>();
@@ -73,8 +82,11 @@ app.Services.ValidateApiKeys();
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
 if (args is ["seed", ..])
 {
-    Environment.ExitCode = await SeedCommand.RunAsync(args, database, app.Services.GetRequiredService<PriceTable>(),
-        app.Services.GetRequiredService<TimeProvider>(), Console.Out, Console.Error);
+    var (prices, clock) = (app.Services.GetRequiredService<PriceTable>(), app.Services.GetRequiredService<TimeProvider>());
+    // PostgreSQL is seeded through a SQLite staging file, then copied.
+    Environment.ExitCode = database.IsPostgres
+        ? await SeedPostgresCommand.RunAsync(args, database, prices, clock, Console.Out, Console.Error)
+        : await SeedCommand.RunAsync(args, database, prices, clock, Console.Out, Console.Error);
     return Environment.ExitCode;
 }
 if (app.Services.GetService<DemoData>() is { } demoData) await demoData.SeedIfEmptyAsync();
@@ -97,7 +109,7 @@ app.UseMiddleware<RunTenantGuard>();
 app.UseMiddleware<AntiforgeryGuard>();
 app.UseAntiforgery();
 
-app.MapGet("/", () => Results.Redirect("/ui/runs")).RequireAuthorization(Policies.RequireRead);
+app.MapGet(Routes.Home, () => Results.Redirect(Routes.Runs)).RequireAuthorization(Policies.RequireRead);
 app.MapRazorPages();
 app.MapRunsApi();
 app.MapControlApi();

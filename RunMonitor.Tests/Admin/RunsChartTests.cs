@@ -1,4 +1,5 @@
 using RunMonitor.Web.Admin;
+using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Tests.Admin;
 

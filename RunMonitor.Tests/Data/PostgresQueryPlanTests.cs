@@ -9,7 +9,7 @@ using RunMonitor.Web.Security;
 
 namespace RunMonitor.Tests.Data;
 
-/// `QueryPlanTests` for PostgreSQL: every list, count, stats and worker query is planned over a seeded,
+/// `QueryPlanTests` for PostgreSQL (the list's are `RunListQueryTestsOnPostgres`): every stats and worker query is planned over a seeded,
 /// analysed store with sequential scans priced out (a store this small would rightly be read whole), so a
 /// `Seq Scan` on runs or steps that remains means no index can serve the query at all.
 public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory factory) : IClassFixture<PostgresQueryPlanTests.SeededFactory>
@@ -30,9 +30,11 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
 
     private static readonly Regex FullScan = new(@"Seq Scan on (runs|steps)\b", RegexOptions.Compiled);
 
-    private async Task<IReadOnlyList<string>> PlanAsync(string sql, object? parameters)
+    private Task<IReadOnlyList<string>> PlanAsync(string sql, object? parameters) =>
+        PlanAsync(factory.Services.GetRequiredService<Database>(), sql, parameters);
+
+    internal static async Task<IReadOnlyList<string>> PlanAsync(Database database, string sql, object? parameters)
     {
-        var database = factory.Services.GetRequiredService<Database>();
         await using var connection = await database.OpenAsync();
         await using var tx = await connection.BeginTransactionAsync();
         await connection.ExecuteAsync("SET LOCAL enable_seqscan = off", transaction: tx);
@@ -41,31 +43,8 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
         return plan;
     }
 
-    private static void AssertNoFullScan(string what, IReadOnlyList<string> plan) =>
+    internal static void AssertNoFullScan(string what, IReadOnlyList<string> plan) =>
         Assert.False(plan.Any(FullScan.IsMatch), $"{what} scans a whole table:\n  {string.Join("\n  ", plan)}");
-
-    [Theory]
-    [MemberData(nameof(QueryPlanTests.ListQueries), MemberType = typeof(QueryPlanTests))]
-    public async Task List_EveryFilter_UsesIndexesForPageAndTotal(string query)
-    {
-        await factory.Seeded;
-        foreach (var (what, sql, parameters) in await QueryPlanTests.ListStatementsAsync(factory.Services.GetRequiredService<Database>(), query))
-            AssertNoFullScan(what, await PlanAsync(sql, parameters));
-    }
-
-    [Fact]
-    public async Task List_NameSearch_ReadsTheTrigramIndex()
-    {
-        await factory.Seeded;
-        var database = factory.Services.GetRequiredService<Database>();
-        var (filter, _) = RunFilter.Parse(new Dictionary<string, string?[]> { ["q"] = ["zzzz-no-such-run"] }, new Caller(null, Roles.Admin));
-        await using var connection = await database.OpenAsync();
-        var list = await RunStore.BuildListQueryAsync(connection, filter!);
-
-        var plan = await PlanAsync(list.CountSql, list.Parameters);
-
-        Assert.Contains(plan, line => line.Contains("trgm", StringComparison.Ordinal));
-    }
 
     [Fact]
     public async Task Stats_RecentAndWorkerQueries_UseIndexes()
@@ -74,20 +53,20 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
         var stats = new { Tenant = "acme", Since = "2026-11-14T12:30:00.000Z", FirstHourStart = "2026-11-14T13:00:00.000Z", FirstHour = "2026-11-14T13" };
         var claim = new { Tenant = "acme", Workflows = new[] { "channel-digest" }, Worker = "w", LeaseSeconds = 60L, Now = "x", ExpiresAt = "y" };
 
-        foreach (var (statement, i) in RunStore.StatsTenantPostgres.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select((s, i) => (s, i)))
+        foreach (var (statement, i) in PostgresDialect.Instance.Stats(allTenants: false).Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select((s, i) => (s, i)))
             AssertNoFullScan($"stats for a tenant, statement {i}", await PlanAsync(statement, stats));
-        foreach (var (statement, i) in RunStore.StatsAllPostgres.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select((s, i) => (s, i)))
+        foreach (var (statement, i) in PostgresDialect.Instance.Stats(allTenants: true).Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select((s, i) => (s, i)))
             AssertNoFullScan($"stats for all tenants, statement {i}", await PlanAsync(statement, stats));
-        AssertNoFullScan("recent for a tenant", await PlanAsync(RunStore.SelectRecent, new { Tenant = "acme", Limit = 5 }));
-        AssertNoFullScan("recent for all", await PlanAsync(RunStore.SelectRecentAll, new { Limit = 5 }));
-        AssertNoFullScan("steps of a run", await PlanAsync(RunStore.SelectSteps, new { Tenant = "acme", RunId = "r" }));
-        AssertNoFullScan("a run by tenant and id", await PlanAsync(RunStore.SelectRun, new { Tenant = "acme", Id = "r" }));
-        AssertNoFullScan("the tenants holding an id", await PlanAsync(RunStore.SelectTenantsOfId, new { Id = "r" }));
-        AssertNoFullScan("claim any", await PlanAsync(RunStore.ClaimAnyPostgres, claim));
-        AssertNoFullScan("claim tenant", await PlanAsync(RunStore.ClaimTenantPostgres, claim));
-        AssertNoFullScan("claim workflows", await PlanAsync(RunStore.ClaimAnyWorkflowsPostgres, claim));
-        AssertNoFullScan("claim tenant workflows", await PlanAsync(RunStore.ClaimTenantWorkflowsPostgres, claim));
-        AssertNoFullScan("expired leases", await PlanAsync(RunStore.SelectExpiredLeasesPostgres, new { Now = "2026-11-21T12:00:00.000Z" }));
+        AssertNoFullScan("recent for a tenant", await PlanAsync(RunList.SelectRecent, new { Tenant = "acme", Limit = 5 }));
+        AssertNoFullScan("recent for all", await PlanAsync(RunList.SelectRecentAll, new { Limit = 5 }));
+        AssertNoFullScan("steps of a run", await PlanAsync(RunRows.SelectSteps, new { Tenant = "acme", RunId = "r" }));
+        AssertNoFullScan("a run by tenant and id", await PlanAsync(RunRows.SelectRun, new { Tenant = "acme", Id = "r" }));
+        AssertNoFullScan("the tenants holding an id", await PlanAsync(RunRows.SelectTenantsOfId, new { Id = "r" }));
+        AssertNoFullScan("claim any", await PlanAsync(RunQueue.ClaimSql(PostgresDialect.Instance, tenant: false, workflows: false), claim));
+        AssertNoFullScan("claim tenant", await PlanAsync(RunQueue.ClaimSql(PostgresDialect.Instance, tenant: true, workflows: false), claim));
+        AssertNoFullScan("claim workflows", await PlanAsync(RunQueue.ClaimSql(PostgresDialect.Instance, tenant: false, workflows: true), claim));
+        AssertNoFullScan("claim tenant workflows", await PlanAsync(RunQueue.ClaimSql(PostgresDialect.Instance, tenant: true, workflows: true), claim));
+        AssertNoFullScan("expired leases", await PlanAsync(RunQueue.ExpiredLeasesSql(PostgresDialect.Instance), new { Now = "2026-11-21T12:00:00.000Z" }));
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace RunMonitor.Tests.Data;
 
 /// The PostgreSQL schema (Migrations/Postgres/0001): its triggers keep run_counts, run_rollups and run_daily
 /// equal to what the runs say, as SQLite's triggers do (DerivedTablesTests), also under concurrent writers
-/// on several connections; PostgresSql.RebuildDerived recomputes them; the list's searches and sorts read
+/// on several connections; PostgresDialect.RebuildDerivedSql recomputes them; the list's searches and sorts read
 /// an index. Every test gets a fresh database.
 public sealed class PostgresSchemaTests : IDisposable
 {
@@ -33,7 +33,7 @@ public sealed class PostgresSchemaTests : IDisposable
 
     private static string LoadMigration()
     {
-        using var stream = typeof(PostgresSql).Assembly.GetManifestResourceStream(MigrationResource)
+        using var stream = typeof(PostgresDialect).Assembly.GetManifestResourceStream(MigrationResource)
             ?? throw new InvalidOperationException($"{MigrationResource} is not embedded in RunMonitor.Web");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
@@ -151,7 +151,7 @@ public sealed class PostgresSchemaTests : IDisposable
         var daily = await connection.QuerySingleAsync<(long Runs, long Tokens, double Cost)>(
             "SELECT runs, tokens_output, cost_usd FROM run_daily WHERE tenant_id = 't' AND runs <> 0");
         Assert.Equal((2L, long.MaxValue, double.MaxValue), daily);
-        await connection.ExecuteAsync(PostgresSql.RebuildDerived);
+        await connection.ExecuteAsync(PostgresDialect.RebuildDerivedSql);
         Assert.Equal(rollup, await connection.QuerySingleAsync<(long, long, long, long, double)>(
             "SELECT runs, tokens_input, insights, duration_sum, cost_usd FROM run_rollups WHERE tenant_id = 't'"));
         // the helper is inlined (a STRICT one is not, and triples the triggers' cost)
@@ -242,7 +242,7 @@ public sealed class PostgresSchemaTests : IDisposable
         await connection.ExecuteAsync("TRUNCATE run_counts, run_rollups, run_daily");
 
         // Act
-        await connection.ExecuteAsync(PostgresSql.RebuildDerived);
+        await connection.ExecuteAsync(PostgresDialect.RebuildDerivedSql);
 
         // Assert
         var rebuilt = new List<string>();
@@ -263,7 +263,7 @@ public sealed class PostgresSchemaTests : IDisposable
         Assert.Equal(20L, await connection.ExecuteScalarAsync<long>("SELECT SUM(n) FROM run_counts"));
 
         // Act
-        await connection.ExecuteAsync(PostgresSql.RebuildDerived);
+        await connection.ExecuteAsync(PostgresDialect.RebuildDerivedSql);
 
         // Assert
         await AssertConsistentAsync("after RebuildDerived");

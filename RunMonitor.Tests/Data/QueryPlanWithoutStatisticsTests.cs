@@ -10,7 +10,7 @@ namespace RunMonitor.Tests.Data;
 public sealed class QueryPlanWithoutStatisticsTests(QueryPlanTests.UnanalyzedFactory factory) : IClassFixture<QueryPlanTests.UnanalyzedFactory>
 {
     [Theory]
-    [MemberData(nameof(QueryPlanTests.ListQueries), MemberType = typeof(QueryPlanTests))]
+    [MemberData(nameof(RunMonitor.Tests.Runs.RunListQueryTests.ListQueries), MemberType = typeof(RunMonitor.Tests.Runs.RunListQueryTests))]
     public async Task List_EveryFilter_UsesIndexesWithoutStatistics(string query)
     {
         await factory.Seeded;
@@ -18,7 +18,7 @@ public sealed class QueryPlanWithoutStatisticsTests(QueryPlanTests.UnanalyzedFac
         await using (var connection = await database.OpenAsync())
             Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"));
 
-        foreach (var (what, sql, parameters) in await QueryPlanTests.ListStatementsAsync(database, query))
+        foreach (var (what, sql, parameters) in await RunMonitor.Tests.Runs.RunListQueryTests.ListStatementsAsync(database, query))
             QueryPlanTests.AssertNoFullScan(what, await QueryPlanTests.PlanAsync(database, sql, parameters));
     }
 

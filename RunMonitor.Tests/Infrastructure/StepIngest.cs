@@ -17,5 +17,5 @@ public static class StepIngest
 
     /// Inserts a run row as is (the retry endpoint belongs to another slice; its rows look like this).
     public static Task InsertRunAsync(this RunMonitorFactory factory, RunRow run) =>
-        factory.Services.GetRequiredService<Database>().WriteAsync((connection, tx) => RunStore.InsertRunAsync(connection, tx, run));
+        factory.Services.GetRequiredService<Database>().WriteAsync((connection, tx) => RunWrites.InsertRunAsync(connection, tx, run));
 }

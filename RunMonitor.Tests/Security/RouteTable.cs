@@ -6,12 +6,14 @@ using Microsoft.AspNetCore.Mvc.RazorPages.Infrastructure;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
+using RunMonitor.Web;
 using RunMonitor.Web.Security;
 
 namespace RunMonitor.Tests.Security;
 
-/// The app's real route table (EndpointDataSource, every Razor Page handler included), one row per
-/// method of each route, so a suite walking it checks a route added later without anyone listing it.
+/// The route table of the source (`Routes.All`: every method of every URL of SPEC), each row with the policies the
+/// app enforces on it, read from its endpoint. `RoutesTests` holds the app to serving exactly that table, so a suite
+/// walking it checks a route added later as soon as it is named there.
 public static class RouteTable
 {
     private static readonly string[] UnsafeMethods = ["POST", "PUT", "PATCH", "DELETE"];
@@ -29,7 +31,22 @@ public static class RouteTable
         public bool IsAdminRoute => Path == "/admin" || Path.StartsWith("/admin/", StringComparison.Ordinal) || Path.StartsWith("/api/admin/", StringComparison.Ordinal);
     }
 
+    /// `Routes.All`, each row with what its endpoint enforces. A row the app does not serve fails here.
     public static async Task<IReadOnlyList<Route>> ReadAsync(IServiceProvider services)
+    {
+        var served = (await ServedAsync(services)).ToDictionary(r => (r.Method, r.Path, r.Handler));
+        var routes = new List<Route>();
+        foreach (var endpoint in Routes.All)
+        {
+            var key = (endpoint.Method, "/" + endpoint.Pattern.Trim('/'), endpoint.Handler);
+            Assert.True(served.TryGetValue(key, out var route), $"Routes.All names {key} but the app does not serve it");
+            routes.Add(route!);
+        }
+        return routes;
+    }
+
+    /// What the app serves, from its endpoints (every Razor Page handler included), with their policies.
+    public static async Task<IReadOnlyList<Route>> ServedAsync(IServiceProvider services)
     {
         var loader = services.GetRequiredService<PageLoader>();
         var routes = new List<Route>();

@@ -78,7 +78,7 @@ public sealed class WebhookClaimTests : IAsyncLifetime
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var holding = first.WriteAsync(async (connection, tx) =>
         {
-            held.SetResult(await WebhookOutbox.ClaimDueAsync(connection, tx, Now, WebhookDispatcher.ClaimPeriod, 20));
+            held.SetResult(await WebhookOutbox.ClaimDueAsync(first.Dialect, connection, tx, Now, WebhookDispatcher.ClaimPeriod, 20));
             await release.Task;
             return 0;
         });

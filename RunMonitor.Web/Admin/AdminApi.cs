@@ -10,10 +10,9 @@ public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/api/admin").RequireAuthorization(Policies.RequireAdmin);
-        admin.MapGet("/runs/stats", StatsAsync);
-        admin.MapGet("/keys", KeysAsync);
-        admin.MapDelete("/keys/{id}", RevokeKeyAsync);
+        app.MapGet(Routes.ApiAdminRunsStats, StatsAsync).RequireAuthorization(Policies.RequireAdmin);
+        app.MapGet(Routes.ApiAdminKeys, KeysAsync).RequireAuthorization(Policies.RequireAdmin);
+        app.MapDelete(Routes.ApiAdminKey, RevokeKeyAsync).RequireAuthorization(Policies.RequireAdmin);
         return app;
     }
 

@@ -26,7 +26,7 @@ public static partial class ArtifactsApi
     [GeneratedRegex(@"^[^\x00-\x1f\x7f/\\]{1,200}$")]
     private static partial Regex NamePattern();
 
-    public static string UrlFor(string artifactId) => $"/api/artifacts/{Uri.EscapeDataString(artifactId)}";
+    public static string UrlFor(string artifactId) => Routes.Path(Routes.ApiArtifact, ("artifactId", artifactId));
 
     public static string ViewUrlFor(string artifactId) => UrlFor(artifactId) + "?disposition=inline";
 
@@ -35,13 +35,13 @@ public static partial class ArtifactsApi
 
     public static IEndpointRouteBuilder MapArtifactsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/runs/{id}/steps/{stepId}/artifacts", UploadAsync).RequireAuthorization(Policies.RequireIngest);
-        app.MapGet("/api/runs/{id}/steps/{stepId}/artifacts", ListAsync).RequireAuthorization(Policies.RequireRead);
-        app.MapGet("/api/artifacts/{artifactId}", DownloadAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapPost(Routes.ApiStepArtifacts, UploadAsync).RequireAuthorization(Policies.RequireIngest);
+        app.MapGet(Routes.ApiStepArtifacts, ListAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapGet(Routes.ApiArtifact, DownloadAsync).RequireAuthorization(Policies.RequireRead);
         return app;
     }
 
-    private static async Task<IResult> UploadAsync(string id, string stepId, HttpContext http, RunStore runs, ArtifactStore artifacts, CancellationToken ct)
+    private static async Task<IResult> UploadAsync(string id, string stepId, HttpContext http, RunViews runs, ArtifactStore artifacts, CancellationToken ct)
     {
         var errors = new Dictionary<string, List<string>>();
         foreach (var key in http.Request.Query.Keys.Where(k => k is not ("name" or RunTenant.Parameter)))
@@ -77,7 +77,7 @@ public static partial class ArtifactsApi
         return Results.Created(UrlFor(row.Id), body);
     }
 
-    private static async Task<IResult> ListAsync(string id, string stepId, HttpContext http, RunStore runs, ArtifactStore artifacts, CancellationToken ct)
+    private static async Task<IResult> ListAsync(string id, string stepId, HttpContext http, RunViews runs, ArtifactStore artifacts, CancellationToken ct)
     {
         if (http.Request.Query.Keys.FirstOrDefault(k => k != RunTenant.Parameter) is { } unknown)
             return Problems.BadParameter(new BadParameter(unknown, "is not accepted; this list takes no parameters (but tenant, for a super admin)"));

@@ -10,14 +10,14 @@ public static class ControlApi
 {
     public static IEndpointRouteBuilder MapControlApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/queue/claim", ClaimAsync).RequireAuthorization(Policies.RequireIngest);
-        app.MapPost("/api/runs/{id}/retry", RetryAsync).RequireAuthorization(Policies.RequireOperator);
-        app.MapDelete("/api/runs/{id}", CancelAsync).RequireAuthorization(Policies.RequireOperator);
+        app.MapPost(Routes.ApiQueueClaim, ClaimAsync).RequireAuthorization(Policies.RequireIngest);
+        app.MapPost(Routes.ApiRunRetry, RetryAsync).RequireAuthorization(Policies.RequireOperator);
+        app.MapDelete(Routes.ApiRun, CancelAsync).RequireAuthorization(Policies.RequireOperator);
         return app;
     }
 
     /// 200 with the run, now `running` and leased, and its `steps`; 204 when nothing waits.
-    private static async Task<IResult> ClaimAsync(HttpContext http, RunService service, CancellationToken ct)
+    private static async Task<IResult> ClaimAsync(HttpContext http, RunQueue service, CancellationToken ct)
     {
         var (root, bad) = await RunsApi.ReadJsonAsync(http, ct);
         if (bad is not null) return bad;
@@ -33,7 +33,7 @@ public static class ControlApi
     }
 
     /// 201 `{newRunId}` with `Location` of the new run.
-    private static async Task<IResult> RetryAsync(string id, HttpContext http, RunService service, CancellationToken ct)
+    private static async Task<IResult> RetryAsync(string id, HttpContext http, RunQueue service, CancellationToken ct)
     {
         var (root, bad) = await ReadOptionalJsonAsync(http, ct);
         if (bad is not null) return bad;
@@ -46,7 +46,7 @@ public static class ControlApi
     }
 
     /// 200 with the cancelled run; 202 with the run when its worker has been asked to stop.
-    private static async Task<IResult> CancelAsync(string id, HttpContext http, RunService service, RunStore store, CancellationToken ct)
+    private static async Task<IResult> CancelAsync(string id, HttpContext http, RunQueue service, RunViews store, CancellationToken ct)
     {
         var result = await service.CancelAsync(http.Caller(), RunTenant.Of(http), id, ct);
         if (result.Outcome != WriteOutcome.Ok) return Problems.From(result, id);

@@ -11,19 +11,20 @@ public static class PayloadApi
     public static readonly IReadOnlyList<string> StepFields = ["input", "output"];
 
     /// `tenantQuery`: RunTenant.QueryFor the viewer, so a super admin's link names the run's tenant.
-    public static string RunUrl(string runId, string field, string tenantQuery = "") => $"/api/runs/{Uri.EscapeDataString(runId)}/payload/{field}{tenantQuery}";
+    public static string RunUrl(string runId, string field, string tenantQuery = "") =>
+        Routes.Path(Routes.ApiRunPayload, ("id", runId), ("field", field)) + tenantQuery;
 
     public static string StepUrl(string runId, string stepId, string field, string tenantQuery = "") =>
-        $"/api/runs/{Uri.EscapeDataString(runId)}/steps/{Uri.EscapeDataString(stepId)}/payload/{field}{tenantQuery}";
+        Routes.Path(Routes.ApiStepPayload, ("id", runId), ("stepId", stepId), ("field", field)) + tenantQuery;
 
     public static IEndpointRouteBuilder MapPayloadApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/runs/{id}/payload/{field}", RunFieldAsync).RequireAuthorization(Policies.RequireRead);
-        app.MapGet("/api/runs/{id}/steps/{stepId}/payload/{field}", StepFieldAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapGet(Routes.ApiRunPayload, RunFieldAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapGet(Routes.ApiStepPayload, StepFieldAsync).RequireAuthorization(Policies.RequireRead);
         return app;
     }
 
-    private static async Task<IResult> RunFieldAsync(string id, string field, HttpContext http, RunStore store, CancellationToken ct)
+    private static async Task<IResult> RunFieldAsync(string id, string field, HttpContext http, RunViews store, CancellationToken ct)
     {
         if (!RunFields.Contains(field)) return Problems.BadParameter(new BadParameter("field", "accepts triggerPayload or context"));
         var run = await store.GetAsync(RunTenant.Of(http), id, ct);
@@ -31,7 +32,7 @@ public static class PayloadApi
         return Raw(field == "context" ? run.Context : run.TriggerPayload);
     }
 
-    private static async Task<IResult> StepFieldAsync(string id, string stepId, string field, HttpContext http, RunStore store, CancellationToken ct)
+    private static async Task<IResult> StepFieldAsync(string id, string stepId, string field, HttpContext http, RunViews store, CancellationToken ct)
     {
         if (!StepFields.Contains(field)) return Problems.BadParameter(new BadParameter("field", "accepts input or output"));
         if (await store.GetAsync(RunTenant.Of(http), id, ct) is not { } run) return Problems.RunNotFound(id);

@@ -9,17 +9,16 @@ public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/runs").RequireAuthorization(Policies.RequireRead);
-        api.MapGet("", ListAsync);
-        api.MapPost("", CreateAsync).RequireAuthorization(Policies.RequireIngest);
-        api.MapGet("/{id}", GetAsync);
-        api.MapPatch("/{id}", PatchAsync).RequireAuthorization(Policies.RequireIngest);
-        api.MapGet("/{id}/steps", StepsAsync);
-        api.MapPut("/{id}/steps/{stepId}", PutStepAsync).RequireAuthorization(Policies.RequireIngest);
+        app.MapGet(Routes.ApiRuns, ListAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapPost(Routes.ApiRuns, CreateAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest);
+        app.MapGet(Routes.ApiRun, GetAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapPatch(Routes.ApiRun, PatchAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest);
+        app.MapGet(Routes.ApiRunSteps, StepsAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapPut(Routes.ApiRunStep, PutStepAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest);
         return app;
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, RunStore store, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, RunList store, CancellationToken ct)
     {
         var (filter, error) = RunFilter.Parse(http.Request.Query.ToPairs(), http.Caller());
         if (error is not null) return Problems.BadParameter(error);
@@ -27,13 +26,13 @@ public static class RunsApi
         return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit, page.TotalCapped, page.SearchedNewest));
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpContext http, RunStore store, CancellationToken ct)
+    private static async Task<IResult> GetAsync(string id, HttpContext http, RunViews store, CancellationToken ct)
     {
         var detail = await store.GetDetailAsync(RunTenant.Of(http), id, ct);
         return detail is null ? Problems.RunNotFound(id) : Results.Ok(RunJson.From(detail.Run, detail.Errors));
     }
 
-    private static async Task<IResult> StepsAsync(string id, HttpContext http, RunStore store, CancellationToken ct)
+    private static async Task<IResult> StepsAsync(string id, HttpContext http, RunViews store, CancellationToken ct)
     {
         var run = await store.GetAsync(RunTenant.Of(http), id, ct);
         if (run is null) return Problems.RunNotFound(id);
@@ -52,10 +51,10 @@ public static class RunsApi
         if (result.Outcome != WriteOutcome.Created) return Problems.From(result.Outcome, result.Reason, request.Id);
         // The answer is the row just committed, not a second read of it.
         var run = result.Value!;
-        return Results.Created(UrlFor(http, run), RunJson.From(run, RunStore.ErrorRows(run, request.Patch.Errors ?? [])));
+        return Results.Created(UrlFor(http, run), RunJson.From(run, RunWrites.ErrorRows(run, request.Patch.Errors ?? [])));
     }
 
-    private static async Task<IResult> PatchAsync(string id, HttpContext http, RunService service, RunStore store, CancellationToken ct)
+    private static async Task<IResult> PatchAsync(string id, HttpContext http, RunService service, RunViews store, CancellationToken ct)
     {
         var (root, bad) = await ReadJsonAsync(http, ct);
         if (bad is not null) return bad;
@@ -68,7 +67,7 @@ public static class RunsApi
         return Results.Ok(RunJson.From(detail!.Run, detail.Errors));
     }
 
-    private static async Task<IResult> PutStepAsync(string id, string stepId, HttpContext http, RunService service, RunStore store, CancellationToken ct)
+    private static async Task<IResult> PutStepAsync(string id, string stepId, HttpContext http, RunService service, RunViews store, CancellationToken ct)
     {
         if (!IngestParser.IdPattern().IsMatch(stepId))
             return Problems.Validation(new() { ["stepId"] = [$"must be {IngestParser.IdText}"] });
@@ -87,7 +86,7 @@ public static class RunsApi
     }
 
     /// A run's API URL; a super admin's carries its tenant, as the same id may be another tenant's run too.
-    public static string UrlFor(HttpContext http, RunRow run) => $"/api/runs/{Uri.EscapeDataString(run.Id)}{RunTenant.QueryFor(http, run.TenantId)}";
+    public static string UrlFor(HttpContext http, RunRow run) => Routes.Path(Routes.ApiRun, ("id", run.Id)) + RunTenant.QueryFor(http, run.TenantId);
 
     internal static async Task<(JsonElement Root, IResult? Bad)> ReadJsonAsync(HttpContext http, CancellationToken ct)
     {

@@ -29,7 +29,7 @@ public static class CopyStoreCommand
     public static readonly string[] Tables =
         ["runs", "steps", "run_errors", "artifacts", "workflows", "webhook_deliveries", "api_keys", "retention_purges"];
 
-    /// Not copied: recomputed from the runs on the target (PostgresSql.RebuildDerived), or each store's own migrations.
+    /// Not copied: recomputed from the runs on the target (PostgresDialect.RebuildDerivedSql), or each store's own migrations.
     private static readonly string[] Derived = ["run_counts", "run_rollups", "run_daily", "schema_version"];
 
     private const int ProgressEvery = 250_000;
@@ -258,7 +258,7 @@ public static class CopyStoreCommand
         await output.WriteLineAsync($"  {indexes.Count} indexes built, {foreignKeys.Count} foreign keys checked in {(watch.Elapsed - indexStarted).TotalSeconds:0.0} s");
 
         var derivedStarted = watch.Elapsed;
-        await pg.ExecuteAsync(PostgresSql.RebuildDerived, transaction: tx);
+        await pg.ExecuteAsync(PostgresDialect.RebuildDerivedSql, transaction: tx);
         await output.WriteLineAsync($"  run_counts, run_rollups, run_daily rebuilt in {(watch.Elapsed - derivedStarted).TotalSeconds:0.0} s");
 
         // Keys the store assigns itself continue after the largest copied one.
@@ -374,7 +374,7 @@ public static class CopyStoreCommand
     private static async Task<(long Blobs, long Bytes, long Skipped)> CopyBlobsAsync(Database source, SqliteConnection sqlite,
         SqliteTransaction snapshot, NpgsqlConnection pg, TextWriter error, CancellationToken ct)
     {
-        var files = new ArtifactStore(source, Options.Create(new ArtifactOptions()), TimeProvider.System);
+        var files = new FileArtifactBytes(source);
         await using var select = sqlite.CreateCommand();
         select.Transaction = snapshot;
         select.CommandText = SelectHashes;

@@ -14,13 +14,13 @@ public enum Durability { Full, Relaxed }
 
 /// The store: a SQLite file (the default: pooled connections for reads, one writer path with group
 /// commit for writes) or a PostgreSQL database that several instances share (a transaction per write,
-/// concurrent, retried when PostgreSQL reports a serialization failure or a deadlock).
+/// concurrent, retried when PostgreSQL reports a serialization failure or a deadlock). The engine is read from the
+/// setting here, once: its dialect (`Dialect`) spells the SQL and chooses the write path.
 public sealed class Database : IDisposable
 {
     private readonly string _connectionString;
-    // SQLite has one writer; queueing writers here keeps "database is locked" out of ingest.
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly NpgsqlDataSource? _postgres;
+    private readonly IWritePath _writes;
 
     /// `setting` is `RunMonitor:Database`: a PostgreSQL connection string (`Host=…;Database=…`), or a
     /// SQLite file path, relative paths against `baseDirectory`.
@@ -56,6 +56,7 @@ public sealed class Database : IDisposable
     private Database(StoreProvider provider, string setting, Durability durability = Durability.Full)
     {
         Provider = provider;
+        Dialect = provider == StoreProvider.Postgres ? PostgresDialect.Instance : SqliteDialect.Instance;
         Durability = durability;
         // WAL with synchronous=FULL syncs the log at every commit (one fsync per group commit of the writer path);
         // NORMAL syncs it only when a checkpoint copies it back into the file.
@@ -71,6 +72,7 @@ public sealed class Database : IDisposable
             _postgres = NpgsqlDataSource.Create(_connectionString);
             Path = "";
             Description = $"PostgreSQL database {builder.Database} on {builder.Host}:{builder.Port}";
+            _writes = Dialect.WritePath(this);
             return;
         }
         Path = System.IO.Path.GetFullPath(setting);
@@ -85,15 +87,20 @@ public sealed class Database : IDisposable
             DefaultTimeout = 30,
         }.ToString();
         Description = Path;
+        _writes = Dialect.WritePath(this);
     }
 
     public StoreProvider Provider { get; }
+
+    /// The engine's SQL spelling, chosen here with the engine: stores take it from the container (`AddSqlDialect`).
+    public ISqlDialect Dialect { get; }
 
     /// How far a SQLite commit is synced before its write is answered (PostgreSQL follows its server's synchronous_commit).
     public Durability Durability { get; }
 
     private readonly string _connectionPragmas;
 
+    /// For composition only (which implementations to register); stores ask the dialect instead.
     public bool IsPostgres => Provider == StoreProvider.Postgres;
 
     /// The SQLite file; empty for PostgreSQL.
@@ -136,29 +143,11 @@ public sealed class Database : IDisposable
     // Each connection SQLite opened, with the settings made on it (two stores on one file may differ in durability).
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, string> Configured = new();
 
-    /// Runs `work` in the one writer path and returns once it is committed. Writes that arrive while
-    /// another batch commits are taken together (group commit): each in its own savepoint, so one that
-    /// throws is undone alone, and all of them committed by one COMMIT, which is what ingest speed needs.
-    /// With PostgreSQL each write is its own READ COMMITTED transaction, run concurrently; one that meets a
-    /// serialization failure or a deadlock is rolled back and run again, so `work` must touch nothing but the store.
-    public async Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default)
-    {
-        if (_postgres is not null) return await WritePostgresAsync(work, ct);
-        var pending = new PendingWrite<T>(work, ct);
-        _queue.Enqueue(pending);
-        await _writeGate.WaitAsync(ct);
-        try
-        {
-            // Another writer may have taken this one into its batch while it waited; batches are taken in
-            // arrival order, so leading until this one is done always reaches it.
-            while (!pending.Done) await CommitBatchAsync();
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-        return await pending.Result;
-    }
+    /// Runs `work` in the store's write path (the dialect's: SQLite's one writer with group commit, or PostgreSQL's
+    /// concurrent transactions retried on conflicts) and returns once it is committed. `work` may run more than once
+    /// on PostgreSQL, so it must touch nothing but the store.
+    public Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default) =>
+        _writes.WriteAsync(work, ct);
 
     private long _commits;
 
@@ -168,151 +157,13 @@ public sealed class Database : IDisposable
     /// Another instance committed to the shared store (heard through LISTEN/NOTIFY): cached reads are stale.
     public void NoteCommitElsewhere() => Interlocked.Increment(ref _commits);
 
-    private const int PostgresAttempts = 8;
-
-    private async Task<T> WritePostgresAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await using var connection = await _postgres!.OpenConnectionAsync(ct);
-                await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
-                var result = await work(connection, transaction);
-                await transaction.CommitAsync(ct);
-                Interlocked.Increment(ref _commits);
-                return result;
-            }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected
-                                              && attempt < PostgresAttempts)
-            {
-                await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
-            }
-        }
-    }
-
-    private const int MaxBatch = 64;
-    private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> _queue = new();
-
-    private async Task CommitBatchAsync()
-    {
-        var batch = new List<PendingWrite>();
-        while (batch.Count < MaxBatch && _queue.TryDequeue(out var next)) batch.Add(next);
-        if (batch.Count == 0) return;
-        try
-        {
-            var connection = _writer ??= await OpenWriterAsync();
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(IsolationLevel.Serializable);
-            foreach (var write in batch)
-            {
-                if (write.Cancelled) continue;
-                // Each write in its own savepoint; one name serves them all, since each is released before the next.
-                await connection.ExecutePreparedAsync("SAVEPOINT w", null, transaction);
-                try
-                {
-                    await write.RunAsync(connection, transaction);
-                    await connection.ExecutePreparedAsync("RELEASE w", null, transaction);
-                }
-                catch (Exception e)
-                {
-                    await connection.ExecutePreparedAsync("ROLLBACK TO w", null, transaction);
-                    await connection.ExecutePreparedAsync("RELEASE w", null, transaction);
-                    write.Failed = e;
-                }
-            }
-            await transaction.CommitAsync();
-            Interlocked.Increment(ref _commits);
-            foreach (var write in batch) write.Complete();
-        }
-        catch (Exception e)
-        {
-            // Nothing of the batch is committed: every writer in it hears so. The writer connection may be what
-            // failed; the next batch opens a new one.
-            CloseWriter();
-            foreach (var write in batch) write.Fail(e);
-        }
-    }
-
-    // The writer's own connection, open while the app runs: it keeps the writer's compiled statements
-    // (`PreparedStatements`), and a larger page cache for the indexes every insert walks. Only the writer path
-    // (one batch at a time, behind the gate) touches it.
-    private SqliteConnection? _writer;
-
-    private async Task<SqliteConnection> OpenWriterAsync()
-    {
-        var connection = await OpenUnpooledAsync();
-        using (var pragma = connection.CreateCommand())
-        {
-            pragma.CommandText = $"PRAGMA cache_size=-{WriterCacheKib}; PRAGMA wal_autocheckpoint={CheckpointPages};";
-            await pragma.ExecuteNonQueryAsync();
-        }
-        PreparedStatements.Keep(connection);
-        return connection;
-    }
-
-    // 8 MiB (SQLite's default is 2): the upper levels and recent leaves of the runs table's indexes stay in the
-    // writer's memory. 32 MiB measured no faster at ingest and kept 18 MB more resident.
-    private const int WriterCacheKib = 8 * 1024;
-
-    // The writer copies the write-ahead log back into the file once it holds this many pages (40 MB), not
-    // SQLite's default 1,000: every insert dirties the same few leaves of each index (and the counter and
-    // rollup rows), so a longer log writes each back once for many commits instead of once every few.
-    private const int CheckpointPages = 10_000;
-
-    private void CloseWriter()
-    {
-        if (_writer is null) return;
-        PreparedStatements.Forget(_writer);
-        _writer.Dispose();
-        _writer = null;
-    }
+    /// The write path counts its commits here.
+    internal void NoteCommit() => Interlocked.Increment(ref _commits);
 
     /// Closes the writer's connection and the pool's idle ones (the next read or write opens new ones), for work
     /// that needs the file to itself, such as the seed's switch of journal mode. The last connection to close
     /// checkpoints the write-ahead log.
-    public void CloseConnections()
-    {
-        if (_postgres is not null) return;
-        _writeGate.Wait();
-        try
-        {
-            CloseWriter();
-            using var pooled = new SqliteConnection(_connectionString);
-            SqliteConnection.ClearPool(pooled);
-        }
-        finally { _writeGate.Release(); }
-    }
+    public void CloseConnections() => _writes.CloseConnections();
 
     public void Dispose() => CloseConnections();
-
-    private abstract class PendingWrite
-    {
-        public Exception? Failed { get; set; }
-        public abstract bool Done { get; }
-        public abstract bool Cancelled { get; }
-        public abstract Task RunAsync(DbConnection connection, IDbTransaction transaction);
-        public abstract void Complete();
-        public abstract void Fail(Exception e);
-    }
-
-    private sealed class PendingWrite<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct) : PendingWrite
-    {
-        private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private T? _value;
-
-        public Task<T> Result => _result.Task;
-        public override bool Done => _result.Task.IsCompleted;
-        public override bool Cancelled => ct.IsCancellationRequested;
-
-        public override async Task RunAsync(DbConnection connection, IDbTransaction transaction) => _value = await work(connection, transaction);
-
-        public override void Complete()
-        {
-            if (Cancelled && Failed is null) _result.TrySetCanceled(ct);
-            else if (Failed is not null) _result.TrySetException(Failed);
-            else _result.TrySetResult(_value!);
-        }
-
-        public override void Fail(Exception e) => _result.TrySetException(e);
-    }
 }

@@ -8,9 +8,6 @@ namespace RunMonitor.Web.Data;
 /// Instances starting together on one PostgreSQL database take turns through an advisory lock.
 public sealed class MigrationRunner(Database database, ILogger<MigrationRunner> logger)
 {
-    // Any fixed number: it names RunMonitor's migration lock among the database's advisory locks.
-    private const long PostgresMigrationLock = 0x52756e4d6f6e;
-
     private const string CreateVersionTable = """
         CREATE TABLE IF NOT EXISTS schema_version (
             version    INTEGER PRIMARY KEY,
@@ -52,26 +49,10 @@ public sealed class MigrationRunner(Database database, ILogger<MigrationRunner> 
 
     public async Task ApplyAsync(CancellationToken ct = default)
     {
-        if (!database.IsPostgres)
+        await using (await database.Dialect.BeginMigrationsAsync(database, ct))
         {
-            await using var connection = await database.OpenAsync(ct);
-            // WAL lets readers run while the one writer commits; it persists in the file.
-            await connection.ExecuteAsync("PRAGMA journal_mode=WAL");
-            await connection.ExecuteAsync(CreateVersionTable);
+            await using (var connection = await database.OpenAsync(ct)) await connection.ExecuteAsync(CreateVersionTable);
             await ApplyPendingAsync(ct);
-            return;
-        }
-        // The lock is held by this session until it closes: a second instance waits, then finds nothing to do.
-        await using var lockHolder = await database.OpenAsync(ct);
-        await lockHolder.ExecuteAsync("SELECT pg_advisory_lock(@Key)", new { Key = PostgresMigrationLock });
-        try
-        {
-            await lockHolder.ExecuteAsync(CreateVersionTable);
-            await ApplyPendingAsync(ct);
-        }
-        finally
-        {
-            await lockHolder.ExecuteAsync("SELECT pg_advisory_unlock(@Key)", new { Key = PostgresMigrationLock });
         }
     }
 

@@ -50,12 +50,12 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
         {
             foreach (var run in runs)
             {
-                await RunStore.InsertRunAsync(connection, tx, run.Run);
-                await RunStore.WriteStepsAsync(connection, tx, run.Steps);
-                if (run.Errors.Count > 0) await RunStore.ReplaceErrorsAsync(connection, tx, run.Run, run.Errors);
+                await RunWrites.InsertRunAsync(connection, tx, run.Run);
+                await RunWrites.WriteStepsAsync(connection, tx, run.Steps);
+                if (run.Errors.Count > 0) await RunWrites.ReplaceErrorsAsync(connection, tx, run.Run, run.Errors);
             }
             foreach (var group in runs.GroupBy(r => (r.Run.TenantId, r.Run.WorkflowName)))
-                await RunStore.TouchWorkflowAsync(connection, tx, group.Key.TenantId, group.Key.WorkflowName, group.Max(r => r.Run.UpdatedAt)!);
+                await RunWrites.TouchWorkflowAsync(connection, tx, group.Key.TenantId, group.Key.WorkflowName, group.Max(r => r.Run.UpdatedAt)!);
             return runs.Count;
         }, ct);
 }

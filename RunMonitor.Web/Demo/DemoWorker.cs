@@ -7,7 +7,7 @@ namespace RunMonitor.Web.Demo;
 /// a worker it claims queued runs (new ones and retries) with a lease, reports their steps (each
 /// write renews the lease), resumes a partial retry after its completed steps, and stops a run
 /// whose cancel was requested. All through the same service the HTTP API uses.
-public sealed class DemoWorker(RunService service, RunStore store, PriceTable prices, TimeProvider time, ILogger<DemoWorker> logger) : BackgroundService
+public sealed class DemoWorker(RunService service, RunQueue queue, RunViews store, PriceTable prices, TimeProvider time, ILogger<DemoWorker> logger) : BackgroundService
 {
     public const string WorkerName = "demo-worker-1";
     private const int Capacity = 3;
@@ -59,7 +59,7 @@ public sealed class DemoWorker(RunService service, RunStore store, PriceTable pr
 
     private async Task<bool> ClaimAsync(DemoRunFactory factory, CancellationToken ct)
     {
-        var claimed = (await service.ClaimAsync(Engine, new ClaimRequest(WorkerName, [], LeaseSeconds), ct)).Value;
+        var claimed = (await queue.ClaimAsync(Engine, new ClaimRequest(WorkerName, [], LeaseSeconds), ct)).Value;
         if (claimed is null) return false;
         var outcome = factory.PickOutcome();
         if (outcome is RunStatus.Dry or RunStatus.Cancelled) outcome = RunStatus.Completed;

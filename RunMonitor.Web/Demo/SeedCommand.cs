@@ -10,7 +10,7 @@ using SQLitePCL;
 
 namespace RunMonitor.Web.Demo;
 
-/// `seed --runs N`: fills the configured store with N realistic finished runs (steps, errors, usage,
+/// `seed --runs N`: fills a SQLite store (PostgreSQL: `SeedPostgresCommand`) with N realistic finished runs (steps, errors, usage,
 /// three tenants, 30 days) in bulk, for benchmarks: runs made on another thread, written through prepared
 /// positional statements in one transaction, secondary indexes built after, derived tables summed on the way.
 /// It prints how long each phase took.
@@ -20,8 +20,6 @@ public static class SeedCommand
 
     public static async Task<int> RunAsync(string[] args, Database database, PriceTable prices, TimeProvider time, TextWriter output, TextWriter error)
     {
-        // PostgreSQL gets the same load made in a temporary SQLite store, then copied.
-        if (database.IsPostgres) return await SeedPostgresCommand.RunAsync(args, database, prices, time, output, error);
         if (!TryParse(args, out var runs, out var problem))
         {
             await error.WriteLineAsync(problem);
@@ -125,7 +123,7 @@ public static class SeedCommand
         await PhaseAsync(output, "derived counts, rollups, daily", () => { totals.Write(connection); return Task.CompletedTask; });
         await PhaseAsync(output, "derived name search", () => connection.ExecuteAsync(NameIndexer.RebuildAll, transaction: tx));
         foreach (var (type, _, sql) in secondary.Where(x => x.Type == "trigger")) await connection.ExecuteAsync(sql, transaction: tx);
-        foreach (var (tenant, workflow) in workflows) await RunStore.TouchWorkflowAsync(connection, tx, tenant, workflow, DbTime.ToDb(now));
+        foreach (var (tenant, workflow) in workflows) await RunWrites.TouchWorkflowAsync(connection, tx, tenant, workflow, DbTime.ToDb(now));
         await PhaseAsync(output, "commit", () => tx.CommitAsync());
         await output.WriteLineAsync($"indexed in {watch.Elapsed.TotalSeconds:F1}s (runs were all made by {made.TotalSeconds:F1}s)");
         await connection.ExecuteAsync("PRAGMA journal_mode=WAL");

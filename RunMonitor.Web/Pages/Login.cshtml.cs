@@ -14,7 +14,7 @@ public sealed class LoginModel(ApiKeyStore keys, FailedKeyChecks failedKeyChecks
 {
     public string? Error { get; private set; }
     public bool KeysExist { get; private set; }
-    public string ReturnUrl { get; private set; } = "/ui/runs";
+    public string ReturnUrl { get; private set; } = Routes.Runs;
 
     public async Task OnGetAsync(string? returnUrl, CancellationToken ct)
     {
@@ -46,6 +46,6 @@ public sealed class LoginModel(ApiKeyStore keys, FailedKeyChecks failedKeyChecks
 
     // Only a path on this site: never an open redirect.
     private string SafeReturnUrl(string? returnUrl) =>
-        !string.IsNullOrEmpty(returnUrl) && Url.IsLocalUrl(returnUrl) && !returnUrl.StartsWith("/login", StringComparison.OrdinalIgnoreCase)
-            ? returnUrl : "/ui/runs";
+        !string.IsNullOrEmpty(returnUrl) && Url.IsLocalUrl(returnUrl) && !returnUrl.StartsWith(Routes.Login, StringComparison.OrdinalIgnoreCase)
+            ? returnUrl : Routes.Runs;
 }

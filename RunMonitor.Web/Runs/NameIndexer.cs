@@ -6,13 +6,13 @@ namespace RunMonitor.Web.Runs;
 /// SQLite: takes the runs written since its last pass into the trigram index of names, in one transaction, and
 /// moves the mark `runs_name_fts_mark.indexed_through` past them (migration 0008). Ingest's own transactions leave
 /// the index alone: FTS5 writes each transaction's additions as a segment of its own, which in a few runs' commits
-/// cost more than the rest of the insert. A search reads the runs past the mark by name itself (RunStore), so what
+/// cost more than the rest of the insert. A search reads the runs past the mark by name itself (SqliteDialect), so what
 /// the indexer has not reached yet is still found; its pace only bounds how many names that is.
-public sealed class NameIndexer(Database database, ILogger<NameIndexer> logger) : BackgroundService
+public sealed class NameIndexer(Database database, ISqlDialect dialect, ILogger<NameIndexer> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
 
-    /// Runs indexed by one transaction at most: a pass holds the one writer path for ~15–30 ms per thousand.
+    /// Runs indexed by one transaction at most, so a pass holds the one writer path briefly.
     public const int BatchSize = 2_000;
 
     /// Every run's name into the index at once (after a bulk load without triggers), the mark past the last run.
@@ -37,7 +37,7 @@ public sealed class NameIndexer(Database database, ILogger<NameIndexer> logger) 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (database.IsPostgres) return; // PostgreSQL's trigram index takes each row in its own insert
+        if (dialect.IndexesNamesOnWrite) return;
         using var timer = new PeriodicTimer(Interval);
         do
         {

@@ -42,7 +42,7 @@ public sealed record PurgeRecord
 
 /// Deletes finished runs past the retention period in small batches (one short write transaction
 /// each, so ingest is never held up), their steps and errors by ON DELETE CASCADE, and records the pass.
-public sealed class RunPurger(Database database, TimeProvider time, IOptions<RetentionOptions> options,
+public sealed class RunPurger(Database database, ISqlDialect dialect, TimeProvider time, IOptions<RetentionOptions> options,
     IEnumerable<IRunPurgeListener> listeners)
 {
     public const int BatchSize = 500;
@@ -75,13 +75,13 @@ public sealed class RunPurger(Database database, TimeProvider time, IOptions<Ret
         {
             var batch = await database.WriteAsync(async (connection, tx) =>
             {
-                var expired = (await connection.QueryAsync<DeletedRun>(connection.Lists(SelectExpired),
+                var expired = (await connection.QueryAsync<DeletedRun>(dialect.Lists(SelectExpired),
                     new { Cutoff = cutoff, Terminal = RunStatus.Terminal.ToArray(), Limit = BatchSize }, tx)).ToList();
                 if (expired.Count == 0) return (Ids: expired, Steps: 0L);
                 foreach (var listener in listeners) await listener.BeforeDeleteAsync(connection, tx, expired, ct);
                 var pks = expired.Select(r => r.Pk).ToArray();
-                var stepCount = await connection.ExecuteScalarAsync<long>(connection.Lists(CountSteps), new { Pks = pks }, tx);
-                await connection.ExecuteAsync(connection.Lists(DeleteRuns), new { Pks = pks }, tx);
+                var stepCount = await connection.ExecuteScalarAsync<long>(dialect.Lists(CountSteps), new { Pks = pks }, tx);
+                await connection.ExecuteAsync(dialect.Lists(DeleteRuns), new { Pks = pks }, tx);
                 return (Ids: expired, Steps: stepCount);
             }, ct);
             if (batch.Ids.Count == 0) break;

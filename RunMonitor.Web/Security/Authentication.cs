@@ -40,7 +40,7 @@ public sealed class RunMonitorAuthenticationHandler(
 {
     public const string SchemeName = "RunMonitor";
     public const string CookieScheme = "RunMonitor.Cookie";
-    public const string LoginPath = "/login";
+    public const string LoginPath = Routes.Login;
     private const string UntrustedHostItem = "runmonitor:untrusted-host";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()

@@ -47,7 +47,7 @@ public static class SecuritySetup
 
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/logout", async (HttpContext http) =>
+        app.MapPost(Routes.Logout, async (HttpContext http) =>
         {
             await http.SignOutAsync(RunMonitorAuthenticationHandler.CookieScheme);
             return Results.Redirect(RunMonitorAuthenticationHandler.LoginPath);

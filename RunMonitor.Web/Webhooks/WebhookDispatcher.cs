@@ -58,7 +58,7 @@ public sealed class WebhookDispatcher(Database database, WebhookOutbox outbox, I
         // Most passes find nothing due: a read says so without taking the writer (SQLite's one writer) every second.
         await using (var connection = await database.OpenAsync(ct))
             if (!await WebhookOutbox.AnyDueAsync(connection, now)) return [];
-        return await database.WriteAsync((connection, tx) => WebhookOutbox.ClaimDueAsync(connection, tx, now, ClaimPeriod, BatchSize), ct);
+        return await database.WriteAsync((connection, tx) => WebhookOutbox.ClaimDueAsync(database.Dialect, connection, tx, now, ClaimPeriod, BatchSize), ct);
     }
 
     private async Task SendAsync(WebhookDeliveryRow delivery, CancellationToken ct)

@@ -67,7 +67,7 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
             .Where(h => !string.IsNullOrWhiteSpace(h.Hook.Url) && (string.IsNullOrEmpty(h.Hook.Tenant) || h.Hook.Tenant == run.TenantId))
             .ToList();
         if (hooks.Count == 0) return false;
-        var errors = await RunStore.GetErrorsAsync(connection, tx, run);
+        var errors = await RunRows.GetErrorsAsync(connection, tx, run);
         var eventName = "run." + run.Status;
         var payload = JsonSerializer.Serialize(new { @event = eventName, run = RunJson.From(run, errors) }, JsonSerializerOptions.Web);
         var nowText = DbTime.ToDb(now);
@@ -108,9 +108,9 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
         connection.ExecuteScalarAsync<bool>(AnyDue, new { Now = DbTime.ToDb(now) });
 
     /// Up to `limit` of the longest-due deliveries (by id), now held by the caller until `now + claimFor`.
-    public static async Task<IReadOnlyList<WebhookDeliveryRow>> ClaimDueAsync(IDbConnection connection, IDbTransaction tx,
+    public static async Task<IReadOnlyList<WebhookDeliveryRow>> ClaimDueAsync(ISqlDialect dialect, IDbConnection connection, IDbTransaction tx,
         DateTimeOffset now, TimeSpan claimFor, int limit) =>
-        (await connection.QueryAsync<WebhookDeliveryRow>(string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimDue, connection.ForUpdateSkipLocked()),
+        (await connection.QueryAsync<WebhookDeliveryRow>(string.Format(System.Globalization.CultureInfo.InvariantCulture, ClaimDue, dialect.SkipLocked),
             new { Now = DbTime.ToDb(now), ClaimedUntil = DbTime.ToDb(now + claimFor), Limit = limit }, tx))
         .OrderBy(d => d.Id).ToList();
 

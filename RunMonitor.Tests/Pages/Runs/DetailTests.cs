@@ -179,7 +179,7 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
     public async Task Store_OtherTenantsRun_IsNotFound()
     {
         await _client.CreateRunAsync(new { id = "detail-acme", tenantId = "acme", workflowName = "wf" });
-        var store = factory.Services.GetRequiredService<RunStore>();
+        var store = factory.Services.GetRequiredService<RunViews>();
 
         Assert.Null(await store.GetDetailAsync("globex", "detail-acme"));
         Assert.NotNull(await store.GetDetailAsync("acme", "detail-acme"));
@@ -215,7 +215,7 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
     public async Task Store_Views_OtherTenantsRunIsNotFound()
     {
         await _client.CreateRunAsync(new { id = "detail-view-acme", tenantId = "acme", workflowName = "wf" });
-        var store = factory.Services.GetRequiredService<RunStore>();
+        var store = factory.Services.GetRequiredService<RunViews>();
 
         Assert.Null(await store.GetModalViewAsync("globex", "detail-view-acme"));
         Assert.Null(await store.GetPageViewAsync("globex", "detail-view-acme"));
@@ -231,7 +231,7 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         var at = "2026-11-21T11:00:00.000Z";
         await factory.InsertRunAsync(new RunRow { Id = "detail-view-retry", TenantId = "default", WorkflowName = "wf", Status = "queued", RetryOf = id, CreatedAt = at, UpdatedAt = at });
         await factory.InsertRunAsync(new RunRow { Id = "detail-view-elsewhere", TenantId = "acme", WorkflowName = "wf", Status = "queued", RetryOf = id, CreatedAt = at, UpdatedAt = at });
-        var store = factory.Services.GetRequiredService<RunStore>();
+        var store = factory.Services.GetRequiredService<RunViews>();
 
         var modal = (await store.GetModalViewAsync("default", id))!;
         var page = (await store.GetPageViewAsync("default", id))!;
@@ -264,7 +264,7 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
 
         var original = await _client.GetDocumentAsync("/runs/detail-orig");
         var retry = await _client.GetDocumentAsync("/runs/detail-retry");
-        var store = factory.Services.GetRequiredService<RunStore>();
+        var store = factory.Services.GetRequiredService<RunViews>();
 
         // acme's run retried acme's own "detail-orig" (there is none): run ids belong to their tenant.
         Assert.Equal(["/runs/detail-retry"], original.QuerySelectorAll(".fact-retries a").Select(a => a.GetAttribute("href")));

@@ -32,7 +32,7 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     {
         await Run("choices-wf-a", "completed", tenant: "choices-one");
         await Run("choices-wf-b", "failed", tenant: "choices-two");
-        var store = factory.Services.GetRequiredService<RunStore>();
+        var store = factory.Services.GetRequiredService<RunList>();
 
         var one = await store.FilterChoicesAsync("choices-one", withTenants: false);
         var all = await store.FilterChoicesAsync(null, withTenants: true);

@@ -10,7 +10,7 @@ namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs/{id}/retry|cancel` (POST, antiforgery) and the fragments that keep a run's view
 /// current: `/ui/runs/{id}/live` (286 once the run is finished) and `/ui/runs/{id}/actions`.
-public sealed class ControlModel(RunStore store, RunService service, TimeProvider time) : PageModel
+public sealed class ControlModel(RunViews store, RunQueue service, TimeProvider time) : PageModel
 {
     private Caller Caller => HttpContext.Caller();
 

@@ -12,9 +12,9 @@ public sealed record RunActionsModel(RunRow Run, bool HasFailedStep, ActionNotic
     public static RunActionsModel From(RunRow run, IReadOnlyList<StepRow> steps, string scope = "modal") =>
         new(run, steps.Any(s => s.Status == StepStatus.Failed), Scope: scope);
 
-    public bool CanRetry => RunService.CanRetry(Run);
+    public bool CanRetry => RunQueue.CanRetry(Run);
     public bool CanRetryFromFailedStep => CanRetry && HasFailedStep;
-    public bool CanCancel => RunService.CanCancel(Run) && !(Run.Status == RunStatus.Running && Run.IsCancelRequested);
+    public bool CanCancel => RunQueue.CanCancel(Run) && !(Run.Status == RunStatus.Running && Run.IsCancelRequested);
     public bool CancelPending => Run.Status == RunStatus.Running && Run.IsCancelRequested;
     public string DialogId(string action) => $"{Scope}-{action}-dialog-{Run.Id}";
 }

@@ -6,7 +6,7 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/runs/{id}`: the run page. `?step=` opens that step's panel inline, so the timeline's links work without JavaScript.
-public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimeProvider time) : PageModel
+public sealed class DetailModel(RunViews store, ArtifactStore artifacts, TimeProvider time) : PageModel
 {
     public RunPageModel? View { get; private set; }
     public BadParameter? Error { get; private set; }

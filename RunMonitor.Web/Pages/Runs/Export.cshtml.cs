@@ -13,7 +13,7 @@ namespace RunMonitor.Web.Pages.Runs;
 /// `/ui/runs/export.csv` and `/ui/runs/export.json`: every run matching the list's filters and sort
 /// (no paging), streamed, up to a cap (`RunMonitor:Export:MaxRows`, default 10,000); the response says
 /// when the cap cut it short (`X-Export-Truncated`, and `truncated` in the JSON).
-public sealed class ExportModel(RunStore store, TimeProvider time, IConfiguration configuration) : PageModel
+public sealed class ExportModel(RunExport store, TimeProvider time, IConfiguration configuration) : PageModel
 {
     public const int DefaultMaxRows = 10_000;
 

@@ -8,7 +8,7 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs` and its fragments: stats cards, the run table, the recent runs.
-public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
+public sealed class IndexModel(RunList store, StatsStore statsStore, TimeProvider time) : PageModel
 {
     public RunFilter Filter { get; private set; } = new();
     public BadParameter? FilterError { get; private set; }
@@ -24,7 +24,7 @@ public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
         var now = time.GetUtcNow();
         Filter = filter ?? RunFilter.For(Caller);
         FilterError = error;
-        Stats = new StatsCardsModel(await store.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, time, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
+        Stats = new StatsCardsModel(await statsStore.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, time, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
         (Workflows, Tenants) = await store.FilterChoicesAsync(Filter.Tenant, withTenants: Caller.IsSuperAdmin, ct);
         if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), filter.SpansTenantsFor(Caller), now);
         else Response.StatusCode = StatusCodes.Status400BadRequest;
@@ -48,7 +48,7 @@ public sealed class IndexModel(RunStore store, TimeProvider time) : PageModel
         if (error is not null) return Fragments.BadParameter(error);
         var (period, tenant) = (query!.Period, query.Tenant);
         var now = time.GetUtcNow();
-        var stats = await store.StatsAsync(tenant, now - period.Span, time, ct);
+        var stats = await statsStore.StatsAsync(tenant, now - period.Span, time, ct);
         return Partial("_StatsCards", new StatsCardsModel(stats, period, tenant == Caller.TenantId ? null : tenant, now));
     }
 

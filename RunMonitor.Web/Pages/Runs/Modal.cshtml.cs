@@ -6,7 +6,7 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs/{id}`: the detail modal's fragment.
-public sealed class ModalModel(RunStore store, TimeProvider time) : PageModel
+public sealed class ModalModel(RunViews store, TimeProvider time) : PageModel
 {
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {

@@ -18,11 +18,11 @@ public static class RunEventsEndpoint
 
     public static IEndpointRouteBuilder MapRunEvents(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/ui/runs/{id}/events", StreamAsync).WithName(RouteName).RequireAuthorization(Policies.RequireRead);
+        app.MapGet(Routes.RunEvents, StreamAsync).WithName(RouteName).RequireAuthorization(Policies.RequireRead);
         return app;
     }
 
-    private static async Task StreamAsync(string id, HttpContext http, RunStore store, IRunEvents events,
+    private static async Task StreamAsync(string id, HttpContext http, RunViews store, IRunEvents events,
         IHostApplicationLifetime lifetime, CancellationToken requestAborted)
     {
         var tenant = RunTenant.Of(http);

@@ -3,7 +3,7 @@ using RunMonitor.Web.Api;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// One URL shape for many ids (a table row, a timeline step each): routing generates it once around a
-/// placeholder id, and each id is put in escaped (`Url.Page` per row was a fifth of a list page's time). An id
+/// placeholder id, and each id is put in escaped (routing per row is costly: docs/PERFORMANCE.md). An id
 /// outside ingest's pattern, which routing might escape differently, goes through `generate` itself, and so does
 /// every id when the placeholder does not appear exactly once (another route value holding it).
 public sealed class RunLinks

@@ -7,7 +7,7 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs/{id}/steps` (the step timeline) and `/ui/runs/{id}/steps/{stepId}` (one step's panel): fragments.
-public sealed class StepsModel(RunStore store, ArtifactStore artifacts, TimeProvider time) : PageModel
+public sealed class StepsModel(RunViews store, ArtifactStore artifacts, TimeProvider time) : PageModel
 {
     public async Task<IActionResult> OnGetAsync(string id, string? stepId, CancellationToken ct)
     {
@@ -32,7 +32,7 @@ public sealed class StepsModel(RunStore store, ArtifactStore artifacts, TimeProv
         return Partial("_StepPanel", panel);
     }
 
-    public static async Task<StepPanelModel?> LoadPanelAsync(RunStore store, ArtifactStore artifacts, RunRow run, string stepId, DateTimeOffset now, CancellationToken ct)
+    public static async Task<StepPanelModel?> LoadPanelAsync(RunViews store, ArtifactStore artifacts, RunRow run, string stepId, DateTimeOffset now, CancellationToken ct)
     {
         var step = await store.GetStepAsync(run, stepId, ct);
         if (step is null) return null;

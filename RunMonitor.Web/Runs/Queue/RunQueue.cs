@@ -1,4 +1,8 @@
+using System.Data;
+using Dapper;
+using RunMonitor.Web.Data;
 using RunMonitor.Web.Security;
+using RunMonitor.Web.Webhooks;
 
 namespace RunMonitor.Web.Runs;
 
@@ -18,8 +22,10 @@ public sealed record RetryRequest(bool FromFailedStep = false, string? FromStep 
     public bool IsPartial => FromFailedStep || FromStep is not null;
 }
 
-/// The control rules: claim and lease, cancel, retry, and the expiry of abandoned leases.
-public sealed partial class RunService
+/// The queue: claim and lease, cancel, retry, and the expiry of abandoned leases; its rules and its statements, each
+/// guarded by the state it expects and run inside `Database.WriteAsync`.
+public sealed class RunQueue(Database database, RunService service, RunWrites writes, ISqlDialect dialect, TimeProvider time,
+    IRunEvents events, WebhookOutbox webhooks)
 {
     public const string LeaseExpiredMessage = "worker lease expired";
     public static readonly IReadOnlyList<string> Retryable = [RunStatus.Failed, RunStatus.Partial, RunStatus.Cancelled];
@@ -30,6 +36,32 @@ public sealed partial class RunService
 
     public static bool CanCancel(RunRow run) => RunStatus.IsActive(run.Status);
 
+    // One statement picks and takes the oldest queued run, so two workers can never both get it. On
+    // PostgreSQL the pick skips rows another claim has locked: concurrent claims through any instance take
+    // different runs at once instead of queueing on the oldest one (and never the same one).
+    private const string ClaimTemplate = """
+        UPDATE runs SET status = 'running', started_at = COALESCE(started_at, @Now), lease_owner = @Worker,
+            lease_expires_at = @ExpiresAt, lease_seconds = @LeaseSeconds, cancel_requested = 0, updated_at = @Now
+        WHERE pk = (SELECT pk FROM runs WHERE status = 'queued' {0} {1} ORDER BY created_at, pk LIMIT 1{2})
+          AND status = 'queued'
+        RETURNING tenant_id AS TenantId, id AS Id
+        """;
+
+    /// The claim for a tenant (or any) and a workflow list (or any), in the dialect's spelling.
+    public static string ClaimSql(ISqlDialect dialect, bool tenant, bool workflows) => string.Format(System.Globalization.CultureInfo.InvariantCulture,
+        ClaimTemplate, tenant ? "AND tenant_id = @Tenant" : "", workflows ? dialect.Lists("AND workflow_name IN @Workflows") : "", dialect.SkipLocked);
+
+    private readonly string[] _claims = [ClaimSql(dialect, false, false), ClaimSql(dialect, false, true), ClaimSql(dialect, true, false), ClaimSql(dialect, true, true)];
+
+    /// The tenant and id of the run now leased to `worker`, or null when nothing of those workflows waits.
+    private Task<ClaimedKey?> ClaimNextAsync(IDbConnection connection, IDbTransaction tx, string? tenant,
+        IReadOnlyList<string> workflows, string worker, int leaseSeconds, DateTimeOffset now) =>
+        connection.QuerySingleOrDefaultAsync<ClaimedKey?>(_claims[(tenant is null ? 0 : 2) + (workflows.Count == 0 ? 0 : 1)], new
+        {
+            Tenant = tenant, Workflows = workflows.ToArray(), Worker = worker, LeaseSeconds = leaseSeconds,
+            Now = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now.AddSeconds(leaseSeconds)),
+        }, tx);
+
     /// Ok with no value when nothing of those workflows is queued for the caller's tenant.
     public async Task<WriteResult<ClaimedRun>> ClaimAsync(Caller caller, ClaimRequest request, CancellationToken ct = default)
     {
@@ -38,14 +70,32 @@ public sealed partial class RunService
         var now = time.GetUtcNow();
         var claimed = await database.WriteAsync(async (connection, tx) =>
         {
-            var key = await RunStore.ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
+            var key = await ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
             if (key is null) return null;
-            var run = (await RunStore.GetAsync(connection, tx, key.TenantId, key.Id))!;
-            return new ClaimedRun(run, await RunStore.GetErrorsAsync(connection, tx, run), await RunStore.GetStepsAsync(connection, tx, run));
+            var run = (await writes.GetAsync(connection, tx, key.TenantId, key.Id))!;
+            return new ClaimedRun(run, await RunRows.GetErrorsAsync(connection, tx, run), await RunRows.GetStepsAsync(connection, tx, run));
         }, ct);
         if (claimed is not null) events.Publish(new RunChange(claimed.Run.Id, claimed.Run.TenantId, claimed.Run.Status));
         return new WriteResult<ClaimedRun>(WriteOutcome.Ok, claimed);
     }
+
+    private const string CancelQueued = """
+        UPDATE runs SET status = 'cancelled', cancel_requested = 1, completed_at = @Now, updated_at = @Now
+        WHERE tenant_id = @TenantId AND id = @Id AND status = 'queued'
+        """;
+
+    /// True when the run was still queued and is now cancelled.
+    private static async Task<bool> CancelQueuedAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now) =>
+        await connection.ExecuteAsync(CancelQueued, new { run.TenantId, run.Id, Now = DbTime.ToDb(now) }, tx) == 1;
+
+    private const string RequestCancel = """
+        UPDATE runs SET cancel_requested = 1, updated_at = @Now
+        WHERE tenant_id = @TenantId AND id = @Id AND status = 'running'
+        """;
+
+    /// True when the run is running and its worker will now be told to stop.
+    private static async Task<bool> RequestCancelAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now) =>
+        await connection.ExecuteAsync(RequestCancel, new { run.TenantId, run.Id, Now = DbTime.ToDb(now) }, tx) == 1;
 
     /// A queued run is cancelled at once; a running one is asked to stop (its worker, or the lease
     /// expiry, ends it). Ok with the run as it now is; a finished run is a conflict.
@@ -54,20 +104,20 @@ public sealed partial class RunService
         if (!CanOperate(caller)) return WriteResult<RunRow>.Forbidden("cancelling runs needs an operator or admin key");
         var result = await database.WriteAsync(async (connection, tx) =>
         {
-            var run = await RunStore.GetAsync(connection, tx, tenant, id);
+            var run = await writes.GetAsync(connection, tx, tenant, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
             var now = time.GetUtcNow();
-            if (await RunStore.CancelQueuedAsync(connection, tx, run, now))
+            if (await CancelQueuedAsync(connection, tx, run, now))
             {
-                var cancelled = (await RunStore.GetAsync(connection, tx, run.TenantId, id))!;
+                var cancelled = (await writes.GetAsync(connection, tx, run.TenantId, id))!;
                 await webhooks.EnqueueAsync(connection, tx, cancelled, now);
                 return new WriteResult<RunRow>(WriteOutcome.Ok, cancelled);
             }
-            if (await RunStore.RequestCancelAsync(connection, tx, run, now))
-                return new WriteResult<RunRow>(WriteOutcome.Ok, (await RunStore.GetAsync(connection, tx, run.TenantId, id))!);
+            if (await RequestCancelAsync(connection, tx, run, now))
+                return new WriteResult<RunRow>(WriteOutcome.Ok, (await writes.GetAsync(connection, tx, run.TenantId, id))!);
             return WriteResult<RunRow>.Conflict($"run is {run.Status}; only a queued or running run can be cancelled");
         }, ct);
-        return Committed(result);
+        return service.Committed(result);
     }
 
     /// A new queued run of the same workflow, name, tenant, payload, layer hash and planned steps,
@@ -78,11 +128,11 @@ public sealed partial class RunService
         if (!CanOperate(caller)) return WriteResult<RunRow>.Forbidden("retrying runs needs an operator or admin key");
         var result = await database.WriteAsync(async (connection, tx) =>
         {
-            var old = await RunStore.GetAsync(connection, tx, tenant, id);
+            var old = await writes.GetAsync(connection, tx, tenant, id);
             if (old is null) return WriteResult<RunRow>.NotFound();
             if (!CanRetry(old))
                 return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a failed, partial or cancelled run can be retried");
-            var steps = await RunStore.GetStepsAsync(connection, tx, old);
+            var steps = await RunRows.GetStepsAsync(connection, tx, old);
             var resumeAt = 0;
             if (request.FromStep is { } fromStep)
             {
@@ -103,12 +153,12 @@ public sealed partial class RunService
             var nowText = DbTime.ToDb(now);
             var run = new RunRow
             {
-                Id = NewId(now), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
+                Id = RunService.NewId(now), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
                 Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = old.TriggerPayload, LayerHash = old.LayerHash,
                 RetryOf = old.Id, CreatedAt = nowText, StepsTotal = steps.Count, StepsCompleted = resumeAt, UpdatedAt = nowText,
             };
-            await RunStore.InsertRunAsync(connection, tx, run);
-            await RunStore.WriteStepsAsync(connection, tx, steps.Select((s, i) => i < resumeAt
+            await RunWrites.InsertRunAsync(connection, tx, run);
+            await RunWrites.WriteStepsAsync(connection, tx, steps.Select((s, i) => i < resumeAt
                 ? new StepRow
                 {
                     TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Completed,
@@ -121,11 +171,34 @@ public sealed partial class RunService
                     // A step that was tried before is on its next attempt; one never reached keeps its number.
                     Attempt = s.Status == StepStatus.Pending ? s.Attempt : s.Attempt + 1, Input = s.Input, UpdatedAt = nowText,
                 }).ToList());
-            await RunStore.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
+            await RunWrites.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
             return new WriteResult<RunRow>(WriteOutcome.Created, run);
         }, ct);
-        return Committed(result);
+        return service.Committed(result);
     }
+
+    private const string SelectExpiredLeases = $"""
+        SELECT {RunRows.RunColumns} FROM runs
+        WHERE status = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < @Now
+        ORDER BY lease_expires_at LIMIT 100
+        """;
+
+    /// Every instance sweeps: each takes the expired runs no other sweep holds, and keeps them locked until it commits.
+    public static string ExpiredLeasesSql(ISqlDialect dialect) => SelectExpiredLeases + dialect.SkipLocked;
+
+    private readonly string _selectExpiredLeases = ExpiredLeasesSql(dialect);
+
+    private async Task<IReadOnlyList<RunRow>> ExpiredLeasesAsync(IDbConnection connection, IDbTransaction tx, DateTimeOffset now) =>
+        (await connection.QueryAsync<RunRow>(_selectExpiredLeases, new { Now = DbTime.ToDb(now) }, tx)).ToList();
+
+    private const string FailRunningSteps = """
+        UPDATE steps SET status = 'failed', completed_at = @Now, error_message = @Message, updated_at = @Now
+        WHERE tenant_id = @TenantId AND run_id = @RunId AND status = 'running'
+        """;
+
+    /// The steps a vanished worker left running failed with the run.
+    private static Task FailRunningStepsAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string message, DateTimeOffset now) =>
+        connection.ExecuteAsync(FailRunningSteps, new { run.TenantId, RunId = run.Id, Message = message, Now = DbTime.ToDb(now) }, tx);
 
     /// Ends every running run whose lease ran out: failed with "worker lease expired", or cancelled
     /// when a cancel was asked for (the worker that should have acted on it is gone).
@@ -135,10 +208,10 @@ public sealed partial class RunService
         var ended = await database.WriteAsync(async (connection, tx) =>
         {
             var done = new List<RunRow>();
-            foreach (var run in await RunStore.ExpiredLeasesAsync(connection, tx, now))
+            foreach (var run in await ExpiredLeasesAsync(connection, tx, now))
             {
-                await RunStore.FailRunningStepsAsync(connection, tx, run, LeaseExpiredMessage, now);
-                await RunStore.RefreshStepCountsAsync(connection, tx, run, DbTime.ToDb(now));
+                await FailRunningStepsAsync(connection, tx, run, LeaseExpiredMessage, now);
+                await RunWrites.RefreshStepCountsAsync(connection, tx, run, DbTime.ToDb(now));
                 var patch = new RunPatch
                 {
                     Status = run.IsCancelRequested ? RunStatus.Cancelled : RunStatus.Failed,
@@ -146,7 +219,7 @@ public sealed partial class RunService
                     Error = new RunErrorInfo(LeaseExpiredMessage, "LeaseExpired",
                         $"No write from worker '{run.LeaseOwner}' since its lease ended at {run.LeaseExpiresAt}."),
                 };
-                var result = await UpdateInTransactionAsync(connection, tx, run, patch, now);
+                var result = await service.UpdateInTransactionAsync(connection, tx, run, patch, now);
                 if (result.Value is { } updated) done.Add(updated);
             }
             return done;
@@ -155,4 +228,11 @@ public sealed partial class RunService
         if (ended.Count > 0) webhooks.Notify();
         return ended;
     }
+}
+
+/// The key of a claimed run: its tenant and id.
+public sealed record ClaimedKey
+{
+    public string TenantId { get; init; } = "";
+    public string Id { get; init; } = "";
 }

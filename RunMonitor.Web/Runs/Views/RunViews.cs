@@ -1,4 +1,5 @@
 using Dapper;
+using RunMonitor.Web.Data;
 
 namespace RunMonitor.Web.Runs;
 
@@ -9,9 +10,30 @@ public sealed record RunView(RunDetail Detail, IReadOnlyList<StepRow> Steps, IRe
     public bool BaseRunInTenant { get; init; }
 }
 
-/// What the run views need beside the run: one step, and the runs that retried it.
-public sealed partial class RunStore
+/// The run views' reads: the modal (`/ui/runs/{id}`), the run page (`/runs/{id}`), the step panel and
+/// `/api/runs/{id}[/steps]`. Another tenant's run is null, as if it were not there.
+public sealed class RunViews(Database database)
 {
+    public async Task<RunRow?> GetAsync(string? tenant, string id, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await RunRows.GetAsync(connection, null, tenant, id);
+    }
+
+    public async Task<RunDetail?> GetDetailAsync(string? tenant, string id, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var run = await RunRows.GetAsync(connection, null, tenant, id);
+        if (run is null) return null;
+        return new RunDetail(run, await RunRows.GetErrorsAsync(connection, null, run));
+    }
+
+    public async Task<IReadOnlyList<StepRow>> GetStepsAsync(RunRow run, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await RunRows.GetStepsAsync(connection, null, run);
+    }
+
     // The modal shows no step payloads or stacks: only what its progress and actions read.
     private const string SelectStepSummaries = """
         SELECT tenant_id AS TenantId, run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,
@@ -34,7 +56,7 @@ public sealed partial class RunStore
         """;
 
     // One batch per view: one connection, and one round trip on PostgreSQL, instead of one of each per query.
-    private const string SelectModalView = $"{SelectModalRun};\n{SelectErrors};\n{SelectStepSummaries}";
+    private const string SelectModalView = $"{SelectModalRun};\n{RunRows.SelectErrors};\n{SelectStepSummaries}";
     // The page links each retry with its status and time: three columns, not the list's 26 (compiling each costs).
     // A retry is made in its run's tenant: the retries of a run are the runs of that tenant naming it.
     private const string SelectRetryLinks = "SELECT id AS Id, status AS Status, created_at AS CreatedAt FROM runs WHERE retry_of = @Id AND tenant_id = @Tenant ORDER BY created_at, id";
@@ -42,7 +64,7 @@ public sealed partial class RunStore
     private const string SelectBaseRunInTenant = """
         SELECT COUNT(*) FROM runs r JOIN runs b ON b.tenant_id = r.tenant_id AND b.id = r.base_run_id WHERE r.tenant_id = @Tenant AND r.id = @Id
         """;
-    private const string SelectPageView = $"{SelectRun};\n{SelectErrors};\n{SelectSteps};\n{SelectRetryLinks};\n{SelectBaseRunInTenant}";
+    private const string SelectPageView = $"{RunRows.SelectRun};\n{RunRows.SelectErrors};\n{RunRows.SelectSteps};\n{SelectRetryLinks};\n{SelectBaseRunInTenant}";
 
     /// The detail modal's reads: the run and its steps without their payloads, and its errors. Another tenant's run is null.
     public Task<RunView?> GetModalViewAsync(string? tenant, string id, CancellationToken ct = default) =>
@@ -57,7 +79,7 @@ public sealed partial class RunStore
     {
         await using var connection = await database.OpenAsync(ct);
         // A super admin who named no tenant: the one tenant holding the id (or none, or AmbiguousRunIdException).
-        if ((tenant ?? await TenantOfAsync(connection, null, id)) is not { } owner) return null;
+        if ((tenant ?? await RunRows.TenantOfAsync(connection, null, id)) is not { } owner) return null;
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new { Id = id, RunId = id, Tenant = owner }, cancellationToken: ct));
         var run = await results.ReadSingleOrDefaultAsync<RunRow>();
         if (run is null) return null;
@@ -71,10 +93,10 @@ public sealed partial class RunStore
     public async Task<StepRow?> GetStepAsync(RunRow run, string stepId, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return await GetStepAsync(connection, null, run, stepId);
+        return await RunRows.GetStepAsync(connection, null, run, stepId);
     }
 
-    private const string SelectRetries = $"SELECT {ListColumns} FROM runs WHERE retry_of = @Id AND tenant_id = @Tenant ORDER BY created_at, id";
+    private const string SelectRetries = $"SELECT {RunRows.ListColumns} FROM runs WHERE retry_of = @Id AND tenant_id = @Tenant ORDER BY created_at, id";
 
     /// Later runs whose `retry_of` is this run, oldest first (in its tenant, where retries are made).
     public async Task<IReadOnlyList<RunRow>> RetriesAsync(RunRow run, CancellationToken ct = default)

@@ -6,7 +6,7 @@ using RunMonitor.Web.Runs;
 namespace RunMonitor.Tests.Runs;
 
 /// The list is reused between polls only while nothing was committed, and for a second at most.
-public class ListCacheTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class RunListCacheTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
@@ -17,7 +17,7 @@ public class ListCacheTests(RunMonitorFactory factory) : IClassFixture<RunMonito
         await using var connection = await database.OpenAsync();
         await using var tx = await connection.BeginTransactionAsync();
         var at = DbTime.ToDb(factory.Clock.GetUtcNow());
-        await RunStore.InsertRunAsync(connection, tx, new RunRow { Id = id, TenantId = "default", WorkflowName = workflow, Status = "queued", CreatedAt = at, UpdatedAt = at });
+        await RunWrites.InsertRunAsync(connection, tx, new RunRow { Id = id, TenantId = "default", WorkflowName = workflow, Status = "queued", CreatedAt = at, UpdatedAt = at });
         await tx.CommitAsync();
     }
 
@@ -57,4 +57,4 @@ public class ListCacheTests(RunMonitorFactory factory) : IClassFixture<RunMonito
 }
 
 /// The same with the app on PostgreSQL.
-public sealed class ListCacheTestsOnPostgres(PostgresFactory factory) : ListCacheTests(factory), IClassFixture<PostgresFactory>;
+public sealed class RunListCacheTestsOnPostgres(PostgresFactory factory) : RunListCacheTests(factory), IClassFixture<PostgresFactory>;

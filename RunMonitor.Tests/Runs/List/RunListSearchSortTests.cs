@@ -1,10 +1,10 @@
 using System.Globalization;
 using RunMonitor.Tests.Infrastructure;
 
-namespace RunMonitor.Tests.Pages.Runs;
+namespace RunMonitor.Tests.Runs;
 
 /// The run list's search, date range, sort headers and page size (`/ui/runs/list` and `/ui/runs`).
-public class ListSearchSortTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+public class RunListSearchSortTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
     private static readonly DateTimeOffset Now = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
@@ -167,4 +167,4 @@ public class ListSearchSortTests(RunMonitorFactory factory) : IClassFixture<RunM
 }
 
 /// The same tests with the app on PostgreSQL.
-public sealed class ListSearchSortTestsOnPostgres(PostgresFactory factory) : ListSearchSortTests(factory), IClassFixture<PostgresFactory>;
+public sealed class RunListSearchSortTestsOnPostgres(PostgresFactory factory) : RunListSearchSortTests(factory), IClassFixture<PostgresFactory>;

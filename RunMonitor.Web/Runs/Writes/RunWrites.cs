@@ -4,9 +4,17 @@ using RunMonitor.Web.Data;
 
 namespace RunMonitor.Web.Runs;
 
-/// The write statements. Each runs inside the caller's transaction from `Database.WriteAsync`.
-public sealed partial class RunStore
+/// The run writes' statements: runs, errors, steps and the workflow list. Each runs inside the caller's transaction
+/// from `Database.WriteAsync`; `GetAsync` reads a run there with the dialect's row lock.
+public sealed class RunWrites(ISqlDialect dialect)
 {
+    private readonly string _selectRunForWrite = RunRows.SelectRun + dialect.ForUpdate;
+
+    /// The run as `RunRows.GetAsync` reads it; on PostgreSQL locked to the end of the transaction, so writes to one
+    /// run take turns whichever instance they come through, as SQLite's one writer makes them.
+    public Task<RunRow?> GetAsync(IDbConnection connection, IDbTransaction tx, string? tenant, string id) =>
+        RunRows.GetAsync(connection, tx, tenant, id, _selectRunForWrite);
+
     private const string InsertRun = """
         INSERT INTO runs (id, tenant_id, workflow_name, name, status, dry_run, trigger_payload, context,
             error_message, error_type, error_stack, created_at, started_at, completed_at, duration_ms,
@@ -86,11 +94,6 @@ public sealed partial class RunStore
     public static Task WriteStepsAsync(IDbConnection connection, IDbTransaction tx, IEnumerable<StepRow> steps) =>
         connection.ExecutePreparedAsync(InsertStep, steps, tx);
 
-    private const string SelectStep = $"SELECT {StepColumns} FROM steps WHERE tenant_id = @TenantId AND run_id = @RunId AND step_id = @StepId";
-
-    public static Task<StepRow?> GetStepAsync(IDbConnection connection, IDbTransaction? tx, RunRow run, string stepId) =>
-        connection.QuerySingleOrDefaultPreparedAsync<StepRow>(SelectStep, new { run.TenantId, RunId = run.Id, StepId = stepId }, tx);
-
     private const string NextStepSeq = "SELECT COALESCE(MAX(seq) + 1, 0) FROM steps WHERE tenant_id = @TenantId AND run_id = @RunId";
 
     public static Task<long> NextStepSeqAsync(IDbConnection connection, IDbTransaction tx, RunRow run) =>
@@ -106,4 +109,15 @@ public sealed partial class RunStore
 
     public static Task RefreshStepCountsAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string at) =>
         connection.ExecutePreparedAsync(RefreshStepCounts, new { run.TenantId, RunId = run.Id, At = at }, tx);
+
+    private const string RenewLease = """
+        UPDATE runs SET lease_expires_at = @ExpiresAt
+        WHERE tenant_id = @TenantId AND id = @Id AND status = 'running' AND lease_owner IS NOT NULL AND lease_seconds IS NOT NULL
+        """;
+
+    /// Any write for a leased run moves its lease on by the length the worker asked for when it claimed.
+    public static Task RenewLeaseAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now) =>
+        run.LeaseSeconds is { } seconds && run.LeaseOwner is not null
+            ? connection.ExecutePreparedAsync(RenewLease, new { run.TenantId, run.Id, ExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) }, tx)
+            : Task.CompletedTask;
 }

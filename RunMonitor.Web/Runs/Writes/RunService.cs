@@ -7,7 +7,7 @@ namespace RunMonitor.Web.Runs;
 
 /// The write rules: ids, tenants, status transitions, derived timestamps, durations and cost.
 /// Every committed change is published to `IRunEvents`; every terminal transition queues webhooks.
-public sealed partial class RunService(Database database, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks)
+public sealed class RunService(Database database, RunWrites writes, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks)
 {
     /// 11 hex digits of Unix milliseconds then 9 random ones: ids sort by creation, so index inserts append.
     public static string NewId(DateTimeOffset at)
@@ -50,22 +50,22 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
 
         var result = await database.WriteAsync(async (connection, tx) =>
         {
-            var inserted = await RunStore.InsertRunAsync(connection, tx, run);
+            var inserted = await RunWrites.InsertRunAsync(connection, tx, run);
             // A generated id that collides (36 random bits within one millisecond) is drawn again.
             for (var attempt = 0; !inserted && request.Id is null && attempt < 5; attempt++)
             {
                 run = run with { Id = NewId(now) };
-                inserted = await RunStore.InsertRunAsync(connection, tx, run);
+                inserted = await RunWrites.InsertRunAsync(connection, tx, run);
             }
             // Only what is true inside the run's tenant: another tenant's runs never collide with it.
             if (!inserted)
                 return WriteResult<RunRow>.Conflict($"a run with id '{run.Id}' already exists in tenant '{run.TenantId}'");
-            if (request.Patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run, errors);
-            await RunStore.WriteStepsAsync(connection, tx, request.Steps.Select((s, i) => new StepRow
+            if (request.Patch.Errors is { } errors) await RunWrites.ReplaceErrorsAsync(connection, tx, run, errors);
+            await RunWrites.WriteStepsAsync(connection, tx, request.Steps.Select((s, i) => new StepRow
             {
                 TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = i, SkillId = s.SkillId, Status = StepStatus.Pending, UpdatedAt = nowText,
             }));
-            await RunStore.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
+            await RunWrites.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
             return new WriteResult<RunRow>(WriteOutcome.Created, run);
         }, ct);
         return Committed(result);
@@ -76,7 +76,7 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
     {
         var result = await database.WriteAsync(async (connection, tx) =>
         {
-            var run = await RunStore.GetAsync(connection, tx, tenant, id);
+            var run = await writes.GetAsync(connection, tx, tenant, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
             return await UpdateInTransactionAsync(connection, tx, run, patch, time.GetUtcNow());
         }, ct);
@@ -85,22 +85,22 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
 
     /// The one path a run's row changes by: the transition rule, the guarded UPDATE, and the
     /// webhook deliveries of a terminal transition, all in the caller's transaction.
-    private async Task<WriteResult<RunRow>> UpdateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
+    internal async Task<WriteResult<RunRow>> UpdateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
         RunRow run, RunPatch patch, DateTimeOffset now)
     {
         if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
             return WriteResult<RunRow>.Conflict(reason);
         var updated = Apply(run, patch, now);
-        if (!await RunStore.UpdateRunAsync(connection, tx, updated, run.Status))
+        if (!await RunWrites.UpdateRunAsync(connection, tx, updated, run.Status))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
-        if (patch.Errors is { } errors) await RunStore.ReplaceErrorsAsync(connection, tx, run, errors);
+        if (patch.Errors is { } errors) await RunWrites.ReplaceErrorsAsync(connection, tx, run, errors);
         if (!RunStatus.IsTerminal(run.Status) && RunStatus.IsTerminal(updated.Status))
             await webhooks.EnqueueAsync(connection, tx, updated, now);
         return new WriteResult<RunRow>(WriteOutcome.Ok, updated);
     }
 
     /// After the commit: live views learn of the change, the dispatcher of new deliveries.
-    private WriteResult<T> Committed<T>(WriteResult<T> result)
+    internal WriteResult<T> Committed<T>(WriteResult<T> result)
     {
         var run = result.Value switch
         {
@@ -184,12 +184,12 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
     {
         var result = await database.WriteAsync(async (connection, tx) =>
         {
-            var run = await RunStore.GetAsync(connection, tx, tenant, runId);
+            var run = await writes.GetAsync(connection, tx, tenant, runId);
             if (run is null) return new WriteResult<StepRow>(WriteOutcome.NotFound, Reason: "Run not found");
             var now = time.GetUtcNow();
             var nowText = DbTime.ToDb(now);
-            var existing = await RunStore.GetStepAsync(connection, tx, run, stepId)
-                ?? new StepRow { TenantId = run.TenantId, RunId = run.Id, StepId = stepId, Seq = await RunStore.NextStepSeqAsync(connection, tx, run) };
+            var existing = await RunRows.GetStepAsync(connection, tx, run, stepId)
+                ?? new StepRow { TenantId = run.TenantId, RunId = run.Id, StepId = stepId, Seq = await RunWrites.NextStepSeqAsync(connection, tx, run) };
             var status = request.Status ?? existing.Status;
             var startedAt = DbTime.ToDb(request.StartedAt) ?? existing.StartedAt;
             var completedAt = DbTime.ToDb(request.CompletedAt) ?? existing.CompletedAt;
@@ -218,9 +218,9 @@ public sealed partial class RunService(Database database, PriceTable prices, Tim
                 ErrorDetails = request.ErrorGiven ? request.ErrorDetails : existing.ErrorDetails,
                 UpdatedAt = nowText,
             };
-            await RunStore.WriteStepsAsync(connection, tx, [step]);
-            await RunStore.RefreshStepCountsAsync(connection, tx, run, nowText);
-            await RunStore.RenewLeaseAsync(connection, tx, run, now);
+            await RunWrites.WriteStepsAsync(connection, tx, [step]);
+            await RunWrites.RefreshStepCountsAsync(connection, tx, run, nowText);
+            await RunWrites.RenewLeaseAsync(connection, tx, run, now);
             return new WriteResult<StepRow>(WriteOutcome.Ok, step);
         }, ct);
         return Committed(result);

@@ -2,7 +2,7 @@ namespace RunMonitor.Web.Runs;
 
 /// Every two seconds, ends the running runs whose worker stopped renewing its lease, so nothing
 /// hangs in `running` forever (SPEC: within 10 s of the lease running out).
-public sealed class LeaseSweeper(RunService service, TimeProvider time, ILogger<LeaseSweeper> logger) : BackgroundService
+public sealed class LeaseSweeper(RunQueue queue, TimeProvider time, ILogger<LeaseSweeper> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
@@ -13,7 +13,7 @@ public sealed class LeaseSweeper(RunService service, TimeProvider time, ILogger<
         {
             try
             {
-                foreach (var run in await service.ExpireLeasesAsync(stoppingToken))
+                foreach (var run in await queue.ExpireLeasesAsync(stoppingToken))
                     logger.LogWarning("Run {RunId} ended {Status}: worker lease expired", run.Id, run.Status);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

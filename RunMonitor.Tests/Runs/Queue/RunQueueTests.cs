@@ -5,12 +5,12 @@ using RunMonitor.Web.Security;
 
 namespace RunMonitor.Tests.Runs;
 
-/// The control rules that API keys (a later slice) will reach over HTTP: tenant scoping of claim,
-/// cancel and retry, and the roles allowed to use them.
-public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+/// The queue's rules: tenant scoping of claim, cancel and retry, and the roles allowed to use them.
+public class RunQueueTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private static readonly Caller Admin = new(null, Roles.Admin);
     private RunService Service => factory.Services.GetRequiredService<RunService>();
+    private RunQueue Queue => factory.Services.GetRequiredService<RunQueue>();
 
     private async Task<string> QueuedAsync(string tenant, string workflow, string? createdAt = null)
     {
@@ -28,8 +28,8 @@ public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<R
         await QueuedAsync("globex", "svc-claim", "2026-11-21T08:00:00Z");
         var mine = await QueuedAsync("acme", "svc-claim", "2026-11-21T09:00:00Z");
 
-        var acme = await Service.ClaimAsync(new Caller("acme", Roles.Ingest), new ClaimRequest("w", ["svc-claim"], 30));
-        var again = await Service.ClaimAsync(new Caller("acme", Roles.Ingest), new ClaimRequest("w", ["svc-claim"], 30));
+        var acme = await Queue.ClaimAsync(new Caller("acme", Roles.Ingest), new ClaimRequest("w", ["svc-claim"], 30));
+        var again = await Queue.ClaimAsync(new Caller("acme", Roles.Ingest), new ClaimRequest("w", ["svc-claim"], 30));
 
         Assert.Equal(mine, acme.Value?.Run.Id);
         Assert.Null(again.Value);
@@ -40,7 +40,7 @@ public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<R
     [InlineData(Roles.Operator)]
     public async Task Claim_WithoutIngestRole_IsForbidden(string role)
     {
-        var result = await Service.ClaimAsync(new Caller("acme", role), new ClaimRequest("w", ["svc-none"], 30));
+        var result = await Queue.ClaimAsync(new Caller("acme", role), new ClaimRequest("w", ["svc-none"], 30));
 
         Assert.Equal(WriteOutcome.Forbidden, result.Outcome);
     }
@@ -53,8 +53,8 @@ public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<R
         var id = await QueuedAsync("acme", "svc-roles");
         var caller = new Caller("acme", role);
 
-        var cancel = await Service.CancelAsync(caller, caller.TenantId, id);
-        var retry = await Service.RetryAsync(caller, caller.TenantId, id, new RetryRequest());
+        var cancel = await Queue.CancelAsync(caller, caller.TenantId, id);
+        var retry = await Queue.RetryAsync(caller, caller.TenantId, id, new RetryRequest());
 
         Assert.Equal(WriteOutcome.Forbidden, cancel.Outcome);
         Assert.Equal(WriteOutcome.Forbidden, retry.Outcome);
@@ -66,8 +66,8 @@ public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<R
         var id = await QueuedAsync("globex", "svc-tenant");
         var acme = new Caller("acme", Roles.Operator);
 
-        var cancel = await Service.CancelAsync(acme, acme.TenantId, id);
-        var retry = await Service.RetryAsync(acme, acme.TenantId, id, new RetryRequest());
+        var cancel = await Queue.CancelAsync(acme, acme.TenantId, id);
+        var retry = await Queue.RetryAsync(acme, acme.TenantId, id, new RetryRequest());
 
         Assert.Equal(WriteOutcome.NotFound, cancel.Outcome);
         Assert.Equal(WriteOutcome.NotFound, retry.Outcome);
@@ -77,13 +77,13 @@ public class RunServiceControlTests(RunMonitorFactory factory) : IClassFixture<R
     public async Task Retry_KeepsTheOldRunsTenant()
     {
         var id = await QueuedAsync("globex", "svc-retry-tenant");
-        await Service.CancelAsync(Admin, null, id);
+        await Queue.CancelAsync(Admin, null, id);
 
-        var retry = await Service.RetryAsync(Admin, null, id, new RetryRequest());
+        var retry = await Queue.RetryAsync(Admin, null, id, new RetryRequest());
 
         Assert.Equal("globex", retry.Value!.TenantId);
     }
 }
 
 /// The same tests with the app on PostgreSQL.
-public sealed class RunServiceControlTestsOnPostgres(PostgresFactory factory) : RunServiceControlTests(factory), IClassFixture<PostgresFactory>;
+public sealed class RunQueueTestsOnPostgres(PostgresFactory factory) : RunQueueTests(factory), IClassFixture<PostgresFactory>;

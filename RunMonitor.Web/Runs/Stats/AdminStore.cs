@@ -1,12 +1,10 @@
 using Dapper;
 using RunMonitor.Web.Data;
-using RunMonitor.Web.Runs;
 
-namespace RunMonitor.Web.Admin;
+namespace RunMonitor.Web.Runs;
 
-/// `GET /api/admin/runs/stats`: counts are runs created in the period by their current status, except
-/// `queued` and `running`, which are the queue right now. failureRate = failed / finished (completed,
-/// partial, failed, cancelled), null when none finished.
+/// `GET /api/admin/runs/stats`: the stats (`RunStats`, the one definition) with failureRate = failed / finished
+/// (completed, partial, failed, cancelled), null when none finished, and the p95 duration.
 public sealed record AdminStats
 {
     public long Total { get; init; }
@@ -81,7 +79,7 @@ public sealed record TenantModelUsage
 /// ceil(0.95 n) in duration order) with window functions, over a bounded sample: the period's
 /// most recent `RunSample` timed runs and `StepSample` timed steps (exact below that, and the page
 /// stays fast on a store of millions).
-public sealed class AdminStore(Database database, RunStore runs)
+public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect dialect)
 {
     public const int RunSample = 50_000;
     public const int StepSample = 50_000;
@@ -97,10 +95,10 @@ public sealed class AdminStore(Database database, RunStore runs)
 
     public async Task<AdminStats> StatsAsync(DateTimeOffset since, CancellationToken ct = default)
     {
-        var stats = await runs.StatsAsync(null, since, ct);
+        var totals = await stats.StatsAsync(null, since, ct);
         await using var connection = await database.OpenAsync(ct);
         var p95 = await connection.QuerySingleOrDefaultAsync<long?>(P95Runs, new { Since = DbTime.ToDb(since), Sample = RunSample });
-        return AdminStats.From(stats, p95);
+        return AdminStats.From(totals, p95);
     }
 
     // From the hourly rollups the triggers keep (0005), not by scanning a month of runs.
@@ -158,32 +156,11 @@ public sealed class AdminStore(Database database, RunStore runs)
         return (await connection.QueryAsync<SkillDuration>(SlowestSkills, new { Since = DbTime.ToDb(since), Limit = limit, Sample = StepSample })).ToList();
     }
 
-    // From the daily rollup (0006). Token sums saturate (see RunStore.StatsSql): ingest accepts any 64-bit count.
-    private const string UsageByTenantModel = """
-        SELECT tenant_id AS TenantId, NULLIF(model_name, '') AS ModelName, SUM(usage_runs) AS Runs,
-               CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER) AS TokensInput, CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER) AS TokensOutput,
-               TOTAL(cost_usd) AS CostUsd, SUM(estimated_runs) > 0 AS AnyEstimated
-        FROM run_daily WHERE day >= @SinceDay
-        GROUP BY tenant_id, model_name
-        HAVING SUM(usage_runs) > 0
-        ORDER BY CostUsd DESC, tenant_id, model_name
-        """;
-
-    // PostgreSQL sums bigints as numeric (no overflow), so LEAST saturates where SQLite's TOTAL and MIN do.
-    private const string UsageByTenantModelPostgres = """
-        SELECT tenant_id AS TenantId, NULLIF(model_name, '') AS ModelName, SUM(usage_runs) AS Runs,
-               CAST(LEAST(SUM(tokens_input), 9.0e18) AS BIGINT) AS TokensInput, CAST(LEAST(SUM(tokens_output), 9.0e18) AS BIGINT) AS TokensOutput,
-               CAST(LEAST(SUM(CAST(cost_usd AS NUMERIC)), 1.0e308) AS DOUBLE PRECISION) AS CostUsd, SUM(estimated_runs) > 0 AS AnyEstimated
-        FROM run_daily WHERE day >= @SinceDay
-        GROUP BY tenant_id, model_name
-        HAVING SUM(usage_runs) > 0
-        ORDER BY CostUsd DESC, tenant_id, model_name
-        """;
-
+    // From the daily rollup (0006), in the dialect's spelling: token sums saturate as the stats' do.
     /// `since` is the start of a UTC day: the rollup is per day of creation.
     public async Task<IReadOnlyList<TenantModelUsage>> UsageAsync(DateTimeOffset since, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<TenantModelUsage>(connection.IsPostgres() ? UsageByTenantModelPostgres : UsageByTenantModel, new { SinceDay = DbTime.ToDb(since)[..10] })).ToList();
+        return (await connection.QueryAsync<TenantModelUsage>(dialect.UsageByTenantModel, new { SinceDay = DbTime.ToDb(since)[..10] })).ToList();
     }
 }

@@ -1,0 +1,62 @@
+using System.Data;
+using System.Data.Common;
+using Dapper;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Data;
+
+/// Every statement or fragment that differs between SQLite and PostgreSQL. One implementation is chosen at
+/// composition (`AddSqlDialect`), so no store asks which engine it runs on: it asks the dialect for the spelling.
+public interface ISqlDialect
+{
+    /// `x IN @List` / `x NOT IN @List` as this engine takes a list parameter.
+    string Lists(string sql);
+
+    /// Appended to a read inside a write: the row stays locked to the end of the transaction, so writes to one
+    /// run take turns whichever instance they come through (empty where one writer already serialises them).
+    string ForUpdate { get; }
+
+    /// Appended to a queue's pick: rows another transaction holds are passed over, not waited for.
+    string SkipLocked { get; }
+
+    /// The list's ORDER BY for a sort by duration: runs without one last both ways, `pk` as the tie-break.
+    string DurationOrder(bool descending);
+
+    /// The name half of a search for `q` (three characters or more, LIKE-escaped as `escaped`), its parameters
+    /// added to `p`; `driveLimit` bounds the index matches that may drive the query.
+    Task<NameClause> NameClauseAsync(IDbConnection connection, string q, string escaped, DynamicParameters p, int driveLimit);
+
+    /// The stats cards' batch (totals of the period, the queue now, the oldest queued run) for one tenant or all.
+    string Stats(bool allTenants);
+
+    /// The admin page's usage by tenant and model, from the daily rollup.
+    string UsageByTenantModel { get; }
+
+    /// Recomputes the counters and rollups from the runs (after a bulk load with the triggers off); null where the
+    /// engine's migrations backfill them.
+    string? RebuildDerived { get; }
+
+    /// True where the engine keeps the name index itself on every insert (no `NameIndexer` pass).
+    bool IndexesNamesOnWrite { get; }
+
+    /// Where artifact bytes live: files beside the store, or rows every instance reads.
+    IArtifactBytes ArtifactBytes(Database database);
+
+    /// How writes reach the store: one writer with group commit, or concurrent transactions retried on conflicts.
+    IWritePath WritePath(Database database);
+
+    /// Before the migrations: the journal mode, or a lock a second instance waits on; disposed after them.
+    Task<IAsyncDisposable> BeginMigrationsAsync(Database database, CancellationToken ct);
+}
+
+/// How a name search reads: `Index`, the matches drive the query; `Common`, the name filters runs read newest-first.
+public enum NameMatch { None, Index, Common }
+
+public sealed record NameClause(string Sql, NameMatch Match);
+
+public static class SqlDialectRegistration
+{
+    /// The store's dialect (chosen with its engine, in `Database`'s constructor) and what it decides: artifact bytes.
+    public static IServiceCollection AddSqlDialect(this IServiceCollection services, Database database) =>
+        services.AddSingleton(database.Dialect).AddSingleton(database.Dialect.ArtifactBytes(database));
+}

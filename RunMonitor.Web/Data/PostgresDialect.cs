@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Text.RegularExpressions;
+using Dapper;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Data;
+
+/// PostgreSQL's spelling: row locks for writes that several instances make at once, array parameters for lists,
+/// the pg_trgm index for names, sums that saturate through NUMERIC, artifact bytes as rows every instance reads.
+public sealed partial class PostgresDialect : ISqlDialect
+{
+    public static readonly PostgresDialect Instance = new();
+
+    private static readonly ConcurrentDictionary<string, string> ArrayLists = new();
+
+    /// Npgsql passes a list as one array parameter, compared with `= ANY(@List)` (and `NOT IN` with `<> ALL(@List)`).
+    public string Lists(string sql) =>
+        ArrayLists.GetOrAdd(sql, s => InList().Replace(s, m => m.Groups[1].Success ? $"<> ALL({m.Groups[2].Value})" : $"= ANY({m.Groups[2].Value})"));
+
+    [GeneratedRegex(@"\b(NOT\s+)?IN\s+(@\w+)", RegexOptions.CultureInvariant)]
+    private static partial Regex InList();
+
+    public string ForUpdate => " FOR UPDATE";
+
+    public string SkipLocked => " FOR UPDATE SKIP LOCKED";
+
+    // PostgreSQL sorts NULL above every value: NULLS LAST reads the (duration_ms, pk) index one way and the
+    // (duration_ms DESC NULLS LAST, pk DESC) one the other.
+    public string DurationOrder(bool descending) => descending ? "duration_ms DESC NULLS LAST, pk DESC" : "duration_ms ASC NULLS LAST, pk ASC";
+
+    /// The pg_trgm GIN index serves `name ILIKE '%q%'`; the planner picks it or a newest-first scan from its estimates.
+    public Task<NameClause> NameClauseAsync(IDbConnection connection, string q, string escaped, DynamicParameters p, int driveLimit)
+    {
+        p.Add("QLike", "%" + escaped + "%");
+        return Task.FromResult(new NameClause("name ILIKE @QLike", NameMatch.None));
+    }
+
+    // SUM of bigint is numeric here (it cannot overflow), so it saturates with LEAST; costs are summed as numeric
+    // too, as a sum of doubles past 1.8e308 is an error here, not infinity.
+    private const string StatsSql = """
+        SELECT CAST(COALESCE(SUM(runs), 0) AS BIGINT) AS Total,
+               CAST(COALESCE(SUM(CASE WHEN status = 'completed' THEN runs END), 0) AS BIGINT) AS Completed,
+               CAST(COALESCE(SUM(CASE WHEN status = 'partial' THEN runs END), 0) AS BIGINT) AS Partial,
+               CAST(COALESCE(SUM(CASE WHEN status = 'failed' THEN runs END), 0) AS BIGINT) AS Failed,
+               CAST(COALESCE(SUM(CASE WHEN status = 'cancelled' THEN runs END), 0) AS BIGINT) AS Cancelled,
+               CAST(COALESCE(SUM(CASE WHEN dry = 1 OR status = 'dry' THEN runs END), 0) AS BIGINT) AS Dry,
+               CAST(LEAST(COALESCE(SUM(insights), 0), 9.0e18) AS BIGINT) AS Insights,
+               CAST(LEAST(COALESCE(SUM(CAST(cost_usd AS NUMERIC)), 0), 1.0e308) AS DOUBLE PRECISION) AS CostUsd,
+               CAST(LEAST(COALESCE(SUM(tokens_input), 0), 9.0e18) AS BIGINT) AS TokensInput,
+               CAST(LEAST(COALESCE(SUM(tokens_output), 0), 9.0e18) AS BIGINT) AS TokensOutput,
+               CASE WHEN SUM(duration_count) > 0 THEN CAST(SUM(duration_sum) AS DOUBLE PRECISION) / CAST(SUM(duration_count) AS DOUBLE PRECISION) END AS AvgDurationMs
+        FROM (
+            SELECT status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count
+            FROM run_rollups WHERE {0} hour >= @FirstHour
+            UNION ALL
+            SELECT status, dry_run, 1, COALESCE(insights_created, 0), COALESCE(cost_usd, 0.0), COALESCE(tokens_input, 0),
+                   COALESCE(tokens_output, 0), COALESCE(duration_ms, 0), CASE WHEN duration_ms IS NOT NULL THEN 1 ELSE 0 END
+            FROM runs WHERE {0} created_at >= @Since AND created_at < @FirstHourStart
+        ) AS period;
+        SELECT CAST(COALESCE(SUM(CASE WHEN status = 'queued' THEN n END), 0) AS BIGINT) AS QueuedNow,
+               CAST(COALESCE(SUM(CASE WHEN status = 'running' THEN n END), 0) AS BIGINT) AS RunningNow
+        FROM run_counts WHERE {0} status IN ('queued', 'running');
+        SELECT MIN(created_at) FROM runs WHERE {0} status = 'queued';
+        """;
+
+    private static readonly string StatsTenant = string.Format(StatsSql, "tenant_id = @Tenant AND");
+    private static readonly string StatsAll = string.Format(StatsSql, "");
+
+    public string Stats(bool allTenants) => allTenants ? StatsAll : StatsTenant;
+
+    public string UsageByTenantModel => """
+        SELECT tenant_id AS TenantId, NULLIF(model_name, '') AS ModelName, SUM(usage_runs) AS Runs,
+               CAST(LEAST(SUM(tokens_input), 9.0e18) AS BIGINT) AS TokensInput, CAST(LEAST(SUM(tokens_output), 9.0e18) AS BIGINT) AS TokensOutput,
+               CAST(LEAST(SUM(CAST(cost_usd AS NUMERIC)), 1.0e308) AS DOUBLE PRECISION) AS CostUsd, SUM(estimated_runs) > 0 AS AnyEstimated
+        FROM run_daily WHERE day >= @SinceDay
+        GROUP BY tenant_id, model_name
+        HAVING SUM(usage_runs) > 0
+        ORDER BY CostUsd DESC, tenant_id, model_name
+        """;
+
+    /// Recomputes what the triggers of Migrations/Postgres/0001 keep (counters, hourly and daily rollups)
+    /// from the runs: after a bulk copy that loaded runs with the triggers disabled. The same numbers as
+    /// SQLite's backfills in migrations 0005 and 0006; value sums saturate at the largest BIGINT (cost: the largest finite double),
+    /// as the triggers' sums do, summed as NUMERIC so they never overflow on the way (a SUM of DOUBLE
+    /// PRECISION raises "value out of range: overflow"). The trigram index
+    /// on names needs no rebuild: PostgreSQL maintains it.
+    public const string RebuildDerivedSql = """
+        DELETE FROM run_counts;
+        INSERT INTO run_counts (tenant_id, workflow_name, status, n)
+        SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY tenant_id, workflow_name, status;
+        DELETE FROM run_rollups;
+        INSERT INTO run_rollups (tenant_id, hour, status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count)
+        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*),
+               LEAST(COALESCE(SUM(insights_created), 0), 9223372036854775807)::bigint,
+               LEAST(COALESCE(SUM(cost_usd::numeric), 0), 1.7976931348623157e308)::float8,
+               LEAST(COALESCE(SUM(tokens_input), 0), 9223372036854775807)::bigint,
+               LEAST(COALESCE(SUM(tokens_output), 0), 9223372036854775807)::bigint,
+               LEAST(COALESCE(SUM(duration_ms), 0), 9223372036854775807)::bigint,
+               COUNT(duration_ms)
+        FROM runs GROUP BY tenant_id, substr(created_at, 1, 13), status, dry_run;
+        DELETE FROM run_daily;
+        INSERT INTO run_daily (tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, cost_usd, tokens_input, tokens_output)
+        SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
+               COUNT(*) FILTER (WHERE tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL),
+               SUM(cost_estimated)::bigint,
+               LEAST(COALESCE(SUM(cost_usd::numeric), 0), 1.7976931348623157e308)::float8,
+               LEAST(COALESCE(SUM(tokens_input), 0), 9223372036854775807)::bigint,
+               LEAST(COALESCE(SUM(tokens_output), 0), 9223372036854775807)::bigint
+        FROM runs GROUP BY tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status;
+        """;
+
+    public string? RebuildDerived => RebuildDerivedSql;
+
+    // pg_trgm's index takes each row in its own insert.
+    public bool IndexesNamesOnWrite => true;
+
+    public IArtifactBytes ArtifactBytes(Database database) => new PostgresArtifactBytes(database);
+
+    public IWritePath WritePath(Database database) => new RetriedWrites(database);
+
+    // Any fixed number: it names RunMonitor's migration lock among the database's advisory locks.
+    private const long MigrationLock = 0x52756e4d6f6e;
+
+    /// An advisory lock held by this session until the migrations end: a second instance waits, then finds nothing to do.
+    public async Task<IAsyncDisposable> BeginMigrationsAsync(Database database, CancellationToken ct)
+    {
+        var holder = await database.OpenAsync(ct);
+        try
+        {
+            await holder.ExecuteAsync("SELECT pg_advisory_lock(@Key)", new { Key = MigrationLock });
+        }
+        catch
+        {
+            await holder.DisposeAsync();
+            throw;
+        }
+        return new MigrationLockHeld(holder);
+    }
+
+    private sealed class MigrationLockHeld(System.Data.Common.DbConnection holder) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try { await holder.ExecuteAsync("SELECT pg_advisory_unlock(@Key)", new { Key = MigrationLock }); }
+            finally { await holder.DisposeAsync(); }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Data;
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace RunMonitor.Web.Data;
+
+/// How `Database.WriteAsync` reaches the store; the dialect chooses it (`ISqlDialect.WritePath`).
+public interface IWritePath
+{
+    Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct);
+
+    /// Closes what the path keeps open, for work that needs the store to itself.
+    void CloseConnections();
+}
+
+/// SQLite's one writer path. Writes that arrive while another batch commits are taken together (group commit): each
+/// in its own savepoint, so one that throws is undone alone, and all of them committed by one COMMIT, which is what
+/// ingest speed needs.
+public sealed class GroupCommitWrites(Database database) : IWritePath
+{
+    // SQLite has one writer; queueing writers here keeps "database is locked" out of ingest.
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    public async Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct)
+    {
+        var pending = new PendingWrite<T>(work, ct);
+        _queue.Enqueue(pending);
+        await _writeGate.WaitAsync(ct);
+        try
+        {
+            // Another writer may have taken this one into its batch while it waited; batches are taken in
+            // arrival order, so leading until this one is done always reaches it.
+            while (!pending.Done) await CommitBatchAsync();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+        return await pending.Result;
+    }
+
+    private const int MaxBatch = 64;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> _queue = new();
+
+    private async Task CommitBatchAsync()
+    {
+        var batch = new List<PendingWrite>();
+        while (batch.Count < MaxBatch && _queue.TryDequeue(out var next)) batch.Add(next);
+        if (batch.Count == 0) return;
+        try
+        {
+            var connection = _writer ??= await OpenWriterAsync();
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(IsolationLevel.Serializable);
+            foreach (var write in batch)
+            {
+                if (write.Cancelled) continue;
+                // Each write in its own savepoint; one name serves them all, since each is released before the next.
+                await connection.ExecutePreparedAsync("SAVEPOINT w", null, transaction);
+                try
+                {
+                    await write.RunAsync(connection, transaction);
+                    await connection.ExecutePreparedAsync("RELEASE w", null, transaction);
+                }
+                catch (Exception e)
+                {
+                    await connection.ExecutePreparedAsync("ROLLBACK TO w", null, transaction);
+                    await connection.ExecutePreparedAsync("RELEASE w", null, transaction);
+                    write.Failed = e;
+                }
+            }
+            await transaction.CommitAsync();
+            database.NoteCommit();
+            foreach (var write in batch) write.Complete();
+        }
+        catch (Exception e)
+        {
+            // Nothing of the batch is committed: every writer in it hears so. The writer connection may be what
+            // failed; the next batch opens a new one.
+            CloseWriter();
+            foreach (var write in batch) write.Fail(e);
+        }
+    }
+
+    // The writer's own connection, open while the app runs: it keeps the writer's compiled statements
+    // (`PreparedStatements`), and a larger page cache for the indexes every insert walks. Only the writer path
+    // (one batch at a time, behind the gate) touches it.
+    private SqliteConnection? _writer;
+
+    private async Task<SqliteConnection> OpenWriterAsync()
+    {
+        var connection = await database.OpenUnpooledAsync();
+        using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = $"PRAGMA cache_size=-{WriterCacheKib}; PRAGMA wal_autocheckpoint={CheckpointPages};";
+            await pragma.ExecuteNonQueryAsync();
+        }
+        PreparedStatements.Keep(connection);
+        return connection;
+    }
+
+    // 8 MiB (SQLite's default is 2): the upper levels and recent leaves of the runs table's indexes stay in the
+    // writer's memory; more bought no ingest speed (docs/PERFORMANCE.md).
+    private const int WriterCacheKib = 8 * 1024;
+
+    // The writer copies the write-ahead log back into the file once it holds this many pages (40 MB), not
+    // SQLite's default 1,000: every insert dirties the same few leaves of each index (and the counter and
+    // rollup rows), so a longer log writes each back once for many commits instead of once every few.
+    private const int CheckpointPages = 10_000;
+
+    private void CloseWriter()
+    {
+        if (_writer is null) return;
+        PreparedStatements.Forget(_writer);
+        _writer.Dispose();
+        _writer = null;
+    }
+
+    public void CloseConnections()
+    {
+        _writeGate.Wait();
+        try
+        {
+            CloseWriter();
+            using var pooled = new SqliteConnection(database.ConnectionString);
+            SqliteConnection.ClearPool(pooled);
+        }
+        finally { _writeGate.Release(); }
+    }
+
+
+    private abstract class PendingWrite
+    {
+        public Exception? Failed { get; set; }
+        public abstract bool Done { get; }
+        public abstract bool Cancelled { get; }
+        public abstract Task RunAsync(DbConnection connection, IDbTransaction transaction);
+        public abstract void Complete();
+        public abstract void Fail(Exception e);
+    }
+
+    private sealed class PendingWrite<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct) : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _value;
+
+        public Task<T> Result => _result.Task;
+        public override bool Done => _result.Task.IsCompleted;
+        public override bool Cancelled => ct.IsCancellationRequested;
+
+        public override async Task RunAsync(DbConnection connection, IDbTransaction transaction) => _value = await work(connection, transaction);
+
+        public override void Complete()
+        {
+            if (Cancelled && Failed is null) _result.TrySetCanceled(ct);
+            else if (Failed is not null) _result.TrySetException(Failed);
+            else _result.TrySetResult(_value!);
+        }
+
+        public override void Fail(Exception e) => _result.TrySetException(e);
+    }
+}
+
+/// PostgreSQL: each write is its own READ COMMITTED transaction, run concurrently; one that meets a serialization
+/// failure or a deadlock is rolled back and run again.
+public sealed class RetriedWrites(Database database) : IWritePath
+{
+    private const int PostgresAttempts = 8;
+
+    public async Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await database.OpenAsync(ct);
+                await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+                var result = await work(connection, transaction);
+                await transaction.CommitAsync(ct);
+                database.NoteCommit();
+                return result;
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected
+                                              && attempt < PostgresAttempts)
+            {
+                await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
+            }
+        }
+    }
+
+    public void CloseConnections() { }
+}

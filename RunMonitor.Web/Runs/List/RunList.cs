@@ -1,0 +1,106 @@
+using System.Data;
+using Dapper;
+using RunMonitor.Web.Data;
+
+namespace RunMonitor.Web.Runs;
+
+/// A page of runs. `Total` is exact from the counters, or for free-text and date filters counted up to
+/// `RunListQuery.CountCap` with `TotalCapped` set beyond it (shown as `10,000+`). `SearchedNewest` is set when a name
+/// too common to search every run for was looked for among that many newest runs of the other filters only.
+/// `SharedIds`: for a super admin's view, the ids of the page also held by a run of another tenant (their links name the tenant).
+public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter Filter, bool TotalCapped = false, int? SearchedNewest = null)
+{
+    public IReadOnlySet<string> SharedIds { get; init; } = new HashSet<string>();
+}
+
+/// `/ui/runs/list`, `/api/runs` and the filter form's choices: a page of runs for a filter (through a one-second
+/// cache), the recent runs, the workflows and tenants to choose from. Every read is scoped by tenant.
+public sealed class RunList(Database database, RunListQuery query, ISqlDialect dialect)
+{
+    // Every open dashboard polls the same page of the same list: an answer is reused for a second at most,
+    // and only while nothing has been written since it was read (through this instance, or another one
+    // sharing the store). Bounded: a flood of distinct filters empties it rather than growing it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (RunPage Page, long Commits, long At)> _listCache = new();
+    private const int ListCacheEntries = 512;
+
+    public async Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default)
+    {
+        var key = (filter.Tenant ?? "*") + "|" + filter.ToQueryString();
+        var commits = database.Commits;
+        var now = Environment.TickCount64;
+        if (_listCache.TryGetValue(key, out var cached) && cached.Commits == commits && now - cached.At < 1000)
+            return cached.Page with { Filter = filter };
+        var page = await ReadListAsync(filter, ct);
+        if (_listCache.Count >= ListCacheEntries) _listCache.Clear();
+        _listCache[key] = (page, commits, now);
+        return page;
+    }
+
+    private async Task<RunPage> ReadListAsync(RunFilter filter, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var built = await query.BuildAsync(connection, filter);
+        var items = (await connection.QueryAsync<RunRow>(built.ItemsSql, built.Parameters)).ToList();
+        var counted = await connection.ExecuteScalarAsync<long>(built.CountSql, built.Parameters);
+        var capped = built.CountIsCapped && counted > RunListQuery.CountCap;
+        // A tenant's caller never sees another tenant's runs; a super admin's links must say which run an id means.
+        var superAdminView = filter.Tenant is null || filter.TenantChosen;
+        return new RunPage(items, capped ? RunListQuery.CountCap : counted, filter, capped, built.SearchedNewest)
+        {
+            SharedIds = superAdminView ? await SharedIdsAsync(connection, items) : new HashSet<string>(),
+        };
+    }
+
+    private const string SelectSharedIds = "SELECT id FROM runs WHERE id IN @Ids GROUP BY id HAVING COUNT(*) > 1";
+    private readonly string _selectSharedIds = dialect.Lists(SelectSharedIds);
+
+    /// Which of these runs' ids a run of another tenant holds too.
+    public async Task<IReadOnlySet<string>> SharedIdsAsync(IReadOnlyList<RunRow> runs, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await SharedIdsAsync(connection, runs);
+    }
+
+    private async Task<IReadOnlySet<string>> SharedIdsAsync(IDbConnection connection, IReadOnlyList<RunRow> runs) =>
+        runs.Count == 0 ? new HashSet<string>()
+            : (await connection.QueryAsync<string>(_selectSharedIds, new { Ids = runs.Select(r => r.Id).Distinct().ToArray() })).ToHashSet(StringComparer.Ordinal);
+
+    public const string SelectRecent = $"SELECT {RunRows.ListColumns} FROM runs WHERE tenant_id = @Tenant ORDER BY created_at DESC, pk DESC LIMIT @Limit";
+    public const string SelectRecentAll = $"SELECT {RunRows.ListColumns} FROM runs ORDER BY created_at DESC, pk DESC LIMIT @Limit";
+
+    public async Task<IReadOnlyList<RunRow>> RecentAsync(string? tenant, int limit, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<RunRow>(tenant is null ? SelectRecentAll : SelectRecent, new { Tenant = tenant, Limit = limit })).ToList();
+    }
+
+    private const string SelectWorkflows = "SELECT DISTINCT workflow_name FROM workflows WHERE tenant_id = @Tenant ORDER BY workflow_name";
+    private const string SelectWorkflowsAll = "SELECT DISTINCT workflow_name FROM workflows ORDER BY workflow_name";
+
+    public async Task<IReadOnlyList<string>> WorkflowsAsync(string? tenant, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<string>(tenant is null ? SelectWorkflowsAll : SelectWorkflows, new { Tenant = tenant })).ToList();
+    }
+
+    private const string SelectTenants = "SELECT DISTINCT tenant_id FROM workflows ORDER BY tenant_id";
+
+    public async Task<IReadOnlyList<string>> TenantsAsync(CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<string>(SelectTenants)).ToList();
+    }
+
+    private const string SelectWorkflowsAndTenants = $"{SelectWorkflows};\n{SelectTenants}";
+    private const string SelectWorkflowsAllAndTenants = $"{SelectWorkflowsAll};\n{SelectTenants}";
+
+    /// The filter form's choices on one connection: the tenant's workflows (all for null) and, for a super admin, the tenants.
+    public async Task<(IReadOnlyList<string> Workflows, IReadOnlyList<string> Tenants)> FilterChoicesAsync(string? tenant, bool withTenants, CancellationToken ct = default)
+    {
+        if (!withTenants) return (await WorkflowsAsync(tenant, ct), []);
+        await using var connection = await database.OpenAsync(ct);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+            tenant is null ? SelectWorkflowsAllAndTenants : SelectWorkflowsAndTenants, new { Tenant = tenant }, cancellationToken: ct));
+        return ((await results.ReadAsync<string>()).AsList(), (await results.ReadAsync<string>()).AsList());
+    }
+}
