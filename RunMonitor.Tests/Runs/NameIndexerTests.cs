@@ -39,6 +39,22 @@ public sealed class NameIndexerTests(RunMonitorFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task Search_WhenTheIndexerPassesBetweenItsTwoReads_StillFindsTheRun()
+    {
+        // A search reads the index's matches, then the runs; an indexer pass in between moves the run from the
+        // unindexed tail into the index after its matches were taken. It must be found on one side or the other.
+        var id = await CreateAsync("Tapir between reads");
+        Assert.True(await PkAsync(id) > await MarkAsync());
+        await using var connection = await Database.OpenAsync();
+        var p = new DynamicParameters();
+        var clause = await factory.Services.GetRequiredService<ISqlDialect>().NameClauseAsync(connection, "tapir betw", "tapir betw", p, 100);
+
+        Assert.Equal(1, await Indexer.IndexPassAsync());
+
+        Assert.Equal([id], await connection.QueryAsync<string>($"SELECT id FROM runs WHERE {clause.Sql}", p));
+    }
+
+    [Fact]
     public async Task OnePass_IndexesABatchAtMost_AndTheNextPassTheRest()
     {
         // A pass's batch counts runs past the mark; the runs are written straight to the store to reach it quickly.

@@ -28,13 +28,17 @@ public sealed class SqliteDialect : ISqlDialect
         p.Add("QLike", "%" + escaped + "%");
         // The index is read once: its matches travel to the page and the count as a JSON array, instead of each
         // of them matching the phrase again (slow for a long one).
+        // The mark is read before the matches: a run the indexer takes in between is then in both (IN keeps it once);
+        // read after, it would be in neither.
+        var mark = await connection.ExecuteScalarAsync<long>(NameIndexer.SelectMark);
         var matches = (await connection.QueryAsync<long>(SearchMatches, new { QPhrase = phrase, Cap = driveLimit + 1 })).AsList();
         if (matches.Count <= driveLimit)
         {
             p.Add("QMatches", "[" + string.Join(',', matches) + "]");
-            // The index holds the runs up to NameIndexer's mark; the few written since are matched by their names.
+            p.Add("QMark", mark);
+            // The index holds the runs up to the mark; the few written since are matched by their names.
             return new NameClause("pk IN (SELECT value FROM json_each(@QMatches) " +
-                $"UNION ALL SELECT pk FROM runs WHERE {NameIndexer.Unindexed} AND name LIKE @QLike ESCAPE '\\')", NameMatch.Index);
+                "UNION ALL SELECT pk FROM runs WHERE pk > @QMark AND name LIKE @QLike ESCAPE '\\')", NameMatch.Index);
         }
         return new NameClause("name LIKE @QLike ESCAPE '\\'", NameMatch.Common);
     }

@@ -22,11 +22,12 @@ public sealed class NameIndexer(Database database, ISqlDialect dialect, ILogger<
         """;
 
     /// The runs past the mark, read by a search beside the index (a range of the rowid, then their names).
-    public const string Unindexed = "pk > (SELECT indexed_through FROM runs_name_fts_mark WHERE id = 1)";
+    private const string Unindexed = "pk > (SELECT indexed_through FROM runs_name_fts_mark WHERE id = 1)";
 
     private const string Behind = $"SELECT EXISTS (SELECT 1 FROM runs WHERE {Unindexed})";
 
-    private const string SelectMark = "SELECT indexed_through FROM runs_name_fts_mark WHERE id = 1";
+    /// How far the index reaches: every run up to this pk is in it.
+    public const string SelectMark = "SELECT indexed_through FROM runs_name_fts_mark WHERE id = 1";
 
     private const string SelectBatch = "SELECT COUNT(*) AS Runs, MAX(pk) AS Through FROM (SELECT pk FROM runs WHERE pk > @Mark ORDER BY pk LIMIT @Batch)";
 
