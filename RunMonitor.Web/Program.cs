@@ -75,6 +75,7 @@ builder.Services.AddRunMonitorSecurity(builder.Configuration);
 builder.Services.AddSharedKeyRing(database);
 builder.Services.AddRunMonitorAdmin(builder.Configuration);
 builder.Services.AddRunMonitorCompression();
+builder.Services.AddSingleton<InlineStyle>();
 
 var app = builder.Build();
 app.Services.ValidateApiKeys();

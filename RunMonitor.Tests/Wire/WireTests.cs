@@ -71,7 +71,7 @@ public class WireTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFact
         System.Text.RegularExpressions.Regex.Replace(html, "RequestVerificationToken[^}]*}", "");
 
     [Theory]
-    [InlineData("/lib/runmonitor/runmonitor.css", "br")]
+    [InlineData("/lib/htmx-ext-sse/sse.min.js", "br")]
     [InlineData("/lib/runmonitor/runmonitor.js", "gzip")]
     [InlineData("/lib/htmx/htmx.min.js", "br")]
     public async Task VersionedAsset_IsCachedForAYearImmutableAndCompressed(string asset, string encoding)

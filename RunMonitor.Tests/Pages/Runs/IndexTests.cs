@@ -60,26 +60,42 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
 
         var doc = await _client.GetDocumentAsync("/ui/runs/list?layer_name=links-wf");
 
-        var rows = doc.QuerySelectorAll("table.runs-table tbody tr").ToDictionary(tr => tr.GetAttribute("data-run-id")!, tr => tr.GetAttribute("hx-get"));
+        var rows = doc.QuerySelectorAll("table.runs-table tbody tr").ToDictionary(tr => tr.GetAttribute("data-run-id")!, tr => tr.GetAttribute("data-modal-url"));
         Assert.Equal(ids.Order(), rows.Keys.Order());
         foreach (var id in ids) Assert.Equal(routing.GetPathByPage("/Runs/Modal", values: new { id }), rows[id]);
         Assert.Equal("/ui/runs/links%3Aa.b-c_d", rows["links:a.b-c_d"]);
     }
 
     [Fact]
-    public async Task Page_Layout_LinksEveryAssetWithItsContentVersion()
+    public async Task Page_Layout_LinksEveryScriptWithItsContentVersion()
     {
         var versions = factory.Services.GetRequiredService<Microsoft.AspNetCore.Mvc.ViewFeatures.IFileVersionProvider>();
-        string[] styles = ["/lib/runmonitor/runmonitor.css"];
         string[] scripts = ["/lib/htmx/htmx.min.js", "/lib/htmx-ext-sse/sse.min.js", "/lib/runmonitor/runmonitor.js"];
 
         var doc = await _client.GetDocumentAsync("/ui/runs");
 
-        Assert.Equal(styles.Select(p => versions.AddFileVersionToPath(Microsoft.AspNetCore.Http.PathString.Empty, p)),
-            doc.QuerySelectorAll("head link[rel=stylesheet]").Select(l => l.GetAttribute("href")));
         Assert.Equal(scripts.Select(p => versions.AddFileVersionToPath(Microsoft.AspNetCore.Http.PathString.Empty, p)),
             doc.QuerySelectorAll("head script[defer]").Select(l => l.GetAttribute("src")));
-        Assert.All(doc.QuerySelectorAll("head link[rel=stylesheet], head script"), e => Assert.Contains("?v=", e.GetAttribute("href") ?? e.GetAttribute("src")));
+        Assert.All(doc.QuerySelectorAll("head script"), e => Assert.Contains("?v=", e.GetAttribute("src")));
+    }
+
+    [Fact]
+    public async Task Page_Head_CarriesTheStyleBundleInlineAllowedByItsHashOnly()
+    {
+        var served = await _client.GetStringAsync("/lib/runmonitor/runmonitor.css");
+
+        var response = await _client.GetAsync("/ui/runs");
+        var doc = await Html.ParseAsync(response);
+
+        Assert.Empty(doc.QuerySelectorAll("link[rel=stylesheet]"));
+        var style = Assert.Single(doc.QuerySelectorAll("style"));
+        Assert.Equal("HEAD", style.ParentElement!.TagName);
+        static string Words(string css) => string.Concat(System.Text.RegularExpressions.Regex.Replace(css, @"/\*.*?\*/", "",
+            System.Text.RegularExpressions.RegexOptions.Singleline).Where(c => !char.IsWhiteSpace(c)));
+        Assert.Equal(Words(served), Words(style.TextContent));
+        var hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(style.TextContent)));
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains($"style-src 'self' 'sha256-{hash}';", csp);
     }
 
     [Fact]

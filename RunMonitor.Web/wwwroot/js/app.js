@@ -47,13 +47,12 @@
     document.addEventListener("htmx:beforeSwap", function (e) { if (e.detail.target) rescue(e.detail.target); });
     window.RunMonitor = { toast: toast };
 
-    // A row opens the modal; a link inside the row goes where it points instead.
-    document.addEventListener("htmx:confirm", function (e) {
-        var trigger = e.detail.triggeringEvent;
-        if (trigger && trigger.target && trigger.target.closest && trigger.target.closest("a") &&
-            e.detail.elt.matches && e.detail.elt.matches("tr.clickable")) {
-            e.preventDefault();
-        }
+    // A row opens the modal; a link inside the row goes where it points instead. One listener for every row,
+    // now and after each swap of the list, where htmx would set up each row's own request (docs/PERFORMANCE.md).
+    document.addEventListener("click", function (e) {
+        var row = e.target.closest && e.target.closest("tr[data-modal-url]");
+        if (!row || e.target.closest("a") || !window.htmx) return;
+        window.htmx.ajax("GET", row.getAttribute("data-modal-url"), { source: row, target: "#run-detail-modal", swap: "innerHTML" });
     });
 
     document.addEventListener("htmx:beforeRequest", function (e) {
