@@ -12,10 +12,15 @@ public sealed record ClaimRequest(string Worker, IReadOnlyList<string> Workflows
 /// A claimed run with what a worker needs to resume it: its errors list and its steps in plan order.
 public sealed record ClaimedRun(RunRow Run, IReadOnlyList<RunErrorRow> Errors, IReadOnlyList<StepRow> Steps);
 
-/// `{}` retries the whole run; `FromFailedStep` or `FromStep` keep the steps before that one.
+/// `{}` retries the whole run; `FromFailedStep` or `FromStep` keep the steps before that one. `PayloadEdited`: the new
+/// run gets `TriggerPayload` (raw JSON; null for none) instead of the old one's. `RunAgain`: a finished run of any
+/// outcome, a completed one too, starts again (issue 19's "Run again").
 public sealed record RetryRequest(bool FromFailedStep = false, string? FromStep = null)
 {
     public bool IsPartial => FromFailedStep || FromStep is not null;
+    public bool PayloadEdited { get; init; }
+    public string? TriggerPayload { get; init; }
+    public bool RunAgain { get; init; }
 }
 
 /// The control rules: claim and lease, cancel, retry, and the expiry of abandoned leases.
@@ -80,7 +85,9 @@ public sealed partial class RunService
         {
             var old = await RunStore.GetAsync(connection, tx, tenant, id);
             if (old is null) return WriteResult<RunRow>.NotFound();
-            if (!CanRetry(old))
+            if (request.RunAgain && !RunStatus.IsTerminal(old.Status))
+                return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a finished run can be run again");
+            if (!request.RunAgain && !CanRetry(old))
                 return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a failed, partial or cancelled run can be retried");
             var steps = await RunStore.GetStepsAsync(connection, tx, old);
             var resumeAt = 0;
@@ -104,7 +111,7 @@ public sealed partial class RunService
             var run = new RunRow
             {
                 Id = NewId(now), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
-                Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = old.TriggerPayload, LayerHash = old.LayerHash,
+                Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = request.PayloadEdited ? request.TriggerPayload : old.TriggerPayload, LayerHash = old.LayerHash,
                 RetryOf = old.Id, CreatedAt = nowText, StepsTotal = steps.Count, StepsCompleted = resumeAt, UpdatedAt = nowText,
             };
             await RunStore.InsertRunAsync(connection, tx, run);

@@ -60,7 +60,8 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
 
         var doc = await _client.GetDocumentAsync("/ui/runs/list?layer_name=links-wf");
 
-        var rows = doc.QuerySelectorAll("table.runs-table tbody tr").ToDictionary(tr => tr.GetAttribute("data-run-id")!, tr => tr.GetAttribute("hx-get"));
+        // Each row's URL also carries the list it is in (`?list=…&at=…`, issue 19); the path is what routing made.
+        var rows = doc.QuerySelectorAll("table.runs-table tbody tr").ToDictionary(tr => tr.GetAttribute("data-run-id")!, tr => tr.GetAttribute("hx-get")!.Split('?')[0]);
         Assert.Equal(ids.Order(), rows.Keys.Order());
         foreach (var id in ids) Assert.Equal(routing.GetPathByPage("/Runs/Modal", values: new { id }), rows[id]);
         Assert.Equal("/ui/runs/links%3Aa.b-c_d", rows["links:a.b-c_d"]);

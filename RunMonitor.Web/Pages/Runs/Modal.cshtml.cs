@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using RunMonitor.Web.Runs;
+using RunMonitor.Web.SavedViews;
 using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Pages.Runs;
@@ -12,6 +13,11 @@ public sealed class ModalModel(RunStore store, TimeProvider time) : PageModel
     {
         var view = await store.GetModalViewAsync(RunTenant.Of(HttpContext), id, ct);
         if (view is null) return Fragments.RunNotFound();
-        return Partial("_RunDetail", new RunDetailModel(view.Detail, time.GetUtcNow()) { Steps = view.Steps });
+        var (walk, error) = await ListWalk.ReadAsync(Request.Query, HttpContext.Caller(), id, store, ct);
+        if (error is not null) return Fragments.BadParameter(error);
+        return Partial("_RunDetail", new RunDetailModel(view.Detail, time.GetUtcNow())
+        {
+            Steps = view.Steps, Walk = walk is null ? null : new RunWalkModel(walk, HttpContext.Caller(), InModal: true),
+        });
     }
 }
