@@ -40,11 +40,11 @@ public sealed record ListWalk(string List, int At, RunRow? Previous, RunRow? Nex
         return (new ListWalk(list, position, Pick(atIndex - 1), Pick(atIndex + 1), page.Total, page.TotalCapped), null);
     }
 
-    /// `?list=…&at=…` for the run `step` places from this one; a super admin's links name the run's tenant (ids may repeat across tenants).
-    public string QueryFor(int step, RunRow run, Caller caller)
+    /// `?list=…&at=…` for the run `step` places from this one, after `?tenant=` when the link needs it (RunTenant.ForLink).
+    public string QueryFor(int step, string? tenant)
     {
         var values = new List<KeyValuePair<string, string?>>();
-        if (caller.IsSuperAdmin) values.Add(KeyValuePair.Create(RunTenant.Parameter, (string?)run.TenantId));
+        if (tenant is not null) values.Add(KeyValuePair.Create(RunTenant.Parameter, (string?)tenant));
         values.Add(KeyValuePair.Create(ListParameter, (string?)List));
         values.Add(KeyValuePair.Create(AtParameter, (string?)(At + step).ToString(CultureInfo.InvariantCulture)));
         return QueryString.Create(values).ToString();
@@ -52,4 +52,4 @@ public sealed record ListWalk(string List, int At, RunRow? Previous, RunRow? Nex
 }
 
 /// `_RunWalk`: the previous/next links of a run opened from the list, on the run page or in the modal.
-public sealed record RunWalkModel(ListWalk Walk, Caller Caller, bool InModal);
+public sealed record RunWalkModel(ListWalk Walk, bool InModal);

@@ -15,9 +15,10 @@ public sealed class ControlModel(RunStore store, RunService service, TimeProvide
     private Caller Caller => HttpContext.Caller();
 
     [HandlerPolicy(Policies.RequireOperator)]
-    public async Task<IActionResult> OnPostRetryAsync(string id, [FromForm] string? fromFailedStep, [FromForm] string? runAgain,
-        [FromForm(Name = EditedInput.Field)] string? triggerPayload, CancellationToken ct)
+    public async Task<IActionResult> OnPostRetryAsync(string id, [FromForm] string? fromFailedStep, [FromForm] string? runAgain, CancellationToken ct)
     {
+        // Read as sent: binding would turn an emptied textarea into "not sent".
+        var triggerPayload = Request.HasFormContentType && Request.Form.TryGetValue(EditedInput.Field, out var sent) ? sent.ToString() : null;
         if (fromFailedStep is not (null or "true" or "false"))
             return Refused(WriteOutcome.Invalid, "fromFailedStep accepts true or false");
         if (runAgain is not (null or "true" or "false"))

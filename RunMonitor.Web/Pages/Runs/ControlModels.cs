@@ -40,4 +40,6 @@ public sealed record RunLiveModel(RunRow Run, IReadOnlyList<StepRow> Steps, Date
 }
 
 /// `_EditInput`: the "Edit input" part of a retry dialog, its textarea holding the run's trigger payload.
-public sealed record EditInputModel(RunRow Run, string DialogId);
+/// `PayloadUrl`: where the modal (whose run is read without its payloads) loads the payload from when "Edit input"
+/// opens; until then its textarea is disabled, so a retry sent without opening it edits nothing.
+public sealed record EditInputModel(RunRow Run, string DialogId, string? PayloadUrl = null);

@@ -53,7 +53,7 @@ public sealed class DetailModel(RunStore store, ArtifactStore artifacts, TimePro
         }
         View = new RunPageModel(detail, steps, retries, panel, missing, now)
         {
-            BaseRunInTenant = view.BaseRunInTenant, Walk = walk is null ? null : new RunWalkModel(walk, HttpContext.Caller(), InModal: false),
+            BaseRunInTenant = view.BaseRunInTenant, Walk = walk is null ? null : new RunWalkModel(walk, InModal: false),
         };
         return Page();
     }

@@ -17,7 +17,7 @@ public sealed class ModalModel(RunStore store, TimeProvider time) : PageModel
         if (error is not null) return Fragments.BadParameter(error);
         return Partial("_RunDetail", new RunDetailModel(view.Detail, time.GetUtcNow())
         {
-            Steps = view.Steps, Walk = walk is null ? null : new RunWalkModel(walk, HttpContext.Caller(), InModal: true),
+            Steps = view.Steps, Walk = walk is null ? null : new RunWalkModel(walk, InModal: true),
         });
     }
 }

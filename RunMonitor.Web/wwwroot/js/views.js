@@ -32,7 +32,7 @@
             if (mode === "relative") { t.textContent = t.getAttribute("data-relative"); continue; }
             var date = new Date(t.getAttribute("datetime"));
             if (isNaN(date.getTime())) continue;
-            t.textContent = absolute(date, mode === "utc", !!t.closest("[data-time-seconds]"));
+            t.textContent = absolute(date, mode === "utc", !!t.closest(".time-seconds"));
         }
     }
 
@@ -149,3 +149,27 @@ document.addEventListener("submit", function (e) {
 document.addEventListener("input", function (e) {
     if (e.target.matches && e.target.matches("textarea[data-json-input]")) e.target.setCustomValidity("");
 });
+
+// The modal reads a run without its payloads: "Edit input" fetches the payload when first opened, then enables the field.
+document.addEventListener("toggle", function (e) {
+    var details = e.target;
+    if (!details.matches || !details.matches("details.edit-input") || !details.open) return;
+    var field = details.querySelector("textarea[data-payload-url]:disabled");
+    if (!field || field.hasAttribute("data-loading")) return;
+    field.setAttribute("data-loading", "");
+    fetch(field.getAttribute("data-payload-url"), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+        .then(function (text) {
+            var value = JSON.parse(text);
+            var shown = value === null ? "" : JSON.stringify(value, null, 2);
+            field.defaultValue = shown;
+            field.value = shown;
+            field.disabled = false;
+            field.removeAttribute("data-loading");
+            field.focus();
+        })
+        .catch(function () {
+            field.removeAttribute("data-loading");
+            if (window.RunMonitor && window.RunMonitor.toast) window.RunMonitor.toast("The run's input could not be loaded; try again.", "error");
+        });
+}, true);
