@@ -1,3 +1,4 @@
+// No backslashes in this file: the build bundles it through MSBuild, which turns them into slashes.
 // Views and preferences (issue 19): the header's time and theme switches, the runs page's keyboard, previous/next
 // with [ and ], and the "Save this view" form taking the URL's current query. Without script the page reads as
 // the server wrote it: relative times with the exact UTC time in each title, the theme the cookie chose.
@@ -54,7 +55,7 @@
         var form = e.target;
         if (!form.matches || !form.matches("form.save-view-form")) return;
         var query = form.querySelector("input[name=query]");
-        if (query && location.pathname === "/ui/runs") query.value = location.search.replace(/^\?/, "");
+        if (query && location.pathname === "/ui/runs") query.value = location.search.slice(1);
     });
 
     // The keyboard. Never while typing in a field, never with a modifier held.
@@ -84,7 +85,11 @@
     function walk(which) {
         var scope = openDialog() || document;
         var link = scope.querySelector(".run-walk .walk-" + which);
-        if (link) link.click();
+        if (!link) return;
+        // Straight through htmx: a key pressed just after a swap may come before htmx has taken the new link in.
+        var modalUrl = link.getAttribute("hx-get");
+        if (modalUrl && window.htmx) window.htmx.ajax("GET", modalUrl, { source: link, target: link.getAttribute("hx-target") });
+        else location.href = link.href;
     }
 
     document.addEventListener("keydown", function (e) {
@@ -119,10 +124,20 @@
     });
 })();
 
-// Previous/next inside the modal swaps the next run in: the keyboard stays on the same link (or the close button).
+// Previous/next inside the modal swaps the next run in: the keyboard stays on the same link (or the close button),
+// and when the modal closes it lands on the row of the run shown last.
+var walkedTo = null;
+document.addEventListener("close", function (e) {
+    if (e.target.id !== "run-detail-modal" || !walkedTo) return;
+    var row = document.querySelector('table.runs-table tr[data-run-id="' + CSS.escape(walkedTo) + '"]');
+    walkedTo = null;
+    if (row) row.focus();
+}, true);
 document.addEventListener("htmx:afterSwap", function (e) {
     var elt = e.detail.elt;
+    if (e.detail.target && e.detail.target.id === "run-detail-modal") walkedTo = null;
     if (!e.detail.target || e.detail.target.id !== "run-detail-modal" || !elt.matches || !elt.matches(".run-walk a")) return;
+    walkedTo = elt.getAttribute("data-run-id");
     var again = e.detail.target.querySelector(".run-walk ." + (elt.classList.contains("walk-prev") ? "walk-prev" : "walk-next"))
         || e.detail.target.querySelector("[data-close-modal]");
     if (again) again.focus();
