@@ -7,6 +7,7 @@ using RunMonitor.Web.Demo;
 using RunMonitor.Web.Pages;
 using RunMonitor.Web.Pages.Runs;
 using RunMonitor.Web.Runs;
+using RunMonitor.Web.SavedViews;
 using RunMonitor.Web.Security;
 using RunMonitor.Web.Webhooks;
 using RunMonitor.Web.Wire;
@@ -57,6 +58,7 @@ builder.Services.Configure<ArtifactOptions>(builder.Configuration.GetSection("Ru
 builder.Services.AddSingleton<ArtifactStore>();
 builder.Services.Configure<PriceOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<PriceTable>();
+builder.Services.AddSingleton<SavedViewStore>();
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 {
     builder.Services.AddSingleton<DemoData>();
@@ -119,6 +121,7 @@ app.MapArtifactsApi();
 app.MapPayloadApi();
 app.MapAccountEndpoints();
 app.MapAdminApi();
+app.MapSavedViews();
 
 app.Run();
 return 0;

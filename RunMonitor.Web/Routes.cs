@@ -33,6 +33,15 @@ public static class Routes
     public const string ApiAdminRunsStats = "/api/admin/runs/stats";
     public const string ApiAdminKeys = "/api/admin/keys";
     public const string ApiAdminKey = "/api/admin/keys/{id}";
+    public const string ApiViews = "/api/views";
+    public const string ApiView = "/api/views/{id}";
+
+    // The runs page's saved-view forms (cookie sign-in, antiforgery field, no JavaScript needed).
+    public const string ViewsSave = "/ui/views";
+    public const string ViewsDelete = "/ui/views/{id}/delete";
+
+    /// The runs page showing the list a query string (without `?`) selects.
+    public static string RunsFor(string query) => query.Length == 0 ? Runs : Runs + "?" + query;
 
     /// Each Razor page (by its name, as `Url.Page` takes it) and the route its `@page` directive must spell.
     public static readonly IReadOnlyDictionary<string, string> Pages = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -76,6 +85,10 @@ public static class Routes
         new("GET", ApiAdminRunsStats),
         new("GET", ApiAdminKeys),
         new("DELETE", ApiAdminKey),
+        new("GET", ApiViews), new("POST", ApiViews),
+        new("DELETE", ApiView),
+        new("POST", ViewsSave),
+        new("POST", ViewsDelete),
     ];
 
     /// A concrete URL: the pattern with each `{name}` (constraints and `?` included) replaced by its value,

@@ -358,6 +358,90 @@ public class ControlApiTests(RunMonitorFactory factory) : IClassFixture<RunMonit
     }
 
     [Fact]
+    public async Task Retry_WithTriggerPayload_NewRunGetsItAndTheOldKeepsItsOwn()
+    {
+        var id = await FailedRunWithStepsAsync("retry-edited");
+
+        var response = await _client.PostAsJsonAsync($"/api/runs/{id}/retry", new { triggerPayload = new { campaignId = "cmp_10", retry = true } });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var retry = await GetRunAsync((await response.JsonAsync()).GetProperty("newRunId").GetString()!);
+        Assert.Equal("""{"campaignId":"cmp_10","retry":true}""", retry.GetProperty("triggerPayload").GetRawText());
+        Assert.Equal(id, retry.GetProperty("retryOf").GetString());
+        Assert.Equal("cmp_9", (await GetRunAsync(id)).GetProperty("triggerPayload").GetProperty("campaignId").GetString());
+    }
+
+    [Fact]
+    public async Task Retry_TriggerPayloadNullOrAbsent_KeepsTheOldOne()
+    {
+        var id = await FailedRunWithStepsAsync("retry-null-payload");
+
+        var response = await _client.PostAsync($"/api/runs/{id}/retry", new StringContent("""{"triggerPayload":null}""", System.Text.Encoding.UTF8, "application/json"));
+
+        var retry = await GetRunAsync((await response.JsonAsync()).GetProperty("newRunId").GetString()!);
+        Assert.Equal("cmp_9", retry.GetProperty("triggerPayload").GetProperty("campaignId").GetString());
+    }
+
+    [Fact]
+    public async Task Retry_TriggerPayloadOverTheIngestLimit_400NamingIt()
+    {
+        var id = await FailedRunWithStepsAsync("retry-big-payload");
+        var big = new string('x', RunMonitor.Web.Api.JsonBody.MaxRawJson);
+
+        var problem = await Problem(await _client.PostAsJsonAsync($"/api/runs/{id}/retry", new { triggerPayload = big }), HttpStatusCode.BadRequest);
+
+        Assert.Contains("at most", problem.GetProperty("errors").GetProperty("triggerPayload")[0].GetString());
+        Assert.Equal(1L, (long?)(await _client.GetJsonAsync("/api/runs?workflow=retry-big-payload"))["total"]);
+    }
+
+    [Fact]
+    public async Task Retry_BodyNotJson_400()
+    {
+        var id = await FailedRunWithStepsAsync("retry-not-json");
+
+        var problem = await Problem(await _client.PostAsync($"/api/runs/{id}/retry",
+            new StringContent("""{"triggerPayload": {campaignId: 1}}""", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty("body", out _));
+    }
+
+    [Theory]
+    [InlineData("completed")]
+    [InlineData("dry")]
+    [InlineData("failed")]
+    public async Task RunAgain_FinishedRunOfAnyOutcome_NewQueuedRunLinkedToIt(string status)
+    {
+        var id = (await _client.CreateRunAsync(new { workflowName = "run-again", status, triggerPayload = new { n = 1 } })).GetProperty("id").GetString()!;
+
+        var created = await _client.PostAsJsonAsync($"/api/runs/{id}/retry", new { runAgain = true, triggerPayload = new { n = 2 } });
+
+        var again = await GetRunAsync((await created.JsonAsync()).GetProperty("newRunId").GetString()!);
+        Assert.Equal((id, "queued", 2), (again.GetProperty("retryOf").GetString(), again.GetProperty("status").GetString(), again.GetProperty("triggerPayload").GetProperty("n").GetInt32()));
+    }
+
+    [Theory]
+    [InlineData("running")]
+    [InlineData("queued")]
+    public async Task RunAgain_ActiveRun_409(string status)
+    {
+        var active = (await _client.CreateRunAsync(new { workflowName = "run-again-active", status })).GetProperty("id").GetString()!;
+
+        var detail = (await Problem(await _client.PostAsJsonAsync($"/api/runs/{active}/retry", new { runAgain = true }), HttpStatusCode.Conflict)).GetProperty("detail").GetString();
+
+        Assert.Equal($"run is {status}; only a finished run can be run again", detail);
+    }
+
+    [Fact]
+    public async Task RunAgain_WithFromStep_400()
+    {
+        var id = await FailedRunWithStepsAsync("run-again-partial");
+
+        var problem = await Problem(await _client.PostAsJsonAsync($"/api/runs/{id}/retry", new { runAgain = true, fromStep = "b" }), HttpStatusCode.BadRequest);
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty("runAgain", out _));
+    }
+
+    [Fact]
     public async Task Retry_UnknownRun_Answers404()
     {
         await Problem(await _client.PostAsync("/api/runs/no-such-run/retry", null), HttpStatusCode.NotFound);

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Playwright;
@@ -35,13 +36,33 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
 
         await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
         await Check("/ui/runs");
+        // Issue 19: the saved views with the save form open, and the shortcuts dialog.
+        await page.Locator(".saved-views details.save-view summary").ClickAsync();
+        await Check("/ui/runs with Save this view open");
+        await page.Locator("body").PressAsync("?");
+        await Assertions.Expect(page.Locator("#shortcuts-dialog")).ToBeVisibleAsync();
+        await Check("/ui/runs with the shortcuts dialog");
+        await page.Keyboard.PressAsync("Escape");
         await page.Locator($"table.runs-table tbody tr[data-run-id='{runs.Failed}'] td.time").ClickAsync();
         await Assertions.Expect(page.Locator("dialog#run-detail-modal .modal-content")).ToBeVisibleAsync();
         await Check("/ui/runs with the modal open");
+        await page.Locator("#run-detail-modal .run-actions button[data-action=retry]").ClickAsync();
+        var retryDialog = page.Locator($"dialog[id='modal-retry-dialog-{runs.Failed}']");
+        await retryDialog.Locator("details.edit-input summary").ClickAsync();
+        await Assertions.Expect(retryDialog.Locator("textarea[name=triggerPayload]")).ToBeEnabledAsync();
+        await Check("the modal's retry dialog with Edit input open");
+        await page.Keyboard.PressAsync("Escape");
 
-        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}");
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}?list=layer_name%3Da11y-campaign&at=1");
         await Assertions.Expect(page.Locator("#step-panel .step-panel")).ToBeVisibleAsync();
-        await Check("failed run page, failing step open");
+        await Assertions.Expect(page.Locator(".run-walk .walk-position")).ToBeVisibleAsync();
+        await Check("failed run page from its list, failing step open");
+
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Completed}");
+        await page.Locator(".run-actions button[data-action=run-again]").ClickAsync();
+        await page.Locator($"dialog[id='page-run-again-dialog-{runs.Completed}'] details.edit-input summary").ClickAsync();
+        await Check("completed run page, Run again with Edit input open");
+        await page.Keyboard.PressAsync("Escape");
 
         await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Running}");
         await page.Locator(".step-chain .step-chip[data-step-id=render] a").ClickAsync();
@@ -189,10 +210,13 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
             await fixture.Api.PutStepAsync(running, "fetch", new { status = "completed", startedAt = Iso(TimeSpan.FromSeconds(30)), completedAt = Iso(TimeSpan.FromSeconds(20)), output = new { rows = 42 } });
             await fixture.Api.PutStepAsync(running, "render", new { status = "running", startedAt = Iso(TimeSpan.FromSeconds(20)), input = new { template = "launch", pages = new[] { "home", "pricing" } } });
             await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Weekly digest", status = "completed", dryRun = true });
+            var completed = (await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Daily digest", status = "completed", triggerPayload = new { channel = "general" } }))
+                .GetProperty("id").GetString()!;
+            await fixture.Api.PostAsJsonAsync("/api/views", new { name = "Failed campaigns", query = "layer_name=a11y-campaign&status=failed" });
             await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Partial digest", status = "partial", metrics = new { targetsMatched = 10, targetsProcessed = 8, targetsSkipped = 2 } });
             await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Queued digest" });
             await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Cancelled digest", status = "cancelled" });
-            runs = new AccessibilityRuns(failed, running);
+            runs = new AccessibilityRuns(failed, running, completed);
             Seeded[fixture] = runs;
             return runs;
         }
@@ -200,4 +224,4 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
     }
 }
 
-internal sealed record AccessibilityRuns(string Failed, string Running);
+internal sealed record AccessibilityRuns(string Failed, string Running, string Completed);

@@ -112,6 +112,8 @@ public sealed partial class MarkupValidityTests(RunMonitorFactory factory) : ICl
         await _client.CreateRunAsync(new { id = "vnu-done", workflowName = "digest", status = "completed", startedAt = Iso(30), completedAt = Iso(29), dryRun = true });
         var retry = await _client.PostAsync("/api/runs/vnu-failed/retry", JsonContent(new { }));
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        // Issue 19: a saved view for the runs page's links, and a list for the run views' previous/next.
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/views", JsonContent(new { name = "Failed <digest> & co", query = "status=failed" }))).StatusCode);
 
         return
         [
@@ -142,6 +144,10 @@ public sealed partial class MarkupValidityTests(RunMonitorFactory factory) : ICl
             ("/runs/vnu-done", HttpStatusCode.OK),
             ("/runs/vnu-failed?step=nope", HttpStatusCode.NotFound),
             ("/runs/nope", HttpStatusCode.NotFound),
+            ("/runs/vnu-done?list=layer_name%3Ddigest&at=1", HttpStatusCode.OK),
+            ("/ui/runs/vnu-done?list=layer_name%3Ddigest&at=1", HttpStatusCode.OK),
+            ("/runs/vnu-done?list=status%3Dbogus&at=1", HttpStatusCode.BadRequest),
+            ("/ui/runs?status=failed", HttpStatusCode.OK),
             ("/admin", HttpStatusCode.OK),
             ("/admin?days=30", HttpStatusCode.OK),
             ("/login", HttpStatusCode.OK),

@@ -110,6 +110,9 @@ public sealed class CopyStoreFixture : IAsyncLifetime
             StatsJsonBefore = await client.GetStringAsync("/api/admin/runs/stats?period=30d");
             ClockAtEnd = factory.Clock.GetUtcNow();
 
+            var view = await client.PostAsync("/api/views", new StringContent("{\"name\":\"Failed nightly\",\"query\":\"layer_name=nightly&status=failed\"}", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.Created, view.StatusCode);
+
             var services = factory.Services;
             await services.GetRequiredService<Database>().WriteAsync((connection, tx) => connection.ExecuteAsync(
                 "INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted) VALUES (@RanAt, @Cutoff, 4, 9)",
@@ -261,6 +264,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
     [Theory]
     [InlineData("runs", "pk", "INSERT INTO runs (id, tenant_id, workflow_name, status, created_at, updated_at) VALUES ('new-run', 'acme', 'wf', 'queued', '2026-11-22T00:00:00.000Z', '2026-11-22T00:00:00.000Z') RETURNING pk")]
     [InlineData("webhook_deliveries", "id", "INSERT INTO webhook_deliveries (run_id, tenant_id, event, webhook_index, url, payload, next_attempt_at, created_at) VALUES ('copy-a', 'acme', 'run.completed', 0, 'http://x', '{}', 'now', 'now') RETURNING id")]
+    [InlineData("saved_views", "id", "INSERT INTO saved_views (tenant_id, name, query, created_by, created_at) VALUES ('acme', 'new view', '', 'x', 'now') RETURNING id")]
     [InlineData("retention_purges", "id", "INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted) VALUES ('now', 'then', 0, 0) RETURNING id")]
     [InlineData("artifacts", "rowid", "INSERT INTO artifacts (id, run_id, step_id, tenant_id, name, content_type, size, sha256, created_at) VALUES ('new-art', 'copy-a', 'bundle', 'acme', 'n', 't', 0, 'x', 'now') RETURNING rowid")]
     public void Copy_Identity_ContinuesAfterTheLargestCopiedKey(string table, string key, string insert)
@@ -345,7 +349,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
         var (code, _, error) = await RunAsync("--from", fixture.SourcePath, "--to", fixture.Target);
 
         Assert.Equal(1, code);
-        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, artifact_blobs)", error);
+        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, saved_views, artifact_blobs)", error);
         Assert.Contains("never merges into or overwrites", error);
         Assert.Equal(before, CopyStoreCommand.Tables.Append("artifact_blobs").Select(t => Rows(target, $"SELECT * FROM {t}")).ToList());
     }

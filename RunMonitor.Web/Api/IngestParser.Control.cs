@@ -26,9 +26,13 @@ public static partial class IngestParser
         if (body is null) return null;
         var fromFailed = body.Bool("fromFailedStep");
         var fromStep = body.String("fromStep", 128, IdPattern(), IdText);
+        // The same JSON and size limit as ingest's triggerPayload; JSON null (or none) keeps the old run's.
+        var payload = body.RawJson("triggerPayload");
+        var runAgain = body.Bool("runAgain");
         body.RejectUnknown();
         if (fromFailed == true && fromStep is not null) body.Fail("fromStep", "cannot be combined with fromFailedStep; give one of them");
+        if (runAgain == true && (fromFailed == true || fromStep is not null)) body.Fail("runAgain", "starts the whole run again; it cannot be combined with fromStep or fromFailedStep");
         if (errors.Count > 0) return null;
-        return new RetryRequest(fromFailed ?? false, fromStep);
+        return new RetryRequest(fromFailed ?? false, fromStep) { PayloadEdited = payload is not null, TriggerPayload = payload, RunAgain = runAgain ?? false };
     }
 }

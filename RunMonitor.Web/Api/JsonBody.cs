@@ -146,8 +146,11 @@ public sealed class JsonBody
         return null;
     }
 
+    /// The most JSON one field holds (a payload, a context, a step's input or output).
+    public const int MaxRawJson = 16 * 1024 * 1024;
+
     /// Any JSON value, kept as its raw text. Null when absent or JSON null.
-    public string? RawJson(string name, int maxBytes = 16 * 1024 * 1024)
+    public string? RawJson(string name, int maxBytes = MaxRawJson)
     {
         if (!TryGet(name, out var value)) return null;
         var raw = value.GetRawText();

@@ -27,7 +27,7 @@ public static class CopyStoreCommand
     /// Copied in this order (what references a run after the runs). Every other table of the source must be
     /// one of `Derived` or SQLite's own, or the copy stops: a table added later is never silently left behind.
     public static readonly string[] Tables =
-        ["runs", "steps", "run_errors", "artifacts", "workflows", "webhook_deliveries", "api_keys", "retention_purges"];
+        ["runs", "steps", "run_errors", "artifacts", "workflows", "webhook_deliveries", "api_keys", "retention_purges", "saved_views"];
 
     /// Not copied: recomputed from the runs on the target (PostgresDialect.RebuildDerivedSql), or each store's own migrations.
     private static readonly string[] Derived = ["run_counts", "run_rollups", "run_daily", "schema_version"];

@@ -19,6 +19,10 @@ public interface ISqlDialect
     /// Appended to a queue's pick: rows another transaction holds are passed over, not waited for.
     string SkipLocked { get; }
 
+    /// A statement that makes writes naming the same `@LockKey` take turns to the end of their transaction (a count
+    /// checked before an insert then holds); null where one writer serialises every write already.
+    string? LockKey { get; }
+
     /// The list's ORDER BY for a sort by duration: runs without one last both ways, `pk` as the tie-break.
     string DurationOrder(bool descending);
 

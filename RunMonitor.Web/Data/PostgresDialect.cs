@@ -25,6 +25,8 @@ public sealed partial class PostgresDialect : ISqlDialect
 
     public string SkipLocked => " FOR UPDATE SKIP LOCKED";
 
+    public string? LockKey => "SELECT pg_advisory_xact_lock(hashtext(@LockKey))";
+
     // PostgreSQL sorts NULL above every value: NULLS LAST reads the (duration_ms, pk) index one way and the
     // (duration_ms DESC NULLS LAST, pk DESC) one the other.
     public string DurationOrder(bool descending) => descending ? "duration_ms DESC NULLS LAST, pk DESC" : "duration_ms ASC NULLS LAST, pk ASC";

@@ -15,6 +15,8 @@ public sealed class SqliteDialect : ISqlDialect
 
     public string SkipLocked => "";
 
+    public string? LockKey => null;
+
     // DESC puts NULLs last by itself; ASC reads the (duration_ms IS NULL, duration_ms, pk) expression index.
     public string DurationOrder(bool descending) => descending ? "duration_ms DESC, pk DESC" : "duration_ms IS NULL, duration_ms, pk";
 

@@ -67,7 +67,7 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     private static string CssId(string id) => id.Replace(":", "\\:").Replace(".", "\\.");
 
     [Theory]
-    [InlineData("completed", new string[0])]
+    [InlineData("completed", new[] { "run-again" })]
     [InlineData("running", new[] { "cancel" })]
     [InlineData("queued", new[] { "cancel" })]
     [InlineData("cancelled", new[] { "retry" })]
@@ -148,6 +148,95 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(1, (long?)(await _client.GetJsonAsync("/api/runs?workflow=ui-retry-csrf"))["total"]);
+    }
+
+    private async Task<string> PayloadRunAsync(string workflow, string status)
+    {
+        var id = (await _client.CreateRunAsync(new { workflowName = workflow, status, triggerPayload = new { campaignId = "cmp_1", size = 3 } })).GetProperty("id").GetString()!;
+        return id;
+    }
+
+    private static string NewRunId(HttpResponseMessage response) =>
+        Triggers(response).GetProperty("showToast").GetProperty("href").GetString()!["/runs/".Length..];
+
+    [Fact]
+    public async Task RunPage_RetryDialog_EditInputHoldsTheRunsPayloadAsIndentedJson_ModalLoadsItOnOpen()
+    {
+        var id = await PayloadRunAsync("ui-edit-shown", "failed");
+
+        var page = await _client.GetDocumentAsync($"/runs/{id}");
+        var modal = await _client.GetDocumentAsync($"/ui/runs/{id}");
+
+        var dialog = page.QuerySelector($"#{CssId($"page-retry-dialog-{id}")}")!;
+        Assert.Equal("Edit input", dialog.QuerySelector("details.edit-input summary").Text());
+        var textarea = dialog.QuerySelector("details.edit-input textarea[name=triggerPayload]")!;
+        Assert.NotNull(page.QuerySelector($"label[for='{textarea.Id}']"));
+        Assert.Equal("cmp_1", JsonDocument.Parse(textarea.TextContent).RootElement.GetProperty("campaignId").GetString());
+        Assert.Contains('\n', textarea.TextContent.Trim());
+        // The modal reads no payloads: its field waits, disabled (so never sent), for the payload it loads when opened.
+        var lazy = modal.QuerySelector($"#{CssId($"modal-retry-dialog-{id}")} textarea[name=triggerPayload]")!;
+        Assert.True(lazy.HasAttribute("disabled"));
+        var payload = await _client.GetStringAsync(lazy.GetAttribute("data-payload-url"));
+        Assert.Equal("cmp_1", JsonDocument.Parse(payload).RootElement.GetProperty("campaignId").GetString());
+    }
+
+    [Fact]
+    public async Task PostRetry_EditedPayload_NewRunGetsIt_ToastSaysEdited()
+    {
+        var id = await PayloadRunAsync("ui-edit-post", "failed");
+
+        var response = await PostAsync($"/ui/runs/{id}/retry", new() { ["triggerPayload"] = """{ "campaignId": "cmp_2" }""" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("with edited input", Triggers(response).GetProperty("showToast").GetProperty("message").GetString());
+        var run = await _client.GetJsonAsync($"/api/runs/{NewRunId(response)}");
+        Assert.Equal("""{"campaignId":"cmp_2"}""", run["triggerPayload"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task PostRetry_PayloadLeftAsShown_NoEdit_NewRunKeepsThePayload()
+    {
+        var id = await PayloadRunAsync("ui-edit-same", "failed");
+        var shown = (await _client.GetDocumentAsync($"/runs/{id}")).QuerySelector("textarea[name=triggerPayload]")!.TextContent;
+
+        var response = await PostAsync($"/ui/runs/{id}/retry", new() { ["triggerPayload"] = shown.Replace("\n", "\r\n") });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain("edited", Triggers(response).GetProperty("showToast").GetProperty("message").GetString());
+        Assert.Equal("""{"campaignId":"cmp_1","size":3}""", (await _client.GetJsonAsync($"/api/runs/{NewRunId(response)}"))["triggerPayload"]!.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("{campaignId: 1}")]
+    [InlineData("")]
+    [InlineData("{\"a\":1} trailing")]
+    public async Task PostRetry_PayloadNotJson_400NamingTriggerPayload_NothingQueued(string text)
+    {
+        var id = await PayloadRunAsync("ui-edit-bad", "failed");
+
+        var response = await PostAsync($"/ui/runs/{id}/retry", new() { ["triggerPayload"] = text });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith("triggerPayload must be JSON", (await Html.ParseAsync(response)).QuerySelector("p.error").Text());
+        Assert.Equal(1L, (long?)(await _client.GetJsonAsync("/api/runs?workflow=ui-edit-bad&q=" + id))["total"]);
+    }
+
+    [Fact]
+    public async Task PostRunAgain_CompletedRun_NewLinkedRun_RunningRun409()
+    {
+        var done = await PayloadRunAsync("ui-run-again", "completed");
+        var running = await RunAsync("ui-run-again-running", "running");
+
+        var again = await PostAsync($"/ui/runs/{done}/retry", new() { ["runAgain"] = "true", ["triggerPayload"] = """{"campaignId":"cmp_3"}""" });
+        var refused = await PostAsync($"/ui/runs/{running}/retry", new() { ["runAgain"] = "true" });
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.StartsWith("Run again with edited input", Triggers(again).GetProperty("showToast").GetProperty("message").GetString());
+        var run = await _client.GetJsonAsync($"/api/runs/{NewRunId(again)}");
+        Assert.Equal(done, (string?)run["retryOf"]);
+        Assert.Equal("cmp_3", (string?)run["triggerPayload"]!["campaignId"]);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("only a finished run can be run again", (await Html.ParseAsync(refused)).QuerySelector("p.error").Text());
     }
 
     [Fact]

@@ -368,7 +368,8 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         var table = await _client.GetDocumentAsync("/ui/runs/list?layer_name=detail-links-wf");
 
         Assert.NotNull(modal.QuerySelector(".modal-content a[href='/runs/detail-linked']"));
-        Assert.NotNull(table.QuerySelector("table.runs-table tbody tr a[href='/runs/detail-linked']"));
+        // The table's link also carries the list it is in (issue 19's previous/next).
+        Assert.NotNull(table.QuerySelector("table.runs-table tbody tr a[href^='/runs/detail-linked?list=']"));
     }
 }
 

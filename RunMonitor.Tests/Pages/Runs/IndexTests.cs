@@ -60,7 +60,8 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
 
         var doc = await _client.GetDocumentAsync("/ui/runs/list?layer_name=links-wf");
 
-        var rows = doc.QuerySelectorAll("table.runs-table tbody tr").ToDictionary(tr => tr.GetAttribute("data-run-id")!, tr => tr.GetAttribute("data-modal-url"));
+        // Each row's URL also carries the list it is in (`?list=…&at=…`, issue 19); the path is what routing made.
+        var rows = doc.QuerySelectorAll("table.runs-table tbody tr").ToDictionary(tr => tr.GetAttribute("data-run-id")!, tr => tr.GetAttribute("data-modal-url")!.Split('?')[0]);
         Assert.Equal(ids.Order(), rows.Keys.Order());
         foreach (var id in ids) Assert.Equal(routing.GetPathByPage("/Runs/Modal", values: new { id }), rows[id]);
         Assert.Equal("/ui/runs/links%3Aa.b-c_d", rows["links:a.b-c_d"]);
@@ -106,8 +107,8 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
 
         foreach (var (bundle, sources) in new[]
         {
-            ("/lib/runmonitor/runmonitor.css", new[] { "css/site.css", "css/detail.css", "css/control.css", "css/admin.css" }),
-            ("/lib/runmonitor/runmonitor.js", new[] { "js/app.js", "js/detail.js", "js/control.js", "js/admin.js" }),
+            ("/lib/runmonitor/runmonitor.css", new[] { "css/site.css", "css/detail.css", "css/control.css", "css/admin.css", "css/views.css" }),
+            ("/lib/runmonitor/runmonitor.js", new[] { "js/app.js", "js/detail.js", "js/control.js", "js/admin.js", "js/views.js" }),
         })
         {
             var served = await _client.GetStringAsync(bundle);

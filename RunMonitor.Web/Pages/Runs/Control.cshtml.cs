@@ -15,16 +15,30 @@ public sealed class ControlModel(RunViews store, RunQueue service, TimeProvider 
     private Caller Caller => HttpContext.Caller();
 
     [HandlerPolicy(Policies.RequireOperator)]
-    public async Task<IActionResult> OnPostRetryAsync(string id, [FromForm] string? fromFailedStep, CancellationToken ct)
+    public async Task<IActionResult> OnPostRetryAsync(string id, [FromForm] string? fromFailedStep, [FromForm] string? runAgain, CancellationToken ct)
     {
+        // Read as sent: binding would turn an emptied textarea into "not sent".
+        var triggerPayload = Request.HasFormContentType && Request.Form.TryGetValue(EditedInput.Field, out var sent) ? sent.ToString() : null;
         if (fromFailedStep is not (null or "true" or "false"))
             return Refused(WriteOutcome.Invalid, "fromFailedStep accepts true or false");
+        if (runAgain is not (null or "true" or "false"))
+            return Refused(WriteOutcome.Invalid, "runAgain accepts true or false");
         var fromFailed = fromFailedStep == "true";
-        var result = await service.RetryAsync(Caller, RunTenant.Of(HttpContext), id, new RetryRequest(FromFailedStep: fromFailed), ct);
+        var request = new RetryRequest(FromFailedStep: fromFailed) { RunAgain = runAgain == "true" };
+        if (triggerPayload is not null)
+        {
+            // "Edit input": the text is compared with the payload the run has now, so an untouched textarea is no edit.
+            var current = await store.GetAsync(RunTenant.Of(HttpContext), id, ct);
+            if (current is null) return Refused(WriteOutcome.NotFound, null);
+            var (edited, error) = EditedInput.Apply(request, triggerPayload, current.TriggerPayload);
+            if (error is not null) return Refused(WriteOutcome.Invalid, $"{error.Name} {error.Message}");
+            request = edited!;
+        }
+        var result = await service.RetryAsync(Caller, RunTenant.Of(HttpContext), id, request, ct);
         if (result.Outcome != WriteOutcome.Created) return Refused(result.Outcome, result.Reason);
         var newId = result.Value!.Id;
         var href = RunPage(result.Value);
-        var what = fromFailed ? "Retry from the failed step" : "Retry";
+        var what = (fromFailed ? "Retry from the failed step" : request.RunAgain ? "Run again" : "Retry") + (request.PayloadEdited ? " with edited input" : "");
         Response.Htmx(h => h
             .WithTrigger("showToast", new { message = $"{what} queued as run {newId}.", level = "success", href, linkText = "Open the new run" })
             .WithTrigger("runsChanged"));

@@ -14,6 +14,8 @@ public sealed record RunActionsModel(RunRow Run, bool HasFailedStep, ActionNotic
 
     public bool CanRetry => RunQueue.CanRetry(Run);
     public bool CanRetryFromFailedStep => CanRetry && HasFailedStep;
+    /// A finished run that "Retry" does not offer (completed, dry) can still be started again.
+    public bool CanRunAgain => RunStatus.IsTerminal(Run.Status) && !CanRetry;
     public bool CanCancel => RunQueue.CanCancel(Run) && !(Run.Status == RunStatus.Running && Run.IsCancelRequested);
     public bool CancelPending => Run.Status == RunStatus.Running && Run.IsCancelRequested;
     public string DialogId(string action) => $"{Scope}-{action}-dialog-{Run.Id}";
@@ -36,3 +38,8 @@ public sealed record RunLiveModel(RunRow Run, IReadOnlyList<StepRow> Steps, Date
     public long StepsTotal => Steps.Count == 0 ? Run.StepsTotal : Steps.Count;
     public StepRow? CurrentStep => Steps.FirstOrDefault(s => s.Status == StepStatus.Running);
 }
+
+/// `_EditInput`: the "Edit input" part of a retry dialog, its textarea holding the run's trigger payload.
+/// `PayloadUrl`: where the modal (whose run is read without its payloads) loads the payload from when "Edit input"
+/// opens; until then its textarea is disabled, so a retry sent without opening it edits nothing.
+public sealed record EditInputModel(RunRow Run, string DialogId, string? PayloadUrl = null);

@@ -1,12 +1,13 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using RunMonitor.Web.Runs;
+using RunMonitor.Web.SavedViews;
 using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/runs/{id}`: the run page. `?step=` opens that step's panel inline, so the timeline's links work without JavaScript.
-public sealed class DetailModel(RunViews store, ArtifactStore artifacts, TimeProvider time) : PageModel
+public sealed class DetailModel(RunViews store, RunList list, ArtifactStore artifacts, TimeProvider time) : PageModel
 {
     public RunPageModel? View { get; private set; }
     public BadParameter? Error { get; private set; }
@@ -15,14 +16,21 @@ public sealed class DetailModel(RunViews store, ArtifactStore artifacts, TimePro
     {
         var view = await store.GetPageViewAsync(RunTenant.Of(HttpContext), id, ct);
         ViewData["Title"] = view is null ? "Run not found" : view.Detail.Run.DisplayName;
+        ViewData["TimeSeconds"] = true;
         if (view is null)
         {
             Response.StatusCode = StatusCodes.Status404NotFound;
             return Page();
         }
-        foreach (var key in Request.Query.Keys.Where(k => k is not ("step" or RunTenant.Parameter)))
+        foreach (var key in Request.Query.Keys.Where(k => k is not ("step" or RunTenant.Parameter or ListWalk.ListParameter or ListWalk.AtParameter)))
         {
-            Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open) and, for a super admin, tenant");
+            Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open), list and at (the list it was opened from) and, for a super admin, tenant");
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+        }
+        var (walk, walkError) = await ListWalk.ReadAsync(Request.Query, HttpContext.Caller(), id, list, ct);
+        if (walkError is not null)
+        {
+            Error = walkError;
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
         var now = time.GetUtcNow();
@@ -43,7 +51,10 @@ public sealed class DetailModel(RunViews store, ArtifactStore artifacts, TimePro
                 Response.StatusCode = StatusCodes.Status404NotFound;
             }
         }
-        View = new RunPageModel(detail, steps, retries, panel, missing, now) { BaseRunInTenant = view.BaseRunInTenant };
+        View = new RunPageModel(detail, steps, retries, panel, missing, now)
+        {
+            BaseRunInTenant = view.BaseRunInTenant, Walk = walk is null ? null : new RunWalkModel(walk, InModal: false),
+        };
         return Page();
     }
 }

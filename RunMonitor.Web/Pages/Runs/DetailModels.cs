@@ -84,6 +84,8 @@ public sealed record RunPageModel(
     RunDetail Detail, IReadOnlyList<StepRow> Steps, IReadOnlyList<RunRow> Retries, StepPanelModel? Panel, string? MissingStepId, DateTimeOffset Now)
 {
     public bool BaseRunInTenant { get; init; }
+    /// Previous/next in the list the run was opened from (`?list=&at=`), when it was.
+    public RunMonitor.Web.SavedViews.RunWalkModel? Walk { get; init; }
 
     public RunRow Run => Detail.Run;
 

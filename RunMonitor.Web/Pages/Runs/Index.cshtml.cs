@@ -3,12 +3,13 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 using Htmx;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Runs;
+using RunMonitor.Web.SavedViews;
 using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs` and its fragments: stats cards, the run table, the recent runs.
-public sealed class IndexModel(RunList store, StatsStore statsStore, TimeProvider time) : PageModel
+public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewStore views, TimeProvider time) : PageModel
 {
     public RunFilter Filter { get; private set; } = new();
     public BadParameter? FilterError { get; private set; }
@@ -16,6 +17,7 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, TimeProvide
     public StatsCardsModel Stats { get; private set; } = null!;
     public IReadOnlyList<string> Workflows { get; private set; } = [];
     public IReadOnlyList<string> Tenants { get; private set; } = [];
+    public SavedViewsModel SavedViews { get; private set; } = null!;
     public Caller Caller => HttpContext.Caller();
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
@@ -26,6 +28,7 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, TimeProvide
         FilterError = error;
         Stats = new StatsCardsModel(await statsStore.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, time, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
         (Workflows, Tenants) = await store.FilterChoicesAsync(Filter.Tenant, withTenants: Caller.IsSuperAdmin, ct);
+        SavedViews = new SavedViewsModel(await views.ListAsync(SavedViewRules.ScopeOf(Caller), ct), Filter.ToQueryString(includePaging: false).TrimStart('?'), SavedViewRules.CanWrite(Caller));
         if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), filter.SpansTenantsFor(Caller), now);
         else Response.StatusCode = StatusCodes.Status400BadRequest;
         return Page();

@@ -41,6 +41,8 @@ public sealed record RunDetailModel(RunDetail Detail, DateTimeOffset Now)
 {
     public RunRow Run => Detail.Run;
     public IReadOnlyList<StepRow> Steps { get; init; } = [];
+    /// Previous/next in the list the run was opened from (`?list=&at=`), when it was.
+    public RunMonitor.Web.SavedViews.RunWalkModel? Walk { get; init; }
 }
 
 /// `SharedIds`: ids also held by another tenant's run (for a super admin, whose links then name the tenant).

@@ -16,10 +16,15 @@ public sealed record ClaimRequest(string Worker, IReadOnlyList<string> Workflows
 /// A claimed run with what a worker needs to resume it: its errors list and its steps in plan order.
 public sealed record ClaimedRun(RunRow Run, IReadOnlyList<RunErrorRow> Errors, IReadOnlyList<StepRow> Steps);
 
-/// `{}` retries the whole run; `FromFailedStep` or `FromStep` keep the steps before that one.
+/// `{}` retries the whole run; `FromFailedStep` or `FromStep` keep the steps before that one. `PayloadEdited`: the new
+/// run gets `TriggerPayload` (raw JSON; null for none) instead of the old one's. `RunAgain`: a finished run of any
+/// outcome, a completed one too, starts again (issue 19's "Run again").
 public sealed record RetryRequest(bool FromFailedStep = false, string? FromStep = null)
 {
     public bool IsPartial => FromFailedStep || FromStep is not null;
+    public bool PayloadEdited { get; init; }
+    public string? TriggerPayload { get; init; }
+    public bool RunAgain { get; init; }
 }
 
 /// The queue: claim and lease, cancel, retry, and the expiry of abandoned leases; its rules and its statements, each
@@ -130,7 +135,9 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
         {
             var old = await writes.GetAsync(connection, tx, tenant, id);
             if (old is null) return WriteResult<RunRow>.NotFound();
-            if (!CanRetry(old))
+            if (request.RunAgain && !RunStatus.IsTerminal(old.Status))
+                return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a finished run can be run again");
+            if (!request.RunAgain && !CanRetry(old))
                 return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a failed, partial or cancelled run can be retried");
             var steps = await RunRows.GetStepsAsync(connection, tx, old);
             var resumeAt = 0;
@@ -154,7 +161,7 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
             var run = new RunRow
             {
                 Id = RunService.NewId(now), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
-                Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = old.TriggerPayload, LayerHash = old.LayerHash,
+                Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = request.PayloadEdited ? request.TriggerPayload : old.TriggerPayload, LayerHash = old.LayerHash,
                 RetryOf = old.Id, CreatedAt = nowText, StepsTotal = steps.Count, StepsCompleted = resumeAt, UpdatedAt = nowText,
             };
             await RunWrites.InsertRunAsync(connection, tx, run);

@@ -1,0 +1,244 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Tests.Security;
+using RunMonitor.Web.SavedViews;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Tests.SavedViews;
+
+/// `/api/views` and the runs page's save/delete forms (SPEC "Views and preferences"): roles, tenants, the list's own
+/// 400 for a bad query, the limits. Each test uses names of its own; the limit test has a tenant of its own key set.
+public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
+{
+    private static async Task<JsonElement> Problem(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return await response.JsonAsync();
+    }
+
+    private static Task<HttpResponseMessage> SaveAsync(HttpClient client, string name, string query) =>
+        client.PostAsJsonAsync("/api/views", new { name, query });
+
+    private static async Task<JsonElement> SavedAsync(HttpClient client, string name, string query)
+    {
+        var response = await SaveAsync(client, name, query);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return await response.JsonAsync();
+    }
+
+    private static async Task<List<string>> NamesAsync(HttpClient client) =>
+        (await client.GetJsonAsync("/api/views")).AsArray().Select(v => (string)v!["name"]!).ToList();
+
+    [Fact]
+    public async Task Post_Operator_201WithTheViewAndItsUrl()
+    {
+        var client = factory.Bearer("alpha", Roles.Operator);
+
+        var response = await SaveAsync(client, "Failed nightly", "?status=failed&layer_name=nightly&offset=40&sort=-duration");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var view = await response.JsonAsync();
+        var id = view.GetProperty("id").GetInt64();
+        Assert.Equal($"/api/views/{id}", response.Headers.Location?.OriginalString);
+        Assert.Equal("Failed nightly", view.GetProperty("name").GetString());
+        // The list's own spelling of the query: paging left out, the rest as the list's links write it.
+        Assert.Equal("layer_name=nightly&status=failed&sort=-duration", view.GetProperty("query").GetString());
+        Assert.Equal("/ui/runs?layer_name=nightly&status=failed&sort=-duration", view.GetProperty("url").GetString());
+        // The key's id, never the key itself.
+        Assert.StartsWith("config-", view.GetProperty("createdBy").GetString());
+        Assert.DoesNotContain(KeyedFactory.KeyFor("alpha", Roles.Operator), view.ToString());
+        Assert.Equal(factory.Clock.GetUtcNow(), view.GetProperty("createdAt").GetDateTimeOffset());
+    }
+
+    [Theory]
+    [InlineData(Roles.Viewer, HttpStatusCode.Forbidden)]
+    [InlineData(Roles.Ingest, HttpStatusCode.Forbidden)]
+    [InlineData(Roles.Operator, HttpStatusCode.Created)]
+    [InlineData(Roles.Admin, HttpStatusCode.Created)]
+    public async Task Post_ByRole_OnlyOperatorAndAdminSave(string role, HttpStatusCode expected)
+    {
+        var response = await SaveAsync(factory.Bearer("alpha", role), $"role view {role}", "status=failed");
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal(expected == HttpStatusCode.Created, (await NamesAsync(factory.Bearer("alpha", Roles.Viewer))).Contains($"role view {role}"));
+    }
+
+    [Fact]
+    public async Task Get_EveryRoleOfTheTenant_ReadsItsViewsByName_AnotherTenantSeesNone()
+    {
+        var operatorClient = factory.Bearer("alpha", Roles.Operator);
+        await SavedAsync(operatorClient, "zz shared b", "status=running");
+        await SavedAsync(operatorClient, "zz shared a", "status=queued");
+
+        foreach (var role in KeyedFactory.RoleNames)
+        {
+            var names = await NamesAsync(factory.Bearer("alpha", role));
+            var mine = names.Where(n => n.StartsWith("zz shared", StringComparison.Ordinal)).ToList();
+            Assert.Equal(["zz shared a", "zz shared b"], mine);
+            Assert.Equal(names.Order(StringComparer.Ordinal), names);
+        }
+        Assert.DoesNotContain(await NamesAsync(factory.Bearer("beta", Roles.Operator)), n => n.StartsWith("zz shared", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Delete_Operator_204AndGone_ViewerForbidden_OtherTenant404()
+    {
+        var view = await SavedAsync(factory.Bearer("alpha", Roles.Operator), "to delete", "status=partial");
+        var url = $"/api/views/{view.GetProperty("id").GetInt64()}";
+
+        var byViewer = await factory.Bearer("alpha", Roles.Viewer).DeleteAsync(url);
+        var byOtherTenant = await factory.Bearer("beta", Roles.Admin).DeleteAsync(url);
+        var byOperator = await factory.Bearer("alpha", Roles.Operator).DeleteAsync(url);
+        var again = await factory.Bearer("alpha", Roles.Operator).DeleteAsync(url);
+
+        await Problem(byViewer, HttpStatusCode.Forbidden);
+        await Problem(byOtherTenant, HttpStatusCode.NotFound);
+        Assert.Equal(HttpStatusCode.NoContent, byOperator.StatusCode);
+        await Problem(again, HttpStatusCode.NotFound);
+        await Problem(await factory.Bearer("alpha", Roles.Operator).DeleteAsync("/api/views/not-a-number"), HttpStatusCode.NotFound);
+        Assert.DoesNotContain("to delete", await NamesAsync(factory.Bearer("alpha", Roles.Viewer)));
+    }
+
+    [Theory]
+    [InlineData("status=bogus")]
+    [InlineData("colour=red")]
+    [InlineData("limit=500")]
+    [InlineData("from=yesterday")]
+    [InlineData("tenant=beta")]
+    [InlineData("sort=name")]
+    public async Task Post_QueryTheListRefuses_400WithTheListsOwnText(string query)
+    {
+        var client = factory.Bearer("alpha", Roles.Operator);
+        var list = await Problem(await client.GetAsync("/api/runs?" + query), HttpStatusCode.BadRequest);
+
+        var saved = await Problem(await SaveAsync(client, "bad " + query, query), HttpStatusCode.BadRequest);
+
+        Assert.Equal(list.GetProperty("detail").GetString(), saved.GetProperty("detail").GetString());
+        Assert.Equal(list.GetProperty("errors").ToString(), saved.GetProperty("errors").ToString());
+        Assert.DoesNotContain("bad " + query, await NamesAsync(client));
+    }
+
+    [Theory]
+    [InlineData("", "must not be empty")]
+    [InlineData("   ", "must not be empty")]
+    [InlineData("101", "must be at most 100 characters")]
+    public async Task Post_NameEmptyOrOver100_400NamingName(string name, string message)
+    {
+        var problem = await Problem(await SaveAsync(factory.Bearer("alpha", Roles.Operator), name == "101" ? new string('n', 101) : name, "status=failed"),
+            HttpStatusCode.BadRequest);
+
+        Assert.Equal(message, problem.GetProperty("errors").GetProperty("name")[0].GetString());
+    }
+
+    [Fact]
+    public async Task Post_Name100Characters_Saved_SameNameAgain409()
+    {
+        var client = factory.Bearer("alpha", Roles.Operator);
+        var name = new string('v', SavedViewRules.MaxNameLength);
+
+        await SavedAsync(client, name, "status=failed");
+        var again = await Problem(await SaveAsync(client, name, "status=running"), HttpStatusCode.Conflict);
+
+        Assert.Contains("exists", again.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.Created, (await SaveAsync(factory.Bearer("beta", Roles.Operator), name, "status=running")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Post_UnknownFieldOrNotJson_400()
+    {
+        var client = factory.Bearer("alpha", Roles.Operator);
+
+        var unknown = await Problem(await client.PostAsJsonAsync("/api/views", new { name = "x", query = "", colour = "red" }), HttpStatusCode.BadRequest);
+        var notJson = await Problem(await client.PostAsync("/api/views", new StringContent("{name", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+
+        Assert.True(unknown.GetProperty("errors").TryGetProperty("colour", out _));
+        Assert.True(notJson.GetProperty("errors").TryGetProperty("body", out _));
+    }
+
+    [Fact]
+    public async Task Post_MoreThan200ViewsInATenant_409AndDeletingOneMakesRoom()
+    {
+        // The super admin's views ('*') are a set of their own: this test fills it, no other test writes there.
+        var admin = factory.Bearer(KeyedFactory.SuperAdminKey);
+        for (var i = 0; i < SavedViewRules.MaxPerTenant; i++)
+            Assert.Equal(HttpStatusCode.Created, (await SaveAsync(admin, $"view {i:000}", $"q=n{i}")).StatusCode);
+
+        var over = await Problem(await SaveAsync(admin, "one too many", "q=x"), HttpStatusCode.Conflict);
+        var first = (await admin.GetJsonAsync("/api/views")).AsArray()[0]!;
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/views/{(long)first["id"]!}")).StatusCode);
+        var afterDelete = await SaveAsync(admin, "one too many", "q=x");
+
+        Assert.Contains("200 saved views", over.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.Created, afterDelete.StatusCode);
+        Assert.Equal(SavedViewRules.MaxPerTenant, (await admin.GetJsonAsync("/api/views")).AsArray().Count);
+        Assert.DoesNotContain(await NamesAsync(factory.Bearer("alpha", Roles.Viewer)), n => n.StartsWith("view 0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task RunsPage_CookieOperator_SavesWithTheFormThenFollowsAndDeletesIt()
+    {
+        var (client, token, _) = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Operator));
+        var page = await client.GetDocumentAsync("/ui/runs?status=failed&q=form-view");
+        var form = page.QuerySelector(".saved-views form.save-view-form")!;
+        Assert.Equal("status=failed&q=form-view", form.QuerySelector("input[name=query]")!.GetAttribute("value"));
+
+        var saved = await client.PostAsync(form.GetAttribute("action"), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["name"] = "Form view", ["query"] = "status=failed&q=form-view",
+            ["__RequestVerificationToken"] = form.QuerySelector("input[name=__RequestVerificationToken]")!.GetAttribute("value")!,
+        }));
+
+        Assert.Equal(HttpStatusCode.SeeOther, saved.StatusCode);
+        Assert.Equal("/ui/runs?status=failed&q=form-view", saved.Headers.Location?.OriginalString);
+        var shown = await client.GetDocumentAsync(saved.Headers.Location!.OriginalString);
+        var link = shown.QuerySelectorAll(".saved-views a.saved-view-link").Single(a => a.Text() == "Form view");
+        Assert.Equal("/ui/runs?status=failed&q=form-view", link.GetAttribute("href"));
+        Assert.Equal("page", link.GetAttribute("aria-current"));
+
+        var delete = link.ParentElement!.QuerySelector("form.saved-view-delete")!;
+        var deleted = await client.PostAsync(delete.GetAttribute("action"), new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
+        Assert.Equal(HttpStatusCode.SeeOther, deleted.StatusCode);
+        Assert.DoesNotContain("Form view", (await client.GetDocumentAsync("/ui/runs")).QuerySelectorAll(".saved-views a").Select(a => a.Text()));
+    }
+
+    [Fact]
+    public async Task RunsPage_SaveForm_WithoutTokenOrBadQuery_400ErrorFragment()
+    {
+        var (client, token, _) = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Operator));
+
+        var noToken = await client.PostAsync("/ui/views", new FormUrlEncodedContent(new Dictionary<string, string> { ["name"] = "x", ["query"] = "" }));
+        var badQuery = await client.PostAsync("/ui/views", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["name"] = "x", ["query"] = "status=bogus", ["__RequestVerificationToken"] = token,
+        }));
+        var listError = await client.GetAsync("/ui/runs/list?status=bogus");
+
+        Assert.Equal(HttpStatusCode.BadRequest, noToken.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badQuery.StatusCode);
+        var error = (await Html.ParseAsync(badQuery)).QuerySelector("p.error")!;
+        Assert.Equal((await Html.ParseAsync(listError)).QuerySelector("p.error")!.OuterHtml, error.OuterHtml);
+    }
+
+    [Fact]
+    public async Task RunsPage_Viewer_SeesTheViewsButNoFormAndMayNotPostIt()
+    {
+        await SavedAsync(factory.Bearer("alpha", Roles.Operator), "viewer sees this", "status=completed");
+        var (client, token, _) = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Viewer));
+
+        var page = await client.GetDocumentAsync("/ui/runs");
+        var post = await client.PostAsync("/ui/views", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["name"] = "viewer's", ["query"] = "", ["__RequestVerificationToken"] = token,
+        }));
+
+        Assert.Contains("viewer sees this", page.QuerySelectorAll(".saved-views a.saved-view-link").Select(a => a.Text()));
+        Assert.Null(page.QuerySelector(".saved-views form"));
+        Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
+    }
+}
+
+/// The same tests with the app on PostgreSQL.
+public sealed class SavedViewsApiTestsOnPostgres(PostgresKeyedFactory factory) : SavedViewsApiTests(factory), IClassFixture<PostgresKeyedFactory>;

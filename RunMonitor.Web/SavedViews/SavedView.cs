@@ -1,0 +1,72 @@
+using Microsoft.AspNetCore.WebUtilities;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.SavedViews;
+
+/// Every URL of saved views and of the page preferences, named once (SPEC "Views and preferences").
+/// A saved view as stored: the list's query string (RunFilter's own spelling, without `?` and paging) under a name.
+public sealed record SavedViewRow
+{
+    public long Id { get; init; }
+    public string TenantId { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string Query { get; init; } = "";
+    public string CreatedBy { get; init; } = "";
+    public string CreatedAt { get; init; } = "";
+
+    public string Url => Routes.RunsFor(Query);
+}
+
+/// The JSON of a view (`POST /api/views`, `GET /api/views`).
+public sealed record SavedViewJson(long Id, string Name, string Query, string Url, string CreatedBy, DateTimeOffset CreatedAt)
+{
+    public static SavedViewJson From(SavedViewRow row) => new(row.Id, row.Name, row.Query, row.Url, row.CreatedBy, DbTime.Parse(row.CreatedAt));
+}
+
+/// The rules of a view: its name, its query (validated by the list's own RunFilter, so a query the list would
+/// refuse is refused with the list's 400 text), and whose views a caller reads and writes.
+public static class SavedViewRules
+{
+    public const int MaxNameLength = 100;
+    public const int MaxQueryLength = 2000;
+    public const int MaxPerTenant = 200;
+    /// The views super admins keep (they see every tenant, so theirs belong to none).
+    public const string AllTenants = "*";
+
+    public static bool CanWrite(Caller caller) => Policies.Allows(Policies.RequireOperator, caller);
+
+    /// The tenant whose views the caller reads and writes.
+    public static string ScopeOf(Caller caller) => caller.TenantId ?? AllTenants;
+
+    public static string? CheckName(string? name) =>
+        string.IsNullOrWhiteSpace(name) ? "must not be empty"
+        : name.Trim().Length > MaxNameLength ? $"must be at most {MaxNameLength} characters"
+        : DisguisedText.Find(name) is not null ? DisguisedText.Rule
+        : null;
+
+    /// The query as the list writes it (defaults and paging left out), or the list's own 400 for it.
+    public static (string? Query, BadParameter? Error) NormalizeQuery(string? query, Caller caller)
+    {
+        query ??= "";
+        if (query.Length > MaxQueryLength) return (null, new BadParameter("query", $"must be at most {MaxQueryLength} characters"));
+        var pairs = QueryHelpers.ParseQuery(query.StartsWith('?') ? query : "?" + query)
+            .ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
+        // What the list's own middleware refuses in a query (StorableText), refused here by the same words.
+        foreach (var (key, values) in pairs)
+        {
+            if (!StorableText.IsStorable(key)) return (null, new BadParameter("query", StorableText.Rule));
+            if (values.Any(v => v is not null && !StorableText.IsStorable(v))) return (null, new BadParameter(key, StorableText.Rule));
+        }
+        var (filter, error) = RunFilter.Parse(pairs, caller);
+        if (error is not null) return (null, error);
+        return (filter!.ToQueryString(includePaging: false).TrimStart('?'), null);
+    }
+}
+
+/// `_SavedViews` on the runs page: the tenant's views as links (the one shown now marked), and for an operator the
+/// "Save this view" form holding the current query and a delete button per view.
+public sealed record SavedViewsModel(IReadOnlyList<SavedViewRow> Views, string CurrentQuery, bool CanWrite)
+{
+    public bool IsCurrent(SavedViewRow view) => view.Query == CurrentQuery;
+}

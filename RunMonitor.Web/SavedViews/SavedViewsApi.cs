@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Net;
+using RunMonitor.Web.Api;
+using RunMonitor.Web.Pages;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.SavedViews;
+
+/// `/api/views` (JSON) and the runs page's two forms behind them (`/ui/views`): a tenant's saved views, read by
+/// everyone of the tenant, saved and deleted by operators and admins.
+public static class SavedViewsApi
+{
+    public static IEndpointRouteBuilder MapSavedViews(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(Routes.ApiViews, ListAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapPost(Routes.ApiViews, CreateAsync).RequireAuthorization(Policies.RequireOperator);
+        app.MapDelete(Routes.ApiView, DeleteAsync).RequireAuthorization(Policies.RequireOperator);
+        app.MapPost(Routes.ViewsSave, SaveFormAsync).RequireAuthorization(Policies.RequireOperator);
+        app.MapPost(Routes.ViewsDelete, DeleteFormAsync).RequireAuthorization(Policies.RequireOperator);
+        return app;
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext http, SavedViewStore store, CancellationToken ct)
+    {
+        if (http.Request.Query.Count > 0)
+            return Problems.BadParameter(new BadParameter(http.Request.Query.Keys.First(), $"is not accepted; {Routes.ApiViews} takes no parameters"));
+        var views = await store.ListAsync(SavedViewRules.ScopeOf(http.Caller()), ct);
+        return Results.Ok(views.Select(SavedViewJson.From).ToList());
+    }
+
+    /// 201 `{id, name, query, url, createdBy, createdAt}`; the query as the list would refuse it is the list's 400.
+    private static async Task<IResult> CreateAsync(HttpContext http, SavedViewStore store, CancellationToken ct)
+    {
+        var (root, bad) = await RunsApi.ReadJsonAsync(http, ct);
+        if (bad is not null) return bad;
+        var errors = new Dictionary<string, List<string>>();
+        var body = JsonBody.Object(root, errors);
+        if (body is null) return Problems.Validation(errors);
+        var name = body.String("name", SavedViewRules.MaxNameLength, required: true);
+        var query = body.String("query", SavedViewRules.MaxQueryLength);
+        body.RejectUnknown();
+        if (errors.Count > 0 || name is null) return Problems.Validation(errors);
+        var (result, error) = await SaveAsync(http, store, name, query, ct);
+        if (error is not null) return Problems.BadParameter(error);
+        if (result!.Outcome != WriteOutcome.Created) return Problems.Status(WriteOutcomeStatus.Of(result.Outcome), "Conflict", result.Reason!);
+        var view = result.Value!;
+        return Results.Created($"{Routes.ApiViews}/{view.Id.ToString(CultureInfo.InvariantCulture)}", SavedViewJson.From(view));
+    }
+
+    private static async Task<IResult> DeleteAsync(string id, HttpContext http, SavedViewStore store, CancellationToken ct) =>
+        await RemoveAsync(id, http, store, ct)
+            ? Results.NoContent()
+            : Problems.Status(StatusCodes.Status404NotFound, "View not found", $"No saved view '{id}' is visible to you.");
+
+    /// The runs page's "Save this view" form: to the saved view's page (303), or the reason as the UI's error fragment.
+    private static async Task<IResult> SaveFormAsync(HttpContext http, SavedViewStore store, CancellationToken ct)
+    {
+        var form = await ReadFormAsync(http, ct);
+        if (form is null) return Html(Fragments.BadParameter(new BadParameter("body", "must be a form with name and query")));
+        var name = form.TryGetValue("name", out var n) ? n.ToString() : null;
+        if (SavedViewRules.CheckName(name) is { } nameProblem) return Html(Fragments.BadParameter(new BadParameter("name", nameProblem)));
+        var (result, error) = await SaveAsync(http, store, name!, form.TryGetValue("query", out var q) ? q.ToString() : null, ct);
+        if (error is not null) return Html(Fragments.BadParameter(error));
+        if (result!.Outcome != WriteOutcome.Created)
+            return Html(Fragments.Html(WriteOutcomeStatus.Of(result.Outcome), $"<p class=\"error\" role=\"alert\">{WebUtility.HtmlEncode(result.Reason)}</p>"));
+        return SeeOther(result.Value!.Url);
+    }
+
+    /// A saved view's delete button on the runs page: back to the runs page (303), or 404.
+    private static async Task<IResult> DeleteFormAsync(string id, HttpContext http, SavedViewStore store, CancellationToken ct) =>
+        await RemoveAsync(id, http, store, ct) ? SeeOther(Routes.Runs) : Html(Fragments.Html(StatusCodes.Status404NotFound, "<p>View not found</p>"));
+
+    private static async Task<(WriteResult<SavedViewRow>? Result, BadParameter? Error)> SaveAsync(HttpContext http, SavedViewStore store,
+        string name, string? query, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        var (normalized, error) = SavedViewRules.NormalizeQuery(query, caller);
+        if (error is not null) return (null, error);
+        if (!StorableText.IsStorable(name)) return (null, new BadParameter("name", StorableText.Rule));
+        var createdBy = http.User.Identity?.Name ?? caller.Role;
+        return (await store.CreateAsync(SavedViewRules.ScopeOf(caller), name.Trim(), normalized!, createdBy, ct), null);
+    }
+
+    private static async Task<bool> RemoveAsync(string id, HttpContext http, SavedViewStore store, CancellationToken ct) =>
+        long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var viewId)
+        && await store.DeleteAsync(SavedViewRules.ScopeOf(http.Caller()), viewId, ct);
+
+    private static async Task<IFormCollection?> ReadFormAsync(HttpContext http, CancellationToken ct)
+    {
+        if (!http.Request.HasFormContentType) return null;
+        try
+        {
+            return await http.Request.ReadFormAsync(ct);
+        }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or IOException)
+        {
+            return null;
+        }
+    }
+
+    // 303: the browser follows a form's POST with a GET of the page.
+    private static IResult SeeOther(string url) => new SeeOtherResult(url);
+
+    private static IResult Html(Microsoft.AspNetCore.Mvc.ContentResult content) =>
+        Results.Content(content.Content, content.ContentType, statusCode: content.StatusCode);
+
+    private sealed class SeeOtherResult(string url) : IResult
+    {
+        public Task ExecuteAsync(HttpContext http)
+        {
+            http.Response.StatusCode = StatusCodes.Status303SeeOther;
+            http.Response.Headers.Location = url;
+            return Task.CompletedTask;
+        }
+    }
+}

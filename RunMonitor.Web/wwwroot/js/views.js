@@ -1,0 +1,190 @@
+// No backslashes in this file: the build bundles it through MSBuild, which turns them into slashes.
+// Views and preferences (issue 19): the header's time and theme switches, the runs page's keyboard, previous/next
+// with [ and ], and the "Save this view" form taking the URL's current query. Without script the page reads as
+// the server wrote it: relative times with the exact UTC time in each title, the theme the cookie chose.
+(function () {
+    "use strict";
+
+    var root = document.documentElement;
+    var year = 60 * 60 * 24 * 365;
+
+    function remember(name, value) {
+        document.cookie = name + "=" + encodeURIComponent(value) + "; path=/; max-age=" + year + "; samesite=lax";
+    }
+
+    // Times: the server writes relative words; "local" and "utc" replace them with the absolute time, and "relative"
+    // puts the server's words back. The exact UTC time stays in each title.
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+    function absolute(date, utc, seconds) {
+        var y = utc ? date.getUTCFullYear() : date.getFullYear();
+        var mo = (utc ? date.getUTCMonth() : date.getMonth()) + 1;
+        var d = utc ? date.getUTCDate() : date.getDate();
+        var h = utc ? date.getUTCHours() : date.getHours();
+        var mi = utc ? date.getUTCMinutes() : date.getMinutes();
+        var s = utc ? date.getUTCSeconds() : date.getSeconds();
+        return y + "-" + pad(mo) + "-" + pad(d) + " " + pad(h) + ":" + pad(mi) + (seconds ? ":" + pad(s) : "") + (utc ? " UTC" : "");
+    }
+    function applyTimes(scope) {
+        var mode = root.getAttribute("data-time") || "relative";
+        var times = (scope && scope.querySelectorAll ? scope : document).querySelectorAll("time[datetime]");
+        for (var i = 0; i < times.length; i++) {
+            var t = times[i];
+            if (!t.hasAttribute("data-relative")) t.setAttribute("data-relative", t.textContent);
+            if (mode === "relative") { t.textContent = t.getAttribute("data-relative"); continue; }
+            var date = new Date(t.getAttribute("datetime"));
+            if (isNaN(date.getTime())) continue;
+            t.textContent = absolute(date, mode === "utc", !!t.closest(".time-seconds"));
+        }
+    }
+
+    document.addEventListener("change", function (e) {
+        var select = e.target;
+        if (!select.matches || !select.matches("select[data-pref]")) return;
+        remember(select.getAttribute("data-pref"), select.value);
+        if (select.id === "pref-theme") root.setAttribute("data-theme", select.value);
+        if (select.id === "pref-time") {
+            root.setAttribute("data-time", select.value);
+            applyTimes(document);
+        }
+    });
+    document.addEventListener("htmx:load", function (e) { applyTimes(e.detail.elt); });
+    document.addEventListener("DOMContentLoaded", function () { applyTimes(document); });
+
+    // "Save this view" saves what the address bar shows now (filters change it through htmx without a reload).
+    document.addEventListener("submit", function (e) {
+        var form = e.target;
+        if (!form.matches || !form.matches("form.save-view-form")) return;
+        var query = form.querySelector("input[name=query]");
+        if (query && location.pathname === "/ui/runs") query.value = location.search.slice(1);
+    });
+
+    // The keyboard. Never while typing in a field, never with a modifier held.
+    function typing(target) {
+        return target && target.closest && (target.closest("input, textarea, select, [contenteditable]") !== null);
+    }
+    function rows() { return Array.prototype.slice.call(document.querySelectorAll("table.runs-table tbody tr.clickable")); }
+    function currentRow() {
+        var active = document.activeElement;
+        return active && active.closest ? active.closest("table.runs-table tbody tr.clickable") : null;
+    }
+    function move(by) {
+        var list = rows();
+        if (list.length === 0) return;
+        var at = list.indexOf(currentRow());
+        var next = at < 0 ? (by > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, at + by));
+        list[next].focus();
+        list[next].scrollIntoView({ block: "nearest" });
+    }
+    function toggleSelected(row) {
+        // A row's selection for the bulk actions of issue 15, which will act on the rows marked here.
+        var on = row.getAttribute("data-selected") !== "true";
+        row.setAttribute("data-selected", on ? "true" : "false");
+        row.classList.toggle("is-selected", on);
+    }
+    function openDialog() { return document.querySelector("dialog[open]"); }
+    function walk(which) {
+        var scope = openDialog() || document;
+        var link = scope.querySelector(".run-walk .walk-" + which);
+        if (!link) return;
+        // Straight through htmx: a key pressed just after a swap may come before htmx has taken the new link in.
+        var modalUrl = link.getAttribute("hx-get");
+        if (modalUrl && window.htmx) window.htmx.ajax("GET", modalUrl, { source: link, target: link.getAttribute("hx-target") });
+        else location.href = link.href;
+    }
+
+    document.addEventListener("keydown", function (e) {
+        if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+        if (e.key === "Escape" && e.target.id === "filter-q") { e.target.blur(); return; }
+        if (typing(e.target)) return;
+        if (e.key === "[" || e.key === "]") { walk(e.key === "[" ? "prev" : "next"); return; }
+        var help = document.getElementById("shortcuts-dialog");
+        if (!help || openDialog()) return; // the runs page's keys, while no dialog is open over it
+        switch (e.key) {
+            case "j": move(1); break;
+            case "k": move(-1); break;
+            case "o": {
+                var row = currentRow();
+                var link = row && row.querySelector("a.run-name");
+                if (link) location.href = link.href;
+                break;
+            }
+            case "x": {
+                var selected = currentRow();
+                if (selected) toggleSelected(selected);
+                break;
+            }
+            case "/": {
+                var search = document.getElementById("filter-q");
+                if (search) { e.preventDefault(); search.focus(); search.select(); }
+                break;
+            }
+            case "?": help.showModal(); break;
+            default: return;
+        }
+    });
+})();
+
+// Previous/next inside the modal swaps the next run in: the keyboard stays on the same link (or the close button),
+// and when the modal closes it lands on the row of the run shown last.
+var walkedTo = null;
+document.addEventListener("close", function (e) {
+    if (e.target.id !== "run-detail-modal" || !walkedTo) return;
+    var row = document.querySelector('table.runs-table tr[data-run-id="' + CSS.escape(walkedTo) + '"]');
+    walkedTo = null;
+    if (row) row.focus();
+}, true);
+document.addEventListener("htmx:afterSwap", function (e) {
+    var elt = e.detail.elt;
+    if (e.detail.target && e.detail.target.id === "run-detail-modal") walkedTo = null;
+    if (!e.detail.target || e.detail.target.id !== "run-detail-modal" || !elt.matches || !elt.matches(".run-walk a")) return;
+    walkedTo = elt.getAttribute("data-run-id");
+    var again = e.detail.target.querySelector(".run-walk ." + (elt.classList.contains("walk-prev") ? "walk-prev" : "walk-next"))
+        || e.detail.target.querySelector("[data-close-modal]");
+    if (again) again.focus();
+});
+
+// "Edit input": the payload must be JSON (or empty when the run had none) before the retry is sent. Capturing on the
+// document runs before htmx's own submit listener on the form, so a refused form is never posted.
+document.addEventListener("submit", function (e) {
+    var field = e.target.querySelector && e.target.querySelector("textarea[data-json-input]");
+    if (!field) return;
+    var text = field.value.trim();
+    var problem = "";
+    if (text !== "" || field.defaultValue.trim() !== "") {
+        try { JSON.parse(text); } catch (err) { problem = "Not JSON: " + err.message; }
+    }
+    field.setCustomValidity(problem);
+    if (!problem) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var details = field.closest("details");
+    if (details) details.open = true;
+    field.reportValidity();
+}, true);
+document.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches("textarea[data-json-input]")) e.target.setCustomValidity("");
+});
+
+// The modal reads a run without its payloads: "Edit input" fetches the payload when first opened, then enables the field.
+document.addEventListener("toggle", function (e) {
+    var details = e.target;
+    if (!details.matches || !details.matches("details.edit-input") || !details.open) return;
+    var field = details.querySelector("textarea[data-payload-url]:disabled");
+    if (!field || field.hasAttribute("data-loading")) return;
+    field.setAttribute("data-loading", "");
+    fetch(field.getAttribute("data-payload-url"), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+        .then(function (text) {
+            var value = JSON.parse(text);
+            var shown = value === null ? "" : JSON.stringify(value, null, 2);
+            field.defaultValue = shown;
+            field.value = shown;
+            field.disabled = false;
+            field.removeAttribute("data-loading");
+            field.focus();
+        })
+        .catch(function () {
+            field.removeAttribute("data-loading");
+            if (window.RunMonitor && window.RunMonitor.toast) window.RunMonitor.toast("The run's input could not be loaded; try again.", "error");
+        });
+}, true);
