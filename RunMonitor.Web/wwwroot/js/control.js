@@ -122,7 +122,8 @@
     function refreshToggles(root) {
         var buttons = (root && root.querySelectorAll ? root : document).querySelectorAll("[data-notify-toggle]");
         for (var i = 0; i < buttons.length; i++) {
-            buttons[i].hidden = !supported() || Notification.permission === "denied" || wanted();
+            var hide = !supported() || Notification.permission === "denied" || wanted();
+            if (buttons[i].hidden !== hide) buttons[i].hidden = hide;
         }
     }
     function enableNotifications() {

@@ -29,11 +29,17 @@
         var times = (scope && scope.querySelectorAll ? scope : document).querySelectorAll("time[datetime]");
         for (var i = 0; i < times.length; i++) {
             var t = times[i];
+            // A time still as the server wrote it is left alone in relative mode: rewriting every one at load
+            // costs a layout of the whole page (Lighthouse's phone profile counted it as blocking time).
+            if (mode === "relative" && !t.hasAttribute("data-relative")) continue;
             if (!t.hasAttribute("data-relative")) t.setAttribute("data-relative", t.textContent);
-            if (mode === "relative") { t.textContent = t.getAttribute("data-relative"); continue; }
-            var date = new Date(t.getAttribute("datetime"));
-            if (isNaN(date.getTime())) continue;
-            t.textContent = absolute(date, mode === "utc", !!t.closest(".time-seconds"));
+            var text = t.getAttribute("data-relative");
+            if (mode !== "relative") {
+                var date = new Date(t.getAttribute("datetime"));
+                if (isNaN(date.getTime())) continue;
+                text = absolute(date, mode === "utc", !!t.closest(".time-seconds"));
+            }
+            if (t.textContent !== text) t.textContent = text;
         }
     }
 
