@@ -15,14 +15,17 @@ public sealed record ListWalk(string List, int At, RunRow? Previous, RunRow? Nex
     public const int MaxAt = 1_000_000;
 
     /// The walk for run `id` when the request names a list, null when it names none, or the 400 for a bad one.
-    public static async Task<(ListWalk? Walk, BadParameter? Error)> ReadAsync(IQueryCollection query, Caller caller, string id, RunList store,
-        CancellationToken ct)
+    /// `query`: the request's query as name/value pairs (`QueryPairs.ToPairs` at the edge).
+    public static async Task<(ListWalk? Walk, BadParameter? Error)> ReadAsync(IReadOnlyDictionary<string, string?[]> query, Caller caller, string id,
+        RunList store, CancellationToken ct)
     {
-        if (!query.TryGetValue(AtParameter, out var atText) && !query.ContainsKey(ListParameter)) return (null, null);
-        if (atText.Count != 1 || !int.TryParse(atText.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var at) || at > MaxAt)
+        var hasAt = query.TryGetValue(AtParameter, out var atValues);
+        var hasList = query.TryGetValue(ListParameter, out var listValues);
+        if (!hasAt && !hasList) return (null, null);
+        if (atValues is not [var atText] || !int.TryParse(atText, NumberStyles.None, CultureInfo.InvariantCulture, out var at) || at > MaxAt)
             return (null, new BadParameter(AtParameter, $"accepts the run's place in the list: a whole number from 0 to {MaxAt:N0}, given once with list"));
-        var list = query[ListParameter].ToString();
-        if (query[ListParameter].Count > 1 || list.Length > SavedViewRules.MaxQueryLength)
+        var list = listValues is [var one] ? one ?? "" : "";
+        if (listValues is { Length: > 1 } || list.Length > SavedViewRules.MaxQueryLength)
             return (null, new BadParameter(ListParameter, $"accepts the list's query string once, at most {SavedViewRules.MaxQueryLength} characters"));
         var pairs = QueryHelpers.ParseQuery("?" + list).ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
         var (filter, error) = RunFilter.Parse(pairs, caller);

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Api;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.SavedViews;
 using RunMonitor.Web.Security;
@@ -27,7 +28,7 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
             Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open), list and at (the list it was opened from) and, for a super admin, tenant");
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
-        var (walk, walkError) = await ListWalk.ReadAsync(Request.Query, HttpContext.Caller(), id, list, ct);
+        var (walk, walkError) = await ListWalk.ReadAsync(Request.Query.ToPairs(), HttpContext.Caller(), id, list, ct);
         if (walkError is not null)
         {
             Error = walkError;

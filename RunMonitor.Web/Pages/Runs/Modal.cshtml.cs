@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Api;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.SavedViews;
 using RunMonitor.Web.Security;
@@ -13,7 +14,7 @@ public sealed class ModalModel(RunViews store, RunList list, TimeProvider time) 
     {
         var view = await store.GetModalViewAsync(RunTenant.Of(HttpContext), id, ct);
         if (view is null) return Fragments.RunNotFound();
-        var (walk, error) = await ListWalk.ReadAsync(Request.Query, HttpContext.Caller(), id, list, ct);
+        var (walk, error) = await ListWalk.ReadAsync(Request.Query.ToPairs(), HttpContext.Caller(), id, list, ct);
         if (error is not null) return Fragments.BadParameter(error);
         return Partial("_RunDetail", new RunDetailModel(view.Detail, time.GetUtcNow())
         {
