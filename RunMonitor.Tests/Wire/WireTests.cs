@@ -137,4 +137,20 @@ public class WireTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFact
 
         Assert.Equal("noindex", doc.QuerySelector("head meta[name=robots]")?.GetAttribute("content"));
     }
+
+    /// The served script bundle is its sources as written, one after another: nothing in the build rewrites them
+    /// (MSBuild's line items once turned every backslash, a regex's or a CSS escape's, into a slash).
+    [Fact]
+    public async Task ScriptBundle_IsItsSourcesAsWritten()
+    {
+        var repo = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(repo.FullName, "RunMonitor.sln"))) repo = repo.Parent!;
+        var web = Path.Combine(repo.FullName, "RunMonitor.Web");
+        var sources = new[] { "app.js", "detail.js", "control.js", "admin.js", "views.js" }
+            .Select(f => File.ReadAllText(Path.Combine(web, "wwwroot", "js", f)).TrimEnd('\r', '\n') + "\n");
+
+        var served = await DecodeAsync(await GetAsync("/lib/runmonitor/runmonitor.js", null));
+
+        Assert.Equal(string.Concat(sources), served);
+    }
 }

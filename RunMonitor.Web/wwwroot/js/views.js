@@ -1,4 +1,3 @@
-// No backslashes in this file: the build bundles it through MSBuild, which turns them into slashes.
 // Views and preferences (issue 19): the header's time and theme switches, the runs page's keyboard, previous/next
 // with [ and ], and the "Save this view" form taking the URL's current query. Without script the page reads as
 // the server wrote it: relative times with the exact UTC time in each title, the theme the cookie chose.
