@@ -66,7 +66,8 @@ public sealed record RunSummaryJson(
 /// `total` is exact unless `totalCapped`: then at least that many match (free-text and date filters count up to a cap).
 /// `searchedNewest`: set when `q` is in so many names that only that many newest runs of the other filters were
 /// searched (items and total are theirs); null when every run was.
-public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int Offset, int Limit, bool TotalCapped, int? SearchedNewest);
+/// `Next`: the `after` token that reads the following page from this one's last run (null on the last page).
+public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int Offset, int Limit, bool TotalCapped, int? SearchedNewest, string? Next);
 
 public sealed record StepErrorJson(string? Message, string? Stack, string? Code, long? Attempt, DateTimeOffset? Timestamp, JsonElement? Details);
 

@@ -23,7 +23,10 @@ public static class RunsApi
         var (filter, error) = RunFilter.Parse(http.Request.Query.ToPairs(), http.Caller());
         if (error is not null) return Problems.BadParameter(error);
         var page = await store.ListAsync(filter!, ct);
-        return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit, page.TotalCapped, page.SearchedNewest));
+        // A script reading by `after` alone keeps no offset: a page short of its limit is the last one either way.
+        var more = page.Items.Count == filter!.Limit && (page.TotalCapped || filter.Cursor is not null || filter.Offset + page.Items.Count < page.Total);
+        var next = more ? RunCursor.From(page.Items[^1], filter!, before: false).Token : null;
+        return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit, page.TotalCapped, page.SearchedNewest, next));
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext http, RunViews store, CancellationToken ct)

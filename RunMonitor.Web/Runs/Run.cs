@@ -3,6 +3,8 @@ namespace RunMonitor.Web.Runs;
 /// One row of `runs`, as stored: SQLite-native types, timestamps as UTC ISO-8601 text.
 public sealed record RunRow
 {
+    /// The store's own key: the last column of every sort, so a list cursor names one place exactly.
+    public long Pk { get; init; }
     public string Id { get; init; } = "";
     public string TenantId { get; init; } = "";
     public string WorkflowName { get; init; } = "";

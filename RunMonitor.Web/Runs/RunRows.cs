@@ -26,7 +26,7 @@ public static class RunRows
 
     // The list never needs the large JSON and stack columns.
     public const string ListColumns = """
-        id AS Id, tenant_id AS TenantId, workflow_name AS WorkflowName, name AS Name, status AS Status,
+        pk AS Pk, id AS Id, tenant_id AS TenantId, workflow_name AS WorkflowName, name AS Name, status AS Status,
         dry_run AS DryRun, error_message AS ErrorMessage, error_type AS ErrorType,
         created_at AS CreatedAt, started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs,
         targets_matched AS TargetsMatched, targets_processed AS TargetsProcessed, targets_skipped AS TargetsSkipped,

@@ -34,7 +34,7 @@ public sealed record ListWalk(string List, int At, RunRow? Previous, RunRow? Nex
         // The runs on either side; when the list moved since it was shown (new runs on top), the run is looked for
         // in that window and its neighbours taken from where it is now.
         var offset = Math.Max(0, at - 1);
-        var page = await store.ListAsync(filter! with { Offset = offset, Limit = 3 }, ct);
+        var page = await store.ListAsync(filter! with { Offset = offset, Limit = 3, Cursor = null }, ct);
         var rows = page.Items;
         var here = rows.ToList().FindIndex(r => r.Id == id);
         var atIndex = here >= 0 ? here : at - offset;

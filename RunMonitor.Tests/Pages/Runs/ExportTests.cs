@@ -126,6 +126,7 @@ public class ExportTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
     [Theory]
     [InlineData("/ui/runs/export.csv?offset=20", "offset")]
     [InlineData("/ui/runs/export.json?limit=5", "limit")]
+    [InlineData("/ui/runs/export.csv?after=LWNyZWF0ZWR8", "after")]
     [InlineData("/ui/runs/export.csv?status=bogus", "status")]
     [InlineData("/ui/runs/export.json?page=2", "page")]
     public async Task Export_BadParameter_Answers400Fragment(string url, string parameter)

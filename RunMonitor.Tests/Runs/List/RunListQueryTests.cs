@@ -13,22 +13,85 @@ namespace RunMonitor.Tests.Runs;
 /// steps fails, so a new filter cannot quietly walk the table), and the name search reads its index or its window.
 public sealed class RunListQueryTests(QueryPlanTests.SeededFactory factory) : IClassFixture<QueryPlanTests.SeededFactory>
 {
-    /// The page and total queries of the list for `query`, as the super admin and as a tenant's viewer.
-    internal static async Task<IReadOnlyList<(string What, string Sql, object Parameters)>> ListStatementsAsync(Database database, string query)
+    /// The list's filter for `query` as the super admin and as a tenant's viewer, each with who it is.
+    private static IEnumerable<(RunFilter Filter, string Who)> FiltersFor(string query)
     {
-        var statements = new List<(string, string, object)>();
         foreach (var caller in new[] { new Caller(null, Roles.Admin), new Caller("acme", Roles.Viewer) })
         {
             var (filter, error) = RunFilter.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query)
                 .ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), caller);
             Assert.Null(error);
+            yield return (filter!, caller.TenantId ?? "super admin");
+        }
+    }
+
+    /// The page and total queries of the list for `query`, as the super admin and as a tenant's viewer.
+    internal static async Task<IReadOnlyList<(string What, string Sql, object Parameters)>> ListStatementsAsync(Database database, string query)
+    {
+        var statements = new List<(string, string, object)>();
+        foreach (var (filter, who) in FiltersFor(query))
+        {
             await using var connection = await database.OpenAsync();
-            var list = await new RunListQuery(database.Dialect).BuildAsync(connection, filter!);
-            var who = caller.TenantId ?? "super admin";
+            var list = await new RunListQuery(database.Dialect).BuildAsync(connection, filter);
             statements.Add(($"list '{query}' as {who}", list.ItemsSql, list.Parameters));
             statements.Add(($"count '{query}' as {who}", list.CountSql, list.Parameters));
         }
         return statements;
+    }
+
+    /// The page statements that read on from a cursor (the 11th run of the first page, both ways) for `query`.
+    internal static async Task<IReadOnlyList<(string What, string Sql, object Parameters)>> CursorStatementsAsync(Database database, string query)
+    {
+        var statements = new List<(string, string, object)>();
+        foreach (var (filter, who) in FiltersFor(query))
+        {
+            await using var connection = await database.OpenAsync();
+            var listQuery = new RunListQuery(database.Dialect);
+            var first = await listQuery.BuildAsync(connection, filter);
+            var rows = (await connection.QueryAsync<RunRow>(first.ItemsSql, first.Parameters)).ToList();
+            Assert.True(rows.Count > 10, $"'{query}' needs more than 10 runs to page");
+            foreach (var before in new[] { false, true })
+            {
+                var built = await listQuery.BuildAsync(connection, filter with { Cursor = RunCursor.From(rows[10], filter, before) });
+                var what = $"{(before ? "before" : "after")} '{query}' as {who}";
+                statements.Add((what, built.ItemsSql, built.Parameters));
+                if (built.TailSql is not null) statements.Add((what + " (tail)", built.TailSql, built.Parameters));
+            }
+        }
+        return statements;
+    }
+
+    public static TheoryData<string> CursorQueries() =>
+    [
+        "", "sort=created", "status=failed", "status=failed,partial", "layer_name=nightly-user-reflection",
+        "layer_name=nightly-user-reflection&status=failed", "sort=status", "sort=-status", "sort=duration", "sort=-duration",
+        "status=failed&sort=-duration", "q=nightly&sort=status", "q=nightly",
+    ];
+
+    [Theory]
+    [MemberData(nameof(CursorQueries))]
+    public async Task List_CursorPage_UsesIndexes(string query)
+    {
+        await factory.Seeded;
+        var database = factory.Services.GetRequiredService<Database>();
+        foreach (var (what, sql, parameters) in await CursorStatementsAsync(database, query))
+            QueryPlanTests.AssertNoFullScan(what, await QueryPlanTests.PlanAsync(database, sql, parameters));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("status=failed")]
+    [InlineData("sort=status")]
+    public async Task List_CursorPage_SeeksInTheSortsIndexWithoutSorting(string query)
+    {
+        await factory.Seeded;
+        var database = factory.Services.GetRequiredService<Database>();
+        foreach (var (what, sql, parameters) in await CursorStatementsAsync(database, query))
+        {
+            var plan = await QueryPlanTests.PlanAsync(database, sql, parameters);
+            Assert.False(plan.Any(line => line.Contains("TEMP B-TREE", StringComparison.Ordinal)), $"{what} sorts:\n  {string.Join("\n  ", plan)}");
+            Assert.Contains(plan, line => line.Contains("SEARCH runs USING", StringComparison.Ordinal) && (line.Contains('<') || line.Contains('>')));
+        }
     }
 
     public static TheoryData<string> ListQueries() =>
@@ -137,6 +200,16 @@ public sealed class RunListQueryTestsOnPostgres(PostgresQueryPlanTests.SeededFac
         await factory.Seeded;
         foreach (var (what, sql, parameters) in await RunListQueryTests.ListStatementsAsync(factory.Services.GetRequiredService<Database>(), query))
             PostgresQueryPlanTests.AssertNoFullScan(what, await PostgresQueryPlanTests.PlanAsync(factory.Services.GetRequiredService<Database>(), sql, parameters));
+    }
+
+    [Theory]
+    [MemberData(nameof(RunListQueryTests.CursorQueries), MemberType = typeof(RunListQueryTests))]
+    public async Task List_CursorPage_UsesIndexes(string query)
+    {
+        await factory.Seeded;
+        var database = factory.Services.GetRequiredService<Database>();
+        foreach (var (what, sql, parameters) in await RunListQueryTests.CursorStatementsAsync(database, query))
+            PostgresQueryPlanTests.AssertNoFullScan(what, await PostgresQueryPlanTests.PlanAsync(database, sql, parameters));
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class ExportModel(RunExport store, TimeProvider time, IConfigurati
 
     public async Task<IActionResult> OnGetAsync(string format, CancellationToken ct)
     {
-        foreach (var key in new[] { "offset", "limit" }.Where(Request.Query.ContainsKey))
+        foreach (var key in new[] { "offset", "limit", "after", "before" }.Where(Request.Query.ContainsKey))
             return Fragments.BadParameter(new BadParameter(key, $"is not accepted here: the export has no pages, it holds every matching run (up to {MaxRows:N0})"));
         var (filter, error) = RunFilter.Parse(Request.Query.ToPairs(), HttpContext.Caller());
         if (error is not null) return Fragments.BadParameter(error);

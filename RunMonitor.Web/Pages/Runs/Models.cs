@@ -12,6 +12,11 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
     public bool HasNext => Page.TotalCapped || Filter.Offset + Filter.Limit < Page.Total;
     public int PreviousOffset => Math.Max(0, Filter.Offset - Filter.Limit);
     public int NextOffset => Filter.Offset + Filter.Limit;
+
+    /// Next reads on from the page's last run (an index seek however deep); Previous back from its first, except to
+    /// the first page, which is read from the top so that it shows the newest runs.
+    public RunCursor? NextCursor => Page.Items.Count == 0 ? null : RunCursor.From(Page.Items[^1], Filter, before: false);
+    public RunCursor? PreviousCursor => Page.Items.Count == 0 || PreviousOffset == 0 ? null : RunCursor.From(Page.Items[0], Filter, before: true);
 }
 
 public sealed record StatsPeriod(string Token, TimeSpan Span, string Label)

@@ -33,9 +33,13 @@ public sealed partial record RunFilter
     public int Offset { get; init; }
     public int Limit { get; init; } = DefaultLimit;
 
+    /// Keyset paging: the page starts after (or ends before) this run of the same sort; `Offset` then only numbers
+    /// the page. Null: the page is read at `Offset`.
+    public RunCursor? Cursor { get; init; }
+
     public static readonly IReadOnlySet<string> Parameters = new HashSet<string>(StringComparer.Ordinal)
     {
-        "layer_name", "workflow", "status", "q", "from", "to", "sort", "offset", "limit", "tenant",
+        "layer_name", "workflow", "status", "q", "from", "to", "sort", "offset", "limit", "tenant", "after", "before",
     };
 
     public static readonly IReadOnlyList<int> PageSizes = [10, 20, 50, 100];
@@ -149,6 +153,18 @@ public sealed partial record RunFilter
             filter = filter with { Limit = limit };
         }
 
+        var after = One("after");
+        var before = One("before");
+        if (after is not null && before is not null) return Bad("before", "cannot be given with after; give one of them");
+        if ((after ?? before) is { } token)
+        {
+            var name = after is not null ? "after" : "before";
+            var cursor = RunCursor.Parse(token, filter, before: after is null);
+            if (cursor is null)
+                return Bad(name, $"accepts the token of a {(after is not null ? "Next" : "Previous")} link of this list, in its sort ({filter.SortToken})");
+            filter = filter with { Cursor = cursor };
+        }
+
         return (filter, null);
     }
 
@@ -169,11 +185,12 @@ public sealed partial record RunFilter
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
 
     /// The query string for this filter, leaving out defaults; `with` overrides single values.
-    public string ToQueryString(int? offset = null, string? sort = null, int? limit = null, bool includePaging = true) =>
-        QueryString.Create(RouteValues(offset, sort, limit, includePaging).Select(p => KeyValuePair.Create(p.Key, (string?)p.Value))).ToString();
+    public string ToQueryString(int? offset = null, string? sort = null, int? limit = null, bool includePaging = true, RunCursor? cursor = null) =>
+        QueryString.Create(RouteValues(offset, sort, limit, includePaging, cursor).Select(p => KeyValuePair.Create(p.Key, (string?)p.Value))).ToString();
 
     /// The view's parameters as the list's links carry them (defaults left out), for `hx-all-route-data` and the query string.
-    public Dictionary<string, string> RouteValues(int? offset = null, string? sort = null, int? limit = null, bool includePaging = true)
+    /// The view's own cursor stays only while nothing of the page is overridden; `cursor` sets a Next/Previous link's.
+    public Dictionary<string, string> RouteValues(int? offset = null, string? sort = null, int? limit = null, bool includePaging = true, RunCursor? cursor = null)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         if (TenantChosen && Tenant is not null) values["tenant"] = Tenant;
@@ -187,6 +204,8 @@ public sealed partial record RunFilter
         if (includePaging && (offset ?? Offset) is > 0 and var o) values["offset"] = o.ToString(CultureInfo.InvariantCulture);
         var l = limit ?? Limit;
         if (l != DefaultLimit) values["limit"] = l.ToString(CultureInfo.InvariantCulture);
+        var keyset = cursor ?? (offset is null && sort is null && limit is null ? Cursor : null);
+        if (includePaging && keyset is not null) values[keyset.ParameterName] = keyset.Token;
         return values;
     }
 }

@@ -39,8 +39,16 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
     private async Task<RunPage> ReadListAsync(RunFilter filter, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var built = await query.BuildAsync(connection, filter);
+        var (read, skip) = StartOf(filter);
+        var built = await query.BuildAsync(connection, read, skip);
         var items = (await connection.QueryAsync<RunRow>(built.ItemsSql, built.Parameters)).ToList();
+        if (built.TailSql is not null && items.Count < filter.Limit)
+        {
+            built.Parameters.Add("TailLimit", filter.Limit - items.Count);
+            items.AddRange(await connection.QueryAsync<RunRow>(built.TailSql, built.Parameters));
+        }
+        if (built.Reversed) items.Reverse();
+        Remember(filter, items);
         var counted = await connection.ExecuteScalarAsync<long>(built.CountSql, built.Parameters);
         var capped = built.CountIsCapped && counted > RunListQuery.CountCap;
         // A tenant's caller never sees another tenant's runs; a super admin's links must say which run an id means.
@@ -49,6 +57,43 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
         {
             SharedIds = superAdminView ? await SharedIdsAsync(connection, items) : new HashSet<string>(),
         };
+    }
+
+    // Where pages of a list ended: a list's key → (offset of the next row, the cursor after the row before it, when).
+    // A page asked for by a deep offset alone (a typed URL, a script) starts from the nearest such place at or before
+    // it and skips only the rows between, instead of reading and discarding the whole offset. A place is used for
+    // PlaceLifetimeMs: writes since may have moved runs above it, so a jump lands where that offset was up to then.
+    // Bounded like the cache: a flood of distinct lists empties it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Place[]> _places = new();
+    private sealed record Place(int Offset, RunCursor After, long At);
+    private const int PlaceLists = 256;
+    private const int PlacesPerList = 32;
+    private const long PlaceLifetimeMs = 30_000;
+
+    /// Offsets below this are read directly: discarding them costs less than remembering places.
+    public const int JumpFrom = 1_000;
+
+    private static string PlacesKey(RunFilter filter) => (filter.Tenant ?? "*") + "|" + filter.ToQueryString(includePaging: false);
+
+    // The page to read and how many rows to skip from its cursor: a remembered place for a deep offset without a
+    // cursor (not for the duration sort, whose runs without a duration are read as a second part).
+    private (RunFilter Read, int Skip) StartOf(RunFilter filter)
+    {
+        if (filter.Cursor is not null || filter.Offset < JumpFrom || filter.Sort == RunSort.Duration
+            || !_places.TryGetValue(PlacesKey(filter), out var places)) return (filter, 0);
+        var now = Environment.TickCount64;
+        var best = places.Where(p => p.Offset <= filter.Offset && now - p.At < PlaceLifetimeMs).MaxBy(p => p.Offset);
+        return best is null ? (filter, 0) : (filter with { Cursor = best.After }, filter.Offset - best.Offset);
+    }
+
+    private void Remember(RunFilter filter, List<RunRow> items)
+    {
+        if (items.Count == 0 || filter.Sort == RunSort.Duration) return;
+        var place = new Place(filter.Offset + items.Count, RunCursor.From(items[^1], filter, before: false), Environment.TickCount64);
+        var key = PlacesKey(filter);
+        if (_places.Count >= PlaceLists && !_places.ContainsKey(key)) _places.Clear();
+        _places.AddOrUpdate(key, [place], (_, old) =>
+            old.Where(p => p.Offset != place.Offset).OrderByDescending(p => p.At).Take(PlacesPerList - 1).Append(place).ToArray());
     }
 
     private const string SelectSharedIds = "SELECT id FROM runs WHERE id IN @Ids GROUP BY id HAVING COUNT(*) > 1";

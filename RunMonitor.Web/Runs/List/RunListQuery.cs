@@ -104,26 +104,70 @@ public sealed class RunListQuery(ISqlDialect dialect)
     public static bool CountableFromCounters(RunFilter filter) => filter.Q is null && filter.From is null && filter.To is null;
 
     /// The page's SQL and its total's SQL: the total exact from `run_counts` when the counters can answer, otherwise
-    /// counted up to the cap. `SearchedNewest`: the search window, when it left older runs unsearched.
-    public sealed record ListQuery(string ItemsSql, string CountSql, bool CountIsCapped, DynamicParameters Parameters, int? SearchedNewest = null);
+    /// counted up to the cap. `SearchedNewest`: the search window, when it left older runs unsearched. With a cursor the
+    /// page is read from it (`Reversed`: read backwards from a `before` cursor, to be turned round), and `TailSql`, when
+    /// set, reads the rest of the page past the run without a duration once the first part ran out (`@TailLimit` rows).
+    public sealed record ListQuery(string ItemsSql, string CountSql, bool CountIsCapped, DynamicParameters Parameters, int? SearchedNewest = null)
+    {
+        public string? TailSql { get; init; }
+        public bool Reversed { get; init; }
+    }
 
-    /// Public so a test can read the plans of what it builds.
-    public async Task<ListQuery> BuildAsync(IDbConnection connection, RunFilter filter)
+    /// Public so a test can read the plans of what it builds. `skip`: rows to pass over from the cursor (a jump from a
+    /// remembered place); without a cursor the filter's offset is skipped.
+    public async Task<ListQuery> BuildAsync(IDbConnection connection, RunFilter filter, int skip = 0)
     {
         var (where, p, search) = await WhereAsync(connection, filter, windowed: true);
         p.Add("Limit", filter.Limit);
-        p.Add("Offset", filter.Offset);
+        p.Add("Offset", filter.Cursor is null ? filter.Offset : skip);
         p.Add("CountCap", CountCap + 1);
-        var order = OrderBy(filter);
+        var (head, tail, readDescending) = Keyset(filter, p);
+        var order = OrderBy(filter with { Descending = readDescending });
         // A searched page in another order than newest-first: the matches (bounded: trigram matches or the window)
         // are collected first and sorted, rather than the sort's index walked with each run's name looked up.
-        var items = search != NameSearch.None && filter.Sort != RunSort.Created
-            ? $"WITH hits (hit) AS MATERIALIZED (SELECT pk FROM runs {where}) SELECT {RunRows.ListColumns} FROM hits CROSS JOIN runs ON runs.pk = hits.hit ORDER BY {order} LIMIT @Limit OFFSET @Offset"
-            : $"SELECT {RunRows.ListColumns} FROM runs {where} ORDER BY {order} LIMIT @Limit OFFSET @Offset";
+        string Items(string? keyset, string limit, string offset)
+        {
+            var w = keyset is null ? where : where.Length == 0 ? "WHERE " + keyset : where + " AND " + keyset;
+            return search != NameSearch.None && filter.Sort != RunSort.Created
+                ? $"WITH hits (hit) AS MATERIALIZED (SELECT pk FROM runs {w}) SELECT {RunRows.ListColumns} FROM hits CROSS JOIN runs ON runs.pk = hits.hit ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+                : $"SELECT {RunRows.ListColumns} FROM runs {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}";
+        }
+        var items = Items(head, "@Limit", "@Offset");
+        var tailSql = tail is null ? null : Items(tail, "@TailLimit", "0");
+        if (tailSql is not null) p.Add("TailLimit", filter.Limit); // the reader lowers it to what the first part left
+
         // The same clauses name columns run_counts has: tenant_id, workflow_name, status.
-        return CountableFromCounters(filter)
+        var built = CountableFromCounters(filter)
             ? new ListQuery(items, $"SELECT COALESCE(SUM(n), 0) FROM run_counts {where}", false, p)
             : new ListQuery(items, $"SELECT COUNT(*) FROM (SELECT 1 FROM runs {where} LIMIT @CountCap) AS capped", true, p,
                 search == NameSearch.CommonWindowed ? SearchWindow : null);
+        return built with { TailSql = tailSql, Reversed = filter.Cursor?.Before == true };
+    }
+
+    /// The clause that starts the page at the filter's cursor, in the direction the page is read (a `before` cursor
+    /// reads the list backwards), as a row-value comparison an index range serves. Runs without a duration come after
+    /// all others in either duration order, so there a cursor reads its own part (with or without a duration) and,
+    /// when the other part follows in reading order, names it as the tail.
+    private static (string? Head, string? Tail, bool ReadDescending) Keyset(RunFilter filter, DynamicParameters p)
+    {
+        if (filter.Cursor is not { } cursor) return (null, null, filter.Descending);
+        var readDescending = filter.Descending ^ cursor.Before;
+        var op = readDescending ? "<" : ">";
+        p.Add("KeyCreated", cursor.CreatedAt);
+        p.Add("KeyPk", cursor.Pk);
+        switch (filter.Sort)
+        {
+            case RunSort.Status:
+                p.Add("KeyStatus", cursor.Status);
+                return ($"(status, created_at, pk) {op} (@KeyStatus, @KeyCreated, @KeyPk)", null, readDescending);
+            case RunSort.Duration when cursor.DurationMs is { } duration:
+                p.Add("KeyDuration", duration);
+                return ($"duration_ms IS NOT NULL AND (duration_ms, pk) {op} (@KeyDuration, @KeyPk)",
+                    cursor.Before ? null : "duration_ms IS NULL", readDescending);
+            case RunSort.Duration:
+                return ($"duration_ms IS NULL AND pk {op} @KeyPk", cursor.Before ? "duration_ms IS NOT NULL" : null, readDescending);
+            default:
+                return ($"(created_at, pk) {op} (@KeyCreated, @KeyPk)", null, readDescending);
+        }
     }
 }
