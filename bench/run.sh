@@ -5,6 +5,8 @@
 # the seeded store moved there with `copy-store`, the app started on it, measured again; both side by side.
 # Usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--durability full|relaxed]   results: bench/results/latest.md
 # --durability (or BENCH_DURABILITY) is the app's RunMonitor:Durability: full (the default) syncs every commit.
+#        bench/run.sh --deep [--runs N]     deep pages of the list with the list cache off, idle and while 8 writers
+#                                           ingest, on the SQLite store: bench/results/deep-N.md
 #        bench/run.sh --peers [--runs N]    Hangfire 1.8's dashboard and RunMonitor on one PostgreSQL holding N jobs and
 #                                           N runs, the same questions asked of both, interleaved: bench/results/peers-N.md
 set -euo pipefail
@@ -15,6 +17,7 @@ seconds=10
 postgres=auto
 durability="${BENCH_DURABILITY:-full}"
 peers=no
+deep=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -22,7 +25,8 @@ while [ $# -gt 0 ]; do
     --no-postgres) postgres=no; shift ;;
     --durability) durability="$2"; shift 2 ;;
     --peers) peers=yes; shift ;;
-    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--durability full|relaxed] [--peers]" >&2; exit 2 ;;
+    --deep) deep=yes; shift ;;
+    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--durability full|relaxed] [--peers | --deep]" >&2; exit 2 ;;
   esac
 done
 case "$durability" in full|relaxed) ;; *) echo "--durability accepts full or relaxed" >&2; exit 2 ;; esac
@@ -126,6 +130,22 @@ trap cleanup EXIT
 
 bench_client() { dotnet bench/RunMonitor.Bench/bin/Release/net10.0/RunMonitor.Bench.dll --url "http://127.0.0.1:$port" --seconds "$seconds" "$@"; }
 rss() { echo "$(( $(awk '/VmRSS/ { print $2 }' "/proc/$pid/status") / 1024 )) MB (peak $(( $(awk '/VmHWM/ { print $2 }' "/proc/$pid/status") / 1024 )) MB)"; }
+
+if [ "$deep" = yes ]; then
+  RunMonitor__Lists__Cache=false start_app "$db"
+  out="bench/results/deep-$runs.md"
+  {
+    echo "# Deep pages of the run list, without the list cache"
+    echo
+    echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -sr), .NET $(dotnet --version)"
+    echo "- store: SQLite, $runs runs; the app started with RunMonitor__Lists__Cache=false, so every answer is read from the store"
+    echo "- each target: 500 requests at one client idle, then 500 while 8 writers create runs (POST /api/runs)"
+    echo
+  } > "$out"
+  dotnet bench/RunMonitor.Bench/bin/Release/net10.0/RunMonitor.Bench.dll --deep --url "http://127.0.0.1:$port" | tee -a "$out"
+  exit 0
+fi
 
 start_app "$db"
 bench_client --out "$work/table.md" --tsv "$work/sqlite.tsv"

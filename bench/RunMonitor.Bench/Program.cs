@@ -11,6 +11,9 @@ using System.Text.Json;
 if (args is ["--combine", ..]) return await CombineAsync(args);
 // `--ab URL_A URL_B`: two builds of the app on one store, each target's requests alternating between them.
 if (args is ["--ab", var urlA, var urlB, ..]) return await AbAsync(urlA, urlB, BenchOptions.Parse(args).LatencyRequests);
+// `--deep`: deep pages of the list, each at one client while the store is idle and again while writers ingest; run
+// against an app started with RunMonitor__Lists__Cache=false, so every answer is read from the store.
+if (args is ["--deep", ..]) return await DeepAsync(BenchOptions.Parse(args), args.Contains("--no-cursor"));
 var options = BenchOptions.Parse(args);
 // As a browser: it asks for Brotli or gzip and decodes the answer, so the figures include both ends of compression.
 using var handler = new SocketsHttpHandler
@@ -107,6 +110,47 @@ static async Task<int> AbAsync(string urlA, string urlB, int count)
         Console.WriteLine($"| {name} `{path}` | {a50:F3} | {Percentile(timesA, .99):F2} | {b50:F3} | {Percentile(timesB, .99):F2} | {b50 / a50:F2} |");
     }
     return 0;
+}
+
+static async Task<int> DeepAsync(BenchOptions options, bool noCursor)
+{
+    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(options.BaseUrl), Timeout = TimeSpan.FromSeconds(60) };
+    var targets = new List<(string Name, string Path)>
+    {
+        ("list default", "/ui/runs/list"),
+        ("offset 100,000, status=completed", "/ui/runs/list?status=completed&offset=100000"),
+        ("offset 500,000", "/ui/runs/list?offset=500000"),
+        ("offset 500,000, sort=-duration (no keyset jump)", "/ui/runs/list?sort=-duration&offset=500000"),
+    };
+    if (!noCursor)
+    {
+        using var page = JsonDocument.Parse(await http.GetStringAsync("/api/runs?offset=500000&limit=20"));
+        targets.Add(("Next from offset 500,000 (after=)", "/ui/runs/list?offset=500020&after=" + page.RootElement.GetProperty("next").GetString()));
+    }
+    Console.WriteLine($"| target | idle p50 ms | idle p99 ms | p50 ms, {options.Writers} writers ingesting | p99 ms, {options.Writers} writers ingesting |");
+    Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+    var count = Math.Min(options.LatencyRequests, 500);
+    foreach (var (name, path) in targets)
+    {
+        for (var i = 0; i < 20; i++) await GetAsync(http, path);
+        var idle = await TimesAsync(http, path, count);
+        using var stop = new CancellationTokenSource();
+        var writers = MeasureIngestAsync(http, options.Writers, 3_600, stop.Token);
+        await Task.Delay(1_000);
+        var busy = await TimesAsync(http, path, count);
+        await stop.CancelAsync();
+        var (total, perSecond, failures, _) = await writers;
+        Console.WriteLine($"| {name} `{path.Split("&after=")[0]}` | {Percentile(idle, .5):F2} | {Percentile(idle, .99):F2} | {Percentile(busy, .5):F2} | {Percentile(busy, .99):F2} ({perSecond:N0} writes/s, {failures} failed) |");
+    }
+    return 0;
+}
+
+static async Task<List<double>> TimesAsync(HttpClient http, string path, int count)
+{
+    var times = new List<double>(count);
+    for (var i = 0; i < count; i++) times.Add(await TimeAsync(http, path));
+    times.Sort();
+    return times;
 }
 
 static async Task<string> SampleRunIdAsync(HttpClient http)
@@ -212,14 +256,14 @@ static async Task<(long Total, double PerSecond, long Failures, long Locked)> Wa
     return await MeasureIngestAsync(http, writers, seconds);
 }
 
-static async Task<(long Total, double PerSecond, long Failures, long Locked)> MeasureIngestAsync(HttpClient http, int writers, int seconds)
+static async Task<(long Total, double PerSecond, long Failures, long Locked)> MeasureIngestAsync(HttpClient http, int writers, int seconds, CancellationToken cancel = default)
 {
     var stop = Stopwatch.StartNew();
     long total = 0, failures = 0, locked = 0;
     var tasks = Enumerable.Range(0, writers).Select(async w =>
     {
         var n = 0;
-        while (stop.Elapsed.TotalSeconds < seconds)
+        while (stop.Elapsed.TotalSeconds < seconds && !cancel.IsCancellationRequested)
         {
             var body = $$"""{"workflowName":"bench-ingest","name":"writer {{w}} run {{n++}}","status":"running","steps":[{"stepId":"a"},{"stepId":"b"}]}""";
             using var response = await http.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));

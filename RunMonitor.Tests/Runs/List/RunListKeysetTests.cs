@@ -206,23 +206,42 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
         RunFilter.Parse(new Dictionary<string, string?[]> { ["offset"] = [offset.ToString(CultureInfo.InvariantCulture)] }, new Caller(null, Roles.Admin)).Filter!;
 
     [Fact]
-    public async Task DeepOffset_StartsFromTheNearestPlaceAPageEnded()
+    public async Task DeepOffset_StartsFromTheNearestPlaceAPageWasReadAt()
     {
         await factory.Seeded;
         var list = factory.Services.GetRequiredService<RunList>();
         var offset = RunList.JumpFrom + 500;
 
-        // The page at `offset` is read by its offset, and leaves a place at offset + 20; the next page starts there.
-        Assert.Equal(await ExactAsync(At(offset)), (await list.ListAsync(At(offset))).Items.Select(r => r.Id));
+        // The page at `offset` is read by its offset, and leaves places at its first run and after its last.
+        var page = await ExactAsync(At(offset));
+        Assert.Equal(page, (await list.ListAsync(At(offset))).Items.Select(r => r.Id));
         var following = await ExactAsync(At(offset + 20));
-        Assert.Equal(following, (await list.ListAsync(At(offset + 20))).Items.Select(r => r.Id));
         var deeper = await ExactAsync(At(offset + 47));
+        Assert.Equal(following, (await list.ListAsync(At(offset + 20))).Items.Select(r => r.Id));
+        Assert.Equal(deeper, (await list.ListAsync(At(offset + 47))).Items.Select(r => r.Id));
 
-        // A newer run moves every offset by one; a jump from the place seen before it still lands on the rows seen then.
+        // A newer run moves every offset by one; a jump from a place made before it lands on the rows seen then.
         await factory.CreateClient().CreateRunAsync(new { id = "deep-offset-newer", workflowName = "deep-offset" });
+        Assert.Equal(page, (await list.ListAsync(At(offset))).Items.Select(r => r.Id));
         Assert.Equal(following, (await list.ListAsync(At(offset + 20))).Items.Select(r => r.Id));
         Assert.Equal(deeper, (await list.ListAsync(At(offset + 47))).Items.Select(r => r.Id));
         Assert.NotEqual(deeper, await ExactAsync(At(offset + 47)));
+    }
+
+    [Theory]
+    [InlineData("created")]
+    [InlineData("status")]
+    [InlineData("-status")]
+    public async Task DeepOffset_InEachKeysetSort_JumpsToTheRowsTheOffsetHolds(string sort)
+    {
+        await factory.Seeded;
+        var list = factory.Services.GetRequiredService<RunList>();
+        RunFilter Sorted(int offset) => At(offset) with { Sort = sort.TrimStart('-') == "status" ? RunSort.Status : RunSort.Created, Descending = sort.StartsWith('-') };
+
+        await list.ListAsync(Sorted(RunList.JumpFrom + 200));
+
+        foreach (var offset in new[] { RunList.JumpFrom + 200, RunList.JumpFrom + 219, RunList.JumpFrom + 220, RunList.JumpFrom + 333 })
+            Assert.Equal(await ExactAsync(Sorted(offset)), (await list.ListAsync(Sorted(offset))).Items.Select(r => r.Id));
     }
 
     [Fact]

@@ -15,16 +15,19 @@ public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter 
 
 /// `/ui/runs/list`, `/api/runs` and the filter form's choices: a page of runs for a filter (through a one-second
 /// cache), the recent runs, the workflows and tenants to choose from. Every read is scoped by tenant.
-public sealed class RunList(Database database, RunListQuery query, ISqlDialect dialect)
+public sealed class RunList(Database database, RunListQuery query, ISqlDialect dialect, IConfiguration configuration)
 {
     // Every open dashboard polls the same page of the same list: an answer is reused for a second at most,
     // and only while nothing has been written since it was read (through this instance, or another one
     // sharing the store). Bounded: a flood of distinct filters empties it rather than growing it.
+    // `RunMonitor:Lists:Cache` false turns it off (the benchmark measures the list without it).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (RunPage Page, long Commits, long At)> _listCache = new();
     private const int ListCacheEntries = 512;
+    private readonly bool _cached = configuration.GetValue("RunMonitor:Lists:Cache", true);
 
     public async Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default)
     {
+        if (!_cached) return await ReadListAsync(filter, ct);
         var key = (filter.Tenant ?? "*") + "|" + filter.ToQueryString();
         var commits = database.Commits;
         var now = Environment.TickCount64;
@@ -48,7 +51,7 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
             items.AddRange(await connection.QueryAsync<RunRow>(built.TailSql, built.Parameters));
         }
         if (built.Reversed) items.Reverse();
-        Remember(filter, items);
+        if (read.Cursor is null) Remember(filter, items);
         var counted = await connection.ExecuteScalarAsync<long>(built.CountSql, built.Parameters);
         var capped = built.CountIsCapped && counted > RunListQuery.CountCap;
         // A tenant's caller never sees another tenant's runs; a super admin's links must say which run an id means.
@@ -59,13 +62,14 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
         };
     }
 
-    // Where pages of a list ended: a list's key → (offset of the next row, the cursor after the row before it, when).
-    // A page asked for by a deep offset alone (a typed URL, a script) starts from the nearest such place at or before
-    // it and skips only the rows between, instead of reading and discarding the whole offset. A place is used for
-    // PlaceLifetimeMs: writes since may have moved runs above it, so a jump lands where that offset was up to then.
-    // Bounded like the cache: a flood of distinct lists empties it.
+    // Places in a list: a list's key → (an offset, the cursor that reads from the run at that offset, when it was
+    // read there). A page asked for by a deep offset alone (a typed URL, a script, a poll) starts from the nearest
+    // place at or before it and skips only the rows between, instead of reading and discarding the whole offset.
+    // Only a page read by its offset leaves places (its first run and the one after its last), so a place is exact
+    // when made; writes since may move runs above it, so it serves PlaceLifetimeMs: a jump lands where that offset
+    // was up to then. Bounded like the cache: a flood of distinct lists empties it.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Place[]> _places = new();
-    private sealed record Place(int Offset, RunCursor After, long At);
+    private sealed record Place(int Offset, RunCursor From, long At);
     private const int PlaceLists = 256;
     private const int PlacesPerList = 32;
     private const long PlaceLifetimeMs = 30_000;
@@ -75,25 +79,29 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
 
     private static string PlacesKey(RunFilter filter) => (filter.Tenant ?? "*") + "|" + filter.ToQueryString(includePaging: false);
 
-    // The page to read and how many rows to skip from its cursor: a remembered place for a deep offset without a
-    // cursor (not for the duration sort, whose runs without a duration are read as a second part).
+    // The page to read and how many rows to skip from its cursor: a place for a deep offset without a cursor (not
+    // for the duration sort, whose runs without a duration are read as a second part).
     private (RunFilter Read, int Skip) StartOf(RunFilter filter)
     {
         if (filter.Cursor is not null || filter.Offset < JumpFrom || filter.Sort == RunSort.Duration
             || !_places.TryGetValue(PlacesKey(filter), out var places)) return (filter, 0);
         var now = Environment.TickCount64;
         var best = places.Where(p => p.Offset <= filter.Offset && now - p.At < PlaceLifetimeMs).MaxBy(p => p.Offset);
-        return best is null ? (filter, 0) : (filter with { Cursor = best.After }, filter.Offset - best.Offset);
+        return best is null ? (filter, 0) : (filter with { Cursor = best.From }, filter.Offset - best.Offset);
     }
 
     private void Remember(RunFilter filter, List<RunRow> items)
     {
-        if (items.Count == 0 || filter.Sort == RunSort.Duration) return;
-        var place = new Place(filter.Offset + items.Count, RunCursor.From(items[^1], filter, before: false), Environment.TickCount64);
+        if (items.Count == 0 || filter.Offset < JumpFrom - RunFilter.MaxLimit || filter.Sort == RunSort.Duration) return;
+        var now = Environment.TickCount64;
+        // From the first run itself: after the cursor of a run one `pk` step before it in the list's order.
+        var first = RunCursor.From(items[0], filter, before: false);
+        first = first with { Pk = first.Pk + (filter.Descending ? 1 : -1) };
+        Place[] made = [new(filter.Offset, first, now), new(filter.Offset + items.Count, RunCursor.From(items[^1], filter, before: false), now)];
         var key = PlacesKey(filter);
         if (_places.Count >= PlaceLists && !_places.ContainsKey(key)) _places.Clear();
-        _places.AddOrUpdate(key, [place], (_, old) =>
-            old.Where(p => p.Offset != place.Offset).OrderByDescending(p => p.At).Take(PlacesPerList - 1).Append(place).ToArray());
+        _places.AddOrUpdate(key, made, (_, old) => old.Where(p => made.All(m => m.Offset != p.Offset))
+            .OrderByDescending(p => p.At).Take(PlacesPerList - made.Length).Concat(made).ToArray());
     }
 
     private const string SelectSharedIds = "SELECT id FROM runs WHERE id IN @Ids GROUP BY id HAVING COUNT(*) > 1";
