@@ -212,6 +212,25 @@ public sealed class RunListQueryTestsOnPostgres(PostgresQueryPlanTests.SeededFac
             PostgresQueryPlanTests.AssertNoFullScan(what, await PostgresQueryPlanTests.PlanAsync(database, sql, parameters));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("status=failed")]
+    [InlineData("sort=status")]
+    [InlineData("sort=-duration")]
+    public async Task List_CursorPage_StartsTheIndexScanAtTheCursor(string query)
+    {
+        await factory.Seeded;
+        var database = factory.Services.GetRequiredService<Database>();
+        foreach (var (what, sql, parameters) in await RunListQueryTests.CursorStatementsAsync(database, query))
+        {
+            if (what.EndsWith("(tail)", StringComparison.Ordinal)) continue;
+            var plan = await PostgresQueryPlanTests.PlanAsync(database, sql, parameters);
+            // The row comparison bounds the scan (an index condition), rather than filtering rows read from the top.
+            Assert.True(plan.Any(line => line.Contains("Index Cond", StringComparison.Ordinal) && line.Contains("ROW(", StringComparison.Ordinal)),
+                $"{what} does not seek to the cursor:\n  {string.Join("\n  ", plan)}");
+        }
+    }
+
     [Fact]
     public async Task List_NameSearch_ReadsTheTrigramIndex()
     {
