@@ -11,12 +11,14 @@ public class DerivedTablesTests(RunMonitorFactory factory) : IClassFixture<RunMo
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    internal const string CountsKept = "SELECT tenant_id, workflow_name, status, n FROM run_counts WHERE n <> 0 ORDER BY 1, 2, 3";
+    // Kept: summed over the rows of a key (PostgreSQL keeps a key's counts in shards, migration Postgres/0010).
+    internal const string CountsKept = "SELECT tenant_id, workflow_name, status, SUM(n) FROM run_counts GROUP BY 1, 2, 3 HAVING SUM(n) <> 0 ORDER BY 1, 2, 3";
     internal const string CountsTrue = "SELECT tenant_id, workflow_name, status, COUNT(*) FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
 
     internal const string RollupsKept = """
-        SELECT tenant_id, hour, status, dry, runs, insights, round(cost_usd, 6), tokens_input, tokens_output, duration_sum, duration_count
-        FROM run_rollups WHERE runs <> 0 ORDER BY 1, 2, 3, 4
+        SELECT tenant_id, hour, status, dry, SUM(runs), SUM(insights), round(SUM(cost_usd), 6), SUM(tokens_input), SUM(tokens_output),
+               SUM(duration_sum), SUM(duration_count)
+        FROM run_rollups GROUP BY 1, 2, 3, 4 HAVING SUM(runs) <> 0 ORDER BY 1, 2, 3, 4
         """;
     internal const string RollupsTrue = """
         SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), COALESCE(SUM(insights_created), 0),
@@ -26,8 +28,9 @@ public class DerivedTablesTests(RunMonitorFactory factory) : IClassFixture<RunMo
         """;
 
     internal const string DailyKept = """
-        SELECT tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, round(cost_usd, 6), tokens_input, tokens_output
-        FROM run_daily WHERE runs <> 0 ORDER BY 1, 2, 3, 4, 5
+        SELECT tenant_id, day, workflow_name, model_name, status, SUM(runs), SUM(usage_runs), SUM(estimated_runs), round(SUM(cost_usd), 6),
+               SUM(tokens_input), SUM(tokens_output)
+        FROM run_daily GROUP BY 1, 2, 3, 4, 5 HAVING SUM(runs) <> 0 ORDER BY 1, 2, 3, 4, 5
         """;
     internal const string DailyTrue = """
         SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),
@@ -45,8 +48,9 @@ public class DerivedTablesTests(RunMonitorFactory factory) : IClassFixture<RunMo
 
     // PostgreSQL rounds numeric only and sums no booleans; its trigram index is PostgreSQL's own to keep.
     internal const string RollupsKeptPostgres = """
-        SELECT tenant_id, hour, status, dry, runs, insights, round(cost_usd::numeric, 6), tokens_input, tokens_output, duration_sum, duration_count
-        FROM run_rollups WHERE runs <> 0 ORDER BY 1, 2, 3, 4
+        SELECT tenant_id, hour, status, dry, SUM(runs), SUM(insights), round(SUM(cost_usd)::numeric, 6), SUM(tokens_input), SUM(tokens_output),
+               SUM(duration_sum), SUM(duration_count)
+        FROM run_rollups GROUP BY 1, 2, 3, 4 HAVING SUM(runs) <> 0 ORDER BY 1, 2, 3, 4
         """;
     internal const string RollupsTruePostgres = """
         SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COUNT(*), COALESCE(SUM(insights_created), 0),
@@ -55,8 +59,9 @@ public class DerivedTablesTests(RunMonitorFactory factory) : IClassFixture<RunMo
         FROM runs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         """;
     internal const string DailyKeptPostgres = """
-        SELECT tenant_id, day, workflow_name, model_name, status, runs, usage_runs, estimated_runs, round(cost_usd::numeric, 6), tokens_input, tokens_output
-        FROM run_daily WHERE runs <> 0 ORDER BY 1, 2, 3, 4, 5
+        SELECT tenant_id, day, workflow_name, model_name, status, SUM(runs), SUM(usage_runs), SUM(estimated_runs), round(SUM(cost_usd)::numeric, 6),
+               SUM(tokens_input), SUM(tokens_output)
+        FROM run_daily GROUP BY 1, 2, 3, 4, 5 HAVING SUM(runs) <> 0 ORDER BY 1, 2, 3, 4, 5
         """;
     internal const string DailyTruePostgres = """
         SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COUNT(*),

@@ -5,21 +5,19 @@ using RunMonitor.Web.Data;
 
 namespace RunMonitor.Tests.Data;
 
-/// The PostgreSQL schema (Migrations/Postgres/0001): its triggers keep run_counts, run_rollups and run_daily
+/// The PostgreSQL schema (Migrations/Postgres, all of them: 0001 and the shards of 0010): its triggers keep run_counts, run_rollups and run_daily
 /// equal to what the runs say, as SQLite's triggers do (DerivedTablesTests), also under concurrent writers
 /// on several connections; PostgresDialect.RebuildDerivedSql recomputes them; the list's searches and sorts read
 /// an index. Every test gets a fresh database.
 public sealed class PostgresSchemaTests : IDisposable
 {
-    public const string MigrationResource = "RunMonitor.Web.Data.Migrations.Postgres.0001_initial.sql";
-
     private readonly string _connectionString;
 
     public PostgresSchemaTests()
     {
         _connectionString = PostgresServer.CreateDatabase();
         using var connection = Open();
-        connection.Execute(LoadMigration());
+        foreach (var (_, _, sql) in MigrationRunner.LoadMigrations(StoreProvider.Postgres)) connection.Execute(sql);
     }
 
     public void Dispose() => PostgresServer.DropDatabase(_connectionString);
@@ -29,14 +27,6 @@ public sealed class PostgresSchemaTests : IDisposable
         var connection = new NpgsqlConnection(_connectionString);
         connection.Open();
         return connection;
-    }
-
-    private static string LoadMigration()
-    {
-        using var stream = typeof(PostgresDialect).Assembly.GetManifestResourceStream(MigrationResource)
-            ?? throw new InvalidOperationException($"{MigrationResource} is not embedded in RunMonitor.Web");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 
     // What the triggers keep (rows counted down to 0 stay, as in SQLite) against a fresh GROUP BY over runs:
@@ -122,7 +112,7 @@ public sealed class PostgresSchemaTests : IDisposable
         await AssertConsistentAsync("after corrections");
 
         // Deletes (steps and errors go with them)
-        await connection.ExecuteAsync("INSERT INTO steps (run_id, step_id, seq, status, updated_at) SELECT id, 'a', 0, 'completed', created_at FROM runs");
+        await connection.ExecuteAsync("INSERT INTO steps (tenant_id, run_id, step_id, seq, status, updated_at) SELECT tenant_id, id, 'a', 0, 'completed', created_at FROM runs");
         await connection.ExecuteAsync("DELETE FROM runs WHERE pk % 3 = 1");
         await AssertConsistentAsync("after deletes");
         Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM steps s WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = s.run_id)"));
@@ -140,8 +130,11 @@ public sealed class PostgresSchemaTests : IDisposable
             CostUsd = double.MaxValue,
         });
 
-        // Act
-        await connection.ExecuteAsync(InsertRun, huge);
+        // Act: seven runs of another tenant between the two, so both land in one shard (pk % 8) and one row holds their sums
+        await connection.ExecuteAsync(InsertRun, huge.Take(1));
+        await connection.ExecuteAsync(InsertRun, Enumerable.Range(10, 7).Select(i => MakeRun(i) with { Id = $"between-{i}", TenantId = "between" }));
+        await connection.ExecuteAsync(InsertRun, huge.Skip(1));
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT pk % 8) FROM runs WHERE tenant_id = 't'"));
         await connection.ExecuteAsync("UPDATE runs SET status = 'completed' WHERE tenant_id = 't'");
 
         // Assert
@@ -230,6 +223,26 @@ public sealed class PostgresSchemaTests : IDisposable
         Assert.Equal(writers * perWriter - writers * (perWriter / 10), await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs"));
     }
 
+    // The counters as stored, shard by shard: a rebuild must put each run where the triggers will later take it from.
+    private const string CountsInShards = "SELECT tenant_id, workflow_name, status, shard, n FROM run_counts WHERE n <> 0 ORDER BY 1, 2, 3, 4";
+
+    [Fact]
+    public async Task Triggers_ConsecutiveRunsOfOneWorkflow_CountInEightShards()
+    {
+        // Arrange: sixteen runs of one tenant, workflow and status, written one after another
+        await using var connection = Open();
+
+        // Act
+        await connection.ExecuteAsync(InsertRun, Enumerable.Range(0, 16).Select(i => MakeRun(i) with { Id = $"sharded-{i}", TenantId = "sharded", WorkflowName = "wf", CreatedAt = Hour(20, 10), DryRun = 0 }));
+
+        // Assert: eight counter rows of two runs each, so concurrent creates do not all wait for one row's lock
+        var rows = (await connection.QueryAsync<(short Shard, long N)>(
+            "SELECT shard, n FROM run_counts WHERE tenant_id = 'sharded' AND workflow_name = 'wf' ORDER BY shard")).ToList();
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => ((short)i, 2L)), rows);
+        Assert.Equal(8L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM run_rollups WHERE tenant_id = 'sharded'"));
+        await AssertConsistentAsync("after sixteen runs in eight shards");
+    }
+
     [Fact]
     public async Task RebuildDerived_AfterTheDerivedTablesWereEmptied_GivesWhatTheTriggersKept()
     {
@@ -238,7 +251,7 @@ public sealed class PostgresSchemaTests : IDisposable
         await connection.ExecuteAsync(InsertRun, Enumerable.Range(0, 50).Select(i => MakeRun(i, i % 3 == 0 ? "completed" : "queued")));
         await connection.ExecuteAsync("UPDATE runs SET cost_usd = 1.75, status = 'failed' WHERE pk % 4 = 0");
         var kept = new List<string>();
-        foreach (var sql in new[] { CountsKept, RollupsKept, DailyKept }) kept.AddRange(await RowsAsync(connection, sql));
+        foreach (var sql in new[] { CountsKept, RollupsKept, DailyKept, CountsInShards }) kept.AddRange(await RowsAsync(connection, sql));
         await connection.ExecuteAsync("TRUNCATE run_counts, run_rollups, run_daily");
 
         // Act
@@ -246,7 +259,7 @@ public sealed class PostgresSchemaTests : IDisposable
 
         // Assert
         var rebuilt = new List<string>();
-        foreach (var sql in new[] { CountsKept, RollupsKept, DailyKept }) rebuilt.AddRange(await RowsAsync(connection, sql));
+        foreach (var sql in new[] { CountsKept, RollupsKept, DailyKept, CountsInShards }) rebuilt.AddRange(await RowsAsync(connection, sql));
         Assert.Equal(kept, rebuilt);
         await AssertConsistentAsync("after RebuildDerived");
     }
@@ -324,6 +337,7 @@ public sealed class PostgresSchemaTests : IDisposable
     [
         "artifact_blobs.sha256", "artifact_blobs.content", "artifacts.rowid",
         "data_protection_keys.id", "data_protection_keys.friendly_name", "data_protection_keys.xml",
+        "run_counts.shard", "run_rollups.shard", "run_daily.shard",
     ];
 
     [Fact]
@@ -348,9 +362,8 @@ public sealed class PostgresSchemaTests : IDisposable
             }
         }
 
-        // Act: the PostgreSQL schema after all its migrations too (the constructor applied the first)
+        // Act: the PostgreSQL schema after all its migrations too (the constructor applied them)
         await using var connection = Open();
-        foreach (var (_, _, sql) in MigrationRunner.LoadMigrations(StoreProvider.Postgres).Skip(1)) await connection.ExecuteAsync(sql);
         var actual = (await connection.QueryAsync<(string Table, string Column, string Type, string Nullable, string? Default, string Identity)>("""
             SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity FROM information_schema.columns
             WHERE table_schema = 'public' ORDER BY table_name, ordinal_position
