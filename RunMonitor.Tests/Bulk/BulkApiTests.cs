@@ -35,6 +35,9 @@ public sealed class PostgresBulkFactory() : BulkFactory(TestStore.Postgres);
 /// Helpers the bulk suites share: runs made through the ingest API, operations started and waited for.
 public static class BulkCalls
 {
+    /// A workflow name of the test's own, so counts never take another test's runs.
+    public static string Workflow(string name) => $"bulk-{name}-{Guid.NewGuid().ToString("N")[..8]}";
+
     public static async Task<List<string>> RunsAsync(HttpClient ingest, string workflow, string status, int count)
     {
         var ids = new List<string>();
@@ -91,8 +94,6 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     private HttpClient Ingest => factory.Bearer("alpha", Roles.Ingest);
     private HttpClient Operator => factory.Bearer("alpha", Roles.Operator);
 
-    private static string Workflow(string name) => $"bulk-{name}-{Guid.NewGuid().ToString("N")[..8]}";
-
     private static async Task<JsonElement> Problem(HttpResponseMessage response, HttpStatusCode expected)
     {
         var text = await response.Content.ReadAsStringAsync();
@@ -104,7 +105,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task DryRun_Filter_CountsMatchedAndEligible_WritesNothing()
     {
-        var workflow = Workflow("dry");
+        var workflow = BulkCalls.Workflow("dry");
         await BulkCalls.RunsAsync(Ingest, workflow, "failed", 4);
         await BulkCalls.RunsAsync(Ingest, workflow, "completed", 3);
         await BulkCalls.RunsAsync(Ingest, workflow, "queued", 2);
@@ -124,7 +125,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task Retry_Filter_EveryFailedRunRetriedOnce_TheRetriesNotSweptIn_ActivitySaysBulk()
     {
-        var workflow = Workflow("retry");
+        var workflow = BulkCalls.Workflow("retry");
         var failed = await BulkCalls.RunsAsync(Ingest, workflow, "failed", 20);
         await BulkCalls.RunsAsync(Ingest, workflow, "completed", 2);
         var dry = await BulkCalls.DryRunAsync(Operator, new { workflow });
@@ -162,7 +163,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task RetryFromFailedStep_OnlyRunsWithAFailedStep_AreEligible()
     {
-        var workflow = Workflow("fromstep");
+        var workflow = BulkCalls.Workflow("fromstep");
         var withStep = (await Ingest.CreateRunAsync(new
         {
             workflowName = workflow, status = "running", steps = new[] { new { stepId = "a", skillId = "s" }, new { stepId = "b", skillId = "s" } },
@@ -188,7 +189,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task Cancel_Ids_QueuedCancelledRunningAskedToStop_OtherTenantsIdsNotMatched()
     {
-        var workflow = Workflow("cancel");
+        var workflow = BulkCalls.Workflow("cancel");
         var queued = await BulkCalls.RunsAsync(Ingest, workflow, "queued", 2);
         var running = await BulkCalls.RunsAsync(Ingest, workflow, "running", 1);
         var finished = await BulkCalls.RunsAsync(Ingest, workflow, "completed", 1);
@@ -212,7 +213,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task ExpectedCount_Wrong_409NamingBothNumbers_Missing_400_NothingStarted()
     {
-        var workflow = Workflow("expect");
+        var workflow = BulkCalls.Workflow("expect");
         await BulkCalls.RunsAsync(Ingest, workflow, "failed", 3);
         var before = (await Operator.GetJsonAsync("/api/bulk")).AsArray().Count;
 
@@ -288,7 +289,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     public async Task EveryRoute_ViewerAndIngest_403(string role)
     {
         var client = factory.Bearer("alpha", role);
-        var id = await BulkCalls.StartAsync(Operator, new { action = "retry", filter = new { workflow = Workflow("roles") }, expectedCount = 0 });
+        var id = await BulkCalls.StartAsync(Operator, new { action = "retry", filter = new { workflow = BulkCalls.Workflow("roles") }, expectedCount = 0 });
 
         Assert.Equal(HttpStatusCode.Forbidden, (await BulkCalls.PostAsync(client, new { action = "retry", filter = new { }, dryRun = true })).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/bulk")).StatusCode);
@@ -301,7 +302,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task AnotherTenantsOperation_404Everywhere_AndNotListed_UnknownId404()
     {
-        var workflow = Workflow("tenant");
+        var workflow = BulkCalls.Workflow("tenant");
         await BulkCalls.RunsAsync(Ingest, workflow, "failed", 2);
         var id = await BulkCalls.StartAsync(Operator, new { action = "retry", filter = new { workflow }, expectedCount = 2 });
         var beta = factory.Bearer("beta", Roles.Admin);
@@ -323,7 +324,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task List_NewestFirst_AtMost50_WithoutErrors()
     {
-        var workflow = Workflow("list");
+        var workflow = BulkCalls.Workflow("list");
         var first = await BulkCalls.StartAsync(Operator, new { action = "retry", filter = new { workflow }, expectedCount = 0 });
         var second = await BulkCalls.StartAsync(Operator, new { action = "cancel", filter = new { workflow }, expectedCount = 0 });
 
@@ -340,7 +341,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task Progress_Fragment_200WhileRunning_286WhenFinished_WithToastForHtmx()
     {
-        var workflow = Workflow("progress");
+        var workflow = BulkCalls.Workflow("progress");
         await BulkCalls.RunsAsync(Ingest, workflow, "failed", 3);
         var id = await BulkCalls.StartAsync(Operator, new { action = "retry", filter = new { workflow }, expectedCount = 3 });
         await BulkCalls.WaitAsync(Operator, id);
@@ -364,7 +365,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task Delete_Running_202Stopped_Completed409()
     {
-        var workflow = Workflow("stop");
+        var workflow = BulkCalls.Workflow("stop");
         await BulkCalls.RunsAsync(Ingest, workflow, "failed", 1);
         var finished = await BulkCalls.StartAsync(Operator, new { action = "retry", filter = new { workflow }, expectedCount = 1 });
         await BulkCalls.WaitAsync(Operator, finished);
@@ -375,7 +376,7 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [Fact]
     public async Task ConcurrentCancels_OverlappingFilters_EachRunCancelledOnce_TheOtherSkipsIt()
     {
-        var workflow = Workflow("overlap");
+        var workflow = BulkCalls.Workflow("overlap");
         var runs = await BulkCalls.RunsAsync(Ingest, workflow, "queued", 30);
         // The last runs of the first operation's order: still queued when the second one freezes its set.
         var half = runs.Skip(15).ToArray();

@@ -124,12 +124,13 @@ public class ActivityTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
         var id = (await Ingest.CreateRunAsync(new { workflowName = "act-page", status = "failed" })).GetProperty("id").GetString()!;
         await Operator.PostAsJsonAsync($"/api/runs/{id}/retry", new { });
 
-        var html = await (await Operator.GetAsync($"/runs/{id}")).Content.ReadAsStringAsync();
+        var page = await Operator.GetDocumentAsync($"/runs/{id}");
 
-        var list = html[html.IndexOf("activity-list", StringComparison.Ordinal)..];
-        Assert.Contains("created", list);
-        Assert.Contains("retried", list);
-        Assert.Contains(await ActorOfAsync("alpha", Roles.Operator), list);
+        var items = page.QuerySelectorAll(".activity-list li");
+        Assert.Equal(["created", "retried"], items.Select(i => i.QuerySelector(".activity-action").Text()));
+        Assert.Equal(await ActorOfAsync("alpha", Roles.Operator), items[1].QuerySelector(".activity-actor").Text());
+        Assert.Contains("retried as", items[1].QuerySelector(".activity-detail").Text());
+        Assert.NotNull(items[0].QuerySelector("time[datetime]"));
     }
 
     [Fact]
