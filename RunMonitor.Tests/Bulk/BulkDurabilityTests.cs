@@ -94,7 +94,7 @@ public sealed class BulkDurabilityTests : IDisposable
     public Task Sqlite_HostStoppedMidOperation_NextHostCompletesIt_NoRunRetriedTwice()
     {
         var path = Path.Combine(_directory, "runmonitor.db");
-        return StopMidOperation_NextHostCompletes(() => new Host(path, null, batchSize: 3, pauseMs: 150));
+        return StopMidOperation_NextHostCompletes(() => new Host(path, null, batchSize: 3, pauseMs: 300));
     }
 
     [Fact]
@@ -103,12 +103,39 @@ public sealed class BulkDurabilityTests : IDisposable
         var database = PostgresServer.CreateDatabase();
         try
         {
-            await StopMidOperation_NextHostCompletes(() => new Host(null, database, batchSize: 3, pauseMs: 150));
+            await StopMidOperation_NextHostCompletes(() => new Host(null, database, batchSize: 3, pauseMs: 300));
         }
         finally
         {
             PostgresServer.DropDatabase(database);
         }
+    }
+
+    [Fact]
+    public async Task Delete_RunningOperation_202Stopped_NoRunActedOnAfterwards()
+    {
+        await using var host = new Host(Path.Combine(_directory, "stop.db"), null, batchSize: 2, pauseMs: 300);
+        var client = host.CreateClient();
+        var failed = await FailedRunsAsync(client, "stop", 30);
+        var id = await BulkCalls.StartAsync(client, new { action = "retry", filter = new { workflow = "stop" }, expectedCount = 30 });
+
+        var stop = await client.DeleteAsync($"/api/bulk/{id}");
+        var again = await client.DeleteAsync($"/api/bulk/{id}");
+
+        Assert.Equal(HttpStatusCode.Accepted, stop.StatusCode);
+        var stopped = await stop.JsonAsync();
+        Assert.Equal("stopped", stopped.GetProperty("status").GetString());
+        Assert.NotEqual(System.Text.Json.JsonValueKind.Null, stopped.GetProperty("completedAt").ValueKind);
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        // A batch under way when the stop came still commits; nothing starts after it.
+        var settled = await BulkCalls.WaitAsync(client, id, seconds: 5, until: _ => false);
+        var later = await BulkCalls.WaitAsync(client, id, seconds: 2, until: _ => false);
+        Assert.Equal(settled.GetProperty("done").GetInt64(), later.GetProperty("done").GetInt64());
+        Assert.True(later.GetProperty("done").GetInt64() < 30);
+        Assert.Equal("stopped", later.GetProperty("status").GetString());
+        var retried = 0L;
+        foreach (var run in failed) retried += await BulkCalls.RetriesOfAsync(host.Services, run);
+        Assert.Equal(later.GetProperty("succeeded").GetInt64(), retried);
     }
 
     [Fact]
