@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 using RunMonitor.Web;
 using RunMonitor.Web.Admin;
+using RunMonitor.Web.Bulk;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Demo;
@@ -59,6 +60,7 @@ builder.Services.AddSingleton<ArtifactStore>();
 builder.Services.Configure<PriceOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<PriceTable>();
 builder.Services.AddSingleton<SavedViewStore>();
+builder.Services.AddBulkOperations(builder.Configuration);
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 {
     builder.Services.AddSingleton<DemoData>();
@@ -122,6 +124,8 @@ app.MapPayloadApi();
 app.MapAccountEndpoints();
 app.MapAdminApi();
 app.MapSavedViews();
+app.MapActivityApi();
+app.MapBulkApi();
 
 app.Run();
 return 0;

@@ -33,6 +33,11 @@ public static class Routes
     public const string ApiAdminRunsStats = "/api/admin/runs/stats";
     public const string ApiAdminKeys = "/api/admin/keys";
     public const string ApiAdminKey = "/api/admin/keys/{id}";
+    public const string ApiRunActivity = "/api/runs/{id}/activity";
+    public const string ApiBulk = "/api/bulk";
+    public const string ApiBulkOperation = "/api/bulk/{operationId}";
+    public const string BulkProgress = "/ui/bulk/{operationId}";
+    public const string BulkPage = "/bulk/{operationId?}";
     public const string ApiViews = "/api/views";
     public const string ApiView = "/api/views/{id}";
 
@@ -54,6 +59,7 @@ public static class Routes
         ["/Runs/Steps"] = RunSteps,
         ["/Runs/Control"] = RunControl,
         ["/Runs/Detail"] = RunPage,
+        ["/Bulk/Index"] = BulkPage,
     };
 
     /// One method of one route; `Handler` names the page handler (`?handler=` or the `{handler}` segment) it runs.
@@ -89,6 +95,11 @@ public static class Routes
         new("DELETE", ApiView),
         new("POST", ViewsSave),
         new("POST", ViewsDelete),
+        new("GET", ApiRunActivity),
+        new("POST", ApiBulk), new("GET", ApiBulk),
+        new("GET", ApiBulkOperation), new("DELETE", ApiBulkOperation),
+        new("GET", BulkProgress),
+        new("GET", BulkPage), new("POST", BulkPage),
     ];
 
     /// A concrete URL: the pattern with each `{name}` (constraints and `?` included) replaced by its value,

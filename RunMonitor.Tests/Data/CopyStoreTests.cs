@@ -117,6 +117,18 @@ public sealed class CopyStoreFixture : IAsyncLifetime
             await services.GetRequiredService<Database>().WriteAsync((connection, tx) => connection.ExecuteAsync(
                 "INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted) VALUES (@RanAt, @Cutoff, 4, 9)",
                 new { RanAt = "2026-11-20T03:00:00.000Z", Cutoff = "2026-10-21T03:00:00.000Z" }, tx));
+            // A stopped bulk operation with its items (the runs' activity the writes above recorded is copied too).
+            await services.GetRequiredService<Database>().WriteAsync(async (connection, tx) =>
+            {
+                var id = await connection.ExecuteScalarAsync<long>("""
+                    INSERT INTO bulk_operations (tenant_id, action, status, filter, matched, eligible, done, succeeded, skipped, failed, created_by, created_at, completed_at)
+                    VALUES ('globex', 'retry', 'stopped', 'status=failed', 1, 1, 0, 0, 0, 0, 'loopback', '2026-11-21T12:00:00.000Z', '2026-11-21T12:00:01.000Z')
+                    RETURNING id
+                    """, transaction: tx);
+                return await connection.ExecuteAsync(
+                    "INSERT INTO bulk_items (operation_id, seq, tenant_id, run_id, state, reason) VALUES (@Id, 2, 'globex', 'copy-b', 'skipped', 'stopped first')",
+                    new { Id = id }, tx);
+            });
             // Last: once a key exists, loopback is no longer trusted.
             KeySecret = (await services.GetRequiredService<ApiKeyStore>().CreateAsync(null, Roles.Admin)).Secret;
         }
@@ -268,6 +280,8 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
     [InlineData("runs", "pk", "INSERT INTO runs (id, tenant_id, workflow_name, status, created_at, updated_at) VALUES ('new-run', 'acme', 'wf', 'queued', '2026-11-22T00:00:00.000Z', '2026-11-22T00:00:00.000Z') RETURNING pk")]
     [InlineData("webhook_deliveries", "id", "INSERT INTO webhook_deliveries (run_id, tenant_id, event, webhook_index, url, payload, next_attempt_at, created_at) VALUES ('copy-a', 'acme', 'run.completed', 0, 'http://x', '{}', 'now', 'now') RETURNING id")]
     [InlineData("saved_views", "id", "INSERT INTO saved_views (tenant_id, name, query, created_by, created_at) VALUES ('acme', 'new view', '', 'x', 'now') RETURNING id")]
+    [InlineData("run_activity", "id", "INSERT INTO run_activity (tenant_id, run_id, at, actor, action) VALUES ('acme', 'copy-a', 'now', 'x', 'created') RETURNING id")]
+    [InlineData("bulk_operations", "id", "INSERT INTO bulk_operations (tenant_id, action, status, matched, eligible, created_by, created_at) VALUES ('acme', 'retry', 'stopped', 0, 0, 'x', 'now') RETURNING id")]
     [InlineData("retention_purges", "id", "INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted) VALUES ('now', 'then', 0, 0) RETURNING id")]
     [InlineData("artifacts", "rowid", "INSERT INTO artifacts (id, run_id, step_id, tenant_id, name, content_type, size, sha256, created_at) VALUES ('new-art', 'copy-a', 'bundle', 'acme', 'n', 't', 0, 'x', 'now') RETURNING rowid")]
     public void Copy_Identity_ContinuesAfterTheLargestCopiedKey(string table, string key, string insert)
@@ -352,7 +366,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
         var (code, _, error) = await RunAsync("--from", fixture.SourcePath, "--to", fixture.Target);
 
         Assert.Equal(1, code);
-        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, saved_views, artifact_blobs)", error);
+        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, saved_views, run_activity, bulk_operations, bulk_items, artifact_blobs)", error);
         Assert.Contains("never merges into or overwrites", error);
         Assert.Equal(before, CopyStoreCommand.Tables.Append("artifact_blobs").Select(t => Rows(target, $"SELECT * FROM {t}")).ToList());
     }

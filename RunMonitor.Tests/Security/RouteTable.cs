@@ -26,8 +26,8 @@ public static class RouteTable
         public string Key => $"{Method} {Path}";
         public string Display => Key + (Handler is null ? "" : $" (handler {Handler})");
         public bool IsUnsafe => UnsafeMethods.Contains(Method);
-        /// The route names one tenant's thing: a run (or its step) or an artifact.
-        public bool HasRunId => Pattern.Parameters.Any(p => p.Name is "id" or "runId" or "artifactId");
+        /// The route names one tenant's thing: a run (or its step), an artifact or a bulk operation.
+        public bool HasRunId => Pattern.Parameters.Any(p => p.Name is "id" or "runId" or "artifactId" or "operationId");
         public bool IsAdminRoute => Path == "/admin" || Path.StartsWith("/admin/", StringComparison.Ordinal) || Path.StartsWith("/api/admin/", StringComparison.Ordinal);
     }
 

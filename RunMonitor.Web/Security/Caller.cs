@@ -18,8 +18,12 @@ public sealed record Caller(string? TenantId, string Role)
 
     public bool IsSuperAdmin => Role == Roles.Admin && TenantId is null;
 
+    /// Who a run's activity names for this caller's changes: `key {id} ({tenant})`, `loopback`, or `system` for
+    /// RunMonitor's own callers (the demo worker, tests).
+    public string Actor { get; init; } = Runs.ActivityLog.SystemActor;
+
     public static Caller From(ClaimsPrincipal user) =>
-        new(user.FindFirstValue(TenantClaim), user.FindFirstValue(ClaimTypes.Role) ?? Roles.Viewer);
+        new(user.FindFirstValue(TenantClaim), user.FindFirstValue(ClaimTypes.Role) ?? Roles.Viewer) { Actor = Runs.ActivityLog.ActorOf(user) };
 }
 
 public static class CallerExtensions

@@ -8,7 +8,7 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/runs/{id}`: the run page. `?step=` opens that step's panel inline, so the timeline's links work without JavaScript.
-public sealed class DetailModel(RunViews store, RunList list, ArtifactStore artifacts, TimeProvider time) : PageModel
+public sealed class DetailModel(RunViews store, RunList list, ArtifactStore artifacts, TimeProvider time, RunMonitor.Web.Data.Database database) : PageModel
 {
     public RunPageModel? View { get; private set; }
     public BadParameter? Error { get; private set; }
@@ -55,6 +55,7 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
         View = new RunPageModel(detail, steps, retries, panel, missing, now)
         {
             BaseRunInTenant = view.BaseRunInTenant, Walk = walk is null ? null : new RunWalkModel(walk, InModal: false),
+            Activity = await ActivityApi.ReadAsync(database, detail.Run.TenantId, detail.Run.Id, ct) ?? [],
         };
         return Page();
     }

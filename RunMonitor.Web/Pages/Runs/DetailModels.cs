@@ -86,6 +86,8 @@ public sealed record RunPageModel(
     public bool BaseRunInTenant { get; init; }
     /// Previous/next in the list the run was opened from (`?list=&at=`), when it was.
     public RunMonitor.Web.SavedViews.RunWalkModel? Walk { get; init; }
+    /// Who did what to the run, oldest first (issue 15).
+    public IReadOnlyList<ActivityRow> Activity { get; init; } = [];
 
     public RunRow Run => Detail.Run;
 

@@ -29,7 +29,7 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewSt
         Stats = new StatsCardsModel(await statsStore.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, time, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
         (Workflows, Tenants) = await store.FilterChoicesAsync(Filter.Tenant, withTenants: Caller.IsSuperAdmin, ct);
         SavedViews = new SavedViewsModel(await views.ListAsync(SavedViewRules.ScopeOf(Caller), ct), Filter.ToQueryString(includePaging: false).TrimStart('?'), SavedViewRules.CanWrite(Caller));
-        if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), filter.SpansTenantsFor(Caller), now);
+        if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), filter.SpansTenantsFor(Caller), now) { CanSelect = RunQueue.CanOperate(Caller) };
         else Response.StatusCode = StatusCodes.Status400BadRequest;
         return Page();
     }
@@ -42,7 +42,7 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewSt
         // The filter form's requests put the page's own URL in history; polls and links do not.
         if (Request.IsHtmx(out var hx) && hx!.Trigger == "run-filters")
             Response.Htmx(h => h.PushUrl(Url.Page("/Runs/Index", null)! + filter!.ToQueryString()));
-        return Partial("_RunsTable", new RunsTableModel(page, filter!.SpansTenantsFor(Caller), time.GetUtcNow()));
+        return Partial("_RunsTable", new RunsTableModel(page, filter!.SpansTenantsFor(Caller), time.GetUtcNow()) { CanSelect = RunQueue.CanOperate(Caller) });
     }
 
     public async Task<IActionResult> OnGetStatsAsync(CancellationToken ct)

@@ -5,6 +5,8 @@ namespace RunMonitor.Web.Pages.Runs;
 public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffset Now)
 {
     public RunFilter Filter => Page.Filter;
+    /// Rows carry a checkbox for the bulk actions (issue 15): operators and admins only.
+    public bool CanSelect { get; init; }
     public bool AnyActive => Page.Items.Any(r => RunStatus.IsActive(r.Status));
     public long First => Page.Items.Count == 0 ? 0 : Filter.Offset + 1;
     public long Last => Filter.Offset + Page.Items.Count;

@@ -78,6 +78,8 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
             var key = await ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
             if (key is null) return null;
             var run = (await writes.GetAsync(connection, tx, key.TenantId, key.Id))!;
+            await ActivityLog.RecordAsync(connection, tx, run, now, request.Worker, ActivityActions.Claimed,
+                $"leased for {request.LeaseSeconds} s by {caller.Actor}");
             return new ClaimedRun(run, await RunRows.GetErrorsAsync(connection, tx, run), await RunRows.GetStepsAsync(connection, tx, run));
         }, ct);
         if (claimed is not null) events.Publish(new RunChange(claimed.Run.Id, claimed.Run.TenantId, claimed.Run.Status));
@@ -111,19 +113,33 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
         {
             var run = await writes.GetAsync(connection, tx, tenant, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
-            var now = time.GetUtcNow();
-            if (await CancelQueuedAsync(connection, tx, run, now))
-            {
-                var cancelled = (await writes.GetAsync(connection, tx, run.TenantId, id))!;
-                await webhooks.EnqueueAsync(connection, tx, cancelled, now);
-                return new WriteResult<RunRow>(WriteOutcome.Ok, cancelled);
-            }
-            if (await RequestCancelAsync(connection, tx, run, now))
-                return new WriteResult<RunRow>(WriteOutcome.Ok, (await writes.GetAsync(connection, tx, run.TenantId, id))!);
-            return WriteResult<RunRow>.Conflict($"run is {run.Status}; only a queued or running run can be cancelled");
+            return await CancelInTransactionAsync(connection, tx, run, caller.Actor, time.GetUtcNow());
         }, ct);
         return service.Committed(result);
     }
+
+    /// The cancel rule on a run read (and locked) in the caller's transaction; `detail` adds to its activity (a bulk
+    /// operation's id). The caller publishes the change after its commit.
+    internal async Task<WriteResult<RunRow>> CancelInTransactionAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string actor,
+        DateTimeOffset now, string? detail = null)
+    {
+        if (await CancelQueuedAsync(connection, tx, run, now))
+        {
+            var cancelled = (await writes.GetAsync(connection, tx, run.TenantId, run.Id))!;
+            await webhooks.EnqueueAsync(connection, tx, cancelled, now);
+            await ActivityLog.RecordAsync(connection, tx, run, now, actor, ActivityActions.Cancelled, Join("cancelled while queued", detail));
+            return new WriteResult<RunRow>(WriteOutcome.Ok, cancelled);
+        }
+        if (await RequestCancelAsync(connection, tx, run, now))
+        {
+            await ActivityLog.RecordAsync(connection, tx, run, now, actor, ActivityActions.CancelRequested,
+                Join(run.LeaseOwner is { } worker ? $"worker {worker} is asked to stop" : "its worker is asked to stop", detail));
+            return new WriteResult<RunRow>(WriteOutcome.Ok, (await writes.GetAsync(connection, tx, run.TenantId, run.Id))!);
+        }
+        return WriteResult<RunRow>.Conflict($"run is {run.Status}; only a queued or running run can be cancelled");
+    }
+
+    private static string Join(string text, string? more) => more is null ? text : text + "; " + more;
 
     /// A new queued run of the same workflow, name, tenant, payload, layer hash and planned steps,
     /// linked by `retryOf`. A partial retry carries the steps before the chosen one as completed
@@ -135,53 +151,66 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
         {
             var old = await writes.GetAsync(connection, tx, tenant, id);
             if (old is null) return WriteResult<RunRow>.NotFound();
-            if (request.RunAgain && !RunStatus.IsTerminal(old.Status))
-                return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a finished run can be run again");
-            if (!request.RunAgain && !CanRetry(old))
-                return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a failed, partial or cancelled run can be retried");
-            var steps = await RunRows.GetStepsAsync(connection, tx, old);
-            var resumeAt = 0;
-            if (request.FromStep is { } fromStep)
-            {
-                resumeAt = steps.ToList().FindIndex(s => s.StepId == fromStep);
-                if (resumeAt < 0)
-                    return WriteResult<RunRow>.Invalid("fromStep", steps.Count == 0
-                        ? $"names no step of run '{id}': it has no steps"
-                        : $"names no step of run '{id}'; its steps are {string.Join(", ", steps.Select(s => s.StepId))}");
-            }
-            else if (request.FromFailedStep)
-            {
-                resumeAt = steps.ToList().FindIndex(s => s.Status == StepStatus.Failed);
-                if (resumeAt < 0)
-                    return WriteResult<RunRow>.Invalid("fromFailedStep", $"run '{id}' has no failed step; retry it whole or name fromStep");
-            }
-
-            var now = time.GetUtcNow();
-            var nowText = DbTime.ToDb(now);
-            var run = new RunRow
-            {
-                Id = RunService.NewId(now), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
-                Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = request.PayloadEdited ? request.TriggerPayload : old.TriggerPayload, LayerHash = old.LayerHash,
-                RetryOf = old.Id, CreatedAt = nowText, StepsTotal = steps.Count, StepsCompleted = resumeAt, UpdatedAt = nowText,
-            };
-            await RunWrites.InsertRunAsync(connection, tx, run);
-            await RunWrites.WriteStepsAsync(connection, tx, steps.Select((s, i) => i < resumeAt
-                ? new StepRow
-                {
-                    TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Completed,
-                    CompletedAt = nowText, DurationMs = 0, CacheHit = 1, Attempt = s.Attempt, Input = s.Input, Output = s.Output,
-                    UpdatedAt = nowText,
-                }
-                : new StepRow
-                {
-                    TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Pending,
-                    // A step that was tried before is on its next attempt; one never reached keeps its number.
-                    Attempt = s.Status == StepStatus.Pending ? s.Attempt : s.Attempt + 1, Input = s.Input, UpdatedAt = nowText,
-                }).ToList());
-            await RunWrites.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
-            return new WriteResult<RunRow>(WriteOutcome.Created, run);
+            return await RetryInTransactionAsync(connection, tx, old, request, caller.Actor, time.GetUtcNow());
         }, ct);
         return service.Committed(result);
+    }
+
+    /// The retry rule on a run read (and locked) in the caller's transaction: Created with the new run. `detail` adds to
+    /// both runs' activity (a bulk operation's id). The caller publishes the change after its commit.
+    internal async Task<WriteResult<RunRow>> RetryInTransactionAsync(IDbConnection connection, IDbTransaction tx, RunRow old, RetryRequest request,
+        string actor, DateTimeOffset now, string? detail = null)
+    {
+        var id = old.Id;
+        if (request.RunAgain && !RunStatus.IsTerminal(old.Status))
+            return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a finished run can be run again");
+        if (!request.RunAgain && !CanRetry(old))
+            return WriteResult<RunRow>.Conflict($"run is {old.Status}; only a failed, partial or cancelled run can be retried");
+        var steps = await RunRows.GetStepsAsync(connection, tx, old);
+        var resumeAt = 0;
+        if (request.FromStep is { } fromStep)
+        {
+            resumeAt = steps.ToList().FindIndex(s => s.StepId == fromStep);
+            if (resumeAt < 0)
+                return WriteResult<RunRow>.Invalid("fromStep", steps.Count == 0
+                    ? $"names no step of run '{id}': it has no steps"
+                    : $"names no step of run '{id}'; its steps are {string.Join(", ", steps.Select(s => s.StepId))}");
+        }
+        else if (request.FromFailedStep)
+        {
+            resumeAt = steps.ToList().FindIndex(s => s.Status == StepStatus.Failed);
+            if (resumeAt < 0)
+                return WriteResult<RunRow>.Invalid("fromFailedStep", $"run '{id}' has no failed step; retry it whole or name fromStep");
+        }
+
+        var nowText = DbTime.ToDb(now);
+        var run = new RunRow
+        {
+            Id = RunService.NewId(now), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
+            Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = request.PayloadEdited ? request.TriggerPayload : old.TriggerPayload, LayerHash = old.LayerHash,
+            RetryOf = old.Id, CreatedAt = nowText, StepsTotal = steps.Count, StepsCompleted = resumeAt, UpdatedAt = nowText,
+        };
+        await RunWrites.InsertRunAsync(connection, tx, run);
+        await RunWrites.WriteStepsAsync(connection, tx, steps.Select((s, i) => i < resumeAt
+            ? new StepRow
+            {
+                TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Completed,
+                CompletedAt = nowText, DurationMs = 0, CacheHit = 1, Attempt = s.Attempt, Input = s.Input, Output = s.Output,
+                UpdatedAt = nowText,
+            }
+            : new StepRow
+            {
+                TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Pending,
+                // A step that was tried before is on its next attempt; one never reached keeps its number.
+                Attempt = s.Status == StepStatus.Pending ? s.Attempt : s.Attempt + 1, Input = s.Input, UpdatedAt = nowText,
+            }).ToList());
+        await RunWrites.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
+        var how = request.RunAgain ? "run again" : request.FromStep is { } from ? $"from step {from}"
+            : request.FromFailedStep ? $"from failed step {steps[resumeAt].StepId}" : "whole";
+        await ActivityLog.RecordAsync(connection, tx, old, now, actor, ActivityActions.Retried, Join($"retried as {run.Id} ({how})", detail));
+        await ActivityLog.RecordAsync(connection, tx, run, now, actor, ActivityActions.RetryOf,
+            Join($"retry of {old.Id} ({how}){(request.PayloadEdited ? "; input edited: triggerPayload replaced" : "")}", detail));
+        return new WriteResult<RunRow>(WriteOutcome.Created, run);
     }
 
     private const string SelectExpiredLeases = $"""
@@ -226,7 +255,7 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
                     Error = new RunErrorInfo(LeaseExpiredMessage, "LeaseExpired",
                         $"No write from worker '{run.LeaseOwner}' since its lease ended at {run.LeaseExpiresAt}."),
                 };
-                var result = await service.UpdateInTransactionAsync(connection, tx, run, patch, now);
+                var result = await service.UpdateInTransactionAsync(connection, tx, run, patch, now, ActivityLog.SystemActor, ActivityActions.LeaseExpired);
                 if (result.Value is { } updated) done.Add(updated);
             }
             return done;

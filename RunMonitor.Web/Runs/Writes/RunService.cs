@@ -66,27 +66,31 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
                 TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = i, SkillId = s.SkillId, Status = StepStatus.Pending, UpdatedAt = nowText,
             }));
             await RunWrites.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
+            await ActivityLog.RecordAsync(connection, tx, run, now, caller.Actor, ActivityActions.Created,
+                run.Status == RunStatus.Queued ? null : $"reported as {run.Status}");
             return new WriteResult<RunRow>(WriteOutcome.Created, run);
         }, ct);
         return Committed(result);
     }
 
     /// `tenant`: the tenant the id is looked up in (the caller's own; a super admin's choice, or null for any).
-    public async Task<WriteResult<RunRow>> UpdateAsync(string? tenant, string id, RunPatch patch, CancellationToken ct = default)
+    /// `actor`: who the run's activity names for a status change (`Caller.Actor`); the run's worker when not given.
+    public async Task<WriteResult<RunRow>> UpdateAsync(string? tenant, string id, RunPatch patch, CancellationToken ct = default, string? actor = null)
     {
         var result = await database.WriteAsync(async (connection, tx) =>
         {
             var run = await writes.GetAsync(connection, tx, tenant, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
-            return await UpdateInTransactionAsync(connection, tx, run, patch, time.GetUtcNow());
+            return await UpdateInTransactionAsync(connection, tx, run, patch, time.GetUtcNow(), actor);
         }, ct);
         return Committed(result);
     }
 
-    /// The one path a run's row changes by: the transition rule, the guarded UPDATE, and the
-    /// webhook deliveries of a terminal transition, all in the caller's transaction.
+    /// The one path a run's row changes by: the transition rule, the guarded UPDATE, the webhook deliveries of a
+    /// terminal transition and the activity of a status change, all in the caller's transaction. `actor` defaults to
+    /// the run's worker (or `system`); `action` replaces the status word in the activity (`lease-expired`).
     internal async Task<WriteResult<RunRow>> UpdateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
-        RunRow run, RunPatch patch, DateTimeOffset now)
+        RunRow run, RunPatch patch, DateTimeOffset now, string? actor = null, string? action = null)
     {
         if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
             return WriteResult<RunRow>.Conflict(reason);
@@ -94,6 +98,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         if (!await RunWrites.UpdateRunAsync(connection, tx, updated, run.Status))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
         if (patch.Errors is { } errors) await RunWrites.ReplaceErrorsAsync(connection, tx, run, errors);
+        if (ActivityLog.ForTransition(run, updated) is { } entry)
+            await ActivityLog.RecordAsync(connection, tx, run, now, actor ?? run.LeaseOwner ?? ActivityLog.SystemActor, action ?? entry.Action, entry.Detail);
         if (!RunStatus.IsTerminal(run.Status) && RunStatus.IsTerminal(updated.Status))
             await webhooks.EnqueueAsync(connection, tx, updated, now);
         return new WriteResult<RunRow>(WriteOutcome.Ok, updated);

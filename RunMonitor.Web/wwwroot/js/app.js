@@ -51,7 +51,7 @@
     // now and after each swap of the list, where htmx would set up each row's own request (docs/PERFORMANCE.md).
     document.addEventListener("click", function (e) {
         var row = e.target.closest && e.target.closest("tr[data-modal-url]");
-        if (!row || e.target.closest("a") || !window.htmx) return;
+        if (!row || e.target.closest("a, input, label, .select-cell") || !window.htmx) return;
         window.htmx.ajax("GET", row.getAttribute("data-modal-url"), { source: row, target: "#run-detail-modal", swap: "innerHTML" });
     });
 

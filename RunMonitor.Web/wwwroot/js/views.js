@@ -81,7 +81,8 @@
         list[next].scrollIntoView({ block: "nearest" });
     }
     function toggleSelected(row) {
-        // A row's selection for the bulk actions of issue 15, which will act on the rows marked here.
+        // A row's selection for the bulk actions (issue 15): its checkbox where the caller may act on runs.
+        if (window.RunMonitorBulk && window.RunMonitorBulk.toggle(row)) return;
         var on = row.getAttribute("data-selected") !== "true";
         row.setAttribute("data-selected", on ? "true" : "false");
         row.classList.toggle("is-selected", on);

@@ -1,0 +1,103 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Browser;
+
+/// Issue 15 in the browser: rows chosen with their checkboxes (and with x), a bulk cancel confirmed in the dialog, its
+/// toast and the badges the refreshed table shows; "select all matching" with the typed count, followed to the end.
+[Collection(BrowserCollection.Name)]
+public sealed class BulkBrowserTests(BrowserFixture fixture)
+{
+    /// Runs of three days ago: below every other browser test's runs in the unfiltered list, which those tests read.
+    private async Task<List<string>> SeedAsync(string workflow, string status, int count)
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            var createdAt = DateTimeOffset.UtcNow.AddDays(-3).AddSeconds(i);
+            ids.Add((await fixture.Api.CreateRunAsync(new { workflowName = workflow, name = $"{workflow} {i}", status, createdAt })).GetProperty("id").GetString()!);
+        }
+        ids.Reverse(); // newest first, as the list shows them
+        return ids;
+    }
+
+    [Fact]
+    public async Task SelectThreeRows_BulkCancel_ToastAndBadgesChange()
+    {
+        var workflow = "bulk-ui-three-" + Guid.NewGuid().ToString("N")[..6];
+        var ids = await SeedAsync(workflow, "queued", 4);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
+        await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(4);
+
+        // Queued runs keep the table polling (every 5 s): held still while rows are picked, so a click never lands on a row
+        // being swapped out (the selection itself outlives swaps: BulkPageTests and the refresh after the operation).
+        await page.RouteAsync("**/ui/runs/list**", route => route.FulfillAsync(new() { Status = 204 }));
+        // Two by mouse, one by keyboard: x selects the focused row.
+        await page.Locator($"tr[data-run-id='{ids[1]}'] input.run-select").CheckAsync();
+        await page.Locator($"tr[data-run-id='{ids[2]}'] input.run-select").CheckAsync();
+        await page.Locator("body").ClickAsync(new LocatorClickOptions { Position = new Position { X = 5, Y = 300 } });
+        await page.Locator($"tr[data-run-id='{ids[3]}']").FocusAsync();
+        await page.Keyboard.PressAsync("x");
+        await Assertions.Expect(page.Locator($"tr[data-run-id='{ids[3]}'] input.run-select")).ToBeCheckedAsync();
+        await Assertions.Expect(page.Locator($"tr[data-run-id='{ids[3]}']")).ToHaveClassAsync(new Regex("is-selected"));
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("3");
+        // A click on a checkbox selects; it never opens the run's modal.
+        await Assertions.Expect(page.Locator("#run-detail-modal")).ToBeHiddenAsync();
+
+        await page.UnrouteAsync("**/ui/runs/list**");
+        await page.Locator(".bulk-bar button[value=cancel]").ClickAsync();
+        var dialog = page.Locator("#bulk-confirm");
+        await Assertions.Expect(dialog).ToBeVisibleAsync();
+        await Assertions.Expect(dialog.Locator("h2")).ToHaveTextAsync("Cancel 3 runs?");
+        await Assertions.Expect(dialog.Locator(".bulk-typed")).ToBeHiddenAsync();
+        await dialog.Locator(".bulk-confirm-go").ClickAsync();
+
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#toasts .toast", new() { HasTextString = "3 succeeded" })).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+        await Assertions.Expect(page.Locator(".bulk-progress[data-status=completed]")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("table.runs-table tbody span.badge-cancelled")).ToHaveCountAsync(3);
+        await Assertions.Expect(page.Locator($"tr[data-run-id='{ids[0]}'] span.badge-queued")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("0");
+        // Nothing of this test stays queued for the others.
+        Assert.True((await fixture.Api.DeleteAsync($"/api/runs/{ids[0]}")).IsSuccessStatusCode);
+    }
+
+    [Fact]
+    public async Task SelectAllMatching_TypedCountAbove100_ProgressToTheEnd()
+    {
+        // Cancelled rather than retried: a retry would put 104 new runs on top of the list the other browser tests read.
+        var workflow = "bulk-ui-all-" + Guid.NewGuid().ToString("N")[..6];
+        await SeedAsync(workflow, "queued", 104);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-total")).ToHaveTextAsync("104");
+
+        await page.Locator(".bulk-bar .bulk-select-all").CheckAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("104");
+        await Assertions.Expect(page.Locator("table.runs-table tbody input.run-select:checked")).ToHaveCountAsync(20);
+        await page.Locator(".bulk-bar button[value=cancel]").ClickAsync();
+
+        var dialog = page.Locator("#bulk-confirm");
+        await Assertions.Expect(dialog.Locator("h2")).ToHaveTextAsync("Cancel 104 runs?");
+        var go = dialog.Locator(".bulk-confirm-go");
+        await Assertions.Expect(dialog.Locator(".bulk-typed-input")).ToBeFocusedAsync();
+        await Assertions.Expect(go).ToBeDisabledAsync();
+        await page.Keyboard.TypeAsync("103");
+        await Assertions.Expect(go).ToBeDisabledAsync();
+        await dialog.Locator(".bulk-typed-input").FillAsync("104");
+        await Assertions.Expect(go).ToBeEnabledAsync();
+        await page.Keyboard.PressAsync("Enter");
+
+        var progress = page.Locator(".bulk-progress");
+        await Assertions.Expect(progress).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator(".bulk-progress[data-status=completed]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(progress.Locator(".bulk-done")).ToHaveTextAsync("104");
+        await Assertions.Expect(progress.Locator(".bulk-succeeded")).ToHaveTextAsync("104");
+        await Assertions.Expect(page.Locator("#toasts .toast", new() { HasTextString = "104 succeeded" })).ToHaveCountAsync(1, new() { Timeout = 10_000 });
+        // The table was read again: every row of the filter is cancelled now.
+        await Assertions.Expect(page.Locator("table.runs-table tbody span.badge-cancelled")).ToHaveCountAsync(20);
+        await Assertions.Expect(page.Locator("table.runs-table tbody span.badge-queued")).ToHaveCountAsync(0);
+    }
+}

@@ -1,0 +1,124 @@
+using System.Net;
+using AngleSharp.Dom;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Tests.Security;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Tests.Bulk;
+
+/// The runs page's side of bulk operations over HTTP: checkboxes and the bar for operators only, and the form that
+/// works without JavaScript (`/bulk`: the confirmation, the typed count above 100, the operation's page).
+public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
+{
+    private HttpClient Alpha(string role) => factory.Bearer("alpha", role);
+
+    private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
+        new(fields.Select(f => KeyValuePair.Create(f.Name, f.Value)));
+
+    [Fact]
+    public async Task RunsPage_Operator_ACheckboxPerRowAndTheBar_Viewer_Neither()
+    {
+        var workflow = BulkCalls.Workflow("page-marks");
+        var ids = await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "failed", 3);
+
+        var page = await Alpha(Roles.Operator).GetDocumentAsync($"/ui/runs?layer_name={workflow}");
+        var viewer = await factory.Bearer("alpha", Roles.Viewer).GetDocumentAsync($"/ui/runs?layer_name={workflow}");
+        var fragment = await Alpha(Roles.Operator).GetDocumentAsync($"/ui/runs/list?layer_name={workflow}");
+
+        Assert.Equal(ids.AsEnumerable().Reverse(), page.QuerySelectorAll("table.runs-table tbody tr input.run-select").Select(i => i.GetAttribute("value")));
+        Assert.NotNull(page.QuerySelector("table.runs-table thead input.run-select-page"));
+        var bar = page.QuerySelector("form#bulk-form .bulk-bar")!;
+        Assert.Equal(["retry", "retryFromFailedStep", "cancel"], bar.QuerySelectorAll("button[name=action]").Select(b => b.GetAttribute("value")));
+        Assert.Equal("3", bar.QuerySelector(".bulk-total").Text());
+        Assert.Contains("Select all 3 matching this filter", bar.QuerySelector(".bulk-all").Text().Squash());
+        Assert.Equal($"layer_name={workflow}", bar.QuerySelector("input[name=query]")!.GetAttribute("value"));
+        // The rows' boxes are inside the form, so a plain submit posts them.
+        Assert.Equal(3, page.QuerySelectorAll("form#bulk-form table.runs-table input.run-select").Length);
+        Assert.Equal(3, fragment.QuerySelectorAll("input.run-select").Length);
+        Assert.Contains("\"workflow\":", fragment.QuerySelector("#bulk-scope")!.GetAttribute("data-filter"));
+        Assert.Empty(viewer.QuerySelectorAll("input.run-select"));
+        Assert.Null(viewer.QuerySelector(".bulk-bar"));
+        Assert.Equal(3, viewer.QuerySelectorAll("table.runs-table tbody tr").Length);
+    }
+
+    [Fact]
+    public async Task Form_WithoutCount_Confirms_ThenStarts_AndLandsOnTheProgressPage()
+    {
+        var workflow = BulkCalls.Workflow("page-form");
+        var ids = await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "failed", 2);
+        var done = await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "completed", 1);
+
+        var confirm = await Alpha(Roles.Operator).PostAsync("/bulk", Form(("action", "retry"), ("ids", ids[0]), ("ids", ids[1]), ("ids", done[0])));
+        var confirmPage = await Html.ParseAsync(confirm);
+        var form = confirmPage.QuerySelector("form.bulk-confirm")!;
+        var start = await Alpha(Roles.Operator).PostAsync("/bulk", Form(form.QuerySelectorAll("input[type=hidden]")
+            .Where(i => i.GetAttribute("name") != "__RequestVerificationToken")
+            .Select(i => (i.GetAttribute("name")!, i.GetAttribute("value")!)).ToArray()));
+
+        Assert.Equal(HttpStatusCode.OK, confirm.StatusCode);
+        Assert.Equal("Retry 2 runs?", confirmPage.QuerySelector("h1").Text());
+        Assert.Equal("2", form.QuerySelector("input[name=expectedCount]")!.GetAttribute("value"));
+        Assert.Null(form.QuerySelector("input[name=confirmCount]"));
+        Assert.Equal(HttpStatusCode.SeeOther, start.StatusCode);
+        var location = start.Headers.Location!.OriginalString;
+        Assert.Matches("^/bulk/[0-9]+$", location);
+        var id = long.Parse(location["/bulk/".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        await BulkCalls.WaitAsync(Alpha(Roles.Operator), id);
+        var progress = await Alpha(Roles.Operator).GetDocumentAsync(location);
+        Assert.Equal("completed", progress.QuerySelector(".bulk-progress")!.GetAttribute("data-status"));
+        Assert.Equal("2", progress.QuerySelector(".bulk-progress .bulk-succeeded").Text());
+        foreach (var run in ids) Assert.Equal(1, await BulkCalls.RetriesOfAsync(factory.Services, run));
+        Assert.Equal(0, await BulkCalls.RetriesOfAsync(factory.Services, done[0]));
+        // The list of latest operations links it.
+        Assert.NotNull((await Alpha(Roles.Operator).GetDocumentAsync("/bulk")).QuerySelector($".bulk-operations a[href='{location}']"));
+    }
+
+    [Fact]
+    public async Task Form_AllMatchingAbove100_NeedsTheTypedCount()
+    {
+        var workflow = BulkCalls.Workflow("page-typed");
+        await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "queued", 101);
+        var fields = new[] { ("action", "cancel"), ("all", "true"), ("query", $"layer_name={workflow}&limit=20&sort=-created") };
+
+        var confirm = await Html.ParseAsync(await Alpha(Roles.Operator).PostAsync("/bulk", Form(fields)));
+        var untyped = await Alpha(Roles.Operator).PostAsync("/bulk", Form([.. fields, ("expectedCount", "101")]));
+        var wrong = await Alpha(Roles.Operator).PostAsync("/bulk", Form([.. fields, ("expectedCount", "101"), ("confirmCount", "100")]));
+        var typed = await Alpha(Roles.Operator).PostAsync("/bulk", Form([.. fields, ("expectedCount", "101"), ("confirmCount", "101")]));
+
+        Assert.Equal("Cancel 101 runs?", confirm.QuerySelector("h1").Text());
+        Assert.NotNull(confirm.QuerySelector("form.bulk-confirm input[name=confirmCount]"));
+        Assert.Equal($"layer_name={workflow}", confirm.QuerySelector("form.bulk-confirm input[name=query]")!.GetAttribute("value"));
+        Assert.Equal(HttpStatusCode.BadRequest, untyped.StatusCode);
+        Assert.Contains("Type 101", (await Html.ParseAsync(untyped)).QuerySelector("form.bulk-confirm p.error").Text());
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, typed.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("delete", "false", "", "action")]
+    [InlineData("retry", "false", "", "ids")]
+    [InlineData("retry", "true", "status=bogus", "status")]
+    public async Task Form_BadInput_400NamingTheParameter(string action, string all, string query, string parameter)
+    {
+        var response = await Alpha(Roles.Operator).PostAsync("/bulk", Form(("action", action), ("all", all), ("query", query)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+    }
+
+    [Fact]
+    public async Task Form_CountChangedSinceConfirmation_409AndConfirmsAgainWithTheNewCount()
+    {
+        var workflow = BulkCalls.Workflow("page-changed");
+        await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "failed", 2);
+
+        var response = await Alpha(Roles.Operator).PostAsync("/bulk", Form(("action", "retry"), ("all", "true"), ("query", $"layer_name={workflow}"), ("expectedCount", "5")));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var page = await Html.ParseAsync(response);
+        Assert.Contains("2 runs are eligible now, not 5", page.QuerySelector("form.bulk-confirm p.error").Text());
+        Assert.Equal("2", page.QuerySelector("form.bulk-confirm input[name=expectedCount]")!.GetAttribute("value"));
+    }
+}
+
+public sealed class BulkPageTestsOnPostgres(PostgresBulkFactory factory) : BulkPageTests(factory), IClassFixture<PostgresBulkFactory>;

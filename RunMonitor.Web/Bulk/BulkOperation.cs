@@ -1,0 +1,91 @@
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Bulk;
+
+/// The actions a bulk operation takes on each of its runs, each the single-run rule of `RunQueue`.
+public static class BulkActions
+{
+    public const string Retry = "retry";
+    public const string RetryFromFailedStep = "retryFromFailedStep";
+    public const string Cancel = "cancel";
+
+    public static readonly IReadOnlyList<string> All = [Retry, RetryFromFailedStep, Cancel];
+
+    /// What a person reads in the bar, the dialog and the toast.
+    public static string Label(string action) => action switch
+    {
+        Retry => "Retry",
+        RetryFromFailedStep => "Retry from failed step",
+        Cancel => "Cancel",
+        _ => action,
+    };
+}
+
+public static class BulkStatus
+{
+    public const string Running = "running";
+    public const string Completed = "completed";
+    public const string Stopped = "stopped";
+}
+
+/// An item's state: `pending` until the batch that acts on its run commits.
+public static class BulkItemState
+{
+    public const string Pending = "pending";
+    public const string Succeeded = "succeeded";
+    public const string Skipped = "skipped";
+    public const string Failed = "failed";
+}
+
+/// Which runs an operation is on: a list filter (the list's own parse) or up to `MaxIds` run ids, within `Tenant`
+/// (null: every tenant, for a super admin who named none).
+public sealed record BulkSelection(string Action, RunFilter? Filter, IReadOnlyList<string>? Ids, string? Tenant)
+{
+    public const int MaxIds = 1_000;
+
+    /// The operation's tenant as stored: `*` for every tenant.
+    public string Scope => Tenant ?? BulkStore.AllTenants;
+}
+
+public sealed record BulkOperationRow
+{
+    public long Id { get; init; }
+    public string TenantId { get; init; } = "";
+    public string Action { get; init; } = "";
+    public string Status { get; init; } = BulkStatus.Running;
+    public string? Filter { get; init; }
+    public long Matched { get; init; }
+    public long Eligible { get; init; }
+    public long Done { get; init; }
+    public long Succeeded { get; init; }
+    public long Skipped { get; init; }
+    public long Failed { get; init; }
+    public string CreatedBy { get; init; } = "";
+    public string CreatedAt { get; init; } = "";
+    public string? CompletedAt { get; init; }
+
+    public bool IsFinished => Status != BulkStatus.Running;
+}
+
+public sealed record BulkItemRow
+{
+    public long Seq { get; init; }
+    public string TenantId { get; init; } = "";
+    public string RunId { get; init; } = "";
+    public string State { get; init; } = BulkItemState.Pending;
+    public string? Reason { get; init; }
+    public string? NewRunId { get; init; }
+}
+
+public sealed record BulkErrorJson(string RunId, string Reason);
+
+/// `GET /api/bulk/{id}` (with `errors`) and each entry of `GET /api/bulk` (without).
+public sealed record BulkOperationJson(long Id, string Action, string Status, string? Tenant, long Matched, long Eligible, long Done, long Succeeded,
+    long Skipped, long Failed, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, IReadOnlyList<BulkErrorJson>? Errors)
+{
+    public static BulkOperationJson From(BulkOperationRow row, IReadOnlyList<BulkItemRow>? errors = null) => new(
+        row.Id, row.Action, row.Status, row.TenantId == BulkStore.AllTenants ? null : row.TenantId, row.Matched, row.Eligible, row.Done,
+        row.Succeeded, row.Skipped, row.Failed, row.CreatedBy, DbTime.Parse(row.CreatedAt), DbTime.FromDb(row.CompletedAt),
+        errors?.Select(e => new BulkErrorJson(e.RunId, e.Reason ?? e.State)).ToList());
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text.Json;
+using RunMonitor.Web.Api;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Bulk;
+
+/// `POST /api/bulk`'s body, read: the selection, whether it is a dry run, the count the caller expects.
+public sealed record BulkRequest(BulkSelection Selection, bool DryRun, long? ExpectedCount, string? FilterText);
+
+/// Reads `{action, filter? | ids?, dryRun?, expectedCount?}`. A filter goes through the list's own parse (the same 400
+/// text as the list for a value it refuses); paging has no meaning for an operation on every matching run.
+public static class BulkRequestParser
+{
+    /// The list parameters a bulk filter takes (`layer_name` is the list's other name for `workflow`).
+    public static readonly IReadOnlySet<string> FilterParameters = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "status", "workflow", "layer_name", "q", "from", "to", "tenant",
+    };
+
+    public static (BulkRequest? Request, IResult? Problem) Parse(JsonElement root, Caller caller)
+    {
+        var errors = new Dictionary<string, List<string>>();
+        var body = JsonBody.Object(root, errors);
+        if (body is null) return (null, Problems.Validation(errors));
+        var action = body.String("action", 40, required: true);
+        if (action is not null && !BulkActions.All.Contains(action))
+            body.Fail("action", $"must be one of {string.Join(", ", BulkActions.All)}");
+        var hasFilter = root.TryGetProperty("filter", out var filterElement) && filterElement.ValueKind != JsonValueKind.Null;
+        var ids = body.Strings("ids", BulkSelection.MaxIds, 200);
+        var dryRun = body.Bool("dryRun") ?? false;
+        var expected = body.Count("expectedCount");
+        var known = new HashSet<string>(StringComparer.Ordinal) { "action", "filter", "ids", "dryRun", "expectedCount" };
+        foreach (var property in root.EnumerateObject().Where(p => !known.Contains(p.Name)))
+            body.Fail(property.Name, "is not a known field; a bulk request takes action, filter or ids, dryRun and expectedCount");
+        var idsGiven = root.TryGetProperty("ids", out var idsElement) && idsElement.ValueKind != JsonValueKind.Null;
+        if (hasFilter == idsGiven)
+            body.Fail(hasFilter ? "ids" : "filter", "give exactly one of filter (the list's parameters) and ids (at most 1,000 run ids)");
+        if (idsGiven && ids is { Count: 0 }) body.Fail("ids", "must name at least one run id");
+        if (!dryRun && expected is null && !errors.ContainsKey("expectedCount"))
+            body.Fail("expectedCount", "is required unless dryRun is true: the number of eligible runs a dry run counted");
+        if (errors.Count > 0) return (null, Problems.Validation(errors));
+
+        if (hasFilter)
+        {
+            var (pairs, pairError) = FilterPairs(filterElement);
+            if (pairError is not null) return (null, Problems.BadParameter(pairError));
+            var (filter, error) = RunFilter.Parse(pairs!, caller);
+            if (error is not null) return (null, Problems.BadParameter(error));
+            var text = filter!.ToQueryString(includePaging: false).TrimStart('?');
+            return (new BulkRequest(new BulkSelection(action!, filter, null, filter.Tenant), dryRun, expected, text), null);
+        }
+        return (new BulkRequest(new BulkSelection(action!, null, ids, caller.TenantId), dryRun, expected, null), null);
+    }
+
+    /// The filter object as the list's name/value pairs: strings (a number as its digits), `status` also an array.
+    public static (IReadOnlyDictionary<string, string?[]>? Pairs, BadParameter? Error) FilterPairs(JsonElement filter)
+    {
+        if (filter.ValueKind != JsonValueKind.Object)
+            return (null, new BadParameter("filter", "must be a JSON object of the list's parameters: " + string.Join(", ", FilterParameters.Order())));
+        var pairs = new Dictionary<string, string?[]>(StringComparer.Ordinal);
+        foreach (var property in filter.EnumerateObject())
+        {
+            if (!FilterParameters.Contains(property.Name))
+                return (null, RunFilter.Parameters.Contains(property.Name)
+                    ? new BadParameter(property.Name, "is not a bulk filter parameter: an operation acts on every run the filter matches, in no order")
+                    : new BadParameter(property.Name, $"is not a list parameter; accepted: {string.Join(", ", RunFilter.Parameters.Order())}"));
+            var value = property.Value;
+            switch (value.ValueKind)
+            {
+                case JsonValueKind.String: pairs[property.Name] = [value.GetString()]; break;
+                case JsonValueKind.Number: pairs[property.Name] = [value.GetRawText()]; break;
+                case JsonValueKind.Null: break;
+                case JsonValueKind.Array when property.Name == "status" && value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.String):
+                    pairs[property.Name] = value.EnumerateArray().Select(v => v.GetString()).ToArray();
+                    break;
+                default:
+                    return (null, new BadParameter(property.Name, property.Name == "status"
+                        ? "accepts a string (comma-separated statuses) or an array of them"
+                        : "accepts a string"));
+            }
+        }
+        return (pairs, null);
+    }
+
+    /// A count as the UI writes it: `12,345`.
+    public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,135 @@
+using System.Globalization;
+using Htmx;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.WebUtilities;
+using RunMonitor.Web.Bulk;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages.Bulk;
+
+/// What the confirmation shows: the action, the counts, and the selection to post again with the count.
+public sealed record BulkConfirmModel(string Action, long Matched, long Eligible, IReadOnlyList<string> Ids, bool All, string Query, string? Problem)
+{
+    /// Above this many runs the person types the count (SPEC).
+    public const int TypedAbove = 100;
+    public bool NeedsTypedCount => Eligible > TypedAbove;
+}
+
+/// `/bulk/{id?}`: the runs page's bulk form without JavaScript (POST: a confirmation naming the action and the count,
+/// then the operation), an operation's progress page (GET with its id, refreshed while it runs) and the tenant's latest
+/// operations (GET). With htmx the form's POST answers the progress fragment instead of moving to the page.
+[Authorize(Policy = Policies.RequireOperator)]
+public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
+{
+    public BulkOperationRow? Operation { get; private set; }
+    public IReadOnlyList<BulkItemRow> Errors { get; private set; } = [];
+    public IReadOnlyList<BulkOperationRow> Operations { get; private set; } = [];
+    public BulkConfirmModel? Confirm { get; private set; }
+    public BadParameter? Error { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(string? operationId, CancellationToken ct)
+    {
+        ViewData["Title"] = "Bulk operations";
+        var scope = BulkApi.ScopeOf(HttpContext.Caller());
+        if (operationId is null)
+        {
+            Operations = await store.ListAsync(scope, ct);
+            return Page();
+        }
+        if (!long.TryParse(operationId, NumberStyles.None, CultureInfo.InvariantCulture, out var opId) || await store.GetAsync(scope, opId, ct) is not { } operation)
+        {
+            Response.StatusCode = StatusCodes.Status404NotFound;
+            ViewData["Title"] = "Operation not found";
+            return Page();
+        }
+        Operation = operation;
+        ViewData["Title"] = $"{BulkActions.Label(operation.Action)} of {BulkRequestParser.Count(operation.Eligible)} runs";
+        Errors = operation.Skipped + operation.Failed > 0 ? await store.ErrorsAsync(opId, ct) : [];
+        // Without JavaScript the page reads itself again until the operation is finished.
+        if (!operation.IsFinished) ViewData["Refresh"] = 2;
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostAsync(string? operationId, CancellationToken ct)
+    {
+        ViewData["Title"] = "Confirm bulk operation";
+        if (operationId is not null) return Refuse(new BadParameter("operationId", "a bulk operation is started at /bulk, not at an operation's page"));
+        var form = Request.HasFormContentType ? Request.Form : null;
+        string? One(string name) => form is not null && form.TryGetValue(name, out var v) && v.Count > 0 && !string.IsNullOrWhiteSpace(v[0]) ? v[0]!.Trim() : null;
+        var action = One("action");
+        if (action is null || !BulkActions.All.Contains(action))
+            return Refuse(new BadParameter("action", $"must be one of {string.Join(", ", BulkActions.All)}"));
+        var all = One("all") is "true" or "on";
+        var query = One("query") ?? "";
+        var ids = form is null ? [] : form["ids"].Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!.Trim()).Distinct(StringComparer.Ordinal).ToList();
+        var caller = HttpContext.Caller();
+        BulkSelection selection;
+        string? filterText = null;
+        if (all)
+        {
+            var pairs = QueryHelpers.ParseQuery(query.TrimStart('?'))
+                .Where(p => !(p.Key is "offset" or "limit" or "sort"))
+                .ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
+            var (filter, error) = RunFilter.Parse(pairs, caller);
+            if (error is not null) return Refuse(error);
+            filterText = filter!.ToQueryString(includePaging: false).TrimStart('?');
+            selection = new BulkSelection(action, filter, null, filter.Tenant);
+            query = filterText;
+        }
+        else
+        {
+            if (ids.Count == 0) return Refuse(new BadParameter("ids", "select at least one run, or all runs matching the filter"));
+            if (ids.Count > BulkSelection.MaxIds) return Refuse(new BadParameter("ids", $"accepts at most {BulkSelection.MaxIds:N0} runs; select all matching the filter instead"));
+            selection = new BulkSelection(action, null, ids, caller.TenantId);
+        }
+
+        var expectedText = One("expectedCount");
+        long? expected = null;
+        if (expectedText is not null)
+        {
+            if (!long.TryParse(expectedText, NumberStyles.None, CultureInfo.InvariantCulture, out var e))
+                return Refuse(new BadParameter("expectedCount", "accepts a whole number of 0 or more"));
+            expected = e;
+        }
+        var (matched, eligible) = await store.CountAsync(selection, ct);
+        BulkConfirmModel ConfirmWith(string? problem) => new(action, matched, eligible, ids, all, query, problem);
+        if (expected is null) return Confirming(ConfirmWith(null));
+        if (expected > BulkConfirmModel.TypedAbove && One("confirmCount")?.Replace(",", "") != expectedText)
+            return Confirming(ConfirmWith($"Type {BulkRequestParser.Count(expected.Value)} to confirm this many runs."), StatusCodes.Status400BadRequest);
+
+        var request = new BulkRequest(selection, false, expected, filterText);
+        var (operation, conflict) = await BulkApi.BeginAsync(request, caller, store, worker, ct);
+        if (conflict is not null || operation is null)
+            return Confirming(ConfirmWith($"The view changed: {BulkRequestParser.Count(eligible)} runs are eligible now, not {BulkRequestParser.Count(expected.Value)}. Confirm again."),
+                StatusCodes.Status409Conflict);
+        var started = $"{BulkActions.Label(action)} of {BulkRequestParser.Count(operation.Eligible)} run{(operation.Eligible == 1 ? "" : "s")} started.";
+        if (Request.IsHtmx())
+        {
+            Response.Htmx(h => h.WithTrigger("showToast", new { message = started, level = "info" }));
+            return Content(BulkApi.ProgressHtml(operation, []), "text/html; charset=utf-8");
+        }
+        Response.StatusCode = StatusCodes.Status303SeeOther;
+        Response.Headers.Location = Routes.Path(Routes.BulkPage, ("operationId", operation.Id.ToString(CultureInfo.InvariantCulture)));
+        return new EmptyResult();
+    }
+
+    private IActionResult Confirming(BulkConfirmModel confirm, int status = StatusCodes.Status200OK)
+    {
+        Confirm = confirm;
+        Response.StatusCode = status;
+        if (Request.IsHtmx())
+            return Content($"<p class=\"error\" role=\"alert\">{System.Net.WebUtility.HtmlEncode(confirm.Problem ?? "Confirm the count first.")}</p>", "text/html; charset=utf-8");
+        return Page();
+    }
+
+    private IActionResult Refuse(BadParameter error)
+    {
+        if (Request.IsHtmx()) return Fragments.BadParameter(error);
+        Error = error;
+        Response.StatusCode = StatusCodes.Status400BadRequest;
+        return Page();
+    }
+}
