@@ -45,6 +45,9 @@ builder.Services.AddSingleton<StatsStore>();
 builder.Services.AddSingleton<RunViews>();
 builder.Services.AddSingleton<RunWrites>();
 builder.Services.AddSingleton<RunService>();
+builder.Services.Configure<LogOptions>(builder.Configuration.GetSection("RunMonitor:Logs"));
+builder.Services.AddSingleton<LogStore>();
+builder.Services.AddSingleton<BatchIngest>();
 builder.Services.AddSingleton<RunQueue>();
 builder.Services.AddRunEvents(database);
 builder.Services.AddHostedService<LeaseSweeper>();
@@ -122,6 +125,8 @@ app.MapPayloadApi();
 app.MapAccountEndpoints();
 app.MapAdminApi();
 app.MapSavedViews();
+app.MapLogsApi();
+app.MapBatchIngest();
 
 app.Run();
 return 0;

@@ -77,7 +77,11 @@ public sealed record StepTimelineModel(RunRow Run, IReadOnlyList<StepRow> Steps,
 }
 
 /// The `_StepPanel` partial: one step with its input, output, error and artifacts.
-public sealed record StepPanelModel(RunRow Run, StepRow Step, IReadOnlyList<ArtifactRow> Artifacts, DateTimeOffset Now);
+public sealed record StepPanelModel(RunRow Run, StepRow Step, IReadOnlyList<ArtifactRow> Artifacts, DateTimeOffset Now)
+{
+    /// What the step printed.
+    public LogPanelModel? Logs { get; init; }
+}
 
 /// The run page: the run, its steps and errors, the runs that retried it, and the open step if any.
 public sealed record RunPageModel(
@@ -86,6 +90,8 @@ public sealed record RunPageModel(
     public bool BaseRunInTenant { get; init; }
     /// Previous/next in the list the run was opened from (`?list=&at=`), when it was.
     public RunMonitor.Web.SavedViews.RunWalkModel? Walk { get; init; }
+    /// What the run printed, every step's lines.
+    public LogPanelModel? Logs { get; init; }
 
     public RunRow Run => Detail.Run;
 
