@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 
 namespace RunMonitor.Tests.Runs.Logs;
@@ -375,6 +376,28 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
         Assert.Equal("3", runPanel.QuerySelector("a.log-jump-error")!.GetAttribute("data-log-jump"));
         Assert.Equal(["rendering", "template missing"], stepPanel.QuerySelectorAll(".log-message").Select(m => m.TextContent));
         Assert.Equal($"/api/runs/{id}/logs.txt?step=render", stepPanel.QuerySelector("a.log-download")!.GetAttribute("href"));
+    }
+
+    [Fact]
+    public async Task Retention_DeletesLogsWithTheirRun()
+    {
+        await _client.CreateRunAsync(new { id = "logs-old", workflowName = "logs", status = "completed", createdAt = "2026-08-01T00:00:00Z", completedAt = "2026-08-01T00:01:00Z" });
+        await _client.CreateRunAsync(new { id = "logs-kept", workflowName = "logs", status = "completed" });
+        await _client.PostAsJsonAsync("/api/runs/logs-old/logs", new[] { new { message = "old", level = "error" } });
+        await _client.PostAsJsonAsync("/api/runs/logs-kept/logs", new[] { new { message = "kept" } });
+        const string CountLines = "SELECT COUNT(*) FROM run_logs l JOIN runs r ON r.pk = l.run_pk WHERE r.id IN ('logs-old', 'logs-kept')";
+        const string CountAll = "SELECT (SELECT COUNT(*) FROM run_logs) + (SELECT COUNT(*) FROM run_log_counts)";
+        var database = factory.Services.GetRequiredService<RunMonitor.Web.Data.Database>();
+        long before;
+        await using (var connection = await database.OpenAsync()) before = await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, CountAll);
+
+        await factory.Services.GetRequiredService<RunMonitor.Web.Runs.RunPurger>().PurgeAsync();
+
+        await using var after = await database.OpenAsync();
+        Assert.Equal(1, await Dapper.SqlMapper.ExecuteScalarAsync<long>(after, CountLines));
+        // The old run's line and its counts row are gone; nothing else is.
+        Assert.Equal(before - 2, await Dapper.SqlMapper.ExecuteScalarAsync<long>(after, CountAll));
+        Assert.Equal("kept", (string)(await ItemsAsync("/api/runs/logs-kept/logs"))[0]!["message"]!);
     }
 
     [Fact]
