@@ -11,6 +11,8 @@ using System.Text.Json;
 if (args is ["--combine", ..]) return await CombineAsync(args);
 // `--ab URL_A URL_B`: two builds of the app on one store, each target's requests alternating between them.
 if (args is ["--ab", var urlA, var urlB, ..]) return await AbAsync(urlA, urlB, BenchOptions.Parse(args).LatencyRequests);
+// `--logs`: batch ingest of log lines and step updates, and the reads of a run holding 100,000 lines (LogsBench).
+if (args is ["--logs", ..]) return await LogsBench.RunAsync(BenchOptions.Parse(args));
 var options = BenchOptions.Parse(args);
 // As a browser: it asks for Brotli or gzip and decodes the answer, so the figures include both ends of compression.
 using var handler = new SocketsHttpHandler
