@@ -46,6 +46,9 @@ builder.Services.AddSingleton<StatsStore>();
 builder.Services.AddSingleton<RunViews>();
 builder.Services.AddSingleton<RunWrites>();
 builder.Services.AddSingleton<RunService>();
+builder.Services.Configure<LogOptions>(builder.Configuration.GetSection("RunMonitor:Logs"));
+builder.Services.AddSingleton<LogStore>();
+builder.Services.AddSingleton<BatchIngest>();
 builder.Services.AddSingleton<RunQueue>();
 builder.Services.AddRunEvents(database);
 builder.Services.AddHostedService<LeaseSweeper>();
@@ -126,6 +129,8 @@ app.MapAdminApi();
 app.MapSavedViews();
 app.MapActivityApi();
 app.MapBulkApi();
+app.MapLogsApi();
+app.MapBatchIngest();
 
 app.Run();
 return 0;

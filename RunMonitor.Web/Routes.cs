@@ -18,6 +18,7 @@ public static class Routes
     public const string RunControl = "/ui/runs/{id}/{handler:regex(^(retry|cancel|live|actions)$)}";
     public const string RunEvents = "/ui/runs/{id}/events";
     public const string RunPage = "/runs/{id}";
+    public const string RunLogs = "/ui/runs/{id}/logs";
 
     // The JSON API.
     public const string ApiRuns = "/api/runs";
@@ -38,6 +39,10 @@ public static class Routes
     public const string ApiBulkOperation = "/api/bulk/{operationId}";
     public const string BulkProgress = "/ui/bulk/{operationId}";
     public const string BulkPage = "/bulk/{operationId?}";
+    public const string ApiRunLogs = "/api/runs/{id}/logs";
+    public const string ApiRunLogsText = "/api/runs/{id}/logs.txt";
+    public const string ApiStepLogs = "/api/runs/{id}/steps/{stepId}/logs";
+    public const string ApiIngest = "/api/ingest";
     public const string ApiViews = "/api/views";
     public const string ApiView = "/api/views/{id}";
 
@@ -60,6 +65,7 @@ public static class Routes
         ["/Runs/Control"] = RunControl,
         ["/Runs/Detail"] = RunPage,
         ["/Bulk/Index"] = BulkPage,
+        ["/Runs/Logs"] = RunLogs,
     };
 
     /// One method of one route; `Handler` names the page handler (`?handler=` or the `{handler}` segment) it runs.
@@ -91,6 +97,11 @@ public static class Routes
         new("GET", ApiAdminRunsStats),
         new("GET", ApiAdminKeys),
         new("DELETE", ApiAdminKey),
+        new("GET", RunLogs),
+        new("POST", ApiRunLogs), new("GET", ApiRunLogs),
+        new("GET", ApiRunLogsText),
+        new("POST", ApiStepLogs),
+        new("POST", ApiIngest),
         new("GET", ApiViews), new("POST", ApiViews),
         new("DELETE", ApiView),
         new("POST", ViewsSave),

@@ -202,6 +202,16 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
                 errors = new[] { new { topic = "user:42", error = "quota exceeded", node = "reflect" } },
                 usage = new { provider = "openai", model = "gpt-4o-mini", tokensInput = 12000, tokensOutput = 800 },
             });
+            // Every level, a step's lines and fields: the log views are checked on the failed run's page and step panel.
+            var logged = await fixture.Api.PostAsJsonAsync($"/api/runs/{failed}/logs", new object[]
+            {
+                new { message = "resolving model profile", level = "trace" },
+                new { message = "config loaded", level = "debug", step = "game_config" },
+                new { message = "composing intro at 120 bpm", step = "bgm_track", fields = new { bpm = 120 } },
+                new { message = "model slow to answer, retrying", level = "warn", step = "bgm_track" },
+                new { message = "Model call timed out after 60s", level = "error", step = "bgm_track" },
+            });
+            Assert.True(logged.IsSuccessStatusCode);
             var running = (await fixture.Api.CreateRunAsync(new
             {
                 workflowName = "a11y-campaign", name = "Autumn launch", status = "running", startedAt = Iso(TimeSpan.FromSeconds(30)),

@@ -85,6 +85,10 @@ public sealed class CopyStoreFixture : IAsyncLifetime
             var lost = "lost bytes"u8.ToArray();
             MissingArtifactId = await UploadAsync(client, "copy-a", "bundle", "lost.txt", lost);
             MissingSha = Convert.ToHexStringLower(SHA256.HashData(lost));
+            var logs = await client.PostAsync("/api/runs/copy-a/steps/fetch/logs", new StringContent(
+                "{\"message\":\"fetching\",\"fields\":{\"url\":\"https://feed\"}}\n{\"message\":\"feed down\",\"level\":\"error\",\"ts\":\"2026-11-21T11:59:00Z\"}\n",
+                System.Text.Encoding.UTF8, "application/x-ndjson"));
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, logs.StatusCode);
             await client.PatchJsonAsync("/api/runs/copy-a", new { status = "completed", metrics = new { insightsCreated = 3 } });
             await client.CreateRunAsync(new
             {
@@ -366,7 +370,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
         var (code, _, error) = await RunAsync("--from", fixture.SourcePath, "--to", fixture.Target);
 
         Assert.Equal(1, code);
-        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, saved_views, run_activity, bulk_operations, bulk_items, artifact_blobs)", error);
+        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, saved_views, run_activity, bulk_operations, bulk_items, run_logs, run_log_counts, artifact_blobs)", error);
         Assert.Contains("never merges into or overwrites", error);
         Assert.Equal(before, CopyStoreCommand.Tables.Append("artifact_blobs").Select(t => Rows(target, $"SELECT * FROM {t}")).ToList());
     }

@@ -49,6 +49,12 @@ public interface ISqlDialect
     /// How writes reach the store: one writer with group commit, or concurrent transactions retried on conflicts.
     IWritePath WritePath(Database database);
 
+    /// The case-insensitive LIKE of a log search: SQLite's LIKE folds ASCII case by itself; PostgreSQL's needs ILIKE.
+    string LikeInsensitive { get; }
+
+    /// Inserts a run's new log lines (`run_logs`) in the caller's transaction: many rows, one call.
+    Task InsertLogsAsync(IDbConnection connection, IDbTransaction tx, IReadOnlyList<LogRow> rows);
+
     /// Before the migrations: the journal mode, or a lock a second instance waits on; disposed after them.
     Task<IAsyncDisposable> BeginMigrationsAsync(Database database, CancellationToken ct);
 }

@@ -121,6 +121,27 @@ public sealed partial class PostgresDialect : ISqlDialect
 
     public IWritePath WritePath(Database database) => new RetriedWrites(database);
 
+    public string LikeInsensitive => "ILIKE";
+
+    private const string InsertLogs = """
+        INSERT INTO run_logs (run_pk, seq, ts, level, step_id, message, fields, cut)
+        SELECT @RunPk, * FROM unnest(@Seqs, @Ts, @Levels, @StepIds, @Messages, @Fields, @Cuts)
+        """;
+
+    // The request's lines as arrays: one statement and one round trip, not one a line.
+    public Task InsertLogsAsync(IDbConnection connection, IDbTransaction tx, IReadOnlyList<LogRow> rows) =>
+        connection.ExecuteAsync(InsertLogs, new
+        {
+            rows[0].RunPk,
+            Seqs = rows.Select(r => r.Seq).ToArray(),
+            Ts = rows.Select(r => r.Ts).ToArray(),
+            Levels = rows.Select(r => r.Level).ToArray(),
+            StepIds = rows.Select(r => r.StepId).ToArray(),
+            Messages = rows.Select(r => r.Message).ToArray(),
+            Fields = rows.Select(r => r.Fields).ToArray(),
+            Cuts = rows.Select(r => r.Cut).ToArray(),
+        }, tx);
+
     // Any fixed number: it names RunMonitor's migration lock among the database's advisory locks.
     private const long MigrationLock = 0x52756e4d6f6e;
 

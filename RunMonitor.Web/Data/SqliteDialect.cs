@@ -97,6 +97,17 @@ public sealed class SqliteDialect : ISqlDialect
 
     public IWritePath WritePath(Database database) => new GroupCommitWrites(database);
 
+    public string LikeInsensitive => "LIKE";
+
+    private const string InsertLog = """
+        INSERT INTO run_logs (run_pk, seq, ts, level, step_id, message, fields, cut)
+        VALUES (@RunPk, @Seq, @Ts, @Level, @StepId, @Message, @Fields, @Cut)
+        """;
+
+    // On the writer's connection the statement stays compiled and runs once a row, bound by position.
+    public Task InsertLogsAsync(IDbConnection connection, IDbTransaction tx, IReadOnlyList<LogRow> rows) =>
+        connection.ExecutePreparedAsync(InsertLog, rows, tx);
+
     public async Task<IAsyncDisposable> BeginMigrationsAsync(Database database, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);

@@ -5,7 +5,7 @@ using RunMonitor.Web.Runs;
 namespace RunMonitor.Web.Demo;
 
 /// Fills an empty store with a week of history over three tenants and four workflows.
-public sealed class DemoData(Database database, PriceTable prices, TimeProvider time, ILogger<DemoData> logger)
+public sealed class DemoData(Database database, PriceTable prices, TimeProvider time, LogStore logs, ILogger<DemoData> logger)
 {
     private const string CountRuns = "SELECT EXISTS (SELECT 1 FROM runs)";
 
@@ -42,6 +42,12 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
             }
         }
         await WriteAsync(database, runs, ct);
+        // The latest runs tell their story in their logs too (every run would only make the seed slower).
+        await database.WriteAsync(async (connection, tx) =>
+        {
+            foreach (var run in runs.TakeLast(200)) await logs.AppendAsync(connection, tx, run.Run, DemoLogs.ForFinished(run, random), now);
+            return 0;
+        }, ct);
         logger.LogInformation("Demo: seeded {Count} runs over the last week", runs.Count);
     }
 

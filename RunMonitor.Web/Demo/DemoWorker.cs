@@ -84,6 +84,8 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
             var step = job.Steps[job.Current];
             var failure = DemoCatalog.Failures[_random.Next(DemoCatalog.Failures.Length)];
             var omeercs = job.Run.WorkflowName == DemoCatalog.OmeercsWorkflow;
+            await service.AppendLogsAsync(TenantOf(id), id, job.Current == job.FailAt
+                ? DemoLogs.Failed(step, failure.Message, now) : DemoLogs.Finished(step, _random, now), ct);
             var cancel = await ReportAsync(id, step.StepId, job.Current == job.FailAt
                 ? new StepUpsert
                 {
@@ -117,6 +119,7 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
                 InputHash = job.Run.WorkflowName == DemoCatalog.OmeercsWorkflow ? DemoCatalog.InputHash(input) : null,
             }, ct);
             if (cancel is null) { _active.Remove(id); return; }
+            await service.AppendLogsAsync(TenantOf(id), id, DemoLogs.Started(step, _random, now), ct);
             if (cancel == true) { await StopAsync(id, step.StepId, ct); return; }
             _active[id] = job with { Current = next };
             return;

@@ -3,7 +3,15 @@ using System.Threading.Channels;
 namespace RunMonitor.Web.Runs;
 
 /// Something about a run changed (its row or one of its steps); readers re-read what they show.
-public sealed record RunChange(string RunId, string TenantId, string Status);
+public sealed record RunChange(string RunId, string TenantId, string Status)
+{
+    /// The status a change carries when only log lines were added (no run status is spelled so).
+    public const string LogLines = "log";
+
+    public static RunChange Log(string runId, string tenantId) => new(runId, tenantId, LogLines);
+
+    public bool IsLog => Status == LogLines;
+}
 
 /// Tells live views that a run changed. In-process today; a PostgreSQL LISTEN/NOTIFY implementation
 /// can replace it when several instances share one store.

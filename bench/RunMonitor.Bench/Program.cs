@@ -14,6 +14,8 @@ if (args is ["--ab", var urlA, var urlB, ..]) return await AbAsync(urlA, urlB, B
 // `--deep`: deep pages of the list, each at one client while the store is idle and again while writers ingest; run
 // against an app started with RunMonitor__Lists__Cache=false, so every answer is read from the store.
 if (args is ["--deep", ..]) return await DeepAsync(BenchOptions.Parse(args), args.Contains("--no-cursor"));
+// `--logs`: batch ingest of log lines and step updates, and the reads of a run holding 100,000 lines (LogsBench).
+if (args is ["--logs", ..]) return await LogsBench.RunAsync(BenchOptions.Parse(args));
 var options = BenchOptions.Parse(args);
 // As a browser: it asks for Brotli or gzip and decodes the answer, so the figures include both ends of compression.
 using var handler = new SocketsHttpHandler

@@ -107,8 +107,8 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
 
         foreach (var (bundle, sources) in new[]
         {
-            ("/lib/runmonitor/runmonitor.css", new[] { "css/site.css", "css/detail.css", "css/control.css", "css/admin.css", "css/views.css", "css/bulk.css" }),
-            ("/lib/runmonitor/runmonitor.js", new[] { "js/app.js", "js/detail.js", "js/control.js", "js/admin.js", "js/views.js", "js/bulk.js" }),
+            ("/lib/runmonitor/runmonitor.css", new[] { "css/site.css", "css/detail.css", "css/control.css", "css/admin.css", "css/views.css", "css/bulk.css", "css/logs.css" }),
+            ("/lib/runmonitor/runmonitor.js", new[] { "js/app.js", "js/detail.js", "js/control.js", "js/admin.js", "js/views.js", "js/bulk.js", "js/logs.js" }),
         })
         {
             var served = await _client.GetStringAsync(bundle);

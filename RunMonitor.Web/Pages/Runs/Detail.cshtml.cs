@@ -8,7 +8,7 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/runs/{id}`: the run page. `?step=` opens that step's panel inline, so the timeline's links work without JavaScript.
-public sealed class DetailModel(RunViews store, RunList list, ArtifactStore artifacts, TimeProvider time, RunMonitor.Web.Data.Database database) : PageModel
+public sealed class DetailModel(RunViews store, RunList list, ArtifactStore artifacts, LogStore logs, TimeProvider time, RunMonitor.Web.Data.Database database) : PageModel
 {
     public RunPageModel? View { get; private set; }
     public BadParameter? Error { get; private set; }
@@ -45,7 +45,8 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
         {
             // The page has every step whole already: the panel's step comes from them (ids compare as SQL does, ordinal).
             var step = steps.FirstOrDefault(s => string.Equals(s.StepId, stepId, StringComparison.Ordinal));
-            panel = step is null ? null : new StepPanelModel(detail.Run, step, await artifacts.ListAsync(detail.Run, step.StepId, ct), now);
+            panel = step is null ? null : new StepPanelModel(detail.Run, step, await artifacts.ListAsync(detail.Run, step.StepId, ct), now)
+                { Logs = await LogsModel.PanelAsync(HttpContext, logs, detail.Run, step.StepId, ct) };
             if (panel is null)
             {
                 missing = stepId;
@@ -56,6 +57,7 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
         {
             BaseRunInTenant = view.BaseRunInTenant, Walk = walk is null ? null : new RunWalkModel(walk, InModal: false),
             Activity = await ActivityApi.ReadAsync(database, detail.Run.TenantId, detail.Run.Id, ct) ?? [],
+            Logs = await LogsModel.PanelAsync(HttpContext, logs, detail.Run, null, ct),
         };
         return Page();
     }

@@ -77,7 +77,11 @@ public sealed record StepTimelineModel(RunRow Run, IReadOnlyList<StepRow> Steps,
 }
 
 /// The `_StepPanel` partial: one step with its input, output, error and artifacts.
-public sealed record StepPanelModel(RunRow Run, StepRow Step, IReadOnlyList<ArtifactRow> Artifacts, DateTimeOffset Now);
+public sealed record StepPanelModel(RunRow Run, StepRow Step, IReadOnlyList<ArtifactRow> Artifacts, DateTimeOffset Now)
+{
+    /// What the step printed.
+    public LogPanelModel? Logs { get; init; }
+}
 
 /// The run page: the run, its steps and errors, the runs that retried it, and the open step if any.
 public sealed record RunPageModel(
@@ -88,6 +92,8 @@ public sealed record RunPageModel(
     public RunMonitor.Web.SavedViews.RunWalkModel? Walk { get; init; }
     /// Who did what to the run, oldest first (issue 15).
     public IReadOnlyList<ActivityRow> Activity { get; init; } = [];
+    /// What the run printed, every step's lines.
+    public LogPanelModel? Logs { get; init; }
 
     public RunRow Run => Detail.Run;
 

@@ -5,7 +5,8 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `GET /ui/runs/{id}/events`: server-sent events for one run. Sends `run` (data: its status) on
-/// connect and whenever the run or a step changes, then `end` once the run is terminal, and closes.
+/// connect and whenever the run or a step changes, `log` when log lines were added, then `end` once the run is
+/// terminal, and closes.
 /// A `ping` every 10 s tells the page the stream really flows (a buffering proxy would hold it back),
 /// so the page can fall back to polling when it does not.
 public static class RunEventsEndpoint
@@ -13,6 +14,7 @@ public static class RunEventsEndpoint
     public const string ChangedEvent = "run";
     public const string EndEvent = "end";
     public const string PingEvent = "ping";
+    public const string LogEvent = "log";
     public const string RouteName = "RunEvents";
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(10);
 
@@ -54,10 +56,21 @@ public static class RunEventsEndpoint
                     await WriteAsync(http.Response, $"event: {EndEvent}\ndata: {run.Status}\n\n", ct);
                     return;
                 }
-                while (!await WaitForChangeAsync(subscription, ct))
-                    await WriteAsync(http.Response, $"event: {PingEvent}\ndata: \n\n", ct);
-                run = await store.GetAsync(tenant, id, ct);
-                if (run is null) return;
+                // New log lines alone send `log` (log views read `after=`); the run's own views refresh on `run` only.
+                var seen = run.Status;
+                while (true)
+                {
+                    var change = await WaitForChangeAsync(subscription, ct);
+                    if (change == Change.None)
+                    {
+                        await WriteAsync(http.Response, $"event: {PingEvent}\ndata: \n\n", ct);
+                        continue;
+                    }
+                    run = await store.GetAsync(tenant, id, ct);
+                    if (run is null) return;
+                    if (change.HasFlag(Change.Log)) await WriteAsync(http.Response, $"event: {LogEvent}\ndata: \n\n", ct);
+                    if (change.HasFlag(Change.Run) || run.Status != seen) break;
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -66,20 +79,25 @@ public static class RunEventsEndpoint
         }
     }
 
-    /// True when a change arrived (all waiting notices are consumed), false after a quiet heartbeat.
-    private static async Task<bool> WaitForChangeAsync(IRunSubscription subscription, CancellationToken ct)
+    [Flags]
+    private enum Change { None = 0, Run = 1, Log = 2 }
+
+    /// What arrived (all waiting notices are consumed): the run or its steps changed, log lines were added, or
+    /// nothing within a heartbeat.
+    private static async Task<Change> WaitForChangeAsync(IRunSubscription subscription, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(Heartbeat);
         try
         {
-            if (!await subscription.Changes.WaitToReadAsync(timeout.Token)) return false;
-            while (subscription.Changes.TryRead(out _)) { }
-            return true;
+            if (!await subscription.Changes.WaitToReadAsync(timeout.Token)) return Change.None;
+            var change = Change.None;
+            while (subscription.Changes.TryRead(out var notice)) change |= notice.IsLog ? Change.Log : Change.Run;
+            return change == Change.None ? Change.Run : change;
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return false;
+            return Change.None;
         }
     }
 

@@ -7,7 +7,7 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs/{id}/steps` (the step timeline) and `/ui/runs/{id}/steps/{stepId}` (one step's panel): fragments.
-public sealed class StepsModel(RunViews store, ArtifactStore artifacts, TimeProvider time) : PageModel
+public sealed class StepsModel(RunViews store, ArtifactStore artifacts, LogStore logs, TimeProvider time) : PageModel
 {
     public async Task<IActionResult> OnGetAsync(string id, string? stepId, CancellationToken ct)
     {
@@ -28,6 +28,7 @@ public sealed class StepsModel(RunViews store, ArtifactStore artifacts, TimeProv
             return Partial("_StepTimeline", new StepTimelineModel(run, steps, selected, time.GetUtcNow()));
         }
         var panel = await LoadPanelAsync(store, artifacts, run, stepId, time.GetUtcNow(), ct);
+        if (panel is not null) panel = panel with { Logs = await LogsModel.PanelAsync(HttpContext, logs, run, stepId, ct) };
         if (panel is null) return StepNotFound();
         return Partial("_StepPanel", panel);
     }

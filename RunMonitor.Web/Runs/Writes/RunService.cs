@@ -7,7 +7,8 @@ namespace RunMonitor.Web.Runs;
 
 /// The write rules: ids, tenants, status transitions, derived timestamps, durations and cost.
 /// Every committed change is published to `IRunEvents`; every terminal transition queues webhooks.
-public sealed class RunService(Database database, RunWrites writes, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks)
+public sealed class RunService(Database database, RunWrites writes, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks,
+    LogStore logs)
 {
     /// 11 hex digits of Unix milliseconds then 9 random ones: ids sort by creation, so index inserts append.
     public static string NewId(DateTimeOffset at)
@@ -18,6 +19,14 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
 
     public async Task<WriteResult<RunRow>> CreateAsync(Caller caller, NewRun request, CancellationToken ct = default)
     {
+        var result = await database.WriteAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
+        return Committed(result);
+    }
+
+    /// The create in the caller's transaction (a single POST, or one line of a batch).
+    internal async Task<WriteResult<RunRow>> CreateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
+        Caller caller, NewRun request, DateTimeOffset now)
+    {
         string tenant;
         if (request.TenantId is { } asked && asked != caller.TenantId)
         {
@@ -26,7 +35,6 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         }
         else tenant = caller.TenantId ?? request.TenantId ?? Caller.DefaultTenant;
 
-        var now = time.GetUtcNow();
         var nowText = DbTime.ToDb(now);
         var created = request.CreatedAt ?? now;
         var run = new RunRow
@@ -48,7 +56,6 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         };
         run = Apply(run, request.Patch, now);
 
-        var result = await database.WriteAsync(async (connection, tx) =>
         {
             var inserted = await RunWrites.InsertRunAsync(connection, tx, run);
             // A generated id that collides (36 random bits within one millisecond) is drawn again.
@@ -69,8 +76,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             await ActivityLog.RecordAsync(connection, tx, run, now, caller.Actor, ActivityActions.Created,
                 run.Status == RunStatus.Queued ? null : $"reported as {run.Status}");
             return new WriteResult<RunRow>(WriteOutcome.Created, run);
-        }, ct);
-        return Committed(result);
+        }
     }
 
     /// `tenant`: the tenant the id is looked up in (the caller's own; a super admin's choice, or null for any).
@@ -112,6 +118,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         {
             RunRow r => new RunChange(r.Id, r.TenantId, r.Status),
             StepRow s => new RunChange(s.RunId, s.TenantId, ""),
+            LogAppend { Accepted: > 0 } l => RunChange.Log(l.RunId, l.TenantId),
             _ => null,
         };
         if (run is not null && result.Outcome is WriteOutcome.Ok or WriteOutcome.Created)
@@ -192,7 +199,16 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         {
             var run = await writes.GetAsync(connection, tx, tenant, runId);
             if (run is null) return new WriteResult<StepRow>(WriteOutcome.NotFound, Reason: "Run not found");
-            var now = time.GetUtcNow();
+            return await UpsertStepInTransactionAsync(connection, tx, run, stepId, request, time.GetUtcNow());
+        }, ct);
+        return Committed(result);
+    }
+
+    /// The step upsert in the caller's transaction, on a run it read there (a single PUT, or one line of a batch).
+    internal async Task<WriteResult<StepRow>> UpsertStepInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
+        RunRow run, string stepId, StepUpsert request, DateTimeOffset now)
+    {
+        {
             var nowText = DbTime.ToDb(now);
             var existing = await RunRows.GetStepAsync(connection, tx, run, stepId)
                 ?? new StepRow { TenantId = run.TenantId, RunId = run.Id, StepId = stepId, Seq = await RunWrites.NextStepSeqAsync(connection, tx, run) };
@@ -228,7 +244,27 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             await RunWrites.RefreshStepCountsAsync(connection, tx, run, nowText);
             await RunWrites.RenewLeaseAsync(connection, tx, run, now);
             return new WriteResult<StepRow>(WriteOutcome.Ok, step);
+        }
+    }
+
+    /// Appends log lines to a run, finished or not (engines flush late), and renews the worker's lease.
+    public async Task<WriteResult<LogAppend>> AppendLogsAsync(string? tenant, string runId, IReadOnlyList<LogLineIn> lines, CancellationToken ct = default)
+    {
+        var result = await database.WriteAsync(async (connection, tx) =>
+        {
+            var run = await writes.GetAsync(connection, tx, tenant, runId);
+            if (run is null) return WriteResult<LogAppend>.NotFound();
+            return await AppendLogsInTransactionAsync(connection, tx, run, lines, time.GetUtcNow());
         }, ct);
         return Committed(result);
+    }
+
+    /// The append in the caller's transaction, on a run it read there (a single POST, or one line of a batch).
+    internal async Task<WriteResult<LogAppend>> AppendLogsInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
+        RunRow run, IReadOnlyList<LogLineIn> lines, DateTimeOffset now)
+    {
+        var appended = await logs.AppendAsync(connection, tx, run, lines, now);
+        await RunWrites.RenewLeaseAsync(connection, tx, run, now);
+        return new WriteResult<LogAppend>(WriteOutcome.Ok, appended);
     }
 }

@@ -1,0 +1,99 @@
+using System.Net.Http.Json;
+using Microsoft.Playwright;
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Browser;
+
+/// The run page's log view in Chromium: a running run's new lines appear without a reload, the level chips and the
+/// search filter, "load earlier" reads back, "jump to first error" finds it.
+[Collection(BrowserCollection.Name)]
+public sealed class LogViewBrowserTests(BrowserFixture fixture)
+{
+    private async Task<string> RunAsync(string status = "running")
+    {
+        var id = "browser-logs-" + Guid.NewGuid().ToString("N")[..8];
+        await fixture.Api.CreateRunAsync(new { id, workflowName = "browser-logs", status });
+        return id;
+    }
+
+    private async Task PostLinesAsync(string id, params object[] lines)
+    {
+        var response = await fixture.Api.PostAsJsonAsync($"/api/runs/{id}/logs", lines);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task LiveTail_PostedLine_AppearsWithoutReload()
+    {
+        var id = await RunAsync();
+        await PostLinesAsync(id, new { message = "before the page opened" });
+        var page = await fixture.NewPageAsync();
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) => { if (message.Type == "error") consoleErrors.Add(message.Text); };
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        await Assertions.Expect(page.Locator(".run-live[data-sse-open]")).ToHaveCountAsync(1);
+        await page.EvaluateAsync("() => { window.__marker = 'same page'; document.querySelector('#run-logs .log-line').__kept = true; }");
+
+        await PostLinesAsync(id, new { message = "printed while watching", level = "warn", step = "fetch" });
+
+        var line = page.Locator("#run-logs .log-line.log-warn");
+        await Assertions.Expect(line.Locator(".log-message")).ToHaveTextAsync("printed while watching");
+        await Assertions.Expect(line.Locator(".log-step")).ToHaveTextAsync("fetch");
+        await Assertions.Expect(page.Locator("#run-logs .log-line")).ToHaveCountAsync(2);
+        Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.__marker"));
+        // The line shown before was not rendered again.
+        Assert.True(await page.EvaluateAsync<bool>("() => document.querySelector('#run-logs .log-line').__kept === true"));
+        Assert.Empty(consoleErrors);
+    }
+
+    [Fact]
+    public async Task Filters_LevelChipAndSearch_NarrowTheLines()
+    {
+        var id = await RunAsync("completed");
+        await PostLinesAsync(id,
+            new { message = "connecting", level = "debug" },
+            new { message = "fetched 12 rows" },
+            new { message = "slow response", level = "warn" },
+            new { message = "render failed", level = "error" });
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        var lines = page.Locator("#run-logs .log-line");
+        await Assertions.Expect(lines).ToHaveCountAsync(4);
+
+        await page.Locator("#run-logs .log-chip-warn").ClickAsync();
+        await Assertions.Expect(lines).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator("#run-logs .log-download")).ToHaveAttributeAsync("href", $"/api/runs/{id}/logs.txt?level=warn");
+
+        await page.Locator("#run-logs .log-chip-trace").ClickAsync();
+        await page.Locator("#run-logs input[name=q]").FillAsync("ROWS");
+        await Assertions.Expect(lines).ToHaveCountAsync(1);
+        await Assertions.Expect(lines.Locator(".log-message")).ToHaveTextAsync("fetched 12 rows");
+    }
+
+    [Fact]
+    public async Task HugeLog_LoadEarlier_PrependsAndJumpFindsFirstError()
+    {
+        var id = await RunAsync("failed");
+        var lines = Enumerable.Range(1, 450).Select(i => (object)(i == 7
+            ? new { message = "the first error", level = "error" }
+            : new { message = $"chatter {i}", level = "info" })).ToArray();
+        await PostLinesAsync(id, lines);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        var shown = page.Locator("#run-logs .log-line");
+        await Assertions.Expect(shown).ToHaveCountAsync(200);
+        await Assertions.Expect(shown.First).ToHaveAttributeAsync("data-seq", "251");
+
+        await page.Locator("#run-logs .log-earlier").ClickAsync();
+        await Assertions.Expect(shown).ToHaveCountAsync(400);
+        await Assertions.Expect(shown.First).ToHaveAttributeAsync("data-seq", "51");
+
+        await page.Locator("#run-logs .log-jump-error").ClickAsync();
+        var target = page.Locator("#run-logs .log-line.log-target");
+        await Assertions.Expect(target).ToHaveAttributeAsync("data-seq", "7");
+        await Assertions.Expect(target).ToBeInViewportAsync();
+
+        await page.Locator("#run-logs [data-log-wrap]").ClickAsync();
+        await Assertions.Expect(page.Locator("#run-logs .log-frame")).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("log-wrap"));
+    }
+}

@@ -1,0 +1,182 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Webhooks;
+
+namespace RunMonitor.Tests.Runs.Logs;
+
+/// The app with a webhook (a dead receiver: deliveries are only queued here), to count what a batch queues.
+public class BatchFactory : RunMonitorFactory
+{
+    public BatchFactory() : this(TestStore.Sqlite) { }
+
+    protected BatchFactory(TestStore store) : base(store) { }
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["RunMonitor:Webhooks:0:Url"] = "http://127.0.0.1:9/dead",
+        ["RunMonitor:Webhooks:0:Secret"] = "s",
+    };
+}
+
+public sealed class PostgresBatchFactory() : BatchFactory(TestStore.Postgres);
+
+/// `POST /api/ingest` (SPEC "Batch ingest"): NDJSON events applied in order in one transaction, all or nothing.
+public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    private Task<HttpResponseMessage> IngestAsync(params object[] lines) => IngestRawAsync(string.Join("\n", lines.Select(l => System.Text.Json.JsonSerializer.Serialize(l))));
+
+    private Task<HttpResponseMessage> IngestRawAsync(string body) =>
+        _client.PostAsync("/api/ingest", new StringContent(body, Encoding.UTF8, "application/x-ndjson"));
+
+    [Fact]
+    public async Task Ingest_EveryType_AppliedInOrder()
+    {
+        var response = await IngestAsync(
+            new { type = "run", id = "batch-all", workflowName = "batch", status = "running", steps = new[] { new { stepId = "a" }, new { stepId = "b" } } },
+            new { type = "step", runId = "batch-all", stepId = "a", status = "running" },
+            new { type = "log", runId = "batch-all", message = "working", step = "a" },
+            new { type = "log", runId = "batch-all", message = "careful", level = "warn" },
+            new { type = "step", runId = "batch-all", stepId = "a", status = "completed", durationMs = 5 },
+            new { type = "update", id = "batch-all", status = "completed", metrics = new { targetsProcessed = 3 } });
+
+        var run = await _client.GetJsonAsync("/api/runs/batch-all");
+        var steps = (await _client.GetJsonAsync("/api/runs/batch-all/steps")).AsArray();
+        var logs = (await _client.GetJsonAsync("/api/runs/batch-all/logs"))["items"]!.AsArray();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(6, (await response.JsonAsync()).GetProperty("applied").GetInt32());
+        Assert.Equal("completed", (string)run["status"]!);
+        Assert.Equal(3, (long)run["metrics"]!["targetsProcessed"]!);
+        Assert.Equal(["completed", "pending"], steps.Select(s => (string)s!["status"]!));
+        Assert.Equal(["working", "careful"], logs.Select(l => (string)l!["message"]!));
+        Assert.Equal("a", (string)logs[0]!["step"]!);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"telemetry","id":"x"}""", "line 2.type")]
+    [InlineData("""{"id":"x"}""", "line 2.type")]
+    [InlineData("""{"type":"log","runId":"batch-bad","level":"loud","message":"x"}""", "line 2.level")]
+    [InlineData("""{"type":"log","runId":"batch-bad"}""", "line 2.message")]
+    [InlineData("""{"type":"log","message":"x"}""", "line 2.runId")]
+    [InlineData("""{"type":"update","id":"batch-bad","status":"sleeping"}""", "line 2.status")]
+    [InlineData("""{"type":"step","runId":"batch-bad","status":"running"}""", "line 2.stepId")]
+    [InlineData("""{"type":"run","workflowName":"w","colour":"red"}""", "line 2.colour")]
+    [InlineData("""not json""", "line 2")]
+    public async Task Ingest_BadLine_400NamesLineAndField_NothingApplied(string bad, string field)
+    {
+        var id = "batch-bad-" + Math.Abs(StringComparer.Ordinal.GetHashCode(bad) % 1_000_000);
+        var body = System.Text.Json.JsonSerializer.Serialize(new { type = "run", id, workflowName = "batch" }) + "\n" + bad.Replace("batch-bad", id) +
+                   "\n" + System.Text.Json.JsonSerializer.Serialize(new { type = "log", runId = id, message = "after" });
+
+        var response = await IngestRawAsync(body);
+        var problem = await response.JsonAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/runs/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Ingest_LineRefusedWhenApplied_RollsBackEarlierLines()
+    {
+        await _client.CreateRunAsync(new { id = "batch-done", workflowName = "batch", status = "completed" });
+
+        var response = await IngestAsync(
+            new { type = "run", id = "batch-rollback", workflowName = "batch", status = "running" },
+            new { type = "log", runId = "batch-rollback", message = "written, then undone" },
+            new { type = "log", runId = "batch-done", message = "also undone" },
+            new { type = "update", id = "batch-done", status = "running" });
+        var problem = await response.JsonAsync();
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal(4, problem.GetProperty("line").GetInt32());
+        Assert.Equal("status", problem.GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/runs/batch-rollback")).StatusCode);
+        Assert.Empty((await _client.GetJsonAsync("/api/runs/batch-done/logs"))["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Ingest_MissingRun_404NamesLine()
+    {
+        var response = await IngestAsync(
+            new { type = "run", id = "batch-404", workflowName = "batch" },
+            new { type = "step", runId = "no-such-run", stepId = "a", status = "running" });
+        var problem = await response.JsonAsync();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(2, problem.GetProperty("line").GetInt32());
+        Assert.Equal("runId", problem.GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/runs/batch-404")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Ingest_ExistingRunId_409()
+    {
+        await _client.CreateRunAsync(new { id = "batch-exists", workflowName = "batch" });
+
+        var response = await IngestAsync(new { type = "run", id = "batch-exists", workflowName = "batch" });
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal(1, (await response.JsonAsync()).GetProperty("line").GetInt32());
+    }
+
+    [Fact]
+    public async Task Ingest_Limits_413()
+    {
+        var many = string.Concat(Enumerable.Range(0, 10_001).Select(i => "{\"type\":\"log\",\"runId\":\"r\",\"message\":\"m\"}\n"));
+        var big = "{\"type\":\"log\",\"runId\":\"r\",\"message\":\"" + new string('x', 10 * 1024 * 1024) + "\"}\n";
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await IngestRawAsync(many)).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await IngestRawAsync(big)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Ingest_JsonContentOtherThanNdjsonLines_Refused()
+    {
+        var array = await _client.PostAsync("/api/ingest", new StringContent("[{\"type\":\"run\",\"workflowName\":\"w\"}]", Encoding.UTF8, "application/json"));
+        var text = await _client.PostAsync("/api/ingest", new StringContent("hello", Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, array.StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, text.StatusCode);
+    }
+
+    [Fact]
+    public async Task Ingest_RunCompletedByBatch_QueuesItsWebhookOnce()
+    {
+        var response = await IngestAsync(
+            new { type = "run", id = "batch-hook", workflowName = "batch", status = "running" },
+            new { type = "step", runId = "batch-hook", stepId = "a", status = "completed" },
+            new { type = "update", id = "batch-hook", status = "completed" },
+            new { type = "log", runId = "batch-hook", message = "flushed after the end" });
+        var database = factory.Services.GetRequiredService<Database>();
+        await using var connection = await database.OpenAsync();
+        var deliveries = await WebhookOutbox.ForRunAsync(connection, RunMonitor.Web.Security.Caller.DefaultTenant, "batch-hook");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(deliveries);
+        Assert.Equal("run.completed", deliveries[0].Event);
+    }
+
+    [Fact]
+    public async Task Ingest_RenewsLeaseOfClaimedRun()
+    {
+        await _client.CreateRunAsync(new { id = "batch-lease", workflowName = "batch-lease-wf" });
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync("/api/queue/claim", new { worker = "w1", workflows = new[] { "batch-lease-wf" }, leaseSeconds = 60 })).StatusCode);
+        var before = DateTimeOffset.Parse((string)(await _client.GetJsonAsync("/api/runs/batch-lease"))["leaseExpiresAt"]!, System.Globalization.CultureInfo.InvariantCulture);
+
+        factory.Clock.Advance(TimeSpan.FromSeconds(20));
+        await IngestAsync(new { type = "log", runId = "batch-lease", message = "alive" });
+        var after = DateTimeOffset.Parse((string)(await _client.GetJsonAsync("/api/runs/batch-lease"))["leaseExpiresAt"]!, System.Globalization.CultureInfo.InvariantCulture);
+        factory.Clock.Advance(TimeSpan.FromSeconds(-20));
+
+        Assert.Equal(before.AddSeconds(20), after);
+    }
+}
+
+public sealed class BatchIngestTestsOnPostgres(PostgresBatchFactory factory) : BatchIngestTests(factory), IClassFixture<PostgresBatchFactory>;

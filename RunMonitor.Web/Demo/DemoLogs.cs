@@ -1,0 +1,61 @@
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Web.Demo;
+
+/// What the demo's steps print: info chatter as they run, now and then a warning, and the error lines before a failure,
+/// so a failed run's page tells how it got there.
+public static class DemoLogs
+{
+    private static readonly string[] Chatter =
+    [
+        "loaded {0} records from the cache", "calling the model with {0} tokens of context", "wrote {0} rows",
+        "validated the output against its schema", "fetched {0} assets", "rendered {0} variants",
+    ];
+
+    private static readonly string[] Warnings =
+    [
+        "the model answered slowly ({0} ms); continuing", "cache miss for {0} keys; reading through",
+        "rate limited by the provider; retrying in {0} ms",
+    ];
+
+    private static string Fill(string text, Random random) => string.Format(System.Globalization.CultureInfo.InvariantCulture, text, random.Next(2, 900));
+
+    public static IReadOnlyList<LogLineIn> Started(StepRow step, Random random, DateTimeOffset at) =>
+    [
+        new(at, LogLevels.Info, step.StepId, $"starting {step.StepId}" + (step.SkillId is null ? "" : $" ({step.SkillId})"), null),
+        new(at.AddMilliseconds(random.Next(5, 40)), LogLevels.Debug, step.StepId, "input resolved", $$"""{"attempt":{{step.Attempt}}}"""),
+        new(at.AddMilliseconds(random.Next(40, 400)), LogLevels.Info, step.StepId, Fill(Chatter[random.Next(Chatter.Length)], random), null),
+    ];
+
+    public static IReadOnlyList<LogLineIn> Finished(StepRow step, Random random, DateTimeOffset at)
+    {
+        var lines = new List<LogLineIn>();
+        if (random.NextDouble() < 0.2)
+            lines.Add(new(at.AddMilliseconds(-random.Next(200, 900)), LogLevels.Warn, step.StepId, Fill(Warnings[random.Next(Warnings.Length)], random), null));
+        lines.Add(new(at.AddMilliseconds(-random.Next(10, 150)), LogLevels.Info, step.StepId, Fill(Chatter[random.Next(Chatter.Length)], random), null));
+        lines.Add(new(at, LogLevels.Info, step.StepId, $"{step.StepId} done", null));
+        return lines;
+    }
+
+    public static IReadOnlyList<LogLineIn> Failed(StepRow step, string message, DateTimeOffset at) =>
+    [
+        new(at.AddSeconds(-2), LogLevels.Warn, step.StepId, $"attempt 1 of {step.StepId} failed; retrying once", null),
+        new(at.AddMilliseconds(-300), LogLevels.Error, step.StepId, message, """{"retryable":false}"""),
+        new(at, LogLevels.Error, step.StepId, $"{step.StepId} failed; stopping the run", null),
+    ];
+
+    /// The lines of a finished run of the seeded history, step by step at the steps' own times.
+    public static IReadOnlyList<LogLineIn> ForFinished(DemoRun run, Random random)
+    {
+        var lines = new List<LogLineIn>();
+        foreach (var step in run.Steps.Where(s => s.StartedAt is not null))
+        {
+            var started = DbTime.Parse(step.StartedAt!);
+            var ended = step.CompletedAt is null ? started.AddSeconds(1) : DbTime.Parse(step.CompletedAt);
+            lines.AddRange(Started(step, random, started));
+            if (step.Status == StepStatus.Failed) lines.AddRange(Failed(step, step.ErrorMessage ?? "step failed", ended));
+            else if (step.Status == StepStatus.Completed) lines.AddRange(Finished(step, random, ended));
+        }
+        return lines;
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using RunMonitor.Web.Api;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages.Runs;
+
+/// `/ui/runs/{id}/logs?step=&level=&q=&after=&before=`: the fragment `.log-view`. Without a cursor it holds the last
+/// lines (a huge log opens at its end, "load earlier" reads back); `after=` the lines after a seq (following, paging on).
+public sealed class LogsModel(RunViews runs, LogStore logs) : PageModel
+{
+    public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
+    {
+        var (filter, error) = LogFilter.Parse(Request.Query.ToPairs());
+        if (error is not null) return Fragments.BadParameter(error);
+        var run = await runs.GetAsync(RunTenant.Of(HttpContext), id, ct);
+        if (run is null) return Fragments.RunNotFound();
+        var view = await LoadAsync(HttpContext, logs, run, filter!, ct);
+        return Partial("_LogView", view);
+    }
+
+    /// One page of the run's lines as the log view shows it, for this fragment and the pages that embed it.
+    public static async Task<LogViewModel> LoadAsync(HttpContext http, LogStore logs, RunRow run, LogFilter filter, CancellationToken ct)
+    {
+        var page = await logs.ReadAsync(run, filter, ct);
+        return new LogViewModel(run, filter, page, Routes.Path(Routes.RunLogs, ("id", run.Id)), RunTenant.QueryFor(http, run.TenantId),
+            Follow: RunStatus.IsActive(run.Status));
+    }
+
+    /// The log panel of the run page (every line) or of a step panel (`step`: that step's lines).
+    public static async Task<LogPanelModel> PanelAsync(HttpContext http, LogStore logs, RunRow run, string? step, CancellationToken ct)
+    {
+        var view = await LoadAsync(http, logs, run, new LogFilter { Step = step }, ct);
+        var tenant = RunTenant.QueryFor(http, run.TenantId);
+        var download = Routes.Path(Routes.ApiRunLogsText, ("id", run.Id)) + (step is null
+            ? tenant
+            : QueryString.Create("step", step) + (tenant.Length == 0 ? "" : "&" + tenant[1..]));
+        return new LogPanelModel(view, step is null ? "run-logs" : DomIds.For("step-logs", step), download, InStep: step is not null);
+    }
+}

@@ -1,0 +1,100 @@
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Runs;
+
+/// One event of a batch (SPEC "Batch ingest"), checked; `Number` is its line in the request.
+public abstract record BatchLine(int Number);
+public sealed record BatchCreate(int Number, NewRun Run) : BatchLine(Number);
+public sealed record BatchUpdate(int Number, string RunId, RunPatch Patch) : BatchLine(Number);
+public sealed record BatchStep(int Number, string RunId, string StepId, StepUpsert Step) : BatchLine(Number);
+public sealed record BatchLog(int Number, string RunId, LogLineIn Line) : BatchLine(Number);
+
+/// A batch that was not applied: the line, the field it is about, and why (its outcome maps to the status).
+public sealed record BatchRefusal(int Line, string Field, WriteOutcome Outcome, string Reason);
+
+/// Applies a batch in one transaction through the single calls' own paths (`RunService`'s in-transaction writes:
+/// the same tenant rules, terminal-status rules, lease renewal and webhooks), all or nothing. Live views hear of each
+/// run once, after the commit.
+public sealed class BatchIngest(Database database, RunService service, RunWrites writes, TimeProvider time)
+{
+    private sealed class Refused(BatchRefusal refusal) : Exception(refusal.Reason)
+    {
+        public BatchRefusal Refusal { get; } = refusal;
+    }
+
+    /// `tenant`: the tenant run ids are looked up in (as `RunTenant.Of` for the single calls).
+    public async Task<(int Applied, BatchRefusal? Refusal)> ApplyAsync(Caller caller, string? tenant, IReadOnlyList<BatchLine> lines, CancellationToken ct = default)
+    {
+        IReadOnlyList<object> changed;
+        try
+        {
+            changed = await database.WriteAsync((connection, tx) => ApplyInTransactionAsync(connection, tx, caller, tenant, lines), ct);
+        }
+        catch (Refused e)
+        {
+            return (0, e.Refusal);
+        }
+        // One notice a run and kind, the last: a batch of 10,000 step reports for one run wakes its viewers once.
+        var last = new Dictionary<(Type, string, string), object>();
+        foreach (var value in changed)
+        {
+            var key = value switch
+            {
+                RunRow r => (typeof(RunRow), r.TenantId, r.Id),
+                StepRow s => (typeof(StepRow), s.TenantId, s.RunId),
+                LogAppend l => (typeof(LogAppend), l.TenantId, l.RunId),
+                _ => (value.GetType(), "", ""),
+            };
+            last.Remove(key);
+            last[key] = value;
+        }
+        foreach (var value in last.Values) service.Committed(new WriteResult<object>(WriteOutcome.Ok, value));
+        return (lines.Count, null);
+    }
+
+    private async Task<IReadOnlyList<object>> ApplyInTransactionAsync(System.Data.Common.DbConnection connection, System.Data.IDbTransaction tx,
+        Caller caller, string? tenant, IReadOnlyList<BatchLine> lines)
+    {
+        var now = time.GetUtcNow();
+        var changed = new List<object>(lines.Count);
+        for (var i = 0; i < lines.Count; i++)
+        {
+            switch (lines[i])
+            {
+                case BatchCreate create:
+                    changed.Add(Applied(create, "id", await service.CreateInTransactionAsync(connection, tx, caller, create.Run, now)));
+                    break;
+                case BatchUpdate update:
+                    var run = await RunOf(connection, tx, update, "id", tenant, update.RunId);
+                    changed.Add(Applied(update, "status", await service.UpdateInTransactionAsync(connection, tx, run, update.Patch, now)));
+                    break;
+                case BatchStep step:
+                    var stepRun = await RunOf(connection, tx, step, "runId", tenant, step.RunId);
+                    changed.Add(Applied(step, "stepId", await service.UpsertStepInTransactionAsync(connection, tx, stepRun, step.StepId, step.Step, now)));
+                    break;
+                case BatchLog log:
+                    // Consecutive lines of one run are appended together: their order is kept, and the run is read once.
+                    var group = new List<LogLineIn> { log.Line };
+                    while (i + 1 < lines.Count && lines[i + 1] is BatchLog next && next.RunId == log.RunId)
+                    {
+                        group.Add(next.Line);
+                        i++;
+                    }
+                    var logRun = await RunOf(connection, tx, log, "runId", tenant, log.RunId);
+                    changed.Add(Applied(log, "runId", await service.AppendLogsInTransactionAsync(connection, tx, logRun, group, now)));
+                    break;
+            }
+        }
+        return changed;
+    }
+
+    private async Task<RunRow> RunOf(System.Data.IDbConnection connection, System.Data.IDbTransaction tx, BatchLine line, string field, string? tenant, string id) =>
+        await writes.GetAsync(connection, tx, tenant, id)
+        ?? throw new Refused(new BatchRefusal(line.Number, field, WriteOutcome.NotFound, $"no run '{id}' is visible to you"));
+
+    private static object Applied<T>(BatchLine line, string field, WriteResult<T> result) =>
+        result.Outcome is WriteOutcome.Ok or WriteOutcome.Created
+            ? result.Value!
+            : throw new Refused(new BatchRefusal(line.Number, result.Field ?? field, result.Outcome, result.Reason ?? "was refused"));
+}

@@ -1,0 +1,140 @@
+using System.Data;
+using Dapper;
+using Microsoft.Extensions.Options;
+using RunMonitor.Web.Data;
+
+namespace RunMonitor.Web.Runs;
+
+/// A run's log lines: appended inside a run write (`RunService.AppendLogsInTransactionAsync`), read in pages by seq.
+/// Lines hang off the run's row number (`runs.pk`), so a read names its run once and a line carries no tenant or id.
+public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<LogOptions> options)
+{
+    public int MaxLinesPerRun => Math.Max(0, options.Value.MaxLinesPerRun);
+
+    private const string SelectRunPk = "SELECT pk FROM runs WHERE tenant_id = @TenantId AND id = @Id";
+
+    private const string SelectCounts = """
+        SELECT lines AS Lines, dropped AS Dropped, first_error AS FirstError FROM run_log_counts WHERE run_pk = @RunPk
+        """;
+
+    private const string UpsertCounts = """
+        INSERT INTO run_log_counts (run_pk, lines, dropped, first_error) VALUES (@RunPk, @Lines, @Dropped, @FirstError)
+        ON CONFLICT (run_pk) DO UPDATE SET lines = excluded.lines, dropped = excluded.dropped, first_error = excluded.first_error
+        """;
+
+    /// Appends `lines` to the run in the caller's transaction, which holds the run (its row lock on PostgreSQL, the one
+    /// writer on SQLite), so seqs are given out once each. Past the cap, lines are counted as dropped.
+    public async Task<LogAppend> AppendAsync(IDbConnection connection, IDbTransaction tx, RunRow run, IReadOnlyList<LogLineIn> lines, DateTimeOffset now)
+    {
+        var runPk = await connection.QuerySingleOrDefaultPreparedAsync<long>(SelectRunPk, new { run.TenantId, run.Id }, tx);
+        var counts = await connection.QuerySingleOrDefaultPreparedAsync<LogCounts>(SelectCounts, new { RunPk = runPk }, tx) ?? LogCounts.None;
+        var room = (int)Math.Clamp(MaxLinesPerRun - counts.Lines, 0, lines.Count);
+        var received = now.ToUnixTimeMilliseconds();
+        var rows = new List<LogRow>(room);
+        var firstError = counts.FirstError;
+        for (var i = 0; i < room; i++)
+        {
+            var line = lines[i];
+            var (message, cut) = LogRow.Keep(line.Message);
+            var seq = counts.Lines + i + 1;
+            if (line.Level == LogLevels.Error) firstError ??= seq;
+            rows.Add(new LogRow
+            {
+                RunPk = runPk, Seq = seq, Ts = line.Ts?.ToUnixTimeMilliseconds() ?? received, Level = line.Level,
+                StepId = line.StepId, Message = message, Fields = line.Fields, Cut = cut,
+            });
+        }
+        if (rows.Count > 0) await dialect.InsertLogsAsync(connection, tx, rows);
+        var dropped = lines.Count - room;
+        if (rows.Count > 0 || dropped > 0)
+        {
+            await connection.ExecutePreparedAsync(UpsertCounts,
+                new { RunPk = runPk, Lines = counts.Lines + room, Dropped = counts.Dropped + dropped, FirstError = firstError }, tx);
+        }
+        return new LogAppend(run.Id, run.TenantId, room, dropped, counts.Lines + room);
+    }
+
+    private const string SelectCountsOfRun = """
+        SELECT c.lines AS Lines, c.dropped AS Dropped, c.first_error AS FirstError
+        FROM run_log_counts c JOIN runs r ON r.pk = c.run_pk WHERE r.tenant_id = @TenantId AND r.id = @Id
+        """;
+
+    public async Task<LogCounts> CountsAsync(RunRow run, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<LogCounts>(new CommandDefinition(SelectCountsOfRun, new { run.TenantId, run.Id }, cancellationToken: ct))
+               ?? LogCounts.None;
+    }
+
+    // The run's row number is read by the statement itself (one round trip); the filters follow the primary key's order.
+    private const string SelectLines = """
+        SELECT seq AS Seq, ts AS Ts, level AS Level, step_id AS StepId, message AS Message, fields AS Fields, cut AS Cut
+        FROM run_logs
+        WHERE run_pk = (SELECT pk FROM runs WHERE tenant_id = @TenantId AND id = @Id) AND seq > @After AND seq < @Before
+          {0}
+        ORDER BY seq {1}
+        LIMIT @Take
+        """;
+
+    /// A page of the run's lines matching `filter`: after `After` in order; or, without `After`, the last lines (before
+    /// `Before` when given), still returned in order. One line more than the page is read to know whether more follow.
+    public async Task<LogPage> ReadAsync(RunRow run, LogFilter filter, CancellationToken ct = default)
+    {
+        var fromEnd = filter.After is null;
+        var (sql, p) = Select(run, filter, fromEnd ? 0 : filter.After!.Value, filter.Before ?? long.MaxValue, filter.Limit + 1, descending: fromEnd);
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<LogRow>(new CommandDefinition(sql, p, cancellationToken: ct))).AsList();
+        var more = rows.Count > filter.Limit;
+        if (more) rows.RemoveAt(rows.Count - 1);
+        if (fromEnd) rows.Reverse();
+        var counts = await connection.QuerySingleOrDefaultAsync<LogCounts>(new CommandDefinition(SelectCountsOfRun, new { run.TenantId, run.Id }, cancellationToken: ct))
+                     ?? LogCounts.None;
+        return fromEnd
+            ? new LogPage(rows, null, more && rows.Count > 0 ? rows[0].Seq : null, counts)
+            : new LogPage(rows, more && rows.Count > 0 ? rows[^1].Seq : null, null, counts);
+    }
+
+    /// Every matching line in order, read a chunk at a time (the download streams them; memory holds one chunk).
+    public async IAsyncEnumerable<LogRow> StreamAsync(RunRow run, LogFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        const int chunk = 5000;
+        long after = 0;
+        while (true)
+        {
+            var (sql, p) = Select(run, filter, after, long.MaxValue, chunk, descending: false);
+            List<LogRow> rows;
+            await using (var connection = await database.OpenAsync(ct))
+                rows = (await connection.QueryAsync<LogRow>(new CommandDefinition(sql, p, cancellationToken: ct))).AsList();
+            foreach (var row in rows) yield return row;
+            if (rows.Count < chunk) yield break;
+            after = rows[^1].Seq;
+        }
+    }
+
+    private readonly string[] _shapes = BuildShapes(dialect.LikeInsensitive);
+
+    // The statement for each combination of filters (8) and direction (2), built once: SQL text is never built from values.
+    private static string[] BuildShapes(string like)
+    {
+        var shapes = new string[16];
+        for (var i = 0; i < 16; i++)
+        {
+            var clauses = "";
+            if ((i & 1) != 0) clauses += " AND step_id = @Step";
+            if ((i & 2) != 0) clauses += " AND level >= @MinLevel";
+            if ((i & 4) != 0) clauses += " AND message " + like + " @QLike ESCAPE '\\'";
+            shapes[i] = string.Format(System.Globalization.CultureInfo.InvariantCulture, SelectLines, clauses, (i & 8) != 0 ? "DESC" : "ASC");
+        }
+        return shapes;
+    }
+
+    private (string Sql, DynamicParameters Parameters) Select(RunRow run, LogFilter filter, long after, long before, int take, bool descending)
+    {
+        var shape = (filter.Step is null ? 0 : 1) | (filter.MinLevel > LogLevels.Trace ? 2 : 0) | (filter.Q is null ? 0 : 4) | (descending ? 8 : 0);
+        var p = new DynamicParameters(new { run.TenantId, run.Id, After = after, Before = before, Take = take });
+        if (filter.Step is not null) p.Add("Step", filter.Step);
+        if (filter.MinLevel > LogLevels.Trace) p.Add("MinLevel", filter.MinLevel);
+        if (filter.Q is not null) p.Add("QLike", "%" + filter.Q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
+        return (_shapes[shape], p);
+    }
+}
