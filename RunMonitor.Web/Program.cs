@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 using RunMonitor.Web;
 using RunMonitor.Web.Admin;
+using RunMonitor.Web.Alerts;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Demo;
@@ -59,6 +60,10 @@ builder.Services.AddSingleton<ArtifactStore>();
 builder.Services.Configure<PriceOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<PriceTable>();
 builder.Services.AddSingleton<SavedViewStore>();
+builder.Services.AddSingleton<WorkerBook>();
+builder.Services.AddSingleton<AlertRuleSet>();
+builder.Services.AddSingleton<AlertEvaluator>();
+builder.Services.AddHostedService(services => services.GetRequiredService<AlertEvaluator>());
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 {
     builder.Services.AddSingleton<DemoData>();
@@ -81,6 +86,8 @@ builder.Services.AddSingleton<InlineStyle>();
 
 var app = builder.Build();
 app.Services.ValidateApiKeys();
+// Alert rules are checked as the keys are: a rule that cannot mean anything stops the start, naming its key.
+app.Services.GetRequiredService<AlertRuleSet>();
 
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
 if (args is ["seed", ..])
@@ -122,6 +129,8 @@ app.MapPayloadApi();
 app.MapAccountEndpoints();
 app.MapAdminApi();
 app.MapSavedViews();
+app.MapWorkersApi();
+app.MapAlertsApi();
 
 app.Run();
 return 0;

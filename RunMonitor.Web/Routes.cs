@@ -18,6 +18,9 @@ public static class Routes
     public const string RunControl = "/ui/runs/{id}/{handler:regex(^(retry|cancel|live|actions)$)}";
     public const string RunEvents = "/ui/runs/{id}/events";
     public const string RunPage = "/runs/{id}";
+    public const string Workers = "/ui/workers";
+    public const string WorkersWithFragment = "/ui/workers/{handler:regex(^(list)$)?}";
+    public const string AlertsBanner = "/ui/alerts/banner";
 
     // The JSON API.
     public const string ApiRuns = "/api/runs";
@@ -35,6 +38,9 @@ public static class Routes
     public const string ApiAdminKey = "/api/admin/keys/{id}";
     public const string ApiViews = "/api/views";
     public const string ApiView = "/api/views/{id}";
+    public const string ApiWorkers = "/api/workers";
+    public const string ApiWorkerHeartbeat = "/api/workers/{name}/heartbeat";
+    public const string ApiAlerts = "/api/alerts";
 
     // The runs page's saved-view forms (cookie sign-in, antiforgery field, no JavaScript needed).
     public const string ViewsSave = "/ui/views";
@@ -54,6 +60,8 @@ public static class Routes
         ["/Runs/Steps"] = RunSteps,
         ["/Runs/Control"] = RunControl,
         ["/Runs/Detail"] = RunPage,
+        ["/Workers/Index"] = WorkersWithFragment,
+        ["/Alerts/Banner"] = AlertsBanner,
     };
 
     /// One method of one route; `Handler` names the page handler (`?handler=` or the `{handler}` segment) it runs.
@@ -89,6 +97,10 @@ public static class Routes
         new("DELETE", ApiView),
         new("POST", ViewsSave),
         new("POST", ViewsDelete),
+        new("GET", WorkersWithFragment), new("GET", WorkersWithFragment, "List"),
+        new("GET", AlertsBanner),
+        new("POST", ApiWorkerHeartbeat), new("GET", ApiWorkers),
+        new("GET", ApiAlerts),
     ];
 
     /// A concrete URL: the pattern with each `{name}` (constraints and `?` included) replaced by its value,

@@ -7,7 +7,8 @@ namespace RunMonitor.Web.Runs;
 
 /// The write rules: ids, tenants, status transitions, derived timestamps, durations and cost.
 /// Every committed change is published to `IRunEvents`; every terminal transition queues webhooks.
-public sealed class RunService(Database database, RunWrites writes, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks)
+public sealed class RunService(Database database, RunWrites writes, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks,
+    WorkerBook workers)
 {
     /// 11 hex digits of Unix milliseconds then 9 random ones: ids sort by creation, so index inserts append.
     public static string NewId(DateTimeOffset at)
@@ -94,6 +95,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         if (!await RunWrites.UpdateRunAsync(connection, tx, updated, run.Status))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
         if (patch.Errors is { } errors) await RunWrites.ReplaceErrorsAsync(connection, tx, run, errors);
+        await workers.RunWrittenAsync(connection, tx, run, updated, now);
         if (!RunStatus.IsTerminal(run.Status) && RunStatus.IsTerminal(updated.Status))
             await webhooks.EnqueueAsync(connection, tx, updated, now);
         return new WriteResult<RunRow>(WriteOutcome.Ok, updated);
@@ -221,6 +223,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             await RunWrites.WriteStepsAsync(connection, tx, [step]);
             await RunWrites.RefreshStepCountsAsync(connection, tx, run, nowText);
             await RunWrites.RenewLeaseAsync(connection, tx, run, now);
+            await workers.RunWrittenAsync(connection, tx, run, run, now);
             return new WriteResult<StepRow>(WriteOutcome.Ok, step);
         }, ct);
         return Committed(result);
