@@ -117,6 +117,14 @@ public sealed class CopyStoreFixture : IAsyncLifetime
             await services.GetRequiredService<Database>().WriteAsync((connection, tx) => connection.ExecuteAsync(
                 "INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted) VALUES (@RanAt, @Cutoff, 4, 9)",
                 new { RanAt = "2026-11-20T03:00:00.000Z", Cutoff = "2026-10-21T03:00:00.000Z" }, tx));
+            // A worker and an alert's state and event (issue 17) travel too.
+            var beat = await client.PostAsync("/api/workers/copy-worker/heartbeat", new StringContent("{\"host\":\"h\"}", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, beat.StatusCode);
+            await services.GetRequiredService<Database>().WriteAsync((connection, tx) => connection.ExecuteAsync("""
+                INSERT INTO alert_events (rule, tenant_id, state, value, threshold, at) VALUES ('copied', 'acme', 'firing', 0.5, 0.2, '2026-11-20T03:00:00.000Z');
+                INSERT INTO alert_states (rule, tenant_id, state, value, threshold, evaluated_at, changed_at) VALUES ('copied', 'acme', 'firing', 0.5, 0.2, '2026-11-20T03:00:00.000Z', '2026-11-20T03:00:00.000Z');
+                INSERT INTO worker_hours (tenant_id, name, hour, claimed, failed) VALUES ('acme', 'copy-worker', '2026-11-20T03', 2, 1)
+                """, transaction: tx));
             // Last: once a key exists, loopback is no longer trusted.
             KeySecret = (await services.GetRequiredService<ApiKeyStore>().CreateAsync(null, Roles.Admin)).Secret;
         }
@@ -265,6 +273,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
     [InlineData("runs", "pk", "INSERT INTO runs (id, tenant_id, workflow_name, status, created_at, updated_at) VALUES ('new-run', 'acme', 'wf', 'queued', '2026-11-22T00:00:00.000Z', '2026-11-22T00:00:00.000Z') RETURNING pk")]
     [InlineData("webhook_deliveries", "id", "INSERT INTO webhook_deliveries (run_id, tenant_id, event, webhook_index, url, payload, next_attempt_at, created_at) VALUES ('copy-a', 'acme', 'run.completed', 0, 'http://x', '{}', 'now', 'now') RETURNING id")]
     [InlineData("saved_views", "id", "INSERT INTO saved_views (tenant_id, name, query, created_by, created_at) VALUES ('acme', 'new view', '', 'x', 'now') RETURNING id")]
+    [InlineData("alert_events", "id", "INSERT INTO alert_events (rule, state, threshold, at) VALUES ('r', 'firing', 1, 'now') RETURNING id")]
     [InlineData("retention_purges", "id", "INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted) VALUES ('now', 'then', 0, 0) RETURNING id")]
     [InlineData("artifacts", "rowid", "INSERT INTO artifacts (id, run_id, step_id, tenant_id, name, content_type, size, sha256, created_at) VALUES ('new-art', 'copy-a', 'bundle', 'acme', 'n', 't', 0, 'x', 'now') RETURNING rowid")]
     public void Copy_Identity_ContinuesAfterTheLargestCopiedKey(string table, string key, string insert)
@@ -349,7 +358,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
         var (code, _, error) = await RunAsync("--from", fixture.SourcePath, "--to", fixture.Target);
 
         Assert.Equal(1, code);
-        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, saved_views, artifact_blobs)", error);
+        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, saved_views, workers, worker_hours, alert_states, alert_events, artifact_blobs)", error);
         Assert.Contains("never merges into or overwrites", error);
         Assert.Equal(before, CopyStoreCommand.Tables.Append("artifact_blobs").Select(t => Rows(target, $"SELECT * FROM {t}")).ToList());
     }

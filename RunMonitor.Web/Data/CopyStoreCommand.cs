@@ -19,7 +19,7 @@ public static class CopyStoreCommand
     public const string Usage = """
         usage: copy-store --from <sqlite file> --to <PostgreSQL connection string>
           Copies a RunMonitor SQLite store (runs, steps, errors, workflows, artifacts and their bytes, webhook
-          deliveries, API keys, retention history) into an empty PostgreSQL database, in one transaction.
+          deliveries, API keys, retention history, workers, alert states and events) into an empty PostgreSQL database, in one transaction.
           Both stores are migrated first; a target that already holds data is refused, never merged into.
           e.g. copy-store --from App_Data/runmonitor.db --to "Host=db;Database=runmonitor;Username=runmonitor;Password=..."
         """;
@@ -27,7 +27,8 @@ public static class CopyStoreCommand
     /// Copied in this order (what references a run after the runs). Every other table of the source must be
     /// one of `Derived` or SQLite's own, or the copy stops: a table added later is never silently left behind.
     public static readonly string[] Tables =
-        ["runs", "steps", "run_errors", "artifacts", "workflows", "webhook_deliveries", "api_keys", "retention_purges", "saved_views"];
+        ["runs", "steps", "run_errors", "artifacts", "workflows", "webhook_deliveries", "api_keys", "retention_purges", "saved_views",
+            "workers", "worker_hours", "alert_states", "alert_events"];
 
     /// Not copied: recomputed from the runs on the target (PostgresDialect.RebuildDerivedSql), or each store's own migrations.
     private static readonly string[] Derived = ["run_counts", "run_rollups", "run_daily", "schema_version"];
