@@ -34,13 +34,14 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
     public static string Describe(AlertRuleStatus s) => s.Rule.Kind switch
     {
         AlertKind.FailureRate => $"failure rate {Percent(s.Value)} (threshold {Percent(s.Rule.Threshold)})",
-        AlertKind.StuckRuns => $"{Count(s.Value)} runs running longer than {Minutes(s.Rule.Window.TotalMinutes)} (threshold {Count(s.Rule.Threshold)})",
-        AlertKind.QueueDepth => $"{Count(s.Value)} runs queued (threshold {Count(s.Rule.Threshold)})",
+        AlertKind.StuckRuns => $"{Runs(s.Value)} running longer than {Minutes(s.Rule.Window.TotalMinutes)} (threshold {Count(s.Rule.Threshold)})",
+        AlertKind.QueueDepth => $"{Runs(s.Value)} queued (threshold {Count(s.Rule.Threshold)})",
         AlertKind.CostPerDay => $"{Usd(s.Value)} in the last 24 hours (threshold {Usd(s.Rule.Threshold)})",
         _ => s.Value is { } v ? $"no run for {Minutes(v)} (threshold {Minutes(s.Rule.Threshold)})" : "no run ever reported",
     };
 
     private static string Percent(double? v) => v is { } x ? (x * 100).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%" : "—";
+    private static string Runs(double? v) => Count(v) + (v is 1 ? " run" : " runs");
     private static string Count(double? v) => v is { } x ? ((long)x).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "—";
     private static string Usd(double? v) => v is { } x ? "$" + x.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "—";
     private static string Minutes(double v) => ((long)v).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " min";
