@@ -43,18 +43,28 @@ public sealed class AlertEvaluator(Database database, ISqlDialect dialect, Alert
     /// an interval, so this one leaves it.
     public async Task<IReadOnlyList<AlertEventRow>> EvaluateAsync(bool skipIfRecent = false, CancellationToken ct = default)
     {
+        var now = time.GetUtcNow();
+        var nowText = DbTime.ToDb(now);
+        // Measured on a reader, outside the write: SQLite's one writer (and ingest behind it) never waits for a measure.
+        var values = new Dictionary<string, double?>(StringComparer.Ordinal);
+        await using (var reader = await database.OpenAsync(ct))
+        {
+            if (skipIfRecent)
+            {
+                var seen = await AlertStore.StatesAsync(reader, null);
+                if (rules.Rules.All(r => seen.TryGetValue(r.Name, out var s) && now - DbTime.Parse(s.EvaluatedAt) < rules.Interval / 2)) return [];
+            }
+            foreach (var rule in rules.Rules) values[rule.Name] = await AlertStore.MeasureAsync(reader, null, rule, now);
+        }
         var events = await database.WriteAsync(async (connection, tx) =>
         {
+            // The states are read and changed under the lock, so two instances never both record one change.
             if (dialect.LockKey is { } lockKey) await Dapper.SqlMapper.ExecuteAsync(connection, lockKey, new { LockKey = LockName }, tx);
-            var now = time.GetUtcNow();
-            var nowText = DbTime.ToDb(now);
             var states = await AlertStore.StatesAsync(connection, tx);
-            if (skipIfRecent && rules.Rules.All(r => states.TryGetValue(r.Name, out var s) && now - DbTime.Parse(s.EvaluatedAt) < rules.Interval / 2))
-                return [];
             var recorded = new List<AlertEventRow>();
             foreach (var rule in rules.Rules)
             {
-                var value = await AlertStore.MeasureAsync(connection, tx, rule, now);
+                var value = values[rule.Name];
                 var firing = rule.Fires(value);
                 var was = states.TryGetValue(rule.Name, out var previous) ? previous : null;
                 var wasFiring = was?.State == AlertState.Firing;
