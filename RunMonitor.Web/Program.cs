@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc.ModelBinding;
 using RunMonitor.Web;
 using RunMonitor.Web.Admin;
 using RunMonitor.Web.Bulk;
+using RunMonitor.Web.Alerts;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Demo;
@@ -64,6 +65,10 @@ builder.Services.Configure<PriceOptions>(builder.Configuration.GetSection("RunMo
 builder.Services.AddSingleton<PriceTable>();
 builder.Services.AddSingleton<SavedViewStore>();
 builder.Services.AddBulkOperations(builder.Configuration);
+builder.Services.AddSingleton<WorkerBook>();
+builder.Services.AddSingleton<AlertRuleSet>();
+builder.Services.AddSingleton<AlertEvaluator>();
+builder.Services.AddHostedService(services => services.GetRequiredService<AlertEvaluator>());
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 {
     builder.Services.AddSingleton<DemoData>();
@@ -86,6 +91,8 @@ builder.Services.AddSingleton<InlineStyle>();
 
 var app = builder.Build();
 app.Services.ValidateApiKeys();
+// Alert rules are checked as the keys are: a rule that cannot mean anything stops the start, naming its key.
+app.Services.GetRequiredService<AlertRuleSet>();
 
 await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
 if (args is ["seed", ..])
@@ -131,6 +138,8 @@ app.MapActivityApi();
 app.MapBulkApi();
 app.MapLogsApi();
 app.MapBatchIngest();
+app.MapWorkersApi();
+app.MapAlertsApi();
 
 app.Run();
 return 0;

@@ -19,6 +19,9 @@ public static class Routes
     public const string RunEvents = "/ui/runs/{id}/events";
     public const string RunPage = "/runs/{id}";
     public const string RunLogs = "/ui/runs/{id}/logs";
+    public const string Workers = "/ui/workers";
+    public const string WorkersWithFragment = "/ui/workers/{handler:regex(^(list)$)?}";
+    public const string AlertsBanner = "/ui/alerts/banner";
 
     // The JSON API.
     public const string ApiRuns = "/api/runs";
@@ -45,6 +48,9 @@ public static class Routes
     public const string ApiIngest = "/api/ingest";
     public const string ApiViews = "/api/views";
     public const string ApiView = "/api/views/{id}";
+    public const string ApiWorkers = "/api/workers";
+    public const string ApiWorkerHeartbeat = "/api/workers/{name}/heartbeat";
+    public const string ApiAlerts = "/api/alerts";
 
     // The runs page's saved-view forms (cookie sign-in, antiforgery field, no JavaScript needed).
     public const string ViewsSave = "/ui/views";
@@ -66,6 +72,8 @@ public static class Routes
         ["/Runs/Detail"] = RunPage,
         ["/Bulk/Index"] = BulkPage,
         ["/Runs/Logs"] = RunLogs,
+        ["/Workers/Index"] = WorkersWithFragment,
+        ["/Alerts/Banner"] = AlertsBanner,
     };
 
     /// One method of one route; `Handler` names the page handler (`?handler=` or the `{handler}` segment) it runs.
@@ -111,6 +119,10 @@ public static class Routes
         new("GET", ApiBulkOperation), new("DELETE", ApiBulkOperation),
         new("GET", BulkProgress),
         new("GET", BulkPage), new("POST", BulkPage),
+        new("GET", WorkersWithFragment), new("GET", WorkersWithFragment, "List"),
+        new("GET", AlertsBanner),
+        new("POST", ApiWorkerHeartbeat), new("GET", ApiWorkers),
+        new("GET", ApiAlerts),
     ];
 
     /// A concrete URL: the pattern with each `{name}` (constraints and `?` included) replaced by its value,

@@ -122,7 +122,7 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
     private static string? _axe;
 
     /// Runs axe on the page as it is now; answers its violations and incompletes as text (empty when none).
-    private static async Task<string> AxeAsync(IPage page, string name)
+    internal static async Task<string> AxeAsync(IPage page, string name)
     {
         _axe ??= await File.ReadAllTextAsync(Checkers.CheckerFiles.AxePath);
         // From the top: scrolled, the sticky header covers text, and axe cannot tell the colour behind it.

@@ -66,6 +66,13 @@ public class BrowserFixture : IAsyncLifetime
     private sealed class KestrelFactory : RunMonitorFactory
     {
         protected override bool UseTestClock => false;
+
+        // Issue 17's browser tests: a rule that fires only while a run of their own workflow waits.
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+        {
+            ["RunMonitor:Alerts:0:Name"] = WorkersAlertsBrowserTests.Rule, ["RunMonitor:Alerts:0:Kind"] = "queueDepth",
+            ["RunMonitor:Alerts:0:Threshold"] = "1", ["RunMonitor:Alerts:0:Workflow"] = WorkersAlertsBrowserTests.Workflow,
+        };
     }
 }
 

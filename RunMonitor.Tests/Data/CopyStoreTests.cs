@@ -133,6 +133,14 @@ public sealed class CopyStoreFixture : IAsyncLifetime
                     "INSERT INTO bulk_items (operation_id, seq, tenant_id, run_id, state, reason) VALUES (@Id, 2, 'globex', 'copy-b', 'skipped', 'stopped first')",
                     new { Id = id }, tx);
             });
+            // A worker and an alert's state and event (issue 17) travel too.
+            var beat = await client.PostAsync("/api/workers/copy-worker/heartbeat", new StringContent("{\"host\":\"h\"}", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, beat.StatusCode);
+            await services.GetRequiredService<Database>().WriteAsync((connection, tx) => connection.ExecuteAsync("""
+                INSERT INTO alert_events (rule, tenant_id, state, value, threshold, at) VALUES ('copied', 'acme', 'firing', 0.5, 0.2, '2026-11-20T03:00:00.000Z');
+                INSERT INTO alert_states (rule, tenant_id, state, value, threshold, evaluated_at, changed_at) VALUES ('copied', 'acme', 'firing', 0.5, 0.2, '2026-11-20T03:00:00.000Z', '2026-11-20T03:00:00.000Z');
+                INSERT INTO worker_hours (tenant_id, name, hour, claimed, failed) VALUES ('acme', 'copy-worker', '2026-11-20T03', 2, 1)
+                """, transaction: tx));
             // Last: once a key exists, loopback is no longer trusted.
             KeySecret = (await services.GetRequiredService<ApiKeyStore>().CreateAsync(null, Roles.Admin)).Secret;
         }
@@ -286,6 +294,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
     [InlineData("saved_views", "id", "INSERT INTO saved_views (tenant_id, name, query, created_by, created_at) VALUES ('acme', 'new view', '', 'x', 'now') RETURNING id")]
     [InlineData("run_activity", "id", "INSERT INTO run_activity (tenant_id, run_id, at, actor, action) VALUES ('acme', 'copy-a', 'now', 'x', 'created') RETURNING id")]
     [InlineData("bulk_operations", "id", "INSERT INTO bulk_operations (tenant_id, action, status, matched, eligible, created_by, created_at) VALUES ('acme', 'retry', 'stopped', 0, 0, 'x', 'now') RETURNING id")]
+    [InlineData("alert_events", "id", "INSERT INTO alert_events (rule, state, threshold, at) VALUES ('r', 'firing', 1, 'now') RETURNING id")]
     [InlineData("retention_purges", "id", "INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted) VALUES ('now', 'then', 0, 0) RETURNING id")]
     [InlineData("artifacts", "rowid", "INSERT INTO artifacts (id, run_id, step_id, tenant_id, name, content_type, size, sha256, created_at) VALUES ('new-art', 'copy-a', 'bundle', 'acme', 'n', 't', 0, 'x', 'now') RETURNING rowid")]
     public void Copy_Identity_ContinuesAfterTheLargestCopiedKey(string table, string key, string insert)
@@ -370,7 +379,7 @@ public sealed class CopyStoreTests(CopyStoreFixture fixture) : IClassFixture<Cop
         var (code, _, error) = await RunAsync("--from", fixture.SourcePath, "--to", fixture.Target);
 
         Assert.Equal(1, code);
-        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, saved_views, run_activity, bulk_operations, bulk_items, run_logs, run_log_counts, artifact_blobs)", error);
+        Assert.Contains("already holds data (in runs, steps, run_errors, artifacts, workflows, webhook_deliveries, api_keys, retention_purges, saved_views, run_activity, bulk_operations, bulk_items, run_logs, run_log_counts, workers, worker_hours, alert_states, alert_events, artifact_blobs)", error);
         Assert.Contains("never merges into or overwrites", error);
         Assert.Equal(before, CopyStoreCommand.Tables.Append("artifact_blobs").Select(t => Rows(target, $"SELECT * FROM {t}")).ToList());
     }

@@ -357,7 +357,7 @@ public sealed class PostgresSchemaTests : IDisposable
                 "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(@Table)", new { Table = table }))
             {
                 var type = c.Type switch { "INTEGER" => "bigint", "TEXT" => "text", "REAL" => "double precision", _ => c.Type };
-                var identity = c.Type == "INTEGER" && c.Pk == 1 && table is "runs" or "webhook_deliveries" or "retention_purges" or "saved_views" or "run_activity" or "bulk_operations";
+                var identity = c.Type == "INTEGER" && c.Pk == 1 && table is "runs" or "webhook_deliveries" or "retention_purges" or "saved_views" or "run_activity" or "bulk_operations" or "alert_events";
                 expected.Add($"{table}.{c.Name} {type} {(c.NotNull == 1 || c.Pk > 0 ? "not null" : "null")} default={(identity ? "identity" : c.Default)}");
             }
         }

@@ -56,7 +56,7 @@ public static class ControlApi
     }
 
     /// Like `ReadJsonAsync`, but an empty body is allowed (Undefined root).
-    private static async Task<(JsonElement Root, IResult? Bad)> ReadOptionalJsonAsync(HttpContext http, CancellationToken ct)
+    internal static async Task<(JsonElement Root, IResult? Bad)> ReadOptionalJsonAsync(HttpContext http, CancellationToken ct)
     {
         http.Request.EnableBuffering();
         var first = new byte[1];

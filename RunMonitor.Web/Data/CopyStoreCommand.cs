@@ -19,8 +19,8 @@ public static class CopyStoreCommand
     public const string Usage = """
         usage: copy-store --from <sqlite file> --to <PostgreSQL connection string>
           Copies a RunMonitor SQLite store (runs, steps, errors, logs, workflows, artifacts and their bytes, webhook
-          deliveries, API keys, retention history, saved views, activity, bulk operations) into an empty PostgreSQL
-          database, in one transaction.
+          deliveries, API keys, retention history, saved views, activity, bulk operations, workers, alert states and
+          events) into an empty PostgreSQL database, in one transaction.
           Both stores are migrated first; a target that already holds data is refused, never merged into.
           e.g. copy-store --from App_Data/runmonitor.db --to "Host=db;Database=runmonitor;Username=runmonitor;Password=..."
         """;
@@ -29,7 +29,7 @@ public static class CopyStoreCommand
     /// one of `Derived` or SQLite's own, or the copy stops: a table added later is never silently left behind.
     public static readonly string[] Tables =
         ["runs", "steps", "run_errors", "artifacts", "workflows", "webhook_deliveries", "api_keys", "retention_purges", "saved_views",
-         "run_activity", "bulk_operations", "bulk_items", "run_logs", "run_log_counts"];
+         "run_activity", "bulk_operations", "bulk_items", "run_logs", "run_log_counts", "workers", "worker_hours", "alert_states", "alert_events"];
 
     /// Not copied: recomputed from the runs on the target (PostgresDialect.RebuildDerivedSql), or each store's own migrations.
     private static readonly string[] Derived = ["run_counts", "run_rollups", "run_daily", "schema_version"];

@@ -7,12 +7,14 @@ namespace RunMonitor.Web.Demo;
 /// a worker it claims queued runs (new ones and retries) with a lease, reports their steps (each
 /// write renews the lease), resumes a partial retry after its completed steps, and stops a run
 /// whose cancel was requested. All through the same service the HTTP API uses.
-public sealed class DemoWorker(RunService service, RunQueue queue, RunViews store, PriceTable prices, TimeProvider time, ILogger<DemoWorker> logger) : BackgroundService
+public sealed class DemoWorker(RunService service, RunQueue queue, RunViews store, PriceTable prices, TimeProvider time,
+    WorkerBook workers, ILogger<DemoWorker> logger) : BackgroundService
 {
     public const string WorkerName = "demo-worker-1";
     private const int Capacity = 3;
     private const int LeaseSeconds = 30;
     private static readonly Caller Engine = new(null, Roles.Admin);
+    private static readonly WorkerHeartbeat Heartbeat = new(DemoCatalog.Workflows.Select(w => w.Name).ToList(), "demo-host", "demo-engine/2.3.1");
     private readonly Random _random = new();
     private readonly Dictionary<string, Job> _active = new();
 
@@ -26,6 +28,9 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
         {
             try
             {
+                // It works for every demo tenant, so each tenant's workers page shows it alive.
+                foreach (var tenant in DemoCatalog.Tenants)
+                    await workers.BeatAsync(tenant, WorkerName, Heartbeat, stoppingToken);
                 if (_random.NextDouble() < 0.4) await QueueAsync(factory, stoppingToken);
                 while (_active.Count < Capacity && await ClaimAsync(factory, stoppingToken)) { }
                 foreach (var id in _active.Keys.ToList()) await AdvanceAsync(factory, id, stoppingToken);

@@ -63,9 +63,7 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
     /// Queues `run.{status}` for every receiver of the run's tenant; false when none is configured.
     public async Task<bool> EnqueueAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset now)
     {
-        var hooks = Webhooks.Select((h, i) => (Hook: h, Index: i))
-            .Where(h => !string.IsNullOrWhiteSpace(h.Hook.Url) && (string.IsNullOrEmpty(h.Hook.Tenant) || h.Hook.Tenant == run.TenantId))
-            .ToList();
+        var hooks = HooksFor(run.TenantId);
         if (hooks.Count == 0) return false;
         var errors = await RunRows.GetErrorsAsync(connection, tx, run);
         var eventName = "run." + run.Status;
@@ -74,6 +72,26 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
         await connection.ExecuteAsync(InsertDelivery, hooks.Select(h => new
         {
             RunId = run.Id, run.TenantId, Event = eventName, WebhookIndex = h.Index, h.Hook.Url, Payload = payload, Now = nowText,
+        }), tx);
+        return true;
+    }
+
+    /// The receivers of a tenant's events (null: an event of every tenant, for the receivers of every tenant only).
+    private List<(WebhookConfig Hook, int Index)> HooksFor(string? tenant) => Webhooks.Select((h, i) => (Hook: h, Index: i))
+        .Where(h => !string.IsNullOrWhiteSpace(h.Hook.Url) && (string.IsNullOrEmpty(h.Hook.Tenant) || h.Hook.Tenant == tenant))
+        .ToList();
+
+    /// Queues an event that is not a run's (`alert.firing`, `alert.resolved`): `{"event": name, key: body}`, signed and
+    /// retried as a run's; its `run_id` is empty. False when no receiver of that tenant is configured.
+    public async Task<bool> EnqueueEventAsync(IDbConnection connection, IDbTransaction tx, string? tenant, string eventName, string key, object body, DateTimeOffset now)
+    {
+        var hooks = HooksFor(tenant);
+        if (hooks.Count == 0) return false;
+        var payload = JsonSerializer.Serialize(new Dictionary<string, object> { ["event"] = eventName, [key] = body }, JsonSerializerOptions.Web);
+        var nowText = DbTime.ToDb(now);
+        await connection.ExecuteAsync(InsertDelivery, hooks.Select(h => new
+        {
+            RunId = "", TenantId = tenant ?? "", Event = eventName, WebhookIndex = h.Index, h.Hook.Url, Payload = payload, Now = nowText,
         }), tx);
         return true;
     }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using RunMonitor.Web.Admin;
+using RunMonitor.Web.Alerts;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 
@@ -9,7 +10,8 @@ namespace RunMonitor.Web.Pages.Admin;
 
 /// `/admin`: every tenant's health over the last 7 or 30 days (`?days=`).
 [Authorize(Policy = Policies.RequireAdmin)]
-public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable prices, ApiKeyStore keys, TimeProvider time) : PageModel
+public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable prices, ApiKeyStore keys, AlertEvaluator alerts,
+    TimeProvider time) : PageModel
 {
     public static readonly IReadOnlyList<int> Windows = [7, 30];
 
@@ -25,6 +27,8 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
     public PurgeRecord? LastPurge { get; private set; }
     public int RetentionDays => purger.RetentionDays;
     public IReadOnlyList<ApiKey> Keys { get; private set; } = [];
+    public IReadOnlyList<AlertRuleStatus> AlertRules { get; private set; } = [];
+    public IReadOnlyList<AlertEventRow> AlertEvents { get; private set; } = [];
     [TempData] public string? Notice { get; set; }
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
@@ -50,6 +54,8 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
         Usage = await admin.UsageAsync(since, ct);
         LastPurge = await purger.LastAsync(ct);
         Keys = await keys.ListAsync(ct);
+        AlertRules = await alerts.StatusAsync(null, ct);
+        AlertEvents = (await alerts.EventsAsync(null, ct)).Take(20).ToList();
         return Page();
     }
 

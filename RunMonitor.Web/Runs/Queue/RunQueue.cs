@@ -30,7 +30,7 @@ public sealed record RetryRequest(bool FromFailedStep = false, string? FromStep 
 /// The queue: claim and lease, cancel, retry, and the expiry of abandoned leases; its rules and its statements, each
 /// guarded by the state it expects and run inside `Database.WriteAsync`.
 public sealed class RunQueue(Database database, RunService service, RunWrites writes, ISqlDialect dialect, TimeProvider time,
-    IRunEvents events, WebhookOutbox webhooks)
+    IRunEvents events, WebhookOutbox webhooks, WorkerBook workers)
 {
     public const string LeaseExpiredMessage = "worker lease expired";
     public static readonly IReadOnlyList<string> Retryable = [RunStatus.Failed, RunStatus.Partial, RunStatus.Cancelled];
@@ -77,6 +77,7 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
         {
             var key = await ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
             if (key is null) return null;
+            await workers.ClaimedAsync(connection, tx, key.TenantId, request.Worker, now);
             var run = (await writes.GetAsync(connection, tx, key.TenantId, key.Id))!;
             await ActivityLog.RecordAsync(connection, tx, run, now, request.Worker, ActivityActions.Claimed,
                 $"leased for {request.LeaseSeconds} s by {caller.Actor}");

@@ -8,7 +8,7 @@ namespace RunMonitor.Web.Runs;
 /// The write rules: ids, tenants, status transitions, derived timestamps, durations and cost.
 /// Every committed change is published to `IRunEvents`; every terminal transition queues webhooks.
 public sealed class RunService(Database database, RunWrites writes, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks,
-    LogStore logs)
+    LogStore logs, WorkerBook workers)
 {
     /// 11 hex digits of Unix milliseconds then 9 random ones: ids sort by creation, so index inserts append.
     public static string NewId(DateTimeOffset at)
@@ -106,6 +106,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         if (patch.Errors is { } errors) await RunWrites.ReplaceErrorsAsync(connection, tx, run, errors);
         if (ActivityLog.ForTransition(run, updated) is { } entry)
             await ActivityLog.RecordAsync(connection, tx, run, now, actor ?? run.LeaseOwner ?? ActivityLog.SystemActor, action ?? entry.Action, entry.Detail);
+        await workers.RunWrittenAsync(connection, tx, run, updated, now);
         if (!RunStatus.IsTerminal(run.Status) && RunStatus.IsTerminal(updated.Status))
             await webhooks.EnqueueAsync(connection, tx, updated, now);
         return new WriteResult<RunRow>(WriteOutcome.Ok, updated);
@@ -243,6 +244,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             await RunWrites.WriteStepsAsync(connection, tx, [step]);
             await RunWrites.RefreshStepCountsAsync(connection, tx, run, nowText);
             await RunWrites.RenewLeaseAsync(connection, tx, run, now);
+            await workers.RunWrittenAsync(connection, tx, run, run, now);
             return new WriteResult<StepRow>(WriteOutcome.Ok, step);
         }
     }

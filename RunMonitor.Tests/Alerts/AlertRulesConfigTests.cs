@@ -1,0 +1,66 @@
+using RunMonitor.Tests.Infrastructure;
+
+namespace RunMonitor.Tests.Alerts;
+
+/// A rule that cannot mean anything stops the start, with a message naming its configuration key (as API keys do).
+public sealed class AlertRulesConfigTests
+{
+    private sealed class SettingsFactory(Dictionary<string, string?> settings) : RunMonitorFactory
+    {
+        protected override IDictionary<string, string?> Settings => settings;
+    }
+
+    private static Dictionary<string, string?> Rule(string kind, string? threshold, string? window = null, string name = "r") => new()
+    {
+        ["RunMonitor:Alerts:0:Name"] = name, ["RunMonitor:Alerts:0:Kind"] = kind,
+        ["RunMonitor:Alerts:0:Threshold"] = threshold, ["RunMonitor:Alerts:0:WindowMinutes"] = window,
+    };
+
+    public static TheoryData<Dictionary<string, string?>, string> Refused => new()
+    {
+        { Rule("errorRate", "0.5"), "RunMonitor:Alerts:0:Kind must be one of failureRate, stuckRuns, queueDepth, costPerDay, silence" },
+        { Rule("queueDepth", "-1"), "RunMonitor:Alerts:0:Threshold must not be negative" },
+        { Rule("costPerDay", "-0.01"), "RunMonitor:Alerts:0:Threshold must not be negative" },
+        { Rule("failureRate", "1.5"), "RunMonitor:Alerts:0:Threshold of a failureRate is a fraction from 0 to 1" },
+        { Rule("failureRate", "lots"), "RunMonitor:Alerts:0:Threshold must be a number" },
+        { Rule("stuckRuns", null), "RunMonitor:Alerts:0:Threshold is required for stuckRuns" },
+        { Rule("stuckRuns", "1.5"), "RunMonitor:Alerts:0:Threshold of stuckRuns is a count of runs" },
+        { Rule("silence", "3", "10"), "RunMonitor:Alerts:0:Threshold does not apply to silence" },
+        { Rule("silence", null, "0"), "RunMonitor:Alerts:0:WindowMinutes must be a whole number of minutes from 1 to 43200" },
+        { Rule("queueDepth", "5", "10"), "RunMonitor:Alerts:0:WindowMinutes does not apply to queueDepth" },
+        { Rule("queueDepth", "5", name: ""), "RunMonitor:Alerts:0:Name must be 1-100 characters" },
+        { new() { ["RunMonitor:Alerts:IntervalSeconds"] = "0" }, "RunMonitor:Alerts:IntervalSeconds must be a whole number of seconds from 1 to 3600" },
+        { new(Rule("queueDepth", "5")) { ["RunMonitor:Alerts:0:Tenant"] = "Not A Tenant" }, "RunMonitor:Alerts:0:Tenant must be 1-64 of a-z, 0-9, _ and -" },
+        { new(Rule("queueDepth", "5")) { ["RunMonitor:Alerts:0:Severity"] = "high" }, "RunMonitor:Alerts:0:Severity is not a field of an alert rule" },
+        {
+            new(Rule("queueDepth", "5", name: "twice")) { ["RunMonitor:Alerts:1:Name"] = "twice", ["RunMonitor:Alerts:1:Kind"] = "stuckRuns", ["RunMonitor:Alerts:1:Threshold"] = "1" },
+            "RunMonitor:Alerts:1:Name 'twice' names another rule too"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public void BadRule_StopsStartUp_NamingTheKey(Dictionary<string, string?> settings, string message)
+    {
+        using var factory = new SettingsFactory(settings);
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains(message, error.ToString());
+    }
+
+    [Fact]
+    public async Task GoodRules_Start()
+    {
+        using var factory = new SettingsFactory(new(Rule("failureRate", "1", "5"))
+        {
+            ["RunMonitor:Alerts:1:Name"] = "quiet", ["RunMonitor:Alerts:1:Kind"] = "silence", ["RunMonitor:Alerts:1:Workflow"] = "nightly",
+            ["RunMonitor:Alerts:2:Name"] = "zero", ["RunMonitor:Alerts:2:Kind"] = "costPerDay", ["RunMonitor:Alerts:2:Threshold"] = "0",
+            ["RunMonitor:Alerts:IntervalSeconds"] = "15",
+        });
+
+        var response = await factory.CreateClient().GetAsync("/api/alerts");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+    }
+}

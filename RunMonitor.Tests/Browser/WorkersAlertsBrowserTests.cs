@@ -1,0 +1,119 @@
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Alerts;
+
+namespace RunMonitor.Tests.Browser;
+
+/// Issue 17 in a real browser: the alert banner appears on every page while a rule fires, links to the runs that make
+/// it fire, and goes by itself (polled) once the rule resolves; the workers page shows a new worker without a reload;
+/// axe finds nothing on either, light and dark, desk and phone.
+[Collection(BrowserCollection.Name)]
+public sealed class WorkersAlertsBrowserTests(BrowserFixture fixture)
+{
+    public const string Rule = "browser-queue";
+    public const string Workflow = "alert-banner-wf";
+
+    private static readonly SemaphoreSlim Serial = new(1, 1);
+
+    private Task EvaluateAsync() => fixture.Factory.Services.GetRequiredService<AlertEvaluator>().EvaluateAsync();
+
+    private async Task<string> QueueAsync() =>
+        (await fixture.Api.CreateRunAsync(new { workflowName = Workflow, name = "Waiting for a worker" })).GetProperty("id").GetString()!;
+
+    [Fact]
+    public async Task Banner_ShowsWhileTheRuleFires_LinksToTheRuns_LeavesByItselfWhenResolved()
+    {
+        await Serial.WaitAsync();
+        try
+        {
+            var id = await QueueAsync();
+            await EvaluateAsync();
+            var page = await fixture.NewPageAsync();
+
+            await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+            var banner = page.Locator($"#alert-banner-slot .alert-banner [data-rule='{Rule}']");
+            await Assertions.Expect(banner).ToContainTextAsync("1 run queued (threshold 1)");
+            await banner.Locator("a").ClickAsync();
+            await page.WaitForURLAsync(url => url.Contains("/ui/runs?workflow=alert-banner-wf&status=queued", StringComparison.Ordinal));
+            await Assertions.Expect(page.Locator($"table.runs-table tbody tr[data-run-id='{id}']")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator($".alert-banner [data-rule='{Rule}']")).ToBeVisibleAsync();
+
+            Assert.True((await fixture.Api.DeleteAsync($"/api/runs/{id}")).IsSuccessStatusCode);
+            await EvaluateAsync();
+
+            // The page is not reloaded: its poll of /ui/alerts/banner (every 15 s) takes the banner away.
+            await Assertions.Expect(page.Locator(".alert-banner")).ToHaveCountAsync(0, new() { Timeout = 25_000 });
+            await page.Context.CloseAsync();
+        }
+        finally
+        {
+            Serial.Release();
+        }
+    }
+
+    [Fact]
+    public async Task WorkersPage_ANewWorkerAppearsWithoutAReload()
+    {
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+        await Assertions.Expect(page.Locator("nav a[href='/ui/workers']")).ToHaveAttributeAsync("aria-current", "page");
+
+        var beat = await fixture.Api.PostAsJsonAsync("/api/workers/browser-worker-2/heartbeat", new { host = "browser-host", version = "9.9" });
+        Assert.True(beat.IsSuccessStatusCode);
+
+        var row = page.Locator("table.workers-table tr[data-worker='browser-worker-2']");
+        await Assertions.Expect(row).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await Assertions.Expect(row.Locator(".worker-status")).ToHaveTextAsync("idle");
+        await Assertions.Expect(row.Locator(".worker-host")).ToHaveTextAsync("browser-host");
+        await page.Context.CloseAsync();
+    }
+
+    [Theory]
+    [MemberData(nameof(AccessibilityTests.Views), MemberType = typeof(AccessibilityTests))]
+    public async Task WorkersPageAndAdminAlerts_WithTheBannerFiring_Axe_NoViolations(string theme, int width)
+    {
+        await Serial.WaitAsync();
+        try
+        {
+            var id = await QueueAsync();
+            await fixture.Api.PostAsJsonAsync("/api/queue/claim", new { worker = "axe-worker", workflows = new[] { Workflow } });
+            var second = await QueueAsync();
+            await fixture.Api.PostAsJsonAsync("/api/workers/axe-idle/heartbeat", new { host = "idle-host", version = "1.0", workflows = new[] { "a", "b" } });
+            await EvaluateAsync();
+            await using var context = await AccessibilityTests.NewContextAsync(fixture, theme, width);
+            await context.AddCookiesAsync([new Cookie { Name = "runmonitor-theme", Value = theme, Url = fixture.BaseUrl }]);
+            var page = await context.NewPageAsync();
+            page.SetDefaultTimeout(10_000);
+
+            await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+            await Assertions.Expect(page.Locator(".alert-banner")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("tr[data-worker='axe-worker'] .worker-status")).ToHaveTextAsync("active");
+            await Shoot(page, $"workers-{theme}-{width}");
+            var findings = await AccessibilityTests.AxeAsync(page, "/ui/workers");
+            await page.GotoAsync($"{fixture.BaseUrl}/admin#alerts");
+            await Assertions.Expect(page.Locator($"#alert-rules tr[data-rule='{Rule}']")).ToHaveAttributeAsync("data-state", "firing");
+            findings += await AccessibilityTests.AxeAsync(page, "/admin");
+            await page.Locator("#alerts").ScrollIntoViewIfNeededAsync();
+            await Shoot(page, $"admin-alerts-{theme}-{width}");
+
+            foreach (var run in new[] { id, second })
+                await fixture.Api.PatchJsonAsync($"/api/runs/{run}", new { status = "cancelled" });
+            await EvaluateAsync();
+            Assert.True(findings.Length == 0, $"axe, {theme} at {width} px:\n{findings}");
+        }
+        finally
+        {
+            Serial.Release();
+        }
+    }
+
+    /// With RUNMONITOR_SCREENSHOTS set to a folder, the screens are saved there for a person to look at.
+    private static async Task Shoot(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("RUNMONITOR_SCREENSHOTS") is { Length: > 0 } folder)
+            await page.ScreenshotAsync(new() { Path = Path.Combine(folder, name + ".png"), FullPage = false });
+    }
+}

@@ -1,0 +1,271 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Tests.Security;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Tests.Runs.Workers;
+
+/// SPEC "Workers" through HTTP: heartbeats, claims and leased writes as heartbeats (at most one write per worker per
+/// few seconds), active/idle/stale on the fixture's clock, the 24-hour horizon, roles, tenants and every bad input.
+/// Each test uses workers and workflows of its own; the class shares one clock, so a test moves it only forward.
+public class WorkersApiTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
+{
+    private HttpClient Ingest(string tenant = "alpha") => factory.Bearer(tenant, Roles.Ingest);
+
+    private static async Task<JsonElement> HeartbeatAsync(HttpClient client, string name, object? body = null)
+    {
+        var response = body is null
+            ? await client.PostAsync($"/api/workers/{Uri.EscapeDataString(name)}/heartbeat", null)
+            : await client.PostAsJsonAsync($"/api/workers/{Uri.EscapeDataString(name)}/heartbeat", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"heartbeat answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private async Task<JsonElement?> WorkerAsync(HttpClient client, string name)
+    {
+        var list = await client.GetJsonAsync("/api/workers");
+        var found = list.AsArray().FirstOrDefault(w => (string)w!["name"]! == name);
+        return found is null ? null : JsonDocument.Parse(found.ToJsonString()).RootElement.Clone();
+    }
+
+    private async Task<JsonElement> ClaimAsync(HttpClient client, string worker, string workflow, int leaseSeconds = 60)
+    {
+        var response = await client.PostAsJsonAsync("/api/queue/claim", new { worker, workflows = new[] { workflow }, leaseSeconds });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.JsonAsync();
+    }
+
+    private static async Task<JsonElement> Problem(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return await response.JsonAsync();
+    }
+
+    [Fact]
+    public async Task Heartbeat_Ingest_ListedIdleWithWhatItSaid()
+    {
+        var beat = await HeartbeatAsync(Ingest(), "hb-idle", new { workflows = new[] { "wf-a", "wf-b" }, host = "box-1", version = "2.0.1" });
+
+        Assert.Equal("hb-idle", beat.GetProperty("name").GetString());
+        var worker = (await WorkerAsync(factory.Bearer("alpha", Roles.Viewer), "hb-idle"))!.Value;
+        Assert.Equal("alpha", worker.GetProperty("tenantId").GetString());
+        Assert.Equal(WorkerStatus.Idle, worker.GetProperty("status").GetString());
+        Assert.Equal(factory.Clock.GetUtcNow(), worker.GetProperty("lastSeenAt").GetDateTimeOffset());
+        Assert.Equal(["wf-a", "wf-b"], worker.GetProperty("workflows").EnumerateArray().Select(w => w.GetString()!).ToArray());
+        Assert.Equal("box-1", worker.GetProperty("host").GetString());
+        Assert.Equal("2.0.1", worker.GetProperty("version").GetString());
+        Assert.Equal(0, worker.GetProperty("runsHeld").GetArrayLength());
+        Assert.Equal(0, worker.GetProperty("claimed24h").GetInt64());
+        Assert.Equal(0, worker.GetProperty("failed24h").GetInt64());
+    }
+
+    [Fact]
+    public async Task Heartbeat_EmptyBody_KeepsWhatTheWorkerSaidBefore()
+    {
+        await HeartbeatAsync(Ingest(), "hb-keep", new { host = "box-2", version = "1" });
+        factory.Clock.Advance(TimeSpan.FromSeconds(1));
+
+        await HeartbeatAsync(Ingest(), "hb-keep");
+
+        var worker = (await WorkerAsync(Ingest(), "hb-keep"))!.Value;
+        Assert.Equal("box-2", worker.GetProperty("host").GetString());
+        Assert.Equal(factory.Clock.GetUtcNow(), worker.GetProperty("lastSeenAt").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task List_IsTenantScoped_SuperAdminSeesEveryTenant()
+    {
+        await HeartbeatAsync(Ingest("alpha"), "hb-scope");
+        await HeartbeatAsync(Ingest("beta"), "hb-scope-beta");
+
+        Assert.NotNull(await WorkerAsync(factory.Bearer("alpha", Roles.Viewer), "hb-scope"));
+        Assert.Null(await WorkerAsync(factory.Bearer("beta", Roles.Viewer), "hb-scope"));
+        Assert.Null(await WorkerAsync(factory.Bearer("alpha", Roles.Viewer), "hb-scope-beta"));
+        var admin = factory.Bearer(KeyedFactory.SuperAdminKey);
+        Assert.Equal("alpha", (await WorkerAsync(admin, "hb-scope"))!.Value.GetProperty("tenantId").GetString());
+        Assert.Equal("beta", (await WorkerAsync(admin, "hb-scope-beta"))!.Value.GetProperty("tenantId").GetString());
+        var betaOnly = await admin.GetJsonAsync("/api/workers?tenant=beta");
+        Assert.All(betaOnly.AsArray(), w => Assert.Equal("beta", (string)w!["tenantId"]!));
+    }
+
+    [Theory]
+    [InlineData(Roles.Viewer, HttpStatusCode.Forbidden)]
+    [InlineData(Roles.Operator, HttpStatusCode.Forbidden)]
+    [InlineData(Roles.Ingest, HttpStatusCode.OK)]
+    [InlineData(Roles.Admin, HttpStatusCode.OK)]
+    public async Task Heartbeat_ByRole(string role, HttpStatusCode expected)
+    {
+        var response = await factory.Bearer("alpha", role).PostAsJsonAsync("/api/workers/hb-role/heartbeat", new { });
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task List_WithoutKey_401()
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, (await factory.Anonymous().GetAsync("/api/workers")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("{", "body")]
+    [InlineData("[]", "body")]
+    [InlineData("\"x\"", "body")]
+    [InlineData("{\"workflows\": \"wf\"}", "workflows")]
+    [InlineData("{\"workflows\": [1]}", "workflows")]
+    [InlineData("{\"host\": 5}", "host")]
+    [InlineData("{\"version\": {}}", "version")]
+    [InlineData("{\"cpu\": 3}", "cpu")]
+    public async Task Heartbeat_MalformedBody_400NamingTheField(string body, string field)
+    {
+        var response = await Ingest().PostAsync("/api/workers/hb-bad/heartbeat", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        var problem = await Problem(response);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        Assert.Null(await WorkerAsync(Ingest(), "hb-bad"));
+    }
+
+    [Fact]
+    public async Task Heartbeat_LongFields_400()
+    {
+        var response = await Ingest().PostAsJsonAsync("/api/workers/hb-long/heartbeat", new { host = new string('h', 201) });
+
+        var problem = await Problem(response);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("host", out _));
+    }
+
+    [Theory]
+    [InlineData(300)]
+    [InlineData(201)]
+    public async Task Heartbeat_NameOver200Characters_400NamingName(int length)
+    {
+        var response = await Ingest().PostAsJsonAsync($"/api/workers/{new string('w', length)}/heartbeat", new { });
+
+        var problem = await Problem(response);
+        Assert.Contains("1-200 characters", problem.GetProperty("errors").GetProperty("name")[0].GetString());
+    }
+
+    [Fact]
+    public async Task Heartbeat_Name200Characters_Accepted()
+    {
+        var name = new string('n', 200);
+
+        await HeartbeatAsync(Ingest(), name);
+
+        Assert.NotNull(await WorkerAsync(Ingest(), name));
+    }
+
+    [Theory]
+    [InlineData("/api/workers?status=idle", "status")]
+    [InlineData("/api/workers?tenant=beta", "tenant")]
+    public async Task List_BadParameter_400(string url, string name)
+    {
+        var problem = await Problem(await factory.Bearer("alpha", Roles.Viewer).GetAsync(url));
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty(name, out _));
+    }
+
+    [Fact]
+    public async Task Claim_CountsAsHeartbeatAndClaim_WorkerActiveHoldingTheRun()
+    {
+        var client = Ingest();
+        var run = (await client.CreateRunAsync(new { workflowName = "wf-claimed" })).GetProperty("id").GetString()!;
+
+        await ClaimAsync(client, "claimer-1", "wf-claimed");
+
+        var worker = (await WorkerAsync(client, "claimer-1"))!.Value;
+        Assert.Equal(WorkerStatus.Active, worker.GetProperty("status").GetString());
+        Assert.Equal([run], worker.GetProperty("runsHeld").EnumerateArray().Select(r => r.GetString()!).ToArray());
+        Assert.Equal(1, worker.GetProperty("claimed24h").GetInt64());
+        Assert.Equal(factory.Clock.GetUtcNow(), worker.GetProperty("lastSeenAt").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task LeasedWrites_AreHeartbeats_AtMostOneWritePerWorkerPerFiveSeconds()
+    {
+        var client = Ingest();
+        var run = (await client.CreateRunAsync(new { workflowName = "wf-leased" })).GetProperty("id").GetString()!;
+        await ClaimAsync(client, "leased-1", "wf-leased", leaseSeconds: 120);
+        var claimedAt = factory.Clock.GetUtcNow();
+
+        // Inside the first five seconds after the claim's own write, steps and patches write no heartbeat.
+        factory.Clock.Advance(TimeSpan.FromSeconds(3));
+        await client.PutAsJsonAsync($"/api/runs/{run}/steps/s1", new { status = "running" });
+        await client.PatchJsonAsync($"/api/runs/{run}", new { metrics = new { targetsMatched = 3 } });
+        var quiet = (await WorkerAsync(client, "leased-1"))!.Value.GetProperty("lastSeenAt").GetDateTimeOffset();
+        // Past them, the next write for the run is one.
+        factory.Clock.Advance(TimeSpan.FromSeconds(50));
+        await client.PutAsJsonAsync($"/api/runs/{run}/steps/s1", new { status = "completed" });
+        var seen = (await WorkerAsync(client, "leased-1"))!.Value;
+
+        Assert.Equal(claimedAt, quiet);
+        Assert.Equal(claimedAt + TimeSpan.FromSeconds(53), seen.GetProperty("lastSeenAt").GetDateTimeOffset());
+        Assert.Equal(WorkerStatus.Active, seen.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task LeasedRunFails_CountsAFailureOfItsWorker_WhichIsIdleAfter()
+    {
+        var client = Ingest();
+        var run = (await client.CreateRunAsync(new { workflowName = "wf-failing" })).GetProperty("id").GetString()!;
+        await ClaimAsync(client, "failer-1", "wf-failing");
+
+        var patched = await client.PatchJsonAsync($"/api/runs/{run}", new { status = "failed", error = new { message = "boom" } });
+
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        var worker = (await WorkerAsync(client, "failer-1"))!.Value;
+        Assert.Equal(1, worker.GetProperty("failed24h").GetInt64());
+        Assert.Equal(1, worker.GetProperty("claimed24h").GetInt64());
+        Assert.Equal(WorkerStatus.Idle, worker.GetProperty("status").GetString());
+        Assert.Equal(0, worker.GetProperty("runsHeld").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task NoHeartbeatFor60Seconds_Stale_AndTheLeaseExpiryIsNoHeartbeatButAFailure()
+    {
+        var client = Ingest();
+        var run = (await client.CreateRunAsync(new { workflowName = "wf-vanish" })).GetProperty("id").GetString()!;
+        await ClaimAsync(client, "vanisher-1", "wf-vanish", leaseSeconds: 30);
+        await HeartbeatAsync(Ingest(), "steady-1");
+
+        factory.Clock.Advance(TimeSpan.FromSeconds(59));
+        var before = (await WorkerAsync(client, "vanisher-1"))!.Value;
+        factory.Clock.Advance(TimeSpan.FromSeconds(1));
+        var after = (await WorkerAsync(client, "vanisher-1"))!.Value;
+        var expired = await factory.Services.GetRequiredService<RunQueue>().ExpireLeasesAsync();
+        var swept = (await WorkerAsync(client, "vanisher-1"))!.Value;
+
+        Assert.Equal(WorkerStatus.Active, before.GetProperty("status").GetString());
+        Assert.Equal(WorkerStatus.Stale, after.GetProperty("status").GetString());
+        Assert.Equal([run], after.GetProperty("runsHeld").EnumerateArray().Select(r => r.GetString()!).ToArray());
+        Assert.Contains(expired, r => r.Id == run);
+        Assert.Equal(WorkerStatus.Stale, swept.GetProperty("status").GetString());
+        Assert.Equal(after.GetProperty("lastSeenAt").GetDateTimeOffset(), swept.GetProperty("lastSeenAt").GetDateTimeOffset());
+        Assert.Equal(1, swept.GetProperty("failed24h").GetInt64());
+        Assert.Equal(WorkerStatus.Stale, (await WorkerAsync(client, "steady-1"))!.Value.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task UnseenFor24Hours_LeavesTheList()
+    {
+        await HeartbeatAsync(Ingest(), "hb-forgotten");
+
+        factory.Clock.Advance(TimeSpan.FromHours(23.9));
+        var kept = await WorkerAsync(Ingest(), "hb-forgotten");
+        factory.Clock.Advance(TimeSpan.FromHours(0.2));
+        var gone = await WorkerAsync(Ingest(), "hb-forgotten");
+        await factory.Services.GetRequiredService<WorkerBook>().PruneAsync();
+
+        Assert.Equal(WorkerStatus.Stale, kept!.Value.GetProperty("status").GetString());
+        Assert.Null(gone);
+        Assert.Null(await WorkerAsync(Ingest(), "hb-forgotten"));
+    }
+}
+
+public sealed class WorkersApiTestsOnPostgres(PostgresKeyedFactory factory) : WorkersApiTests(factory), IClassFixture<PostgresKeyedFactory>;

@@ -1,0 +1,23 @@
+using RunMonitor.Web.Alerts;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Api;
+
+/// SPEC "Alerts": `GET /api/alerts` → the caller's tenant's rules with their values and states, and their latest events.
+public static class AlertsApi
+{
+    public static IEndpointRouteBuilder MapAlertsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(Routes.ApiAlerts, GetAsync).RequireAuthorization(Policies.RequireRead);
+        return app;
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext http, AlertEvaluator alerts, CancellationToken ct)
+    {
+        var (tenant, error) = TenantQuery.Parse(http);
+        if (error is not null) return Problems.BadParameter(error);
+        var rules = await alerts.StatusAsync(tenant, ct);
+        var events = await alerts.EventsAsync(tenant, ct);
+        return Results.Ok(new { rules = rules.Select(AlertJson.Rule), events = events.Select(AlertJson.Event) });
+    }
+}

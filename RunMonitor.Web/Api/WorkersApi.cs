@@ -1,0 +1,69 @@
+using System.Text.Json;
+using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Api;
+
+/// SPEC "Workers": a worker's heartbeat, and the list of workers of the caller's tenant.
+public static class WorkersApi
+{
+    public static IEndpointRouteBuilder MapWorkersApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost(Routes.ApiWorkerHeartbeat, HeartbeatAsync).RequireAuthorization(Policies.RequireIngest);
+        app.MapGet(Routes.ApiWorkers, ListAsync).RequireAuthorization(Policies.RequireRead);
+        return app;
+    }
+
+    /// `{workflows?, host?, version?}` (an empty body too) → 200 with the worker as the list shows it.
+    private static async Task<IResult> HeartbeatAsync(string name, HttpContext http, WorkerBook workers, CancellationToken ct)
+    {
+        if (WorkerName.Problem(name) is { } problem) return Problems.Validation(new() { ["name"] = [problem] });
+        var (root, bad) = await ControlApi.ReadOptionalJsonAsync(http, ct);
+        if (bad is not null) return bad;
+        var errors = new Dictionary<string, List<string>>();
+        var beat = ParseHeartbeat(root, errors);
+        if (beat is null) return Problems.Validation(errors);
+        var tenant = http.Caller().TenantId ?? Caller.DefaultTenant;
+        await workers.HeartbeatAsync(tenant, name, beat, ct);
+        var seen = (await workers.ListAsync(tenant, ct)).FirstOrDefault(w => w.Name == name);
+        return seen is null ? Results.Ok() : Results.Ok(seen);
+    }
+
+    public static WorkerHeartbeat? ParseHeartbeat(JsonElement root, Dictionary<string, List<string>> errors)
+    {
+        if (root.ValueKind == JsonValueKind.Undefined) return new WorkerHeartbeat(null, null, null);
+        var body = JsonBody.Object(root, errors);
+        if (body is null) return null;
+        var workflows = body.Strings("workflows", 100, 200);
+        var host = body.String("host", 200);
+        var version = body.String("version", 100);
+        body.RejectUnknown();
+        return errors.Count > 0 ? null : new WorkerHeartbeat(workflows, host, version);
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext http, WorkerBook workers, CancellationToken ct)
+    {
+        var (tenant, error) = TenantQuery.Parse(http);
+        if (error is not null) return Problems.BadParameter(error);
+        return Results.Ok(await workers.ListAsync(tenant, ct));
+    }
+}
+
+/// The one parameter the workers' and alerts' reads take: `tenant`, a super admin's choice of one tenant.
+public static class TenantQuery
+{
+    /// The tenant to read (the caller's own, a super admin's choice, or null for every tenant), or what was wrong.
+    public static (string? Tenant, BadParameter? Error) Parse(HttpContext http)
+    {
+        var caller = http.Caller();
+        foreach (var (name, values) in http.Request.Query)
+        {
+            if (name != RunTenant.Parameter) return (null, new BadParameter(name, "is not a parameter here; the only one is tenant (super admins)"));
+            if (!caller.IsSuperAdmin) return (null, new BadParameter(name, "is for super admins only; your key sees its own tenant"));
+            if (values.Count != 1 || !RunFilter.TenantPattern().IsMatch(values.ToString()))
+                return (null, new BadParameter(name, "accepts one tenant id: 1-64 of a-z, 0-9, _ and -"));
+            return (values.ToString(), null);
+        }
+        return (caller.TenantId, null);
+    }
+}

@@ -1,0 +1,48 @@
+using RunMonitor.Web.Alerts;
+using RunMonitor.Web.Security;
+
+namespace RunMonitor.Web.Pages;
+
+/// The firing rules a caller sees, each with the runs list that shows what fires.
+public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, string Link)> Firing)
+{
+    public static async Task<AlertBannerModel> ForAsync(AlertEvaluator alerts, HttpContext http, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        if (http.User.Identity?.IsAuthenticated != true) return new([]);
+        var firing = await alerts.FiringAsync(caller, ct);
+        return new(firing.Select(s => (s, Routes.RunsFor(QueryFor(s.Rule, caller.IsSuperAdmin)))).ToList());
+    }
+
+    /// The list filter that shows a rule's runs: its failures, stuck or queued runs, or its workflow's runs.
+    public static string QueryFor(AlertRule rule, bool superAdmin)
+    {
+        var query = new List<KeyValuePair<string, string?>>();
+        if (superAdmin && rule.Tenant is not null) query.Add(new("tenant", rule.Tenant));
+        if (rule.Workflow is not null) query.Add(new("workflow", rule.Workflow));
+        var status = rule.Kind switch
+        {
+            AlertKind.FailureRate => "failed",
+            AlertKind.StuckRuns => "running",
+            AlertKind.QueueDepth => "queued",
+            _ => null,
+        };
+        if (status is not null) query.Add(new("status", status));
+        return Microsoft.AspNetCore.Http.QueryString.Create(query).ToString().TrimStart('?');
+    }
+
+    public static string Describe(AlertRuleStatus s) => s.Rule.Kind switch
+    {
+        AlertKind.FailureRate => $"failure rate {Percent(s.Value)} (threshold {Percent(s.Rule.Threshold)})",
+        AlertKind.StuckRuns => $"{Runs(s.Value)} running longer than {Minutes(s.Rule.Window.TotalMinutes)} (threshold {Count(s.Rule.Threshold)})",
+        AlertKind.QueueDepth => $"{Runs(s.Value)} queued (threshold {Count(s.Rule.Threshold)})",
+        AlertKind.CostPerDay => $"{Usd(s.Value)} in the last 24 hours (threshold {Usd(s.Rule.Threshold)})",
+        _ => s.Value is { } v ? $"no run for {Minutes(v)} (threshold {Minutes(s.Rule.Threshold)})" : "no run ever reported",
+    };
+
+    private static string Percent(double? v) => v is { } x ? (x * 100).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%" : "—";
+    private static string Runs(double? v) => Count(v) + (v is 1 ? " run" : " runs");
+    private static string Count(double? v) => v is { } x ? ((long)x).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "—";
+    private static string Usd(double? v) => v is { } x ? "$" + x.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "—";
+    private static string Minutes(double v) => ((long)v).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " min";
+}
