@@ -16,6 +16,8 @@ if (args is ["--ab", var urlA, var urlB, ..]) return await AbAsync(urlA, urlB, B
 if (args is ["--deep", ..]) return await DeepAsync(BenchOptions.Parse(args), args.Contains("--no-cursor"));
 // `--logs`: batch ingest of log lines and step updates, and the reads of a run holding 100,000 lines (LogsBench).
 if (args is ["--logs", ..]) return await LogsBench.RunAsync(BenchOptions.Parse(args));
+// `--bulk`: a bulk retry of every failed run while the list is read and writers ingest (BulkBench).
+if (args is ["--bulk", ..]) return await BulkBench.RunAsync(BenchOptions.Parse(args));
 var options = BenchOptions.Parse(args);
 // As a browser: it asks for Brotli or gzip and decodes the answer, so the figures include both ends of compression.
 using var handler = new SocketsHttpHandler

@@ -65,7 +65,10 @@
     enhance(event.target);
     var panel = document.querySelector("#step-panel [data-step-id]");
     if (panel && event.target.id === "step-timeline") markSelected(panel.getAttribute("data-step-id"));
-    if (event.target.id === "step-panel" && panel) panel.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    if (event.target.id === "step-panel" && panel) {
+      var still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      panel.scrollIntoView({ block: "nearest", behavior: still ? "auto" : "smooth" });
+    }
   });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { enhance(document); });
