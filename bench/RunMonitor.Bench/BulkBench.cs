@@ -46,8 +46,8 @@ static class BulkBench
         Console.WriteLine();
         Console.WriteLine("| | idle | while the operation runs | ratio |");
         Console.WriteLine("| --- | ---: | ---: | ---: |");
-        Console.WriteLine($"| list p50 ms `{ListPath}` | {P(idleList, .5):F2} | {P(busyList, .5):F2} | {P(busyList, .5) / P(idleList, .5):F2}× |");
-        Console.WriteLine($"| list p99 ms | {P(idleList, .99):F2} | {P(busyList, .99):F2} | {P(busyList, .99) / P(idleList, .99):F2}× |");
+        Console.WriteLine($"| list p50 ms `{ListPath}` | {Measure.Percentile(idleList, .5):F2} | {Measure.Percentile(busyList, .5):F2} | {Measure.Percentile(busyList, .5) / Measure.Percentile(idleList, .5):F2}× |");
+        Console.WriteLine($"| list p99 ms | {Measure.Percentile(idleList, .99):F2} | {Measure.Percentile(busyList, .99):F2} | {Measure.Percentile(busyList, .99) / Measure.Percentile(idleList, .99):F2}× |");
         Console.WriteLine($"| ingest writes/s ({options.Writers} writers, POST /api/runs) | {idleWrites:N0} | {busyWrites:N0} | {busyWrites / idleWrites:P0} |");
         return 0;
     }
@@ -56,28 +56,19 @@ static class BulkBench
     private static async Task<(List<double> List, double WritesPerSecond)> MeasureAsync(HttpClient http, int writers, TimeSpan span, Func<bool> more)
     {
         var clock = Stopwatch.StartNew();
-        bool Going() => clock.Elapsed < span && more();
-        long writes = 0;
-        var writerTasks = Enumerable.Range(0, writers).Select(async w =>
-        {
-            var n = 0;
-            while (Going())
-            {
-                var body = $$"""{"workflowName":"bench-ingest","name":"writer {{w}} run {{n++}}","status":"running","steps":[{"stepId":"a"},{"stepId":"b"}]}""";
-                using var response = await http.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
-                if (response.IsSuccessStatusCode) Interlocked.Increment(ref writes);
-            }
-        }).ToList();
+        using var stop = new CancellationTokenSource(span);
+        var writing = Measure.IngestAsync(http, writers, int.MaxValue, stop.Token);
         var list = new List<double>();
-        while (Going())
+        while (!stop.IsCancellationRequested && more())
         {
             var start = Stopwatch.GetTimestamp();
             await Get(http, ListPath);
             list.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
-        await Task.WhenAll(writerTasks);
+        await stop.CancelAsync();
+        var (total, _, failures, _) = await writing;
         list.Sort();
-        return (list, writes / clock.Elapsed.TotalSeconds);
+        return (list, (total - failures) / clock.Elapsed.TotalSeconds);
     }
 
     private static async Task Get(HttpClient http, string path)
@@ -94,6 +85,4 @@ static class BulkBench
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    private static double P(List<double> sorted, double p) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 }

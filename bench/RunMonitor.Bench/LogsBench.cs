@@ -56,7 +56,7 @@ static class LogsBench
             }
             target.Sort();
             statics.Sort();
-            Say($"| {name} `{path}` | {Percentile(target, 0.5):F2} | {Percentile(target, 0.99):F2} | {Percentile(statics, 0.99):F2} |");
+            Say($"| {name} `{path}` | {Measure.Percentile(target, 0.5):F2} | {Measure.Percentile(target, 0.99):F2} | {Measure.Percentile(statics, 0.99):F2} |");
         }
         if (options.Output is { } file) await File.WriteAllLinesAsync(file, output);
         return 0;
@@ -102,5 +102,4 @@ static class LogsBench
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 
-    private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 }

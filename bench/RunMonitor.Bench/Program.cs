@@ -50,9 +50,9 @@ foreach (var (name, path) in targets)
     var throughput = WrkAvailable()
         ? await MeasureWithWrkAsync(options.BaseUrl + path, options.Connections, options.ThroughputSeconds)
         : await MeasureThroughputAsync(http, path, options.Connections, options.ThroughputSeconds);
-    var p50 = Percentile(latencies, 0.50);
-    var p99 = Percentile(latencies, 0.99);
-    var staticP99 = Percentile(staticLatencies, 0.99);
+    var p50 = Measure.Percentile(latencies, 0.50);
+    var p99 = Measure.Percentile(latencies, 0.99);
+    var staticP99 = Measure.Percentile(staticLatencies, 0.99);
     results.Add($"| {name} `{path}` | {p50:F2} | {p99:F2} | {throughput:N0} | {staticP99:F2} | {p99 / staticP99:F1}× |");
     figures.Add(string.Join('\t', name, path, p50.ToString("F2", CultureInfo.InvariantCulture), p99.ToString("F2", CultureInfo.InvariantCulture),
         throughput.ToString("F0", CultureInfo.InvariantCulture), (p99 / staticP99).ToString("F1", CultureInfo.InvariantCulture),
@@ -110,8 +110,8 @@ static async Task<int> AbAsync(string urlA, string urlB, int count)
         }
         timesA.Sort();
         timesB.Sort();
-        var (a50, b50) = (Percentile(timesA, .5), Percentile(timesB, .5));
-        Console.WriteLine($"| {name} `{path}` | {a50:F3} | {Percentile(timesA, .99):F2} | {b50:F3} | {Percentile(timesB, .99):F2} | {b50 / a50:F2} |");
+        var (a50, b50) = (Measure.Percentile(timesA, .5), Measure.Percentile(timesB, .5));
+        Console.WriteLine($"| {name} `{path}` | {a50:F3} | {Measure.Percentile(timesA, .99):F2} | {b50:F3} | {Measure.Percentile(timesB, .99):F2} | {b50 / a50:F2} |");
     }
     return 0;
 }
@@ -139,12 +139,12 @@ static async Task<int> DeepAsync(BenchOptions options, bool noCursor)
         for (var i = 0; i < 20; i++) await GetAsync(http, path);
         var idle = await TimesAsync(http, path, count);
         using var stop = new CancellationTokenSource();
-        var writers = MeasureIngestAsync(http, options.Writers, 3_600, stop.Token);
+        var writers = Measure.IngestAsync(http, options.Writers, 3_600, stop.Token);
         await Task.Delay(1_000);
         var busy = await TimesAsync(http, path, count);
         await stop.CancelAsync();
         var (total, perSecond, failures, _) = await writers;
-        Console.WriteLine($"| {name} `{path.Split("&after=")[0]}` | {Percentile(idle, .5):F2} | {Percentile(idle, .99):F2} | {Percentile(busy, .5):F2} | {Percentile(busy, .99):F2} ({perSecond:N0} writes/s, {failures} failed) |");
+        Console.WriteLine($"| {name} `{path.Split("&after=")[0]}` | {Measure.Percentile(idle, .5):F2} | {Measure.Percentile(idle, .99):F2} | {Measure.Percentile(busy, .5):F2} | {Measure.Percentile(busy, .99):F2} ({perSecond:N0} writes/s, {failures} failed) |");
     }
     return 0;
 }
@@ -256,32 +256,8 @@ static async Task GetAsync(HttpClient http, string path)
 // As with wrk: three seconds of writes warm the write path, unmeasured.
 static async Task<(long Total, double PerSecond, long Failures, long Locked)> WarmThenMeasureIngestAsync(HttpClient http, int writers, int seconds)
 {
-    await MeasureIngestAsync(http, writers, 3);
-    return await MeasureIngestAsync(http, writers, seconds);
-}
-
-static async Task<(long Total, double PerSecond, long Failures, long Locked)> MeasureIngestAsync(HttpClient http, int writers, int seconds, CancellationToken cancel = default)
-{
-    var stop = Stopwatch.StartNew();
-    long total = 0, failures = 0, locked = 0;
-    var tasks = Enumerable.Range(0, writers).Select(async w =>
-    {
-        var n = 0;
-        while (stop.Elapsed.TotalSeconds < seconds && !cancel.IsCancellationRequested)
-        {
-            var body = $$"""{"workflowName":"bench-ingest","name":"writer {{w}} run {{n++}}","status":"running","steps":[{"stepId":"a"},{"stepId":"b"}]}""";
-            using var response = await http.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
-            Interlocked.Increment(ref total);
-            if (!response.IsSuccessStatusCode)
-            {
-                Interlocked.Increment(ref failures);
-                var text = await response.Content.ReadAsStringAsync();
-                if (text.Contains("database is locked", StringComparison.OrdinalIgnoreCase)) Interlocked.Increment(ref locked);
-            }
-        }
-    });
-    await Task.WhenAll(tasks);
-    return (total, total / stop.Elapsed.TotalSeconds, failures, locked);
+    await Measure.IngestAsync(http, writers, 3);
+    return await Measure.IngestAsync(http, writers, seconds);
 }
 
 static async Task<int> CombineAsync(string[] args)
@@ -310,9 +286,6 @@ static async Task<int> CombineAsync(string[] args)
     foreach (var line in lines) Console.WriteLine(line);
     return 0;
 }
-
-static double Percentile(List<double> sorted, double p) =>
-    sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
 sealed record BenchOptions(string BaseUrl, int LatencyRequests, int Connections, int ThroughputSeconds, int Writers, string? Output, string? Figures)
 {
