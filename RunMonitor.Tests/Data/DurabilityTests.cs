@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Data;
@@ -52,11 +53,19 @@ public sealed class DurabilityTests
     [Fact]
     public async Task UnpooledConnection_HasTheStoresSync()
     {
-        using var database = new Database(Path.Combine(Path.GetTempPath(), "rm-durability-" + Guid.NewGuid().ToString("N") + ".db"), Durability.Relaxed);
+        var path = Path.Combine(Path.GetTempPath(), "rm-durability-" + Guid.NewGuid().ToString("N") + ".db");
+        try
+        {
+            using var database = new Database(path, Durability.Relaxed);
+            await using var connection = await database.OpenUnpooledAsync();
 
-        await using var connection = await database.OpenUnpooledAsync();
-
-        Assert.Equal(1, await connection.ExecuteScalarAsync<long>("PRAGMA synchronous"));
+            Assert.Equal(1, await connection.ExecuteScalarAsync<long>("PRAGMA synchronous"));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            File.Delete(path);
+        }
     }
 
     private sealed class DurabilityFactory(string? durability) : RunMonitorFactory

@@ -67,6 +67,8 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
         AssertNoFullScan("claim workflows", await PlanAsync(RunQueue.ClaimSql(PostgresDialect.Instance, tenant: false, workflows: true), claim));
         AssertNoFullScan("claim tenant workflows", await PlanAsync(RunQueue.ClaimSql(PostgresDialect.Instance, tenant: true, workflows: true), claim));
         AssertNoFullScan("expired leases", await PlanAsync(RunQueue.ExpiredLeasesSql(PostgresDialect.Instance), new { Now = "2026-11-21T12:00:00.000Z" }));
+        foreach (var (what, sql) in QueryPlanTests.AdminStatements(PostgresDialect.Instance))
+            AssertNoFullScan(what, await PlanAsync(sql, QueryPlanTests.Admin));
     }
 
     [Fact]

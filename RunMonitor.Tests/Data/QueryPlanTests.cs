@@ -44,8 +44,38 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
             while (await Services.GetRequiredService<NameIndexer>().IndexPassAsync() > 0) { }
             if (!Analyze) return;
             await using var connection = await database.OpenAsync();
-            await connection.ExecuteAsync("ANALYZE main;");
+            // What the seed leaves: the runs and derived tables analyzed, the steps not (the admin page's skills
+            // sample walked every step under exactly these statistics).
+            await connection.ExecuteAsync(SeedCommand.AnalyzeForPlanner);
+            if (StatisticsRows is { } rows) await ScaleStatisticsAsync(connection, rows);
         }
+
+        /// When set, the runs' statistics are scaled to say the table holds this many runs.
+        protected virtual long? StatisticsRows => null;
+    }
+
+    /// The seeded store with the runs' statistics scaled to ten million (`sqlite_stat1` is plain data SQLite reads at
+    /// `ANALYZE sqlite_schema`): the planner weighs every statement as it would at the 10M bench store, where a
+    /// plan that suits 20,000 runs can flip to a walk of a whole table.
+    public sealed class TenMillionFactory : SeededFactory
+    {
+        protected override long? StatisticsRows => 10_000_000;
+    }
+
+    /// Every figure of the runs' `sqlite_stat1` rows (the row count, then the rows per distinct prefix of each index)
+    /// grows by the ratio of `rows` to today's count; a prefix that names one run (1) stays one.
+    private static async Task ScaleStatisticsAsync(System.Data.Common.DbConnection connection, long rows)
+    {
+        var stats = (await connection.QueryAsync<(string Idx, string Stat)>("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'runs'")).ToList();
+        Assert.NotEmpty(stats);
+        foreach (var (idx, stat) in stats)
+        {
+            var figures = stat.Split(' ');
+            var ratio = (double)rows / long.Parse(figures[0], System.Globalization.CultureInfo.InvariantCulture);
+            var scaled = figures.Select((f, i) => long.TryParse(f, out var n) && (i == 0 || n > 1) ? ((long)Math.Round(n * ratio)).ToString(System.Globalization.CultureInfo.InvariantCulture) : f);
+            await connection.ExecuteAsync("UPDATE sqlite_stat1 SET stat = @Stat WHERE tbl = 'runs' AND idx IS @Idx", new { Stat = string.Join(' ', scaled), Idx = idx });
+        }
+        await connection.ExecuteAsync("ANALYZE sqlite_schema");
     }
 
     public sealed class UnanalyzedFactory : SeededFactory
@@ -70,11 +100,21 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
     // "SCAN runs" with no index is a walk of the whole table; SEARCH or an ordered index scan that stops at the page is not.
     private static readonly Regex FullScan = new(@"^SCAN (runs|steps)\b(?! USING)", RegexOptions.Compiled);
 
+    /// The plan's lines, with an alias of runs or steps (`SCAN s`) spelled as its table (`SCAN steps`) so a walk
+    /// through an alias is seen.
     internal static async Task<IReadOnlyList<string>> PlanAsync(Database database, string sql, object? parameters)
     {
         await using var connection = await database.OpenAsync();
-        return (await connection.QueryAsync<(long, long, long, string)>("EXPLAIN QUERY PLAN " + sql, parameters)).Select(r => r.Item4).ToList();
+        var aliases = Alias.Matches(sql).ToDictionary(m => m.Groups["alias"].Value, m => m.Groups["table"].Value.ToLowerInvariant(), StringComparer.OrdinalIgnoreCase);
+        return (await connection.QueryAsync<(long, long, long, string)>("EXPLAIN QUERY PLAN " + sql, parameters))
+            .Select(r => PlanTable.Replace(r.Item4, m => aliases.TryGetValue(m.Groups[2].Value, out var table) ? $"{m.Groups[1].Value} {table}" : m.Value))
+            .ToList();
     }
+
+    private static readonly Regex Alias = new(
+        @"\b(?:FROM|JOIN)\s+(?<table>runs|steps)\s+(?:AS\s+)?(?!(?:WHERE|ON|JOIN|CROSS|LEFT|INNER|ORDER|GROUP|LIMIT|USING|INDEXED|NOT|AS)\b)(?<alias>[A-Za-z_]\w*)",
+        RegexOptions.Compiled | RegexOptions.IgnoreCase);
+    private static readonly Regex PlanTable = new(@"^(SCAN|SEARCH) (\w+)\b", RegexOptions.Compiled);
 
     internal static void AssertNoFullScan(string what, IReadOnlyList<string> plan) =>
         Assert.False(plan.Any(FullScan.IsMatch), $"{what} scans a whole table:\n  {string.Join("\n  ", plan)}");
@@ -103,7 +143,21 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
         AssertNoFullScan("claim workflows", await PlanAsync(database, RunQueue.ClaimSql(database.Dialect, tenant: false, workflows: true), claim));
         AssertNoFullScan("claim tenant workflows", await PlanAsync(database, RunQueue.ClaimSql(database.Dialect, tenant: true, workflows: true), claim));
         AssertNoFullScan("expired leases", await PlanAsync(database, RunQueue.ExpiredLeasesSql(database.Dialect), new { Now = "2026-11-21T12:00:00.000Z" }));
+        foreach (var (what, sql) in AdminStatements(database.Dialect))
+            AssertNoFullScan(what, await PlanAsync(database, sql, Admin));
     }
+
+    /// The admin page's statements, with the parameters of a 7-day window.
+    internal static readonly object Admin = new { Since = "2026-11-15T00:00:00.000Z", SinceHour = "2026-11-15T00", SinceDay = "2026-11-15", Sample = AdminStore.RunSample, Limit = 10 };
+
+    internal static IEnumerable<(string What, string Sql)> AdminStatements(ISqlDialect dialect) =>
+    [
+        ("admin p95 of runs", AdminStore.P95Runs),
+        ("admin slowest skills", AdminStore.SlowestSkills),
+        ("admin runs per day", AdminStore.RunsPerDay),
+        ("admin top failing", AdminStore.TopFailing),
+        ("admin usage", dialect.UsageByTenantModel),
+    ];
 
     [Fact]
     public async Task FullScanPattern_RecognisesATableWalk()

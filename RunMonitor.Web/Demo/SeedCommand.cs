@@ -136,7 +136,7 @@ public static class SeedCommand
     // query) and the small derived tables. Steps and run errors are only ever read by their run's id through
     // their primary key, and the name index's shadow tables by FTS5 itself; reading their millions of rows for
     // statistics took a third of this phase, and a lookup by the leading column of an index needs none.
-    private const string AnalyzeForPlanner = "ANALYZE runs; ANALYZE run_counts; ANALYZE run_rollups; ANALYZE run_daily; ANALYZE workflows;";
+    internal const string AnalyzeForPlanner = "ANALYZE runs; ANALYZE run_counts; ANALYZE run_rollups; ANALYZE run_daily; ANALYZE workflows;";
 
     private static async Task PhaseAsync(TextWriter output, string phase, Func<Task> work)
     {

@@ -84,7 +84,7 @@ public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect 
     public const int RunSample = 50_000;
     public const int StepSample = 50_000;
 
-    private const string P95Runs = """
+    internal const string P95Runs = """
         WITH sample AS (
             SELECT duration_ms FROM runs WHERE created_at >= @Since AND duration_ms IS NOT NULL
             ORDER BY created_at DESC LIMIT @Sample)
@@ -102,7 +102,7 @@ public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect 
     }
 
     // From the hourly rollups the triggers keep (0005), not by scanning a month of runs.
-    private const string RunsPerDay = """
+    internal const string RunsPerDay = """
         SELECT substr(hour, 1, 10) AS Day, status AS Status, SUM(runs) AS Count
         FROM run_rollups WHERE hour >= @SinceHour
         GROUP BY Day, Status
@@ -116,7 +116,7 @@ public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect 
     }
 
     // From the daily rollup the triggers keep (0006), not by grouping a month of runs.
-    private const string TopFailing = """
+    internal const string TopFailing = """
         SELECT tenant_id AS TenantId, workflow_name AS WorkflowName,
                SUM(CASE WHEN status = 'failed' THEN runs ELSE 0 END) AS Failed, SUM(runs) AS Total
         FROM run_daily WHERE day >= @SinceDay
@@ -133,11 +133,14 @@ public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect 
         return (await connection.QueryAsync<WorkflowFailures>(TopFailing, new { SinceDay = DbTime.ToDb(since)[..10], Limit = limit })).ToList();
     }
 
-    private const string SlowestSkills = """
+    // The runs newest first (an index range) and each run's steps by its key; SQLite's CROSS JOIN keeps that order.
+    // Left to choose, SQLite walked every step and looked up its run: 85 s at 10,000,000 runs against 0.05 s.
+    internal const string SlowestSkills = """
         WITH sample AS (
             SELECT s.skill_id AS SkillId, s.duration_ms AS DurationMs
-            FROM runs r JOIN steps s ON s.tenant_id = r.tenant_id AND s.run_id = r.id
-            WHERE r.created_at >= @Since AND s.duration_ms IS NOT NULL AND s.skill_id IS NOT NULL
+            FROM runs r CROSS JOIN steps s
+            WHERE s.tenant_id = r.tenant_id AND s.run_id = r.id
+              AND r.created_at >= @Since AND s.duration_ms IS NOT NULL AND s.skill_id IS NOT NULL
             ORDER BY r.created_at DESC LIMIT @Sample)
         SELECT SkillId, Steps, AvgMs, DurationMs AS P95Ms FROM (
             SELECT SkillId, DurationMs,
