@@ -7,6 +7,8 @@
 # --durability (or BENCH_DURABILITY) is the app's RunMonitor:Durability: full (the default) syncs every commit.
 #        bench/run.sh --deep [--runs N]     deep pages of the list with the list cache off, idle and while 8 writers
 #                                           ingest, on the SQLite store: bench/results/deep-N.md
+#        bench/run.sh --prepare [...]       only seed (and load, and copy into PostgreSQL) what the same command
+#                                           without --prepare measures, then stop: the long part, run ahead of time
 #        bench/run.sh --peers [--runs N]    Hangfire 1.8's dashboard and RunMonitor on one PostgreSQL holding N jobs and
 #                                           N runs, the same questions asked of both, interleaved: bench/results/peers-N.md
 set -euo pipefail
@@ -18,6 +20,7 @@ postgres=auto
 durability="${BENCH_DURABILITY:-full}"
 peers=no
 deep=no
+prepare=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -26,7 +29,8 @@ while [ $# -gt 0 ]; do
     --durability) durability="$2"; shift 2 ;;
     --peers) peers=yes; shift ;;
     --deep) deep=yes; shift ;;
-    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--durability full|relaxed] [--peers | --deep]" >&2; exit 2 ;;
+    --prepare) prepare=yes; shift ;;
+    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--durability full|relaxed] [--peers | --deep] [--prepare]" >&2; exit 2 ;;
   esac
 done
 case "$durability" in full|relaxed) ;; *) echo "--durability accepts full or relaxed" >&2; exit 2 ;; esac
@@ -72,6 +76,7 @@ if [ "$peers" = yes ]; then
     "$peers_app" load --db "$pg" --jobs "$runs"
     touch "$peers_dir/loaded"
   fi
+  [ "$prepare" = yes ] && exit 0
   RunMonitor__Database="$pg" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
     "$app" --contentRoot "$PWD/RunMonitor.Web" --urls "http://127.0.0.1:$port" >"$peers_dir/runmonitor.log" 2>&1 & pids+=($!)
   ASPNETCORE_ENVIRONMENT=Production "$peers_app" serve --db "$pg" --urls "http://127.0.0.1:$hf_port" >"$peers_dir/hangfire.log" 2>&1 & pids+=($!)
@@ -131,6 +136,26 @@ trap cleanup EXIT
 bench_client() { dotnet bench/RunMonitor.Bench/bin/Release/net10.0/RunMonitor.Bench.dll --url "http://127.0.0.1:$port" --seconds "$seconds" "$@"; }
 rss() { echo "$(( $(awk '/VmRSS/ { print $2 }' "/proc/$pid/status") / 1024 )) MB (peak $(( $(awk '/VmHWM/ { print $2 }' "/proc/$pid/status") / 1024 )) MB)"; }
 
+# postgres_store: the throwaway cluster started on $pg_port, the seeded store copied into it once; its connection in $pg.
+postgres_store() {
+  pg_port=$((port + 1))
+  start_cluster "$pg_data" "$pg_port" "$([ -f "$pg_data/copied" ] && echo no || echo yes)"
+  pg="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
+  if [ ! -f "$pg_data/copied" ]; then
+    start=$(date +%s.%N)
+    "$app" copy-store --from "$db" --to "$pg"
+    end=$(date +%s.%N)
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }' > "$pg_data/copied"
+    sync
+  fi
+  copy_seconds=$(cat "$pg_data/copied")
+}
+
+if [ "$prepare" = yes ]; then
+  [ "$postgres" = yes ] && [ "$deep" = no ] && postgres_store
+  exit 0
+fi
+
 if [ "$deep" = yes ]; then
   RunMonitor__Lists__Cache=false start_app "$db"
   out="bench/results/deep-$runs.md"
@@ -169,17 +194,7 @@ out="bench/results/latest.md"
 } > "$out"
 
 if [ "$postgres" = yes ]; then
-  pg_port=$((port + 1))
-  start_cluster "$pg_data" "$pg_port" "$([ -f "$pg_data/copied" ] && echo no || echo yes)"
-  pg="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
-  if [ ! -f "$pg_data/copied" ]; then
-    start=$(date +%s.%N)
-    "$app" copy-store --from "$db" --to "$pg"
-    end=$(date +%s.%N)
-    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }' > "$pg_data/copied"
-    sync
-  fi
-  copy_seconds=$(cat "$pg_data/copied")
+  postgres_store
   start_app "$pg"
   bench_client --out "$work/pg-table.md" --tsv "$work/postgres.tsv"
   pg_rss=$(rss)

@@ -89,6 +89,9 @@ static (string Name, string Path)[] Targets(string sampleId) =>
     ("detail modal", $"/ui/runs/{sampleId}"),
     ("run page", $"/runs/{sampleId}"),
     ("runs page", "/ui/runs"),
+    ("alert banner (every page polls it)", "/ui/alerts/banner"),
+    ("workers list", "/ui/workers/list"),
+    ("admin page", "/admin"),
 ];
 
 // Before and after on a busy machine: A and B answer in turn (which goes first alternates), so a slow second
