@@ -198,7 +198,7 @@ if [ "$postgres" = yes ]; then
   fi
   copy_seconds=$(cat "$pg_data/copied")
   start_app "$pg"
-  pg_runs_before=$(as_postgres "$pg_bin/psql" -h "$pg_data" -p "$pg_port" -U postgres -d postgres -Atc "SELECT count(*) FROM runs")
+  pg_runs_before=$(as_postgres "$pg_bin/psql" -h "$pg_data" -p "$pg_port" -U postgres -d postgres -Atc "SELECT count(*) FROM runs" || echo "an unknown number of")
   bench_client --out "$work/pg-table.md" --tsv "$work/postgres.tsv"
   pg_rss=$(rss)
   stop_app
