@@ -5,6 +5,8 @@
 # the seeded store moved there with `copy-store`, the app started on it, measured again; both side by side.
 # Usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--durability full|relaxed]   results: bench/results/latest.md
 # --durability (or BENCH_DURABILITY) is the app's RunMonitor:Durability: full (the default) syncs every commit.
+#        bench/run.sh --postgres-only [--runs N]  the PostgreSQL half alone (the SQLite store is seeded when missing, as
+#                                           the copy reads it; kept with its cluster): bench/results/postgres-N.md
 #        bench/run.sh --deep [--runs N]     deep pages of the list with the list cache off, idle and while 8 writers
 #                                           ingest, on the SQLite store: bench/results/deep-N.md
 #        bench/run.sh --prepare [...]       only seed (and load, and copy into PostgreSQL) what the same command
@@ -17,6 +19,7 @@ cd "$(dirname "$0")/.."
 runs=1000000
 seconds=10
 postgres=auto
+postgres_only=no
 durability="${BENCH_DURABILITY:-full}"
 peers=no
 deep=no
@@ -26,16 +29,18 @@ while [ $# -gt 0 ]; do
     --runs) runs="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --no-postgres) postgres=no; shift ;;
+    --postgres-only) postgres_only=yes; shift ;;
     --durability) durability="$2"; shift 2 ;;
     --peers) peers=yes; shift ;;
     --deep) deep=yes; shift ;;
     --prepare) prepare=yes; shift ;;
-    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres] [--durability full|relaxed] [--peers | --deep] [--prepare]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--runs N] [--seconds S] [--no-postgres | --postgres-only] [--durability full|relaxed] [--peers | --deep] [--prepare]" >&2; exit 2 ;;
   esac
 done
 case "$durability" in full|relaxed) ;; *) echo "--durability accepts full or relaxed" >&2; exit 2 ;; esac
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 [ "$postgres" = auto ] && { [ -n "$pg_bin" ] && postgres=yes || postgres=no; }
+[ "$postgres_only" = yes ] && [ "$postgres" = no ] && { echo "--postgres-only needs Debian's postgresql (and not --no-postgres)" >&2; exit 2; }
 
 work="${BENCH_DIR:-/tmp/runmonitor-bench}"
 db="$work/bench-$runs.db"
@@ -172,12 +177,23 @@ if [ "$deep" = yes ]; then
   exit 0
 fi
 
+out="bench/results/latest.md"
+if [ "$postgres_only" = yes ]; then
+  out="bench/results/postgres-$runs.md"
+  {
+    echo "# RunMonitor benchmark, PostgreSQL alone"
+    echo
+    echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -sr), .NET $(dotnet --version)"
+    echo "- store: $runs runs seeded into SQLite, copied once; the cluster is kept, so ingest of earlier runs is still in it"
+    echo "- durability: $durability (RunMonitor:Durability)"
+  } > "$out"
+else
 start_app "$db"
 bench_client --out "$work/table.md" --tsv "$work/sqlite.tsv"
 sqlite_rss=$(rss)
 stop_app
 
-out="bench/results/latest.md"
 {
   echo "# RunMonitor benchmark"
   echo
@@ -192,10 +208,12 @@ out="bench/results/latest.md"
   echo
   echo "Resident memory after the run: $sqlite_rss."
 } > "$out"
+fi
 
 if [ "$postgres" = yes ]; then
   postgres_store
   start_app "$pg"
+  pg_runs_before=$(as_postgres "$pg_bin/psql" -h "$pg_data" -p "$pg_port" -U postgres -d postgres -Atc "SELECT count(*) FROM runs" || echo "an unknown number of")
   bench_client --out "$work/pg-table.md" --tsv "$work/postgres.tsv"
   pg_rss=$(rss)
   stop_app
@@ -205,15 +223,20 @@ if [ "$postgres" = yes ]; then
     echo
     echo "The same $runs runs, moved from the SQLite store with \`copy-store\` in ${copy_seconds}s; the server on the same"
     echo "machine (shared_buffers=1GB, synchronous_commit=$sync_commit), so client, app and database share its cores."
+    echo "The store held $pg_runs_before runs when this run started (ingest adds to it)."
     echo
     cat "$work/pg-table.md"
     echo
     echo "Resident memory of the app after the run: $pg_rss."
-    echo
-    echo "## Side by side"
-    echo
-    dotnet bench/RunMonitor.Bench/bin/Release/net10.0/RunMonitor.Bench.dll --combine SQLite="$work/sqlite.tsv" PostgreSQL="$work/postgres.tsv"
   } >> "$out"
+  if [ "$postgres_only" = no ]; then
+    {
+      echo
+      echo "## Side by side"
+      echo
+      dotnet bench/RunMonitor.Bench/bin/Release/net10.0/RunMonitor.Bench.dll --combine SQLite="$work/sqlite.tsv" PostgreSQL="$work/postgres.tsv"
+    } >> "$out"
+  fi
 fi
 echo
 cat "$out"

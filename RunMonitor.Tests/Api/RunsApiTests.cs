@@ -65,6 +65,53 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     }
 
     [Fact]
+    public async Task Create_WithStepsAndErrors_StoresThemAllWithTheRunAndItsActivity()
+    {
+        var id = (await _client.CreateRunAsync(new
+        {
+            workflowName = "one-write", status = "failed",
+            errors = new object[] { new { topic = "fetch", error = "timeout", node = "n1" }, new { error = "layer failed" } },
+            steps = new object[] { new { stepId = "plan", skillId = "planner" }, new { stepId = "act" }, new { stepId = "check", skillId = "judge" } },
+        })).GetProperty("id").GetString();
+
+        var run = await _client.GetJsonAsync($"/api/runs/{id}");
+        var steps = await _client.GetJsonAsync($"/api/runs/{id}/steps");
+        var activity = await _client.GetJsonAsync($"/api/runs/{id}/activity");
+
+        Assert.Equal(3, (long?)run["stepsTotal"]);
+        Assert.Equal(["plan", "act", "check"], steps.AsArray().Select(s => (string?)s!["stepId"]));
+        Assert.Equal(["planner", null, "judge"], steps.AsArray().Select(s => (string?)s!["skillId"]));
+        Assert.All(steps.AsArray(), s => Assert.Equal("pending", (string?)s!["status"]));
+        Assert.Equal(["fetch", null], run["errors"]!.AsArray().Select(e => (string?)e!["topic"]));
+        Assert.Equal(["timeout", "layer failed"], run["errors"]!.AsArray().Select(e => (string?)e!["error"]));
+        Assert.Equal("n1", (string?)run["errors"]![0]!["node"]);
+        var created = Assert.Single(activity.AsArray());
+        Assert.Equal("created", (string?)created!["action"]);
+        Assert.Equal("reported as failed", (string?)created["detail"]);
+    }
+
+    [Fact]
+    public async Task Create_DuplicateId_WritesNothingOfTheSecondRequest()
+    {
+        await _client.CreateRunAsync(new { id = "dup-steps", workflowName = "wf", steps = new object[] { new { stepId = "first" } } });
+
+        var response = await _client.PostAsJsonAsync("/api/runs", new
+        {
+            id = "dup-steps", workflowName = "other-wf", errors = new object[] { new { error = "x" } },
+            steps = new object[] { new { stepId = "second" }, new { stepId = "third" } },
+        });
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var steps = await _client.GetJsonAsync("/api/runs/dup-steps/steps");
+        Assert.Equal(["first"], steps.AsArray().Select(s => (string?)s!["stepId"]));
+        Assert.Empty((await _client.GetJsonAsync("/api/runs/dup-steps"))["errors"]!.AsArray());
+        Assert.Single((await _client.GetJsonAsync("/api/runs/dup-steps/activity")).AsArray());
+        var workflows = (await _client.GetDocumentAsync("/ui/runs")).QuerySelectorAll("select[name=layer_name] option").Select(o => o.GetAttribute("value")).ToList();
+        Assert.Contains("wf", workflows);
+        Assert.DoesNotContain("other-wf", workflows);
+    }
+
+    [Fact]
     public async Task Create_BadFields_Answers400NamingEachField()
     {
         var response = await _client.PostAsJsonAsync("/api/runs", new

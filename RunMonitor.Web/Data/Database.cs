@@ -68,6 +68,13 @@ public sealed class Database : IDisposable
             // used a few times on a connection, so PostgreSQL stops parsing and planning it anew (unless the
             // connection string says otherwise).
             if (builder.MaxAutoPrepare == 0) builder.MaxAutoPrepare = 64;
+            // Npgsql resets a pooled connection's session each time it is handed out again: five statements PostgreSQL
+            // runs before every write's own (measured in docs/PERFORMANCE.md, "PostgreSQL creates"). The store
+            // leaves no session state behind (settings are SET LOCAL, advisory locks are the transaction's or released),
+            // so the reset is skipped unless the connection string asks for it.
+            if (!new DbConnectionStringBuilder { ConnectionString = setting }.Keys.Cast<string>()
+                    .Any(k => k.Replace(" ", "", StringComparison.Ordinal).Equals("NoResetOnClose", StringComparison.OrdinalIgnoreCase)))
+                builder.NoResetOnClose = true;
             _connectionString = builder.ConnectionString;
             _postgres = NpgsqlDataSource.Create(_connectionString);
             Path = "";
@@ -148,6 +155,12 @@ public sealed class Database : IDisposable
     /// on PostgreSQL, so it must touch nothing but the store.
     public Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default) =>
         _writes.WriteAsync(work, ct);
+
+    /// As `WriteAsync`, for work that writes in one statement where the dialect can (`ISqlDialect.CreateRun`):
+    /// PostgreSQL runs it without a transaction around it (the statement commits by itself: one round trip, where BEGIN,
+    /// the statement and COMMIT took two), so `work` gets a null transaction there; SQLite runs it in its group commit.
+    public Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct = default) =>
+        _writes.WriteStatementAsync(work, ct);
 
     private long _commits;
 

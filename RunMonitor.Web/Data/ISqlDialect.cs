@@ -30,6 +30,10 @@ public interface ISqlDialect
     /// added to `p`; `driveLimit` bounds the index matches that may drive the query.
     Task<NameClause> NameClauseAsync(IDbConnection connection, string q, string escaped, DynamicParameters p, int driveLimit);
 
+    /// A run's create as one statement (the run, its planned steps and errors, its `created` activity, its workflow's
+    /// last sighting; `RunWrites.CreateAsync` gives the parameters), or null where each table takes its own statement.
+    string? CreateRun { get; }
+
     /// The stats cards' batch (totals of the period, the queue now, the oldest queued run) for one tenant or all.
     string Stats(bool allTenants);
 

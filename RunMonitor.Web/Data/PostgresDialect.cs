@@ -25,6 +25,37 @@ public sealed partial class PostgresDialect : ISqlDialect
 
     public string SkipLocked => " FOR UPDATE SKIP LOCKED";
 
+    /// One statement and one round trip, atomic without a transaction around it (`Database.WriteStatementAsync`): what
+    /// a create wrote in five statements, each a round trip, inside BEGIN and COMMIT. Nothing but the run's INSERT is
+    /// done when its id is taken (`r` is empty). The workflow row is shared by every run of the workflow: an upsert of it
+    /// held its lock to the commit and creates went through one at a time (pg_stat_statements: 18.8 ms a call at 8
+    /// writers), so it is inserted only when missing (ON CONFLICT alone would wait for whoever is moving the row on) and
+    /// moved on only when no other transaction holds it (that one is moving it to the same moment: `last_seen_at` is at
+    /// most that commit's few milliseconds behind the newest run).
+    public string CreateRun => CreateRunSql;
+
+    private const string CreateRunSql = $"""
+        WITH r AS ({RunWrites.InsertRun}
+            RETURNING tenant_id, id, workflow_name),
+        s AS (INSERT INTO steps (tenant_id, run_id, step_id, seq, skill_id, status, updated_at)
+            SELECT r.tenant_id, r.id, p.step_id, p.n - 1, p.skill_id, 'pending', @UpdatedAt
+            FROM r CROSS JOIN unnest(@StepIds::text[], @StepSkills::text[]) WITH ORDINALITY AS p (step_id, skill_id, n)),
+        e AS (INSERT INTO run_errors (tenant_id, run_id, seq, topic, error, node)
+            SELECT r.tenant_id, r.id, x.n - 1, x.topic, x.error, x.node
+            FROM r CROSS JOIN unnest(@ErrorTopics::text[], @ErrorTexts::text[], @ErrorNodes::text[]) WITH ORDINALITY AS x (topic, error, node, n)),
+        a AS (INSERT INTO run_activity (tenant_id, run_id, at, actor, action, detail)
+            SELECT r.tenant_id, r.id, @ActivityAt, @Actor, @Action, @Detail FROM r),
+        w AS (INSERT INTO workflows (tenant_id, workflow_name, last_seen_at)
+            SELECT r.tenant_id, r.workflow_name, @UpdatedAt FROM r
+            WHERE NOT EXISTS (SELECT 1 FROM workflows AS k WHERE k.tenant_id = r.tenant_id AND k.workflow_name = r.workflow_name)
+            ON CONFLICT (tenant_id, workflow_name) DO NOTHING),
+        seen AS (UPDATE workflows AS f SET last_seen_at = @UpdatedAt
+            FROM (SELECT o.tenant_id, o.workflow_name FROM workflows AS o JOIN r ON r.tenant_id = o.tenant_id AND r.workflow_name = o.workflow_name
+                  WHERE o.last_seen_at < @UpdatedAt FOR UPDATE OF o SKIP LOCKED) AS free
+            WHERE f.tenant_id = free.tenant_id AND f.workflow_name = free.workflow_name)
+        SELECT COUNT(*) FROM r
+        """;
+
     public string? LockKey => "SELECT pg_advisory_xact_lock(hashtext(@LockKey))";
 
     // PostgreSQL sorts NULL above every value: NULLS LAST reads the (duration_ms, pk) index one way and the

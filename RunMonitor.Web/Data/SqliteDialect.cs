@@ -15,6 +15,9 @@ public sealed class SqliteDialect : ISqlDialect
 
     public string SkipLocked => "";
 
+    // No statement writes several tables: one each, compiled once on the writer's connection and run in its group commit.
+    public string? CreateRun => null;
+
     public string? LockKey => null;
 
     // DESC puts NULLs last by itself; ASC reads the (duration_ms IS NULL, duration_ms, pk) expression index.

@@ -10,6 +10,10 @@ public interface IWritePath
 {
     Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct);
 
+    /// `Database.WriteStatementAsync`: work that writes in one statement where the dialect can; the transaction is
+    /// null where the path runs it without one.
+    Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct);
+
     /// Closes what the path keeps open, for work that needs the store to itself.
     void CloseConnections();
 }
@@ -39,6 +43,10 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
         }
         return await pending.Result;
     }
+
+    // SQLite's statements share the batch's transaction, as any write's.
+    public Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct) =>
+        WriteAsync<T>((connection, tx) => work(connection, tx), ct);
 
     private const int MaxBatch = 64;
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> _queue = new();
@@ -167,16 +175,27 @@ public sealed class RetriedWrites(Database database) : IWritePath
 {
     private const int PostgresAttempts = 8;
 
-    public async Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct)
+    public Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct) =>
+        RetriedAsync(async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+            var result = await work(connection, transaction);
+            await transaction.CommitAsync(ct);
+            return result;
+        }, ct);
+
+    /// One statement needs no BEGIN and COMMIT around it: it commits by itself, in the round trip that sends it.
+    public Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct) =>
+        RetriedAsync(connection => work(connection, null), ct);
+
+    private async Task<T> RetriedAsync<T>(Func<DbConnection, Task<T>> committed, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 await using var connection = await database.OpenAsync(ct);
-                await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
-                var result = await work(connection, transaction);
-                await transaction.CommitAsync(ct);
+                var result = await committed(connection);
                 database.NoteCommit();
                 return result;
             }

@@ -58,11 +58,18 @@ public static class ActivityLog
     /// Records one change of the run, in the caller's transaction.
     public static Task RecordAsync(IDbConnection connection, IDbTransaction tx, string tenantId, string runId, DateTimeOffset at,
         string actor, string action, string? detail = null) =>
-        connection.ExecutePreparedAsync(Insert, new ActivityRow
-        {
-            TenantId = tenantId, RunId = runId, At = DbTime.ToDb(at)!, Actor = Cut(actor, 200), Action = action,
-            Detail = detail is null ? null : Cut(detail, MaxDetailLength),
-        }, tx);
+        RecordAsync(connection, tx, Entry(tenantId, runId, at, actor, action, detail));
+
+    /// Records an entry made by `Entry`, in the caller's transaction.
+    public static Task RecordAsync(IDbConnection connection, IDbTransaction? tx, ActivityRow entry) =>
+        connection.ExecutePreparedAsync(Insert, entry, tx);
+
+    /// The row one change of the run is stored as, actor and detail cut to their lengths.
+    public static ActivityRow Entry(string tenantId, string runId, DateTimeOffset at, string actor, string action, string? detail = null) => new()
+    {
+        TenantId = tenantId, RunId = runId, At = DbTime.ToDb(at)!, Actor = Cut(actor, 200), Action = action,
+        Detail = detail is null ? null : Cut(detail, MaxDetailLength),
+    };
 
     public static Task RecordAsync(IDbConnection connection, IDbTransaction tx, RunRow run, DateTimeOffset at, string actor, string action,
         string? detail = null) =>

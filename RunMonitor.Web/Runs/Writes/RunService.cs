@@ -19,12 +19,13 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
 
     public async Task<WriteResult<RunRow>> CreateAsync(Caller caller, NewRun request, CancellationToken ct = default)
     {
-        var result = await database.WriteAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
+        var result = await database.WriteStatementAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
         return Committed(result);
     }
 
-    /// The create in the caller's transaction (a single POST, or one line of a batch).
-    internal async Task<WriteResult<RunRow>> CreateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
+    /// The create in the caller's transaction (a single POST, or one line of a batch); without one on PostgreSQL, where
+    /// each attempt is one statement (`RunWrites.CreateAsync`).
+    internal async Task<WriteResult<RunRow>> CreateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction? tx,
         Caller caller, NewRun request, DateTimeOffset now)
     {
         string tenant;
@@ -56,27 +57,26 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         };
         run = Apply(run, request.Patch, now);
 
-        {
-            var inserted = await RunWrites.InsertRunAsync(connection, tx, run);
-            // A generated id that collides (36 random bits within one millisecond) is drawn again.
-            for (var attempt = 0; !inserted && request.Id is null && attempt < 5; attempt++)
-            {
-                run = run with { Id = NewId(now) };
-                inserted = await RunWrites.InsertRunAsync(connection, tx, run);
-            }
-            // Only what is true inside the run's tenant: another tenant's runs never collide with it.
-            if (!inserted)
-                return WriteResult<RunRow>.Conflict($"a run with id '{run.Id}' already exists in tenant '{run.TenantId}'");
-            if (request.Patch.Errors is { } errors) await RunWrites.ReplaceErrorsAsync(connection, tx, run, errors);
-            await RunWrites.WriteStepsAsync(connection, tx, request.Steps.Select((s, i) => new StepRow
+        NewRunRows Rows(RunRow run) => new(run,
+            request.Steps.Select((s, i) => new StepRow
             {
                 TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = i, SkillId = s.SkillId, Status = StepStatus.Pending, UpdatedAt = nowText,
-            }));
-            await RunWrites.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
-            await ActivityLog.RecordAsync(connection, tx, run, now, caller.Actor, ActivityActions.Created,
-                run.Status == RunStatus.Queued ? null : $"reported as {run.Status}");
-            return new WriteResult<RunRow>(WriteOutcome.Created, run);
+            }).ToList(),
+            RunWrites.ErrorRows(run, request.Patch.Errors ?? []),
+            ActivityLog.Entry(run.TenantId, run.Id, now, caller.Actor, ActivityActions.Created,
+                run.Status == RunStatus.Queued ? null : $"reported as {run.Status}"));
+
+        var inserted = await writes.CreateAsync(connection, tx, Rows(run));
+        // A generated id that collides (36 random bits within one millisecond) is drawn again.
+        for (var attempt = 0; !inserted && request.Id is null && attempt < 5; attempt++)
+        {
+            run = run with { Id = NewId(now) };
+            inserted = await writes.CreateAsync(connection, tx, Rows(run));
         }
+        // Only what is true inside the run's tenant: another tenant's runs never collide with it.
+        if (!inserted)
+            return WriteResult<RunRow>.Conflict($"a run with id '{run.Id}' already exists in tenant '{run.TenantId}'");
+        return new WriteResult<RunRow>(WriteOutcome.Created, run);
     }
 
     /// `tenant`: the tenant the id is looked up in (the caller's own; a super admin's choice, or null for any).

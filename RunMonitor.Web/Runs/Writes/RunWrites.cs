@@ -15,7 +15,8 @@ public sealed class RunWrites(ISqlDialect dialect)
     public Task<RunRow?> GetAsync(IDbConnection connection, IDbTransaction tx, string? tenant, string id) =>
         RunRows.GetAsync(connection, tx, tenant, id, _selectRunForWrite);
 
-    private const string InsertRun = """
+    /// The run's INSERT, which a conflict on its id in its tenant leaves undone (PostgreSQL's create builds on it).
+    internal const string InsertRun = """
         INSERT INTO runs (id, tenant_id, workflow_name, name, status, dry_run, trigger_payload, context,
             error_message, error_type, error_stack, created_at, started_at, completed_at, duration_ms,
             targets_matched, targets_processed, targets_skipped, insights_created,
@@ -34,6 +35,33 @@ public sealed class RunWrites(ISqlDialect dialect)
     /// False when a run with that id already exists in the run's tenant (another tenant's runs are never looked at).
     public static async Task<bool> InsertRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run) =>
         await connection.ExecutePreparedAsync(InsertRun, run, tx) == 1;
+
+    /// Writes a new run with its planned steps and errors, its `created` activity and its workflow's last sighting, in
+    /// the caller's transaction; false (and nothing written) when its id is taken in its tenant. On PostgreSQL one
+    /// statement (`ISqlDialect.CreateRun`), atomic without a transaction of its own; on SQLite one statement a table.
+    public async Task<bool> CreateAsync(IDbConnection connection, IDbTransaction? tx, NewRunRows rows)
+    {
+        if (dialect.CreateRun is { } oneStatement)
+        {
+            var p = new DynamicParameters(rows.Run);
+            p.Add("StepIds", rows.Steps.Select(s => s.StepId).ToArray());
+            p.Add("StepSkills", rows.Steps.Select(s => s.SkillId).ToArray());
+            p.Add("ErrorTopics", rows.Errors.Select(e => e.Topic).ToArray());
+            p.Add("ErrorTexts", rows.Errors.Select(e => e.Error).ToArray());
+            p.Add("ErrorNodes", rows.Errors.Select(e => e.Node).ToArray());
+            p.Add("ActivityAt", rows.Created.At);
+            p.Add("Actor", rows.Created.Actor);
+            p.Add("Action", rows.Created.Action);
+            p.Add("Detail", rows.Created.Detail);
+            return await connection.ExecuteScalarAsync<long>(oneStatement, p, tx) == 1;
+        }
+        if (!await InsertRunAsync(connection, tx!, rows.Run)) return false;
+        if (rows.Errors.Count > 0) await connection.ExecutePreparedAsync(InsertError, rows.Errors, tx);
+        await WriteStepsAsync(connection, tx!, rows.Steps);
+        await TouchWorkflowAsync(connection, tx!, rows.Run.TenantId, rows.Run.WorkflowName, rows.Run.UpdatedAt);
+        await ActivityLog.RecordAsync(connection, tx, rows.Created);
+        return true;
+    }
 
     private const string UpdateRun = """
         UPDATE runs SET status = @Status, dry_run = @DryRun, context = @Context,
@@ -54,7 +82,7 @@ public sealed class RunWrites(ISqlDialect dialect)
         await connection.ExecutePreparedAsync(UpdateRun, run, ("ExpectedStatus", expectedStatus), tx) == 1;
 
     private const string DeleteErrors = "DELETE FROM run_errors WHERE tenant_id = @TenantId AND run_id = @RunId";
-    private const string InsertError = "INSERT INTO run_errors (tenant_id, run_id, seq, topic, error, node) VALUES (@TenantId, @RunId, @Seq, @Topic, @Error, @Node)";
+    internal const string InsertError = "INSERT INTO run_errors (tenant_id, run_id, seq, topic, error, node) VALUES (@TenantId, @RunId, @Seq, @Topic, @Error, @Node)";
 
     public static async Task ReplaceErrorsAsync(IDbConnection connection, IDbTransaction tx, RunRow run, IReadOnlyList<ErrorEntry> errors)
     {
@@ -121,3 +149,7 @@ public sealed class RunWrites(ISqlDialect dialect)
             ? connection.ExecutePreparedAsync(RenewLease, new { run.TenantId, run.Id, ExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) }, tx)
             : Task.CompletedTask;
 }
+
+/// A new run and what its create writes with it (`RunWrites.CreateAsync`): steps and errors named by the run's id, its
+/// `created` activity; the workflow is touched at the run's `UpdatedAt`.
+public sealed record NewRunRows(RunRow Run, IReadOnlyList<StepRow> Steps, IReadOnlyList<RunErrorRow> Errors, ActivityRow Created);
