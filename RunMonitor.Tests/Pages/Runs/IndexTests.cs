@@ -71,7 +71,7 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     public async Task Page_Layout_LinksEveryScriptWithItsContentVersion()
     {
         var versions = factory.Services.GetRequiredService<Microsoft.AspNetCore.Mvc.ViewFeatures.IFileVersionProvider>();
-        string[] scripts = ["/lib/htmx/htmx.min.js", "/lib/htmx-ext-sse/sse.min.js", "/lib/runmonitor/runmonitor.js"];
+        string[] scripts = ["/lib/runmonitor/runmonitor.js", "/lib/htmx/htmx.min.js", "/lib/htmx-ext-sse/sse.min.js"];
 
         var doc = await _client.GetDocumentAsync("/ui/runs");
 

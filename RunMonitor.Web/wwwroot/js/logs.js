@@ -174,12 +174,13 @@
     });
   });
 
-  function enhance(root) {
-    root.querySelectorAll("[data-log-wrap][hidden]").forEach(function (b) { b.hidden = false; });
-    // A log opens on its last lines: the frame starts scrolled to the end.
-    root.querySelectorAll(".log-frame").forEach(function (frame) { frame.scrollTop = frame.scrollHeight; });
-  }
-  document.addEventListener("htmx:afterSwap", function (e) { enhance(e.target); });
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { enhance(document); });
-  else enhance(document);
+  function unhide(root) { root.querySelectorAll("[data-log-wrap][hidden]").forEach(function (b) { b.hidden = false; }); }
+  // A log opens on its last lines: the frame starts scrolled to the end.
+  function toEnd(root) { root.querySelectorAll(".log-frame").forEach(function (frame) { frame.scrollTop = frame.scrollHeight; }); }
+  document.addEventListener("htmx:afterSwap", function (e) { unhide(e.target); toEnd(e.target); });
+  // At load the scrolling waits for the first frame: reading scrollHeight while the script runs forced a layout of
+  // the whole page of its own, before the browser's first one (docs/PERFORMANCE.md).
+  function atLoad() { unhide(document); requestAnimationFrame(function () { toEnd(document); }); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", atLoad);
+  else atLoad();
 })();

@@ -25,7 +25,9 @@
     }
     function applyTimes(scope) {
         var mode = root.getAttribute("data-time") || "relative";
-        var times = (scope && scope.querySelectorAll ? scope : document).querySelectorAll("time[datetime]");
+        // In relative mode only a time rewritten before needs its words back: at load that is none, and the
+        // query does not walk every time on the page.
+        var times = (scope && scope.querySelectorAll ? scope : document).querySelectorAll(mode === "relative" ? "time[data-relative]" : "time[datetime]");
         for (var i = 0; i < times.length; i++) {
             var t = times[i];
             // A time still as the server wrote it is left alone in relative mode: rewriting every one at load
