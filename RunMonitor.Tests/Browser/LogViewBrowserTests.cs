@@ -71,6 +71,29 @@ public sealed class LogViewBrowserTests(BrowserFixture fixture)
     }
 
     [Fact]
+    public async Task Filters_WithoutJavaScript_SubmitOpensTheFilteredRunPage()
+    {
+        var id = await RunAsync("completed");
+        await PostLinesAsync(id,
+            new { message = "fetched 12 rows" },
+            new { message = "slow response", level = "warn" },
+            new { message = "slow render", level = "error" });
+        await using var context = await fixture.Browser.NewContextAsync(new() { JavaScriptEnabled = false });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+
+        await page.Locator("#run-logs .log-chip-warn").ClickAsync();
+        await page.Locator("#run-logs input[name=q]").FillAsync("response");
+        await page.Locator("#run-logs button[type=submit]").ClickAsync();
+
+        await Assertions.Expect(page).ToHaveURLAsync($"{fixture.BaseUrl}/runs/{id}?level=warn&q=response#run-logs");
+        await Assertions.Expect(page.Locator("header.topbar")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#run-logs .log-line")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#run-logs .log-message")).ToHaveTextAsync("slow response");
+        await Assertions.Expect(page.Locator("#run-logs .log-chip-warn input")).ToBeCheckedAsync();
+    }
+
+    [Fact]
     public async Task HugeLog_LoadEarlier_PrependsAndJumpFindsFirstError()
     {
         var id = await RunAsync("failed");

@@ -1,5 +1,7 @@
+using System.Text;
 using System.Text.Json;
 using RunMonitor.Web.Runs;
+using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Api;
 
@@ -46,5 +48,104 @@ public static partial class IngestParser
             if (errors.Count >= 20) break;
         }
         return errors.Count > 0 ? null : parsed;
+    }
+
+    /// A batch line that is a plain, valid `log` event (`{type:"log", runId, message, level?, step?, ts?, fields?}`),
+    /// read from its bytes in one pass; null for anything else (another type, an unknown or repeated field, a value
+    /// of the wrong kind, text that is not storable, JSON that does not parse): those lines take the usual path
+    /// (`JsonDocument`, `ParseLogLine`), which reads them again and says what is wrong as ever. What is read here
+    /// is what that path would read: the same checks on the same values.
+    public static object? TryReadBatchLog(int number, ReadOnlyMemory<byte> line)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(line.Span, new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+            bool type = false, seenLevel = false, seenStep = false, seenTs = false, seenFields = false;
+            string? runId = null, step = null, message = null, fields = null;
+            var level = LogLevels.Info;
+            DateTimeOffset? ts = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    if (type || !reader.Read() || reader.TokenType != JsonTokenType.String || !reader.ValueTextEquals("log"u8)) return null;
+                    type = true;
+                }
+                else if (reader.ValueTextEquals("runId"u8))
+                {
+                    if (runId is not null || !reader.Read() || StorableString(ref reader) is not { } id || !IdPattern().IsMatch(id)) return null;
+                    runId = id;
+                }
+                else if (reader.ValueTextEquals("message"u8))
+                {
+                    if (message is not null || !reader.Read() || StorableString(ref reader) is not { } text) return null;
+                    message = text;
+                }
+                else if (reader.ValueTextEquals("level"u8))
+                {
+                    if (seenLevel || !reader.Read()) return null;
+                    seenLevel = true;
+                    if (reader.TokenType == JsonTokenType.Null) continue;
+                    if (StorableString(ref reader) is not { Length: <= 40 } word || DisguisedText.Find(word) is not null || LogLevels.Parse(word) is not { } parsed) return null;
+                    level = parsed;
+                }
+                else if (reader.ValueTextEquals("step"u8))
+                {
+                    if (seenStep || !reader.Read()) return null;
+                    seenStep = true;
+                    if (reader.TokenType == JsonTokenType.Null) continue;
+                    if (StorableString(ref reader) is not { Length: <= 128 } id || !IdPattern().IsMatch(id) || DisguisedText.Find(id) is not null) return null;
+                    step = id;
+                }
+                else if (reader.ValueTextEquals("ts"u8))
+                {
+                    if (seenTs || !reader.Read()) return null;
+                    seenTs = true;
+                    if (reader.TokenType == JsonTokenType.Null) continue;
+                    if (StorableString(ref reader) is not { } text || !DbTime.TryParseIso(text, out var at, out var dateOnly) || dateOnly) return null;
+                    ts = at;
+                }
+                else if (reader.ValueTextEquals("fields"u8))
+                {
+                    if (seenFields || !reader.Read()) return null;
+                    seenFields = true;
+                    if (reader.TokenType == JsonTokenType.Null) continue;
+                    if (reader.TokenType != JsonTokenType.StartObject) return null;
+                    var start = (int)reader.TokenStartIndex;
+                    var depth = reader.CurrentDepth;
+                    // Every name and string inside must be storable text, as for the whole line.
+                    while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+                    {
+                        if (reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String && StorableString(ref reader) is null) return null;
+                    }
+                    if (reader.TokenType != JsonTokenType.EndObject) return null;
+                    var raw = Encoding.UTF8.GetString(line.Span[start..(int)reader.BytesConsumed]);
+                    if (raw.Length > MaxLogFieldsBytes) return null;
+                    fields = raw;
+                }
+                else return null;
+            }
+            // The object's end, then nothing but the end of the line.
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return null;
+            if (!type || runId is null || message is null) return null;
+            return new BatchLog(number, runId, new LogLineIn(ts, level, step, message, fields));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    // A string token's text when it is storable (valid Unicode, no NUL: `JsonBody.FindInvalidText`); null otherwise.
+    private static string? StorableString(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName)) return null;
+        var text = reader.GetString()!;
+        return text.Contains('\0', StringComparison.Ordinal) ? null : text;
     }
 }

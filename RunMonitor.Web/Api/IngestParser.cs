@@ -20,9 +20,9 @@ public static partial class IngestParser
     private const int TextLength = 1_000_000;
     private const int CodeLength = 200;
 
-    public static NewRun? ParseCreate(JsonElement root, Dictionary<string, List<string>> errors)
+    public static NewRun? ParseCreate(JsonElement root, Dictionary<string, List<string>> errors, IReadOnlyList<string>? known = null)
     {
-        var body = JsonBody.Object(root, errors);
+        var body = JsonBody.Object(root, errors, known: known);
         if (body is null) return null;
         var id = body.String("id", 128, IdPattern(), IdText);
         if (id is not null && ReservedRunIds.Contains(id))
@@ -69,9 +69,9 @@ public static partial class IngestParser
         };
     }
 
-    public static RunPatch? ParsePatch(JsonElement root, Dictionary<string, List<string>> errors)
+    public static RunPatch? ParsePatch(JsonElement root, Dictionary<string, List<string>> errors, IReadOnlyList<string>? known = null)
     {
-        var body = JsonBody.Object(root, errors);
+        var body = JsonBody.Object(root, errors, known: known);
         if (body is null) return null;
         var patch = ReadPatch(body);
         body.RejectUnknown();
@@ -126,9 +126,9 @@ public static partial class IngestParser
     }
 
     /// `stepId` is the step the URL names: an omeercs RunStep carries it in its body too, and may, if it agrees.
-    public static StepUpsert? ParseStep(JsonElement root, Dictionary<string, List<string>> errors, string stepId)
+    public static StepUpsert? ParseStep(JsonElement root, Dictionary<string, List<string>> errors, string stepId, IReadOnlyList<string>? known = null)
     {
-        var body = JsonBody.Object(root, errors);
+        var body = JsonBody.Object(root, errors, known: known);
         if (body is null) return null;
         if (body.String("stepId", 128) is { } named && named != stepId)
             body.Fail("stepId", $"is '{named}' but the URL names step '{stepId}'; leave it out or make them agree");

@@ -21,9 +21,15 @@ public sealed class JsonBody
         _errors = errors;
     }
 
-    public static JsonBody? Object(JsonElement root, Dictionary<string, List<string>> errors, string prefix = "")
+    /// `known`: fields another reader takes (a batch line's `type` and run id), neither read here nor refused.
+    public static JsonBody? Object(JsonElement root, Dictionary<string, List<string>> errors, string prefix = "", IReadOnlyList<string>? known = null)
     {
-        if (root.ValueKind == JsonValueKind.Object) return new JsonBody(root, prefix, errors);
+        if (root.ValueKind == JsonValueKind.Object)
+        {
+            var body = new JsonBody(root, prefix, errors);
+            if (known is not null) body._read.UnionWith(known);
+            return body;
+        }
         Add(errors, prefix.Length == 0 ? "body" : prefix.TrimEnd('.'), "must be a JSON object");
         return null;
     }

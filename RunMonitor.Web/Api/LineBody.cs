@@ -12,9 +12,13 @@ public static class LineBody
     public const int MaxBytes = 10 * 1024 * 1024;
     public const int MaxLines = 10_000;
 
-    public sealed record Line(int Number, JsonElement Value);
+    /// `Read`: what a caller's `shortcut` made of the line's bytes (then `Value` is not parsed).
+    public sealed record Line(int Number, JsonElement Value, object? Read = null);
 
-    public static async Task<(IReadOnlyList<Line>? Lines, IResult? Refused)> ReadAsync(HttpContext http, bool arrayAllowed, CancellationToken ct)
+    /// `shortcut`: given an NDJSON line's number and bytes, the line as the caller reads it, or null for "parse it as
+    /// JSON as usual" (anything it does not read whole and valid, so every refusal keeps its usual wording).
+    public static async Task<(IReadOnlyList<Line>? Lines, IResult? Refused)> ReadAsync(HttpContext http, bool arrayAllowed, CancellationToken ct,
+        Func<int, ReadOnlyMemory<byte>, object?>? shortcut = null)
     {
         var type = http.Request.ContentType;
         if (type is not null && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
@@ -45,7 +49,7 @@ public static class LineBody
         var start = 0;
         while (start < text.Length && text[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
         if (arrayAllowed && start < text.Length && text[start] == (byte)'[') return ReadArray(body);
-        return ReadNdjson(body);
+        return ReadNdjson(body, shortcut);
     }
 
     private static (IReadOnlyList<Line>?, IResult?) ReadArray(byte[] body)
@@ -72,7 +76,7 @@ public static class LineBody
         }
     }
 
-    private static (IReadOnlyList<Line>?, IResult?) ReadNdjson(byte[] body)
+    private static (IReadOnlyList<Line>?, IResult?) ReadNdjson(byte[] body, Func<int, ReadOnlyMemory<byte>, object?>? shortcut)
     {
         var lines = new List<Line>();
         var number = 0;
@@ -86,6 +90,11 @@ public static class LineBody
             start = end + 1;
             if (IsBlank(span.Span)) continue;
             if (lines.Count == MaxLines) return (null, TooManyLines(CountLines(body)));
+            if (shortcut?.Invoke(number, span) is { } read)
+            {
+                lines.Add(new Line(number, default, read));
+                continue;
+            }
             try
             {
                 using var doc = JsonDocument.Parse(span, new JsonDocumentOptions { MaxDepth = 64 });

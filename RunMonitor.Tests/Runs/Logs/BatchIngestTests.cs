@@ -68,6 +68,13 @@ public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory
     [InlineData("""{"type":"step","runId":"batch-bad","status":"running"}""", "line 2.stepId")]
     [InlineData("""{"type":"run","workflowName":"w","colour":"red"}""", "line 2.colour")]
     [InlineData("""not json""", "line 2")]
+    [InlineData("""{"type":"log","runId":"batch-bad","message":"a\u0000b"}""", "line 2.message")]
+    [InlineData("""{"type":"log","runId":"batch-bad","message":"x","fields":{"a":"\ud800"}}""", "line 2.fields.a")]
+    [InlineData("""{"type":"log","runId":"batch-bad","message":"x","fields":[1]}""", "line 2.fields")]
+    [InlineData("""{"type":"log","runId":"batch-bad","message":"x","ts":"2026-11-21"}""", "line 2.ts")]
+    [InlineData("""{"type":"log","runId":"batch-bad","message":"x","step":"two words"}""", "line 2.step")]
+    [InlineData("""{"type":"log","runId":"batch-bad","message":"x","colour":"red"}""", "line 2.colour")]
+    [InlineData("""{"type":"log","runId":"batch-bad","message":"x"} {}""", "line 2")]
     public async Task Ingest_BadLine_400NamesLineAndField_NothingApplied(string bad, string field)
     {
         var id = "batch-bad-" + Math.Abs(StringComparer.Ordinal.GetHashCode(bad) % 1_000_000);
@@ -80,6 +87,50 @@ public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/runs/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Ingest_StepLines_RunCountsEveryStep()
+    {
+        var response = await IngestAsync(
+            new { type = "run", id = "batch-counts", workflowName = "batch", status = "running", steps = new[] { new { stepId = "a" }, new { stepId = "b" } } },
+            new { type = "step", runId = "batch-counts", stepId = "a", status = "completed" },
+            new { type = "step", runId = "batch-counts", stepId = "c", status = "running" },
+            new { type = "update", id = "batch-counts", metrics = new { targetsProcessed = 1 } },
+            new { type = "step", runId = "batch-counts", stepId = "b", status = "completed" },
+            new { type = "step", runId = "batch-counts", stepId = "c", status = "completed" },
+            new { type = "step", runId = "batch-counts", stepId = "d", status = "failed" });
+
+        var run = await _client.GetJsonAsync("/api/runs/batch-counts");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(4, (long)run["stepsTotal"]!);
+        Assert.Equal(3, (long)run["stepsCompleted"]!);
+        Assert.Equal(1, (long)run["metrics"]!["targetsProcessed"]!);
+    }
+
+    // Plain log events are read from their bytes, others through the single call's parser: both as POST /logs keeps them.
+    [Fact]
+    public async Task Ingest_LogLines_KeptAsTheSingleCallKeepsThem()
+    {
+        string[] lines =
+        [
+            """{"ts":"2026-11-21T08:00:00.123+02:00","level":"WARNING","step":"fetch","message":"h\u00e9llo \"quoted\" <b>","fields":{ "a" : [1, {"b":"\u00fc"}], "n":null }}""",
+            """{"message":"","level":null,"step":null,"fields":null,"ts":"2026-11-21T08:00:01Z"}""",
+            """{"mess\u0061ge":"escaped name","level":" Error "}""",
+            """{"message":"ünïcode ✓ 🎉","fields":{}}""",
+        ];
+        await IngestAsync(new { type = "run", id = "batch-same", workflowName = "batch" });
+        await _client.CreateRunAsync(new { id = "single-same", workflowName = "batch" });
+
+        var batch = await IngestRawAsync(string.Join("\n", lines.Select(l => """{"type":"log","runId":"batch-same",""" + l[1..])));
+        var single = await _client.PostAsync("/api/runs/single-same/logs", new StringContent(string.Join("\n", lines), Encoding.UTF8, "application/x-ndjson"));
+        var fromBatch = (await _client.GetJsonAsync("/api/runs/batch-same/logs"))["items"]!.ToJsonString();
+        var fromSingle = (await _client.GetJsonAsync("/api/runs/single-same/logs"))["items"]!.ToJsonString();
+
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        Assert.True(single.IsSuccessStatusCode, await single.Content.ReadAsStringAsync());
+        Assert.Equal(fromSingle, fromBatch);
     }
 
     [Fact]

@@ -378,6 +378,63 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
         Assert.Equal($"/api/runs/{id}/logs.txt?step=render", stepPanel.QuerySelector("a.log-download")!.GetAttribute("href"));
     }
 
+    // Without JavaScript a panel's filter form opens the run page (with its layout) at that panel, filtered.
+    [Fact]
+    public async Task RunPage_LogFilterFormWithoutScript_OpensFilteredRunPage()
+    {
+        var id = await RunAsync("logs-nojs");
+        await _client.PutAsJsonAsync($"/api/runs/{id}/steps/render", new { status = "failed", error = new { message = "boom" } });
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new object[]
+        {
+            new { message = "begin" },
+            new { message = "slow answer", level = "warn" },
+            new { message = "slow render", level = "warn", step = "render" },
+            new { message = "template missing", level = "error", step = "render" },
+        });
+        var page = await _client.GetDocumentAsync($"/runs/{id}");
+        var runForm = page.QuerySelector("#run-logs form.log-filter")!;
+        var stepForm = page.QuerySelector(".step-panel [data-log-panel] form.log-filter")!;
+
+        // The form as a browser sends it: its action's path and its fields, the chip and the search filled in.
+        var action = runForm.GetAttribute("action")!;
+        var filtered = await _client.GetAsync(action.Split('#')[0] + "?level=warn&q=SLOW");
+        var doc = await Html.ParseAsync(filtered);
+        var runPanel = doc.QuerySelector("#run-logs")!;
+        var stepAction = stepForm.GetAttribute("action")!;
+        var stepDoc = await _client.GetDocumentAsync(stepAction.Split('#')[0] + "?step=render&level=error");
+
+        Assert.Equal("get", runForm.GetAttribute("method"));
+        Assert.Equal($"/runs/{id}#run-logs", action);
+        Assert.Equal($"/ui/runs/{id}/logs", runForm.GetAttribute("data-log-filter"));
+        Assert.Equal("render", stepForm.QuerySelector("input[type=hidden][name=step]")!.GetAttribute("value"));
+        Assert.EndsWith("#" + stepForm.Closest("[data-log-panel]")!.Id, stepAction);
+        Assert.Equal(HttpStatusCode.OK, filtered.StatusCode);
+        Assert.NotNull(doc.QuerySelector("header.topbar"));
+        Assert.Equal(["slow answer", "slow render"], runPanel.QuerySelectorAll(".log-message").Select(m => m.TextContent));
+        Assert.Equal("warn", runPanel.QuerySelector(".log-chips input:checked")!.GetAttribute("value"));
+        Assert.Equal("SLOW", runPanel.QuerySelector("input[name=q]")!.GetAttribute("value"));
+        Assert.Equal($"/api/runs/{id}/logs.txt?level=warn", runPanel.QuerySelector("a.log-download")!.GetAttribute("href"));
+        // The step's filter narrows its own panel; the run's panel shows every line.
+        Assert.Equal(["template missing"], stepDoc.QuerySelectorAll(".step-panel .log-message").Select(m => m.TextContent));
+        Assert.Equal(4, stepDoc.QuerySelectorAll("#run-logs .log-line").Length);
+    }
+
+    [Theory]
+    [InlineData("level=loud", "level")]
+    [InlineData("level=warn&level=error", "level")]
+    public async Task RunPage_BadLogFilter_400NamesIt(string query, string parameter)
+    {
+        var id = await RunAsync("logs-nojs-bad-" + Guid.NewGuid().ToString("N")[..8]);
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new[] { new { message = "kept" } });
+
+        var response = await _client.GetAsync($"/runs/{id}?{query}");
+        var doc = await Html.ParseAsync(response);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(parameter, doc.QuerySelector("p.error[role=alert]")!.GetAttribute("data-parameter"));
+        Assert.Single(doc.QuerySelectorAll("#run-logs .log-line"));
+    }
+
     [Fact]
     public async Task Retention_DeletesLogsWithTheirRun()
     {

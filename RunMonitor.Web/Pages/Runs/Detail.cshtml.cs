@@ -8,6 +8,8 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/runs/{id}`: the run page. `?step=` opens that step's panel inline, so the timeline's links work without JavaScript.
+/// `level=` and `q=` filter a log panel, as its form sends them without JavaScript: the step panel's when `step` is
+/// given, the run's otherwise.
 public sealed class DetailModel(RunViews store, RunList list, ArtifactStore artifacts, LogStore logs, TimeProvider time, RunMonitor.Web.Data.Database database) : PageModel
 {
     public RunPageModel? View { get; private set; }
@@ -23,10 +25,17 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
             Response.StatusCode = StatusCodes.Status404NotFound;
             return Page();
         }
-        foreach (var key in Request.Query.Keys.Where(k => k is not ("step" or RunTenant.Parameter or ListWalk.ListParameter or ListWalk.AtParameter)))
+        foreach (var key in Request.Query.Keys.Where(k => k is not ("step" or RunTenant.Parameter or ListWalk.ListParameter or ListWalk.AtParameter or "level" or "q")))
         {
-            Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open), list and at (the list it was opened from) and, for a super admin, tenant");
+            Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open), level and q (a log filter), list and at (the list it was opened from) and, for a super admin, tenant");
             Response.StatusCode = StatusCodes.Status400BadRequest;
+        }
+        var (logFilter, logError) = LogFilter.Parse(Request.Query.ToPairs().Where(p => p.Key is "level" or "q").ToDictionary(StringComparer.Ordinal));
+        if (logError is not null)
+        {
+            Error = logError;
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            logFilter = new LogFilter();
         }
         var (walk, walkError) = await ListWalk.ReadAsync(Request.Query.ToPairs(), HttpContext.Caller(), id, list, ct);
         if (walkError is not null)
@@ -39,14 +48,14 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
         StepPanelModel? panel = null;
         string? missing = null;
         // A failed run opens on its failing step: from the red badge to the stack trace in one click.
-        var stepId = Request.Query["step"].ToString() is { Length: > 0 } asked ? asked
-            : steps.FirstOrDefault(s => s.Status == StepStatus.Failed)?.StepId;
+        var askedStep = Request.Query["step"].ToString() is { Length: > 0 } asked ? asked : null;
+        var stepId = askedStep ?? steps.FirstOrDefault(s => s.Status == StepStatus.Failed)?.StepId;
         if (stepId is not null)
         {
             // The page has every step whole already: the panel's step comes from them (ids compare as SQL does, ordinal).
             var step = steps.FirstOrDefault(s => string.Equals(s.StepId, stepId, StringComparison.Ordinal));
             panel = step is null ? null : new StepPanelModel(detail.Run, step, await artifacts.ListAsync(detail.Run, step.StepId, ct), now)
-                { Logs = await LogsModel.PanelAsync(HttpContext, logs, detail.Run, step.StepId, ct) };
+                { Logs = await LogsModel.PanelAsync(HttpContext, logs, detail.Run, step.StepId, ct, askedStep is null ? null : logFilter) };
             if (panel is null)
             {
                 missing = stepId;
@@ -57,7 +66,7 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
         {
             BaseRunInTenant = view.BaseRunInTenant, Walk = walk is null ? null : new RunWalkModel(walk, InModal: false),
             Activity = await ActivityApi.ReadAsync(database, detail.Run.TenantId, detail.Run.Id, ct) ?? [],
-            Logs = await LogsModel.PanelAsync(HttpContext, logs, detail.Run, null, ct),
+            Logs = await LogsModel.PanelAsync(HttpContext, logs, detail.Run, null, ct, askedStep is null ? logFilter : null),
         };
         return Page();
     }

@@ -16,9 +16,12 @@ public sealed record LogViewModel(RunRow Run, LogFilter Filter, LogPage Page, st
 }
 
 /// The `_LogPanel` partial: the log view with its controls (level chips, search, wrap, first error, download), on the
-/// run page (all lines) and in a step panel (that step's). `DomId` keeps two panels on one page apart.
+/// run page (all lines) and in a step panel (that step's). `DomId` keeps two panels on one page apart. `PageUrl`: the
+/// run page at this panel, where the filter form goes without JavaScript (with it, logs.js asks the fragment).
 public sealed record LogPanelModel(LogViewModel View, string DomId, string DownloadUrl, bool InStep)
 {
+    public required string PageUrl { get; init; }
+
     public LogFilter Filter => View.Filter;
     public LogCounts Counts => View.Page.Counts;
 }

@@ -28,14 +28,21 @@ public sealed class LogsModel(RunViews runs, LogStore logs) : PageModel
             Follow: RunStatus.IsActive(run.Status));
     }
 
-    /// The log panel of the run page (every line) or of a step panel (`step`: that step's lines).
-    public static async Task<LogPanelModel> PanelAsync(HttpContext http, LogStore logs, RunRow run, string? step, CancellationToken ct)
+    /// The log panel of the run page (every line) or of a step panel (`step`: that step's lines); `filter` its level and
+    /// text as the run page's query gave them (the panel's form without JavaScript).
+    public static async Task<LogPanelModel> PanelAsync(HttpContext http, LogStore logs, RunRow run, string? step, CancellationToken ct, LogFilter? filter = null)
     {
-        var view = await LoadAsync(http, logs, run, new LogFilter { Step = step }, ct);
+        var view = await LoadAsync(http, logs, run, new LogFilter { Step = step, MinLevel = filter?.MinLevel ?? LogLevels.Trace, Q = filter?.Q }, ct);
         var tenant = RunTenant.QueryFor(http, run.TenantId);
-        var download = Routes.Path(Routes.ApiRunLogsText, ("id", run.Id)) + (step is null
-            ? tenant
-            : QueryString.Create("step", step) + (tenant.Length == 0 ? "" : "&" + tenant[1..]));
-        return new LogPanelModel(view, step is null ? "run-logs" : DomIds.For("step-logs", step), download, InStep: step is not null);
+        // The download takes the step and level (as logs.js sets it when the filter changes), not the search.
+        var download = Routes.Path(Routes.ApiRunLogsText, ("id", run.Id))
+                       + Join(new LogFilter { Step = step, MinLevel = view.Filter.MinLevel }.Query(), tenant);
+        var domId = step is null ? "run-logs" : DomIds.For("step-logs", step);
+        return new LogPanelModel(view, domId, download, InStep: step is not null)
+        {
+            PageUrl = Routes.Path(Routes.RunPage, ("id", run.Id)) + "#" + domId,
+        };
     }
+
+    private static string Join(string query, string tenant) => tenant.Length == 0 ? query : query.Length == 0 ? tenant : query + "&" + tenant[1..];
 }

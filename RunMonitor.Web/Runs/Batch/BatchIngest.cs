@@ -58,20 +58,44 @@ public sealed class BatchIngest(Database database, RunService service, RunWrites
     {
         var now = time.GetUtcNow();
         var changed = new List<object>(lines.Count);
+        // A run's step counts are refreshed once, not once a step line: before a line that reads them (an update, whose
+        // answer, events and webhook carry them) and at the end. Keyed by the id as the batch names it.
+        var countsDue = new Dictionary<string, RunRow>(StringComparer.Ordinal);
+        // Runs read for step and log lines, kept for the next line of the same run. Only runs without a lease: a step
+        // or log line changes nothing else of them, while a leased run's lease moves on with each line and is read again.
+        var unleased = new Dictionary<string, RunRow>(StringComparer.Ordinal);
+
+        async Task<RunRow> RunForLineAsync(BatchLine line, string id)
+        {
+            if (unleased.TryGetValue(id, out var known)) return known;
+            var run = await RunOf(connection, tx, line, "runId", tenant, id);
+            if (run.LeaseOwner is null) unleased[id] = run;
+            return run;
+        }
+
+        async Task RefreshCountsAsync(string id)
+        {
+            if (countsDue.Remove(id, out var run)) await RunWrites.RefreshStepCountsAsync(connection, tx, run, DbTime.ToDb(now));
+        }
+
         for (var i = 0; i < lines.Count; i++)
         {
             switch (lines[i])
             {
                 case BatchCreate create:
+                    if (create.Run.Id is { } newId) unleased.Remove(newId);
                     changed.Add(Applied(create, "id", await service.CreateInTransactionAsync(connection, tx, caller, create.Run, now)));
                     break;
                 case BatchUpdate update:
+                    await RefreshCountsAsync(update.RunId);
+                    unleased.Remove(update.RunId);
                     var run = await RunOf(connection, tx, update, "id", tenant, update.RunId);
                     changed.Add(Applied(update, "status", await service.UpdateInTransactionAsync(connection, tx, run, update.Patch, now)));
                     break;
                 case BatchStep step:
-                    var stepRun = await RunOf(connection, tx, step, "runId", tenant, step.RunId);
-                    changed.Add(Applied(step, "stepId", await service.UpsertStepInTransactionAsync(connection, tx, stepRun, step.StepId, step.Step, now)));
+                    var stepRun = await RunForLineAsync(step, step.RunId);
+                    changed.Add(Applied(step, "stepId", await service.UpsertStepInTransactionAsync(connection, tx, stepRun, step.StepId, step.Step, now, refreshCounts: false)));
+                    countsDue.TryAdd(step.RunId, stepRun);
                     break;
                 case BatchLog log:
                     // Consecutive lines of one run are appended together: their order is kept, and the run is read once.
@@ -81,11 +105,12 @@ public sealed class BatchIngest(Database database, RunService service, RunWrites
                         group.Add(next.Line);
                         i++;
                     }
-                    var logRun = await RunOf(connection, tx, log, "runId", tenant, log.RunId);
+                    var logRun = await RunForLineAsync(log, log.RunId);
                     changed.Add(Applied(log, "runId", await service.AppendLogsInTransactionAsync(connection, tx, logRun, group, now)));
                     break;
             }
         }
+        foreach (var id in countsDue.Keys.ToList()) await RefreshCountsAsync(id);
         return changed;
     }
 

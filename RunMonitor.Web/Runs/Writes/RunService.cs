@@ -206,47 +206,47 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     }
 
     /// The step upsert in the caller's transaction, on a run it read there (a single PUT, or one line of a batch).
+    /// `refreshCounts` false leaves the run's step counts to the caller (a batch refreshes them once a run, at
+    /// `RunWrites.RefreshStepCountsAsync`, before anything reads them).
     internal async Task<WriteResult<StepRow>> UpsertStepInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
-        RunRow run, string stepId, StepUpsert request, DateTimeOffset now)
+        RunRow run, string stepId, StepUpsert request, DateTimeOffset now, bool refreshCounts = true)
     {
+        var nowText = DbTime.ToDb(now);
+        var existing = await RunRows.GetStepAsync(connection, tx, run, stepId)
+            ?? new StepRow { TenantId = run.TenantId, RunId = run.Id, StepId = stepId, Seq = await RunWrites.NextStepSeqAsync(connection, tx, run) };
+        var status = request.Status ?? existing.Status;
+        var startedAt = DbTime.ToDb(request.StartedAt) ?? existing.StartedAt;
+        var completedAt = DbTime.ToDb(request.CompletedAt) ?? existing.CompletedAt;
+        if (status == StepStatus.Running && startedAt is null) startedAt = nowText;
+        if (status is StepStatus.Completed or StepStatus.Failed or StepStatus.Skipped or StepStatus.Cancelled && completedAt is null && startedAt is not null)
+            completedAt = nowText;
+        var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? existing.DurationMs;
+        var step = existing with
         {
-            var nowText = DbTime.ToDb(now);
-            var existing = await RunRows.GetStepAsync(connection, tx, run, stepId)
-                ?? new StepRow { TenantId = run.TenantId, RunId = run.Id, StepId = stepId, Seq = await RunWrites.NextStepSeqAsync(connection, tx, run) };
-            var status = request.Status ?? existing.Status;
-            var startedAt = DbTime.ToDb(request.StartedAt) ?? existing.StartedAt;
-            var completedAt = DbTime.ToDb(request.CompletedAt) ?? existing.CompletedAt;
-            if (status == StepStatus.Running && startedAt is null) startedAt = nowText;
-            if (status is StepStatus.Completed or StepStatus.Failed or StepStatus.Skipped or StepStatus.Cancelled && completedAt is null && startedAt is not null)
-                completedAt = nowText;
-            var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? existing.DurationMs;
-            var step = existing with
-            {
-                SkillId = request.SkillId ?? existing.SkillId,
-                Status = status,
-                StartedAt = startedAt,
-                CompletedAt = completedAt,
-                DurationMs = duration,
-                CacheHit = request.CacheHit is { } hit ? (hit ? 1 : 0) : existing.CacheHit,
-                Attempt = request.Attempt ?? existing.Attempt,
-                Input = request.Input ?? existing.Input,
-                Output = request.Output ?? existing.Output,
-                InputHash = request.InputHash ?? existing.InputHash,
-                OutputArtifactIds = request.OutputArtifactIds ?? existing.OutputArtifactIds,
-                ErrorMessage = request.ErrorGiven ? request.ErrorMessage : existing.ErrorMessage,
-                ErrorStack = request.ErrorGiven ? request.ErrorStack : existing.ErrorStack,
-                ErrorCode = request.ErrorGiven ? request.ErrorCode : existing.ErrorCode,
-                ErrorAttempt = request.ErrorGiven ? request.ErrorAttempt : existing.ErrorAttempt,
-                ErrorTimestamp = request.ErrorGiven ? DbTime.ToDb(request.ErrorTimestamp) : existing.ErrorTimestamp,
-                ErrorDetails = request.ErrorGiven ? request.ErrorDetails : existing.ErrorDetails,
-                UpdatedAt = nowText,
-            };
-            await RunWrites.WriteStepsAsync(connection, tx, [step]);
-            await RunWrites.RefreshStepCountsAsync(connection, tx, run, nowText);
-            await RunWrites.RenewLeaseAsync(connection, tx, run, now);
-            await workers.RunWrittenAsync(connection, tx, run, run, now);
-            return new WriteResult<StepRow>(WriteOutcome.Ok, step);
-        }
+            SkillId = request.SkillId ?? existing.SkillId,
+            Status = status,
+            StartedAt = startedAt,
+            CompletedAt = completedAt,
+            DurationMs = duration,
+            CacheHit = request.CacheHit is { } hit ? (hit ? 1 : 0) : existing.CacheHit,
+            Attempt = request.Attempt ?? existing.Attempt,
+            Input = request.Input ?? existing.Input,
+            Output = request.Output ?? existing.Output,
+            InputHash = request.InputHash ?? existing.InputHash,
+            OutputArtifactIds = request.OutputArtifactIds ?? existing.OutputArtifactIds,
+            ErrorMessage = request.ErrorGiven ? request.ErrorMessage : existing.ErrorMessage,
+            ErrorStack = request.ErrorGiven ? request.ErrorStack : existing.ErrorStack,
+            ErrorCode = request.ErrorGiven ? request.ErrorCode : existing.ErrorCode,
+            ErrorAttempt = request.ErrorGiven ? request.ErrorAttempt : existing.ErrorAttempt,
+            ErrorTimestamp = request.ErrorGiven ? DbTime.ToDb(request.ErrorTimestamp) : existing.ErrorTimestamp,
+            ErrorDetails = request.ErrorGiven ? request.ErrorDetails : existing.ErrorDetails,
+            UpdatedAt = nowText,
+        };
+        await RunWrites.WriteStepsAsync(connection, tx, [step]);
+        if (refreshCounts) await RunWrites.RefreshStepCountsAsync(connection, tx, run, nowText);
+        await RunWrites.RenewLeaseAsync(connection, tx, run, now);
+        await workers.RunWrittenAsync(connection, tx, run, run, now);
+        return new WriteResult<StepRow>(WriteOutcome.Ok, step);
     }
 
     /// Appends log lines to a run, finished or not (engines flush late), and renews the worker's lease.

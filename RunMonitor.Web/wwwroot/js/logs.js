@@ -98,7 +98,7 @@
       params.append(name, value);
     });
     var query = params.toString();
-    return form.getAttribute("action") + (query ? "?" + query : "");
+    return form.getAttribute("data-log-filter") + (query ? "?" + query : "");
   }
 
   function applyFilter(form) {
