@@ -23,6 +23,8 @@ public sealed class SeedPostgresTests : IDisposable
         await new MigrationRunner(database, NullLogger<MigrationRunner>.Instance).ApplyAsync();
         var output = new StringWriter();
         var error = new StringWriter();
+        // Another seed on the machine (a benchmark's) may hold a folder of its own meanwhile: only this one's must go.
+        var before = Directory.GetDirectories(Path.GetTempPath(), "runmonitor-seed-*").ToHashSet();
 
         var exit = await SeedPostgresCommand.RunAsync(["seed", "--runs", "1500"], database,
             new PriceTable(Options.Create(new PriceOptions())), TimeProvider.System, output, error);
@@ -33,7 +35,7 @@ public sealed class SeedPostgresTests : IDisposable
         Assert.Equal(1500, await connection.ExecuteScalarAsync<long>("SELECT SUM(n) FROM run_counts"));
         Assert.True(await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM steps") > 1500);
         Assert.Equal(3, await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT tenant_id) FROM runs"));
-        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), "runmonitor-seed-*"));
+        Assert.DoesNotContain(Directory.GetDirectories(Path.GetTempPath(), "runmonitor-seed-*"), d => !before.Contains(d));
     }
 
     [Fact]
