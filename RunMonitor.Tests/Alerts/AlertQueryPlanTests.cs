@@ -39,8 +39,7 @@ public sealed class AlertQueryPlanTests(QueryPlanTests.SeededFactory factory) : 
         await factory.Seeded;
         var database = factory.Services.GetRequiredService<Database>();
 
-        foreach (var (what, sql, parameters) in AlertPlans.Statements())
-            QueryPlanTests.AssertNoFullScan(what, await QueryPlanTests.PlanAsync(database, sql, parameters));
+        await QueryPlanTests.AssertNoFullScansAsync(database, AlertPlans.Statements());
     }
 }
 
@@ -52,7 +51,6 @@ public sealed class PostgresAlertQueryPlanTests(PostgresQueryPlanTests.SeededFac
         await factory.Seeded;
         var database = factory.Services.GetRequiredService<Database>();
 
-        foreach (var (what, sql, parameters) in AlertPlans.Statements())
-            PostgresQueryPlanTests.AssertNoFullScan(what, await PostgresQueryPlanTests.PlanAsync(database, sql, parameters));
+        await PostgresQueryPlanTests.AssertNoFullScansAsync(database, AlertPlans.Statements());
     }
 }

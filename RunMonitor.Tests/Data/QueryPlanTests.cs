@@ -119,6 +119,13 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
     internal static void AssertNoFullScan(string what, IReadOnlyList<string> plan) =>
         Assert.False(plan.Any(FullScan.IsMatch), $"{what} scans a whole table:\n  {string.Join("\n  ", plan)}");
 
+    /// Each statement planned on `database`, none walking runs or steps.
+    internal static async Task AssertNoFullScansAsync(Database database, IEnumerable<(string What, string Sql, object Parameters)> statements)
+    {
+        foreach (var (what, sql, parameters) in statements)
+            AssertNoFullScan(what, await PlanAsync(database, sql, parameters));
+    }
+
     [Fact]
     public async Task Stats_RecentAndWorkerQueries_UseIndexes()
     {
