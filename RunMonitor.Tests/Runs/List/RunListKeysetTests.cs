@@ -244,6 +244,53 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
             Assert.Equal(await ExactAsync(Sorted(offset)), (await list.ListAsync(Sorted(offset))).Items.Select(r => r.Id));
     }
 
+    [Theory]
+    [InlineData("duration")]
+    [InlineData("-duration")]
+    public async Task DeepOffset_InTheDurationSort_JumpsOnIntoTheRunsWithoutADuration(string sort)
+    {
+        await factory.Seeded;
+        var client = factory.CreateClient();
+        // Runs without a duration come after all others in either direction: a second part the jumps run into.
+        for (var i = 0; i < 60; i++)
+            await client.CreateRunAsync(new { id = $"deep-duration{sort}-queued-{i:D2}", workflowName = "deep-duration", status = "queued" });
+        var list = factory.Services.GetRequiredService<RunList>();
+        RunFilter Sorted(int offset) => At(offset) with { Sort = RunSort.Duration, Descending = sort.StartsWith('-') };
+        long timed;
+        await using (var connection = await factory.Services.GetRequiredService<Database>().OpenAsync())
+            timed = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs WHERE duration_ms IS NOT NULL");
+        var start = (int)timed - 45;
+        Assert.True(start >= RunList.JumpFrom);
+
+        // A page read by its offset shortly before the last run with a duration leaves places there; jumps from them
+        // land on the offset's rows within that part, across the two parts, and inside the second.
+        int[] offsets = [start, start + 10, start + 20, start + 40, (int)timed, (int)timed + 7, (int)timed + 33];
+        Assert.Equal(await ExactAsync(Sorted(start)), (await list.ListAsync(Sorted(start))).Items.Select(r => r.Id));
+        var seen = new List<string[]>();
+        foreach (var offset in offsets)
+        {
+            var exact = await ExactAsync(Sorted(offset));
+            Assert.NotEmpty(exact);
+            Assert.Equal(exact, (await list.ListAsync(Sorted(offset))).Items.Select(r => r.Id));
+            seen.Add(exact);
+        }
+
+        // A run early in this order (the shortest, or the longest) moves every offset by one; the jumps from the places land on the rows seen before it.
+        var at = factory.Clock.GetUtcNow();
+        var first = new
+        {
+            id = $"deep-duration{sort}-first", workflowName = "deep-duration", status = "completed",
+            startedAt = at.AddDays(sort.StartsWith('-') ? -400 : 0).ToString("O", CultureInfo.InvariantCulture),
+            completedAt = at.ToString("O", CultureInfo.InvariantCulture),
+        };
+        await client.CreateRunAsync(first);
+        for (var i = 1; i < offsets.Length; i++)
+        {
+            Assert.Equal(seen[i], (await list.ListAsync(Sorted(offsets[i]))).Items.Select(r => r.Id));
+            Assert.NotEqual(seen[i], await ExactAsync(Sorted(offsets[i])));
+        }
+    }
+
     [Fact]
     public async Task ShallowOffset_IsReadByItsOffset()
     {

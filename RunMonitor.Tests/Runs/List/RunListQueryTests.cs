@@ -39,7 +39,8 @@ public sealed class RunListQueryTests(QueryPlanTests.SeededFactory factory) : IC
         return statements;
     }
 
-    /// The page statements that read on from a cursor (the 11th run of the first page, both ways) for `query`.
+    /// The page statements that read on from a cursor (the 11th run of the first page, both ways) for `query`, with the
+    /// duration sort's tail and the count a jump from a place makes of the cursor's part.
     internal static async Task<IReadOnlyList<(string What, string Sql, object Parameters)>> CursorStatementsAsync(Database database, string query)
     {
         var statements = new List<(string, string, object)>();
@@ -56,6 +57,7 @@ public sealed class RunListQueryTests(QueryPlanTests.SeededFactory factory) : IC
                 var what = $"{(before ? "before" : "after")} '{query}' as {who}";
                 statements.Add((what, built.ItemsSql, built.Parameters));
                 if (built.TailSql is not null) statements.Add((what + " (tail)", built.TailSql, built.Parameters));
+                if (built.HeadCountSql is not null) statements.Add((what + " (a jump's count of its part)", built.HeadCountSql, built.Parameters));
             }
         }
         return statements;

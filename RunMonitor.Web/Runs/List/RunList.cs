@@ -48,6 +48,9 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
         if (built.TailSql is not null && items.Count < filter.Limit)
         {
             built.Parameters.Add("TailLimit", filter.Limit - items.Count);
+            // A page that starts past the cursor's part: what of the skip that part did not hold is skipped in the tail.
+            if (items.Count == 0 && skip > 0)
+                built.Parameters.Add("TailOffset", skip - await connection.ExecuteScalarAsync<long>(built.HeadCountSql!, built.Parameters));
             items.AddRange(await connection.QueryAsync<RunRow>(built.TailSql, built.Parameters));
         }
         if (built.Reversed) items.Reverse();
@@ -79,11 +82,12 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
 
     private static string PlacesKey(RunFilter filter) => (filter.Tenant ?? "*") + "|" + filter.ToQueryString(includePaging: false);
 
-    // The page to read and how many rows to skip from its cursor: a place for a deep offset without a cursor (not
-    // for the duration sort, whose runs without a duration are read as a second part).
+    // The page to read and how many rows to skip from its cursor: a place for a deep offset without a cursor. In the
+    // duration sort a place names its part (with a duration, or without: read after all others), and a skip that runs
+    // past the end of the part it starts in goes on in the other (`HeadCountSql`).
     private (RunFilter Read, int Skip) StartOf(RunFilter filter)
     {
-        if (filter.Cursor is not null || filter.Offset < JumpFrom || filter.Sort == RunSort.Duration
+        if (filter.Cursor is not null || filter.Offset < JumpFrom
             || !_places.TryGetValue(PlacesKey(filter), out var places)) return (filter, 0);
         var now = Environment.TickCount64;
         var best = places.Where(p => p.Offset <= filter.Offset && now - p.At < PlaceLifetimeMs).MaxBy(p => p.Offset);
@@ -92,7 +96,7 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
 
     private void Remember(RunFilter filter, List<RunRow> items)
     {
-        if (items.Count == 0 || filter.Offset < JumpFrom - RunFilter.MaxLimit || filter.Sort == RunSort.Duration) return;
+        if (items.Count == 0 || filter.Offset < JumpFrom - RunFilter.MaxLimit) return;
         var now = Environment.TickCount64;
         // From the first run itself: after the cursor of a run one `pk` step before it in the list's order.
         var first = RunCursor.From(items[0], filter, before: false);

@@ -106,10 +106,13 @@ public sealed class RunListQuery(ISqlDialect dialect)
     /// The page's SQL and its total's SQL: the total exact from `run_counts` when the counters can answer, otherwise
     /// counted up to the cap. `SearchedNewest`: the search window, when it left older runs unsearched. With a cursor the
     /// page is read from it (`Reversed`: read backwards from a `before` cursor, to be turned round), and `TailSql`, when
-    /// set, reads the rest of the page past the run without a duration once the first part ran out (`@TailLimit` rows).
+    /// set, reads the rest of the page in the other part of the duration sort once the cursor's part ran out
+    /// (`@TailLimit` rows after `@TailOffset`). `HeadCountSql` counts the cursor's part after the cursor, up to `@Offset`
+    /// rows: when a jump skips past that part's end, the rest of the skip falls in the tail.
     public sealed record ListQuery(string ItemsSql, string CountSql, bool CountIsCapped, DynamicParameters Parameters, int? SearchedNewest = null)
     {
         public string? TailSql { get; init; }
+        public string? HeadCountSql { get; init; }
         public bool Reversed { get; init; }
     }
 
@@ -125,23 +128,30 @@ public sealed class RunListQuery(ISqlDialect dialect)
         var order = OrderBy(filter with { Descending = readDescending });
         // A searched page in another order than newest-first: the matches (bounded: trigram matches or the window)
         // are collected first and sorted, rather than the sort's index walked with each run's name looked up.
+        string With(string? keyset) => keyset is null ? where : where.Length == 0 ? "WHERE " + keyset : where + " AND " + keyset;
         string Items(string? keyset, string limit, string offset)
         {
-            var w = keyset is null ? where : where.Length == 0 ? "WHERE " + keyset : where + " AND " + keyset;
+            var w = With(keyset);
             return search != NameSearch.None && filter.Sort != RunSort.Created
                 ? $"WITH hits (hit) AS MATERIALIZED (SELECT pk FROM runs {w}) SELECT {RunRows.ListColumns} FROM hits CROSS JOIN runs ON runs.pk = hits.hit ORDER BY {order} LIMIT {limit} OFFSET {offset}"
                 : $"SELECT {RunRows.ListColumns} FROM runs {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}";
         }
         var items = Items(head, "@Limit", "@Offset");
-        var tailSql = tail is null ? null : Items(tail, "@TailLimit", "0");
-        if (tailSql is not null) p.Add("TailLimit", filter.Limit); // the reader lowers it to what the first part left
+        var tailSql = tail is null ? null : Items(tail, "@TailLimit", "@TailOffset");
+        if (tailSql is not null)
+        {
+            // The reader lowers the limit to what the first part left, and raises the offset when a skip ran past it.
+            p.Add("TailLimit", filter.Limit);
+            p.Add("TailOffset", 0);
+        }
+        var headCountSql = tail is null ? null : $"SELECT COUNT(*) FROM (SELECT 1 FROM runs {With(head)} LIMIT @Offset) AS skipped";
 
         // The same clauses name columns run_counts has: tenant_id, workflow_name, status.
         var built = CountableFromCounters(filter)
             ? new ListQuery(items, $"SELECT COALESCE(SUM(n), 0) FROM run_counts {where}", false, p)
             : new ListQuery(items, $"SELECT COUNT(*) FROM (SELECT 1 FROM runs {where} LIMIT @CountCap) AS capped", true, p,
                 search == NameSearch.CommonWindowed ? SearchWindow : null);
-        return built with { TailSql = tailSql, Reversed = filter.Cursor?.Before == true };
+        return built with { TailSql = tailSql, HeadCountSql = headCountSql, Reversed = filter.Cursor?.Before == true };
     }
 
     /// The clause that starts the page at the filter's cursor, in the direction the page is read (a `before` cursor
