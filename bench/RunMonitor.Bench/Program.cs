@@ -142,7 +142,9 @@ static async Task<int> DeepAsync(BenchOptions options, bool noCursor)
         ("list default", "/ui/runs/list"),
         ("offset 100,000, status=completed", "/ui/runs/list?status=completed&offset=100000"),
         ("offset 500,000", "/ui/runs/list?offset=500000"),
-        ("offset 500,000, sort=-duration (no keyset jump)", "/ui/runs/list?sort=-duration&offset=500000"),
+        ("offset 500,000, sort=-duration", "/ui/runs/list?sort=-duration&offset=500000"),
+        // A different offset each request: served from the places the first deep jump walked.
+        ("any offset 1,000-500,000, a new one each request", "/ui/runs/list?offset={offset}"),
     };
     if (!noCursor)
     {
@@ -152,9 +154,11 @@ static async Task<int> DeepAsync(BenchOptions options, bool noCursor)
     Console.WriteLine($"| target | idle p50 ms | idle p99 ms | p50 ms, {options.Writers} writers ingesting | p99 ms, {options.Writers} writers ingesting |");
     Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
     var count = Math.Min(options.LatencyRequests, 500);
-    foreach (var (name, path) in targets)
+    var offsets = new Random(21);
+    foreach (var (name, target) in targets)
     {
-        for (var i = 0; i < 20; i++) await GetAsync(http, path);
+        var path = () => target.Replace("{offset}", offsets.Next(1_000, 500_001).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        for (var i = 0; i < 20; i++) await GetAsync(http, path());
         var idle = await TimesAsync(http, path, count);
         using var stop = new CancellationTokenSource();
         var writers = Measure.IngestAsync(http, options.Writers, 3_600, stop.Token);
@@ -162,15 +166,15 @@ static async Task<int> DeepAsync(BenchOptions options, bool noCursor)
         var busy = await TimesAsync(http, path, count);
         await stop.CancelAsync();
         var (total, perSecond, failures, _) = await writers;
-        Console.WriteLine($"| {name} `{path.Split("&after=")[0]}` | {Measure.Percentile(idle, .5):F2} | {Measure.Percentile(idle, .99):F2} | {Measure.Percentile(busy, .5):F2} | {Measure.Percentile(busy, .99):F2} ({perSecond:N0} writes/s, {failures} failed) |");
+        Console.WriteLine($"| {name} `{target.Split("&after=")[0]}` | {Measure.Percentile(idle, .5):F2} | {Measure.Percentile(idle, .99):F2} | {Measure.Percentile(busy, .5):F2} | {Measure.Percentile(busy, .99):F2} ({perSecond:N0} writes/s, {failures} failed) |");
     }
     return 0;
 }
 
-static async Task<List<double>> TimesAsync(HttpClient http, string path, int count)
+static async Task<List<double>> TimesAsync(HttpClient http, Func<string> path, int count)
 {
     var times = new List<double>(count);
-    for (var i = 0; i < count; i++) times.Add(await TimeAsync(http, path));
+    for (var i = 0; i < count; i++) times.Add(await TimeAsync(http, path()));
     times.Sort();
     return times;
 }

@@ -190,6 +190,10 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
         private readonly Lazy<Task> _seeded;
         protected Factory(TestStore store) : base(store) => _seeded = new(() => Data.QueryPlanTests.SeedRunsAsync(this, 3_000, TimeSpan.FromDays(3)));
         public Task Seeded => _seeded.Value;
+
+        /// Places every 250 runs on a walk (25,000 in the app), so jumps in 3,000 runs walk.
+        public const int PlaceStep = 250;
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["RunMonitor:Lists:PlaceStep"] = PlaceStep.ToString(CultureInfo.InvariantCulture) };
     }
 
     public sealed class PostgresSeeded() : Factory(TestStore.Postgres);
@@ -202,6 +206,9 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
         return (await connection.QueryAsync<RunRow>(built.ItemsSql, built.Parameters)).Select(r => r.Id).ToArray();
     }
 
+    // A list of its own for each test: its places are the ones this test's reads leave, not another's from moments before.
+    private RunList NewList() => ActivatorUtilities.CreateInstance<RunList>(factory.Services);
+
     private static RunFilter At(int offset) =>
         RunFilter.Parse(new Dictionary<string, string?[]> { ["offset"] = [offset.ToString(CultureInfo.InvariantCulture)] }, new Caller(null, Roles.Admin)).Filter!;
 
@@ -209,7 +216,7 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
     public async Task DeepOffset_StartsFromTheNearestPlaceAPageWasReadAt()
     {
         await factory.Seeded;
-        var list = factory.Services.GetRequiredService<RunList>();
+        var list = NewList();
         var offset = RunList.JumpFrom + 500;
 
         // The page at `offset` is read by its offset, and leaves places at its first run and after its last.
@@ -235,7 +242,7 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
     public async Task DeepOffset_InEachKeysetSort_JumpsToTheRowsTheOffsetHolds(string sort)
     {
         await factory.Seeded;
-        var list = factory.Services.GetRequiredService<RunList>();
+        var list = NewList();
         RunFilter Sorted(int offset) => At(offset) with { Sort = sort.TrimStart('-') == "status" ? RunSort.Status : RunSort.Created, Descending = sort.StartsWith('-') };
 
         await list.ListAsync(Sorted(RunList.JumpFrom + 200));
@@ -254,7 +261,7 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
         // Runs without a duration come after all others in either direction: a second part the jumps run into.
         for (var i = 0; i < 60; i++)
             await client.CreateRunAsync(new { id = $"deep-duration{sort}-queued-{i:D2}", workflowName = "deep-duration", status = "queued" });
-        var list = factory.Services.GetRequiredService<RunList>();
+        var list = NewList();
         RunFilter Sorted(int offset) => At(offset) with { Sort = RunSort.Duration, Descending = sort.StartsWith('-') };
         long timed;
         await using (var connection = await factory.Services.GetRequiredService<Database>().OpenAsync())
@@ -291,11 +298,51 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
         }
     }
 
+    [Theory]
+    [InlineData("-created")]
+    [InlineData("status")]
+    [InlineData("-duration")]
+    public async Task DeepOffset_WalksThereInSteps_SoEveryShallowerOffsetIsNearAPlace(string sort)
+    {
+        await factory.Seeded;
+        var list = NewList();
+        RunFilter Sorted(int offset) => At(offset) with
+        {
+            Sort = sort.TrimStart('-') switch { "status" => RunSort.Status, "duration" => RunSort.Duration, _ => RunSort.Created },
+            Descending = sort.StartsWith('-'),
+        };
+        // Offsets never asked for, between the walk's places: each as the offset reads it while nothing is written.
+        int[] between = [RunList.JumpFrom + 17, 1_777, 2_251, 2_503];
+        var exact = new List<string[]>();
+        foreach (var offset in between) exact.Add(await ExactAsync(Sorted(offset)));
+
+        // One deep jump walks from the top in steps, leaving a place every PlaceStep runs on the way.
+        var deepest = 2_900;
+        Assert.Equal(await ExactAsync(Sorted(deepest)), (await list.ListAsync(Sorted(deepest))).Items.Select(r => r.Id));
+
+        // A run first in this order moves every offset by one: a jump to an offset read from a place of the walk lands
+        // on the rows that offset held when the list was walked, not on what reading the offset now gives.
+        // (-created: the newest; status: the oldest cancelled run; -duration: the longest.)
+        var now = factory.Clock.GetUtcNow();
+        var created = sort == "-created" ? now.AddDays(1) : now.AddDays(-400);
+        await factory.CreateClient().CreateRunAsync(new
+        {
+            id = $"deep-walk{sort}", workflowName = "deep-walk", status = "cancelled",
+            createdAt = created.ToString("O", CultureInfo.InvariantCulture), startedAt = created.ToString("O", CultureInfo.InvariantCulture),
+            completedAt = (sort == "-created" ? created.AddSeconds(1) : now).ToString("O", CultureInfo.InvariantCulture),
+        });
+        for (var i = 0; i < between.Length; i++)
+        {
+            Assert.Equal(exact[i], (await list.ListAsync(Sorted(between[i]))).Items.Select(r => r.Id));
+            Assert.NotEqual(exact[i], await ExactAsync(Sorted(between[i])));
+        }
+    }
+
     [Fact]
     public async Task ShallowOffset_IsReadByItsOffset()
     {
         await factory.Seeded;
-        var list = factory.Services.GetRequiredService<RunList>();
+        var list = NewList();
         await list.ListAsync(At(100));
 
         await factory.CreateClient().CreateRunAsync(new { id = "shallow-offset-newer", workflowName = "deep-offset" });

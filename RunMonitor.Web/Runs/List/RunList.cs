@@ -42,19 +42,9 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
     private async Task<RunPage> ReadListAsync(RunFilter filter, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var (read, skip) = StartOf(filter);
-        var built = await query.BuildAsync(connection, read, skip);
-        var items = (await connection.QueryAsync<RunRow>(built.ItemsSql, built.Parameters)).ToList();
-        if (built.TailSql is not null && items.Count < filter.Limit)
-        {
-            built.Parameters.Add("TailLimit", filter.Limit - items.Count);
-            // A page that starts past the cursor's part: what of the skip that part did not hold is skipped in the tail.
-            if (items.Count == 0 && skip > 0)
-                built.Parameters.Add("TailOffset", skip - await connection.ExecuteScalarAsync<long>(built.HeadCountSql!, built.Parameters));
-            items.AddRange(await connection.QueryAsync<RunRow>(built.TailSql, built.Parameters));
-        }
-        if (built.Reversed) items.Reverse();
-        if (read.Cursor is null) Remember(filter, items);
+        var start = await StartOfAsync(connection, filter);
+        var (items, built) = await ReadItemsAsync(connection, start.Read, start.Skip);
+        if (filter.Cursor is null) Remember(filter, items, start.Seen);
         var counted = await connection.ExecuteScalarAsync<long>(built.CountSql, built.Parameters);
         var capped = built.CountIsCapped && counted > RunListQuery.CountCap;
         // A tenant's caller never sees another tenant's runs; a super admin's links must say which run an id means.
@@ -65,47 +55,89 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
         };
     }
 
-    // Places in a list: a list's key → (an offset, the cursor that reads from the run at that offset, when it was
-    // read there). A page asked for by a deep offset alone (a typed URL, a script, a poll) starts from the nearest
-    // place at or before it and skips only the rows between, instead of reading and discarding the whole offset.
-    // Only a page read by its offset leaves places (its first run and the one after its last), so a place is exact
-    // when made; writes since may move runs above it, so it serves PlaceLifetimeMs: a jump lands where that offset
-    // was up to then. Bounded like the cache: a flood of distinct lists empties it.
+    // The page's runs from its cursor (or offset), `skip` rows past it, in the list's order.
+    private async Task<(List<RunRow> Items, RunListQuery.ListQuery Built)> ReadItemsAsync(IDbConnection connection, RunFilter read, int skip)
+    {
+        var built = await query.BuildAsync(connection, read, skip);
+        var items = (await connection.QueryAsync<RunRow>(built.ItemsSql, built.Parameters)).ToList();
+        if (built.TailSql is not null && items.Count < read.Limit)
+        {
+            built.Parameters.Add("TailLimit", read.Limit - items.Count);
+            // A page that starts past the cursor's part: what of the skip that part did not hold is skipped in the tail.
+            if (items.Count == 0 && skip > 0)
+                built.Parameters.Add("TailOffset", skip - await connection.ExecuteScalarAsync<long>(built.HeadCountSql!, built.Parameters));
+            items.AddRange(await connection.QueryAsync<RunRow>(built.TailSql, built.Parameters));
+        }
+        if (built.Reversed) items.Reverse();
+        return (items, built);
+    }
+
+    // Places in a list: a list's key → (an offset, the cursor that reads from the run at that offset, when the list
+    // was seen so). A page asked for by a deep offset alone (a typed URL, a script, a poll) starts from the nearest
+    // place at or before it and skips only the rows between, instead of reading and discarding the whole offset. A
+    // place is exact when the list is read: a page leaves one at its first run and one after its last, and a jump
+    // further than PlaceStep past the nearest place walks there in steps of PlaceStep, leaving a place at each, so
+    // every offset up to the deepest one asked for is then at most PlaceStep rows from a place. Writes since may move
+    // runs above a place, so it serves PlaceLifetimeMs from when the list was seen from the start (places walked or
+    // read from a place keep that place's time): a jump lands where that offset was up to then. Bounded like the
+    // cache: a flood of distinct lists empties it.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Place[]> _places = new();
-    private sealed record Place(int Offset, RunCursor From, long At);
+    private sealed record Place(int Offset, RunCursor From, long Seen);
     private const int PlaceLists = 256;
-    private const int PlacesPerList = 32;
+    private const int PlacesPerList = 64;
     private const long PlaceLifetimeMs = 30_000;
 
     /// Offsets below this are read directly: discarding them costs less than remembering places.
     public const int JumpFrom = 1_000;
 
+    // How far apart a walk leaves places (`RunMonitor:Lists:PlaceStep`, for tests): skipping 25,000 rows of an index
+    // costs about 3 ms on the bench machine (docs/PERFORMANCE.md).
+    private readonly int _placeStep = Math.Max(RunFilter.MaxLimit, configuration.GetValue("RunMonitor:Lists:PlaceStep", 25_000));
+
     private static string PlacesKey(RunFilter filter) => (filter.Tenant ?? "*") + "|" + filter.ToQueryString(includePaging: false);
 
-    // The page to read and how many rows to skip from its cursor: a place for a deep offset without a cursor. In the
-    // duration sort a place names its part (with a duration, or without: read after all others), and a skip that runs
-    // past the end of the part it starts in goes on in the other (`HeadCountSql`).
-    private (RunFilter Read, int Skip) StartOf(RunFilter filter)
+    // The page to read, how many rows to skip from its cursor, and since when the start is known: the nearest place
+    // for a deep offset without a cursor, walked on to within PlaceStep of the offset. In the duration sort a place
+    // names its part (with a duration, or without: read after all others), and a skip that runs past the end of the
+    // part it starts in goes on in the other (`HeadCountSql`).
+    private async Task<(RunFilter Read, int Skip, long Seen)> StartOfAsync(IDbConnection connection, RunFilter filter)
     {
-        if (filter.Cursor is not null || filter.Offset < JumpFrom
-            || !_places.TryGetValue(PlacesKey(filter), out var places)) return (filter, 0);
         var now = Environment.TickCount64;
-        var best = places.Where(p => p.Offset <= filter.Offset && now - p.At < PlaceLifetimeMs).MaxBy(p => p.Offset);
-        return best is null ? (filter, 0) : (filter with { Cursor = best.From }, filter.Offset - best.Offset);
+        if (filter.Cursor is not null || filter.Offset < JumpFrom) return (filter, 0, now);
+        var key = PlacesKey(filter);
+        var best = _places.TryGetValue(key, out var places)
+            ? places.Where(p => p.Offset <= filter.Offset && now - p.Seen < PlaceLifetimeMs).MaxBy(p => p.Offset)
+            : null;
+        var (at, from, seen) = best is null ? (0, null, now) : (best.Offset, best.From, best.Seen);
+        var walked = new List<Place>();
+        while (filter.Offset - at > _placeStep)
+        {
+            // The run just before the next place, read alone: the place reads from the run after it.
+            var next = at + _placeStep;
+            var (runs, _) = await ReadItemsAsync(connection, filter with { Cursor = from, Offset = next - 1, Limit = 1 }, from is null ? 0 : next - 1 - at);
+            if (runs.Count == 0) break;
+            (at, from) = (next, RunCursor.From(runs[0], filter, before: false));
+            walked.Add(new Place(at, from, seen));
+        }
+        Keep(key, walked);
+        return from is null ? (filter, 0, now) : (filter with { Cursor = from }, filter.Offset - at, seen);
     }
 
-    private void Remember(RunFilter filter, List<RunRow> items)
+    private void Remember(RunFilter filter, List<RunRow> items, long seen)
     {
         if (items.Count == 0 || filter.Offset < JumpFrom - RunFilter.MaxLimit) return;
-        var now = Environment.TickCount64;
         // From the first run itself: after the cursor of a run one `pk` step before it in the list's order.
         var first = RunCursor.From(items[0], filter, before: false);
         first = first with { Pk = first.Pk + (filter.Descending ? 1 : -1) };
-        Place[] made = [new(filter.Offset, first, now), new(filter.Offset + items.Count, RunCursor.From(items[^1], filter, before: false), now)];
-        var key = PlacesKey(filter);
+        Keep(PlacesKey(filter), [new(filter.Offset, first, seen), new(filter.Offset + items.Count, RunCursor.From(items[^1], filter, before: false), seen)]);
+    }
+
+    private void Keep(string key, IReadOnlyList<Place> made)
+    {
+        if (made.Count == 0) return;
         if (_places.Count >= PlaceLists && !_places.ContainsKey(key)) _places.Clear();
-        _places.AddOrUpdate(key, made, (_, old) => old.Where(p => made.All(m => m.Offset != p.Offset))
-            .OrderByDescending(p => p.At).Take(PlacesPerList - made.Length).Concat(made).ToArray());
+        _places.AddOrUpdate(key, _ => [.. made], (_, old) => old.Where(p => made.All(m => m.Offset != p.Offset))
+            .OrderByDescending(p => p.Seen).Take(Math.Max(0, PlacesPerList - made.Count)).Concat(made).ToArray());
     }
 
     private const string SelectSharedIds = "SELECT id FROM runs WHERE id IN @Ids GROUP BY id HAVING COUNT(*) > 1";
