@@ -191,7 +191,7 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
         protected Factory(TestStore store) : base(store) => _seeded = new(() => Data.QueryPlanTests.SeedRunsAsync(this, 3_000, TimeSpan.FromDays(3)));
         public Task Seeded => _seeded.Value;
 
-        /// Places every 250 runs on a walk (25,000 in the app), so jumps in 3,000 runs walk.
+        /// Places every 250 runs on a walk (10,000 in the app), so jumps in 3,000 runs walk.
         public const int PlaceStep = 250;
         protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["RunMonitor:Lists:PlaceStep"] = PlaceStep.ToString(CultureInfo.InvariantCulture) };
     }
