@@ -15,7 +15,9 @@
     function allBox() { var f = form(); return f ? f.querySelector(".bulk-select-all") : null; }
     function bar() { var f = form(); return f ? f.querySelector(".bulk-bar") : null; }
     function boxes() { return Array.prototype.slice.call(document.querySelectorAll("table.runs-table input.run-select")); }
-    function count(n) { return Number(n).toLocaleString("en-US"); }
+    // Digits grouped by commas, as en-US writes them; not toLocaleString: its first call loads ICU's number formats,
+    // 15-18 ms of the page's DOMContentLoaded task (docs/PERFORMANCE.md, issue 18).
+    function count(n) { return String(Math.trunc(Number(n))).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
     function label(action) {
         return action === "retryFromFailedStep" ? "Retry from failed step" : action === "cancel" ? "Cancel" : "Retry";
     }
