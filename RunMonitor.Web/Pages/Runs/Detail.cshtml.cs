@@ -45,29 +45,40 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
         }
         var now = time.GetUtcNow();
         var (detail, steps, retries) = view;
-        StepPanelModel? panel = null;
-        string? missing = null;
         // A failed run opens on its failing step: from the red badge to the stack trace in one click.
         var askedStep = Request.Query["step"].ToString() is { Length: > 0 } asked ? asked : null;
         var stepId = askedStep ?? steps.FirstOrDefault(s => s.Status == StepStatus.Failed)?.StepId;
-        if (stepId is not null)
+        // The page has every step whole already: the panel's step comes from them (ids compare as SQL does, ordinal).
+        var step = stepId is null ? null : steps.FirstOrDefault(s => string.Equals(s.StepId, stepId, StringComparison.Ordinal));
+        // The reads left are independent of one another: each on a connection of its own, at the same time (on
+        // PostgreSQL their round trips overlap instead of adding up).
+        var stepArtifacts = step is null ? null : artifacts.ListAsync(detail.Run, step.StepId, ct);
+        var stepLogs = step is null ? null : LogsModel.PanelAsync(HttpContext, logs, detail.Run, step.StepId, ct, askedStep is null ? null : logFilter);
+        var activity = ActivityAsync(detail.Run, ct);
+        var runLogs = LogsModel.PanelAsync(HttpContext, logs, detail.Run, null, ct, askedStep is null ? logFilter : null);
+        await Task.WhenAll(new Task?[] { stepArtifacts, stepLogs, activity, runLogs }.OfType<Task>());
+        StepPanelModel? panel = null;
+        string? missing = null;
+        if (step is not null)
+            panel = new StepPanelModel(detail.Run, step, await stepArtifacts!, now) { Logs = await stepLogs! };
+        else if (stepId is not null)
         {
-            // The page has every step whole already: the panel's step comes from them (ids compare as SQL does, ordinal).
-            var step = steps.FirstOrDefault(s => string.Equals(s.StepId, stepId, StringComparison.Ordinal));
-            panel = step is null ? null : new StepPanelModel(detail.Run, step, await artifacts.ListAsync(detail.Run, step.StepId, ct), now)
-                { Logs = await LogsModel.PanelAsync(HttpContext, logs, detail.Run, step.StepId, ct, askedStep is null ? null : logFilter) };
-            if (panel is null)
-            {
-                missing = stepId;
-                Response.StatusCode = StatusCodes.Status404NotFound;
-            }
+            missing = stepId;
+            Response.StatusCode = StatusCodes.Status404NotFound;
         }
         View = new RunPageModel(detail, steps, retries, panel, missing, now)
         {
             BaseRunInTenant = view.BaseRunInTenant, Walk = walk is null ? null : new RunWalkModel(walk, InModal: false),
-            Activity = await ActivityApi.ReadAsync(database, detail.Run.TenantId, detail.Run.Id, ct) ?? [],
-            Logs = await LogsModel.PanelAsync(HttpContext, logs, detail.Run, null, ct, askedStep is null ? logFilter : null),
+            Activity = await activity,
+            Logs = await runLogs,
         };
         return Page();
+    }
+
+    // The run is read already: its activity is one query.
+    private async Task<IReadOnlyList<ActivityRow>> ActivityAsync(RunRow run, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await ActivityLog.ForRunAsync(connection, run.TenantId, run.Id);
     }
 }

@@ -81,14 +81,15 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
     public async Task<LogPage> ReadAsync(RunRow run, LogFilter filter, CancellationToken ct = default)
     {
         var fromEnd = filter.After is null;
-        var (sql, p) = Select(run, filter, fromEnd ? 0 : filter.After!.Value, filter.Before ?? long.MaxValue, filter.Limit + 1, descending: fromEnd);
+        var (shape, p) = Select(run, filter, fromEnd ? 0 : filter.After!.Value, filter.Before ?? long.MaxValue, filter.Limit + 1, descending: fromEnd);
         await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<LogRow>(new CommandDefinition(sql, p, cancellationToken: ct))).AsList();
+        // The lines and the run's counts in one batch: one round trip on PostgreSQL.
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(_shapesWithCounts[shape], p, cancellationToken: ct));
+        var rows = (await results.ReadAsync<LogRow>()).AsList();
         var more = rows.Count > filter.Limit;
         if (more) rows.RemoveAt(rows.Count - 1);
         if (fromEnd) rows.Reverse();
-        var counts = await connection.QuerySingleOrDefaultAsync<LogCounts>(new CommandDefinition(SelectCountsOfRun, new { run.TenantId, run.Id }, cancellationToken: ct))
-                     ?? LogCounts.None;
+        var counts = await results.ReadSingleOrDefaultAsync<LogCounts>() ?? LogCounts.None;
         return fromEnd
             ? new LogPage(rows, null, more && rows.Count > 0 ? rows[0].Seq : null, counts)
             : new LogPage(rows, more && rows.Count > 0 ? rows[^1].Seq : null, null, counts);
@@ -101,10 +102,10 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
         long after = 0;
         while (true)
         {
-            var (sql, p) = Select(run, filter, after, long.MaxValue, chunk, descending: false);
+            var (shape, p) = Select(run, filter, after, long.MaxValue, chunk, descending: false);
             List<LogRow> rows;
             await using (var connection = await database.OpenAsync(ct))
-                rows = (await connection.QueryAsync<LogRow>(new CommandDefinition(sql, p, cancellationToken: ct))).AsList();
+                rows = (await connection.QueryAsync<LogRow>(new CommandDefinition(_shapes[shape], p, cancellationToken: ct))).AsList();
             foreach (var row in rows) yield return row;
             if (rows.Count < chunk) yield break;
             after = rows[^1].Seq;
@@ -112,6 +113,8 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
     }
 
     private readonly string[] _shapes = BuildShapes(dialect.LikeInsensitive);
+    // Each shape followed by the run's counts: a page of the panel in one batch.
+    private readonly string[] _shapesWithCounts = BuildShapes(dialect.LikeInsensitive).Select(shape => shape + ";\n" + SelectCountsOfRun).ToArray();
 
     // The statement for each combination of filters (8) and direction (2), built once: SQL text is never built from values.
     private static string[] BuildShapes(string like)
@@ -128,13 +131,14 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
         return shapes;
     }
 
-    private (string Sql, DynamicParameters Parameters) Select(RunRow run, LogFilter filter, long after, long before, int take, bool descending)
+    // The statement's shape (an index into `_shapes`) and its parameters.
+    private static (int Shape, DynamicParameters Parameters) Select(RunRow run, LogFilter filter, long after, long before, int take, bool descending)
     {
         var shape = (filter.Step is null ? 0 : 1) | (filter.MinLevel > LogLevels.Trace ? 2 : 0) | (filter.Q is null ? 0 : 4) | (descending ? 8 : 0);
         var p = new DynamicParameters(new { run.TenantId, run.Id, After = after, Before = before, Take = take });
         if (filter.Step is not null) p.Add("Step", filter.Step);
         if (filter.MinLevel > LogLevels.Trace) p.Add("MinLevel", filter.MinLevel);
         if (filter.Q is not null) p.Add("QLike", "%" + filter.Q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
-        return (_shapes[shape], p);
+        return (shape, p);
     }
 }
