@@ -18,6 +18,9 @@ public static class SeedCommand
 {
     private const int BatchSize = 20_000;
 
+    // The load's page cache, 256 MiB (a negative cache_size is in KiB).
+    private const int LoadCacheSize = -262_144;
+
     public static async Task<int> RunAsync(string[] args, Database database, PriceTable prices, TimeProvider time, TextWriter output, TextWriter error)
     {
         if (!TryParse(args, out var runs, out var problem))
@@ -65,7 +68,7 @@ public static class SeedCommand
         await using (var pragma = connection.CreateCommand())
         {
             // Regenerable data: durability is traded for speed while it loads (the load is one transaction).
-            pragma.CommandText = "PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY; PRAGMA threads=2;";
+            pragma.CommandText = $"PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA cache_size={LoadCacheSize}; PRAGMA temp_store=MEMORY; PRAGMA threads=2;";
             await pragma.ExecuteNonQueryAsync();
             // A rollback journal instead of WAL while it loads: pages beyond the file's old end are not
             // journalled (an empty store writes its data once, not to the WAL and then again to the file),
@@ -117,8 +120,14 @@ public static class SeedCommand
         await output.WriteLineAsync($"  load {loaded.TotalSeconds:F1}s: generating {made.TotalSeconds:F1}s (producer busy), inserting {inserting.Elapsed.TotalSeconds:F1}s (writer busy)");
 
         // Indexes built once over sorted data are far cheaper than a million incremental updates.
+        // SQLite's sorter keeps the whole sort in memory when temporary files are (temp_store=MEMORY), one
+        // allocation a key, on this thread alone. With temporary files and a small cache it sorts runs of
+        // 4 MiB (its limit follows cache_size) on its helper threads while this one scans, and merges them:
+        // the 16 builds took 12 s instead of 24 s at 1,000,000 runs, 130 s instead of 280 s at 10,000,000.
+        await connection.ExecuteAsync("PRAGMA temp_store=FILE; PRAGMA cache_size=-4096;", transaction: tx);
         foreach (var (type, name, sql) in secondary.Where(x => x.Type == "index"))
             await PhaseAsync(output, "index " + name, () => connection.ExecuteAsync(sql, transaction: tx));
+        await connection.ExecuteAsync($"PRAGMA cache_size={LoadCacheSize};", transaction: tx);
         // The counters, rollups and daily usage were summed as the runs were made; names are indexed in one pass.
         await PhaseAsync(output, "derived counts, rollups, daily", () => { totals.Write(connection); return Task.CompletedTask; });
         await PhaseAsync(output, "derived name search", () => connection.ExecuteAsync(NameIndexer.RebuildAll, transaction: tx));
