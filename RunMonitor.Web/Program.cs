@@ -46,6 +46,7 @@ builder.Services.AddSingleton<RunExport>();
 builder.Services.AddSingleton<StatsStore>();
 builder.Services.AddSingleton<RunViews>();
 builder.Services.AddSingleton<RunWrites>();
+builder.Services.AddSingleton<CreateGroups>();
 builder.Services.AddSingleton<RunService>();
 builder.Services.Configure<LogOptions>(builder.Configuration.GetSection("RunMonitor:Logs"));
 builder.Services.AddSingleton<LogStore>();

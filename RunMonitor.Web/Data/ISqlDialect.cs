@@ -34,6 +34,10 @@ public interface ISqlDialect
     /// last sighting; `RunWrites.CreateAsync` gives the parameters), or null where each table takes its own statement.
     string? CreateRun { get; }
 
+    /// Many runs' creates as one statement (`RunWrites.CreateManyAsync` gives the parameters, a column's values as one
+    /// array), answering the tenant and id of each run inserted; null where creates are grouped by the write path already.
+    string? CreateRuns { get; }
+
     /// The stats cards' batch (totals of the period, the queue now, the oldest queued run) for one tenant or all.
     string Stats(bool allTenants);
 

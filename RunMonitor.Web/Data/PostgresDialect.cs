@@ -56,6 +56,38 @@ public sealed partial class PostgresDialect : ISqlDialect
         SELECT COUNT(*) FROM r
         """;
 
+    /// The creates of a group (`CreateGroups`) as one statement: `CreateRun` for many runs, each table's rows as arrays
+    /// through `unnest`, answering the tenant and id of every run inserted (a run whose id is taken in its tenant is
+    /// left out, with its steps, errors and activity). Each workflow of the group is inserted or moved on once, to its
+    /// newest run's moment, as `CreateRun` does.
+    public string CreateRuns => CreateRunsSql;
+
+    private static readonly string CreateRunsSql = $"""
+        WITH r AS (INSERT INTO runs ({ArrayColumn<RunRow>.Names(RunWrites.RunColumns)})
+            SELECT * FROM {ArrayColumn<RunRow>.Unnest(RunWrites.RunColumns, "i")}
+            ON CONFLICT (tenant_id, id) DO NOTHING
+            RETURNING tenant_id, id, workflow_name, updated_at),
+        s AS (INSERT INTO steps ({ArrayColumn<StepRow>.Names(RunWrites.StepColumns)})
+            SELECT p.* FROM {ArrayColumn<StepRow>.Unnest(RunWrites.StepColumns, "p")}
+            JOIN r ON r.tenant_id = p.tenant_id AND r.id = p.run_id),
+        e AS (INSERT INTO run_errors ({ArrayColumn<RunErrorRow>.Names(RunWrites.ErrorColumns)})
+            SELECT x.* FROM {ArrayColumn<RunErrorRow>.Unnest(RunWrites.ErrorColumns, "x")}
+            JOIN r ON r.tenant_id = x.tenant_id AND r.id = x.run_id),
+        a AS (INSERT INTO run_activity ({ArrayColumn<ActivityRow>.Names(RunWrites.ActivityColumns)})
+            SELECT y.* FROM {ArrayColumn<ActivityRow>.Unnest(RunWrites.ActivityColumns, "y")}
+            JOIN r ON r.tenant_id = y.tenant_id AND r.id = y.run_id),
+        g AS (SELECT tenant_id, workflow_name, MAX(updated_at) AS at FROM r GROUP BY tenant_id, workflow_name),
+        w AS (INSERT INTO workflows (tenant_id, workflow_name, last_seen_at)
+            SELECT g.tenant_id, g.workflow_name, g.at FROM g
+            WHERE NOT EXISTS (SELECT 1 FROM workflows AS k WHERE k.tenant_id = g.tenant_id AND k.workflow_name = g.workflow_name)
+            ON CONFLICT (tenant_id, workflow_name) DO NOTHING),
+        seen AS (UPDATE workflows AS f SET last_seen_at = free.at
+            FROM (SELECT o.tenant_id, o.workflow_name, g.at FROM workflows AS o JOIN g ON g.tenant_id = o.tenant_id AND g.workflow_name = o.workflow_name
+                  WHERE o.last_seen_at < g.at FOR UPDATE OF o SKIP LOCKED) AS free
+            WHERE f.tenant_id = free.tenant_id AND f.workflow_name = free.workflow_name)
+        SELECT tenant_id AS TenantId, id AS Id FROM r
+        """;
+
     public string? LockKey => "SELECT pg_advisory_xact_lock(hashtext(@LockKey))";
 
     // PostgreSQL sorts NULL above every value: NULLS LAST reads the (duration_ms, pk) index one way and the

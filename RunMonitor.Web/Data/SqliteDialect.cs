@@ -18,6 +18,9 @@ public sealed class SqliteDialect : ISqlDialect
     // No statement writes several tables: one each, compiled once on the writer's connection and run in its group commit.
     public string? CreateRun => null;
 
+    // The one writer's group commit takes concurrent creates into one transaction already.
+    public string? CreateRuns => null;
+
     public string? LockKey => null;
 
     // DESC puts NULLs last by itself; ASC reads the (duration_ms IS NULL, duration_ms, pk) expression index.

@@ -8,7 +8,7 @@ namespace RunMonitor.Web.Runs;
 /// The write rules: ids, tenants, status transitions, derived timestamps, durations and cost.
 /// Every committed change is published to `IRunEvents`; every terminal transition queues webhooks.
 public sealed class RunService(Database database, RunWrites writes, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks,
-    LogStore logs, WorkerBook workers)
+    LogStore logs, WorkerBook workers, ISqlDialect dialect, CreateGroups groups)
 {
     /// 11 hex digits of Unix milliseconds then 9 random ones: ids sort by creation, so index inserts append.
     public static string NewId(DateTimeOffset at)
@@ -17,16 +17,25 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         return at.ToUnixTimeMilliseconds().ToString("x11", System.Globalization.CultureInfo.InvariantCulture) + random;
     }
 
+    /// A single POST's create. On PostgreSQL it joins the creates arriving with it in one statement and one commit
+    /// (`CreateGroups`); on SQLite the one writer's group commit does the same with every write.
     public async Task<WriteResult<RunRow>> CreateAsync(Caller caller, NewRun request, CancellationToken ct = default)
     {
-        var result = await database.WriteStatementAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
+        var result = dialect.CreateRuns is null
+            ? await database.WriteStatementAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct)
+            : await CreateWithAsync(caller, request, time.GetUtcNow(), rows => groups.CreateAsync(rows, ct));
         return Committed(result);
     }
 
-    /// The create in the caller's transaction (a single POST, or one line of a batch); without one on PostgreSQL, where
-    /// each attempt is one statement (`RunWrites.CreateAsync`).
-    internal async Task<WriteResult<RunRow>> CreateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction? tx,
-        Caller caller, NewRun request, DateTimeOffset now)
+    /// The create in the caller's transaction (one line of a batch, or a single POST on SQLite); without one on
+    /// PostgreSQL, where each attempt is one statement (`RunWrites.CreateAsync`).
+    internal Task<WriteResult<RunRow>> CreateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction? tx,
+        Caller caller, NewRun request, DateTimeOffset now) =>
+        CreateWithAsync(caller, request, now, rows => writes.CreateAsync(connection, tx, rows));
+
+    /// The create's rules (the tenant, the id, the derived fields), its rows written by `insert`: false when the run's id
+    /// is taken in its tenant.
+    private async Task<WriteResult<RunRow>> CreateWithAsync(Caller caller, NewRun request, DateTimeOffset now, Func<NewRunRows, Task<bool>> insert)
     {
         string tenant;
         if (request.TenantId is { } asked && asked != caller.TenantId)
@@ -66,12 +75,12 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             ActivityLog.Entry(run.TenantId, run.Id, now, caller.Actor, ActivityActions.Created,
                 run.Status == RunStatus.Queued ? null : $"reported as {run.Status}"));
 
-        var inserted = await writes.CreateAsync(connection, tx, Rows(run));
+        var inserted = await insert(Rows(run));
         // A generated id that collides (36 random bits within one millisecond) is drawn again.
         for (var attempt = 0; !inserted && request.Id is null && attempt < 5; attempt++)
         {
             run = run with { Id = NewId(now) };
-            inserted = await writes.CreateAsync(connection, tx, Rows(run));
+            inserted = await insert(Rows(run));
         }
         // Only what is true inside the run's tenant: another tenant's runs never collide with it.
         if (!inserted)

@@ -63,6 +63,69 @@ public sealed class RunWrites(ISqlDialect dialect)
         return true;
     }
 
+    /// The columns of `InsertRun`, each with its PostgreSQL type and its values for a group of runs as one array: the
+    /// multi-run create (`ISqlDialect.CreateRuns`) passes each column as one parameter, and so each of the tables below.
+    internal static readonly ArrayColumn<RunRow>[] RunColumns =
+    [
+        Text<RunRow>("id", r => r.Id), Text<RunRow>("tenant_id", r => r.TenantId), Text<RunRow>("workflow_name", r => r.WorkflowName),
+        Text<RunRow>("name", r => r.Name), Text<RunRow>("status", r => r.Status), Number<RunRow>("dry_run", r => r.DryRun),
+        Text<RunRow>("trigger_payload", r => r.TriggerPayload), Text<RunRow>("context", r => r.Context),
+        Text<RunRow>("error_message", r => r.ErrorMessage), Text<RunRow>("error_type", r => r.ErrorType),
+        Text<RunRow>("error_stack", r => r.ErrorStack), Text<RunRow>("created_at", r => r.CreatedAt),
+        Text<RunRow>("started_at", r => r.StartedAt), Text<RunRow>("completed_at", r => r.CompletedAt),
+        Number<RunRow>("duration_ms", r => r.DurationMs), Number<RunRow>("targets_matched", r => r.TargetsMatched),
+        Number<RunRow>("targets_processed", r => r.TargetsProcessed), Number<RunRow>("targets_skipped", r => r.TargetsSkipped),
+        Number<RunRow>("insights_created", r => r.InsightsCreated), Text<RunRow>("model_profile", r => r.ModelProfile),
+        Text<RunRow>("model_provider", r => r.ModelProvider), Text<RunRow>("model_name", r => r.ModelName),
+        Number<RunRow>("tokens_input", r => r.TokensInput), Number<RunRow>("tokens_output", r => r.TokensOutput),
+        new("cost_usd", "float8", runs => runs.Select(r => r.CostUsd).ToArray()), Number<RunRow>("cost_estimated", r => r.CostEstimated),
+        Text<RunRow>("layer_hash", r => r.LayerHash), Text<RunRow>("retry_of", r => r.RetryOf),
+        Number<RunRow>("cancel_requested", r => r.CancelRequested), Text<RunRow>("lease_owner", r => r.LeaseOwner),
+        Text<RunRow>("lease_expires_at", r => r.LeaseExpiresAt), Number<RunRow>("steps_total", r => r.StepsTotal),
+        Number<RunRow>("steps_completed", r => r.StepsCompleted), Text<RunRow>("updated_at", r => r.UpdatedAt),
+        Text<RunRow>("workflow_version", r => r.WorkflowVersion), Text<RunRow>("trigger_type", r => r.TriggerType),
+        Text<RunRow>("base_run_id", r => r.BaseRunId), Text<RunRow>("error_code", r => r.ErrorCode),
+        Text<RunRow>("error_failed_step_id", r => r.ErrorFailedStepId), Text<RunRow>("error_timestamp", r => r.ErrorTimestamp),
+    ];
+
+    /// A new run's planned steps, as `CreateAsync` writes them.
+    internal static readonly ArrayColumn<StepRow>[] StepColumns =
+    [
+        Text<StepRow>("tenant_id", s => s.TenantId), Text<StepRow>("run_id", s => s.RunId), Text<StepRow>("step_id", s => s.StepId),
+        Number<StepRow>("seq", s => s.Seq), Text<StepRow>("skill_id", s => s.SkillId), Text<StepRow>("status", s => s.Status),
+        Text<StepRow>("updated_at", s => s.UpdatedAt),
+    ];
+
+    internal static readonly ArrayColumn<RunErrorRow>[] ErrorColumns =
+    [
+        Text<RunErrorRow>("tenant_id", e => e.TenantId), Text<RunErrorRow>("run_id", e => e.RunId), Number<RunErrorRow>("seq", e => e.Seq),
+        Text<RunErrorRow>("topic", e => e.Topic), Text<RunErrorRow>("error", e => e.Error), Text<RunErrorRow>("node", e => e.Node),
+    ];
+
+    internal static readonly ArrayColumn<ActivityRow>[] ActivityColumns =
+    [
+        Text<ActivityRow>("tenant_id", a => a.TenantId), Text<ActivityRow>("run_id", a => a.RunId), Text<ActivityRow>("at", a => a.At),
+        Text<ActivityRow>("actor", a => a.Actor), Text<ActivityRow>("action", a => a.Action), Text<ActivityRow>("detail", a => a.Detail),
+    ];
+
+    private static ArrayColumn<T> Text<T>(string name, Func<T, string?> value) => new(name, "text", rows => rows.Select(value).ToArray());
+
+    private static ArrayColumn<T> Number<T>(string name, Func<T, long?> value) => new(name, "bigint", rows => rows.Select(value).ToArray());
+
+    /// Writes many new runs as `CreateAsync` writes one, in one statement (`ISqlDialect.CreateRuns`) that commits by
+    /// itself; the answer holds the runs inserted, by tenant and id (a run whose id is taken in its tenant is not, and
+    /// nothing of it is written). No two runs of `creates` may share a tenant and id.
+    public async Task<IReadOnlySet<RunKey>> CreateManyAsync(IDbConnection connection, IReadOnlyList<NewRunRows> creates)
+    {
+        var sql = dialect.CreateRuns ?? throw new InvalidOperationException("the store writes one create at a time");
+        var p = new DynamicParameters();
+        ArrayColumn<RunRow>.AddAll(p, RunColumns, creates.Select(c => c.Run).ToList());
+        ArrayColumn<StepRow>.AddAll(p, StepColumns, creates.SelectMany(c => c.Steps).ToList());
+        ArrayColumn<RunErrorRow>.AddAll(p, ErrorColumns, creates.SelectMany(c => c.Errors).ToList());
+        ArrayColumn<ActivityRow>.AddAll(p, ActivityColumns, creates.Select(c => c.Created).ToList());
+        return (await connection.QueryAsync<RunKey>(sql, p)).ToHashSet();
+    }
+
     private const string UpdateRun = """
         UPDATE runs SET status = @Status, dry_run = @DryRun, context = @Context,
             error_message = @ErrorMessage, error_type = @ErrorType, error_stack = @ErrorStack,
@@ -153,3 +216,24 @@ public sealed class RunWrites(ISqlDialect dialect)
 /// A new run and what its create writes with it (`RunWrites.CreateAsync`): steps and errors named by the run's id, its
 /// `created` activity; the workflow is touched at the run's `UpdatedAt`.
 public sealed record NewRunRows(RunRow Run, IReadOnlyList<StepRow> Steps, IReadOnlyList<RunErrorRow> Errors, ActivityRow Created);
+
+/// A run's identity in the store: its id within its tenant.
+public sealed record RunKey(string TenantId, string Id);
+
+/// One column of a table as the multi-run create passes it: its name, its PostgreSQL type, the values of many rows as
+/// one array, bound as `@{table}_{name}` (`Parameter`).
+internal sealed record ArrayColumn<T>(string Name, string Type, Func<IReadOnlyList<T>, Array> Values)
+{
+    public string Parameter { get; } = typeof(T).Name + "_" + Name;
+
+    public static void AddAll(DynamicParameters p, IEnumerable<ArrayColumn<T>> columns, IReadOnlyList<T> rows)
+    {
+        foreach (var column in columns) p.Add(column.Parameter, column.Values(rows));
+    }
+
+    /// `unnest(@…, @…) AS alias (name, name)`: the rows of the parameters, by column name.
+    public static string Unnest(IReadOnlyList<ArrayColumn<T>> columns, string alias) =>
+        $"unnest({string.Join(", ", columns.Select(c => $"@{c.Parameter}::{c.Type}[]"))}) AS {alias} ({string.Join(", ", columns.Select(c => c.Name))})";
+
+    public static string Names(IReadOnlyList<ArrayColumn<T>> columns) => string.Join(", ", columns.Select(c => c.Name));
+}

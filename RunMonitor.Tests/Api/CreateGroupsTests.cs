@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Http.Json;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Data;
+using RunMonitor.Web.Runs;
+
+namespace RunMonitor.Tests.Api;
+
+/// Creates that arrive together are written together (PostgreSQL: one statement a group, `CreateGroups`; SQLite: the
+/// writer's group commit), and each still hears its own answer: a second create of an id is refused alone, a create
+/// the store refuses fails alone, and the others' runs are there with their steps, errors, activity and counts.
+public class CreateGroupsTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+{
+    protected readonly RunMonitorFactory Factory = factory;
+    private readonly HttpClient _client = factory.CreateClient();
+
+    private Database Store => Factory.Services.GetRequiredService<Database>();
+
+    private static object Body(string id, string workflow, string? name = null) => new
+    {
+        id, workflowName = workflow, name = name ?? id, status = "running",
+        steps = new[] { new { stepId = "a", skillId = (string?)"s.a" }, new { stepId = "b", skillId = (string?)null } },
+        errors = new[] { new { topic = "t", error = "e of " + id } },
+    };
+
+    /// Sends every body at once; on PostgreSQL all but the first wait in one queue while the first's group is held,
+    /// so they make one group (`HeldAsync`).
+    protected virtual async Task<HttpResponseMessage[]> PostTogetherAsync(IReadOnlyList<object> bodies) =>
+        await Task.WhenAll(bodies.Select(b => _client.PostAsJsonAsync("/api/runs", b)));
+
+    private async Task AssertStoredAsync(string workflow, IReadOnlyCollection<string> ids)
+    {
+        foreach (var id in ids)
+        {
+            var run = await _client.GetJsonAsync($"/api/runs/{id}");
+            Assert.Equal(workflow, (string?)run["workflowName"]);
+            Assert.Equal(id, (string?)run["name"]);
+            Assert.Equal(2, (long?)run["stepsTotal"]);
+            Assert.Equal("e of " + id, (string?)run["errors"]![0]!["error"]);
+            var steps = await _client.GetJsonAsync($"/api/runs/{id}/steps");
+            Assert.Equal(["a", "b"], steps.AsArray().Select(s => (string?)s!["stepId"]));
+            Assert.Equal("s.a", (string?)steps[0]!["skillId"]);
+        }
+        await using var connection = await Store.OpenAsync();
+        Assert.Equal(ids.Count, await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM run_activity AS a JOIN runs AS r ON r.tenant_id = a.tenant_id AND r.id = a.run_id WHERE r.workflow_name = @Workflow AND a.action = 'created'",
+            new { Workflow = workflow }));
+        Assert.Equal(ids.Count, await connection.ExecuteScalarAsync<long>(
+            "SELECT COALESCE(SUM(n), 0) FROM run_counts WHERE workflow_name = @Workflow AND status = 'running'", new { Workflow = workflow }));
+        Assert.NotNull(await connection.ExecuteScalarAsync<string?>(
+            "SELECT last_seen_at FROM workflows WHERE tenant_id = 'default' AND workflow_name = @Workflow", new { Workflow = workflow }));
+    }
+
+    [Fact]
+    public async Task Create_ManyAtOnceWithOneIdThrice_OneCreatedTwoConflictOthersCreated()
+    {
+        var unique = Enumerable.Range(0, 21).Select(i => $"grp-{i}").ToList();
+        var bodies = unique.Take(10).Select(id => Body(id, "grouped")).Concat(Enumerable.Repeat(0, 3).Select(_ => Body("grp-dup", "grouped")))
+            .Concat(unique.Skip(10).Select(id => Body(id, "grouped"))).ToList();
+
+        var responses = await PostTogetherAsync(bodies);
+
+        var codes = responses.Select(r => r.StatusCode).ToList();
+        Assert.All(codes.Take(10).Concat(codes.Skip(13)), c => Assert.Equal(HttpStatusCode.Created, c));
+        Assert.Equal(1, codes.Skip(10).Take(3).Count(c => c == HttpStatusCode.Created));
+        foreach (var conflict in responses.Skip(10).Take(3).Where(r => r.StatusCode != HttpStatusCode.Created))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+            Assert.Equal("application/problem+json", conflict.Content.Headers.ContentType?.MediaType);
+        }
+        await AssertStoredAsync("grouped", [.. unique, "grp-dup"]);
+    }
+
+    [Fact]
+    public async Task Create_OneOfAGroupRefusedByTheStore_OnlyThatOneFails()
+    {
+        await using (var connection = await Store.OpenAsync())
+            await connection.ExecuteAsync(RefuseSql);
+        // SQLite's writer keeps its statements compiled against the schema it read: it opens anew and reads the trigger.
+        Store.CloseConnections();
+        var ids = Enumerable.Range(0, 9).Select(i => $"refuse-{i}").ToList();
+        var bodies = ids.Take(4).Select(id => Body(id, "refused")).Append(Body("refuse-x", "refused", "refused-by-the-store"))
+            .Concat(ids.Skip(4).Select(id => Body(id, "refused"))).ToList();
+
+        var responses = await PostTogetherAsync(bodies);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, responses[4].StatusCode);
+        foreach (var r in responses.Take(4).Concat(responses.Skip(5)))
+            Assert.True(r.StatusCode == HttpStatusCode.Created, $"{(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/runs/refuse-x")).StatusCode);
+        await AssertStoredAsync("refused", ids);
+    }
+
+    /// A trigger that refuses one name, as a constraint the app does not know of would.
+    protected virtual string RefuseSql => """
+        CREATE TRIGGER IF NOT EXISTS refuse_one_name BEFORE INSERT ON runs WHEN NEW.name = 'refused-by-the-store'
+        BEGIN SELECT RAISE(ABORT, 'refused by the store'); END;
+        """;
+}
+
+public sealed class CreateGroupsTestsOnPostgres(PostgresFactory factory) : CreateGroupsTests(factory), IClassFixture<PostgresFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    protected override string RefuseSql => """
+        CREATE OR REPLACE FUNCTION refuse_one_name() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'refused by the store'; END $$;
+        DROP TRIGGER IF EXISTS refuse_one_name ON runs;
+        CREATE TRIGGER refuse_one_name BEFORE INSERT ON runs FOR EACH ROW WHEN (NEW.name = 'refused-by-the-store') EXECUTE FUNCTION refuse_one_name();
+        """;
+
+    /// The first create's statement waits on a lock this test holds, so every other create queues behind it and the
+    /// next group takes them all; the lock is let go once they have.
+    protected override async Task<HttpResponseMessage[]> PostTogetherAsync(IReadOnlyList<object> bodies)
+    {
+        var groups = Factory.Services.GetRequiredService<CreateGroups>();
+        await using var holder = await Factory.Services.GetRequiredService<Database>().OpenAsync();
+        await using var tx = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("LOCK TABLE run_activity IN SHARE MODE", transaction: tx);
+        var first = _client.PostAsJsonAsync("/api/runs", bodies[0]);
+        var waiting = await holder.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM pg_locks WHERE relation = 'run_activity'::regclass AND NOT granted", transaction: tx);
+        for (var i = 0; waiting == 0 && i < 500; i++)
+        {
+            await Task.Delay(20);
+            waiting = await holder.ExecuteScalarAsync<long>(
+                "SELECT COUNT(*) FROM pg_locks WHERE relation = 'run_activity'::regclass AND NOT granted", transaction: tx);
+        }
+        Assert.Equal(1, waiting);
+        var rest = bodies.Skip(1).Select(b => _client.PostAsJsonAsync("/api/runs", b)).ToList();
+        for (var i = 0; groups.Queued < rest.Count && i < 500; i++) await Task.Delay(20);
+        Assert.Equal(rest.Count, groups.Queued);
+        await tx.RollbackAsync();
+        return [await first, .. await Task.WhenAll(rest)];
+    }
+
+    [Fact]
+    public async Task Create_ManyAtOnce_OneTransactionForTheGroup()
+    {
+        var ids = Enumerable.Range(0, 12).Select(i => $"one-tx-{i}").ToList();
+
+        var responses = await PostTogetherAsync(ids.Select(id => (object)new { id, workflowName = "one-tx" }).ToList());
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        await using var connection = await Factory.Services.GetRequiredService<Database>().OpenAsync();
+        // The first create alone, then the eleven that queued behind it in one transaction.
+        Assert.Equal(2, await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(DISTINCT xmin::text) FROM runs WHERE workflow_name = 'one-tx'"));
+    }
+}

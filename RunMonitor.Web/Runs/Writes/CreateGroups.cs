@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using RunMonitor.Web.Data;
+
+namespace RunMonitor.Web.Runs;
+
+/// Group commit for creates where the store takes many in one statement (`ISqlDialect.CreateRuns`: PostgreSQL). Creates
+/// that arrive while a group is being written wait, and the next group takes them all: one statement, one round trip
+/// and one commit for up to `MaxGroup` runs, where each create was one of each (docs/PERFORMANCE.md, "PostgreSQL
+/// creates"). Each caller still hears its own outcome: inserted, or its id taken in its tenant. A group PostgreSQL
+/// refuses (one run breaks a constraint) committed nothing, so each of its creates is written again alone and hears
+/// only its own answer. SQLite needs none of this: its one writer groups every write (`GroupCommitWrites`).
+public sealed class CreateGroups(Database database, RunWrites writes)
+{
+    // 64 runs of two steps is a statement of a few hundred rows; a larger group bought nothing at 8 writers.
+    private const int MaxGroup = 64;
+
+    // One group written at a time: the creates that arrive meanwhile make the next. Two at a time were measured
+    // (docs/PERFORMANCE.md): the groups halved in size and the server spent more a create, for no more writes a second.
+    private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly ConcurrentQueue<PendingCreate> _queue = new();
+
+    /// Creates waiting for the next group (the tests wait on it while they hold the store).
+    internal int Queued => _queue.Count;
+
+    /// Writes `rows` in the next group; true once committed, false when the run's id is taken in its tenant.
+    public async Task<bool> CreateAsync(NewRunRows rows, CancellationToken ct)
+    {
+        var pending = new PendingCreate(rows, ct);
+        _queue.Enqueue(pending);
+        while (!pending.Taken)
+        {
+            await _writer.WaitAsync(ct);
+            try
+            {
+                // Another create may have taken this one into its group while it waited; groups are taken in arrival
+                // order, so writing groups until this one is taken always reaches it.
+                if (!pending.Taken) await WriteGroupAsync();
+            }
+            finally { _writer.Release(); }
+        }
+        return await pending.Result;
+    }
+
+    private async Task WriteGroupAsync()
+    {
+        var group = new List<PendingCreate>();
+        var keys = new HashSet<RunKey>();
+        // A second create of one tenant and id waits for the first to commit, then hears the id is taken, as it would
+        // have one after the other.
+        var after = new List<PendingCreate>();
+        while (group.Count < MaxGroup && _queue.TryDequeue(out var next))
+        {
+            next.Taken = true;
+            if (next.Cancelled) next.Cancel();
+            else if (keys.Add(new RunKey(next.Rows.Run.TenantId, next.Rows.Run.Id))) group.Add(next);
+            else after.Add(next);
+        }
+        if (group.Count > 0) await WriteAsync(group);
+        foreach (var create in after) await WriteAsync([create]);
+    }
+
+    private async Task WriteAsync(List<PendingCreate> group)
+    {
+        try
+        {
+            // Not cancelled by any one caller: the group is the others' too.
+            var inserted = group.Count == 1
+                ? (await database.WriteStatementAsync((connection, tx) => writes.CreateAsync(connection, tx, group[0].Rows), CancellationToken.None)
+                    ? new HashSet<RunKey> { group[0].Key } : [])
+                : await database.WriteStatementAsync((connection, _) => writes.CreateManyAsync(connection, group.Select(c => c.Rows).ToList()),
+                    CancellationToken.None);
+            foreach (var create in group) create.Complete(inserted.Contains(create.Key));
+        }
+        catch (PostgresException) when (group.Count > 1)
+        {
+            // The server refused the statement, so nothing of it committed: each create alone, with its own outcome.
+            foreach (var create in group) await WriteAsync([create]);
+        }
+        catch (Exception e)
+        {
+            // A lost connection may have lost the commit or its answer: no create is written again (it might be twice),
+            // each caller hears the failure as a single create's caller does.
+            foreach (var create in group) create.Fail(e);
+        }
+    }
+
+    private sealed class PendingCreate(NewRunRows rows, CancellationToken ct)
+    {
+        private readonly TaskCompletionSource<bool> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool _taken;
+
+        public NewRunRows Rows => rows;
+        public RunKey Key { get; } = new(rows.Run.TenantId, rows.Run.Id);
+        public Task<bool> Result => _result.Task;
+        public bool Cancelled => ct.IsCancellationRequested;
+
+        /// Set by the group that dequeued it, under the writer gate.
+        public bool Taken { get => _taken; set => _taken = value; }
+
+        public void Complete(bool inserted) => _result.TrySetResult(inserted);
+        public void Cancel() => _result.TrySetCanceled(ct);
+        public void Fail(Exception e) => _result.TrySetException(e);
+    }
+}
