@@ -75,12 +75,23 @@ public sealed class RunViews(Database database)
     public Task<RunView?> GetPageViewAsync(string? tenant, string id, CancellationToken ct = default) =>
         GetViewAsync(SelectPageView, tenant, id, retries: true, ct);
 
+    // A super admin who named no tenant: the batch asks first which tenants hold the id, and reads the rest in the one
+    // holding it (the same round trip; more than one is AmbiguousRunIdException, as `RunRows.TenantOfAsync` says).
+    private const string TenantOfId = "(SELECT MIN(tenant_id) FROM runs WHERE id = @Id)";
+    private static readonly string SelectModalViewAnyTenant = $"{RunRows.SelectTenantsOfId};\n" + SelectModalView.Replace("@Tenant", TenantOfId);
+    private static readonly string SelectPageViewAnyTenant = $"{RunRows.SelectTenantsOfId};\n" + SelectPageView.Replace("@Tenant", TenantOfId);
+
     private async Task<RunView?> GetViewAsync(string sql, string? tenant, string id, bool retries, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        // A super admin who named no tenant: the one tenant holding the id (or none, or AmbiguousRunIdException).
-        if ((tenant ?? await RunRows.TenantOfAsync(connection, null, id)) is not { } owner) return null;
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new { Id = id, RunId = id, Tenant = owner }, cancellationToken: ct));
+        var anyTenant = tenant is null;
+        if (anyTenant) sql = retries ? SelectPageViewAnyTenant : SelectModalViewAnyTenant;
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new { Id = id, RunId = id, Tenant = tenant }, cancellationToken: ct));
+        if (anyTenant)
+        {
+            var tenants = (await results.ReadAsync<string>()).AsList();
+            if (tenants.Count > 1) throw new AmbiguousRunIdException(id, tenants);
+        }
         var run = await results.ReadSingleOrDefaultAsync<RunRow>();
         if (run is null) return null;
         var errors = (await results.ReadAsync<RunErrorRow>()).AsList();
