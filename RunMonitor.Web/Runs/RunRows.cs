@@ -61,13 +61,16 @@ public static class RunRows
     public static async Task<string?> TenantOfAsync(IDbConnection connection, IDbTransaction? tx, string id)
     {
         var tenants = (await connection.QueryAsync<string>(SelectTenantsOfId, new { Id = id }, tx)).AsList();
-        return tenants.Count switch
-        {
-            0 => null,
-            1 => tenants[0],
-            _ => throw new AmbiguousRunIdException(id, tenants),
-        };
+        return OneTenantOf(id, tenants);
     }
+
+    /// The one tenant of SelectTenantsOfId's answer; null when none holds the id, AmbiguousRunIdException when several do.
+    public static string? OneTenantOf(string id, List<string> tenants) => tenants.Count switch
+    {
+        0 => null,
+        1 => tenants[0],
+        _ => throw new AmbiguousRunIdException(id, tenants),
+    };
 
     public const string SelectErrors = """
         SELECT tenant_id AS TenantId, run_id AS RunId, seq AS Seq, topic AS Topic, error AS Error, node AS Node

@@ -84,7 +84,7 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
         var (shape, p) = Select(run, filter, fromEnd ? 0 : filter.After!.Value, filter.Before ?? long.MaxValue, filter.Limit + 1, descending: fromEnd);
         await using var connection = await database.OpenAsync(ct);
         // The lines and the run's counts in one batch: one round trip on PostgreSQL.
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(_shapesWithCounts[shape], p, cancellationToken: ct));
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(_shapes[shape].WithCounts, p, cancellationToken: ct));
         var rows = (await results.ReadAsync<LogRow>()).AsList();
         var more = rows.Count > filter.Limit;
         if (more) rows.RemoveAt(rows.Count - 1);
@@ -105,28 +105,28 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
             var (shape, p) = Select(run, filter, after, long.MaxValue, chunk, descending: false);
             List<LogRow> rows;
             await using (var connection = await database.OpenAsync(ct))
-                rows = (await connection.QueryAsync<LogRow>(new CommandDefinition(_shapes[shape], p, cancellationToken: ct))).AsList();
+                rows = (await connection.QueryAsync<LogRow>(new CommandDefinition(_shapes[shape].Lines, p, cancellationToken: ct))).AsList();
             foreach (var row in rows) yield return row;
             if (rows.Count < chunk) yield break;
             after = rows[^1].Seq;
         }
     }
 
-    private readonly string[] _shapes = BuildShapes(dialect.LikeInsensitive);
-    // Each shape followed by the run's counts: a page of the panel in one batch.
-    private readonly string[] _shapesWithCounts = BuildShapes(dialect.LikeInsensitive).Select(shape => shape + ";\n" + SelectCountsOfRun).ToArray();
+    private readonly (string Lines, string WithCounts)[] _shapes = BuildShapes(dialect.LikeInsensitive);
 
-    // The statement for each combination of filters (8) and direction (2), built once: SQL text is never built from values.
-    private static string[] BuildShapes(string like)
+    // The statement for each combination of filters (8) and direction (2), built once: SQL text is never built from
+    // values. Each alone (the download's chunks) and followed by the run's counts (a page of a panel, in one batch).
+    private static (string Lines, string WithCounts)[] BuildShapes(string like)
     {
-        var shapes = new string[16];
+        var shapes = new (string, string)[16];
         for (var i = 0; i < 16; i++)
         {
             var clauses = "";
             if ((i & 1) != 0) clauses += " AND step_id = @Step";
             if ((i & 2) != 0) clauses += " AND level >= @MinLevel";
             if ((i & 4) != 0) clauses += " AND message " + like + " @QLike ESCAPE '\\'";
-            shapes[i] = string.Format(System.Globalization.CultureInfo.InvariantCulture, SelectLines, clauses, (i & 8) != 0 ? "DESC" : "ASC");
+            var lines = string.Format(System.Globalization.CultureInfo.InvariantCulture, SelectLines, clauses, (i & 8) != 0 ? "DESC" : "ASC");
+            shapes[i] = (lines, lines + ";\n" + SelectCountsOfRun);
         }
         return shapes;
     }

@@ -76,7 +76,7 @@ public sealed class RunViews(Database database)
         GetViewAsync(SelectPageView, tenant, id, retries: true, ct);
 
     // A super admin who named no tenant: the batch asks first which tenants hold the id, and reads the rest in the one
-    // holding it (the same round trip; more than one is AmbiguousRunIdException, as `RunRows.TenantOfAsync` says).
+    // holding it (the same round trip; `RunRows.OneTenantOf` reads the answer as `TenantOfAsync` does).
     private const string TenantOfId = "(SELECT MIN(tenant_id) FROM runs WHERE id = @Id)";
     private static readonly string SelectModalViewAnyTenant = $"{RunRows.SelectTenantsOfId};\n" + SelectModalView.Replace("@Tenant", TenantOfId);
     private static readonly string SelectPageViewAnyTenant = $"{RunRows.SelectTenantsOfId};\n" + SelectPageView.Replace("@Tenant", TenantOfId);
@@ -87,11 +87,7 @@ public sealed class RunViews(Database database)
         var anyTenant = tenant is null;
         if (anyTenant) sql = retries ? SelectPageViewAnyTenant : SelectModalViewAnyTenant;
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new { Id = id, RunId = id, Tenant = tenant }, cancellationToken: ct));
-        if (anyTenant)
-        {
-            var tenants = (await results.ReadAsync<string>()).AsList();
-            if (tenants.Count > 1) throw new AmbiguousRunIdException(id, tenants);
-        }
+        if (anyTenant && RunRows.OneTenantOf(id, (await results.ReadAsync<string>()).AsList()) is null) return null;
         var run = await results.ReadSingleOrDefaultAsync<RunRow>();
         if (run is null) return null;
         var errors = (await results.ReadAsync<RunErrorRow>()).AsList();
