@@ -19,6 +19,8 @@ if (args is ["--logs", ..]) return await LogsBench.RunAsync(BenchOptions.Parse(a
 // `--bulk`: a bulk retry of every failed run while the list is read and writers ingest (BulkBench).
 if (args is ["--bulk", ..]) return await BulkBench.RunAsync(BenchOptions.Parse(args));
 var options = BenchOptions.Parse(args);
+// Writes before the measured ingest, unmeasured: long enough for the write path to reach .NET's optimised code.
+const int IngestWarmUpSeconds = 10;
 // As a browser: it asks for Brotli or gzip and decodes the answer, so the figures include both ends of compression.
 using var handler = new SocketsHttpHandler
 {
@@ -257,8 +259,9 @@ static async Task<(long Total, double PerSecond, long Failures, long Locked)> Me
         await wrk.WaitForExitAsync();
         return output;
     }
-    // The reads before warmed the server's read paths; three seconds of writes warm the write path (JIT) unmeasured.
-    await RunWrkAsync(3);
+    // The reads before warmed the server's read paths; ten seconds of writes warm the write path unmeasured. With three,
+    // the measured seconds still paid for .NET's tiered compilation of that path (docs/PERFORMANCE.md, "Ingest warm-up").
+    await RunWrkAsync(IngestWarmUpSeconds);
     var text = await RunWrkAsync(seconds);
     var lines = text.Split('\n');
     var perSecond = double.Parse(lines.First(l => l.StartsWith("Requests/sec:", StringComparison.Ordinal))["Requests/sec:".Length..].Trim(), CultureInfo.InvariantCulture);
@@ -275,10 +278,10 @@ static async Task GetAsync(HttpClient http, string path)
         throw new InvalidOperationException($"GET {path} answered {(int)response.StatusCode}");
 }
 
-// As with wrk: three seconds of writes warm the write path, unmeasured.
+// As with wrk: ten seconds of writes warm the write path, unmeasured.
 static async Task<(long Total, double PerSecond, long Failures, long Locked)> WarmThenMeasureIngestAsync(HttpClient http, int writers, int seconds)
 {
-    await Measure.IngestAsync(http, writers, 3);
+    await Measure.IngestAsync(http, writers, IngestWarmUpSeconds);
     return await Measure.IngestAsync(http, writers, seconds);
 }
 
