@@ -112,8 +112,17 @@ public sealed class CreateGroupsTestsOnPostgres(PostgresFactory factory) : Creat
         """;
 
     /// The first create's statement waits on a lock this test holds, so every other create queues behind it and the
-    /// next group takes them all; the lock is let go once they have.
+    /// next group takes them all (no second group starts beside the held one here); the lock is let go once they have.
     protected override async Task<HttpResponseMessage[]> PostTogetherAsync(IReadOnlyList<object> bodies)
+    {
+        var groups = Factory.Services.GetRequiredService<CreateGroups>();
+        var minSecondGroup = groups.MinSecondGroup;
+        groups.MinSecondGroup = int.MaxValue;
+        try { return await PostBehindHeldAsync(bodies); }
+        finally { groups.MinSecondGroup = minSecondGroup; }
+    }
+
+    private async Task<HttpResponseMessage[]> PostBehindHeldAsync(IReadOnlyList<object> bodies)
     {
         var groups = Factory.Services.GetRequiredService<CreateGroups>();
         await using var holder = await Factory.Services.GetRequiredService<Database>().OpenAsync();
@@ -148,5 +157,65 @@ public sealed class CreateGroupsTestsOnPostgres(PostgresFactory factory) : Creat
         // The first create alone, then the eleven that queued behind it in one transaction.
         Assert.Equal(2, await connection.ExecuteScalarAsync<long>(
             "SELECT COUNT(DISTINCT xmin::text) FROM runs WHERE workflow_name = 'one-tx'"));
+    }
+
+    /// A second group starts beside one being written once four creates wait for it, and not before; later creates wait
+    /// for either to end. An id the first group is writing, sent again in the second, waits for its commit and gets 409.
+    [Fact]
+    public async Task Create_WhileAGroupIsWritten_ASecondGroupOfFourStartsBesideIt()
+    {
+        var groups = Factory.Services.GetRequiredService<CreateGroups>();
+        Assert.Equal(4, groups.MinSecondGroup);
+        await using var holder = await Factory.Services.GetRequiredService<Database>().OpenAsync();
+        await using var tx = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("LOCK TABLE run_activity IN SHARE MODE", transaction: tx);
+        async Task UntilAsync(Func<Task<bool>> done)
+        {
+            for (var i = 0; !await done() && i < 500; i++) await Task.Delay(20);
+            Assert.True(await done());
+        }
+        // Backends of this database held by another: the first group by this lock, the second by the first's transaction
+        // (it writes beside-0 again). pg_locks is read live; pg_stat_activity would keep its first answer for the transaction.
+        Task<long> WaitingOnLockAsync() => holder.ExecuteScalarAsync<long>("""
+            SELECT COUNT(DISTINCT pid) FROM pg_locks
+            WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND cardinality(pg_blocking_pids(pid)) > 0
+            """, transaction: tx);
+
+        var first = _client.PostAsJsonAsync("/api/runs", new { id = "beside-0", workflowName = "beside" });
+        await UntilAsync(async () => await WaitingOnLockAsync() == 1);
+        var second = new List<Task<HttpResponseMessage>>();
+        foreach (var id in new[] { "beside-1", "beside-2", "beside-0" })
+        {
+            second.Add(_client.PostAsJsonAsync("/api/runs", new { id, workflowName = "beside" }));
+            await UntilAsync(() => Task.FromResult(groups.Queued == second.Count));
+        }
+        // Three wait: no second group yet.
+        await Task.Delay(200);
+        Assert.Equal(3, groups.Queued);
+        Assert.Equal(1, await WaitingOnLockAsync());
+        second.Add(_client.PostAsJsonAsync("/api/runs", new { id = "beside-3", workflowName = "beside" }));
+        await UntilAsync(async () => groups.Queued == 0 && await WaitingOnLockAsync() == 2);
+        var third = Enumerable.Range(4, 3).Select(i => _client.PostAsJsonAsync("/api/runs", new { id = $"beside-{i}", workflowName = "beside" })).ToList();
+        await UntilAsync(() => Task.FromResult(groups.Queued == 3));
+        await tx.RollbackAsync();
+
+        Assert.Equal(HttpStatusCode.Created, (await first).StatusCode);
+        var secondAnswers = await Task.WhenAll(second);
+        Assert.Equal([HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.Conflict, HttpStatusCode.Created],
+            secondAnswers.Select(r => r.StatusCode));
+        Assert.All(await Task.WhenAll(third), r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        await using var connection = await Factory.Services.GetRequiredService<Database>().OpenAsync();
+        Assert.Equal(7, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs WHERE workflow_name = 'beside'"));
+        Assert.Equal(7, await connection.ExecuteScalarAsync<long>(
+            "SELECT COALESCE(SUM(n), 0) FROM run_counts WHERE workflow_name = 'beside'"));
+        Assert.Equal(1, await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM run_activity WHERE run_id = 'beside-0' AND action = 'created'"));
+        // The first alone; the second group's three new runs in one transaction; the last three in others.
+        var transactions = (await connection.QueryAsync<(string Id, string Tx)>(
+            "SELECT id, xmin::text FROM runs WHERE workflow_name = 'beside'")).ToDictionary(r => r.Id, r => r.Tx);
+        Assert.Single(transactions.Values, t => t == transactions["beside-0"]);
+        Assert.Equal(3, transactions.Values.Count(t => t == transactions["beside-1"]));
+        Assert.Equal(transactions["beside-1"], transactions["beside-3"]);
+        Assert.DoesNotContain(transactions["beside-4"], new[] { transactions["beside-0"], transactions["beside-1"] });
     }
 }

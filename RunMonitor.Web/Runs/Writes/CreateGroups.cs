@@ -7,40 +7,77 @@ namespace RunMonitor.Web.Runs;
 /// Group commit for creates where the store takes many in one statement (`ISqlDialect.CreateRuns`: PostgreSQL). Creates
 /// that arrive while a group is being written wait, and the next group takes them all: one statement, one round trip
 /// and one commit for up to `MaxGroup` runs, where each create was one of each (docs/PERFORMANCE.md, "PostgreSQL
-/// creates"). Each caller still hears its own outcome: inserted, or its id taken in its tenant. A group PostgreSQL
-/// refuses (one run breaks a constraint) committed nothing, so each of its creates is written again alone and hears
-/// only its own answer. SQLite needs none of this: its one writer groups every write (`GroupCommitWrites`).
+/// creates"). A second group may be written beside the first (below). Each caller still hears its own outcome:
+/// inserted, or its id taken in its tenant (a create of an id the other group is writing waits in PostgreSQL for that
+/// group's commit, then finds it taken, as one after the other would). A group PostgreSQL refuses (one run breaks a
+/// constraint) committed nothing, so each of its creates is written again alone and hears only its own answer. SQLite
+/// needs none of this: its one writer groups every write (`GroupCommitWrites`).
 public sealed class CreateGroups(Database database, RunWrites writes)
 {
     // 64 runs of two steps is a statement of a few hundred rows; a larger group bought nothing at 8 writers.
     private const int MaxGroup = 64;
 
-    // One group written at a time: the creates that arrive meanwhile make the next. Two at a time were measured
-    // (docs/PERFORMANCE.md): the groups halved in size and the server spent more a create, for no more writes a second.
-    private readonly SemaphoreSlim _writer = new(1, 1);
+    // Up to two groups at a time, the second only while the first is being written and once `MinSecondGroup` creates
+    // wait for it: the creates arriving during a group's round trip start their own statement instead of waiting for the
+    // first's commit (docs/PERFORMANCE.md, "A second group while the first is written"). Without the minimum, two
+    // writers split the creates into groups of about two and the server spent more a create for no more writes a second.
+    private const int Writers = 2;
+    private readonly SemaphoreSlim _writers = new(Writers, Writers);
     private readonly ConcurrentQueue<PendingCreate> _queue = new();
+    private int _writing;
+    // Completed (and replaced) whenever a create is queued or a group ends: what a second writer waits for.
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// Creates waiting for the next group (the tests wait on it while they hold the store).
     internal int Queued => _queue.Count;
+
+    /// How many creates must wait before a second group starts beside one being written (tests raise it to hold
+    /// every create in one queue).
+    internal int MinSecondGroup { get; set; } = 4;
 
     /// Writes `rows` in the next group; true once committed, false when the run's id is taken in its tenant.
     public async Task<bool> CreateAsync(NewRunRows rows, CancellationToken ct)
     {
         var pending = new PendingCreate(rows, ct);
         _queue.Enqueue(pending);
+        Changed();
         while (!pending.Taken)
         {
-            await _writer.WaitAsync(ct);
+            await _writers.WaitAsync(ct);
             try
             {
+                await UntilSecondGroupDueAsync(pending, ct);
                 // Another create may have taken this one into its group while it waited; groups are taken in arrival
                 // order, so writing groups until this one is taken always reaches it.
-                if (!pending.Taken) await WriteGroupAsync();
+                if (!pending.Taken)
+                {
+                    Interlocked.Increment(ref _writing);
+                    try { await WriteGroupAsync(); }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _writing);
+                        Changed();
+                    }
+                }
             }
-            finally { _writer.Release(); }
+            finally { _writers.Release(); }
         }
         return await pending.Result;
     }
+
+    /// Returns at once when no group is being written; beside one, once `MinSecondGroup` creates wait or it has ended.
+    private async Task UntilSecondGroupDueAsync(PendingCreate pending, CancellationToken ct)
+    {
+        while (true)
+        {
+            var changed = Volatile.Read(ref _changed).Task;
+            if (pending.Taken || Volatile.Read(ref _writing) == 0 || _queue.Count >= MinSecondGroup) return;
+            await changed.WaitAsync(ct);
+        }
+    }
+
+    private void Changed() =>
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     private async Task WriteGroupAsync()
     {
