@@ -90,31 +90,28 @@ internal sealed class SeedTotals
 
     public void Write(SqliteConnection connection)
     {
-        using (var count = new RowInsert(connection, AddCount))
+        var counts = new RowBuffer(4);
+        foreach (var ((tenant, workflow, status), n) in _counts)
         {
-            foreach (var ((tenant, workflow, status), n) in _counts)
-            {
-                count.Text(1, tenant); count.Text(2, workflow); count.Text(3, status); count.Int(4, n);
-                count.Execute();
-            }
+            counts.Text(1, tenant); counts.Text(2, workflow); counts.Text(3, status); counts.Int(4, n);
+            counts.EndRow();
         }
-        using (var add = new RowInsert(connection, AddRollup))
+        using (var add = new RowInsert(connection, AddCount)) add.InsertAll(counts);
+        var rollups = new RowBuffer(11);
+        foreach (var ((tenant, hour, status, dry), r) in _rollups)
         {
-            foreach (var ((tenant, hour, status, dry), r) in _rollups)
-            {
-                add.Text(1, tenant); add.Text(2, hour); add.Text(3, status); add.Int(4, dry); add.Int(5, r.Runs); add.Int(6, r.Insights);
-                add.Real(7, r.Cost.Value); add.Int(8, r.TokensInput); add.Int(9, r.TokensOutput); add.Int(10, r.DurationSum); add.Int(11, r.DurationCount);
-                add.Execute();
-            }
+            rollups.Text(1, tenant); rollups.Text(2, hour); rollups.Text(3, status); rollups.Int(4, dry); rollups.Int(5, r.Runs); rollups.Int(6, r.Insights);
+            rollups.Real(7, r.Cost.Value); rollups.Int(8, r.TokensInput); rollups.Int(9, r.TokensOutput); rollups.Int(10, r.DurationSum); rollups.Int(11, r.DurationCount);
+            rollups.EndRow();
         }
-        using (var add = new RowInsert(connection, AddDaily))
+        using (var add = new RowInsert(connection, AddRollup)) add.InsertAll(rollups);
+        var daily = new RowBuffer(11);
+        foreach (var ((tenant, day, workflow, model, status), d) in _daily)
         {
-            foreach (var ((tenant, day, workflow, model, status), d) in _daily)
-            {
-                add.Text(1, tenant); add.Text(2, day); add.Text(3, workflow); add.Text(4, model); add.Text(5, status); add.Int(6, d.Runs);
-                add.Int(7, d.UsageRuns); add.Int(8, d.EstimatedRuns); add.Real(9, d.Cost.Value); add.Int(10, d.TokensInput); add.Int(11, d.TokensOutput);
-                add.Execute();
-            }
+            daily.Text(1, tenant); daily.Text(2, day); daily.Text(3, workflow); daily.Text(4, model); daily.Text(5, status); daily.Int(6, d.Runs);
+            daily.Int(7, d.UsageRuns); daily.Int(8, d.EstimatedRuns); daily.Real(9, d.Cost.Value); daily.Int(10, d.TokensInput); daily.Int(11, d.TokensOutput);
+            daily.EndRow();
         }
+        using (var add = new RowInsert(connection, AddDaily)) add.InsertAll(daily);
     }
 }
