@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
@@ -133,6 +134,41 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         // Steps reported with a duration but no start times are laid end to end: 1.2 s then 0.8 s of 2 s.
         Assert.Equal("600", doc.QuerySelector(".wf-row[data-step-id=bgm_track] rect.wf-bar")!.GetAttribute("x"));
         Assert.Equal("400", doc.QuerySelector(".wf-row[data-step-id=bgm_track] rect.wf-bar")!.GetAttribute("width"));
+    }
+
+    // The page reads all it shows in one batch: the step it opens (the first failed one in the plan's order, not a
+    // later failure) with that step's artifacts and lines only, the run's every line and its activity; never another
+    // run's rows of the same step name. With `step` it opens that step the same way.
+    [Fact]
+    public async Task Page_OneBatch_OpensFirstFailedStepWithItsOwnArtifactsLinesAndActivity()
+    {
+        var id = await FailedCampaignAsync("detail-batch");
+        var other = await FailedCampaignAsync("detail-batch-other");
+        await _client.PutStepAsync(id, "manifest", new { status = "failed", error = new { message = "a later failure" } });
+        foreach (var (run, step, name) in new[] { (id, "bgm_track", "track.mp3"), (id, "manifest", "manifest.json"), (other, "bgm_track", "other.mp3") })
+            Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync($"/api/runs/{run}/steps/{step}/artifacts?name={name}", new StringContent(name))).StatusCode);
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new object[]
+        {
+            new { message = "run begins" },
+            new { message = "bgm call timed out", level = "error", step = "bgm_track" },
+            new { message = "manifest written", step = "manifest" },
+        });
+        await _client.PostAsJsonAsync($"/api/runs/{other}/logs", new object[] { new { message = "the other run's line", step = "bgm_track" } });
+
+        var doc = await _client.GetDocumentAsync($"/runs/{id}");
+        var asked = await _client.GetDocumentAsync($"/runs/{id}?step=manifest&level=info");
+
+        var panel = doc.QuerySelector("#step-panel .step-panel")!;
+        Assert.Equal("bgm_track", panel.GetAttribute("data-step-id"));
+        Assert.Equal(["track.mp3"], panel.QuerySelectorAll(".artifact-name").Select(a => a.TextContent));
+        Assert.Equal(["bgm call timed out"], panel.QuerySelectorAll(".log-message").Select(m => m.TextContent));
+        Assert.Equal(["run begins", "bgm call timed out", "manifest written"], doc.QuerySelectorAll("#run-logs .log-message").Select(m => m.TextContent));
+        Assert.Single(doc.QuerySelectorAll(".activity-list .activity-created"));
+        var askedPanel = asked.QuerySelector("#step-panel .step-panel")!;
+        Assert.Equal("manifest", askedPanel.GetAttribute("data-step-id"));
+        Assert.Equal(["manifest.json"], askedPanel.QuerySelectorAll(".artifact-name").Select(a => a.TextContent));
+        Assert.Equal(["manifest written"], askedPanel.QuerySelectorAll(".log-message").Select(m => m.TextContent));
+        Assert.Equal(3, asked.QuerySelectorAll("#run-logs .log-message").Length);
     }
 
     [Fact]

@@ -10,17 +10,24 @@ namespace RunMonitor.Web.Pages.Runs;
 /// `/runs/{id}`: the run page. `?step=` opens that step's panel inline, so the timeline's links work without JavaScript.
 /// `level=` and `q=` filter a log panel, as its form sends them without JavaScript: the step panel's when `step` is
 /// given, the run's otherwise.
-public sealed class DetailModel(RunViews store, RunList list, ArtifactStore artifacts, LogStore logs, TimeProvider time, RunMonitor.Web.Data.Database database) : PageModel
+public sealed class DetailModel(RunViews store, RunList list, TimeProvider time) : PageModel
 {
     public RunPageModel? View { get; private set; }
     public BadParameter? Error { get; private set; }
 
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {
-        var view = await store.GetPageViewAsync(RunTenant.Of(HttpContext), id, ct);
-        ViewData["Title"] = view is null ? "Run not found" : view.Detail.Run.DisplayName;
+        var (logFilter, logError) = LogFilter.Parse(Request.Query.ToPairs().Where(p => p.Key is "level" or "q").ToDictionary(StringComparer.Ordinal));
+        logFilter ??= new LogFilter();
+        var askedStep = Request.Query["step"].ToString() is { Length: > 0 } asked ? asked : null;
+        // The level and text filter the open step's panel when the query names the step, the run's otherwise.
+        var runLogs = LogsModel.PanelFilter(null, askedStep is null ? logFilter : null);
+        var stepLogs = LogsModel.PanelFilter(null, askedStep is null ? null : logFilter);
+        // Everything the page shows in one batch: one round trip to the store.
+        var reads = await store.GetRunPageAsync(RunTenant.Of(HttpContext), id, askedStep, runLogs, stepLogs, ct);
+        ViewData["Title"] = reads is null ? "Run not found" : reads.View.Detail.Run.DisplayName;
         ViewData["TimeSeconds"] = true;
-        if (view is null)
+        if (reads is null)
         {
             Response.StatusCode = StatusCodes.Status404NotFound;
             return Page();
@@ -30,12 +37,10 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
             Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open), level and q (a log filter), list and at (the list it was opened from) and, for a super admin, tenant");
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
-        var (logFilter, logError) = LogFilter.Parse(Request.Query.ToPairs().Where(p => p.Key is "level" or "q").ToDictionary(StringComparer.Ordinal));
         if (logError is not null)
         {
             Error = logError;
             Response.StatusCode = StatusCodes.Status400BadRequest;
-            logFilter = new LogFilter();
         }
         var (walk, walkError) = await ListWalk.ReadAsync(Request.Query.ToPairs(), HttpContext.Caller(), id, list, ct);
         if (walkError is not null)
@@ -44,23 +49,16 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
         var now = time.GetUtcNow();
-        var (detail, steps, retries) = view;
-        // A failed run opens on its failing step: from the red badge to the stack trace in one click.
-        var askedStep = Request.Query["step"].ToString() is { Length: > 0 } asked ? asked : null;
+        var (detail, steps, retries) = reads.View;
+        // A failed run opens on its failing step: from the red badge to the stack trace in one click (the batch read
+        // that step's artifacts and lines by the same rule).
         var stepId = askedStep ?? steps.FirstOrDefault(s => s.Status == StepStatus.Failed)?.StepId;
         // The page has every step whole already: the panel's step comes from them (ids compare as SQL does, ordinal).
         var step = stepId is null ? null : steps.FirstOrDefault(s => string.Equals(s.StepId, stepId, StringComparison.Ordinal));
-        // The reads left are independent of one another: each on a connection of its own, at the same time (on
-        // PostgreSQL their round trips overlap instead of adding up).
-        var stepArtifacts = step is null ? null : artifacts.ListAsync(detail.Run, step.StepId, ct);
-        var stepLogs = step is null ? null : LogsModel.PanelAsync(HttpContext, logs, detail.Run, step.StepId, ct, askedStep is null ? null : logFilter);
-        var activity = ActivityAsync(detail.Run, ct);
-        var runLogs = LogsModel.PanelAsync(HttpContext, logs, detail.Run, null, ct, askedStep is null ? logFilter : null);
-        await Task.WhenAll(new Task?[] { stepArtifacts, stepLogs, activity, runLogs }.OfType<Task>());
         StepPanelModel? panel = null;
         string? missing = null;
         if (step is not null)
-            panel = new StepPanelModel(detail.Run, step, await stepArtifacts!, now) { Logs = await stepLogs! };
+            panel = new StepPanelModel(detail.Run, step, reads.StepArtifacts, now) { Logs = LogsModel.Panel(HttpContext, detail.Run, stepLogs with { Step = step.StepId }, reads.StepLogs) };
         else if (stepId is not null)
         {
             missing = stepId;
@@ -68,17 +66,10 @@ public sealed class DetailModel(RunViews store, RunList list, ArtifactStore arti
         }
         View = new RunPageModel(detail, steps, retries, panel, missing, now)
         {
-            BaseRunInTenant = view.BaseRunInTenant, Walk = walk is null ? null : new RunWalkModel(walk, InModal: false),
-            Activity = await activity,
-            Logs = await runLogs,
+            BaseRunInTenant = reads.View.BaseRunInTenant, Walk = walk is null ? null : new RunWalkModel(walk, InModal: false),
+            Activity = reads.Activity,
+            Logs = LogsModel.Panel(HttpContext, detail.Run, runLogs, reads.RunLogs),
         };
         return Page();
-    }
-
-    // The run is read already: its activity is one query.
-    private async Task<IReadOnlyList<ActivityRow>> ActivityAsync(RunRow run, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        return await ActivityLog.ForRunAsync(connection, run.TenantId, run.Id);
     }
 }

@@ -21,18 +21,29 @@ public sealed class LogsModel(RunViews runs, LogStore logs) : PageModel
     }
 
     /// One page of the run's lines as the log view shows it, for this fragment and the pages that embed it.
-    public static async Task<LogViewModel> LoadAsync(HttpContext http, LogStore logs, RunRow run, LogFilter filter, CancellationToken ct)
-    {
-        var page = await logs.ReadAsync(run, filter, ct);
-        return new LogViewModel(run, filter, page, Routes.Path(Routes.RunLogs, ("id", run.Id)), RunTenant.QueryFor(http, run.TenantId),
-            Follow: RunStatus.IsActive(run.Status));
-    }
+    public static async Task<LogViewModel> LoadAsync(HttpContext http, LogStore logs, RunRow run, LogFilter filter, CancellationToken ct) =>
+        View(http, run, filter, await logs.ReadAsync(run, filter, ct));
 
-    /// The log panel of the run page (every line) or of a step panel (`step`: that step's lines); `filter` its level and
-    /// text as the run page's query gave them (the panel's form without JavaScript).
+    private static LogViewModel View(HttpContext http, RunRow run, LogFilter filter, LogPage page) =>
+        new(run, filter, page, Routes.Path(Routes.RunLogs, ("id", run.Id)), RunTenant.QueryFor(http, run.TenantId), Follow: RunStatus.IsActive(run.Status));
+
+    /// The filter of a log panel of the run page (every line) or of a step panel (`step`: that step's lines); `filter`
+    /// its level and text as the run page's query gave them (the panel's form without JavaScript).
+    public static LogFilter PanelFilter(string? step, LogFilter? filter = null) =>
+        new() { Step = step, MinLevel = filter?.MinLevel ?? LogLevels.Trace, Q = filter?.Q };
+
+    /// A log panel (`PanelFilter`) reading its page.
     public static async Task<LogPanelModel> PanelAsync(HttpContext http, LogStore logs, RunRow run, string? step, CancellationToken ct, LogFilter? filter = null)
     {
-        var view = await LoadAsync(http, logs, run, new LogFilter { Step = step, MinLevel = filter?.MinLevel ?? LogLevels.Trace, Q = filter?.Q }, ct);
+        var panelFilter = PanelFilter(step, filter);
+        return Panel(http, run, panelFilter, await logs.ReadAsync(run, panelFilter, ct));
+    }
+
+    /// A log panel with the page `PanelFilter`'s filter read (`filter.Step`: a step's panel).
+    public static LogPanelModel Panel(HttpContext http, RunRow run, LogFilter filter, LogPage page)
+    {
+        var view = View(http, run, filter, page);
+        var step = filter.Step;
         var tenant = RunTenant.QueryFor(http, run.TenantId);
         // The download takes the step and level (as logs.js sets it when the filter changes), not the search.
         var download = Routes.Path(Routes.ApiRunLogsText, ("id", run.Id))

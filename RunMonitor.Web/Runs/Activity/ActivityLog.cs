@@ -87,7 +87,8 @@ public static class ActivityLog
 
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
-    private const string SelectForRun = """
+    /// `ForRunAsync`'s statement, also sent in the run page's batch (`RunViews.GetRunPageAsync`).
+    public const string SelectForRun = """
         SELECT id AS Id, tenant_id AS TenantId, run_id AS RunId, at AS At, actor AS Actor, action AS Action, detail AS Detail
         FROM run_activity WHERE tenant_id = @TenantId AND run_id = @RunId ORDER BY id
         """;

@@ -85,7 +85,8 @@ public sealed class ArtifactStore(Database database, IArtifactBytes bytes, RunWr
         content_type AS ContentType, size AS Size, sha256 AS Sha256, created_at AS CreatedAt
         """;
 
-    private const string SelectForStep = $"SELECT {ArtifactColumns} FROM artifacts WHERE tenant_id = @TenantId AND run_id = @RunId AND step_id = @StepId ORDER BY created_at, rowid";
+    /// A step's artifacts, oldest first: `ListAsync`, and the run page's batch (`RunViews.GetRunPageAsync`).
+    public const string SelectForStep = $"SELECT {ArtifactColumns} FROM artifacts WHERE tenant_id = @TenantId AND run_id = @RunId AND step_id = @StepId ORDER BY created_at, rowid";
 
     /// The caller has already checked that the run is visible to them.
     public async Task<IReadOnlyList<ArtifactRow>> ListAsync(RunRow run, string stepId, CancellationToken ct = default)

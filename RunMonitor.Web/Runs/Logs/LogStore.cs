@@ -85,6 +85,29 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
         await using var connection = await database.OpenAsync(ct);
         // The lines and the run's counts in one batch: one round trip on PostgreSQL.
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(_shapes[shape].WithCounts, p, cancellationToken: ct));
+        return await ReadPageAsync(results, filter);
+    }
+
+    /// A log panel's first page (the last lines matching `filter`, then the run's counts) as statements of a caller's
+    /// batch that reads the run in the same round trip: the run is named by `@TenantId` and `@Id`, and a step's panel
+    /// names its step by `stepSql` (SQL: a parameter or a subquery) instead of `filter.Step`. The statements' other
+    /// values are `PanelParameters`' (a page from the end, and the filter's level and text under fixed names, so a
+    /// batch holds one filtered panel). `ReadPageAsync` reads the answer.
+    public string PanelStatements(LogFilter filter, string? stepSql)
+    {
+        if (filter.After is not null || filter.Before is not null || filter.Limit != LogFilter.DefaultLimit)
+            throw new ArgumentException("a panel opens on the last lines of the default page", nameof(filter));
+        var statements = _shapes[Shape(filter, step: stepSql is not null, descending: true)].WithCounts;
+        return stepSql is null ? statements : statements.Replace("@Step", stepSql, StringComparison.Ordinal);
+    }
+
+    /// The values of `PanelStatements`' statements for a panel of `filter`, but the run's and the step's names.
+    public static LogParameters PanelParameters(LogFilter filter) => Values(null, "", filter, 0, long.MaxValue, filter.Limit + 1);
+
+    /// The page a `WithCounts` statement answered (`ReadAsync`, `PanelStatements`): its lines, then the run's counts.
+    public static async Task<LogPage> ReadPageAsync(SqlMapper.GridReader results, LogFilter filter)
+    {
+        var fromEnd = filter.After is null;
         var rows = (await results.ReadAsync<LogRow>()).AsList();
         var more = rows.Count > filter.Limit;
         if (more) rows.RemoveAt(rows.Count - 1);
@@ -132,13 +155,25 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
     }
 
     // The statement's shape (an index into `_shapes`) and its parameters.
-    private static (int Shape, DynamicParameters Parameters) Select(RunRow run, LogFilter filter, long after, long before, int take, bool descending)
-    {
-        var shape = (filter.Step is null ? 0 : 1) | (filter.MinLevel > LogLevels.Trace ? 2 : 0) | (filter.Q is null ? 0 : 4) | (descending ? 8 : 0);
-        var p = new DynamicParameters(new { run.TenantId, run.Id, After = after, Before = before, Take = take });
-        if (filter.Step is not null) p.Add("Step", filter.Step);
-        if (filter.MinLevel > LogLevels.Trace) p.Add("MinLevel", filter.MinLevel);
-        if (filter.Q is not null) p.Add("QLike", "%" + filter.Q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%");
-        return (shape, p);
-    }
+    private static (int Shape, LogParameters Parameters) Select(RunRow run, LogFilter filter, long after, long before, int take, bool descending) =>
+        (Shape(filter, step: filter.Step is not null, descending), Values(run.TenantId, run.Id, filter, after, before, take) with { Step = filter.Step });
+
+    private static int Shape(LogFilter filter, bool step, bool descending) =>
+        (step ? 1 : 0) | (filter.MinLevel > LogLevels.Trace ? 2 : 0) | (filter.Q is null ? 0 : 4) | (descending ? 8 : 0);
+
+    private static LogParameters Values(string? tenantId, string id, LogFilter filter, long after, long before, int take) =>
+        new(tenantId, id, after, before, take)
+        {
+            MinLevel = filter.MinLevel > LogLevels.Trace ? filter.MinLevel : null,
+            QLike = filter.Q is null ? null : "%" + filter.Q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%",
+        };
+}
+
+/// A log statement's values under the names its shape uses (Dapper binds the names the statement holds). A class of
+/// properties, not `DynamicParameters`: Dapper asks each of those for its `DbType`, which Npgsql infers anew every time.
+public record LogParameters(string? TenantId, string Id, long After, long Before, int Take)
+{
+    public string? Step { get; init; }
+    public int? MinLevel { get; init; }
+    public string? QLike { get; init; }
 }

@@ -10,9 +10,13 @@ public sealed record RunView(RunDetail Detail, IReadOnlyList<StepRow> Steps, IRe
     public bool BaseRunInTenant { get; init; }
 }
 
+/// The run page's reads (`RunViews.GetRunPageAsync`): its view, the run's activity and log panel, and the open step's
+/// artifacts and log panel (empty when no step is open).
+public sealed record RunPageReads(RunView View, IReadOnlyList<ActivityRow> Activity, LogPage RunLogs, IReadOnlyList<ArtifactRow> StepArtifacts, LogPage StepLogs);
+
 /// The run views' reads: the modal (`/ui/runs/{id}`), the run page (`/runs/{id}`), the step panel and
 /// `/api/runs/{id}[/steps]`. Another tenant's run is null, as if it were not there.
-public sealed class RunViews(Database database)
+public sealed class RunViews(Database database, LogStore logs)
 {
     public async Task<RunRow?> GetAsync(string? tenant, string id, CancellationToken ct = default)
     {
@@ -87,6 +91,11 @@ public sealed class RunViews(Database database)
         var anyTenant = tenant is null;
         if (anyTenant) sql = retries ? SelectPageViewAnyTenant : SelectModalViewAnyTenant;
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, new { Id = id, RunId = id, Tenant = tenant }, cancellationToken: ct));
+        return await ReadViewAsync(results, anyTenant, id, retries);
+    }
+
+    private static async Task<RunView?> ReadViewAsync(SqlMapper.GridReader results, bool anyTenant, string id, bool retries)
+    {
         if (anyTenant && RunRows.OneTenantOf(id, (await results.ReadAsync<string>()).AsList()) is null) return null;
         var run = await results.ReadSingleOrDefaultAsync<RunRow>();
         if (run is null) return null;
@@ -95,6 +104,49 @@ public sealed class RunViews(Database database)
         var retriedBy = retries ? (await results.ReadAsync<RunRow>()).AsList() : [];
         var baseRunInTenant = retries && await results.ReadSingleAsync<long>() > 0;
         return new RunView(new RunDetail(run, errors), steps, retriedBy) { BaseRunInTenant = baseRunInTenant };
+    }
+
+    // The run page's batch's values: the view's names, the log panels' (one filter), and the open step's.
+    private sealed record PageParameters(string? Tenant, string Id, long After, long Before, int Take)
+        : LogParameters(Tenant, Id, After, Before, Take)
+    {
+        public string RunId => Id;
+        public string FailedStep => StepStatus.Failed;
+    }
+
+    // The step the run page opens: the one asked for, else the run's first failed step in the steps' order (the page
+    // picks it from the steps it read by the same rule).
+    private const string OpenStep =
+        "COALESCE(@Step, (SELECT step_id FROM steps WHERE tenant_id = @TenantId AND run_id = @RunId AND status = @FailedStep ORDER BY seq, step_id LIMIT 1))";
+
+    /// The run page's reads in one batch, so one round trip on PostgreSQL whatever the page shows: the view
+    /// (`GetPageViewAsync`), the run's activity, the run's log panel, and the open step's artifacts and log panel (the
+    /// step `step`, or without it the run's first failed step). `runLogs` and `stepLogs` filter the two panels; one of
+    /// them at most may be filtered (the page's form filters one). Another tenant's run is null.
+    public async Task<RunPageReads?> GetRunPageAsync(string? tenant, string id, string? step, LogFilter runLogs, LogFilter stepLogs, CancellationToken ct = default)
+    {
+        var anyTenant = tenant is null;
+        var stepFiltered = stepLogs.MinLevel > LogLevels.Trace || stepLogs.Q is not null;
+        if (stepFiltered && (runLogs.MinLevel > LogLevels.Trace || runLogs.Q is not null))
+            throw new ArgumentException("the page filters one log panel, not both", nameof(stepLogs));
+        var logsValues = LogStore.PanelParameters(stepFiltered ? stepLogs : runLogs);
+        var p = new PageParameters(tenant, id, logsValues.After, logsValues.Before, logsValues.Take) { Step = step, MinLevel = logsValues.MinLevel, QLike = logsValues.QLike };
+        var more = string.Join(";\n",
+            ActivityLog.SelectForRun,
+            logs.PanelStatements(runLogs, null),
+            ArtifactStore.SelectForStep.Replace("@StepId", OpenStep, StringComparison.Ordinal),
+            logs.PanelStatements(stepLogs, OpenStep));
+        // A super admin without `tenant`: the tenant holding the id, as the view's own statements read it.
+        var sql = anyTenant ? SelectPageViewAnyTenant + ";\n" + more.Replace("@TenantId", TenantOfId, StringComparison.Ordinal) : SelectPageView + ";\n" + more;
+        await using var connection = await database.OpenAsync(ct);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, p, cancellationToken: ct));
+        var view = await ReadViewAsync(results, anyTenant, id, retries: true);
+        if (view is null) return null;
+        var activity = (await results.ReadAsync<ActivityRow>()).AsList();
+        var runPage = await LogStore.ReadPageAsync(results, runLogs);
+        var artifacts = (await results.ReadAsync<ArtifactRow>()).AsList();
+        var stepPage = await LogStore.ReadPageAsync(results, stepLogs);
+        return new RunPageReads(view, activity, runPage, artifacts, stepPage);
     }
 
     public async Task<StepRow?> GetStepAsync(RunRow run, string stepId, CancellationToken ct = default)
