@@ -18,6 +18,9 @@ public sealed record LogFilter
     public long? Before { get; init; }
     public int Limit { get; init; } = DefaultLimit;
 
+    /// Narrowed by level or text: what a log panel's form sets.
+    public bool NarrowsLines => MinLevel > LogLevels.Trace || Q is not null;
+
     public static readonly IReadOnlySet<string> Parameters = new HashSet<string>(StringComparer.Ordinal)
     {
         "step", "level", "q", "after", "before", "limit", RunTenant.Parameter,

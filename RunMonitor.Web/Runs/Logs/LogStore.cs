@@ -101,8 +101,8 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
         return stepSql is null ? statements : statements.Replace("@Step", stepSql, StringComparison.Ordinal);
     }
 
-    /// The values of `PanelStatements`' statements for a panel of `filter`, but the run's and the step's names.
-    public static LogParameters PanelParameters(LogFilter filter) => Values(null, "", filter, 0, long.MaxValue, filter.Limit + 1);
+    /// The values of `PanelStatements`' statements for a panel of `filter` of the run `tenantId`/`id`, but the step.
+    public static LogParameters PanelParameters(string? tenantId, string id, LogFilter filter) => Values(tenantId, id, filter, 0, long.MaxValue, filter.Limit + 1);
 
     /// The page a `WithCounts` statement answered (`ReadAsync`, `PanelStatements`): its lines, then the run's counts.
     public static async Task<LogPage> ReadPageAsync(SqlMapper.GridReader results, LogFilter filter)

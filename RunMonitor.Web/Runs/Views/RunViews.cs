@@ -107,9 +107,10 @@ public sealed class RunViews(Database database, LogStore logs)
     }
 
     // The run page's batch's values: the view's names, the log panels' (one filter), and the open step's.
-    private sealed record PageParameters(string? Tenant, string Id, long After, long Before, int Take)
-        : LogParameters(Tenant, Id, After, Before, Take)
+    private sealed record PageParameters : LogParameters
     {
+        public PageParameters(LogParameters logs) : base(logs) { }
+        public string? Tenant => TenantId;
         public string RunId => Id;
         public string FailedStep => StepStatus.Failed;
     }
@@ -126,11 +127,9 @@ public sealed class RunViews(Database database, LogStore logs)
     public async Task<RunPageReads?> GetRunPageAsync(string? tenant, string id, string? step, LogFilter runLogs, LogFilter stepLogs, CancellationToken ct = default)
     {
         var anyTenant = tenant is null;
-        var stepFiltered = stepLogs.MinLevel > LogLevels.Trace || stepLogs.Q is not null;
-        if (stepFiltered && (runLogs.MinLevel > LogLevels.Trace || runLogs.Q is not null))
+        if (stepLogs.NarrowsLines && runLogs.NarrowsLines)
             throw new ArgumentException("the page filters one log panel, not both", nameof(stepLogs));
-        var logsValues = LogStore.PanelParameters(stepFiltered ? stepLogs : runLogs);
-        var p = new PageParameters(tenant, id, logsValues.After, logsValues.Before, logsValues.Take) { Step = step, MinLevel = logsValues.MinLevel, QLike = logsValues.QLike };
+        var p = new PageParameters(LogStore.PanelParameters(tenant, id, stepLogs.NarrowsLines ? stepLogs : runLogs)) { Step = step };
         var more = string.Join(";\n",
             ActivityLog.SelectForRun,
             logs.PanelStatements(runLogs, null),
