@@ -91,7 +91,7 @@ builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new PageReques
 builder.Services.AddRunMonitorSecurity(builder.Configuration);
 builder.Services.AddSharedKeyRing(database);
 builder.Services.AddRunMonitorAdmin(builder.Configuration);
-builder.Services.AddRunMonitorCompression();
+builder.Services.AddRunMonitorWire();
 builder.Services.AddSingleton<InlineStyle>();
 
 var app = builder.Build();
