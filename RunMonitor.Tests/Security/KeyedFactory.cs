@@ -59,10 +59,11 @@ public class KeyedFactory : RunMonitorFactory
 
     public HttpClient Anonymous() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
-    /// A browser-like client signed in through /login; `Token` is the antiforgery token its pages carry.
-    public async Task<CookieClient> SignInAsync(string key)
+    /// A browser-like client signed in through /login; `Token` is the antiforgery token its pages carry. `client`: a
+    /// browser that has been here before (its cookies kept), else a new one.
+    public async Task<CookieClient> SignInAsync(string key, HttpClient? client = null)
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        client ??= CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
         var login = await client.GetDocumentAsync("/login");
         var token = login.QuerySelector("form input[name=__RequestVerificationToken]")!.GetAttribute("value")!;
         var response = await client.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
@@ -74,12 +75,10 @@ public class KeyedFactory : RunMonitorFactory
     }
 
     /// The token the layout puts in `<body hx-headers>` for this signed-in client.
-    public static async Task<string> PageTokenAsync(HttpClient client)
-    {
-        var page = await client.GetDocumentAsync("/ui/runs");
-        var headers = page.Body!.GetAttribute("hx-headers")!;
-        return JsonDocument.Parse(headers).RootElement.GetProperty("RequestVerificationToken").GetString()!;
-    }
+    public static async Task<string> PageTokenAsync(HttpClient client) => BodyToken(await client.GetDocumentAsync("/ui/runs"));
+
+    public static string BodyToken(AngleSharp.Dom.IDocument page) =>
+        JsonDocument.Parse(page.Body!.GetAttribute("hx-headers")!).RootElement.GetProperty("RequestVerificationToken").GetString()!;
 }
 
 public sealed record CookieClient(HttpClient Client, string Token, HttpResponseMessage LoginResponse);

@@ -1,7 +1,9 @@
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
 
 namespace RunMonitor.Web.Security;
 
@@ -20,6 +22,11 @@ public static class SecuritySetup
             // Secure whenever the page came over HTTPS (directly, or from a proxy KnownProxies trusts).
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
+        // The built-in service behind KeptAntiforgery: one request token per cookie and user, not one per page.
+        var builtIn = services.Last(d => d.ServiceType == typeof(IAntiforgery));
+        services.Remove(builtIn);
+        services.AddSingleton<IAntiforgery>(sp => new KeptAntiforgery((IAntiforgery)ActivatorUtilities.CreateInstance(sp, builtIn.ImplementationType!),
+            sp.GetRequiredService<IOptions<AntiforgeryOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddAuthentication(RunMonitorAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, RunMonitorAuthenticationHandler>(RunMonitorAuthenticationHandler.SchemeName, null)
             .AddCookie(RunMonitorAuthenticationHandler.CookieScheme, RunMonitorAuthenticationHandler.ConfigureCookie);

@@ -1,9 +1,10 @@
 using System.IO.Compression;
+using Microsoft.AspNetCore.Mvc.Infrastructure;
 using Microsoft.AspNetCore.ResponseCompression;
 
 namespace RunMonitor.Web.Wire;
 
-/// What goes over the wire: compressed text, and versioned assets cached for a year.
+/// What goes over the wire: pages in few writes, compressed text, and versioned assets cached for a year.
 public static class WireSetup
 {
     /// Text the app writes; event streams and already-compressed artifacts (zip, png, gzip…) are not listed, so never compressed.
@@ -16,8 +17,9 @@ public static class WireSetup
     public const string ImmutableCacheControl = "public, max-age=31536000, immutable";
     public const string DefaultCacheControl = "public, max-age=3600";
 
-    public static IServiceCollection AddRunMonitorCompression(this IServiceCollection services)
+    public static IServiceCollection AddRunMonitorWire(this IServiceCollection services)
     {
+        services.AddSingleton<IHttpResponseStreamWriterFactory, PageWriters>();
         services.AddResponseCompression(o =>
         {
             // Cookies are same-site and the pages carry no secret an attacker could probe by size (BREACH needs both).
