@@ -64,17 +64,17 @@ public sealed partial class PostgresDialect : ISqlDialect
 
     private static readonly string CreateRunsSql = $"""
         WITH r AS (INSERT INTO runs ({ArrayColumn<RunRow>.Names(RunWrites.RunColumns)})
-            SELECT * FROM {ArrayColumn<RunRow>.Unnest(RunWrites.RunColumns, "i")}
+            SELECT * FROM {ArrayColumn<RunRow>.Unnest(RunWrites.RunColumns, "i", 1)}
             ON CONFLICT (tenant_id, id) DO NOTHING
             RETURNING tenant_id, id, workflow_name, updated_at),
         s AS (INSERT INTO steps ({ArrayColumn<StepRow>.Names(RunWrites.StepColumns)})
-            SELECT p.* FROM {ArrayColumn<StepRow>.Unnest(RunWrites.StepColumns, "p")}
+            SELECT p.* FROM {ArrayColumn<StepRow>.Unnest(RunWrites.StepColumns, "p", RunWrites.StepsFrom)}
             JOIN r ON r.tenant_id = p.tenant_id AND r.id = p.run_id),
         e AS (INSERT INTO run_errors ({ArrayColumn<RunErrorRow>.Names(RunWrites.ErrorColumns)})
-            SELECT x.* FROM {ArrayColumn<RunErrorRow>.Unnest(RunWrites.ErrorColumns, "x")}
+            SELECT x.* FROM {ArrayColumn<RunErrorRow>.Unnest(RunWrites.ErrorColumns, "x", RunWrites.ErrorsFrom)}
             JOIN r ON r.tenant_id = x.tenant_id AND r.id = x.run_id),
         a AS (INSERT INTO run_activity ({ArrayColumn<ActivityRow>.Names(RunWrites.ActivityColumns)})
-            SELECT y.* FROM {ArrayColumn<ActivityRow>.Unnest(RunWrites.ActivityColumns, "y")}
+            SELECT y.* FROM {ArrayColumn<ActivityRow>.Unnest(RunWrites.ActivityColumns, "y", RunWrites.ActivityFrom)}
             JOIN r ON r.tenant_id = y.tenant_id AND r.id = y.run_id),
         g AS (SELECT tenant_id, workflow_name, MAX(updated_at) AS at FROM r GROUP BY tenant_id, workflow_name),
         w AS (INSERT INTO workflows (tenant_id, workflow_name, last_seen_at)
