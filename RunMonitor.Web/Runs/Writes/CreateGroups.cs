@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 using RunMonitor.Web.Data;
 
@@ -21,92 +22,91 @@ public sealed class CreateGroups(Database database, RunWrites writes)
     // first's commit (docs/PERFORMANCE.md, "A second group while the first is written"). Without the minimum, two
     // writers split the creates into groups of about two and the server spent more a create for no more writes a second.
     private const int Writers = 2;
-
-    // The queue and the number of writers, under `_gate`. A writer is the create that found too few writers for the
-    // queue: it writes groups, one after the other, until the queue is empty or the other writer is enough for what
-    // waits (`WriteGroupsAsync`). The others only wait for their own answer: no create passes through a gate of its
-    // own once another's group has taken it (each such pass was a thread switch; issue 21, item 2, fourth step).
-    private readonly Lock _gate = new();
-    private readonly Queue<PendingCreate> _queue = new();
+    private readonly SemaphoreSlim _writers = new(Writers, Writers);
+    private readonly ConcurrentQueue<PendingCreate> _queue = new();
     private int _writing;
+    // Completed (and replaced) whenever a create is queued or a group ends: what a second writer waits for.
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// Creates waiting for the next group (the tests wait on it while they hold the store).
-    internal int Queued { get { lock (_gate) return _queue.Count; } }
+    internal int Queued => _queue.Count;
 
     /// How many creates must wait before a second group starts beside one being written (tests raise it to hold
     /// every create in one queue).
     internal int MinSecondGroup { get; set; } = 4;
 
     /// Writes `rows` in the next group; true once committed, false when the run's id is taken in its tenant.
-    public Task<bool> CreateAsync(NewRunRows rows, CancellationToken ct)
+    public async Task<bool> CreateAsync(NewRunRows rows, CancellationToken ct)
     {
         var pending = new PendingCreate(rows, ct);
-        bool write;
-        lock (_gate)
+        _queue.Enqueue(pending);
+        Changed();
+        while (!pending.Taken)
         {
-            _queue.Enqueue(pending);
-            write = _writing == 0 || (_writing < Writers && _queue.Count >= MinSecondGroup);
-            if (write) _writing++;
+            await _writers.WaitAsync(ct);
+            try
+            {
+                await UntilSecondGroupDueAsync(pending, ct);
+                // Another create may have taken this one into its group while it waited; groups are taken in arrival
+                // order, so writing groups until this one is taken always reaches it.
+                if (!pending.Taken)
+                {
+                    Interlocked.Increment(ref _writing);
+                    try { await WriteGroupAsync(); }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _writing);
+                        Changed();
+                    }
+                }
+            }
+            finally { _writers.Release(); }
         }
-        // Runs on this caller's thread up to the group's round trip, then on the driver's completions; this caller's
-        // create is in the first group or a later one of the same writer, as groups are taken in arrival order.
-        if (write) _ = WriteGroupsAsync();
-        return pending.Result;
+        return await pending.Result;
     }
 
-    /// Groups until none waits, or until what waits is left to the other writer: fewer than `MinSecondGroup` creates
-    /// beside it (the decision and the count change under one lock, so a create is never left without a writer).
-    private async Task WriteGroupsAsync()
+    /// Returns at once when no group is being written; beside one, once `MinSecondGroup` creates wait or it has ended.
+    private async Task UntilSecondGroupDueAsync(PendingCreate pending, CancellationToken ct)
     {
         while (true)
         {
-            List<PendingCreate> group, after;
-            lock (_gate)
-            {
-                (group, after) = Take();
-                if (group.Count == 0 && after.Count == 0)
-                {
-                    _writing--;
-                    return;
-                }
-            }
-            if (group.Count > 0) await WriteAsync(group);
-            // A second create of one tenant and id waits for the first to commit, then hears the id is taken, as it would
-            // have one after the other.
-            foreach (var create in after) await WriteAsync([create]);
-            lock (_gate)
-            {
-                if (_queue.Count == 0 || (_writing > 1 && _queue.Count < MinSecondGroup))
-                {
-                    _writing--;
-                    return;
-                }
-            }
+            var changed = Volatile.Read(ref _changed).Task;
+            if (pending.Taken || Volatile.Read(ref _writing) == 0 || _queue.Count >= MinSecondGroup) return;
+            await changed.WaitAsync(ct);
         }
     }
 
-    /// The next group in arrival order (under `_gate`), and the creates of an id already in it.
-    private (List<PendingCreate> Group, List<PendingCreate> After) Take()
+    private void Changed() =>
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private async Task WriteGroupAsync()
     {
-        var group = new List<PendingCreate>(Math.Min(_queue.Count, MaxGroup));
+        var group = new List<PendingCreate>();
         var keys = new HashSet<RunKey>();
+        // A second create of one tenant and id waits for the first to commit, then hears the id is taken, as it would
+        // have one after the other.
         var after = new List<PendingCreate>();
         while (group.Count < MaxGroup && _queue.TryDequeue(out var next))
         {
+            next.Taken = true;
             if (next.Cancelled) next.Cancel();
-            else if (keys.Add(next.Key)) group.Add(next);
+            else if (keys.Add(new RunKey(next.Rows.Run.TenantId, next.Rows.Run.Id))) group.Add(next);
             else after.Add(next);
         }
-        return (group, after);
+        if (group.Count > 0) await WriteAsync(group);
+        foreach (var create in after) await WriteAsync([create]);
     }
 
     private async Task WriteAsync(List<PendingCreate> group)
     {
         try
         {
-            // Not cancelled by any one caller: the group is the others' too. A group of one is the same statement.
-            var inserted = await database.WriteStatementAsync((connection, _) => writes.CreateManyAsync(connection, group.Select(c => c.Rows).ToList()),
-                CancellationToken.None);
+            // Not cancelled by any one caller: the group is the others' too.
+            var inserted = group.Count == 1
+                ? (await database.WriteStatementAsync((connection, tx) => writes.CreateAsync(connection, tx, group[0].Rows), CancellationToken.None)
+                    ? new HashSet<RunKey> { group[0].Key } : [])
+                : await database.WriteStatementAsync((connection, _) => writes.CreateManyAsync(connection, group.Select(c => c.Rows).ToList()),
+                    CancellationToken.None);
             foreach (var create in group) create.Complete(inserted.Contains(create.Key));
         }
         catch (PostgresException) when (group.Count > 1)
@@ -125,11 +125,15 @@ public sealed class CreateGroups(Database database, RunWrites writes)
     private sealed class PendingCreate(NewRunRows rows, CancellationToken ct)
     {
         private readonly TaskCompletionSource<bool> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool _taken;
 
         public NewRunRows Rows => rows;
         public RunKey Key { get; } = new(rows.Run.TenantId, rows.Run.Id);
         public Task<bool> Result => _result.Task;
         public bool Cancelled => ct.IsCancellationRequested;
+
+        /// Set by the group that dequeued it, under the writer gate.
+        public bool Taken { get => _taken; set => _taken = value; }
 
         public void Complete(bool inserted) => _result.TrySetResult(inserted);
         public void Cancel() => _result.TrySetCanceled(ct);
