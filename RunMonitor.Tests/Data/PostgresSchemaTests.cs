@@ -130,11 +130,13 @@ public sealed class PostgresSchemaTests : IDisposable
             CostUsd = double.MaxValue,
         });
 
-        // Act: seven runs of another tenant between the two, so both land in one shard (pk % 8) and one row holds their sums
-        await connection.ExecuteAsync(InsertRun, huge.Take(1));
-        await connection.ExecuteAsync(InsertRun, Enumerable.Range(10, 7).Select(i => MakeRun(i) with { Id = $"between-{i}", TenantId = "between" }));
-        await connection.ExecuteAsync(InsertRun, huge.Skip(1));
-        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT pk % 8) FROM runs WHERE tenant_id = 't'"));
+        // Act: both in one transaction, so both land in its shard (runs.shard) and one row holds their sums
+        await using (var tx = await connection.BeginTransactionAsync())
+        {
+            await connection.ExecuteAsync(InsertRun, huge, tx);
+            await tx.CommitAsync();
+        }
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT shard) FROM runs WHERE tenant_id = 't'"));
         await connection.ExecuteAsync("UPDATE runs SET status = 'completed' WHERE tenant_id = 't'");
 
         // Assert
@@ -227,20 +229,55 @@ public sealed class PostgresSchemaTests : IDisposable
     private const string CountsInShards = "SELECT tenant_id, workflow_name, status, shard, n FROM run_counts WHERE n <> 0 ORDER BY 1, 2, 3, 4";
 
     [Fact]
-    public async Task Triggers_ConsecutiveRunsOfOneWorkflow_CountInEightShards()
+    public async Task Triggers_EachTransactionCountsItsRunsInOneShard()
     {
-        // Arrange: sixteen runs of one tenant, workflow and status, written one after another
+        // Arrange: eight runs of one tenant, workflow and status written one transaction each, then eight in one
         await using var connection = Open();
+        NewRun Run(string tenant, int i) => MakeRun(i) with { Id = $"{tenant}-{i}", TenantId = tenant, WorkflowName = "wf", CreatedAt = Hour(20, 10), DryRun = 0, ModelName = "m" };
 
         // Act
-        await connection.ExecuteAsync(InsertRun, Enumerable.Range(0, 16).Select(i => MakeRun(i) with { Id = $"sharded-{i}", TenantId = "sharded", WorkflowName = "wf", CreatedAt = Hour(20, 10), DryRun = 0 }));
+        await connection.ExecuteAsync(InsertRun, Enumerable.Range(0, 8).Select(i => Run("apart", i)));
+        await using (var tx = await connection.BeginTransactionAsync())
+        {
+            await connection.ExecuteAsync(InsertRun, Enumerable.Range(0, 8).Select(i => Run("together", i)), tx);
+            await tx.CommitAsync();
+        }
 
-        // Assert: eight counter rows of two runs each, so concurrent creates do not all wait for one row's lock
-        var rows = (await connection.QueryAsync<(short Shard, long N)>(
-            "SELECT shard, n FROM run_counts WHERE tenant_id = 'sharded' AND workflow_name = 'wf' ORDER BY shard")).ToList();
-        Assert.Equal(Enumerable.Range(0, 8).Select(i => ((short)i, 2L)), rows);
-        Assert.Equal(8L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM run_rollups WHERE tenant_id = 'sharded'"));
-        await AssertConsistentAsync("after sixteen runs in eight shards");
+        // Assert: each run in its transaction's shard (its id modulo 8), so creates committing side by side mostly update
+        // rows of their own, while the runs of one transaction (a create group) update one row of each derived table
+        Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs WHERE shard IS DISTINCT FROM xmin::text::bigint % 8"));
+        Assert.Equal(await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT xmin::text::bigint % 8) FROM runs WHERE tenant_id = 'apart'"),
+            await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM run_counts WHERE tenant_id = 'apart'"));
+        foreach (var table in new[] { "run_counts", "run_rollups", "run_daily" })
+            Assert.Equal(1L, await connection.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM {table} WHERE tenant_id = 'together'"));
+        Assert.Equal(8L, await connection.ExecuteScalarAsync<long>("SELECT n FROM run_counts WHERE tenant_id = 'together'"));
+        await AssertConsistentAsync("after runs apart and together");
+    }
+
+    [Fact]
+    public async Task Triggers_RunsCountedBeforeShardsWereStored_MoveAndLeaveFromPkModulo8()
+    {
+        // Arrange: runs from before migration 0012 (no stored shard; counted in pk % 8), loaded as a copy loads them
+        await using var connection = Open();
+        await connection.ExecuteAsync("SET session_replication_role = replica");
+        await connection.ExecuteAsync(InsertRun, Enumerable.Range(0, 24).Select(i => MakeRun(i)));
+        await connection.ExecuteAsync("RESET session_replication_role");
+        await connection.ExecuteAsync("UPDATE runs SET shard = NULL");
+        await connection.ExecuteAsync(PostgresDialect.RebuildDerivedSql);
+        var before = await RowsAsync(connection, CountsInShards);
+
+        // Act: new runs beside them, then each run moved on and some deleted
+        await connection.ExecuteAsync(InsertRun, Enumerable.Range(100, 8).Select(i => MakeRun(i)));
+        await connection.ExecuteAsync("UPDATE runs SET status = 'completed', duration_ms = 10, cost_usd = 0.5");
+        await connection.ExecuteAsync("DELETE FROM runs WHERE pk % 3 = 0");
+
+        // Assert: every shard holds exactly its own runs (a rebuild, which reads the stored shard or pk % 8, agrees)
+        Assert.Contains(before, r => r.Contains("queued"));
+        await AssertConsistentAsync("after moving and deleting runs of both kinds");
+        var kept = await RowsAsync(connection, CountsInShards);
+        await connection.ExecuteAsync(PostgresDialect.RebuildDerivedSql);
+        Assert.Equal(kept, await RowsAsync(connection, CountsInShards));
+        Assert.Equal(0L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM run_counts WHERE n < 0"));
     }
 
     [Fact]
@@ -337,7 +374,7 @@ public sealed class PostgresSchemaTests : IDisposable
     [
         "artifact_blobs.sha256", "artifact_blobs.content", "artifacts.rowid",
         "data_protection_keys.id", "data_protection_keys.friendly_name", "data_protection_keys.xml",
-        "run_counts.shard", "run_rollups.shard", "run_daily.shard",
+        "run_counts.shard", "run_rollups.shard", "run_daily.shard", "runs.shard",
     ];
 
     [Fact]

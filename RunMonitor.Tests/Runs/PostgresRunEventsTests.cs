@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -172,6 +175,55 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
             Assert.Equal("completed", (await NextAsync(subscription)).Status);
             subscription.Dispose();
         }
+    }
+
+    /// Changes published together go out as notices of many runs, each under NOTIFY's limit of 8000 bytes, and every run
+    /// reaches the other instance once, with its tenant and status.
+    [Fact]
+    public async Task Publish_ManyLongIdsAtOnce_FewerNoticesThanRunsUnderTheLimit_EveryRunArrives()
+    {
+        var a = await StartInstanceAsync();
+        var b = await StartInstanceAsync();
+        var ids = Enumerable.Range(0, 100).Select(i => $"{i:000}-" + new string('x', 124)).ToList();
+        var subscriptions = ids.Select(b.Events.Subscribe).ToList();
+        var payloads = new ConcurrentQueue<string>();
+        await using var listener = new NpgsqlConnection(_connectionString);
+        await listener.OpenAsync();
+        listener.Notification += (_, e) => payloads.Enqueue(e.Payload);
+        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresRunEvents.Channel}", listener)) await listen.ExecuteNonQueryAsync();
+
+        foreach (var id in ids) a.Events.Publish(new RunChange(id, "acme", "failed"));
+
+        for (var i = 0; i < ids.Count; i++)
+        {
+            Assert.Equal(new RunChange(ids[i], "acme", "failed"), await NextAsync(subscriptions[i]));
+            subscriptions[i].Dispose();
+        }
+        List<string> RunsNoticed() => payloads.SelectMany(p => JsonNode.Parse(p)!["runs"]!.AsArray().Select(r => (string)r!["runId"]!)).ToList();
+        var until = DateTime.UtcNow + Patience;
+        while (RunsNoticed().Count < ids.Count && DateTime.UtcNow < until) await listener.WaitAsync(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(ids, RunsNoticed().Order());
+        Assert.InRange(payloads.Count, 3, ids.Count - 1);
+        Assert.All(payloads, p => Assert.True(Encoding.UTF8.GetByteCount(p) < 8000, $"a notice of {Encoding.UTF8.GetByteCount(p)} bytes"));
+    }
+
+    /// An instance of the version before notices of many runs sent one notice a run; this version still reads those.
+    [Fact]
+    public async Task Notice_OfOneRunFromAnOlderInstance_ReachesSubscribersAndWakesTheDispatcher()
+    {
+        var b = await StartInstanceAsync();
+        using var onB = b.Events.Subscribe("run-old");
+        await using var older = new NpgsqlConnection(_connectionString);
+        await older.OpenAsync();
+
+        await using (var notify = new NpgsqlCommand($"SELECT pg_notify('{PostgresRunEvents.Channel}', @Payload)", older))
+        {
+            notify.Parameters.AddWithValue("Payload", """{"instance":"older","runId":"run-old","tenantId":"acme","status":"failed"}""");
+            await notify.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(new RunChange("run-old", "acme", "failed"), await NextAsync(onB));
+        Assert.True(await b.Outbox.WaitAsync(Patience, CancellationToken.None));
     }
 
     [Fact]

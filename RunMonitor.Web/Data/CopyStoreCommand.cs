@@ -171,6 +171,12 @@ public static class CopyStoreCommand
         var columns = new List<Column>();
         foreach (var column in targetColumns)
         {
+            if (!sourceColumns.Contains(column.Name) && column.Name != "rowid")
+            {
+                // The target fills it: its default (runs.shard), or NULL.
+                if (!column.HasDefault) throw new CopyFailure($"the target column {table}.{column.Name} has no source column and no default");
+                continue;
+            }
             var type = column.DataType switch
             {
                 "bigint" => NpgsqlDbType.Bigint,

@@ -64,17 +64,17 @@ public sealed partial class PostgresDialect : ISqlDialect
 
     private static readonly string CreateRunsSql = $"""
         WITH r AS (INSERT INTO runs ({ArrayColumn<RunRow>.Names(RunWrites.RunColumns)})
-            SELECT * FROM {ArrayColumn<RunRow>.Unnest(RunWrites.RunColumns, "i")}
+            SELECT * FROM {ArrayColumn<RunRow>.Unnest(RunWrites.RunColumns, "i", 1)}
             ON CONFLICT (tenant_id, id) DO NOTHING
             RETURNING tenant_id, id, workflow_name, updated_at),
         s AS (INSERT INTO steps ({ArrayColumn<StepRow>.Names(RunWrites.StepColumns)})
-            SELECT p.* FROM {ArrayColumn<StepRow>.Unnest(RunWrites.StepColumns, "p")}
+            SELECT p.* FROM {ArrayColumn<StepRow>.Unnest(RunWrites.StepColumns, "p", RunWrites.StepsFrom)}
             JOIN r ON r.tenant_id = p.tenant_id AND r.id = p.run_id),
         e AS (INSERT INTO run_errors ({ArrayColumn<RunErrorRow>.Names(RunWrites.ErrorColumns)})
-            SELECT x.* FROM {ArrayColumn<RunErrorRow>.Unnest(RunWrites.ErrorColumns, "x")}
+            SELECT x.* FROM {ArrayColumn<RunErrorRow>.Unnest(RunWrites.ErrorColumns, "x", RunWrites.ErrorsFrom)}
             JOIN r ON r.tenant_id = x.tenant_id AND r.id = x.run_id),
         a AS (INSERT INTO run_activity ({ArrayColumn<ActivityRow>.Names(RunWrites.ActivityColumns)})
-            SELECT y.* FROM {ArrayColumn<ActivityRow>.Unnest(RunWrites.ActivityColumns, "y")}
+            SELECT y.* FROM {ArrayColumn<ActivityRow>.Unnest(RunWrites.ActivityColumns, "y", RunWrites.ActivityFrom)}
             JOIN r ON r.tenant_id = y.tenant_id AND r.id = y.run_id),
         g AS (SELECT tenant_id, workflow_name, MAX(updated_at) AS at FROM r GROUP BY tenant_id, workflow_name),
         w AS (INSERT INTO workflows (tenant_id, workflow_name, last_seen_at)
@@ -144,8 +144,8 @@ public sealed partial class PostgresDialect : ISqlDialect
         ORDER BY CostUsd DESC, tenant_id, model_name
         """;
 
-    /// Recomputes what the triggers of Migrations/Postgres/0001 (sharded by 0010: each run in shard `pk % 8`) keep
-    /// (counters, hourly and daily rollups) from the runs: after a bulk copy that loaded runs with the triggers disabled. The same numbers as
+    /// Recomputes what the triggers of Migrations/Postgres/0001 keep (counters, hourly and daily rollups; each run in its
+    /// shard: `runs.shard` since 0012, `pk % 8` for the runs from before, 0010) from the runs: after a bulk copy that loaded runs with the triggers disabled. The same numbers as
     /// SQLite's backfills in migrations 0005 and 0006; value sums saturate at the largest BIGINT (cost: the largest finite double),
     /// as the triggers' sums do, summed as NUMERIC so they never overflow on the way (a SUM of DOUBLE
     /// PRECISION raises "value out of range: overflow"). The trigram index
@@ -153,26 +153,26 @@ public sealed partial class PostgresDialect : ISqlDialect
     public const string RebuildDerivedSql = """
         DELETE FROM run_counts;
         INSERT INTO run_counts (tenant_id, workflow_name, status, shard, n)
-        SELECT tenant_id, workflow_name, status, pk % 8, COUNT(*) FROM runs GROUP BY tenant_id, workflow_name, status, pk % 8;
+        SELECT tenant_id, workflow_name, status, COALESCE(shard, pk % 8), COUNT(*) FROM runs GROUP BY tenant_id, workflow_name, status, COALESCE(shard, pk % 8);
         DELETE FROM run_rollups;
         INSERT INTO run_rollups (tenant_id, hour, status, dry, shard, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count)
-        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, pk % 8, COUNT(*),
+        SELECT tenant_id, substr(created_at, 1, 13), status, dry_run, COALESCE(shard, pk % 8), COUNT(*),
                LEAST(COALESCE(SUM(insights_created), 0), 9223372036854775807)::bigint,
                LEAST(COALESCE(SUM(cost_usd::numeric), 0), 1.7976931348623157e308)::float8,
                LEAST(COALESCE(SUM(tokens_input), 0), 9223372036854775807)::bigint,
                LEAST(COALESCE(SUM(tokens_output), 0), 9223372036854775807)::bigint,
                LEAST(COALESCE(SUM(duration_ms), 0), 9223372036854775807)::bigint,
                COUNT(duration_ms)
-        FROM runs GROUP BY tenant_id, substr(created_at, 1, 13), status, dry_run, pk % 8;
+        FROM runs GROUP BY tenant_id, substr(created_at, 1, 13), status, dry_run, COALESCE(shard, pk % 8);
         DELETE FROM run_daily;
         INSERT INTO run_daily (tenant_id, day, workflow_name, model_name, status, shard, runs, usage_runs, estimated_runs, cost_usd, tokens_input, tokens_output)
-        SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, pk % 8, COUNT(*),
+        SELECT tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COALESCE(shard, pk % 8), COUNT(*),
                COUNT(*) FILTER (WHERE tokens_input IS NOT NULL OR tokens_output IS NOT NULL OR cost_usd IS NOT NULL),
                SUM(cost_estimated)::bigint,
                LEAST(COALESCE(SUM(cost_usd::numeric), 0), 1.7976931348623157e308)::float8,
                LEAST(COALESCE(SUM(tokens_input), 0), 9223372036854775807)::bigint,
                LEAST(COALESCE(SUM(tokens_output), 0), 9223372036854775807)::bigint
-        FROM runs GROUP BY tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, pk % 8;
+        FROM runs GROUP BY tenant_id, substr(created_at, 1, 10), workflow_name, COALESCE(model_name, ''), status, COALESCE(shard, pk % 8);
         """;
 
     public string? RebuildDerived => RebuildDerivedSql;

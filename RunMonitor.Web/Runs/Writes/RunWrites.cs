@@ -1,5 +1,8 @@
 using System.Data;
+using System.Data.Common;
 using Dapper;
+using Npgsql;
+using NpgsqlTypes;
 using RunMonitor.Web.Data;
 
 namespace RunMonitor.Web.Runs;
@@ -78,7 +81,7 @@ public sealed class RunWrites(ISqlDialect dialect)
         Number<RunRow>("insights_created", r => r.InsightsCreated), Text<RunRow>("model_profile", r => r.ModelProfile),
         Text<RunRow>("model_provider", r => r.ModelProvider), Text<RunRow>("model_name", r => r.ModelName),
         Number<RunRow>("tokens_input", r => r.TokensInput), Number<RunRow>("tokens_output", r => r.TokensOutput),
-        new("cost_usd", "float8", runs => runs.Select(r => r.CostUsd).ToArray()), Number<RunRow>("cost_estimated", r => r.CostEstimated),
+        new("cost_usd", "float8", runs => new NpgsqlParameter<double?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double, TypedValue = Values(runs, r => r.CostUsd) }), Number<RunRow>("cost_estimated", r => r.CostEstimated),
         Text<RunRow>("layer_hash", r => r.LayerHash), Text<RunRow>("retry_of", r => r.RetryOf),
         Number<RunRow>("cancel_requested", r => r.CancelRequested), Text<RunRow>("lease_owner", r => r.LeaseOwner),
         Text<RunRow>("lease_expires_at", r => r.LeaseExpiresAt), Number<RunRow>("steps_total", r => r.StepsTotal),
@@ -108,22 +111,42 @@ public sealed class RunWrites(ISqlDialect dialect)
         Text<ActivityRow>("actor", a => a.Actor), Text<ActivityRow>("action", a => a.Action), Text<ActivityRow>("detail", a => a.Detail),
     ];
 
-    private static ArrayColumn<T> Text<T>(string name, Func<T, string?> value) => new(name, "text", rows => rows.Select(value).ToArray());
+    /// Where each table's columns start among the multi-run create's parameters ($1 on): the runs', the steps', the
+    /// errors', the activity's, in this order (`CreateManyAsync` adds them so).
+    internal static readonly int StepsFrom = RunColumns.Length + 1, ErrorsFrom = StepsFrom + StepColumns.Length,
+        ActivityFrom = ErrorsFrom + ErrorColumns.Length;
 
-    private static ArrayColumn<T> Number<T>(string name, Func<T, long?> value) => new(name, "bigint", rows => rows.Select(value).ToArray());
+    private static ArrayColumn<T> Text<T>(string name, Func<T, string?> value) =>
+        new(name, "text", rows => new NpgsqlParameter<string?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = Values(rows, value) });
+
+    private static ArrayColumn<T> Number<T>(string name, Func<T, long?> value) =>
+        new(name, "bigint", rows => new NpgsqlParameter<long?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = Values(rows, value) });
+
+    private static TValue[] Values<T, TValue>(IReadOnlyList<T> rows, Func<T, TValue> value)
+    {
+        var values = new TValue[rows.Count];
+        for (var i = 0; i < values.Length; i++) values[i] = value(rows[i]);
+        return values;
+    }
 
     /// Writes many new runs as `CreateAsync` writes one, in one statement (`ISqlDialect.CreateRuns`) that commits by
     /// itself; the answer holds the runs inserted, by tenant and id (a run whose id is taken in its tenant is not, and
     /// nothing of it is written). No two runs of `creates` may share a tenant and id.
-    public async Task<IReadOnlySet<RunKey>> CreateManyAsync(IDbConnection connection, IReadOnlyList<NewRunRows> creates)
+    /// The parameters are typed and positional (Npgsql neither infers a type from each value nor rewrites names).
+    public async Task<IReadOnlySet<RunKey>> CreateManyAsync(DbConnection connection, IReadOnlyList<NewRunRows> creates)
     {
         var sql = dialect.CreateRuns ?? throw new InvalidOperationException("the store writes one create at a time");
-        var p = new DynamicParameters();
+        await using var command = (NpgsqlCommand)connection.CreateCommand();
+        command.CommandText = sql;
+        var p = command.Parameters;
         ArrayColumn<RunRow>.AddAll(p, RunColumns, creates.Select(c => c.Run).ToList());
         ArrayColumn<StepRow>.AddAll(p, StepColumns, creates.SelectMany(c => c.Steps).ToList());
         ArrayColumn<RunErrorRow>.AddAll(p, ErrorColumns, creates.SelectMany(c => c.Errors).ToList());
         ArrayColumn<ActivityRow>.AddAll(p, ActivityColumns, creates.Select(c => c.Created).ToList());
-        return (await connection.QueryAsync<RunKey>(sql, p)).ToHashSet();
+        var inserted = new HashSet<RunKey>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) inserted.Add(new RunKey(reader.GetString(0), reader.GetString(1)));
+        return inserted;
     }
 
     private const string UpdateRun = """
@@ -221,19 +244,18 @@ public sealed record NewRunRows(RunRow Run, IReadOnlyList<StepRow> Steps, IReadO
 public sealed record RunKey(string TenantId, string Id);
 
 /// One column of a table as the multi-run create passes it: its name, its PostgreSQL type, the values of many rows as
-/// one array, bound as `@{table}_{name}` (`Parameter`).
-internal sealed record ArrayColumn<T>(string Name, string Type, Func<IReadOnlyList<T>, Array> Values)
+/// one array parameter of that type. The columns of a table are bound one after the other, from the position `Unnest`
+/// is given.
+internal sealed record ArrayColumn<T>(string Name, string Type, Func<IReadOnlyList<T>, NpgsqlParameter> Values)
 {
-    public string Parameter { get; } = typeof(T).Name + "_" + Name;
-
-    public static void AddAll(DynamicParameters p, IEnumerable<ArrayColumn<T>> columns, IReadOnlyList<T> rows)
+    public static void AddAll(NpgsqlParameterCollection p, IEnumerable<ArrayColumn<T>> columns, IReadOnlyList<T> rows)
     {
-        foreach (var column in columns) p.Add(column.Parameter, column.Values(rows));
+        foreach (var column in columns) p.Add(column.Values(rows));
     }
 
-    /// `unnest(@…, @…) AS alias (name, name)`: the rows of the parameters, by column name.
-    public static string Unnest(IReadOnlyList<ArrayColumn<T>> columns, string alias) =>
-        $"unnest({string.Join(", ", columns.Select(c => $"@{c.Parameter}::{c.Type}[]"))}) AS {alias} ({string.Join(", ", columns.Select(c => c.Name))})";
+    /// `unnest($from, $from+1, …) AS alias (name, name)`: the rows of the parameters, by column name.
+    public static string Unnest(IReadOnlyList<ArrayColumn<T>> columns, string alias, int from) =>
+        $"unnest({string.Join(", ", columns.Select((c, i) => $"${from + i}::{c.Type}[]"))}) AS {alias} ({string.Join(", ", columns.Select(c => c.Name))})";
 
     public static string Names(IReadOnlyList<ArrayColumn<T>> columns) => string.Join(", ", columns.Select(c => c.Name));
 }
