@@ -22,9 +22,6 @@ public sealed class KeptAntiforgery(IAntiforgery inner, IOptions<AntiforgeryOpti
     private readonly ConcurrentDictionary<string, Kept> _kept = new(StringComparer.Ordinal);
     private sealed record Kept(string RequestToken, DateTimeOffset Until);
 
-    /// How many tokens are kept now (tests).
-    internal int Count => _kept.Count;
-
     public AntiforgeryTokenSet GetAndStoreTokens(HttpContext httpContext)
     {
         var o = options.Value;
