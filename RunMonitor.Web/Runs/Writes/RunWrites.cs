@@ -81,7 +81,7 @@ public sealed class RunWrites(ISqlDialect dialect)
         Number<RunRow>("insights_created", r => r.InsightsCreated), Text<RunRow>("model_profile", r => r.ModelProfile),
         Text<RunRow>("model_provider", r => r.ModelProvider), Text<RunRow>("model_name", r => r.ModelName),
         Number<RunRow>("tokens_input", r => r.TokensInput), Number<RunRow>("tokens_output", r => r.TokensOutput),
-        new("cost_usd", "float8", runs => new NpgsqlParameter<double?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double, TypedValue = Values(runs, r => r.CostUsd) }), Number<RunRow>("cost_estimated", r => r.CostEstimated),
+        Typed<RunRow, double?>("cost_usd", "float8", NpgsqlDbType.Double, r => r.CostUsd), Number<RunRow>("cost_estimated", r => r.CostEstimated),
         Text<RunRow>("layer_hash", r => r.LayerHash), Text<RunRow>("retry_of", r => r.RetryOf),
         Number<RunRow>("cancel_requested", r => r.CancelRequested), Text<RunRow>("lease_owner", r => r.LeaseOwner),
         Text<RunRow>("lease_expires_at", r => r.LeaseExpiresAt), Number<RunRow>("steps_total", r => r.StepsTotal),
@@ -116,11 +116,13 @@ public sealed class RunWrites(ISqlDialect dialect)
     internal static readonly int StepsFrom = RunColumns.Length + 1, ErrorsFrom = StepsFrom + StepColumns.Length,
         ActivityFrom = ErrorsFrom + ErrorColumns.Length;
 
-    private static ArrayColumn<T> Text<T>(string name, Func<T, string?> value) =>
-        new(name, "text", rows => new NpgsqlParameter<string?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = Values(rows, value) });
+    private static ArrayColumn<T> Text<T>(string name, Func<T, string?> value) => Typed(name, "text", NpgsqlDbType.Text, value);
 
-    private static ArrayColumn<T> Number<T>(string name, Func<T, long?> value) =>
-        new(name, "bigint", rows => new NpgsqlParameter<long?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = Values(rows, value) });
+    private static ArrayColumn<T> Number<T>(string name, Func<T, long?> value) => Typed(name, "bigint", NpgsqlDbType.Bigint, value);
+
+    /// A column bound as an array of `element` (the SQL type `type`), one value a row.
+    private static ArrayColumn<T> Typed<T, TValue>(string name, string type, NpgsqlDbType element, Func<T, TValue> value) =>
+        new(name, type, rows => new NpgsqlParameter<TValue[]> { NpgsqlDbType = NpgsqlDbType.Array | element, TypedValue = Values(rows, value) });
 
     private static TValue[] Values<T, TValue>(IReadOnlyList<T> rows, Func<T, TValue> value)
     {
