@@ -18,7 +18,7 @@ public class CreateGroupsTests(RunMonitorFactory factory) : IClassFixture<RunMon
 
     private Database Store => Factory.Services.GetRequiredService<Database>();
 
-    private static object Body(string id, string workflow, string? name = null) => new
+    protected static object Body(string id, string workflow, string? name = null) => new
     {
         id, workflowName = workflow, name = name ?? id, status = "running",
         steps = new[] { new { stepId = "a", skillId = (string?)"s.a" }, new { stepId = "b", skillId = (string?)null } },
@@ -157,6 +157,63 @@ public sealed class CreateGroupsTestsOnPostgres(PostgresFactory factory) : Creat
         // The first create alone, then the eleven that queued behind it in one transaction.
         Assert.Equal(2, await connection.ExecuteScalarAsync<long>(
             "SELECT COUNT(DISTINCT xmin::text) FROM runs WHERE workflow_name = 'one-tx'"));
+    }
+
+    /// A group writes `run_errors` only when one of its runs reports errors (`GroupParts.Errors`): the statement
+    /// without the table writes the others whole, the one with it writes each run's own errors and no others.
+    [Fact]
+    public async Task Create_GroupsWithAndWithoutErrors_EachRunHasItsOwnErrors()
+    {
+        object Plain(string id) => new { id, workflowName = "parts", status = "running", steps = new[] { new { stepId = "a" } } };
+        var mixed = new[] { "parts-0", "parts-1", "parts-2", "parts-3" };
+        var plain = new[] { "parts-4", "parts-5", "parts-6", "parts-7" };
+
+        var first = await PostTogetherAsync(mixed.Select(id => id == "parts-2" ? Body(id, "parts") : Plain(id)).ToList());
+        var second = await PostTogetherAsync(plain.Select(Plain).ToList());
+
+        Assert.All(first.Concat(second), r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        await using var connection = await Factory.Services.GetRequiredService<Database>().OpenAsync();
+        var errors = (await connection.QueryAsync<(string RunId, string Error)>(
+            "SELECT run_id, error FROM run_errors WHERE run_id LIKE 'parts-%'")).ToList();
+        Assert.Equal([("parts-2", "e of parts-2")], errors);
+        Assert.Equal(8, await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM steps WHERE run_id LIKE 'parts-%' AND step_id = 'a'"));
+        Assert.Equal(8, await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM run_activity WHERE run_id LIKE 'parts-%' AND action = 'created'"));
+        // Three groups of three runs (the held first create of each call is written alone).
+        Assert.Equal(4, await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(DISTINCT xmin::text) FROM runs WHERE workflow_name = 'parts'"));
+    }
+
+    /// A group moves its workflow's row only when this instance has not moved it within `WorkflowSightingInterval` (by
+    /// the app's clock): a workflow new to the instance is inserted, one moved a moment ago is left as it is, and once the
+    /// interval has passed the row comes to the group's newest run again.
+    [Fact]
+    public async Task Create_GroupsOfAWorkflowMovedAMomentAgo_LeaveItsRowUntilTheIntervalPasses()
+    {
+        await using var connection = await Factory.Services.GetRequiredService<Database>().OpenAsync();
+        Task<string?> LastSeenAsync() => connection.ExecuteScalarAsync<string?>(
+            "SELECT last_seen_at FROM workflows WHERE tenant_id = 'default' AND workflow_name = 'sighted'");
+        Task<string?> NewestRunAsync() => connection.ExecuteScalarAsync<string?>(
+            "SELECT MAX(updated_at) FROM runs WHERE tenant_id = 'default' AND workflow_name = 'sighted'");
+        // The held first create of each call is of another workflow: only the group writes `sighted`.
+        List<object> Bodies(string prefix) =>
+            [new { id = prefix + "-held", workflowName = "sighting-holder" }, .. Enumerable.Range(0, 3).Select(i => new { id = $"{prefix}-{i}", workflowName = "sighted" })];
+        var half = CreateGroups.WorkflowSightingInterval / 2;
+
+        Assert.All(await PostTogetherAsync(Bodies("sighted-a")), r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        var inserted = await LastSeenAsync();
+        Assert.NotNull(inserted);
+        Assert.Equal(await NewestRunAsync(), inserted);
+
+        Factory.Clock.Advance(half);
+        Assert.All(await PostTogetherAsync(Bodies("sighted-b")), r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        Assert.Equal(inserted, await LastSeenAsync());
+        Assert.True(string.CompareOrdinal(await NewestRunAsync(), inserted) > 0);
+
+        Factory.Clock.Advance(half);
+        Assert.All(await PostTogetherAsync(Bodies("sighted-c")), r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        Assert.Equal(await NewestRunAsync(), await LastSeenAsync());
     }
 
     /// A second group starts beside one being written once four creates wait for it, and not before; later creates wait

@@ -36,7 +36,8 @@ public interface ISqlDialect
 
     /// Many runs' creates as one statement (`RunWrites.CreateManyAsync` gives the parameters, a column's values as one
     /// array), answering the tenant and id of each run inserted; null where creates are grouped by the write path already.
-    string? CreateRuns { get; }
+    /// `parts` names what the statement writes besides the runs, their steps and activity.
+    string? CreateRuns(GroupParts parts);
 
     /// The stats cards' batch (totals of the period, the queue now, the oldest queued run) for one tenant or all.
     string Stats(bool allTenants);
@@ -77,4 +78,17 @@ public static class SqlDialectRegistration
     /// The store's dialect (chosen with its engine, in `Database`'s constructor) and what it decides: artifact bytes.
     public static IServiceCollection AddSqlDialect(this IServiceCollection services, Database database) =>
         services.AddSingleton(database.Dialect).AddSingleton(database.Dialect.ArtifactBytes(database));
+}
+
+/// What a group's create statement (`ISqlDialect.CreateRuns`) writes besides the runs, their planned steps and their
+/// `created` activity: each part left out is a table the statement does not open (`CreateGroups` chooses).
+[Flags]
+public enum GroupParts
+{
+    None = 0,
+    /// Some run of the group reports errors.
+    Errors = 1,
+    /// The workflows' rows: inserted when missing, moved on to the group's newest run.
+    Workflows = 2,
+    All = Errors | Workflows,
 }

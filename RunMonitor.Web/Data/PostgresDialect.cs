@@ -58,35 +58,49 @@ public sealed partial class PostgresDialect : ISqlDialect
 
     /// The creates of a group (`CreateGroups`) as one statement: `CreateRun` for many runs, each table's rows as arrays
     /// through `unnest`, answering the tenant and id of every run inserted (a run whose id is taken in its tenant is
-    /// left out, with its steps, errors and activity). Each workflow of the group is inserted or moved on once, to its
-    /// newest run's moment, as `CreateRun` does.
-    public string CreateRuns => CreateRunsSql;
+    /// left out, with its steps, errors and activity). With `GroupParts.Workflows`, each workflow of the group is
+    /// inserted or moved on once, to its newest run's moment, as `CreateRun` does. A part left out is a table the
+    /// statement neither opens nor locks: every statement opened `run_errors` and both `workflows` writes even when no run
+    /// had an error and the workflow had been moved on a moment before (docs/PERFORMANCE.md, "PostgreSQL creates").
+    public string CreateRuns(GroupParts parts) => CreateRunsSql[(int)(parts & GroupParts.All)];
 
-    private static readonly string CreateRunsSql = $"""
-        WITH r AS (INSERT INTO runs ({ArrayColumn<RunRow>.Names(RunWrites.RunColumns)})
-            SELECT * FROM {ArrayColumn<RunRow>.Unnest(RunWrites.RunColumns, "i", 1)}
-            ON CONFLICT (tenant_id, id) DO NOTHING
-            RETURNING tenant_id, id, workflow_name, updated_at),
-        s AS (INSERT INTO steps ({ArrayColumn<StepRow>.Names(RunWrites.StepColumns)})
-            SELECT p.* FROM {ArrayColumn<StepRow>.Unnest(RunWrites.StepColumns, "p", RunWrites.StepsFrom)}
-            JOIN r ON r.tenant_id = p.tenant_id AND r.id = p.run_id),
-        e AS (INSERT INTO run_errors ({ArrayColumn<RunErrorRow>.Names(RunWrites.ErrorColumns)})
-            SELECT x.* FROM {ArrayColumn<RunErrorRow>.Unnest(RunWrites.ErrorColumns, "x", RunWrites.ErrorsFrom)}
-            JOIN r ON r.tenant_id = x.tenant_id AND r.id = x.run_id),
-        a AS (INSERT INTO run_activity ({ArrayColumn<ActivityRow>.Names(RunWrites.ActivityColumns)})
-            SELECT y.* FROM {ArrayColumn<ActivityRow>.Unnest(RunWrites.ActivityColumns, "y", RunWrites.ActivityFrom)}
-            JOIN r ON r.tenant_id = y.tenant_id AND r.id = y.run_id),
-        g AS (SELECT tenant_id, workflow_name, MAX(updated_at) AS at FROM r GROUP BY tenant_id, workflow_name),
-        w AS (INSERT INTO workflows (tenant_id, workflow_name, last_seen_at)
-            SELECT g.tenant_id, g.workflow_name, g.at FROM g
-            WHERE NOT EXISTS (SELECT 1 FROM workflows AS k WHERE k.tenant_id = g.tenant_id AND k.workflow_name = g.workflow_name)
-            ON CONFLICT (tenant_id, workflow_name) DO NOTHING),
-        seen AS (UPDATE workflows AS f SET last_seen_at = free.at
-            FROM (SELECT o.tenant_id, o.workflow_name, g.at FROM workflows AS o JOIN g ON g.tenant_id = o.tenant_id AND g.workflow_name = o.workflow_name
-                  WHERE o.last_seen_at < g.at FOR UPDATE OF o SKIP LOCKED) AS free
-            WHERE f.tenant_id = free.tenant_id AND f.workflow_name = free.workflow_name)
-        SELECT tenant_id AS TenantId, id AS Id FROM r
-        """;
+    private static readonly string[] CreateRunsSql = [.. Enumerable.Range(0, (int)GroupParts.All + 1).Select(p => CreateRunsFor((GroupParts)p))];
+
+    private static string CreateRunsFor(GroupParts parts)
+    {
+        var at = RunWrites.ColumnsFrom(parts);
+        var errors = parts.HasFlag(GroupParts.Errors) ? $"""
+            e AS (INSERT INTO run_errors ({ArrayColumn<RunErrorRow>.Names(RunWrites.ErrorColumns)})
+                SELECT x.* FROM {ArrayColumn<RunErrorRow>.Unnest(RunWrites.ErrorColumns, "x", at.Errors)}
+                JOIN r ON r.tenant_id = x.tenant_id AND r.id = x.run_id),
+
+            """ : "";
+        var workflows = parts.HasFlag(GroupParts.Workflows) ? """
+            ,
+            g AS (SELECT tenant_id, workflow_name, MAX(updated_at) AS at FROM r GROUP BY tenant_id, workflow_name),
+            w AS (INSERT INTO workflows (tenant_id, workflow_name, last_seen_at)
+                SELECT g.tenant_id, g.workflow_name, g.at FROM g
+                WHERE NOT EXISTS (SELECT 1 FROM workflows AS k WHERE k.tenant_id = g.tenant_id AND k.workflow_name = g.workflow_name)
+                ON CONFLICT (tenant_id, workflow_name) DO NOTHING),
+            seen AS (UPDATE workflows AS f SET last_seen_at = free.at
+                FROM (SELECT o.tenant_id, o.workflow_name, g.at FROM workflows AS o JOIN g ON g.tenant_id = o.tenant_id AND g.workflow_name = o.workflow_name
+                      WHERE o.last_seen_at < g.at FOR UPDATE OF o SKIP LOCKED) AS free
+                WHERE f.tenant_id = free.tenant_id AND f.workflow_name = free.workflow_name)
+            """ : "";
+        return $"""
+            WITH r AS (INSERT INTO runs ({ArrayColumn<RunRow>.Names(RunWrites.RunColumns)})
+                SELECT * FROM {ArrayColumn<RunRow>.Unnest(RunWrites.RunColumns, "i", 1)}
+                ON CONFLICT (tenant_id, id) DO NOTHING
+                RETURNING tenant_id, id, workflow_name, updated_at),
+            s AS (INSERT INTO steps ({ArrayColumn<StepRow>.Names(RunWrites.StepColumns)})
+                SELECT p.* FROM {ArrayColumn<StepRow>.Unnest(RunWrites.StepColumns, "p", at.Steps)}
+                JOIN r ON r.tenant_id = p.tenant_id AND r.id = p.run_id),
+            {errors}a AS (INSERT INTO run_activity ({ArrayColumn<ActivityRow>.Names(RunWrites.ActivityColumns)})
+                SELECT y.* FROM {ArrayColumn<ActivityRow>.Unnest(RunWrites.ActivityColumns, "y", at.Activity)}
+                JOIN r ON r.tenant_id = y.tenant_id AND r.id = y.run_id){workflows}
+            SELECT tenant_id AS TenantId, id AS Id FROM r
+            """;
+    }
 
     public string? LockKey => "SELECT pg_advisory_xact_lock(hashtext(@LockKey))";
 

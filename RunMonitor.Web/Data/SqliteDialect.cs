@@ -19,7 +19,7 @@ public sealed class SqliteDialect : ISqlDialect
     public string? CreateRun => null;
 
     // The one writer's group commit takes concurrent creates into one transaction already.
-    public string? CreateRuns => null;
+    public string? CreateRuns(GroupParts parts) => null;
 
     public string? LockKey => null;
 

@@ -12,7 +12,7 @@ namespace RunMonitor.Web.Runs;
 /// group's commit, then finds it taken, as one after the other would). A group PostgreSQL refuses (one run breaks a
 /// constraint) committed nothing, so each of its creates is written again alone and hears only its own answer. SQLite
 /// needs none of this: its one writer groups every write (`GroupCommitWrites`).
-public sealed class CreateGroups(Database database, RunWrites writes)
+public sealed class CreateGroups(Database database, RunWrites writes, TimeProvider time)
 {
     // 64 runs of two steps is a statement of a few hundred rows; a larger group bought nothing at 8 writers.
     private const int MaxGroup = 64;
@@ -27,6 +27,17 @@ public sealed class CreateGroups(Database database, RunWrites writes)
     private int _writing;
     // Completed (and replaced) whenever a create is queued or a group ends: what a second writer waits for.
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Each workflow's row as this instance last moved it in a group, by tenant and name: to when. A group moves a
+    // workflow's row only when it is not known here or was moved `WorkflowSightingInterval` or longer before; otherwise
+    // the statement leaves `workflows` alone (docs/PERFORMANCE.md, "PostgreSQL creates").
+    private readonly ConcurrentDictionary<(string Tenant, string Workflow), DateTimeOffset> _workflowsMoved = new();
+    // Workflows are a handful a tenant; past this many the memory starts again (each is moved once more).
+    private const int MaxWorkflowsKept = 10_000;
+
+    /// How far behind its newest run a workflow's `last_seen_at` may stay while that workflow's runs keep coming in
+    /// groups (the `silence` alert's window is a minute at least).
+    internal static readonly TimeSpan WorkflowSightingInterval = TimeSpan.FromSeconds(1);
 
     /// Creates waiting for the next group (the tests wait on it while they hold the store).
     internal int Queued => _queue.Count;
@@ -105,8 +116,7 @@ public sealed class CreateGroups(Database database, RunWrites writes)
             var inserted = group.Count == 1
                 ? (await database.WriteStatementAsync((connection, tx) => writes.CreateAsync(connection, tx, group[0].Rows), CancellationToken.None)
                     ? new HashSet<RunKey> { group[0].Key } : [])
-                : await database.WriteStatementAsync((connection, _) => writes.CreateManyAsync(connection, group.Select(c => c.Rows).ToList()),
-                    CancellationToken.None);
+                : await WriteManyAsync(group);
             foreach (var create in group) create.Complete(inserted.Contains(create.Key));
         }
         catch (PostgresException) when (group.Count > 1)
@@ -120,6 +130,24 @@ public sealed class CreateGroups(Database database, RunWrites writes)
             // each caller hears the failure as a single create's caller does.
             foreach (var create in group) create.Fail(e);
         }
+    }
+
+    private async Task<IReadOnlySet<RunKey>> WriteManyAsync(List<PendingCreate> group)
+    {
+        var now = time.GetUtcNow();
+        var workflows = group.Select(c => (c.Rows.Run.TenantId, c.Rows.Run.WorkflowName)).Distinct().ToList();
+        var parts = GroupParts.None;
+        if (group.Any(c => c.Rows.Errors.Count > 0)) parts |= GroupParts.Errors;
+        if (workflows.Any(w => !_workflowsMoved.TryGetValue(w, out var moved) || now - moved >= WorkflowSightingInterval)) parts |= GroupParts.Workflows;
+        var inserted = await database.WriteStatementAsync((connection, _) => writes.CreateManyAsync(connection, group.Select(c => c.Rows).ToList(), parts),
+            CancellationToken.None);
+        if (parts.HasFlag(GroupParts.Workflows))
+        {
+            if (_workflowsMoved.Count > MaxWorkflowsKept) _workflowsMoved.Clear();
+            // A workflow whose runs were all refused (ids taken) was not moved.
+            foreach (var create in group.Where(c => inserted.Contains(c.Key))) _workflowsMoved[(create.Rows.Run.TenantId, create.Rows.Run.WorkflowName)] = now;
+        }
+        return inserted;
     }
 
     private sealed class PendingCreate(NewRunRows rows, CancellationToken ct)

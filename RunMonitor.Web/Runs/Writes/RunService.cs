@@ -21,7 +21,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     /// (`CreateGroups`); on SQLite the one writer's group commit does the same with every write.
     public async Task<WriteResult<RunRow>> CreateAsync(Caller caller, NewRun request, CancellationToken ct = default)
     {
-        var result = dialect.CreateRuns is null
+        var result = dialect.CreateRuns(GroupParts.All) is null
             ? await database.WriteStatementAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct)
             : await CreateWithAsync(caller, request, time.GetUtcNow(), rows => groups.CreateAsync(rows, ct));
         return Committed(result);

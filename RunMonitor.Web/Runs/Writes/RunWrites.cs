@@ -111,10 +111,14 @@ public sealed class RunWrites(ISqlDialect dialect)
         Text<ActivityRow>("actor", a => a.Actor), Text<ActivityRow>("action", a => a.Action), Text<ActivityRow>("detail", a => a.Detail),
     ];
 
-    /// Where each table's columns start among the multi-run create's parameters ($1 on): the runs', the steps', the
-    /// errors', the activity's, in this order (`CreateManyAsync` adds them so).
-    internal static readonly int StepsFrom = RunColumns.Length + 1, ErrorsFrom = StepsFrom + StepColumns.Length,
-        ActivityFrom = ErrorsFrom + ErrorColumns.Length;
+    /// Where each table's columns start among the parameters of a group's create with `parts` ($1 on): the runs', the
+    /// steps', the errors' (when written), the activity's, in this order (`CreateManyAsync` adds them so).
+    internal static (int Steps, int Errors, int Activity) ColumnsFrom(GroupParts parts)
+    {
+        var steps = RunColumns.Length + 1;
+        var errors = steps + StepColumns.Length;
+        return (steps, errors, parts.HasFlag(GroupParts.Errors) ? errors + ErrorColumns.Length : errors);
+    }
 
     private static ArrayColumn<T> Text<T>(string name, Func<T, string?> value) => Typed(name, "text", NpgsqlDbType.Text, value);
 
@@ -135,15 +139,18 @@ public sealed class RunWrites(ISqlDialect dialect)
     /// itself; the answer holds the runs inserted, by tenant and id (a run whose id is taken in its tenant is not, and
     /// nothing of it is written). No two runs of `creates` may share a tenant and id.
     /// The parameters are typed and positional (Npgsql neither infers a type from each value nor rewrites names).
-    public async Task<IReadOnlySet<RunKey>> CreateManyAsync(DbConnection connection, IReadOnlyList<NewRunRows> creates)
+    /// `parts` must hold `GroupParts.Errors` when any run of `creates` has errors.
+    public async Task<IReadOnlySet<RunKey>> CreateManyAsync(DbConnection connection, IReadOnlyList<NewRunRows> creates, GroupParts parts)
     {
-        var sql = dialect.CreateRuns ?? throw new InvalidOperationException("the store writes one create at a time");
+        var sql = dialect.CreateRuns(parts) ?? throw new InvalidOperationException("the store writes one create at a time");
+        var errors = creates.SelectMany(c => c.Errors).ToList();
+        if (errors.Count > 0 && !parts.HasFlag(GroupParts.Errors)) throw new ArgumentException("the group has errors to write", nameof(parts));
         await using var command = (NpgsqlCommand)connection.CreateCommand();
         command.CommandText = sql;
         var p = command.Parameters;
         ArrayColumn<RunRow>.AddAll(p, RunColumns, creates.Select(c => c.Run).ToList());
         ArrayColumn<StepRow>.AddAll(p, StepColumns, creates.SelectMany(c => c.Steps).ToList());
-        ArrayColumn<RunErrorRow>.AddAll(p, ErrorColumns, creates.SelectMany(c => c.Errors).ToList());
+        if (parts.HasFlag(GroupParts.Errors)) ArrayColumn<RunErrorRow>.AddAll(p, ErrorColumns, errors);
         ArrayColumn<ActivityRow>.AddAll(p, ActivityColumns, creates.Select(c => c.Created).ToList());
         var inserted = new HashSet<RunKey>();
         await using var reader = await command.ExecuteReaderAsync();
