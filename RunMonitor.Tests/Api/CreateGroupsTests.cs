@@ -216,6 +216,32 @@ public sealed class CreateGroupsTestsOnPostgres(PostgresFactory factory) : Creat
         Assert.Equal(await NewestRunAsync(), await LastSeenAsync());
     }
 
+    /// Groups are written on their own pool of two connections: after a burst of reads has filled the store's pool
+    /// with idle connections, the groups still go to at most two server backends (the store's pool hands out its idle
+    /// connections in turn, and each would have had to prepare the statement and warm its caches).
+    [Fact]
+    public async Task Create_AfterReadsOpenedManyConnections_GroupsAreWrittenOnTwoBackends()
+    {
+        var store = Factory.Services.GetRequiredService<Database>();
+        var held = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => store.OpenAsync()));
+        foreach (var connection in held) await connection.ExecuteScalarAsync<long>("SELECT 1");
+        foreach (var connection in held) await connection.DisposeAsync();
+
+        for (var round = 0; round < 6; round++)
+        {
+            var responses = await PostTogetherAsync(Enumerable.Range(0, 3).Select(i => (object)new { id = $"backends-{round}-{i}", workflowName = "backends" }).ToList());
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        }
+
+        await using var reader = await store.OpenAsync();
+        var writers = await reader.ExecuteScalarAsync<long>("""
+            SELECT COUNT(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'WITH r AS (INSERT INTO runs %'
+            """);
+        Assert.InRange(writers, 1, CreateGroups.Writers);
+        Assert.Equal(18, await reader.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs WHERE workflow_name = 'backends'"));
+    }
+
     /// A second group starts beside one being written once four creates wait for it, and not before; later creates wait
     /// for either to end. An id sent in both groups is created by one and answered 409 in the other.
     [Fact]

@@ -20,6 +20,7 @@ public sealed class Database : IDisposable
 {
     private readonly string _connectionString;
     private readonly NpgsqlDataSource? _postgres;
+    private readonly NpgsqlDataSource? _groupWriters;
     private readonly IWritePath _writes;
 
     /// `setting` is `RunMonitor:Database`: a PostgreSQL connection string (`Host=…;Database=…`), or a
@@ -77,6 +78,15 @@ public sealed class Database : IDisposable
                 builder.NoResetOnClose = true;
             _connectionString = builder.ConnectionString;
             _postgres = NpgsqlDataSource.Create(_connectionString);
+            // The create groups' own pool, as many connections as groups are written at once. From the store's pool a
+            // group took whichever idle connection came first: once a burst of reads had opened twenty, the groups went
+            // round twenty server backends, each preparing the statement and warming its caches for every twentieth
+            // group (docs/PERFORMANCE.md, "PostgreSQL creates").
+            _groupWriters = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(_connectionString)
+            {
+                MaxPoolSize = Math.Min(builder.MaxPoolSize, Runs.CreateGroups.Writers),
+                MinPoolSize = 0,
+            }.ConnectionString);
             Path = "";
             Description = $"PostgreSQL database {builder.Database} on {builder.Host}:{builder.Port}";
             _writes = Dialect.WritePath(this);
@@ -162,6 +172,13 @@ public sealed class Database : IDisposable
     public Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct = default) =>
         _writes.WriteStatementAsync(work, ct);
 
+    /// As `WriteStatementAsync`, for a create group (`CreateGroups`, PostgreSQL only): on a connection of the groups' own
+    /// pool, so each group is written on one of the same few server backends.
+    public Task<T> WriteGroupStatementAsync<T>(Func<DbConnection, Task<T>> work) =>
+        _groupWriters is not null && _writes is RetriedWrites retried
+            ? retried.WriteStatementAsync(_groupWriters, work, CancellationToken.None)
+            : throw new InvalidOperationException("create groups are written on PostgreSQL only");
+
     private long _commits;
 
     /// Moves on with every commit of the writer path: a cached read is current while it has not moved.
@@ -178,5 +195,9 @@ public sealed class Database : IDisposable
     /// checkpoints the write-ahead log.
     public void CloseConnections() => _writes.CloseConnections();
 
-    public void Dispose() => CloseConnections();
+    public void Dispose()
+    {
+        CloseConnections();
+        _groupWriters?.Dispose();
+    }
 }

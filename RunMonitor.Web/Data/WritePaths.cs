@@ -188,13 +188,17 @@ public sealed class RetriedWrites(Database database) : IWritePath
     public Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct) =>
         RetriedAsync(connection => work(connection, null), ct);
 
-    private async Task<T> RetriedAsync<T>(Func<DbConnection, Task<T>> committed, CancellationToken ct)
+    /// As `WriteStatementAsync`, on a connection from `source` (the create groups' own pool) instead of the store's.
+    public Task<T> WriteStatementAsync<T>(NpgsqlDataSource source, Func<DbConnection, Task<T>> work, CancellationToken ct) =>
+        RetriedAsync(work, ct, source);
+
+    private async Task<T> RetriedAsync<T>(Func<DbConnection, Task<T>> committed, CancellationToken ct, NpgsqlDataSource? source = null)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await using var connection = await database.OpenAsync(ct);
+                await using var connection = source is null ? await database.OpenAsync(ct) : await source.OpenConnectionAsync(ct);
                 var result = await committed(connection);
                 database.NoteCommit();
                 return result;

@@ -21,7 +21,7 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
     // wait for it: the creates arriving during a group's round trip start their own statement instead of waiting for the
     // first's commit (docs/PERFORMANCE.md, "A second group while the first is written"). Without the minimum, two
     // writers split the creates into groups of about two and the server spent more a create for no more writes a second.
-    private const int Writers = 2;
+    internal const int Writers = 2;
     private readonly SemaphoreSlim _writers = new(Writers, Writers);
     private readonly ConcurrentQueue<PendingCreate> _queue = new();
     private int _writing;
@@ -114,7 +114,7 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
         {
             // Not cancelled by any one caller: the group is the others' too.
             var inserted = group.Count == 1
-                ? (await database.WriteStatementAsync((connection, tx) => writes.CreateAsync(connection, tx, group[0].Rows), CancellationToken.None)
+                ? (await database.WriteGroupStatementAsync(connection => writes.CreateAsync(connection, null, group[0].Rows))
                     ? new HashSet<RunKey> { group[0].Key } : [])
                 : await WriteManyAsync(group);
             foreach (var create in group) create.Complete(inserted.Contains(create.Key));
@@ -139,8 +139,7 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
         var parts = GroupParts.None;
         if (group.Any(c => c.Rows.Errors.Count > 0)) parts |= GroupParts.Errors;
         if (workflows.Any(w => !_workflowsMoved.TryGetValue(w, out var moved) || now - moved >= WorkflowSightingInterval)) parts |= GroupParts.Workflows;
-        var inserted = await database.WriteStatementAsync((connection, _) => writes.CreateManyAsync(connection, group.Select(c => c.Rows).ToList(), parts),
-            CancellationToken.None);
+        var inserted = await database.WriteGroupStatementAsync(connection => writes.CreateManyAsync(connection, group.Select(c => c.Rows).ToList(), parts));
         if (parts.HasFlag(GroupParts.Workflows))
         {
             if (_workflowsMoved.Count > MaxWorkflowsKept) _workflowsMoved.Clear();
