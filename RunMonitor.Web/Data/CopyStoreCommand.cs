@@ -276,16 +276,18 @@ public static class CopyStoreCommand
                 new { plan.Table, Column = column.Name }, tx);
 
         await tx.CommitAsync(ct);
-        // The copy is in: statistics for the planner are a courtesy (autovacuum would gather them later).
+        // The copy is in. Statistics for the planner, and a first VACUUM: the copied rows' visibility (index-only scans
+        // read the heap until it is recorded) and their hint bits. Autovacuum would do both later, throttled, in the
+        // store's first minutes of use, beside its first reads and writes (docs/PERFORMANCE.md, "PostgreSQL creates").
         var analyzeStarted = watch.Elapsed;
         try
         {
-            await pg.ExecuteAsync($"ANALYZE {string.Join(", ", Tables)}, artifact_blobs, run_counts, run_rollups, run_daily");
-            await output.WriteLineAsync($"  committed; analyzed in {(watch.Elapsed - analyzeStarted).TotalSeconds:0.0} s");
+            await pg.ExecuteAsync($"VACUUM (ANALYZE) {string.Join(", ", Tables)}, artifact_blobs, run_counts, run_rollups, run_daily", commandTimeout: 0);
+            await output.WriteLineAsync($"  committed; vacuumed and analyzed in {(watch.Elapsed - analyzeStarted).TotalSeconds:0.0} s");
         }
         catch (NpgsqlException e)
         {
-            await error.WriteLineAsync($"warning: the copy is committed, but ANALYZE failed ({e.Message}): run ANALYZE on the database");
+            await error.WriteLineAsync($"warning: the copy is committed, but VACUUM (ANALYZE) failed ({e.Message}): run it on the database");
         }
         return new Copied(runs, rows, blobs, bytes);
     }
