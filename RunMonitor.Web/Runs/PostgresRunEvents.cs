@@ -82,7 +82,11 @@ public sealed class PostgresRunEvents(Database database, WebhookOutbox outbox, I
         await base.StopAsync(cancellationToken);
     }
 
-    private const string NotifyAll = $"SELECT pg_notify('{Channel}', payload) FROM unnest(@Payloads) AS payload";
+    // Notices are hints sent after the changes they name have committed: their own commit need not wait for the WAL to
+    // reach the disk (a flush a batch, beside the creates' own), so the statement turns synchronous_commit off for its
+    // transaction. A crash can lose a notice sent just before it, as it can one still queued here.
+    private const string NotifyAll =
+        $"SELECT pg_notify('{Channel}', payload) FROM set_config('synchronous_commit', 'off', true), unnest(@Payloads) AS payload";
 
     private async Task SendLoopAsync(CancellationToken ct)
     {
