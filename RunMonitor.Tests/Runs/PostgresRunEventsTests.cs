@@ -207,6 +207,64 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
         Assert.All(payloads, p => Assert.True(Encoding.UTF8.GetByteCount(p) < 8000, $"a notice of {Encoding.UTF8.GetByteCount(p)} bytes"));
     }
 
+    /// Changes published one after another over a moment go out in a batch every `SendInterval` (10 ms) at most, not in
+    /// a notice each: under ingest a notice went out for every group of creates, a statement and a commit beside its own.
+    [Fact]
+    public async Task Publish_OneAfterAnotherOverAMoment_GoesOutInBatchesOfTheInterval()
+    {
+        var a = await StartInstanceAsync();
+        var payloads = new ConcurrentQueue<string>();
+        await using var listener = new NpgsqlConnection(_connectionString);
+        await listener.OpenAsync();
+        listener.Notification += (_, e) => payloads.Enqueue(e.Payload);
+        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresRunEvents.Channel}", listener)) await listen.ExecuteNonQueryAsync();
+
+        // One change every 2 ms, from a thread of its own (spinning on a pool thread would hold up the sender's): a
+        // batch sent at once would take one or two of them.
+        var published = await Task.Factory.StartNew(() =>
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            for (var i = 0; i < 100; i++)
+            {
+                a.Events.Publish(new RunChange($"run-paced-{i}", "acme", "running"));
+                var next = TimeSpan.FromMilliseconds(2 * (i + 1));
+                while (watch.Elapsed < next) Thread.SpinWait(100);
+            }
+            return watch.Elapsed;
+        }, TaskCreationOptions.LongRunning);
+
+        List<string> RunsNoticed() => payloads.SelectMany(p => JsonNode.Parse(p)!["runs"]!.AsArray().Select(r => (string)r!["runId"]!)).ToList();
+        var until = DateTime.UtcNow + Patience;
+        while (RunsNoticed().Count < 100 && DateTime.UtcNow < until) await listener.WaitAsync(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(100, RunsNoticed().Distinct().Count());
+        Assert.InRange(payloads.Count, 1, (int)(published.TotalMilliseconds / 10) + 5);
+    }
+
+    /// The notices go out on one connection kept from batch to batch; when it is lost, the next batch opens another.
+    [Fact]
+    public async Task Sender_ConnectionKilled_TheNextBatchGoesOutOnANewOne()
+    {
+        var a = await StartInstanceAsync();
+        var b = await StartInstanceAsync();
+        using var onB = b.Events.Subscribe("run-sent");
+        a.Events.Publish(new RunChange("run-sent", "acme", "running"));
+        Assert.Equal("running", (await NextAsync(onB)).Status);
+
+        await using (var admin = new NpgsqlConnection(PostgresServer.AdminConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var kill = new NpgsqlCommand("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = @Database AND query LIKE 'SELECT pg_notify(%'
+                """, admin);
+            kill.Parameters.AddWithValue("Database", new NpgsqlConnectionStringBuilder(_connectionString).Database!);
+            Assert.Equal(1L, (long)(await kill.ExecuteScalarAsync())!);
+        }
+        a.Events.Publish(new RunChange("run-sent", "acme", "completed"));
+
+        Assert.Equal("completed", (await NextAsync(onB)).Status);
+    }
+
     /// An instance of the version before notices of many runs sent one notice a run; this version still reads those.
     [Fact]
     public async Task Notice_OfOneRunFromAnOlderInstance_ReachesSubscribersAndWakesTheDispatcher()

@@ -24,6 +24,8 @@ public sealed class PostgresRunEvents(Database database, WebhookOutbox outbox, I
     // NOTIFY refuses payloads of 8000 bytes or more; ids are at most 128 characters, so this never bites in practice.
     private const int MaxPayloadBytes = 7000;
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
+    // At most this often a batch: a live view elsewhere hears of a change this much later at most.
+    private static readonly TimeSpan SendInterval = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(30);
 
     private readonly InProcessRunEvents _local = new();
@@ -92,6 +94,9 @@ public sealed class PostgresRunEvents(Database database, WebhookOutbox outbox, I
     {
         var reader = _outgoing.Reader;
         var batch = new List<RunChange>(MaxBatch);
+        // Kept open from one batch to the next (reopened after a failure): taken from the pool each time, the batches
+        // went round every idle connection the reads had opened.
+        System.Data.Common.DbConnection? connection = null;
         try
         {
             while (await reader.WaitToReadAsync(ct))
@@ -103,7 +108,7 @@ public sealed class PostgresRunEvents(Database database, WebhookOutbox outbox, I
                     try
                     {
                         // One statement, one transaction: the notices go out together when it commits.
-                        await using var connection = await database.OpenAsync(ct);
+                        connection ??= await database.OpenAsync(ct);
                         await using var command = connection.CreateCommand();
                         command.CommandText = NotifyAll;
                         var parameter = command.CreateParameter();
@@ -115,6 +120,8 @@ public sealed class PostgresRunEvents(Database database, WebhookOutbox outbox, I
                     }
                     catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
                     {
+                        if (connection is not null) await connection.DisposeAsync();
+                        connection = null;
                         if (attempt + 1 >= SendAttempts)
                         {
                             // Notices are hints: other instances' live views catch up at the run's next notice.
@@ -125,10 +132,17 @@ public sealed class PostgresRunEvents(Database database, WebhookOutbox outbox, I
                         await Task.Delay(RetryDelay(attempt), ct);
                     }
                 }
+                // Changes queued meanwhile go out together in the next batch: under ingest a batch went out for every
+                // group of creates, a statement and a commit beside each group's own.
+                await Task.Delay(SendInterval, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+        }
+        finally
+        {
+            if (connection is not null) await connection.DisposeAsync();
         }
     }
 
