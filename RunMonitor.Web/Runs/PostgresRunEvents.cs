@@ -24,7 +24,7 @@ public sealed class PostgresRunEvents(Database database, WebhookOutbox outbox, I
     // NOTIFY refuses payloads of 8000 bytes or more; ids are at most 128 characters, so this never bites in practice.
     private const int MaxPayloadBytes = 7000;
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
-    // At most this often a batch: a live view elsewhere hears of a change this much later at most.
+    // At most this often a batch that is not full: a live view elsewhere hears of a change this much later at most.
     private static readonly TimeSpan SendInterval = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(30);
 
@@ -133,8 +133,9 @@ public sealed class PostgresRunEvents(Database database, WebhookOutbox outbox, I
                     }
                 }
                 // Changes queued meanwhile go out together in the next batch: under ingest a batch went out for every
-                // group of creates, a statement and a commit beside each group's own.
-                await Task.Delay(SendInterval, ct);
+                // group of creates, a statement and a commit beside each group's own. A full batch leaves more waiting
+                // (a bulk operation's changes): the next goes at once, or the queue would fill and drop the oldest.
+                if (batch.Count < MaxBatch) await Task.Delay(SendInterval, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
