@@ -60,6 +60,40 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
         return await subscription.Changes.ReadAsync(timeout.Token);
     }
 
+    /// A plain LISTEN on the channel keeping every notice as sent: what goes over the wire, not what an instance makes of it.
+    private sealed class RawNotices : IAsyncDisposable
+    {
+        private readonly NpgsqlConnection _connection;
+        public ConcurrentQueue<string> Payloads { get; } = new();
+
+        private RawNotices(string connectionString)
+        {
+            _connection = new NpgsqlConnection(connectionString);
+            _connection.Notification += (_, e) => Payloads.Enqueue(e.Payload);
+        }
+
+        public static async Task<RawNotices> ListenAsync(string connectionString)
+        {
+            var notices = new RawNotices(connectionString);
+            await notices._connection.OpenAsync();
+            await using var listen = new NpgsqlCommand($"LISTEN {PostgresRunEvents.Channel}", notices._connection);
+            await listen.ExecuteNonQueryAsync();
+            return notices;
+        }
+
+        /// The runs of every notice so far, in the order they came.
+        public List<string> Runs() => Payloads.SelectMany(p => JsonNode.Parse(p)!["runs"]!.AsArray().Select(r => (string)r!["runId"]!)).ToList();
+
+        /// Waits (within the tests' patience) until the notices name `count` runs.
+        public async Task UntilRunsAsync(int count)
+        {
+            var until = DateTime.UtcNow + Patience;
+            while (Runs().Count < count && DateTime.UtcNow < until) await _connection.WaitAsync(TimeSpan.FromMilliseconds(200));
+        }
+
+        public ValueTask DisposeAsync() => _connection.DisposeAsync();
+    }
+
     [Fact]
     public async Task Publish_OnA_ReachesSubscribersOnBThroughNotify_AndOnAOnceWithoutEcho()
     {
@@ -186,11 +220,7 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
         var b = await StartInstanceAsync();
         var ids = Enumerable.Range(0, 100).Select(i => $"{i:000}-" + new string('x', 124)).ToList();
         var subscriptions = ids.Select(b.Events.Subscribe).ToList();
-        var payloads = new ConcurrentQueue<string>();
-        await using var listener = new NpgsqlConnection(_connectionString);
-        await listener.OpenAsync();
-        listener.Notification += (_, e) => payloads.Enqueue(e.Payload);
-        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresRunEvents.Channel}", listener)) await listen.ExecuteNonQueryAsync();
+        await using var notices = await RawNotices.ListenAsync(_connectionString);
 
         foreach (var id in ids) a.Events.Publish(new RunChange(id, "acme", "failed"));
 
@@ -199,12 +229,10 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
             Assert.Equal(new RunChange(ids[i], "acme", "failed"), await NextAsync(subscriptions[i]));
             subscriptions[i].Dispose();
         }
-        List<string> RunsNoticed() => payloads.SelectMany(p => JsonNode.Parse(p)!["runs"]!.AsArray().Select(r => (string)r!["runId"]!)).ToList();
-        var until = DateTime.UtcNow + Patience;
-        while (RunsNoticed().Count < ids.Count && DateTime.UtcNow < until) await listener.WaitAsync(TimeSpan.FromMilliseconds(200));
-        Assert.Equal(ids, RunsNoticed().Order());
-        Assert.InRange(payloads.Count, 3, ids.Count - 1);
-        Assert.All(payloads, p => Assert.True(Encoding.UTF8.GetByteCount(p) < 8000, $"a notice of {Encoding.UTF8.GetByteCount(p)} bytes"));
+        await notices.UntilRunsAsync(ids.Count);
+        Assert.Equal(ids, notices.Runs().Order());
+        Assert.InRange(notices.Payloads.Count, 3, ids.Count - 1);
+        Assert.All(notices.Payloads, p => Assert.True(Encoding.UTF8.GetByteCount(p) < 8000, $"a notice of {Encoding.UTF8.GetByteCount(p)} bytes"));
     }
 
     /// Changes published one after another over a moment go out in a batch every `SendInterval` (10 ms) at most, not in
@@ -213,32 +241,30 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
     public async Task Publish_OneAfterAnotherOverAMoment_GoesOutInBatchesOfTheInterval()
     {
         var a = await StartInstanceAsync();
-        var payloads = new ConcurrentQueue<string>();
-        await using var listener = new NpgsqlConnection(_connectionString);
-        await listener.OpenAsync();
-        listener.Notification += (_, e) => payloads.Enqueue(e.Payload);
-        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresRunEvents.Channel}", listener)) await listen.ExecuteNonQueryAsync();
+        await using var notices = await RawNotices.ListenAsync(_connectionString);
 
-        // One change every 2 ms, from a thread of its own (spinning on a pool thread would hold up the sender's): a
-        // batch sent at once would take one or two of them.
-        var published = await Task.Factory.StartNew(() =>
+        // One change every 2 ms: a batch sent at once would take one or two of them.
+        var published = await PublishPacedAsync(a.Events, 100, TimeSpan.FromMilliseconds(2), "run-paced");
+
+        await notices.UntilRunsAsync(100);
+        Assert.Equal(100, notices.Runs().Distinct().Count());
+        Assert.InRange(notices.Payloads.Count, 1, (int)(published.TotalMilliseconds / 10) + 5);
+    }
+
+    /// Publishes `count` changes `every` apart from a thread of its own (spinning on a pool thread would hold up the
+    /// sender's); the time it took.
+    private static Task<TimeSpan> PublishPacedAsync(PostgresRunEvents events, int count, TimeSpan every, string prefix) =>
+        Task.Factory.StartNew(() =>
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            for (var i = 0; i < 100; i++)
+            for (var i = 0; i < count; i++)
             {
-                a.Events.Publish(new RunChange($"run-paced-{i}", "acme", "running"));
-                var next = TimeSpan.FromMilliseconds(2 * (i + 1));
+                events.Publish(new RunChange($"{prefix}-{i}", "acme", "running"));
+                var next = every * (i + 1);
                 while (watch.Elapsed < next) Thread.SpinWait(100);
             }
             return watch.Elapsed;
         }, TaskCreationOptions.LongRunning);
-
-        List<string> RunsNoticed() => payloads.SelectMany(p => JsonNode.Parse(p)!["runs"]!.AsArray().Select(r => (string)r!["runId"]!)).ToList();
-        var until = DateTime.UtcNow + Patience;
-        while (RunsNoticed().Count < 100 && DateTime.UtcNow < until) await listener.WaitAsync(TimeSpan.FromMilliseconds(200));
-        Assert.Equal(100, RunsNoticed().Distinct().Count());
-        Assert.InRange(payloads.Count, 1, (int)(published.TotalMilliseconds / 10) + 5);
-    }
 
     /// The notices go out on one connection kept from batch to batch; when it is lost, the next batch opens another.
     [Fact]
