@@ -101,7 +101,7 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
         {
             next.Taken = true;
             if (next.Cancelled) next.Cancel();
-            else if (keys.Add(new RunKey(next.Rows.Run.TenantId, next.Rows.Run.Id))) group.Add(next);
+            else if (keys.Add(next.Key)) group.Add(next);
             else after.Add(next);
         }
         if (group.Count > 0) await WriteAsync(group);
@@ -135,7 +135,7 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
     private async Task<IReadOnlySet<RunKey>> WriteManyAsync(List<PendingCreate> group)
     {
         var now = time.GetUtcNow();
-        var workflows = group.Select(c => (c.Rows.Run.TenantId, c.Rows.Run.WorkflowName)).Distinct().ToList();
+        var workflows = group.Select(c => c.Workflow).Distinct().ToList();
         var parts = GroupParts.None;
         if (group.Any(c => c.Rows.Errors.Count > 0)) parts |= GroupParts.Errors;
         if (workflows.Any(w => !_workflowsMoved.TryGetValue(w, out var moved) || now - moved >= WorkflowSightingInterval)) parts |= GroupParts.Workflows;
@@ -144,7 +144,7 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
         {
             if (_workflowsMoved.Count > MaxWorkflowsKept) _workflowsMoved.Clear();
             // A workflow whose runs were all refused (ids taken) was not moved.
-            foreach (var create in group.Where(c => inserted.Contains(c.Key))) _workflowsMoved[(create.Rows.Run.TenantId, create.Rows.Run.WorkflowName)] = now;
+            foreach (var create in group.Where(c => inserted.Contains(c.Key))) _workflowsMoved[create.Workflow] = now;
         }
         return inserted;
     }
@@ -156,6 +156,7 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
 
         public NewRunRows Rows => rows;
         public RunKey Key { get; } = new(rows.Run.TenantId, rows.Run.Id);
+        public (string Tenant, string Workflow) Workflow => (rows.Run.TenantId, rows.Run.WorkflowName);
         public Task<bool> Result => _result.Task;
         public bool Cancelled => ct.IsCancellationRequested;
 
