@@ -216,6 +216,40 @@ public sealed class CreateGroupsTestsOnPostgres(PostgresFactory factory) : Creat
         Assert.Equal(await NewestRunAsync(), await LastSeenAsync());
     }
 
+    /// Many writers at once, none held: writers start and stop as the queue fills and empties (a create queued while
+    /// one stops must still be written), each create hears its own answer, and no writer is left running.
+    [Fact]
+    public async Task Create_ManyWritersAtOnce_EveryCreateWrittenAndNoWriterLeft()
+    {
+        var groups = Factory.Services.GetRequiredService<CreateGroups>();
+        const int Writers = 16, Each = 25;
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, Writers).Select(async w =>
+        {
+            var codes = new List<HttpStatusCode>();
+            for (var i = 0; i < Each; i++)
+            {
+                // Now and then a pause, so the queue empties and the writers stop between bursts.
+                if (i % 5 == 4) await Task.Delay(w % 3);
+                using var response = await _client.PostAsJsonAsync("/api/runs", new { id = $"many-{w}-{i}", workflowName = "many" });
+                codes.Add(response.StatusCode);
+            }
+            return codes;
+        })).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.All(answers.SelectMany(a => a), code => Assert.Equal(HttpStatusCode.Created, code));
+        await using var connection = await Factory.Services.GetRequiredService<Database>().OpenAsync();
+        Assert.Equal(Writers * Each, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs WHERE workflow_name = 'many'"));
+        Assert.Equal(Writers * Each, await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM run_activity WHERE run_id LIKE 'many-%' AND action = 'created'"));
+        // Fewer transactions than creates: some were written together.
+        Assert.True(await connection.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT xmin::text) FROM runs WHERE workflow_name = 'many'") < Writers * Each);
+        // The last writer lets go of its count after its group's answers are out.
+        for (var i = 0; groups.WritersRunning > 0 && i < 100; i++) await Task.Delay(10);
+        Assert.Equal(0, groups.WritersRunning);
+        Assert.Equal(0, groups.Queued);
+    }
+
     /// Groups are written on their own pool of two connections: after a burst of reads has filled the store's pool
     /// with idle connections, the groups still go to at most two server backends (the store's pool hands out its idle
     /// connections in turn, and each would have had to prepare the statement and warm its caches).

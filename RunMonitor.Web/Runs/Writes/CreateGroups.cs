@@ -22,11 +22,10 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
     // first's commit (docs/PERFORMANCE.md, "A second group while the first is written"). Without the minimum, two
     // writers split the creates into groups of about two and the server spent more a create for no more writes a second.
     internal const int Writers = 2;
-    private readonly SemaphoreSlim _writers = new(Writers, Writers);
     private readonly ConcurrentQueue<PendingCreate> _queue = new();
-    private int _writing;
-    // Completed (and replaced) whenever a create is queued or a group ends: what a second writer waits for.
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Writers running (`WriteGroupsAsync`), changed under `_gate` with every decision to start or stop one.
+    private readonly Lock _gate = new();
+    private int _writers;
 
     // Each workflow's row as this instance last moved it in a group, by tenant and name: to when. A group moves a
     // workflow's row only when it is not known here or was moved `WorkflowSightingInterval` or longer before; otherwise
@@ -42,53 +41,81 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
     /// Creates waiting for the next group (the tests wait on it while they hold the store).
     internal int Queued => _queue.Count;
 
+    /// Writers running now (none once every create has its answer and the queue is empty).
+    internal int WritersRunning
+    {
+        get { lock (_gate) return _writers; }
+    }
+
     /// How many creates must wait before a second group starts beside one being written (tests raise it to hold
     /// every create in one queue).
     internal int MinSecondGroup { get; set; } = 4;
 
-    /// Writes `rows` in the next group; true once committed, false when the run's id is taken in its tenant.
-    public async Task<bool> CreateAsync(NewRunRows rows, CancellationToken ct)
+    /// Writes `rows` in the next group; true once committed, false when the run's id is taken in its tenant. The caller
+    /// only waits for its answer: a writer takes the queue group by group (`WriteGroupsAsync`), so a create wakes its
+    /// caller once, when its group has committed (docs/PERFORMANCE.md, "Creates wait for their answer only").
+    public Task<bool> CreateAsync(NewRunRows rows, CancellationToken ct)
     {
         var pending = new PendingCreate(rows, ct);
         _queue.Enqueue(pending);
-        Changed();
-        while (!pending.Taken)
+        if (StartWriter())
         {
-            await _writers.WaitAsync(ct);
-            try
+            // Without the caller's request-scoped context: the writer goes on writing other callers' groups after this
+            // one has its answer.
+            if (ExecutionContext.IsFlowSuppressed()) _ = WriteGroupsAsync();
+            else using (ExecutionContext.SuppressFlow()) _ = WriteGroupsAsync();
+        }
+        return pending.Result;
+    }
+
+    /// Whether a writer is due now, counted as started when it is: the first whenever none runs, the second beside it
+    /// once `MinSecondGroup` creates wait. A create queued while a writer is stopping either is seen by that writer's
+    /// last look at the queue or sees it gone (both hold `_gate`).
+    private bool StartWriter()
+    {
+        lock (_gate)
+        {
+            if (_writers > 0 && (_writers >= Writers || _queue.Count < MinSecondGroup)) return false;
+            _writers++;
+            return true;
+        }
+    }
+
+    /// Writes groups while creates wait: the last writer until the queue is empty, one beside another until fewer than
+    /// `MinSecondGroup` wait (the other takes them when it ends).
+    private async Task WriteGroupsAsync()
+    {
+        try
+        {
+            // A writer starts on the thread pool, behind the work already queued there: the creates of the requests
+            // being read now join its first group instead of waiting for its round trip (docs/PERFORMANCE.md, "Creates
+            // wait for their answer only").
+            await Task.Yield();
+            while (true)
             {
-                await UntilSecondGroupDueAsync(pending, ct);
-                // Another create may have taken this one into its group while it waited; groups are taken in arrival
-                // order, so writing groups until this one is taken always reaches it.
-                if (!pending.Taken)
+                await WriteGroupAsync();
+                lock (_gate)
                 {
-                    Interlocked.Increment(ref _writing);
-                    try { await WriteGroupAsync(); }
-                    finally
+                    if (_queue.IsEmpty || (_writers > 1 && _queue.Count < MinSecondGroup))
                     {
-                        Interlocked.Decrement(ref _writing);
-                        Changed();
+                        _writers--;
+                        return;
                     }
                 }
             }
-            finally { _writers.Release(); }
         }
-        return await pending.Result;
-    }
-
-    /// Returns at once when no group is being written; beside one, once `MinSecondGroup` creates wait or it has ended.
-    private async Task UntilSecondGroupDueAsync(PendingCreate pending, CancellationToken ct)
-    {
-        while (true)
+        catch (Exception e)
         {
-            var changed = Volatile.Read(ref _changed).Task;
-            if (pending.Taken || Volatile.Read(ref _writing) == 0 || _queue.Count >= MinSecondGroup) return;
-            await changed.WaitAsync(ct);
+            // Not reached (each group's failure is its creates' answer), but a writer must not leave creates waiting.
+            lock (_gate) _writers--;
+            foreach (var create in Drain()) create.Fail(e);
         }
     }
 
-    private void Changed() =>
-        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    private IEnumerable<PendingCreate> Drain()
+    {
+        while (_queue.TryDequeue(out var next)) yield return next;
+    }
 
     private async Task WriteGroupAsync()
     {
@@ -99,7 +126,6 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
         var after = new List<PendingCreate>();
         while (group.Count < MaxGroup && _queue.TryDequeue(out var next))
         {
-            next.Taken = true;
             if (next.Cancelled) next.Cancel();
             else if (keys.Add(next.Key)) group.Add(next);
             else after.Add(next);
@@ -152,16 +178,12 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
     private sealed class PendingCreate(NewRunRows rows, CancellationToken ct)
     {
         private readonly TaskCompletionSource<bool> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private volatile bool _taken;
 
         public NewRunRows Rows => rows;
         public RunKey Key { get; } = new(rows.Run.TenantId, rows.Run.Id);
         public (string Tenant, string Workflow) Workflow => (rows.Run.TenantId, rows.Run.WorkflowName);
         public Task<bool> Result => _result.Task;
         public bool Cancelled => ct.IsCancellationRequested;
-
-        /// Set by the group that dequeued it, under the writer gate.
-        public bool Taken { get => _taken; set => _taken = value; }
 
         public void Complete(bool inserted) => _result.TrySetResult(inserted);
         public void Cancel() => _result.TrySetCanceled(ct);
