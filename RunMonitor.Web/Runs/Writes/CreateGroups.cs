@@ -58,13 +58,11 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
     {
         var pending = new PendingCreate(rows, ct);
         _queue.Enqueue(pending);
-        if (StartWriter())
-        {
-            // Without the caller's request-scoped context: the writer goes on writing other callers' groups after this
-            // one has its answer.
-            if (ExecutionContext.IsFlowSuppressed()) _ = WriteGroupsAsync();
-            else using (ExecutionContext.SuppressFlow()) _ = WriteGroupsAsync();
-        }
+        // A writer starts on the thread pool's global queue, behind the work already queued there, so the creates of the
+        // requests being read now join its first group instead of waiting for its round trip (docs/PERFORMANCE.md,
+        // "Creates wait for their answer only"); and without the caller's request-scoped context, as it goes on writing
+        // other callers' groups after this one has its answer.
+        if (StartWriter()) ThreadPool.UnsafeQueueUserWorkItem(static groups => _ = groups.WriteGroupsAsync(), this, preferLocal: false);
         return pending.Result;
     }
 
@@ -87,10 +85,6 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
     {
         try
         {
-            // A writer starts on the thread pool, behind the work already queued there: the creates of the requests
-            // being read now join its first group instead of waiting for its round trip (docs/PERFORMANCE.md, "Creates
-            // wait for their answer only").
-            await Task.Yield();
             while (true)
             {
                 await WriteGroupAsync();
