@@ -152,6 +152,44 @@ public sealed class ControlBrowserTests(BrowserFixture fixture)
     }
 
     [Fact]
+    public async Task Live_RefreshRightBehindTheFinishingOne_DoesNotAnnounceItAgain()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new { workflowName = "browser-live-once", name = "Browser live once", status = "running" }))
+            .GetProperty("id").GetString()!;
+        var page = await OpenModalAsync("browser-live-once", id);
+        var body = page.Locator("#run-detail-modal .run-live-body[data-live-poll]");
+        await Assertions.Expect(page.Locator("#run-detail-modal .run-live")).ToHaveAttributeAsync("data-sse-open", "");
+        // Hold the modal's own reload, so the live block stays while more refreshes come in.
+        var release = new TaskCompletionSource();
+        await page.RouteAsync(new System.Text.RegularExpressions.Regex($"/ui/runs/{id}(\\?|$)"), async route =>
+        {
+            await release.Task;
+            await route.ContinueAsync();
+        });
+        try
+        {
+            await fixture.Api.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
+            var finished = page.Locator("#toasts [role=status]", new() { HasTextString = "finished: completed" });
+            await Assertions.Expect(finished).ToHaveCountAsync(1, new() { Timeout = 8000 });
+            await Assertions.Expect(body.Locator(".run-live-state")).ToHaveAttributeAsync("data-run-status", "completed");
+
+            // One more refresh (the poll or a late event) asks with what the block shows now.
+            var url = await body.EvaluateAsync<string>("""
+                el => new Promise(done => {
+                    el.addEventListener("htmx:afterRequest", e => done(e.detail.pathInfo.finalRequestPath), { once: true });
+                    htmx.trigger(el, "sse:run");
+                })
+                """);
+            await Assertions.Expect(finished).ToHaveCountAsync(1);
+            Assert.Contains("seen=completed", url);
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+    }
+
+    [Fact]
     public async Task RunPage_FollowsRunLiveThenRetriesItAndLinksToTheNewRun()
     {
         var id = (await fixture.Api.CreateRunAsync(new

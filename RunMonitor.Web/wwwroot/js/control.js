@@ -104,6 +104,17 @@
         if (source) flowing.set(source, Date.now());
     });
 
+    // `seen` is the status the block shows now, not the one it was drawn with: once one refresh has
+    // shown the run finished, the next (an event or poll right behind it) must not announce it again.
+    document.addEventListener("htmx:configRequest", function (e) {
+        var elt = e.detail.elt;
+        if (!elt.hasAttribute || !elt.hasAttribute("data-live-poll")) return;
+        var state = elt.querySelector(".run-live-state[data-run-status]");
+        if (!state) return;
+        var shown = encodeURIComponent(state.getAttribute("data-run-status"));
+        e.detail.path = e.detail.path.replace(/([?&]seen=)[^&#]*/, "$1" + shown);
+    });
+
     document.addEventListener("htmx:beforeRequest", function (e) {
         var elt = e.detail.elt;
         if (!elt.hasAttribute || !elt.hasAttribute("data-live-poll")) return;
