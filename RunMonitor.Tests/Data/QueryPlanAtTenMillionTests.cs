@@ -53,7 +53,7 @@ public sealed class QueryPlanAtTenMillionTests(QueryPlanTests.TenMillionFactory 
     {
         await factory.Seeded;
 
-        var plan = (await QueryPlanTests.PlanAsync(factory.Services.GetRequiredService<Database>(), AdminStore.SlowestSkills, QueryPlanTests.Admin)).ToList();
+        var plan = (await QueryPlanTests.PlanAsync(factory.Services.GetRequiredService<Database>(), SqliteDialect.Instance.SlowestSkills, QueryPlanTests.Admin)).ToList();
 
         // Under these statistics SQLite chose to walk every step and look up its run (85 s at the 10M bench store);
         // the runs by time, then each one's steps by key, stops at the sample.

@@ -155,12 +155,12 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
     }
 
     /// The admin page's statements, with the parameters of a 7-day window.
-    internal static readonly object Admin = new { Since = "2026-11-15T00:00:00.000Z", SinceHour = "2026-11-15T00", SinceDay = "2026-11-15", Sample = AdminStore.RunSample, Limit = 10 };
+    internal static readonly object Admin = new { Since = "2026-11-15T00:00:00.000Z", SinceHour = "2026-11-15T00", SinceDay = "2026-11-15", Sample = AdminStore.RunSample, Runs = AdminStore.StepRunSample, Limit = 10 };
 
     internal static IEnumerable<(string What, string Sql)> AdminStatements(ISqlDialect dialect) =>
     [
         ("admin p95 of runs", AdminStore.P95Runs),
-        ("admin slowest skills", AdminStore.SlowestSkills),
+        ("admin slowest skills", SqliteDialect.Instance.SlowestSkills),
         ("admin runs per day", AdminStore.RunsPerDay),
         ("admin top failing", AdminStore.TopFailing),
         ("admin usage", dialect.UsageByTenantModel),

@@ -45,6 +45,10 @@ public interface ISqlDialect
     /// The admin page's usage by tenant and model, from the daily rollup.
     string UsageByTenantModel { get; }
 
+    /// The admin page's slowest skills (`AdminStore.SlowestSkillsFor`): the steps of each recent run joined in that
+    /// order, which each engine is told in its own way.
+    string SlowestSkills { get; }
+
     /// Recomputes the counters and rollups from the runs (after a bulk load with the triggers off); null where the
     /// engine's migrations backfill them.
     string? RebuildDerived { get; }

@@ -76,18 +76,22 @@ public sealed record TenantModelUsage
 }
 
 /// The super admin's all-tenant aggregates. Percentiles are nearest-rank (the value at rank
-/// ceil(0.95 n) in duration order) with window functions, over a bounded sample: the period's
-/// most recent `RunSample` timed runs and `StepSample` timed steps (exact below that, and the page
-/// stays fast on a store of millions).
+/// ceil(0.95 n) in duration order) with window functions, over a bounded sample: the timed runs among the period's
+/// `RunSample` most recent runs, and at most `StepSample` timed steps of its `StepRunSample` most recent runs (exact
+/// below that). The sample is a number of runs walked, not of timed ones found: a walk until 50,000 timed runs went
+/// past every newer run without a duration (queued, running, or reported without times), so the page slowed as
+/// those grew, to 1.1 s at 600,000 of them on PostgreSQL (docs/PERFORMANCE.md, "The admin page's samples").
 public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect dialect)
 {
     public const int RunSample = 50_000;
+    public const int StepRunSample = 25_000;
     public const int StepSample = 50_000;
 
     internal const string P95Runs = """
-        WITH sample AS (
-            SELECT duration_ms FROM runs WHERE created_at >= @Since AND duration_ms IS NOT NULL
-            ORDER BY created_at DESC LIMIT @Sample)
+        WITH recent AS (
+            SELECT duration_ms FROM runs WHERE created_at >= @Since
+            ORDER BY created_at DESC LIMIT @Sample),
+        sample AS (SELECT duration_ms FROM recent WHERE duration_ms IS NOT NULL)
         SELECT duration_ms FROM (
             SELECT duration_ms, ROW_NUMBER() OVER (ORDER BY duration_ms) AS rn, COUNT(*) OVER () AS n FROM sample) AS ranked
         WHERE rn = (n * 95 + 99) / 100
@@ -96,9 +100,14 @@ public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect 
     public async Task<AdminStats> StatsAsync(DateTimeOffset since, CancellationToken ct = default)
     {
         var totals = await stats.StatsAsync(null, since, ct);
+        return AdminStats.From(totals, await P95DurationAsync(since, RunSample, ct));
+    }
+
+    /// The p95 of the durations among the period's `runs` most recent runs.
+    internal async Task<long?> P95DurationAsync(DateTimeOffset since, int runs, CancellationToken ct = default)
+    {
         await using var connection = await database.OpenAsync(ct);
-        var p95 = await connection.QuerySingleOrDefaultAsync<long?>(P95Runs, new { Since = DbTime.ToDb(since), Sample = RunSample });
-        return AdminStats.From(totals, p95);
+        return await connection.QuerySingleOrDefaultAsync<long?>(P95Runs, new { Since = DbTime.ToDb(since), Sample = runs });
     }
 
     // From the hourly rollups the triggers keep (0005), not by scanning a month of runs.
@@ -133,14 +142,17 @@ public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect 
         return (await connection.QueryAsync<WorkflowFailures>(TopFailing, new { SinceDay = DbTime.ToDb(since)[..10], Limit = limit })).ToList();
     }
 
-    // The runs newest first (an index range) and each run's steps by its key; SQLite's CROSS JOIN keeps that order.
-    // Left to choose, SQLite walked every step and looked up its run: 85 s at 10,000,000 runs against 0.05 s.
-    internal const string SlowestSkills = """
-        WITH sample AS (
+    /// The runs newest first (an index range, at most `StepRunSample`), then each run's steps by its key (`stepsOfRun`,
+    /// the dialect's: its rows for run `r`, timed and with a skill, as `s`). Each engine has to be held to that order:
+    /// left to choose, SQLite walked every step and looked up its run (85 s at 10,000,000 runs against 0.05 s), and
+    /// PostgreSQL read every step into a hash join (1.1 s at 1,500,000 runs against 0.09 s).
+    internal static string SlowestSkillsFor(string stepsOfRun) => $"""
+        WITH recent AS (
+            SELECT tenant_id, id, created_at FROM runs WHERE created_at >= @Since
+            ORDER BY created_at DESC LIMIT @Runs),
+        sample AS (
             SELECT s.skill_id AS SkillId, s.duration_ms AS DurationMs
-            FROM runs r CROSS JOIN steps s
-            WHERE s.tenant_id = r.tenant_id AND s.run_id = r.id
-              AND r.created_at >= @Since AND s.duration_ms IS NOT NULL AND s.skill_id IS NOT NULL
+            FROM recent r CROSS JOIN {stepsOfRun}
             ORDER BY r.created_at DESC LIMIT @Sample)
         SELECT SkillId, Steps, AvgMs, DurationMs AS P95Ms FROM (
             SELECT SkillId, DurationMs,
@@ -153,10 +165,14 @@ public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect 
         LIMIT @Limit
         """;
 
-    public async Task<IReadOnlyList<SkillDuration>> SlowestSkillsAsync(DateTimeOffset since, int limit, CancellationToken ct = default)
+    public Task<IReadOnlyList<SkillDuration>> SlowestSkillsAsync(DateTimeOffset since, int limit, CancellationToken ct = default) =>
+        SlowestSkillsAsync(since, limit, StepRunSample, StepSample, ct);
+
+    /// The slowest skills among at most `steps` timed steps of the period's `runs` most recent runs.
+    internal async Task<IReadOnlyList<SkillDuration>> SlowestSkillsAsync(DateTimeOffset since, int limit, int runs, int steps, CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
-        return (await connection.QueryAsync<SkillDuration>(SlowestSkills, new { Since = DbTime.ToDb(since), Limit = limit, Sample = StepSample })).ToList();
+        return (await connection.QueryAsync<SkillDuration>(dialect.SlowestSkills, new { Since = DbTime.ToDb(since), Limit = limit, Runs = runs, Sample = steps })).ToList();
     }
 
     // From the daily rollup (0006), in the dialect's spelling: token sums saturate as the stats' do.
