@@ -52,9 +52,8 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
     internal int MinSecondGroup { get; set; } = 4;
 
     /// Writes `rows` in the next group; true once committed, false when the run's id is taken in its tenant. The caller
-    /// only waits for its answer: a writer takes the queue group by group (`WriteGroupsAsync`), and when its group has
-    /// committed the caller goes on on the writer's thread (`PendingCreate`; docs/PERFORMANCE.md, "Creates wait for their
-    /// answer only" and "Callers answered on the writer's thread").
+    /// only waits for its answer: a writer takes the queue group by group (`WriteGroupsAsync`), so a create wakes its
+    /// caller once, when its group has committed (docs/PERFORMANCE.md, "Creates wait for their answer only").
     public Task<bool> CreateAsync(NewRunRows rows, CancellationToken ct)
     {
         var pending = new PendingCreate(rows, ct);
@@ -170,14 +169,9 @@ public sealed class CreateGroups(Database database, RunWrites writes, TimeProvid
         return inserted;
     }
 
-    /// A create's answer. Its caller's continuation runs where the answer is given, on the writer's thread: the writer
-    /// writes each caller's HTTP answer in turn before it looks at the queue again, so the next requests of the callers
-    /// answered first are often there by then, and no thread-pool thread is woken a create (docs/PERFORMANCE.md,
-    /// "Callers answered on the writer's thread"). What a caller does after its create never waits on another create
-    /// synchronously (it would hold the writer); a caller that creates again only queues it.
     private sealed class PendingCreate(NewRunRows rows, CancellationToken ct)
     {
-        private readonly TaskCompletionSource<bool> _result = new(TaskCreationOptions.None);
+        private readonly TaskCompletionSource<bool> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public NewRunRows Rows => rows;
         public RunKey Key { get; } = new(rows.Run.TenantId, rows.Run.Id);
