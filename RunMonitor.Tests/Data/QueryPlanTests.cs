@@ -160,7 +160,7 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
     internal static IEnumerable<(string What, string Sql)> AdminStatements(ISqlDialect dialect) =>
     [
         ("admin p95 of runs", AdminStore.P95Runs),
-        ("admin slowest skills", SqliteDialect.Instance.SlowestSkills),
+        ("admin slowest skills", dialect.SlowestSkills),
         ("admin runs per day", AdminStore.RunsPerDay),
         ("admin top failing", AdminStore.TopFailing),
         ("admin usage", dialect.UsageByTenantModel),

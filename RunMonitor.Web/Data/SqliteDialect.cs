@@ -84,11 +84,11 @@ public sealed class SqliteDialect : ISqlDialect
 
     public string Stats(bool allTenants) => allTenants ? StatsAll : StatsTenant;
 
-    // Token sums saturate as the stats' do.
     // A CROSS JOIN is joined in the order written.
     public string SlowestSkills { get; } = Runs.AdminStore.SlowestSkillsFor(
         "steps s WHERE s.tenant_id = r.tenant_id AND s.run_id = r.id AND s.duration_ms IS NOT NULL AND s.skill_id IS NOT NULL");
 
+    // Token sums saturate as the stats' do.
     public string UsageByTenantModel => """
         SELECT tenant_id AS TenantId, NULLIF(model_name, '') AS ModelName, SUM(usage_runs) AS Runs,
                CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER) AS TokensInput, CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER) AS TokensOutput,
