@@ -7,27 +7,6 @@ static class Measure
     public static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
-    /// The machine's speed now, in ms: the best of three sorts of the same 4,000,000 numbers on one core. On this VM the
-    /// same code runs up to two fifths slower in some quarter-hours than in others, and ingest, which keeps both cores
-    /// busy, follows it (docs/PERFORMANCE.md, "The slow state, measured apart"): printed beside the ingest figure, so
-    /// runs can be read against each other.
-    public static double CpuProbeMs()
-    {
-        var numbers = new int[4_000_000];
-        var random = new Random(42);
-        for (var i = 0; i < numbers.Length; i++) numbers[i] = random.Next();
-        var work = new int[numbers.Length];
-        var best = double.MaxValue;
-        for (var round = 0; round < 3; round++)
-        {
-            numbers.CopyTo(work, 0);
-            var watch = Stopwatch.StartNew();
-            Array.Sort(work);
-            best = Math.Min(best, watch.Elapsed.TotalMilliseconds);
-        }
-        return best;
-    }
-
     /// `writers` create runs (POST /api/runs, two planned steps each) for `seconds` or until `cancel`.
     public static async Task<(long Total, double PerSecond, long Failures, long Locked)> IngestAsync(HttpClient http, int writers, int seconds, CancellationToken cancel = default)
     {

@@ -74,14 +74,11 @@ foreach (var (name, path) in SampledPages())
     Console.WriteLine(results[^1]);
 }
 
-var probe = Measure.CpuProbeMs();
 var writes = WrkAvailable()
     ? await MeasureIngestWithWrkAsync(options.BaseUrl, options.Writers, options.ThroughputSeconds)
     : await WarmThenMeasureIngestAsync(http, options.Writers, options.ThroughputSeconds);
 results.Add("");
 results.Add($"Ingest: {writes.PerSecond:N0} writes/s (POST /api/runs with two planned steps) from {options.Writers} writers over {options.ThroughputSeconds}s ({writes.Total:N0} writes, {writes.Failures} failed{(WrkAvailable() ? ", wrk" : $", {writes.Locked} \"database is locked\"")}).");
-Console.WriteLine(results[^1]);
-results.Add($"The machine's speed just before the ingest: {probe:F0} ms to sort 4,000,000 numbers on one core (best of three; lower is faster).");
 Console.WriteLine(results[^1]);
 
 figures.Add(string.Join('\t', "ingest", "POST /api/runs", "", "", writes.PerSecond.ToString("F0", CultureInfo.InvariantCulture), writes.Failures.ToString(CultureInfo.InvariantCulture)));
