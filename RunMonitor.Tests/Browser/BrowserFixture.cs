@@ -46,12 +46,30 @@ public class BrowserFixture : IAsyncLifetime
         });
     }
 
+    // The contexts of the pages `NewPageAsync` opened, closed when their test ends (`ClosePagesAsync`). Left open, every
+    // earlier test's pages went on polling the server and running their timers beside the later tests, on CI's two
+    // cores with the rest of the suite.
+    private readonly List<IBrowserContext> _contexts = [];
+
     public async Task<IPage> NewPageAsync()
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
+        lock (_contexts) _contexts.Add(context);
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(10_000);
         return page;
+    }
+
+    /// Closes the pages `NewPageAsync` opened: each browser test calls it when it ends (they run one at a time).
+    public async Task ClosePagesAsync()
+    {
+        IBrowserContext[] open;
+        lock (_contexts)
+        {
+            open = [.. _contexts];
+            _contexts.Clear();
+        }
+        foreach (var context in open) await context.CloseAsync();
     }
 
     public async Task DisposeAsync()

@@ -7,8 +7,12 @@ namespace RunMonitor.Tests.Browser;
 /// Issue 15 in the browser: rows chosen with their checkboxes (and with x), a bulk cancel confirmed in the dialog, its
 /// toast and the badges the refreshed table shows; "select all matching" with the typed count, followed to the end.
 [Collection(BrowserCollection.Name)]
-public sealed class BulkBrowserTests(BrowserFixture fixture)
+public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
 {
+    Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
+
+    Task IAsyncLifetime.DisposeAsync() => fixture.ClosePagesAsync();
+
     /// Runs of three days ago: below every other browser test's runs in the unfiltered list, which those tests read.
     private async Task<List<string>> SeedAsync(string workflow, string status, int count)
     {

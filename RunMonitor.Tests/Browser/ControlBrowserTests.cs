@@ -10,8 +10,12 @@ namespace RunMonitor.Tests.Browser;
 /// Retry and cancel through their confirmation dialogs in the modal, and a running run's live
 /// block following the run while an engine drives it through the API.
 [Collection(BrowserCollection.Name)]
-public sealed class ControlBrowserTests(BrowserFixture fixture)
+public sealed class ControlBrowserTests(BrowserFixture fixture) : IAsyncLifetime
 {
+    Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
+
+    Task IAsyncLifetime.DisposeAsync() => fixture.ClosePagesAsync();
+
     private static readonly string ScreenshotDir = Path.Combine(Path.GetTempPath(), "runmonitor-control-screens");
 
     private async Task<string> FailedRunAsync(string workflow)

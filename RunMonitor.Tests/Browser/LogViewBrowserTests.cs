@@ -7,8 +7,12 @@ namespace RunMonitor.Tests.Browser;
 /// The run page's log view in Chromium: a running run's new lines appear without a reload, the level chips and the
 /// search filter, "load earlier" reads back, "jump to first error" finds it.
 [Collection(BrowserCollection.Name)]
-public sealed class LogViewBrowserTests(BrowserFixture fixture)
+public sealed class LogViewBrowserTests(BrowserFixture fixture) : IAsyncLifetime
 {
+    Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
+
+    Task IAsyncLifetime.DisposeAsync() => fixture.ClosePagesAsync();
+
     private async Task<string> RunAsync(string status = "running")
     {
         var id = "browser-logs-" + Guid.NewGuid().ToString("N")[..8];

@@ -5,8 +5,12 @@ namespace RunMonitor.Tests.Browser;
 
 /// The run page in Chromium: a step's panel opens in place, and the JSON viewer expands.
 [Collection(BrowserCollection.Name)]
-public sealed class RunDetailPageTests(BrowserFixture fixture)
+public sealed class RunDetailPageTests(BrowserFixture fixture) : IAsyncLifetime
 {
+    Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
+
+    Task IAsyncLifetime.DisposeAsync() => fixture.ClosePagesAsync();
+
     [Fact]
     public async Task StepPanel_OpensInPlace_AndJsonNodeExpands()
     {

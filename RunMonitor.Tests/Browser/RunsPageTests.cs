@@ -4,8 +4,12 @@ using RunMonitor.Tests.Infrastructure;
 namespace RunMonitor.Tests.Browser;
 
 [Collection(BrowserCollection.Name)]
-public sealed class RunsPageTests(BrowserFixture fixture)
+public sealed class RunsPageTests(BrowserFixture fixture) : IAsyncLifetime
 {
+    Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
+
+    Task IAsyncLifetime.DisposeAsync() => fixture.ClosePagesAsync();
+
     private async Task SeedAsync(string workflow)
     {
         await fixture.Api.CreateRunAsync(new { workflowName = workflow, name = "Browser completed", status = "completed" });
@@ -84,7 +88,7 @@ public sealed class RunsPageTests(BrowserFixture fixture)
     public async Task Pagination_WithJavaScriptOff_WorksAsLinks()
     {
         for (var i = 0; i < 12; i++) await fixture.Api.CreateRunAsync(new { workflowName = "browser-nojs", status = "completed" });
-        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { JavaScriptEnabled = false });
+        await using var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { JavaScriptEnabled = false });
         var page = await context.NewPageAsync();
 
         await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-nojs&limit=10");

@@ -7,8 +7,12 @@ namespace RunMonitor.Tests.Browser;
 /// Issue 19 in the browser: every shortcut of the runs page, previous/next with [ and ], the time switch, the theme
 /// switch without a flash, a saved view's round trip, and a retry with edited input and "Run again".
 [Collection(BrowserCollection.Name)]
-public sealed partial class ViewsBrowserTests(BrowserFixture fixture)
+public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLifetime
 {
+    Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
+
+    Task IAsyncLifetime.DisposeAsync() => fixture.ClosePagesAsync();
+
     /// Three failed runs of `workflow`, newest first in the list: ids[0], ids[1], ids[2].
     private async Task<string[]> SeedAsync(string workflow)
     {
@@ -85,18 +89,22 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture)
         await page.Keyboard.PressAsync("Escape");
         await Assertions.Expect(help).ToBeHiddenAsync();
 
-        // o opens the focused run's page, which walks the same list with ] and [.
+        // o opens the focused run's page, which walks the same list with ] and [. Each page's keys are bound by its
+        // deferred scripts, which have run once its DOM is loaded: the wait is for that, not for every subresource.
         await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=kb-walk");
         await page.Locator("body").ClickAsync(new LocatorClickOptions { Position = new Position { X = 5, Y = 300 } });
         await page.Keyboard.PressAsync("j");
+        Assert.Equal(ids[0], await FocusedRunAsync(page));
         await page.Keyboard.PressAsync("o");
-        await page.WaitForURLAsync(new Regex($"/runs/{ids[0]}\\?list="));
+        await page.WaitForURLAsync(new Regex($"/runs/{ids[0]}\\?list="), DomLoaded);
         await page.Keyboard.PressAsync("]");
-        await page.WaitForURLAsync(new Regex($"/runs/{ids[1]}\\?list=.*&at=1$"));
+        await page.WaitForURLAsync(new Regex($"/runs/{ids[1]}\\?list=.*&at=1$"), DomLoaded);
         await Assertions.Expect(page.Locator(".run-walk .walk-position")).ToHaveTextAsync("2 of 3");
         await page.Keyboard.PressAsync("[");
-        await page.WaitForURLAsync(new Regex($"/runs/{ids[0]}\\?list=.*&at=0$"));
+        await page.WaitForURLAsync(new Regex($"/runs/{ids[0]}\\?list=.*&at=0$"), DomLoaded);
     }
+
+    private static readonly PageWaitForURLOptions DomLoaded = new() { WaitUntil = WaitUntilState.DOMContentLoaded };
 
     [GeneratedRegex(@"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")]
     private static partial Regex UtcMinutes();

@@ -10,8 +10,12 @@ namespace RunMonitor.Tests.Browser;
 /// it fire, and goes by itself (polled) once the rule resolves; the workers page shows a new worker without a reload;
 /// axe finds nothing on either, light and dark, desk and phone.
 [Collection(BrowserCollection.Name)]
-public sealed class WorkersAlertsBrowserTests(BrowserFixture fixture)
+public sealed class WorkersAlertsBrowserTests(BrowserFixture fixture) : IAsyncLifetime
 {
+    Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
+
+    Task IAsyncLifetime.DisposeAsync() => fixture.ClosePagesAsync();
+
     public const string Rule = "browser-queue";
     public const string Workflow = "alert-banner-wf";
 
