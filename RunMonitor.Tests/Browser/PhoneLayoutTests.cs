@@ -1,10 +1,12 @@
 using System.Text.Json;
+using RunMonitor.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace RunMonitor.Tests.Browser;
 
 /// At 390 px (a phone) every page fits its width: the runs table keeps Run, Status and Created in view,
 /// admin tables and the chart fit their cards, and nothing runs past a card's edge or padding.
+/// At laptop widths the runs table fits its card as well.
 [Collection(BrowserCollection.Name)]
 public sealed class PhoneLayoutTests(BrowserFixture fixture)
 {
@@ -75,6 +77,86 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         await AssertFitsAsync(page, "/admin?days=30");
         await page.GotoAsync($"{fixture.BaseUrl}/login");
         await AssertFitsAsync(page, "/login");
+    }
+
+    /// Between a phone and a wide screen the runs table lets its low-value columns step aside in turn (Targets and
+    /// Insights, then Steps and Tokens), so Run, Status and Created stay in view without sideways scrolling; and the
+    /// eight cards sit in one row or in two rows of four. The runs shown are as wide as the demo's widest: a long
+    /// workflow name, a skipped count beside the targets, seven-digit tokens, an estimated cost.
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(1180)]
+    [InlineData(1280)]
+    [InlineData(1366)]
+    [InlineData(1440)]
+    [InlineData(1500)]
+    [InlineData(1600)]
+    public async Task Laptop_RunsTable_KeepsCreatedInViewWithoutSidewaysScroll(int width)
+    {
+        const string Workflow = "nightly-user-reflection-wide";
+        await SeedWideRunsAsync(Workflow);
+        // Times as words ("2 minutes ago") and as the UTC time the header's switch shows instead, the wider of the two.
+        foreach (var times in new[] { "relative", "utc" })
+        {
+            await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+            await context.AddCookiesAsync([new Cookie { Name = "runmonitor-time", Value = times, Url = fixture.BaseUrl }]);
+            var page = await context.NewPageAsync();
+            await page.GotoAsync($"{fixture.BaseUrl}/ui/runs?layer_name={Workflow}");
+            await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(2);
+            var what = $"at {width} px with {times} times";
+
+            var wrap = await page.EvaluateAsync<JsonElement>(
+                "() => { const w = document.querySelector('.table-wrap'); return { scroll: w.scrollWidth, client: w.clientWidth }; }");
+            Assert.True(wrap.GetProperty("scroll").GetInt32() <= wrap.GetProperty("client").GetInt32() + 1,
+                $"{what} the table is {wrap.GetProperty("scroll")} px wide in {wrap.GetProperty("client")}");
+            var shown = await page.EvaluateAsync<string[]>(
+                """
+                () => [...document.querySelectorAll('table.runs-table thead th')]
+                  .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth; })
+                  .map(e => e.textContent.trim())
+                """);
+            foreach (var header in new[] { "Run", "Tenant", "Workflow", "Status", "Cost", "Duration", "Created" })
+                Assert.True(shown.Any(h => h.StartsWith(header, StringComparison.Ordinal)), $"{what} {header} is not in view: {string.Join(", ", shown)}");
+            // Where the whole table fits, nothing steps aside.
+            if (width >= 1600) Assert.Contains("Insights", shown);
+
+            var rows = await page.EvaluateAsync<int[]>(
+                """
+                () => { const rows = new Map();
+                        for (const c of document.querySelectorAll('#run-stats .stat-card')) { const top = Math.round(c.getBoundingClientRect().top); rows.set(top, (rows.get(top) || 0) + 1); }
+                        return [...rows.values()]; }
+                """);
+            Assert.True(rows is [8] or [4, 4], $"{what} the cards sit in rows of {string.Join(", ", rows)}");
+        }
+    }
+
+    private static readonly SemaphoreSlim WideSeedLock = new(1, 1);
+    private static readonly HashSet<BrowserFixture> WideSeeded = [];
+
+    private async Task SeedWideRunsAsync(string workflow)
+    {
+        await WideSeedLock.WaitAsync();
+        try
+        {
+            if (WideSeeded.Contains(fixture)) return;
+            var now = DateTimeOffset.UtcNow;
+            foreach (var name in new[] { "Weekly self-reflection for every account", "Nightly user reflection" })
+            {
+                await fixture.Api.CreateRunAsync(new
+                {
+                    workflowName = workflow, name, status = "completed",
+                    startedAt = (now - TimeSpan.FromMinutes(3)).ToString("O"), completedAt = (now - TimeSpan.FromSeconds(37)).ToString("O"),
+                    steps = new[] { new { stepId = "collect", skillId = "reflect.collect" }, new { stepId = "reflect", skillId = "reflect.write" } },
+                    metrics = new { targetsMatched = 12_400, targetsProcessed = 12_345, targetsSkipped = 55, insightsCreated = 98_765 },
+                    usage = new { provider = "openai", model = "gpt-4o-mini", tokensInput = 1_190_086, tokensOutput = 88_321 },
+                });
+            }
+            WideSeeded.Add(fixture);
+        }
+        finally
+        {
+            WideSeedLock.Release();
+        }
     }
 
     [Fact]
