@@ -15,8 +15,8 @@ shot() {
   echo "docs/$1.png  $2 (${3}x$4${5:+, $5})"
 }
 
-shot runs-page       /ui/runs          1440 1000
-shot runs-page-dark  /ui/runs          1440 1000 dark
+shot runs-page       /ui/runs          1600 1000
+shot runs-page-dark  /ui/runs          1600 1000 dark
 shot run-page        "/runs/$failed"   1440 1700
 shot run-page-dark   "/runs/$failed"   1440 1700 dark
 shot admin           /admin            1440 1400
