@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using RunMonitor.Tests.Infrastructure;
 using Microsoft.Playwright;
@@ -82,7 +83,8 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
     /// Between a phone and a wide screen the runs table lets its low-value columns step aside in turn (Targets and
     /// Insights, then Steps and Tokens), so Run, Status and Created stay in view without sideways scrolling; and the
     /// eight cards sit in one row or in two rows of four. The runs shown are as wide as the demo's widest: a long
-    /// workflow name, a skipped count beside the targets, seven-digit tokens, an estimated cost.
+    /// workflow name, a skipped count beside the targets, seven-digit tokens, an estimated cost. The workers table fits
+    /// too, its names, hosts, versions and times each on one line.
     [Theory]
     [InlineData(1024)]
     [InlineData(1180)]
@@ -93,8 +95,7 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
     [InlineData(1600)]
     public async Task Laptop_RunsTable_KeepsCreatedInViewWithoutSidewaysScroll(int width)
     {
-        const string Workflow = "nightly-user-reflection-wide";
-        await SeedWideRunsAsync(Workflow);
+        await SeedWideRunsAsync();
         // Times as words ("2 minutes ago") and as the UTC time the header's switch shows instead, the wider of the two.
         foreach (var times in new[] { "relative", "utc" })
         {
@@ -127,13 +128,31 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
                         return [...rows.values()]; }
                 """);
             Assert.True(rows is [8] or [4, 4], $"{what} the cards sit in rows of {string.Join(", ", rows)}");
+
+            // The workers table likewise: Host and Version step aside up to 1,280 px.
+            await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+            await Assertions.Expect(page.Locator("table.workers-table tr[data-worker='laptop-worker-01']")).ToBeVisibleAsync();
+            var workers = await page.EvaluateAsync<JsonElement>(
+                "() => { const w = document.querySelector('.table-wrap'); return { scroll: w.scrollWidth, client: w.clientWidth }; }");
+            Assert.True(workers.GetProperty("scroll").GetInt32() <= workers.GetProperty("client").GetInt32() + 1,
+                $"{what} the workers table is {workers.GetProperty("scroll")} px wide in {workers.GetProperty("client")}");
+            // Names and times on one line each, not broken at their hyphens or spaces into a column of pieces.
+            var broken = await page.EvaluateAsync<string[]>(
+                """
+                () => [...document.querySelectorAll("tr[data-worker='laptop-worker-01'] :is(.worker-name, .worker-host, .worker-version, .worker-seen)")]
+                  .filter(e => e.offsetParent !== null)
+                  .filter(e => { const r = document.createRange(); r.selectNodeContents(e); return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size > 1; })
+                  .map(e => e.className)
+                """);
+            Assert.True(broken.Length == 0, $"{what} these workers' cells break over lines: {string.Join(", ", broken)}");
         }
     }
 
+    private const string Workflow = "nightly-user-reflection-wide";
     private static readonly SemaphoreSlim WideSeedLock = new(1, 1);
     private static readonly HashSet<BrowserFixture> WideSeeded = [];
 
-    private async Task SeedWideRunsAsync(string workflow)
+    private async Task SeedWideRunsAsync()
     {
         await WideSeedLock.WaitAsync();
         try
@@ -144,13 +163,19 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
             {
                 await fixture.Api.CreateRunAsync(new
                 {
-                    workflowName = workflow, name, status = "completed",
+                    workflowName = Workflow, name, status = "completed",
                     startedAt = (now - TimeSpan.FromMinutes(3)).ToString("O"), completedAt = (now - TimeSpan.FromSeconds(37)).ToString("O"),
                     steps = new[] { new { stepId = "collect", skillId = "reflect.collect" }, new { stepId = "reflect", skillId = "reflect.write" } },
                     metrics = new { targetsMatched = 12_400, targetsProcessed = 12_345, targetsSkipped = 55, insightsCreated = 98_765 },
                     usage = new { provider = "openai", model = "gpt-4o-mini", tokensInput = 1_190_086, tokensOutput = 88_321 },
                 });
             }
+            var beat = await fixture.Api.PostAsJsonAsync("/api/workers/laptop-worker-01/heartbeat", new
+            {
+                host = "build-host-eu-west-01", version = "campaign-engine/2.31.4",
+                workflows = new[] { "campaign_generation", "nightly-user-reflection", "weekly-self-reflection", Workflow },
+            });
+            Assert.True(beat.IsSuccessStatusCode);
             WideSeeded.Add(fixture);
         }
         finally
