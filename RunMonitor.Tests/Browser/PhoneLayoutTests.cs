@@ -106,10 +106,7 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
             await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(2);
             var what = $"at {width} px with {times} times";
 
-            var wrap = await page.EvaluateAsync<JsonElement>(
-                "() => { const w = document.querySelector('.table-wrap'); return { scroll: w.scrollWidth, client: w.clientWidth }; }");
-            Assert.True(wrap.GetProperty("scroll").GetInt32() <= wrap.GetProperty("client").GetInt32() + 1,
-                $"{what} the table is {wrap.GetProperty("scroll")} px wide in {wrap.GetProperty("client")}");
+            await AssertNoSidewaysScrollAsync(page, $"{what} the runs table");
             var shown = await page.EvaluateAsync<string[]>(
                 """
                 () => [...document.querySelectorAll('table.runs-table thead th')]
@@ -132,10 +129,7 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
             // The workers table likewise: Host and Version step aside up to 1,280 px.
             await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
             await Assertions.Expect(page.Locator("table.workers-table tr[data-worker='laptop-worker-01']")).ToBeVisibleAsync();
-            var workers = await page.EvaluateAsync<JsonElement>(
-                "() => { const w = document.querySelector('.table-wrap'); return { scroll: w.scrollWidth, client: w.clientWidth }; }");
-            Assert.True(workers.GetProperty("scroll").GetInt32() <= workers.GetProperty("client").GetInt32() + 1,
-                $"{what} the workers table is {workers.GetProperty("scroll")} px wide in {workers.GetProperty("client")}");
+            await AssertNoSidewaysScrollAsync(page, $"{what} the workers table");
             // Names and times on one line each, not broken at their hyphens or spaces into a column of pieces.
             var broken = await page.EvaluateAsync<string[]>(
                 """
@@ -146,6 +140,15 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
                 """);
             Assert.True(broken.Length == 0, $"{what} these workers' cells break over lines: {string.Join(", ", broken)}");
         }
+    }
+
+    /// The page's table, in its scrolling box, as wide as the box (no sideways scrolling).
+    private static async Task AssertNoSidewaysScrollAsync(IPage page, string what)
+    {
+        var wrap = await page.EvaluateAsync<JsonElement>(
+            "() => { const w = document.querySelector('.table-wrap'); return { scroll: w.scrollWidth, client: w.clientWidth }; }");
+        Assert.True(wrap.GetProperty("scroll").GetInt32() <= wrap.GetProperty("client").GetInt32() + 1,
+            $"{what} is {wrap.GetProperty("scroll")} px wide in {wrap.GetProperty("client")}");
     }
 
     private const string Workflow = "nightly-user-reflection-wide";
