@@ -7,7 +7,7 @@ namespace RunMonitor.Tests.Browser;
 
 /// At 390 px (a phone) every page fits its width: the runs table keeps Run, Status and Created in view,
 /// admin tables and the chart fit their cards, and nothing runs past a card's edge or padding.
-/// At laptop widths the runs table fits its card as well.
+/// At laptop widths the runs and workers tables fit their cards as well.
 [Collection(BrowserCollection.Name)]
 public sealed class PhoneLayoutTests(BrowserFixture fixture)
 {
@@ -83,7 +83,7 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
     /// Between a phone and a wide screen the runs table lets its low-value columns step aside in turn (Targets and
     /// Insights, then Steps and Tokens), so Run, Status and Created stay in view without sideways scrolling; and the
     /// eight cards sit in one row or in two rows of four. The runs shown are as wide as the demo's widest: a long
-    /// workflow name, a skipped count beside the targets, seven-digit tokens, an estimated cost. The workers table fits
+    /// workflow name, a count of skipped targets, seven-digit tokens, an estimated cost. The workers table fits
     /// too, its names, hosts, versions and times each on one line.
     [Theory]
     [InlineData(1024)]
@@ -93,7 +93,7 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
     [InlineData(1440)]
     [InlineData(1500)]
     [InlineData(1600)]
-    public async Task Laptop_RunsTable_KeepsCreatedInViewWithoutSidewaysScroll(int width)
+    public async Task Laptop_RunsAndWorkersTables_FitWithoutSidewaysScroll(int width)
     {
         await SeedWideRunsAsync();
         // Times as words ("2 minutes ago") and as the UTC time the header's switch shows instead, the wider of the two.
