@@ -78,6 +78,12 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         await AssertFitsAsync(page, "/admin?days=30");
         await page.GotoAsync($"{fixture.BaseUrl}/login");
         await AssertFitsAsync(page, "/login");
+
+        // The workers table keeps Worker, Tenant, Status, Runs held (each id cut to its end) and Last seen.
+        await SeedWideRunsAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+        await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] .worker-run")).ToBeVisibleAsync();
+        await AssertFitsAsync(page, "/ui/workers");
     }
 
     /// Between a phone and a wide screen the runs table lets its low-value columns step aside in turn (Targets and
@@ -126,7 +132,7 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
                 """);
             Assert.True(rows is [8] or [4, 4], $"{what} the cards sit in rows of {string.Join(", ", rows)}");
 
-            // The workers table likewise: Host and Version step aside up to 1,280 px.
+            // The workers table likewise: Host and Version step aside up to 1,480 px.
             await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
             await Assertions.Expect(page.Locator("table.workers-table tr[data-worker='laptop-worker-01']")).ToBeVisibleAsync();
             await AssertNoSidewaysScrollAsync(page, $"{what} the workers table");
@@ -152,6 +158,7 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
     }
 
     private const string Workflow = "nightly-user-reflection-wide";
+    private const string HeldWorkflow = "laptop-held-wf";
     private static readonly SemaphoreSlim WideSeedLock = new(1, 1);
     private static readonly HashSet<BrowserFixture> WideSeeded = [];
 
@@ -179,6 +186,10 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
                 workflows = new[] { "campaign_generation", "nightly-user-reflection", "weekly-self-reflection", Workflow },
             });
             Assert.True(beat.IsSuccessStatusCode);
+            // And holds a run: its id is the one cell of the workers table that cannot wrap.
+            await fixture.Api.CreateRunAsync(new { workflowName = HeldWorkflow, name = "Held by the laptop worker" });
+            var claim = await fixture.Api.PostAsJsonAsync("/api/queue/claim", new { worker = "laptop-worker-01", workflows = new[] { HeldWorkflow } });
+            Assert.Equal(System.Net.HttpStatusCode.OK, claim.StatusCode);
             WideSeeded.Add(fixture);
         }
         finally
