@@ -79,10 +79,25 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         await page.GotoAsync($"{fixture.BaseUrl}/login");
         await AssertFitsAsync(page, "/login");
 
-        // The workers table keeps Worker, Tenant, Status, Runs held (each id cut to its end) and Last seen.
+        // The workers table keeps Worker, Status, Runs held (each id cut to its end) and Last seen; the tenant goes
+        // under the worker's name, generated from data-tenant, so the name's cell still reads as the name alone.
         await SeedWideRunsAsync();
         await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
         await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] .worker-run")).ToBeVisibleAsync();
+        await AssertFitsAsync(page, "/ui/workers");
+        var headers = await page.EvaluateAsync<string[]>(
+            "() => [...document.querySelectorAll('table.workers-table thead th')].filter(e => e.offsetParent !== null).map(e => e.textContent.trim())");
+        Assert.Equal(["Worker", "Status", "Runs held", "Last seen"], headers);
+        var tenant = await page.EvaluateAsync<string[]>(
+            """
+            () => { const name = document.querySelector("tr[data-worker='laptop-worker-01'] .worker-name");
+                    const cell = document.querySelector("tr[data-worker='laptop-worker-01'] td.worker-tenant");
+                    return [name.textContent, getComputedStyle(name, '::after').content, cell.textContent]; }
+            """);
+        Assert.Equal(["laptop-worker-01", $"\"{tenant[2]}\"", tenant[2]], tenant);
+        Assert.NotEqual("", tenant[2]);
+        // A narrower phone (360 px) as well: ids, paddings and the name's width give way a little more.
+        await page.SetViewportSizeAsync(360, 800);
         await AssertFitsAsync(page, "/ui/workers");
     }
 
