@@ -88,16 +88,3 @@ public class WorkersPageTests(KeyedFactory factory) : IClassFixture<KeyedFactory
 }
 
 public sealed class WorkersPageTestsOnPostgres(PostgresKeyedFactory factory) : WorkersPageTests(factory), IClassFixture<PostgresKeyedFactory>;
-
-/// An empty tenant's page says so.
-public sealed class WorkersEmptyPageTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
-{
-    [Fact]
-    public async Task NoWorkerSeen_EmptyStateSaysSo()
-    {
-        var page = await factory.Bearer("beta", Roles.Viewer).GetDocumentAsync("/ui/workers");
-
-        Assert.Equal("No workers seen in the last 24 hours.", page.QuerySelector(".empty-state").Text());
-        Assert.Null(page.QuerySelector("table.workers-table"));
-    }
-}
