@@ -1,14 +1,28 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Web.Api;
 
 /// RFC 7807 answers for the JSON API: each names what was wrong and what is accepted.
-public static class Problems
+public static partial class Problems
 {
+    /// A bad line of a line-by-line body (`line 3.status`, `line 3`) also gives `line` and `field` as members, as a
+    /// batch that was refused whole (409, 404) does: a script reads the same two members whatever went wrong.
     public static IResult Validation(Dictionary<string, List<string>> errors) =>
         Results.ValidationProblem(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
             detail: string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")),
-            title: "The request has invalid fields");
+            title: "The request has invalid fields",
+            extensions: errors.Keys.FirstOrDefault() is { } first && LineKey().Match(first) is { Success: true } line
+                ? new Dictionary<string, object?>
+                {
+                    ["line"] = long.Parse(line.Groups[1].Value, CultureInfo.InvariantCulture),
+                    ["field"] = line.Groups[2].Success ? line.Groups[2].Value : null,
+                }
+                : null);
+
+    [GeneratedRegex(@"^line (\d{1,9})(?:\.(.+))?$")]
+    private static partial Regex LineKey();
 
     public static IResult BadParameter(BadParameter error) =>
         Validation(new() { [error.Name] = [error.Message] });

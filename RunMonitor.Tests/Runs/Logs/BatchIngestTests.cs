@@ -86,6 +86,9 @@ public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        // As a batch refused whole (409, 404): the line and the field as members of their own.
+        Assert.Equal(2, problem.GetProperty("line").GetInt64());
+        Assert.Equal(field.Length > "line 2".Length ? field["line 2.".Length..] : null, problem.GetProperty("field").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/runs/{id}")).StatusCode);
     }
 
