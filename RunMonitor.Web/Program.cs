@@ -115,7 +115,7 @@ app.UseRunMonitorTransport(app.Configuration);
 // Before the error and status-code pages, so they are compressed too.
 app.UseResponseCompression();
 app.UseExceptionHandler();
-app.UseStatusCodePages();
+app.UseStatusCodePages(ErrorPages.StatusCodeAsync);
 app.UseMiddleware<SecurityHeaders>();
 // Routing first: a request for an endpoint (every page, fragment and API call) then skips the static file
 // middleware's look at the disk; a file is still served before authentication, as a public asset.
@@ -126,10 +126,11 @@ app.UseAuthorization();
 app.UseRateLimiter();
 app.UseMiddleware<StorableText>();
 app.UseMiddleware<RunTenantGuard>();
+app.UseMiddleware<AcceptedQueryGuard>();
 app.UseMiddleware<AntiforgeryGuard>();
 app.UseAntiforgery();
 
-app.MapGet(Routes.Home, () => Results.Redirect(Routes.Runs)).RequireAuthorization(Policies.RequireRead);
+app.MapGet(Routes.Home, () => Results.Redirect(Routes.Runs)).RequireAuthorization(Policies.RequireRead).AcceptsQuery();
 app.MapRazorPages();
 app.MapRunsApi();
 app.MapControlApi();

@@ -39,12 +39,16 @@ public class AdminPageTests(AdminFixture fixture) : IClassFixture<AdminFixture>
     [InlineData("?days=9", "days")]
     [InlineData("?days=week", "days")]
     [InlineData("?tenant=acme", "tenant")]
-    public async Task Admin_BadParameter_Is400Fragment(string query, string parameter)
+    public async Task Admin_BadParameter_Is400PageNamingIt(string query, string parameter)
     {
         var response = await fixture.CreateClient().GetAsync("/admin" + query);
 
+        // The whole page, its default window, with the parameter named above it: a typed URL is not left on a bare line.
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+        var page = await Html.ParseAsync(response);
+        Assert.Equal(parameter, page.QuerySelector("main p.error")!.GetAttribute("data-parameter"));
+        Assert.Equal("Admin", page.QuerySelector("h1").Text());
+        Assert.Equal(7, page.QuerySelectorAll("#runs-chart g.bar").Length);
     }
 
     [Fact]

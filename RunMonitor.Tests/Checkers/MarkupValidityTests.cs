@@ -150,6 +150,8 @@ public sealed partial class MarkupValidityTests(RunMonitorFactory factory) : ICl
             ("/ui/runs?status=failed", HttpStatusCode.OK),
             ("/admin", HttpStatusCode.OK),
             ("/admin?days=30", HttpStatusCode.OK),
+            ("/admin?days=9", HttpStatusCode.BadRequest),
+            ("/ui/nothing", HttpStatusCode.NotFound),
             ("/login", HttpStatusCode.OK),
         ];
     }

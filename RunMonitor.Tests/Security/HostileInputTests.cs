@@ -67,6 +67,52 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, Report(failures));
     }
 
+    /// SPEC: a parameter is "never silently ignored". Every route of the route table, every method, asked with a
+    /// parameter it does not read, answers 400 naming it: problem+json under /api, the UI's error fragment elsewhere.
+    [Fact]
+    public async Task EveryRoute_AnUnknownQueryParameter_Answers400NamingIt()
+    {
+        // Arrange
+        await using var factory = new CapturingFactory();
+        var client = factory.CreateClient(new() { AllowAutoRedirect = false });
+        var seeded = await SeedAsync(client, tenant: null);
+        const string Unknown = "zzz-unknown";
+        var failures = new List<string>();
+
+        // Act
+        foreach (var route in await RouteTable.ReadAsync(factory.Services))
+        {
+            var path = RouteTable.PathFor(route, p => p.Name switch
+            {
+                "id" => seeded.DoneRunId,
+                "stepId" => "s1",
+                "artifactId" => seeded.ArtifactId,
+                "field" => route.Pattern.Parameters.Any(q => q.Name == "stepId") ? "input" : "context",
+                "format" => "csv",
+                "handler" => route.Handler?.ToLowerInvariant(),
+                _ when p.IsOptional => null,
+                _ => "x1",
+            });
+            var query = $"?{Unknown}=1";
+            if (route.Handler is not null && !route.Pattern.Parameters.Any(p => p.Name == "handler")) query += "&handler=" + route.Handler.ToLowerInvariant();
+            var api = path.StartsWith("/api/", StringComparison.Ordinal);
+            using var request = new HttpRequestMessage(new HttpMethod(route.Method), path + query);
+            if (route.IsUnsafe) request.Content = api ? JsonContent.Create(new { }) : new FormUrlEncodedContent([]);
+            using var response = await client.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            var type = response.Content.Headers.ContentType?.MediaType;
+            var named = api
+                ? type == "application/problem+json" && body.Contains($"\"{Unknown}\":", StringComparison.Ordinal)
+                : type == "text/html" && body.Contains($"data-parameter=\"{Unknown}\"", StringComparison.Ordinal);
+            if (response.StatusCode != System.Net.HttpStatusCode.BadRequest || !named)
+                failures.Add($"{route.Display} → {(int)response.StatusCode} {type}: {Snippet(body, 200)}");
+        }
+
+        // Assert
+        Assert.True(failures.Count == 0, $"{failures.Count} routes did not name {Unknown}:\n" + string.Join("\n", failures));
+        Assert.Empty(factory.Log.Drain());
+    }
+
     // Regressions: each request below once answered 500 with an unhandled exception in the log.
 
     [Theory]
@@ -222,8 +268,9 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("/login?%5B%5B%5B=1&returnUrl=/ui/runs", 200)]
-    [InlineData("/ui/runs/fz-done/live?a%5Bb=1", 200)]
+    [InlineData("/login?%5B%5B%5B=1&returnUrl=/ui/runs", 400)] // a parameter the page does not read: named, not ignored
+    [InlineData("/ui/runs/fz-done/live?a%5Bb=1", 400)]
+    [InlineData("/login?returnUrl=/ui/runs%5B", 200)]
     [InlineData("/ui/runs/list?x%5D%5B=1", 400)]
     public async Task PageQuery_UnbalancedBracketInKey_IsNotAnException(string url, int expected)
     {

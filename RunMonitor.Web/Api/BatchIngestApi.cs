@@ -10,7 +10,7 @@ public static class BatchIngestApi
 {
     public static IEndpointRouteBuilder MapBatchIngest(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Routes.ApiIngest, IngestAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest);
+        app.MapPost(Routes.ApiIngest, IngestAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery(RunTenant.Parameter);
         return app;
     }
 

@@ -10,9 +10,9 @@ public static class ControlApi
 {
     public static IEndpointRouteBuilder MapControlApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Routes.ApiQueueClaim, ClaimAsync).RequireAuthorization(Policies.RequireIngest);
-        app.MapPost(Routes.ApiRunRetry, RetryAsync).RequireAuthorization(Policies.RequireOperator);
-        app.MapDelete(Routes.ApiRun, CancelAsync).RequireAuthorization(Policies.RequireOperator);
+        app.MapPost(Routes.ApiQueueClaim, ClaimAsync).RequireAuthorization(Policies.RequireIngest).AcceptsQuery();
+        app.MapPost(Routes.ApiRunRetry, RetryAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery(RunTenant.Parameter);
+        app.MapDelete(Routes.ApiRun, CancelAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery(RunTenant.Parameter);
         return app;
     }
 

@@ -11,9 +11,9 @@ public static class LogsApi
     public static IEndpointRouteBuilder MapLogsApi(this IEndpointRouteBuilder app)
     {
         app.MapPost(Routes.ApiRunLogs, (string id, HttpContext http, RunService service, CancellationToken ct) => AppendAsync(id, null, http, service, ct))
-            .RequireAuthorization(Policies.RequireRead, Policies.RequireIngest);
+            .RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery(RunTenant.Parameter);
         app.MapPost(Routes.ApiStepLogs, (string id, string stepId, HttpContext http, RunService service, CancellationToken ct) => AppendAsync(id, stepId, http, service, ct))
-            .RequireAuthorization(Policies.RequireRead, Policies.RequireIngest);
+            .RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery(RunTenant.Parameter);
         app.MapGet(Routes.ApiRunLogs, ReadAsync).RequireAuthorization(Policies.RequireRead);
         app.MapGet(Routes.ApiRunLogsText, TextAsync).RequireAuthorization(Policies.RequireRead);
         return app;

@@ -67,7 +67,8 @@ public sealed record RunSummaryJson(
 /// `searchedNewest`: set when `q` is in so many names that only that many newest runs of the other filters were
 /// searched (items and total are theirs); null when every run was.
 /// `Next`: the `after` token that reads the following page from this one's last run (null on the last page).
-public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int Offset, int Limit, bool TotalCapped, int? SearchedNewest, string? Next);
+/// `Offset`: null for a page asked by a token alone (`after`/`before` without `offset`): a token names a place, not a number.
+public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int? Offset, int Limit, bool TotalCapped, int? SearchedNewest, string? Next);
 
 public sealed record StepErrorJson(string? Message, string? Stack, string? Code, long? Attempt, DateTimeOffset? Timestamp, JsonElement? Details);
 

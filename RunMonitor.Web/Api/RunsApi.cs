@@ -10,11 +10,11 @@ public static class RunsApi
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
         app.MapGet(Routes.ApiRuns, ListAsync).RequireAuthorization(Policies.RequireRead);
-        app.MapPost(Routes.ApiRuns, CreateAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest);
-        app.MapGet(Routes.ApiRun, GetAsync).RequireAuthorization(Policies.RequireRead);
-        app.MapPatch(Routes.ApiRun, PatchAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest);
-        app.MapGet(Routes.ApiRunSteps, StepsAsync).RequireAuthorization(Policies.RequireRead);
-        app.MapPut(Routes.ApiRunStep, PutStepAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest);
+        app.MapPost(Routes.ApiRuns, CreateAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery();
+        app.MapGet(Routes.ApiRun, GetAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
+        app.MapPatch(Routes.ApiRun, PatchAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery(RunTenant.Parameter);
+        app.MapGet(Routes.ApiRunSteps, StepsAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
+        app.MapPut(Routes.ApiRunStep, PutStepAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery(RunTenant.Parameter);
         return app;
     }
 
@@ -26,7 +26,8 @@ public static class RunsApi
         // A script reading by `after` alone keeps no offset: a page short of its limit is the last one either way.
         var more = page.Items.Count == filter!.Limit && (page.TotalCapped || filter.Cursor is not null || filter.Offset + page.Items.Count < page.Total);
         var next = more ? RunCursor.From(page.Items[^1], filter!, before: false).Token : null;
-        return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, filter!.Offset, filter.Limit, page.TotalCapped, page.SearchedNewest, next));
+        int? offset = filter.Cursor is not null && !http.Request.Query.ContainsKey("offset") ? null : filter.Offset;
+        return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, offset, filter.Limit, page.TotalCapped, page.SearchedNewest, next));
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext http, RunViews store, CancellationToken ct)

@@ -9,7 +9,7 @@ public static class WorkersApi
 {
     public static IEndpointRouteBuilder MapWorkersApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Routes.ApiWorkerHeartbeat, HeartbeatAsync).RequireAuthorization(Policies.RequireIngest);
+        app.MapPost(Routes.ApiWorkerHeartbeat, HeartbeatAsync).RequireAuthorization(Policies.RequireIngest).AcceptsQuery();
         app.MapGet(Routes.ApiWorkers, ListAsync).RequireAuthorization(Policies.RequireRead);
         return app;
     }

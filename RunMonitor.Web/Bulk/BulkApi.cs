@@ -15,11 +15,11 @@ public static class BulkApi
 {
     public static IEndpointRouteBuilder MapBulkApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Routes.ApiBulk, StartAsync).RequireAuthorization(Policies.RequireOperator);
-        app.MapGet(Routes.ApiBulk, ListAsync).RequireAuthorization(Policies.RequireOperator);
-        app.MapGet(Routes.ApiBulkOperation, GetAsync).RequireAuthorization(Policies.RequireOperator);
-        app.MapDelete(Routes.ApiBulkOperation, StopAsync).RequireAuthorization(Policies.RequireOperator);
-        app.MapGet(Routes.BulkProgress, ProgressAsync).RequireAuthorization(Policies.RequireOperator);
+        app.MapPost(Routes.ApiBulk, StartAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
+        app.MapGet(Routes.ApiBulk, ListAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
+        app.MapGet(Routes.ApiBulkOperation, GetAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
+        app.MapDelete(Routes.ApiBulkOperation, StopAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
+        app.MapGet(Routes.BulkProgress, ProgressAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
         return app;
     }
 
@@ -37,8 +37,6 @@ public static class BulkApi
     /// naming both counts when `expectedCount` is not the eligible count now.
     private static async Task<IResult> StartAsync(HttpContext http, BulkStore store, BulkWorker worker, CancellationToken ct)
     {
-        if (http.Request.Query.Count > 0)
-            return Problems.BadParameter(new BadParameter(http.Request.Query.Keys.First(), "is not accepted; send the operation as the JSON body"));
         var (root, bad) = await RunsApi.ReadJsonAsync(http, ct);
         if (bad is not null) return bad;
         var caller = http.Caller();
@@ -79,8 +77,6 @@ public static class BulkApi
 
     private static async Task<IResult> ListAsync(HttpContext http, BulkStore store, CancellationToken ct)
     {
-        if (http.Request.Query.Count > 0)
-            return Problems.BadParameter(new BadParameter(http.Request.Query.Keys.First(), $"is not accepted; {Routes.ApiBulk} takes no parameters"));
         var operations = await store.ListAsync(ScopeOf(http.Caller()), ct);
         return Results.Ok(operations.Select(o => BulkOperationJson.From(o)).ToList());
     }

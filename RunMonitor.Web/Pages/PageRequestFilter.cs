@@ -10,7 +10,9 @@ namespace RunMonitor.Web.Pages;
 ///   else 400 naming `handler`;
 /// - the form body cannot be read (over the size limit, broken multipart): Razor Pages would bind no parameter
 ///   at all, route values included, and the handler look up a null id; answered 413, or 400 naming the body.
-public sealed class PageRequestFilter : IPageFilter, IAsyncResourceFilter
+/// And an error fragment a page answers (a refused parameter, a run not found) goes to a browser's own navigation in
+/// a page around it (`ErrorPages`): htmx and scripts still read the fragment alone.
+public sealed class PageRequestFilter : IPageFilter, IAsyncResourceFilter, IResultFilter
 {
     /// Reads the form before binding does: binding swallows the failure and binds nothing.
     public async Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
@@ -45,6 +47,18 @@ public sealed class PageRequestFilter : IPageFilter, IAsyncResourceFilter
     }
 
     public void OnPageHandlerExecuted(PageHandlerExecutedContext context) { }
+
+    public void OnResultExecuting(ResultExecutingContext context)
+    {
+        if (context.Result is ContentResult { StatusCode: >= 400 and var status, Content: { } fragment } result
+            && result.ContentType?.StartsWith("text/html", StringComparison.Ordinal) == true
+            && ErrorPages.IsNavigation(context.HttpContext.Request))
+        {
+            result.Content = ErrorPages.Page(context.HttpContext.Request, status, fragment);
+        }
+    }
+
+    public void OnResultExecuted(ResultExecutedContext context) { }
 
     private static IActionResult? NoHandler(PageHandlerExecutingContext context)
     {

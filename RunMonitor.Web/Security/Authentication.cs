@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
 using Htmx;
+using RunMonitor.Web.Pages;
 
 namespace RunMonitor.Web.Security;
 
@@ -163,7 +164,6 @@ public static class Refusal
             await Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(context);
             return;
         }
-        response.ContentType = "text/html; charset=utf-8";
-        await response.WriteAsync($"<p class=\"error\" role=\"alert\"><strong>{WebUtility.HtmlEncode(title)}</strong> {WebUtility.HtmlEncode(detail)}</p>");
+        await ErrorPages.WriteHtmlAsync(context, status, $"<p class=\"error\" role=\"alert\"><strong>{WebUtility.HtmlEncode(title)}</strong> {WebUtility.HtmlEncode(detail)}</p>");
     }
 }

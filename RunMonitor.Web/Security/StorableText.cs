@@ -44,8 +44,6 @@ public sealed class StorableText(RequestDelegate next)
     {
         if (context.Request.Path.StartsWithSegments("/api"))
             return Problems.BadParameter(error).ExecuteAsync(context);
-        context.Response.StatusCode = StatusCodes.Status400BadRequest;
-        context.Response.ContentType = "text/html; charset=utf-8";
-        return context.Response.WriteAsync(Fragments.BadParameterHtml(error));
+        return ErrorPages.WriteHtmlAsync(context, StatusCodes.Status400BadRequest, Fragments.BadParameterHtml(error));
     }
 }

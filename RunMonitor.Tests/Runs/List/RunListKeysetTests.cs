@@ -147,6 +147,7 @@ public class RunListKeysetTests(RunMonitorFactory factory) : IClassFixture<RunMo
     {
         var workflow = await SeedAsync("keyset-api");
         var ids = new List<string>();
+        var offsets = new List<string>();
         string? next = null;
         var pages = 0;
         do
@@ -154,11 +155,14 @@ public class RunListKeysetTests(RunMonitorFactory factory) : IClassFixture<RunMo
             var url = $"/api/runs?workflow={workflow}&limit=20" + (next is null ? "" : "&after=" + next);
             using var json = JsonDocument.Parse(await _client.GetStringAsync(url));
             ids.AddRange(json.RootElement.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("id").GetString()!));
+            offsets.Add(json.RootElement.GetProperty("offset").GetRawText());
             next = json.RootElement.GetProperty("next").GetString();
             pages++;
         } while (next is not null && pages < 10);
 
         Assert.Equal(3, pages);
+        // A token alone names a place, not a number: the page's offset is not known, and not claimed to be 0.
+        Assert.Equal(["0", "null", "null"], offsets);
         Assert.Equal(Enumerable.Range(0, 45).Select(i => $"{workflow}-{i:D2}").Order(), ids.Order());
         Assert.Equal(45, ids.Distinct().Count());
     }

@@ -10,6 +10,7 @@ namespace RunMonitor.Web.Pages.Admin;
 
 /// `/admin`: every tenant's health over the last 7 or 30 days (`?days=`).
 [Authorize(Policy = Policies.RequireAdmin)]
+[AcceptsQuery("id", Handler = "revoke")]
 public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable prices, ApiKeyStore keys, AlertEvaluator alerts,
     TimeProvider time) : PageModel
 {
@@ -30,19 +31,20 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
     public IReadOnlyList<AlertRuleStatus> AlertRules { get; private set; } = [];
     public IReadOnlyList<AlertEventRow> AlertEvents { get; private set; } = [];
     [TempData] public string? Notice { get; set; }
+    public BadParameter? Error { get; private set; }
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
-        foreach (var key in Request.Query.Keys)
+        // A bad parameter is named above the page, which shows its default window (as /ui/runs shows its list's error).
+        Error = Request.Query.Keys.FirstOrDefault(k => k != "days") is { } unknown
+            ? new BadParameter(unknown, "is not an admin parameter; accepted: days")
+            : null;
+        if (Error is null && Request.Query["days"].ToString() is { Length: > 0 } text)
         {
-            if (key != "days") return Fragments.BadParameter(new BadParameter(key, "is not an admin parameter; accepted: days"));
+            if (int.TryParse(text, out var days) && Windows.Contains(days)) Days = days;
+            else Error = new BadParameter("days", "accepts 7 or 30 (default 7)");
         }
-        if (Request.Query["days"].ToString() is { Length: > 0 } text)
-        {
-            if (!int.TryParse(text, out var days) || !Windows.Contains(days))
-                return Fragments.BadParameter(new BadParameter("days", "accepts 7 or 30 (default 7)"));
-            Days = days;
-        }
+        if (Error is not null) Response.StatusCode = StatusCodes.Status400BadRequest;
         Now = time.GetUtcNow();
         var today = DateOnly.FromDateTime(Now.UtcDateTime);
         FirstDay = today.AddDays(1 - Days);

@@ -22,6 +22,7 @@ public sealed record BulkConfirmModel(string Action, long Matched, long Eligible
 /// then the operation), an operation's progress page (GET with its id, refreshed while it runs) and the tenant's latest
 /// operations (GET). With htmx the form's POST answers the progress fragment instead of moving to the page.
 [Authorize(Policy = Policies.RequireOperator)]
+[AcceptsQuery]
 public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
 {
     public BulkOperationRow? Operation { get; private set; }

@@ -10,6 +10,8 @@ namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs/{id}/retry|cancel` (POST, antiforgery) and the fragments that keep a run's view
 /// current: `/ui/runs/{id}/live` (286 once the run is finished) and `/ui/runs/{id}/actions`.
+[AcceptsQuery("scope", RunTenant.Parameter)]
+[AcceptsQuery("seen", "badge", "steps", RunTenant.Parameter, Handler = "live")]
 public sealed class ControlModel(RunViews store, RunQueue service, TimeProvider time) : PageModel
 {
     private Caller Caller => HttpContext.Caller();

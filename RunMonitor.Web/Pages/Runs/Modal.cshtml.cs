@@ -8,6 +8,7 @@ using RunMonitor.Web.Security;
 namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs/{id}`: the detail modal's fragment.
+[AcceptsQuery(ListWalk.ListParameter, ListWalk.AtParameter, RunTenant.Parameter)]
 public sealed class ModalModel(RunViews store, RunList list, TimeProvider time) : PageModel
 {
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)

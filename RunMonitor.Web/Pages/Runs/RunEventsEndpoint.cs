@@ -20,7 +20,7 @@ public static class RunEventsEndpoint
 
     public static IEndpointRouteBuilder MapRunEvents(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Routes.RunEvents, StreamAsync).WithName(RouteName).RequireAuthorization(Policies.RequireRead);
+        app.MapGet(Routes.RunEvents, StreamAsync).WithName(RouteName).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
         return app;
     }
 
