@@ -141,6 +141,17 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     }
 
     [Theory]
+    [InlineData("""{"workflowName":"wf-a","workflowName":"wf-b"}""", "workflowName")]
+    [InlineData("""{"workflowName":"wf","usage":{"tokensInput":1,"tokensInput":2}}""", "usage.tokensInput")]
+    public async Task Create_FieldGivenTwice_Answers400NamingIt(string body, string field)
+    {
+        var response = await _client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        Assert.Equal("is given more than once; give it once", problem.GetProperty("errors").GetProperty(field)[0].GetString());
+    }
+
+    [Theory]
     [InlineData("{not json")]
     [InlineData("[1,2,3]")]
     [InlineData("")]

@@ -74,6 +74,8 @@ public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory
     [InlineData("""{"type":"log","runId":"batch-bad","message":"x","ts":"2026-11-21"}""", "line 2.ts")]
     [InlineData("""{"type":"log","runId":"batch-bad","message":"x","step":"two words"}""", "line 2.step")]
     [InlineData("""{"type":"log","runId":"batch-bad","message":"x","colour":"red"}""", "line 2.colour")]
+    [InlineData("""{"type":"log","runId":"batch-bad","message":"x","message":"y"}""", "line 2.message")]
+    [InlineData("""{"type":"update","id":"batch-bad","status":"running","status":"failed"}""", "line 2.status")]
     [InlineData("""{"type":"log","runId":"batch-bad","message":"x"} {}""", "line 2")]
     public async Task Ingest_BadLine_400NamesLineAndField_NothingApplied(string bad, string field)
     {
