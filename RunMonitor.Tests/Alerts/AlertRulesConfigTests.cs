@@ -1,4 +1,5 @@
 using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Alerts;
 
 namespace RunMonitor.Tests.Alerts;
 
@@ -48,6 +49,19 @@ public sealed class AlertRulesConfigTests
 
         Assert.Contains(message, error.ToString());
     }
+
+    /// At the threshold, and never on nothing: a threshold of 0 means "any at all", not "always".
+    [Theory]
+    [InlineData("queueDepth", 3, 3, true)]
+    [InlineData("queueDepth", 3, 2, false)]
+    [InlineData("queueDepth", 0, 0, false)]
+    [InlineData("queueDepth", 0, 1, true)]
+    [InlineData("costPerDay", 0, 0, false)]
+    [InlineData("costPerDay", 0, 0.01, true)]
+    [InlineData("failureRate", 0, 0, false)]
+    [InlineData("failureRate", 0.2, 0.2, true)]
+    public void Fires_AtTheThreshold_NeverOnNothing(string kind, double threshold, double value, bool fires) =>
+        Assert.Equal(fires, new AlertRule("r", kind, threshold, TimeSpan.FromHours(1), null, null).Fires(value));
 
     [Fact]
     public async Task GoodRules_Start()

@@ -28,11 +28,12 @@ public sealed record AlertRule(string Name, string Kind, double Threshold, TimeS
     /// At least this many finished runs in the window before a failure rate means anything.
     public const int MinimumFinished = 5;
 
-    /// True when the value crosses the threshold (a silence: nothing for its whole window, or never).
+    /// True when the value reaches the threshold (a silence: nothing for its whole window, or never). Never on
+    /// nothing: a threshold of 0 means "any at all" (a queued run, a failure, a cent), not "always".
     public bool Fires(double? value) => Kind switch
     {
         AlertKind.Silence => value is null || value >= Threshold,
-        _ => value is { } v && v >= Threshold,
+        _ => value is { } v && v >= Threshold && v > 0,
     };
 }
 
