@@ -104,7 +104,7 @@ public static class BulkApi
     private static async Task<IResult> ProgressAsync(string operationId, HttpContext http, BulkStore store, CancellationToken ct)
     {
         if (!TryId(operationId, out var opId) || await store.GetAsync(ScopeOf(http.Caller()), opId, ct) is not { } operation)
-            return Results.Content("<p class=\"error\" role=\"alert\">Operation not found</p>", "text/html; charset=utf-8", statusCode: StatusCodes.Status404NotFound);
+            return ErrorPages.Result(StatusCodes.Status404NotFound, "<p class=\"error\" role=\"alert\">Operation not found</p>");
         var errors = operation.Skipped + operation.Failed > 0 ? await store.ErrorsAsync(opId, ct) : [];
         if (operation.IsFinished && http.Request.IsHtmx())
         {

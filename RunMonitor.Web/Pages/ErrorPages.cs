@@ -22,6 +22,14 @@ public static class ErrorPages
         return context.Response.WriteAsync(IsNavigation(context.Request) ? Page(context.Request, status, fragment) : fragment);
     }
 
+    /// A minimal-API endpoint's UI error: `WriteHtmlAsync` as its result.
+    public static IResult Result(int status, string fragment) => new ErrorResult(status, fragment);
+
+    private sealed class ErrorResult(int status, string fragment) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context) => WriteHtmlAsync(context, status, fragment);
+    }
+
     /// `UseStatusCodePages`: a status with no body yet (no route matched the path, the route lacks the method).
     public static async Task StatusCodeAsync(StatusCodeContext context)
     {

@@ -100,8 +100,11 @@ public static class SavedViewsApi
     // 303: the browser follows a form's POST with a GET of the page.
     private static IResult SeeOther(string url) => new SeeOtherResult(url);
 
-    private static IResult Html(Microsoft.AspNetCore.Mvc.ContentResult content) =>
-        Results.Content(content.Content, content.ContentType, statusCode: content.StatusCode);
+    /// The forms' answers: an error as `ErrorPages` writes it (the form posted without script is the browser's own
+    /// navigation, which gets a page around the fragment).
+    private static IResult Html(Microsoft.AspNetCore.Mvc.ContentResult content) => content.StatusCode >= 400
+        ? ErrorPages.Result(content.StatusCode.Value, content.Content ?? "")
+        : Results.Content(content.Content, content.ContentType, statusCode: content.StatusCode);
 
     private sealed class SeeOtherResult(string url) : IResult
     {

@@ -28,7 +28,7 @@ public static class AcceptsQueryExtensions
 }
 
 /// Refuses a query parameter the endpoint's `AcceptsQueryAttribute` does not name: 400 naming it, problem+json under
-/// /api, the UI's error fragment elsewhere. `handler`, which picks a Razor Page's handler, is the page filter's to check.
+/// /api, the UI's error fragment elsewhere. On a page, `handler` (which picks its handler) is the page filter's to check.
 public sealed class AcceptedQueryGuard(RequestDelegate next)
 {
     private const string HandlerParameter = "handler";
@@ -37,9 +37,10 @@ public sealed class AcceptedQueryGuard(RequestDelegate next)
     {
         var query = context.Request.Query;
         if (query.Count == 0 || For(context) is not { } accepted) return next(context);
+        var page = context.GetEndpoint()!.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.RazorPages.PageActionDescriptor>() is not null;
         foreach (var key in query.Keys)
         {
-            if (key.Equals(HandlerParameter, StringComparison.OrdinalIgnoreCase) || accepted.Names.Contains(key, StringComparer.OrdinalIgnoreCase)) continue;
+            if ((page && key.Equals(HandlerParameter, StringComparison.OrdinalIgnoreCase)) || accepted.Names.Contains(key, StringComparer.OrdinalIgnoreCase)) continue;
             return StorableText.RefuseAsync(context, new BadParameter(key, accepted.Rule));
         }
         return next(context);
