@@ -64,6 +64,21 @@ public class ErrorPagesTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
         Assert.Equal("Method Not Allowed", (await Html.ParseAsync(response)).QuerySelector("p.error")!.TextContent);
     }
 
+    [Fact]
+    public async Task FormPostedWithoutScript_Refused_PageAroundTheError()
+    {
+        // The saved views' form is a minimal-API endpoint, not a page: its errors take the same way.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/ui/views") { Content = new FormUrlEncodedContent([new("name", " "), new("query", "")]) };
+        request.Headers.Add("Sec-Fetch-Mode", "navigate");
+
+        var response = await factory.Bearer("alpha", Roles.Operator).SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var page = await Html.ParseAsync(response);
+        Assert.Equal("400 Bad Request", page.QuerySelector("main h1")!.TextContent);
+        Assert.Equal("name", page.QuerySelector("main p.error")!.GetAttribute("data-parameter"));
+    }
+
     [Theory]
     [InlineData("GET", "/api/nothing", 404)]
     [InlineData("PUT", "/api/runs", 405)]
