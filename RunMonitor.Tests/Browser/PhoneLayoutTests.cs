@@ -208,7 +208,7 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
     public async Task AdminChart_AxisText_KeepsItsSizeAtEveryWidth()
     {
         var sizes = new List<double>();
-        foreach (var width in new[] { 1440, 390 })
+        foreach (var width in new[] { 1440, 390, 360 })
         {
             await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
             var page = await context.NewPageAsync();
@@ -216,6 +216,15 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
             var measured = await page.EvaluateAsync<JsonElement>(
                 "() => [...document.querySelectorAll('#runs-chart .chart-y span, #runs-chart .chart-x span')].map(s => s.getBoundingClientRect().height)");
             sizes.AddRange(measured.EnumerateArray().Select(e => e.GetDouble()).Where(h => h > 0));
+            // And the day labels do not run into each other (a week's "Nov 28" is wider than its day on a phone).
+            var labels = await page.EvaluateAsync<double[][]>(
+                """
+                () => [...document.querySelectorAll('#runs-chart .chart-x > span')].filter(s => s.textContent.trim())
+                  .map(s => { const r = document.createRange(); r.selectNodeContents(s); const b = r.getBoundingClientRect(); return [b.left, b.right]; })
+                """);
+            Assert.NotEmpty(labels);
+            for (var i = 1; i < labels.Length; i++)
+                Assert.True(labels[i][0] >= labels[i - 1][1], $"at {width} px day label {i} starts at {labels[i][0]:F1}, before label {i - 1} ends at {labels[i - 1][1]:F1}");
         }
 
         Assert.NotEmpty(sizes);

@@ -11,6 +11,35 @@ public sealed class RunDetailPageTests(BrowserFixture fixture) : IAsyncLifetime
 
     Task IAsyncLifetime.DisposeAsync() => fixture.ClosePagesAsync();
 
+    /// The waterfall's tracks share one time scale: each starts and ends at one place, whatever the time column of
+    /// its row holds (a duration, the "slowest" tag, a cache hit), on a wide screen and on a phone.
+    [Theory]
+    [InlineData(1440)]
+    [InlineData(390)]
+    public async Task Waterfall_EveryTrackStartsAndEndsAtOnePlace(int width)
+    {
+        var id = "browser-wf-" + Guid.NewGuid().ToString("N")[..8];
+        var t0 = DateTimeOffset.UtcNow.AddMinutes(-5);
+        await fixture.Api.CreateRunAsync(new
+        {
+            id, workflowName = "campaign_generation", name = "Waterfall", status = "running",
+            steps = new[] { new { stepId = "gather" }, new { stepId = "reflect_on_everything" }, new { stepId = "store" } },
+        });
+        await fixture.Api.PutStepAsync(id, "gather", new { status = "completed", startedAt = t0, endedAt = t0.AddSeconds(2), cacheHit = true });
+        await fixture.Api.PutStepAsync(id, "reflect_on_everything", new { status = "completed", startedAt = t0.AddSeconds(2), endedAt = t0.AddSeconds(9) });
+        await fixture.Api.PutStepAsync(id, "store", new { status = "completed", startedAt = t0.AddSeconds(9), endedAt = t0.AddSeconds(10) });
+        var page = await fixture.NewPageAsync();
+        await page.SetViewportSizeAsync(width, 900);
+
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+
+        await Assertions.Expect(page.Locator(".wf-row.wf-slowest[data-step-id=reflect_on_everything]")).ToBeVisibleAsync();
+        var tracks = await page.EvaluateAsync<double[][]>(
+            "() => [...document.querySelectorAll('.waterfall .wf-track')].map(t => { const r = t.getBoundingClientRect(); return [r.left, r.right]; })");
+        Assert.Equal(3, tracks.Length);
+        Assert.All(tracks, t => Assert.Equal((tracks[0][0], tracks[0][1]), (t[0], t[1])));
+    }
+
     [Fact]
     public async Task StepPanel_OpensInPlace_AndJsonNodeExpands()
     {

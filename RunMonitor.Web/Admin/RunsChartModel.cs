@@ -8,6 +8,8 @@ public sealed record ChartSegment(string Status, long Count, double Y, double He
 public sealed record ChartBar(DateOnly Day, long Total, double X, IReadOnlyList<ChartSegment> Segments)
 {
     public string Label => Day.ToString("MMM d", CultureInfo.InvariantCulture);
+    public string Month => Day.ToString("MMM", CultureInfo.InvariantCulture);
+    public string DayOfMonth => Day.Day.ToString(CultureInfo.InvariantCulture);
 }
 
 /// Runs per day stacked by status, laid out for a server-rendered SVG (no script, no inline style). The SVG
