@@ -76,6 +76,11 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         await Check("/admin");
         await page.GotoAsync($"{fixture.BaseUrl}/login");
         await Check("/login");
+        // The page around an error opened in the browser itself: a path nothing serves, a parameter refused.
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/nothing");
+        await Check("404 page");
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/workers?zzz=1");
+        await Check("400 page");
 
         Assert.True(findings.Length == 0, $"axe, {theme} at {width} px:\n{findings}");
     }
