@@ -55,6 +55,8 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         var dialog = page.Locator("#bulk-confirm");
         await Assertions.Expect(dialog).ToBeVisibleAsync();
         await Assertions.Expect(dialog.Locator("h2")).ToHaveTextAsync("Cancel 3 runs?");
+        // Every selected run can take it: no "others" are spoken of.
+        await Assertions.Expect(dialog.Locator(".bulk-confirm-text")).ToHaveTextAsync("“Cancel” applies to all 3 selected runs.");
         await Assertions.Expect(dialog.Locator(".bulk-typed")).ToBeHiddenAsync();
         await dialog.Locator(".bulk-confirm-go").ClickAsync();
 

@@ -57,6 +57,7 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
 
         Assert.Equal(HttpStatusCode.OK, confirm.StatusCode);
         Assert.Equal("Retry 2 runs?", confirmPage.QuerySelector("h1").Text());
+        Assert.Equal("Retry applies to 2 of them now; the others are left as they are.", confirmPage.QuerySelector(".bulk-confirm-count").Text().Squash());
         Assert.Equal("2", form.QuerySelector("input[name=expectedCount]")!.GetAttribute("value"));
         Assert.Null(form.QuerySelector("input[name=confirmCount]"));
         Assert.Equal(HttpStatusCode.SeeOther, start.StatusCode);
@@ -86,6 +87,7 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         var typed = await Alpha(Roles.Operator).PostAsync("/bulk", Form([.. fields, ("expectedCount", "101"), ("confirmCount", "101")]));
 
         Assert.Equal("Cancel 101 runs?", confirm.QuerySelector("h1").Text());
+        Assert.Equal("Cancel applies to all 101 of them.", confirm.QuerySelector(".bulk-confirm-count").Text().Squash());
         Assert.NotNull(confirm.QuerySelector("form.bulk-confirm input[name=confirmCount]"));
         Assert.Equal($"layer_name={workflow}", confirm.QuerySelector("form.bulk-confirm input[name=query]")!.GetAttribute("value"));
         Assert.Equal(HttpStatusCode.BadRequest, untyped.StatusCode);

@@ -158,7 +158,9 @@
         d.querySelector("#bulk-confirm-title").textContent = what + " " + count(eligible) + " run" + (eligible === 1 ? "" : "s") + "?";
         var text = eligible === 0
             ? "None of the " + count(matched) + " selected runs can take “" + what + "” now."
-            : "“" + what + "” applies to " + count(eligible) + " of the " + count(matched) + " selected runs now; the others are left as they are.";
+            : eligible === matched
+                ? "“" + what + "” applies to " + (matched === 1 ? "the selected run." : "all " + count(matched) + " selected runs.")
+                : "“" + what + "” applies to " + count(eligible) + " of the " + count(matched) + " selected runs now; the others are left as they are.";
         d.querySelector(".bulk-confirm-text").textContent = text;
         var typed = d.querySelector(".bulk-typed");
         var input = d.querySelector(".bulk-typed-input");
