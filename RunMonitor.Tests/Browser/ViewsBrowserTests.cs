@@ -140,6 +140,11 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
         await Assertions.Expect(page.Locator(".fact-created time")).ToHaveTextAsync(UtcSeconds());
         await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=time-switch");
         await Assertions.Expect(created).ToHaveTextAsync(UtcMinutes());
+        // The modal's header time too (it was plain text the switch passed by).
+        await created.ClickAsync();
+        await Assertions.Expect(page.Locator("#run-detail-modal .run-status time")).ToHaveTextAsync(UtcMinutes());
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(page.Locator("#run-detail-modal")).ToBeHiddenAsync();
         await page.Locator("#filter-q").FillAsync("first");
         await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("table.runs-table tbody tr td.time time")).ToHaveTextAsync(UtcMinutes());
