@@ -20,6 +20,12 @@ public static class DemoLogs
 
     private static string Fill(string text, Random random) => string.Format(System.Globalization.CultureInfo.InvariantCulture, text, random.Next(2, 900));
 
+    /// The first `Started` line is at the step's start, the others within `StartedSpan` of it; `Finished` and `Failed`
+    /// put none of theirs before that span (a short step's lines otherwise ran backwards in time).
+    private static readonly TimeSpan StartedSpan = TimeSpan.FromMilliseconds(400);
+
+    private static DateTimeOffset NotBefore(DateTimeOffset at, DateTimeOffset started) => at < started + StartedSpan ? started + StartedSpan : at;
+
     public static IReadOnlyList<LogLineIn> Started(StepRow step, Random random, DateTimeOffset at) =>
     [
         new(at, LogLevels.Info, step.StepId, $"starting {step.StepId}" + (step.SkillId is null ? "" : $" ({step.SkillId})"), null),
@@ -27,22 +33,27 @@ public static class DemoLogs
         new(at.AddMilliseconds(random.Next(40, 400)), LogLevels.Info, step.StepId, Fill(Chatter[random.Next(Chatter.Length)], random), null),
     ];
 
-    public static IReadOnlyList<LogLineIn> Finished(StepRow step, Random random, DateTimeOffset at)
+    public static IReadOnlyList<LogLineIn> Finished(StepRow step, Random random, DateTimeOffset started, DateTimeOffset at)
     {
+        at = NotBefore(at, started);
         var lines = new List<LogLineIn>();
         if (random.NextDouble() < 0.2)
-            lines.Add(new(at.AddMilliseconds(-random.Next(200, 900)), LogLevels.Warn, step.StepId, Fill(Warnings[random.Next(Warnings.Length)], random), null));
-        lines.Add(new(at.AddMilliseconds(-random.Next(10, 150)), LogLevels.Info, step.StepId, Fill(Chatter[random.Next(Chatter.Length)], random), null));
+            lines.Add(new(NotBefore(at.AddMilliseconds(-random.Next(200, 900)), started), LogLevels.Warn, step.StepId, Fill(Warnings[random.Next(Warnings.Length)], random), null));
+        lines.Add(new(NotBefore(at.AddMilliseconds(-random.Next(10, 150)), started), LogLevels.Info, step.StepId, Fill(Chatter[random.Next(Chatter.Length)], random), null));
         lines.Add(new(at, LogLevels.Info, step.StepId, $"{step.StepId} done", null));
         return lines;
     }
 
-    public static IReadOnlyList<LogLineIn> Failed(StepRow step, string message, DateTimeOffset at) =>
-    [
-        new(at.AddSeconds(-2), LogLevels.Warn, step.StepId, $"attempt 1 of {step.StepId} failed; retrying once", null),
-        new(at.AddMilliseconds(-300), LogLevels.Error, step.StepId, message, """{"retryable":false}"""),
-        new(at, LogLevels.Error, step.StepId, $"{step.StepId} failed; stopping the run", null),
-    ];
+    public static IReadOnlyList<LogLineIn> Failed(StepRow step, string message, DateTimeOffset started, DateTimeOffset at)
+    {
+        at = NotBefore(at, started);
+        return
+        [
+            new(NotBefore(at.AddSeconds(-2), started), LogLevels.Warn, step.StepId, $"attempt 1 of {step.StepId} failed; retrying once", null),
+            new(NotBefore(at.AddMilliseconds(-300), started), LogLevels.Error, step.StepId, message, """{"retryable":false}"""),
+            new(at, LogLevels.Error, step.StepId, $"{step.StepId} failed; stopping the run", null),
+        ];
+    }
 
     /// The lines of a finished run of the seeded history, step by step at the steps' own times.
     public static IReadOnlyList<LogLineIn> ForFinished(DemoRun run, Random random)
@@ -52,9 +63,11 @@ public static class DemoLogs
         {
             var started = DbTime.Parse(step.StartedAt!);
             var ended = step.CompletedAt is null ? started.AddSeconds(1) : DbTime.Parse(step.CompletedAt);
-            lines.AddRange(Started(step, random, started));
-            if (step.Status == StepStatus.Failed) lines.AddRange(Failed(step, step.ErrorMessage ?? "step failed", ended));
-            else if (step.Status == StepStatus.Completed) lines.AddRange(Finished(step, random, ended));
+            var stepLines = new List<LogLineIn>(Started(step, random, started));
+            if (step.Status == StepStatus.Failed) stepLines.AddRange(Failed(step, step.ErrorMessage ?? "step failed", started, ended));
+            else if (step.Status == StepStatus.Completed) stepLines.AddRange(Finished(step, random, started, ended));
+            // A step shorter than its lines' spacing (a cache hit takes 20 ms) keeps them inside its own time, in order.
+            lines.AddRange(stepLines.Select(l => l with { Ts = l.Ts < started ? started : l.Ts > ended ? ended : l.Ts }).OrderBy(l => l.Ts));
         }
         return lines;
     }

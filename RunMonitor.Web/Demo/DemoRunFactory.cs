@@ -15,6 +15,8 @@ public sealed record DemoRun(RunRow Run, IReadOnlyList<StepRow> Steps, IReadOnly
 public sealed class DemoRunFactory(Random random, PriceTable prices, int payloadVariants = 0)
 {
     private readonly Dictionary<string, List<string>> _pool = new(StringComparer.Ordinal);
+    // A later attempt's input, one a step, tenant and attempt (no draw of the random: a seed's runs stay as they were).
+    private readonly Dictionary<string, string> _retried = new(StringComparer.Ordinal);
 
     private string Pooled(string key, Func<string> make)
     {
@@ -100,12 +102,21 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             var failure = Failures[random.Next(Failures.Length)];
             var omeercs = workflow.Name == DemoCatalog.OmeercsWorkflow;
             var input = Pooled("input:" + stepId + ":" + tenant, () => Json(new { step = stepId, tenant, attempt = 1 }));
+            // The attempt the step reports is the one its input names. Drawn after the pool, as before, so a seed's
+            // runs stay what they were.
+            var attempt = status == StepStatus.Failed ? random.Next(1, 4) : random.NextDouble() < 0.08 ? 2 : 1;
+            if (attempt != 1)
+            {
+                var key = $"input:{stepId}:{tenant}:{attempt}";
+                if (!_retried.TryGetValue(key, out var retried)) _retried[key] = retried = Json(new { step = stepId, tenant, attempt });
+                input = retried;
+            }
             steps.Add(Step(tenant, id, i, stepId, skillId, status, stepStart, at) with
             {
                 InputHash = omeercs ? DemoCatalog.InputHash(input) : null,
                 ErrorCode = omeercs && status == StepStatus.Failed ? DemoCatalog.ErrorCode(failure.Type) : null,
                 CacheHit = cacheHit && status == StepStatus.Completed ? 1 : 0,
-                Attempt = status == StepStatus.Failed ? random.Next(1, 4) : random.NextDouble() < 0.08 ? 2 : 1,
+                Attempt = attempt,
                 Input = input,
                 Output = status == StepStatus.Completed ? StepOutput(stepId) : null,
                 ErrorMessage = status == StepStatus.Failed ? failure.Message : null,

@@ -18,8 +18,11 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
     private readonly Random _random = new();
     private readonly Dictionary<string, Job> _active = new();
 
-    /// A claimed run: its steps in plan order, the one running now (-1: none yet), how it will end.
-    private sealed record Job(RunRow Run, IReadOnlyList<StepRow> Steps, int Current, string Outcome, int FailAt);
+    /// A claimed run: its steps in plan order, the one running now (-1: none yet) and when it started, how it will end.
+    private sealed record Job(RunRow Run, IReadOnlyList<StepRow> Steps, int Current, string Outcome, int FailAt)
+    {
+        public DateTimeOffset CurrentStartedAt { get; init; }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -90,7 +93,7 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
             var failure = DemoCatalog.Failures[_random.Next(DemoCatalog.Failures.Length)];
             var omeercs = job.Run.WorkflowName == DemoCatalog.OmeercsWorkflow;
             await service.AppendLogsAsync(TenantOf(id), id, job.Current == job.FailAt
-                ? DemoLogs.Failed(step, failure.Message, now) : DemoLogs.Finished(step, _random, now), ct);
+                ? DemoLogs.Failed(step, failure.Message, job.CurrentStartedAt, now) : DemoLogs.Finished(step, _random, job.CurrentStartedAt, now), ct);
             var cancel = await ReportAsync(id, step.StepId, job.Current == job.FailAt
                 ? new StepUpsert
                 {
@@ -126,7 +129,7 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
             if (cancel is null) { _active.Remove(id); return; }
             await service.AppendLogsAsync(TenantOf(id), id, DemoLogs.Started(step, _random, now), ct);
             if (cancel == true) { await StopAsync(id, step.StepId, ct); return; }
-            _active[id] = job with { Current = next };
+            _active[id] = job with { Current = next, CurrentStartedAt = now };
             return;
         }
 
