@@ -12,6 +12,9 @@ namespace RunMonitor.Web.Pages;
 /// and a way back, in the viewer's theme. Under /api every answer is problem+json instead.
 public static class ErrorPages
 {
+    /// The top bar's logo: the layout's and the error page's.
+    public const string BrandLogo = """<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M3 12h4l2.5-6 4 12 2.5-6H21" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/></svg>""";
+
     public static bool IsNavigation(HttpRequest request) =>
         request.Headers["Sec-Fetch-Mode"] == "navigate" && !request.IsHtmx();
 
@@ -55,7 +58,7 @@ public static class ErrorPages
             <html lang="en" data-theme="{theme}">
             <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
             <meta name="robots" content="noindex"><title>{heading} — RunMonitor</title><link rel="stylesheet" href="/css/site.css"></head>
-            <body><header class="topbar"><a class="brand" href="{Routes.Runs}"><svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M3 12h4l2.5-6 4 12 2.5-6H21" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/></svg><span>RunMonitor</span></a></header>
+            <body><header class="topbar"><a class="brand" href="{Routes.Runs}">{BrandLogo}<span>RunMonitor</span></a></header>
             <main class="container error-page"><h1>{heading}</h1>{fragment}<p><a href="{Routes.Runs}">Back to the runs</a></p></main></body>
             </html>
             """;
