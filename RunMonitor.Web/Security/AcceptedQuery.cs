@@ -36,8 +36,8 @@ public sealed class AcceptedQueryGuard(RequestDelegate next)
     public Task InvokeAsync(HttpContext context)
     {
         var query = context.Request.Query;
-        if (query.Count == 0 || For(context) is not { } accepted) return next(context);
-        var page = context.GetEndpoint()!.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.RazorPages.PageActionDescriptor>() is not null;
+        if (query.Count == 0 || context.GetEndpoint() is not { } endpoint || For(endpoint, context.Request) is not { } accepted) return next(context);
+        var page = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.RazorPages.PageActionDescriptor>() is not null;
         foreach (var key in query.Keys)
         {
             if ((page && key.Equals(HandlerParameter, StringComparison.OrdinalIgnoreCase)) || accepted.Names.Contains(key, StringComparer.OrdinalIgnoreCase)) continue;
@@ -46,11 +46,11 @@ public sealed class AcceptedQueryGuard(RequestDelegate next)
         return next(context);
     }
 
-    private static AcceptsQueryAttribute? For(HttpContext context)
+    private static AcceptsQueryAttribute? For(Endpoint endpoint, HttpRequest request)
     {
-        var all = context.GetEndpoint()?.Metadata.GetOrderedMetadata<AcceptsQueryAttribute>();
-        if (all is null || all.Count == 0) return null;
-        var handler = context.Request.RouteValues[HandlerParameter] as string ?? context.Request.Query[HandlerParameter].ToString();
+        var all = endpoint.Metadata.GetOrderedMetadata<AcceptsQueryAttribute>();
+        if (all.Count == 0) return null;
+        var handler = request.RouteValues[HandlerParameter] as string ?? request.Query[HandlerParameter].ToString();
         return all.FirstOrDefault(a => a.Handler is not null && a.Handler.Equals(handler, StringComparison.OrdinalIgnoreCase))
             ?? all.FirstOrDefault(a => a.Handler is null);
     }
