@@ -37,29 +37,18 @@ public sealed class SeedCommandTests : IDisposable
 
     private static async Task AssertDerivedEqualRunsAsync(SqliteConnection connection)
     {
-        Assert.Equal(await Rows(connection, DerivedTablesTests.CountsTrue), await Rows(connection, DerivedTablesTests.CountsKept));
-        Assert.Equal(await Rows(connection, DerivedTablesTests.RollupsTrue), await Rows(connection, DerivedTablesTests.RollupsKept));
-        Assert.Equal(await Rows(connection, DerivedTablesTests.DailyTrue), await Rows(connection, DerivedTablesTests.DailyKept));
+        foreach (var (kept, truth, what) in new[]
+                 {
+                     (DerivedTablesTests.CountsKept, DerivedTablesTests.CountsTrue, "run_counts"),
+                     (DerivedTablesTests.RollupsKept, DerivedTablesTests.RollupsTrue, "run_rollups"),
+                     (DerivedTablesTests.DailyKept, DerivedTablesTests.DailyTrue, "run_daily"),
+                 })
+            DerivedRows.AssertSame(await DerivedRows.ReadAsync(connection, kept), await DerivedRows.ReadAsync(connection, truth), what);
         var name = await connection.ExecuteScalarAsync<string>("SELECT name FROM runs WHERE name LIKE 'Digest%' LIMIT 1");
         Assert.NotNull(name);
         Assert.Equal(
             await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs WHERE name = @name", new { name }),
             await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs_name_fts WHERE runs_name_fts MATCH @q", new { q = "\"" + name + "\"" }));
-    }
-
-    private static async Task<List<string>> Rows(SqliteConnection connection, string sql)
-    {
-        var rows = new List<string>();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            var values = new object[reader.FieldCount];
-            reader.GetValues(values);
-            rows.Add(string.Join("|", values.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture))));
-        }
-        return rows;
     }
 
     [Fact]
