@@ -69,6 +69,28 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}");
         await Assertions.Expect(page.Locator("#step-panel .step-panel")).ToBeVisibleAsync();
         await AssertFitsAsync(page, "failed run page");
+        // A fact that is one long word (the run's id) takes its row rather than breaking mid-word, and a JSON viewer's
+        // buttons wrap together, never one of them alone on a line.
+        var apart = await page.EvaluateAsync<string[]>(
+            """
+            () => {
+              const lines = e => { const r = document.createRange(); r.selectNodeContents(e);
+                                   return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; };
+              const out = [];
+              for (const e of document.querySelectorAll('.facts .fact-id, .facts .fact-workflow, .step-facts .step-input-hash'))
+                if (e.offsetParent !== null && lines(e) > 1) out.push(e.className + ': ' + lines(e) + ' lines');
+              let groups = 0;
+              for (const g of document.querySelectorAll('.jv-actions')) {
+                const shown = [...g.children].filter(b => b.offsetParent !== null);
+                if (shown.length < 2) continue;
+                groups++;
+                if (new Set(shown.map(b => Math.round(b.getBoundingClientRect().top))).size > 1) out.push('.jv-actions: its buttons on several lines');
+              }
+              if (groups === 0) out.push('no JSON viewer with two buttons or more');
+              return out;
+            }
+            """);
+        Assert.True(apart.Length == 0, string.Join("\n", apart));
         await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Running}?step=render");
         await AssertFitsAsync(page, "running run page");
 
