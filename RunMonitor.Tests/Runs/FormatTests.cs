@@ -21,6 +21,21 @@ public sealed class FormatTests
     public void Cost_FourDecimals(double? value, string expected) => Assert.Equal(expected, Format.Cost(value));
 
     [Theory]
+    [InlineData(null, "—")]
+    [InlineData("channel-digest", "channel-digest")]
+    [InlineData("campaign_generation", "campaign_<wbr>generation")]
+    [InlineData("publish.manifest", "publish.<wbr>manifest")]
+    [InlineData("a_b.c/d:e", "a_<wbr>b.<wbr>c/<wbr>d:<wbr>e")]
+    [InlineData("trailing_", "trailing_")]
+    [InlineData("<b>_&", "&lt;b&gt;_<wbr>&amp;")]
+    public void Breakable_EncodesAndMayBreakAfterEachSeparator(string? name, string expected)
+    {
+        using var html = new StringWriter();
+        Format.Breakable(name).WriteTo(html, System.Text.Encodings.Web.HtmlEncoder.Default);
+        Assert.Equal(expected, html.ToString());
+    }
+
+    [Theory]
     [InlineData(12.345, "$12.35")]
     [InlineData(1234.5, "$1,234.50")]
     public void CostCard_TwoDecimals(double value, string expected) => Assert.Equal(expected, Format.CostCard(value));

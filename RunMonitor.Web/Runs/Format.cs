@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using Humanizer;
+using Microsoft.AspNetCore.Html;
 
 namespace RunMonitor.Web.Runs;
 
@@ -65,4 +67,20 @@ public static class Format
     public static string Absolute(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", Invariant);
 
     public static string Iso(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", Invariant);
+
+    /// A name written as one word (`campaign_generation`, `publish.manifest`), encoded, with a place to break the line
+    /// after each `_`, `.`, `/` and `:`, so a narrow column wraps it between its parts rather than in the middle of one.
+    public static IHtmlContent Breakable(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) return new HtmlString(Nothing);
+        var html = new System.Text.StringBuilder(name.Length + 16);
+        var start = 0;
+        for (var i = 0; i < name.Length - 1; i++)
+        {
+            if (name[i] is not ('_' or '.' or '/' or ':')) continue;
+            html.Append(HtmlEncoder.Default.Encode(name[start..(i + 1)])).Append("<wbr>");
+            start = i + 1;
+        }
+        return new HtmlString(html.Append(HtmlEncoder.Default.Encode(name[start..])).ToString());
+    }
 }
