@@ -51,17 +51,8 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         var page = await context.NewPageAsync();
 
         await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
-        // Shown and within the screen's width (the table itself sits below the fold).
-        var shown = await page.EvaluateAsync<string[]>(
-            """
-            (id) => [...document.querySelectorAll('table.runs-table thead th'), ...document.querySelectorAll(`tr[data-run-id="${id}"] .run-name, tr[data-run-id="${id}"] .run-id`)]
-              .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; })
-              .map(e => e.tagName === 'TH' ? e.textContent.trim() : e.className)
-            """, runs.Failed);
-        // The first header is the page's select-all box (the loopback caller may act on runs): it has no text.
-        Assert.Equal(["", "Run", "Status", "Created", "run-name", "run-id mono"], shown);
+        await AssertRunsTableFitsAsync(page, runs.Failed);
         var row = page.Locator($"table.runs-table tbody tr[data-run-id='{runs.Failed}']");
-        await AssertFitsAsync(page, "/ui/runs");
         await row.Locator("td.time").ClickAsync();
         await Assertions.Expect(page.Locator("dialog#run-detail-modal .modal-content")).ToBeVisibleAsync();
         await AssertFitsAsync(page, "the modal");
@@ -121,6 +112,24 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         // A narrower phone (360 px) as well: ids, paddings and the name's width give way a little more.
         await page.SetViewportSizeAsync(360, 800);
         await AssertFitsAsync(page, "/ui/workers");
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
+        await AssertRunsTableFitsAsync(page, runs.Failed);
+    }
+
+    /// The runs table keeps Run, Status and Created and a run's name and id within the screen's width (the table
+    /// itself sits below the fold), and nothing on the page runs past its card.
+    private static async Task AssertRunsTableFitsAsync(IPage page, string runId)
+    {
+        var shown = await page.EvaluateAsync<string[]>(
+            """
+            (id) => [...document.querySelectorAll('table.runs-table thead th'), ...document.querySelectorAll(`tr[data-run-id="${id}"] .run-name, tr[data-run-id="${id}"] .run-id, tr[data-run-id="${id}"] td.time`)]
+              .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; })
+              .map(e => e.tagName === 'TH' ? e.textContent.trim() : e.className)
+            """, runId);
+        // The first header is the page's select-all box (the loopback caller may act on runs): it has no text.
+        string[] expected = ["", "Run", "Status", "Created", "run-name", "run-id mono", "time"];
+        Assert.True(expected.SequenceEqual(shown), $"at {page.ViewportSize!.Width} px, in view: {string.Join(", ", shown)}");
+        await AssertFitsAsync(page, "/ui/runs");
     }
 
     /// Between a phone and a wide screen the runs table lets its low-value columns step aside in turn (Targets and
