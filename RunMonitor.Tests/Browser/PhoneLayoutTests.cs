@@ -114,6 +114,14 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         await AssertFitsAsync(page, "/ui/workers");
         await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
         await AssertRunsTableFitsAsync(page, runs.Failed);
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}");
+        await Assertions.Expect(page.Locator("#step-panel .step-panel")).ToBeVisibleAsync();
+        await AssertFitsAsync(page, "failed run page");
+        foreach (var path in new[] { "/admin", "/bulk", "/login" })
+        {
+            await page.GotoAsync(fixture.BaseUrl + path);
+            await AssertFitsAsync(page, path);
+        }
     }
 
     /// The runs table keeps Run, Status and Created and a run's name and id within the screen's width (the table
