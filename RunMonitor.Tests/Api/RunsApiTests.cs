@@ -43,6 +43,29 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
             Assert.True(run.AsObject().ContainsKey(field), $"run JSON lacks {field}");
     }
 
+    [Theory]
+    [InlineData("2026-11-20T10:00:05Z", "2026-11-20T10:03:10Z", "2026-11-20T10:00:05.000Z")]
+    [InlineData(null, "2026-11-20T10:03:10Z", "2026-11-20T10:03:10.000Z")]
+    // Python's str(datetime) and SQL's text form: a space for the T, microseconds (kept to the millisecond), an offset.
+    [InlineData("2026-11-20 10:00:05.123456", "2026-11-20 10:03:10.5+00:00", "2026-11-20T10:00:05.123Z")]
+    public async Task Create_BackfillWithoutCreatedAt_IsDatedByItsStart(string? startedAt, string completedAt, string created)
+    {
+        var response = await _client.PostAsJsonAsync("/api/runs", new { workflowName = "late-report", status = "completed", startedAt, completedAt });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var run = await response.JsonAsync();
+        Assert.Equal(DateTimeOffset.Parse(created, System.Globalization.CultureInfo.InvariantCulture), run.GetProperty("createdAt").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task Create_StartedInTheFuture_IsCreatedNow()
+    {
+        var now = factory.Clock.GetUtcNow();
+        var run = await _client.CreateRunAsync(new { workflowName = "skewed-clock", status = "running", startedAt = now.AddHours(1).ToString("O") });
+
+        Assert.Equal(now, run.GetProperty("createdAt").GetDateTimeOffset());
+    }
+
     [Fact]
     public async Task Create_FinishedWithoutStart_HasNoInventedDuration()
     {

@@ -46,7 +46,9 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         else tenant = caller.TenantId ?? request.TenantId ?? Caller.DefaultTenant;
 
         var nowText = DbTime.ToDb(now);
-        var created = request.CreatedAt ?? now;
+        // A run reported after it began (a backfill, or an engine that reports late) was created no later than its start
+        // or its end: without a createdAt of its own it takes the earlier of those, so it is not listed as created now.
+        var created = request.CreatedAt ?? Earliest(now, request.Patch.StartedAt, request.Patch.CompletedAt);
         var run = new RunRow
         {
             Id = request.Id ?? NewId(now),
@@ -86,6 +88,13 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         if (!inserted)
             return WriteResult<RunRow>.Conflict($"a run with id '{run.Id}' already exists in tenant '{run.TenantId}'");
         return new WriteResult<RunRow>(WriteOutcome.Created, run);
+    }
+
+    private static DateTimeOffset Earliest(DateTimeOffset now, DateTimeOffset? started, DateTimeOffset? completed)
+    {
+        if (started < now) now = started.Value;
+        if (completed < now) now = completed.Value;
+        return now;
     }
 
     /// `tenant`: the tenant the id is looked up in (the caller's own; a super admin's choice, or null for any).
