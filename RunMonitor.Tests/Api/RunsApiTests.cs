@@ -150,6 +150,30 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
             Assert.True(errors.TryGetProperty(field, out _), $"errors lacks {field}: {errors}");
     }
 
+    /// Sums over runs must stay exact and finite: a run of 2^63 tokens wrapped the admin's Tokens card to a negative
+    /// number and a cost of 1e308 made the stats JSON an infinity (a 500). Each value past its bound is a 400.
+    [Theory]
+    [InlineData("""{"workflowName":"wf","usage":{"tokensInput":9223372036854775807}}""", "usage.tokensInput", "must be a whole number from 0 to 1,000,000,000,000")]
+    [InlineData("""{"workflowName":"wf","usage":{"tokensOutput":1000000000001}}""", "usage.tokensOutput", "must be a whole number from 0 to 1,000,000,000,000")]
+    [InlineData("""{"workflowName":"wf","usage":{"costUsd":1e308}}""", "usage.costUsd", "must be a number from 0 to 1,000,000,000 (US dollars)")]
+    [InlineData("""{"workflowName":"wf","metrics":{"insightsCreated":9223372036854775807}}""", "metrics.insightsCreated", "must be a whole number from 0 to 1,000,000,000,000")]
+    public async Task Create_CountOrCostPastItsBound_Answers400(string body, string field, string message)
+    {
+        var response = await _client.PostAsync("/api/runs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        Assert.Equal(message, problem.GetProperty("errors").GetProperty(field)[0].GetString());
+    }
+
+    [Fact]
+    public async Task Create_CountAndCostAtTheirBounds_AreStored()
+    {
+        var run = await _client.CreateRunAsync(new { workflowName = "wf-bounds", usage = new { tokensInput = 1_000_000_000_000, costUsd = 1_000_000_000.0 } });
+
+        Assert.Equal(1_000_000_000_000, run.GetProperty("usage").GetProperty("tokensInput").GetInt64());
+        Assert.Equal(1_000_000_000.0, run.GetProperty("usage").GetProperty("costUsd").GetDouble());
+    }
+
     [Theory]
     [InlineData("list")]
     [InlineData("Stats")]

@@ -246,17 +246,19 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     [InlineData("/ui/runs")]
     [InlineData("/api/admin/runs/stats")]
     [InlineData("/admin")]
-    public async Task Stats_TokenAndInsightSumsBeyond64Bits_Saturate(string url)
+    public async Task Stats_AtTheLargestCountsAndCostIngestAccepts_Answer200(string url)
     {
-        // Arrange: two runs at the largest counts ingest accepts; SUM() over them threw "integer overflow" (500).
+        // Arrange: runs at the largest counts and cost ingest accepts. When counts went to 2^63, SUM() over two of them
+        // threw "integer overflow" (a 500), and a cost of 1e308 summed to an infinity the stats JSON cannot write.
         await using var factory = new CapturingFactory();
         var client = factory.CreateClient();
-        for (var i = 0; i < 2; i++)
+        for (var i = 0; i < 3; i++)
         {
             await client.CreateRunAsync(new
             {
                 workflowName = "huge", status = "completed", startedAt = "0001-01-01T00:00:00Z", completedAt = "9999-12-31T23:59:59Z",
-                metrics = new { insightsCreated = long.MaxValue }, usage = new { model = "gpt-4o", tokensInput = long.MaxValue, tokensOutput = long.MaxValue },
+                metrics = new { insightsCreated = RunMonitor.Web.Api.JsonBody.MaxCount },
+                usage = new { model = "gpt-4o", tokensInput = RunMonitor.Web.Api.JsonBody.MaxCount, tokensOutput = RunMonitor.Web.Api.JsonBody.MaxCount, costUsd = RunMonitor.Web.Api.JsonBody.MaxMoney },
             });
         }
 

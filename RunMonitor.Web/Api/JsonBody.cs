@@ -153,19 +153,26 @@ public sealed class JsonBody
         return null;
     }
 
-    public long? Count(string name, long min = 0, long max = long.MaxValue)
+    /// The most a count (tokens, targets, insights, a duration in ms) or a cost may be in one run or step: far past any
+    /// real run, and small enough that the stats' sums over a hundred million runs stay exact and finite (a run at
+    /// 2^63 tokens made the admin's Tokens card wrap to a negative total, and a cost of 1e308 made the stats' JSON an
+    /// infinity it cannot write: a 500).
+    public const long MaxCount = 1_000_000_000_000;
+    public const double MaxMoney = 1_000_000_000;
+
+    public long? Count(string name, long min = 0, long max = MaxCount)
     {
         if (!TryGet(name, out var value)) return null;
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) && n >= min && n <= max) return n;
-        Fail(name, max == long.MaxValue ? $"must be a whole number of {min} or more" : $"must be a whole number from {min} to {max}");
+        Fail(name, string.Create(CultureInfo.InvariantCulture, $"must be a whole number from {min:N0} to {max:N0}"));
         return null;
     }
 
     public double? Money(string name)
     {
         if (!TryGet(name, out var value)) return null;
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var n) && n >= 0 && double.IsFinite(n)) return n;
-        Fail(name, "must be a number of 0 or more (US dollars)");
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var n) && n >= 0 && n <= MaxMoney) return n;
+        Fail(name, string.Create(CultureInfo.InvariantCulture, $"must be a number from 0 to {MaxMoney:N0} (US dollars)"));
         return null;
     }
 
