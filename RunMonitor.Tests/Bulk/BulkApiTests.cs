@@ -247,6 +247,12 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [InlineData("""{"action":"retry","filter":{},"dryRun":true,"force":true}""", "force")]
     [InlineData("""[1,2]""", "body")]
     [InlineData("""{"action":""", "body")]
+    // Given twice, the later value won (a dry run went ahead as a real one); a null status matched every run.
+    [InlineData("""{"action":"cancel","ids":["a"],"dryRun":true,"expectedCount":0,"dryRun":false}""", "dryRun")]
+    [InlineData("""{"action":"cancel","ids":["a"],"ids":["b"],"dryRun":true}""", "ids")]
+    [InlineData("""{"action":"retry","filter":{"status":"failed","status":"queued"},"dryRun":true}""", "status")]
+    [InlineData("""{"action":"retry","filter":{"status":null},"dryRun":true}""", "status")]
+    [InlineData("""{"action":"retry","filter":{"workflow":null},"dryRun":true}""", "workflow")]
     public async Task BadInput_400NamingTheField(string json, string field)
     {
         var problem = await Problem(await BulkCalls.PostRawAsync(Operator, json), HttpStatusCode.BadRequest);

@@ -32,8 +32,14 @@ public static class BulkRequestParser
         var dryRun = body.Bool("dryRun") ?? false;
         var expected = body.Count("expectedCount");
         var known = new HashSet<string>(StringComparer.Ordinal) { "action", "filter", "ids", "dryRun", "expectedCount" };
-        foreach (var property in root.EnumerateObject().Where(p => !known.Contains(p.Name)))
-            body.Fail(property.Name, "is not a known field; a bulk request takes action, filter or ids, dryRun and expectedCount");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!known.Contains(property.Name))
+                body.Fail(property.Name, "is not a known field; a bulk request takes action, filter or ids, dryRun and expectedCount");
+            // The second value won before: `"dryRun": true, …, "dryRun": false` started the operation.
+            else if (!seen.Add(property.Name)) body.Fail(property.Name, "is given more than once; give it once");
+        }
         var idsGiven = root.TryGetProperty("ids", out var idsElement) && idsElement.ValueKind != JsonValueKind.Null;
         if (hasFilter == idsGiven)
             body.Fail(hasFilter ? "ids" : "filter", "give exactly one of filter (the list's parameters) and ids (at most 1,000 run ids)");
@@ -54,7 +60,8 @@ public static class BulkRequestParser
         return (new BulkRequest(new BulkSelection(action!, null, ids, caller.TenantId), dryRun, expected, null), null);
     }
 
-    /// The filter object as the list's name/value pairs: strings (a number as its digits), `status` also an array.
+    /// The filter object as the list's name/value pairs: strings (a number as its digits), `status` also an array; each
+    /// parameter once, and not null (leave a parameter out to not filter by it).
     public static (IReadOnlyDictionary<string, string?[]>? Pairs, BadParameter? Error) FilterPairs(JsonElement filter)
     {
         if (filter.ValueKind != JsonValueKind.Object)
@@ -66,12 +73,14 @@ public static class BulkRequestParser
                 return (null, RunFilter.Parameters.Contains(property.Name)
                     ? new BadParameter(property.Name, "is not a bulk filter parameter: an operation acts on every run the filter matches, in no order")
                     : new BadParameter(property.Name, $"is not a list parameter; accepted: {string.Join(", ", RunFilter.Parameters.Order())}"));
+            // A parameter given twice, or as null, would widen the selection without a word (the later value won; a null
+            // status matched every run): an operation on many runs takes each parameter once, with a value.
+            if (pairs.ContainsKey(property.Name)) return (null, new BadParameter(property.Name, "is given more than once; give it once"));
             var value = property.Value;
             switch (value.ValueKind)
             {
                 case JsonValueKind.String: pairs[property.Name] = [value.GetString()]; break;
                 case JsonValueKind.Number: pairs[property.Name] = [value.GetRawText()]; break;
-                case JsonValueKind.Null: break;
                 case JsonValueKind.Array when property.Name == "status" && value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.String):
                     pairs[property.Name] = value.EnumerateArray().Select(v => v.GetString()).ToArray();
                     break;
