@@ -11,6 +11,11 @@ public static partial class IngestParser
         var body = JsonBody.Object(root, errors);
         if (body is null) return null;
         var worker = body.String("worker", 200, required: true);
+        if (worker is not null && WorkerName.Problem(worker) is { } problem)
+        {
+            body.Fail("worker", problem);
+            worker = null;
+        }
         var workflows = body.Strings("workflows", 100, 200);
         var lease = body.Count("leaseSeconds", ClaimRequest.MinLeaseSeconds, ClaimRequest.MaxLeaseSeconds);
         body.RejectUnknown();

@@ -151,6 +151,22 @@ public class WorkersApiTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
         Assert.Contains("1-200 characters", problem.GetProperty("errors").GetProperty("name")[0].GetString());
     }
 
+    /// A name that reads as another (a right-to-left override, a zero-width space) or holds a control character is
+    /// refused alike in the heartbeat's path and in a claim's `worker` (the path took U+202E the claim refused).
+    [Theory]
+    [InlineData("w\u202Ex")]
+    [InlineData("w\u200Bx")]
+    [InlineData("w\u001Bx")]
+    public async Task Heartbeat_And_Claim_DisguisedOrControlName_400(string name)
+    {
+        var beat = await Problem(await Ingest().PostAsJsonAsync($"/api/workers/{Uri.EscapeDataString(name)}/heartbeat", new { }));
+        var claim = await Problem(await Ingest().PostAsJsonAsync("/api/queue/claim", new { worker = name }));
+
+        Assert.Contains("invisible formatting characters", beat.GetProperty("errors").GetProperty("name")[0].GetString());
+        Assert.Contains("invisible formatting characters", claim.GetProperty("errors").GetProperty("worker")[0].GetString());
+        Assert.Null(await WorkerAsync(Ingest(), name));
+    }
+
     [Fact]
     public async Task Heartbeat_Name200Characters_Accepted()
     {

@@ -184,9 +184,10 @@ public sealed class WorkerBook(Database database, TimeProvider time)
 /// A worker's name: what `POST /api/workers/{name}/heartbeat` and a claim's `worker` accept.
 public static class WorkerName
 {
-    /// Null when the name is acceptable, else what is accepted.
+    /// Null when the name is acceptable, else what is accepted: the heartbeat's path and the claim's `worker` alike
+    /// (the path took a U+202E that the claim refused).
     public static string? Problem(string name) =>
-        name.Length is 0 or > WorkerBook.MaxNameLength || name.Any(char.IsControl)
-            ? $"accepts 1-{WorkerBook.MaxNameLength} characters without control characters"
+        name.Length is 0 or > WorkerBook.MaxNameLength || name.Any(char.IsControl) || Security.DisguisedText.Find(name) is not null
+            ? $"accepts 1-{WorkerBook.MaxNameLength} characters without control characters or invisible formatting characters (bidi controls such as U+202E, zero-width)"
             : null;
 }
