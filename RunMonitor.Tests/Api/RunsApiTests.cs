@@ -48,6 +48,8 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     [InlineData(null, "2026-11-20T10:03:10Z", "2026-11-20T10:03:10.000Z")]
     // Python's str(datetime) and SQL's text form: a space for the T, microseconds (kept to the millisecond), an offset.
     [InlineData("2026-11-20 10:00:05.123456", "2026-11-20 10:03:10.5+00:00", "2026-11-20T10:00:05.123Z")]
+    // Go's RFC3339Nano: nine digits of a second.
+    [InlineData("2026-11-20T10:00:05.123456789Z", "2026-11-20T12:03:10.999999999+02:00", "2026-11-20T10:00:05.123Z")]
     public async Task Create_BackfillWithoutCreatedAt_IsDatedByItsStart(string? startedAt, string completedAt, string created)
     {
         var response = await _client.PostAsJsonAsync("/api/runs", new { workflowName = "late-report", status = "completed", startedAt, completedAt });

@@ -38,7 +38,18 @@ public static class DbTime
             "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm:ss.FFFFFFF",
             "yyyy-MM-dd HH:mmK", "yyyy-MM-dd HH:mm:ssK", "yyyy-MM-dd HH:mm:ss.FFFFFFFK",
         ];
-        return DateTimeOffset.TryParseExact(text, formats, CultureInfo.InvariantCulture,
+        return DateTimeOffset.TryParseExact(SevenFractionDigits(text), formats, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+    }
+
+    /// Go's RFC3339Nano and others write nine digits of a second; .NET reads seven at most. The digits past seven
+    /// (below 100 ns) are dropped: the store keeps milliseconds.
+    private static string SevenFractionDigits(string text)
+    {
+        var dot = text.IndexOf('.');
+        if (dot < 0) return text;
+        var end = dot + 1;
+        while (end < text.Length && char.IsAsciiDigit(text[end])) end++;
+        return end - dot - 1 > 7 ? string.Concat(text.AsSpan(0, dot + 8), text.AsSpan(end)) : text;
     }
 }
