@@ -120,9 +120,8 @@ public static partial class IngestParser
                         if (reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String && StorableString(ref reader) is null) return null;
                     }
                     if (reader.TokenType != JsonTokenType.EndObject) return null;
-                    var raw = Encoding.UTF8.GetString(line.Span[start..(int)reader.BytesConsumed]);
-                    if (raw.Length > MaxLogFieldsBytes) return null;
-                    fields = raw;
+                    if ((int)reader.BytesConsumed - start > MaxLogFieldsBytes) return null;
+                    fields = Encoding.UTF8.GetString(line.Span[start..(int)reader.BytesConsumed]);
                 }
                 else return null;
             }

@@ -193,9 +193,14 @@ public sealed class JsonBody
     {
         if (!TryGet(name, out var value)) return null;
         var raw = value.GetRawText();
-        if (raw.Length > maxBytes) { Fail(name, $"must be at most {maxBytes:N0} bytes of JSON"); return null; }
+        if (OverBytes(raw, maxBytes)) { Fail(name, $"must be at most {maxBytes:N0} bytes of JSON"); return null; }
         return raw;
     }
+
+    /// Longer than `maxBytes` as stored (UTF-8), not in characters: a text of é's passed at twice the limit. The bytes
+    /// are counted only when they could matter (UTF-8 takes at most three bytes a UTF-16 character).
+    public static bool OverBytes(string text, int maxBytes) =>
+        text.Length > maxBytes || (text.Length > maxBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(text) > maxBytes);
 
     /// A JSON object, kept as its raw text; any other JSON value is refused. Null when absent or JSON null.
     public string? RawJsonObject(string name, int maxBytes = 1024 * 1024)

@@ -101,6 +101,24 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
         Assert.Empty(lines);
     }
 
+    /// The 64 KB of a line's fields are bytes as stored: 40,000 é's are 80,000 bytes of UTF-8 in 40,000 characters,
+    /// and passed as a JSON array and as NDJSON (the fast path) alike.
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/x-ndjson")]
+    public async Task Post_FieldsOver64KBytesInFewerCharacters_400(string contentType)
+    {
+        var id = await RunAsync("logs-wide-fields-" + contentType.Length);
+        var line = "{\"message\":\"x\",\"fields\":{\"t\":\"" + new string('é', 40_000) + "\"}}";
+        var body = contentType == "application/json" ? "[" + line + "]" : line + "\n";
+
+        var response = await _client.PostAsync($"/api/runs/{id}/logs", new StringContent(body, new System.Net.Http.Headers.MediaTypeHeaderValue(contentType) { CharSet = "utf-8" }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("65,536 bytes", (await response.JsonAsync()).GetProperty("errors").GetProperty("line 1.fields")[0].GetString());
+        Assert.Empty(await ItemsAsync($"/api/runs/{id}/logs"));
+    }
+
     [Fact]
     public async Task Post_StepLineNamingAnotherStep_400()
     {

@@ -34,7 +34,7 @@ public static class EditedInput
     public static (RetryRequest? Request, BadParameter? Error) Apply(RetryRequest request, string? submitted, string? oldPayload)
     {
         if (submitted is null) return (request, null);
-        if (submitted.Length > JsonBody.MaxRawJson)
+        if (JsonBody.OverBytes(submitted, JsonBody.MaxRawJson))
             return (null, new BadParameter(Field, $"must be at most {JsonBody.MaxRawJson:N0} bytes of JSON"));
         if (!StorableText.IsStorable(submitted)) return (null, new BadParameter(Field, StorableText.Rule));
         if (string.IsNullOrWhiteSpace(submitted))
