@@ -59,6 +59,20 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
         Assert.Equal(DateTimeOffset.Parse(created, System.Globalization.CultureInfo.InvariantCulture), run.GetProperty("createdAt").GetDateTimeOffset());
     }
 
+    [Theory]
+    [InlineData("POST")]
+    [InlineData("PATCH")]
+    public async Task CompletedBeforeStarted_Answers400NamingCompletedAt(string method)
+    {
+        var times = new { status = "completed", startedAt = "2026-01-02T00:00:00Z", completedAt = "2026-01-01T00:00:00Z" };
+        var response = method == "POST"
+            ? await _client.PostAsJsonAsync("/api/runs", new { workflowName = "ends-first", times.status, times.startedAt, times.completedAt })
+            : await _client.PatchJsonAsync($"/api/runs/{(await _client.CreateRunAsync(new { workflowName = "ends-first" })).GetProperty("id").GetString()}", times);
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        Assert.Equal("must not be before startedAt", problem.GetProperty("errors").GetProperty("completedAt")[0].GetString());
+    }
+
     [Fact]
     public async Task Create_StartedInTheFuture_IsCreatedNow()
     {

@@ -83,6 +83,8 @@ public static partial class IngestParser
         var status = body.Status("status", RunStatus.Normalize, RunStatus.AcceptedWords);
         var startedAt = body.Time("startedAt");
         var completedAt = body.Time("completedAt");
+        // As a step's: an end before the start was stored with its duration made 0.
+        if (startedAt is { } s && completedAt is { } c && c < s) body.Fail("completedAt", "must not be before startedAt");
         var errorGiven = body.Has("error");
         RunErrorInfo? error = null;
         if (body.Child("error") is { } e)
