@@ -77,11 +77,33 @@ public static class LogsApi
                     await writer.WriteAsync(']');
                 }
                 await writer.WriteAsync(' ');
-                await writer.WriteAsync(line.Message);
+                await WriteMessageAsync(writer, line.Message);
                 if (line.Cut is { } bytes) await writer.WriteAsync($" [cut: {bytes:N0} bytes]");
                 await writer.WriteAsync('\n');
             }
         }
+    }
+
+    /// A message as one entry of the text: its later lines indented (so none can pass for an entry of its own, with a
+    /// time and a level of its choosing), other control characters written as `\xHH` (a terminal that shows the file
+    /// runs no escape sequence of it).
+    private static async Task WriteMessageAsync(TextWriter writer, string message)
+    {
+        var start = 0;
+        for (var i = 0; i < message.Length; i++)
+        {
+            var c = message[i];
+            if (c == '\t' || (c >= ' ' && c != '\u007F' && c is < '\u0080' or > '\u009F')) continue;
+            await writer.WriteAsync(message.AsMemory(start, i - start));
+            if (c is '\n' or '\r')
+            {
+                if (c == '\r' && i + 1 < message.Length && message[i + 1] == '\n') i++;
+                await writer.WriteAsync("\n    ");
+            }
+            else await writer.WriteAsync($"\\x{(int)c:X2}");
+            start = i + 1;
+        }
+        await writer.WriteAsync(message.AsMemory(start));
     }
 
     /// `{items: [{seq, ts, level, step, message, fields, cut}], next, earlier, lines, dropped}`, written straight

@@ -288,6 +288,23 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
         Assert.Equal("2026-11-21T08:00:01.500Z error [render] bad thing\n", errorsOnly);
     }
 
+    /// A message's own line breaks cannot forge entries (each later line is indented under its entry), and its other
+    /// control characters, a terminal's escape sequences among them, are written as `\xHH`.
+    [Fact]
+    public async Task Text_MessageWithLineBreaksAndEscapes_StaysOneEntry()
+    {
+        var id = await RunAsync("logs-text-forged");
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new object[]
+        {
+            new { message = "Traceback:\n  at x\r\n2026-11-21T09:00:00.000Z info all is well\u001b[31m red\u0007", ts = "2026-11-21T08:00:00Z" },
+        });
+
+        var text = await _client.GetStringAsync($"/api/runs/{id}/logs.txt");
+
+        Assert.Equal("2026-11-21T08:00:00.000Z info Traceback:\n      at x\n    2026-11-21T09:00:00.000Z info all is well\\x1B[31m red\\x07\n", text);
+        Assert.Single(text.Split('\n'), l => l.StartsWith("2026", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Text_ManyLines_AllStreamed()
     {
