@@ -45,6 +45,8 @@ public static class LineBody
             return (null, RunsApi.BodyRefused(e));
         }
 
+        // A byte order mark before the first line, as Windows tools write one (POST /api/runs took it; these were a 400).
+        if (body.AsSpan().StartsWith(Encoding.UTF8.Preamble)) body = body[Encoding.UTF8.Preamble.Length..];
         var text = body.AsSpan();
         var start = 0;
         while (start < text.Length && text[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
