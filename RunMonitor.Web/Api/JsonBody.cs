@@ -97,7 +97,8 @@ public sealed class JsonBody
     /// taking either would drop the other without a word.
     /// The names seen are kept in a pooled array, looked through in turn: an object holds a few dozen at most, and a
     /// set a body cost a create more than the whole check (docs/PERFORMANCE.md, "Fields given twice").
-    public void RejectUnknown()
+    /// `accepted`: what the body takes, said after "is not a known field" (the bulk request names its fields).
+    public void RejectUnknown(string? accepted = null)
     {
         var seen = System.Buffers.ArrayPool<string>.Shared.Rent(32);
         var count = 0;
@@ -106,7 +107,7 @@ public sealed class JsonBody
             foreach (var property in _root.EnumerateObject())
             {
                 var name = property.Name;
-                if (!_read.Contains(name)) Fail(name, "is not a known field");
+                if (!_read.Contains(name)) Fail(name, accepted is null ? "is not a known field" : "is not a known field; " + accepted);
                 else if (System.Array.IndexOf(seen, name, 0, count) >= 0) Fail(name, "is given more than once; give it once");
                 else
                 {

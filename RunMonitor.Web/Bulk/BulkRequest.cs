@@ -22,7 +22,7 @@ public static class BulkRequestParser
     public static (BulkRequest? Request, IResult? Problem) Parse(JsonElement root, Caller caller)
     {
         var errors = new Dictionary<string, List<string>>();
-        var body = JsonBody.Object(root, errors);
+        var body = JsonBody.Object(root, errors, known: ["filter"]);
         if (body is null) return (null, Problems.Validation(errors));
         var action = body.String("action", 40, required: true);
         if (action is not null && !BulkActions.All.Contains(action))
@@ -31,15 +31,8 @@ public static class BulkRequestParser
         var ids = body.Strings("ids", BulkSelection.MaxIds, 200);
         var dryRun = body.Bool("dryRun") ?? false;
         var expected = body.Count("expectedCount");
-        var known = new HashSet<string>(StringComparer.Ordinal) { "action", "filter", "ids", "dryRun", "expectedCount" };
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var property in root.EnumerateObject())
-        {
-            if (!known.Contains(property.Name))
-                body.Fail(property.Name, "is not a known field; a bulk request takes action, filter or ids, dryRun and expectedCount");
-            // The second value won before: `"dryRun": true, …, "dryRun": false` started the operation.
-            else if (!seen.Add(property.Name)) body.Fail(property.Name, "is given more than once; give it once");
-        }
+        // A field given twice too: the later value won before (`"dryRun": true, …, "dryRun": false` started the operation).
+        body.RejectUnknown("a bulk request takes action, filter or ids, dryRun and expectedCount");
         var idsGiven = root.TryGetProperty("ids", out var idsElement) && idsElement.ValueKind != JsonValueKind.Null;
         if (hasFilter == idsGiven)
             body.Fail(hasFilter ? "ids" : "filter", "give exactly one of filter (the list's parameters) and ids (at most 1,000 run ids)");
