@@ -16,6 +16,9 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
 {
     public static readonly IReadOnlyList<int> Windows = [7, 30];
 
+    /// A rule's state or an event's, as a badge: firing in the failed colour, anything else (ok, resolved) in the completed.
+    public static string AlertBadge(string state) => state == AlertState.Firing ? "badge-failed" : "badge-completed";
+
     public int Days { get; private set; } = 7;
     public DateTimeOffset Now { get; private set; }
     public DateOnly FirstDay { get; private set; }
