@@ -29,14 +29,11 @@ public sealed class PostgresSchemaTests : IDisposable
         return connection;
     }
 
-    // What the triggers keep (rows counted down to 0 stay, as in SQLite) against a fresh GROUP BY over runs:
-    // the same comparisons DerivedTablesTests makes through the app.
+    // What the triggers keep (rows counted down to 0 stay, as in SQLite), compared against a fresh GROUP BY over runs
+    // as DerivedTablesTests compares them through the app (DerivedTablesTests.PostgresTables).
     private const string CountsKept = DerivedTablesTests.CountsKept;
-    private const string CountsTrue = DerivedTablesTests.CountsTrue;
     private const string RollupsKept = DerivedTablesTests.RollupsKeptPostgres;
-    private const string RollupsTrue = DerivedTablesTests.RollupsTruePostgres;
     private const string DailyKept = DerivedTablesTests.DailyKeptPostgres;
-    private const string DailyTrue = DerivedTablesTests.DailyTruePostgres;
 
     private static async Task<List<string>> RowsAsync(NpgsqlConnection connection, string sql) =>
         (await connection.QueryAsync(sql)).Select(r => string.Join('|', ((IDictionary<string, object?>)r).Values)).ToList();
@@ -44,7 +41,7 @@ public sealed class PostgresSchemaTests : IDisposable
     private async Task AssertConsistentAsync(string when)
     {
         await using var connection = Open();
-        foreach (var (kept, truth, what) in new[] { (CountsKept, CountsTrue, "run_counts"), (RollupsKept, RollupsTrue, "run_rollups"), (DailyKept, DailyTrue, "run_daily") })
+        foreach (var (kept, truth, what) in DerivedTablesTests.PostgresTables)
         {
             var b = await DerivedRows.ReadAsync(connection, truth);
             Assert.True(b.Count > 0, $"{when}: no runs to compare");

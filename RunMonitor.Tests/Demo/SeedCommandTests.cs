@@ -37,12 +37,7 @@ public sealed class SeedCommandTests : IDisposable
 
     private static async Task AssertDerivedEqualRunsAsync(SqliteConnection connection)
     {
-        foreach (var (kept, truth, what) in new[]
-                 {
-                     (DerivedTablesTests.CountsKept, DerivedTablesTests.CountsTrue, "run_counts"),
-                     (DerivedTablesTests.RollupsKept, DerivedTablesTests.RollupsTrue, "run_rollups"),
-                     (DerivedTablesTests.DailyKept, DerivedTablesTests.DailyTrue, "run_daily"),
-                 })
+        foreach (var (kept, truth, what) in DerivedTablesTests.SqliteTables)
             DerivedRows.AssertSame(await DerivedRows.ReadAsync(connection, kept), await DerivedRows.ReadAsync(connection, truth), what);
         var name = await connection.ExecuteScalarAsync<string>("SELECT name FROM runs WHERE name LIKE 'Digest%' LIMIT 1");
         Assert.NotNull(name);
