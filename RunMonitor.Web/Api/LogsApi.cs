@@ -93,7 +93,7 @@ public static class LogsApi
         for (var i = 0; i < message.Length; i++)
         {
             var c = message[i];
-            if (c == '\t' || (c >= ' ' && c != '\u007F' && c is < '\u0080' or > '\u009F')) continue;
+            if (c == '\t' || !char.IsControl(c)) continue;
             await writer.WriteAsync(message.AsMemory(start, i - start));
             if (c is '\n' or '\r')
             {
