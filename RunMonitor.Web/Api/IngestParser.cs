@@ -78,13 +78,18 @@ public static partial class IngestParser
         return errors.Count > 0 ? null : patch;
     }
 
+    /// A run's or a step's end given before its start in the same body: refused, not stored with its duration made 0.
+    private static void EndNotBeforeStart(JsonBody body, DateTimeOffset? startedAt, DateTimeOffset? completedAt, string endField)
+    {
+        if (startedAt is { } s && completedAt is { } c && c < s) body.Fail(endField, "must not be before startedAt");
+    }
+
     private static RunPatch ReadPatch(JsonBody body)
     {
         var status = body.Status("status", RunStatus.Normalize, RunStatus.AcceptedWords);
         var startedAt = body.Time("startedAt");
         var completedAt = body.Time("completedAt");
-        // As a step's: an end before the start was stored with its duration made 0.
-        if (startedAt is { } s && completedAt is { } c && c < s) body.Fail("completedAt", "must not be before startedAt");
+        EndNotBeforeStart(body, startedAt, completedAt, "completedAt");
         var errorGiven = body.Has("error");
         RunErrorInfo? error = null;
         if (body.Child("error") is { } e)
@@ -164,7 +169,7 @@ public static partial class IngestParser
             e.RejectUnknown();
         }
         body.RejectUnknown();
-        if (startedAt is { } s && completedAt is { } c && c < s) body.Fail(body.Has("endedAt") ? "endedAt" : "completedAt", "must not be before startedAt");
+        EndNotBeforeStart(body, startedAt, completedAt, body.Has("endedAt") ? "endedAt" : "completedAt");
         if (errors.Count > 0) return null;
         return new StepUpsert
         {
