@@ -203,7 +203,9 @@ public class OmeercsRecordsTests(RunMonitorFactory factory) : IClassFixture<RunM
         { new { error = new { details = new[] { 1 } } }, "error.details" },
         { new { error = new { attempt = 0 } }, "error.attempt" },
         { new { error = new { code = "E", hint = "unknown" } }, "error.hint" },
-        { new { id = "uuid-of-the-row" }, "id" },
+        { new { id = 5 }, "id" },
+        { new { runId = "another-run" }, "runId" },
+        { new { createdAt = "when it began" }, "createdAt" },
         { new { stepId = "another-step" }, "stepId" },
     };
 

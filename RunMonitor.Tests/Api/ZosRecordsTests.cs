@@ -4,8 +4,10 @@ using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Tests.Api;
 
-/// The app with Zos's own Story 5.8 sample runs reported as Zos stores them (`layer_runs`): five runs over six
-/// days, one partial with a target's error, one failed with an error whose topic and node are null.
+/// The app with Zos's own Story 5.8 sample runs reported as Zos stores them: each a `layer_runs` record as its
+/// pydantic `LayerRun` dumps it (`model_dump(mode="json")`: snake_case columns, metrics and usage flat on the run,
+/// microseconds), posted as it is. Five runs over six days, one partial with a target's error, one failed with an
+/// error whose topic and node are null.
 public class ZosFactory : RunMonitorFactory, IAsyncLifetime
 {
     public ZosFactory() : this(TestStore.Sqlite) { }
@@ -19,37 +21,38 @@ public class ZosFactory : RunMonitorFactory, IAsyncLifetime
         var client = CreateClient();
         var now = Clock.GetUtcNow();
         async Task Add(string key, string layer, string hash, DateTimeOffset started, DateTimeOffset completed, string status,
-            object metrics, object usage, object[]? errors)
+            (int Matched, int Processed, int Skipped, int Insights) targets, string profile, (string Provider, string Model, int In, int Out, double Cost)? usage,
+            object[]? errors)
         {
             var id = $"zos-{key}";
-            await client.CreateRunAsync(new
+            await client.CreateRunAsync(new Dictionary<string, object?>
             {
-                id, workflowName = layer, layerHash = hash, status, createdAt = started, startedAt = started, completedAt = completed,
-                metrics, usage, errors,
+                ["id"] = id, ["layer_name"] = layer, ["layer_hash"] = hash,
+                ["started_at"] = ZosTime(started), ["completed_at"] = ZosTime(completed), ["status"] = status,
+                ["targets_matched"] = targets.Matched, ["targets_processed"] = targets.Processed, ["targets_skipped"] = targets.Skipped,
+                ["insights_created"] = targets.Insights,
+                ["model_profile"] = profile, ["model_provider"] = usage?.Provider, ["model_name"] = usage?.Model,
+                ["tokens_input"] = usage?.In, ["tokens_output"] = usage?.Out, ["tokens_total"] = usage is { } u ? u.In + u.Out : null,
+                ["estimated_cost_usd"] = usage?.Cost, ["errors"] = errors,
             });
             Ids[key] = id;
         }
         await Add("success", "nightly-user-reflection", "abc123", now.AddHours(-2), now.AddHours(-2).AddMinutes(3), "success",
-            new { targetsMatched = 10, targetsProcessed = 10, targetsSkipped = 0, insightsCreated = 8 },
-            new { profile = "moderate", provider = "anthropic", model = "claude-sonnet-4-20250514", tokensInput = 10000, tokensOutput = 5000, costUsd = 0.045 },
-            null);
+            (10, 10, 0, 8), "moderate", ("anthropic", "claude-sonnet-4-20250514", 10000, 5000, 0.045), null);
         await Add("partial", "nightly-user-reflection", "abc123", now.AddDays(-1).AddHours(-2), now.AddDays(-1).AddHours(-2).AddMinutes(5), "partial",
-            new { targetsMatched = 10, targetsProcessed = 8, targetsSkipped = 2, insightsCreated = 6 },
-            new { profile = "moderate", provider = "anthropic", model = "claude-sonnet-4-20250514", tokensInput = 8000, tokensOutput = 4000, costUsd = 0.036 },
+            (10, 8, 2, 6), "moderate", ("anthropic", "claude-sonnet-4-20250514", 8000, 4000, 0.036),
             [new { topic = "server:123:user:456", error = "Timeout", node = "llm_call" }]);
         await Add("weekly", "weekly-self-reflection", "def456", now.AddDays(-3), now.AddDays(-3).AddMinutes(5), "success",
-            new { targetsMatched = 1, targetsProcessed = 1, targetsSkipped = 0, insightsCreated = 1 },
-            new { profile = "complex", provider = "anthropic", model = "claude-opus-4-20250514", tokensInput = 5000, tokensOutput = 2000, costUsd = 0.15 },
-            null);
+            (1, 1, 0, 1), "complex", ("anthropic", "claude-opus-4-20250514", 5000, 2000, 0.15), null);
         await Add("dry", "nightly-user-reflection", "abc123", now.AddDays(-5), now.AddDays(-5).AddMinutes(1), "dry",
-            new { targetsMatched = 5, targetsProcessed = 5, targetsSkipped = 0, insightsCreated = 0 },
-            new { profile = "moderate", provider = (string?)null, model = (string?)null, tokensInput = (int?)null, tokensOutput = (int?)null, costUsd = (double?)null },
-            null);
+            (5, 5, 0, 0), "moderate", null, null);
         await Add("failed", "nightly-user-reflection", "abc123", now.AddDays(-6), now.AddDays(-6).AddSeconds(30), "failed",
-            new { targetsMatched = 10, targetsProcessed = 0, targetsSkipped = 10, insightsCreated = 0 },
-            new { profile = "moderate", provider = (string?)null, model = (string?)null, tokensInput = (int?)null, tokensOutput = (int?)null, costUsd = (double?)null },
+            (10, 0, 10, 0), "moderate", null,
             [new { topic = (string?)null, error = "Database connection failed", node = (string?)null }]);
     }
+
+    /// A time as pydantic writes an aware UTC datetime: microseconds, and `Z`.
+    public static string ZosTime(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     Task IAsyncLifetime.DisposeAsync() => Task.CompletedTask;
 }

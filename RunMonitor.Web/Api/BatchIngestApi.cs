@@ -78,7 +78,7 @@ public static class BatchIngestApi
                 var stepRunId = RunId(line.Value, "runId", errors);
                 var stepId = RunId(line.Value, "stepId", errors);
                 if (stepId is null) return null;
-                var step = IngestParser.ParseStep(line.Value, errors, stepId, EventKeys);
+                var step = IngestParser.ParseStep(line.Value, errors, stepRunId ?? "", stepId, EventKeys);
                 return step is null || stepRunId is null ? null : new BatchStep(line.Number, stepRunId, stepId, step);
             case "log":
                 var logRunId = RunId(line.Value, "runId", errors);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using RunMonitor.Web.Runs;
@@ -28,11 +29,11 @@ public static partial class IngestParser
         if (id is not null && ReservedRunIds.Contains(id))
             body.Fail("id", $"'{id}' names a page of the dashboard (/ui/runs/{id.ToLowerInvariant()}); choose another id");
         var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), "1-64 of a-z, 0-9, _ and -");
-        var workflow = body.String("workflowName", 200, required: true);
+        var workflow = body.String(body.Alias("workflowName", "layer_name"), 200, required: true);
         var name = body.String("name", NameLength);
         var dryRun = body.Bool("dryRun");
         var payload = body.RawJson("triggerPayload");
-        var layerHash = body.String("layerHash", 200);
+        var layerHash = body.String(body.Alias("layerHash", "layer_hash"), 200);
         var workflowVersion = body.String("workflowVersion", 50);
         var triggerType = body.String("triggerType", 40);
         if (triggerType is not null && triggerType is not ("initial" or "update"))
@@ -84,12 +85,21 @@ public static partial class IngestParser
         if (startedAt is { } s && completedAt is { } c && c < s) body.Fail(endField, "must not be before startedAt");
     }
 
+    /// A PATCH's fields, and the tail of a create's. Zos's `layer_runs` record names them as its columns do: `started_at`,
+    /// `completed_at`, and the metrics and usage as columns of the run (`targets_matched`, `model_name`, …), where this
+    /// API nests them; each is read in its field's place, and both names of one field given is refused.
     private static RunPatch ReadPatch(JsonBody body)
     {
         var status = body.Status("status", RunStatus.Normalize, RunStatus.AcceptedWords);
-        var startedAt = body.Time("startedAt");
-        var completedAt = body.Time("completedAt");
-        EndNotBeforeStart(body, startedAt, completedAt, "completedAt");
+        var startedAt = body.Time(body.Alias("startedAt", "started_at"));
+        var endField = body.Alias("completedAt", "completed_at");
+        var completedAt = body.Time(endField);
+        EndNotBeforeStart(body, startedAt, completedAt, endField);
+        // omeercs's Run keeps its duration; given, it is the run's (as a step's is), else it comes from the two times.
+        var durationMs = body.Count("durationMs");
+        // omeercs's entity says when it last changed: checked as a time, not kept. RunMonitor dates each change itself
+        // (the run's activity), as it receives it.
+        body.Time("updatedAt");
         var errorGiven = body.Has("error");
         RunErrorInfo? error = null;
         if (body.Child("error") is { } e)
@@ -111,42 +121,95 @@ public static partial class IngestParser
                 if (message is not null) errorsList.Add(new ErrorEntry(topic, message, node));
             }
         }
-        RunMetrics? metrics = null;
-        if (body.Child("metrics") is { } m)
+        var m = body.Child("metrics");
+        var flatMetrics = false;
+        long? Metric(string name, string column)
         {
-            metrics = new RunMetrics(m.Count("targetsMatched"), m.Count("targetsProcessed"), m.Count("targetsSkipped"), m.Count("insightsCreated"));
-            m.RejectUnknown();
+            var (from, field) = Column(body, m, "metrics", name, column, ref flatMetrics);
+            return from?.Count(field);
         }
-        RunUsage? usage = null;
-        if (body.Child("usage") is { } u)
+        var (matched, processed, skipped, insights) = (Metric("targetsMatched", "targets_matched"), Metric("targetsProcessed", "targets_processed"),
+            Metric("targetsSkipped", "targets_skipped"), Metric("insightsCreated", "insights_created"));
+        var metrics = m is null && !flatMetrics ? null : new RunMetrics(matched, processed, skipped, insights);
+        m?.RejectUnknown();
+
+        var u = body.Child("usage");
+        var flatUsage = false;
+        string? Text(string name, string column)
         {
-            usage = new RunUsage(u.String("profile", 200), u.String("provider", 200), u.String("model", 200),
-                u.Count("tokensInput"), u.Count("tokensOutput"), u.Money("costUsd"));
-            u.RejectUnknown();
+            var (from, field) = Column(body, u, "usage", name, column, ref flatUsage);
+            return from?.String(field, 200);
         }
+        long? Tokens(string name, string column)
+        {
+            var (from, field) = Column(body, u, "usage", name, column, ref flatUsage);
+            return from?.Count(field);
+        }
+        var (profile, provider, model) = (Text("profile", "model_profile"), Text("provider", "model_provider"), Text("model", "model_name"));
+        var (tokensIn, tokensOut) = (Tokens("tokensInput", "tokens_input"), Tokens("tokensOutput", "tokens_output"));
+        var (costFrom, costField) = Column(body, u, "usage", "costUsd", "estimated_cost_usd", ref flatUsage);
+        var cost = costFrom?.Money(costField);
+        // Zos keeps the sum of the two as a column too: RunMonitor keeps the two and shows their sum, so the sum is
+        // checked against them, not kept.
+        if (body.HasSnakeCaseNames && body.Has("tokens_total"))
+        {
+            flatUsage = true;
+            if (body.Count("tokens_total") is { } total)
+            {
+                if (tokensIn is null && tokensOut is null)
+                    body.Fail("tokens_total", "is kept as tokens_input + tokens_output; give those two");
+                else if ((tokensIn ?? 0) + (tokensOut ?? 0) is var sum && sum != total)
+                    body.Fail("tokens_total", string.Create(CultureInfo.InvariantCulture,
+                        $"is {total:N0} but tokens_input + tokens_output is {sum:N0}; it is kept as their sum, so they must agree"));
+            }
+        }
+        var usage = u is null && !flatUsage ? null : new RunUsage(profile, provider, model, tokensIn, tokensOut, cost);
+        u?.RejectUnknown();
         var context = body.RawJson("context");
         return new RunPatch
         {
             Status = status, StartedAt = startedAt, CompletedAt = completedAt, ErrorGiven = errorGiven, Error = error,
-            Errors = errorsList, Metrics = metrics, Usage = usage, Context = context,
+            Errors = errorsList, Metrics = metrics, Usage = usage, Context = context, DurationMs = durationMs,
         };
     }
 
-    /// `stepId` is the step the URL names: an omeercs RunStep carries it in its body too, and may, if it agrees.
-    public static StepUpsert? ParseStep(JsonElement root, Dictionary<string, List<string>> errors, string stepId, IReadOnlyList<string>? known = null)
+    /// Where one metric or usage field is read: Zos's column of the run (`column`) when the body gives it, else the
+    /// field of the nested object (`metrics`, `usage`; none when that is absent). `flat` is set when the column is given.
+    private static (JsonBody? From, string Field) Column(JsonBody body, JsonBody? nested, string parent, string name, string column, ref bool flat)
+    {
+        if (!body.HasSnakeCaseNames || !body.Has(column)) return (nested, name);
+        flat = true;
+        if (nested is not null && nested.Has(name))
+        {
+            nested.Taken(name);
+            body.Fail(column, $"is another name for {parent}.{name}; give one of them");
+        }
+        return (body, column);
+    }
+
+    /// `runId` and `stepId` are the run and step the URL names (a batch line's own fields): an omeercs RunStep carries
+    /// them in its body too, and may, if they agree. Its other bookkeeping (its row's `id`, `tenantId`, `createdAt`,
+    /// `updatedAt`) is checked, not kept: the tenant must be the run's (`StepUpsert.TenantId`), the rest says nothing
+    /// a step here is found or dated by.
+    public static StepUpsert? ParseStep(JsonElement root, Dictionary<string, List<string>> errors, string runId, string stepId,
+        IReadOnlyList<string>? known = null)
     {
         var body = JsonBody.Object(root, errors, known: known);
         if (body is null) return null;
         if (body.String("stepId", 128) is { } named && named != stepId)
             body.Fail("stepId", $"is '{named}' but the URL names step '{stepId}'; leave it out or make them agree");
+        if (known?.Contains("runId") != true && body.String("runId", 128) is { } namedRun && namedRun != runId)
+            body.Fail("runId", $"is '{namedRun}' but the URL names run '{runId}'; leave it out or make them agree");
+        var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), "1-64 of a-z, 0-9, _ and -");
+        body.String("id", 128);
+        body.Time("createdAt");
+        body.Time("updatedAt");
         var skillId = body.String("skillId", 200);
         var status = body.Status("status", StepStatus.Normalize, StepStatus.AcceptedWords);
         var startedAt = body.Time("startedAt");
-        var completedAt = body.Time("completedAt");
         // omeercs's RunStep says endedAt; one of the two names, never both.
-        var endedAt = body.Time("endedAt");
-        if (body.Has("endedAt") && body.Has("completedAt")) body.Fail("endedAt", "is another name for completedAt; give one of them");
-        else completedAt ??= endedAt;
+        var endField = body.Alias("completedAt", "endedAt");
+        var completedAt = body.Time(endField);
         var inputHash = body.String("inputHash", 128);
         var outputArtifactIds = body.StringsJson("outputArtifactIds", 100, 200);
         var durationMs = body.Count("durationMs");
@@ -169,11 +232,11 @@ public static partial class IngestParser
             e.RejectUnknown();
         }
         body.RejectUnknown();
-        EndNotBeforeStart(body, startedAt, completedAt, body.Has("endedAt") ? "endedAt" : "completedAt");
+        EndNotBeforeStart(body, startedAt, completedAt, endField);
         if (errors.Count > 0) return null;
         return new StepUpsert
         {
-            SkillId = skillId, Status = status, StartedAt = startedAt, CompletedAt = completedAt, DurationMs = durationMs,
+            TenantId = tenant, SkillId = skillId, Status = status, StartedAt = startedAt, CompletedAt = completedAt, DurationMs = durationMs,
             CacheHit = cacheHit, Attempt = attempt, Input = input, Output = output,
             InputHash = inputHash, OutputArtifactIds = outputArtifactIds,
             ErrorGiven = errorGiven, ErrorMessage = message, ErrorStack = stack, ErrorCode = code, ErrorAttempt = errorAttempt,

@@ -86,11 +86,48 @@ public sealed class JsonBody
 
     public bool Has(string name) => _root.TryGetProperty(name, out _);
 
+    /// Which of two names of one field to read: `alias`, the name an engine's own record gives it (Zos's `started_at`
+    /// for `startedAt`, omeercs's `endedAt` for a step's `completedAt`), when only it is given; otherwise `name`. Both
+    /// given is refused, naming the alias: taking either would drop the other without a word.
+    public string Alias(string name, string alias)
+    {
+        if ((alias.Contains('_') && !HasSnakeCaseNames) || !Has(alias)) return name;
+        if (!Has(name)) return alias;
+        _read.Add(alias);
+        Fail(alias, $"is another name for {_prefix}{name}; give one of them");
+        return name;
+    }
+
+    private int _snakeCase; // 0: not looked at yet, 1: no name with an underscore, 2: some
+
+    /// Whether any field's name has an underscore. The snake_case names of an engine's record (Zos's columns) are
+    /// looked for only then: a create's body names none, and each look is a walk through its fields.
+    public bool HasSnakeCaseNames
+    {
+        get
+        {
+            if (_snakeCase == 0)
+            {
+                _snakeCase = 1;
+                foreach (var property in _root.EnumerateObject())
+                {
+                    if (property.Name.Contains('_')) { _snakeCase = 2; break; }
+                }
+            }
+            return _snakeCase == 2;
+        }
+    }
+
+    /// Takes a field as read without reading its value: one checked elsewhere, or by another reader.
+    public void Taken(string name) => _read.Add(name);
+
     /// Present and not JSON null.
     private bool TryGet(string name, out JsonElement value)
     {
+        // Only a name the body gives is kept as read: `RejectUnknown` looks up no other, and the set stays small.
+        if (!_root.TryGetProperty(name, out value)) return false;
         _read.Add(name);
-        return _root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+        return value.ValueKind != JsonValueKind.Null;
     }
 
     /// Refuses a field no reader took, and a known one given twice: JSON leaves it open which of the two counts, and

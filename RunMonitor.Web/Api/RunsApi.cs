@@ -78,10 +78,10 @@ public static class RunsApi
         var (root, bad) = await ReadJsonAsync(http, ct);
         if (bad is not null) return bad;
         var errors = new Dictionary<string, List<string>>();
-        var request = IngestParser.ParseStep(root, errors, stepId);
+        var request = IngestParser.ParseStep(root, errors, id, stepId);
         if (request is null) return Problems.Validation(errors);
         var result = await service.UpsertStepAsync(RunTenant.Of(http), id, stepId, request, ct);
-        if (result.Outcome != WriteOutcome.Ok) return Problems.From(result.Outcome, result.Reason, id);
+        if (result.Outcome != WriteOutcome.Ok) return Problems.From(result, id);
         var run = await store.GetAsync(result.Value!.TenantId, id, ct);
         var steps = await store.GetStepsAsync(run!, ct);
         var index = steps.ToList().FindIndex(s => s.StepId == stepId);

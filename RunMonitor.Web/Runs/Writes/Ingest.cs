@@ -24,6 +24,8 @@ public sealed record RunPatch
     public RunMetrics? Metrics { get; init; }
     public RunUsage? Usage { get; init; }
     public string? Context { get; init; }
+    /// The engine's own measure (omeercs keeps one); without it a run's duration comes from its start and end.
+    public long? DurationMs { get; init; }
 }
 
 public sealed record NewRun
@@ -46,6 +48,8 @@ public sealed record NewRun
 /// A step report (PUT): every field optional; what is given replaces what was there.
 public sealed record StepUpsert
 {
+    /// The tenant an omeercs RunStep names: checked against its run's, never a way into another tenant.
+    public string? TenantId { get; init; }
     public string? SkillId { get; init; }
     public string? Status { get; init; }
     public DateTimeOffset? StartedAt { get; init; }

@@ -157,7 +157,9 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         // A run seen running starts now unless told otherwise; a backfilled finished run without a start stays without one.
         if (status == RunStatus.Running && startedAt is null) startedAt = DbTime.ToDb(now);
         if (RunStatus.IsTerminal(status) && completedAt is null) completedAt = DbTime.ToDb(now);
-        var duration = DbTime.Between(startedAt, completedAt);
+        // The engine's own measure when it gives one (omeercs does), kept until the times it was measured between change.
+        var duration = patch.DurationMs
+            ?? (run.DurationMs is not null && startedAt == run.StartedAt && completedAt == run.CompletedAt ? run.DurationMs : DbTime.Between(startedAt, completedAt));
 
         var updated = run with
         {
@@ -229,6 +231,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     internal async Task<WriteResult<StepRow>> UpsertStepInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
         RunRow run, string stepId, StepUpsert request, DateTimeOffset now, bool refreshCounts = true)
     {
+        if (request.TenantId is { } named && named != run.TenantId)
+            return WriteResult<StepRow>.Invalid("tenantId", $"is '{named}' but run '{run.Id}' belongs to tenant '{run.TenantId}'; leave it out or make them agree");
         var nowText = DbTime.ToDb(now);
         var existing = await RunRows.GetStepAsync(connection, tx, run, stepId)
             ?? new StepRow { TenantId = run.TenantId, RunId = run.Id, StepId = stepId, Seq = await RunWrites.NextStepSeqAsync(connection, tx, run) };

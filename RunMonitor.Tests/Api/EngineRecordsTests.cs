@@ -1,0 +1,216 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Tests.Security;
+
+namespace RunMonitor.Tests.Api;
+
+/// The two engines' records sent as they serialize them (laid out on lines here), through a tenant's ingest key: omeercs's
+/// TypeORM `Run` and `RunStep` entities (`JSON.stringify`: the base entity's `tenantId`, `createdAt`, `updatedAt`, its
+/// row ids, nulls for what is not set) and Zos's pydantic `LayerRun` (`model_dump_json`: snake_case, metrics and usage
+/// flat on the run). What carries something is stored; the bookkeeping that repeats what the store knows is checked.
+public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
+{
+    private readonly HttpClient _engine = factory.Bearer("alpha", "ingest");
+    private readonly HttpClient _viewer = factory.Bearer("alpha", "viewer");
+
+    private static string OmeercsRun(string id, string tenant = "alpha") => $$"""
+        {"tenantId":"{{tenant}}","createdAt":"2026-11-21T11:49:58.120Z","updatedAt":"2026-11-21T11:51:33.410Z","id":"{{id}}",
+         "workflowName":"campaign_generation","workflowVersion":"2.3.0","triggerType":"initial","triggerPayload":{"campaignId":"cmp_1"},
+         "status":"failed","baseRunId":null,
+         "error":{"code":"STEP_FAILED","message":"Step bgm_track failed","failedStepId":"bgm_track","timestamp":"2026-11-21T11:51:33.400Z"},
+         "context":null,"startedAt":"2026-11-21T11:50:00.000Z","completedAt":"2026-11-21T11:51:33.000Z","durationMs":93120}
+        """;
+
+    private static string OmeercsStep(string runId, string tenant = "alpha") => $$"""
+        {"tenantId":"{{tenant}}","createdAt":"2026-11-21T11:50:00.010Z","updatedAt":"2026-11-21T11:50:32.020Z",
+         "id":"9b2d7c1e-4f0a-4c3b-8e55-0a7d5e2f9c40","runId":"{{runId}}","stepId":"bgm_track","skillId":"audio.bgm","status":"failed",
+         "inputHash":"sha256:77b1","attempt":2,"outputArtifactIds":null,
+         "error":{"code":"PROVIDER_TIMEOUT","message":"audio provider timed out","attempt":2,"timestamp":"2026-11-21T11:50:32.000Z",
+                  "details":{"provider":"suno","timeoutMs":30000} },
+         "startedAt":"2026-11-21T11:50:02.000Z","endedAt":"2026-11-21T11:50:32.000Z","durationMs":30000,"cacheHit":false}
+        """;
+
+    private static string ZosLayerRun(string id, string tokensTotal = "12000") => $$"""
+        {"id":"{{id}}","layer_name":"nightly-user-reflection","layer_hash":"abc123",
+         "started_at":"2026-11-21T03:00:00.123456Z","completed_at":"2026-11-21T03:05:12.654321Z","status":"partial",
+         "targets_matched":10,"targets_processed":8,"targets_skipped":2,"insights_created":6,
+         "model_profile":"moderate","model_provider":"anthropic","model_name":"claude-sonnet-4-20250514",
+         "tokens_input":8000,"tokens_output":4000,"tokens_total":{{tokensTotal}},"estimated_cost_usd":0.036,
+         "errors":[{"topic":"server:123:user:456","error":"Timeout","node":"llm_call"}]}
+        """;
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonNode> ProblemAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+    }
+
+    [Fact]
+    public async Task Create_OmeercsRunEntity_StoredWithTheEnginesDuration()
+    {
+        var response = await _engine.PostAsync("/api/runs", Json(OmeercsRun("5f0c6a9e-3a57-4a6e-9a51-7d2f4b1f0c11")));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var run = await _viewer.GetJsonAsync("/api/runs/5f0c6a9e-3a57-4a6e-9a51-7d2f4b1f0c11");
+        Assert.Equal("alpha", (string?)run["tenantId"]);
+        Assert.Equal("failed", (string?)run["status"]);
+        Assert.Equal("2.3.0", (string?)run["workflowVersion"]);
+        Assert.Equal("STEP_FAILED", (string?)run["error"]!["code"]);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-21T11:49:58.120Z"), (DateTimeOffset)run["createdAt"]!);
+        // The engine's 93,120 ms, not the 93,000 between its two times.
+        Assert.Equal(93_120, (long)run["durationMs"]!);
+        var modal = await _viewer.GetDocumentAsync("/ui/runs/5f0c6a9e-3a57-4a6e-9a51-7d2f4b1f0c11");
+        Assert.Equal("1m 33s", modal.QuerySelectorAll(".metric-row").Single(r => r.QuerySelector(".metric-label").Text() == "Duration").Children.Last().Text());
+    }
+
+    [Fact]
+    public async Task PutStep_OmeercsRunStepEntity_StoredAndItsBookkeepingNotRefused()
+    {
+        const string id = "0d6c2a7b-9e41-4c1f-8a0e-3b5f7d9c1e22";
+        await _engine.PostAsync("/api/runs", Json(OmeercsRun(id)));
+
+        var response = await _engine.PutAsync($"/api/runs/{id}/steps/bgm_track", Json(OmeercsStep(id)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var step = (await _viewer.GetJsonAsync($"/api/runs/{id}/steps")).AsArray().Single()!;
+        Assert.Equal("bgm_track", (string?)step["stepId"]);
+        Assert.Equal("failed", (string?)step["status"]);
+        Assert.Equal(30_000, (long)step["durationMs"]!);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-21T11:50:32Z"), (DateTimeOffset)step["completedAt"]!);
+        Assert.Equal("suno", (string?)step["error"]!["details"]!["provider"]);
+    }
+
+    [Theory]
+    [InlineData("runId", "\"runId\":\"another-run\"", "is 'another-run' but the URL names run")]
+    [InlineData("tenantId", "\"tenantId\":\"beta\"", "is 'beta' but run")]
+    [InlineData("updatedAt", "\"updatedAt\":\"yesterday\"", "must be an ISO-8601 date-time")]
+    public async Task PutStep_OmeercsStepThatDisagrees_400NamingTheFieldAndNothingWritten(string field, string replacement, string message)
+    {
+        var id = $"disagree-{field}";
+        await _engine.PostAsync("/api/runs", Json(OmeercsRun(id)));
+        var body = OmeercsStep(id)
+            .Replace($"\"runId\":\"{id}\"", field == "runId" ? replacement : $"\"runId\":\"{id}\"")
+            .Replace("\"tenantId\":\"alpha\"", field == "tenantId" ? replacement : "\"tenantId\":\"alpha\"")
+            .Replace("\"updatedAt\":\"2026-11-21T11:50:32.020Z\"", field == "updatedAt" ? replacement : "\"updatedAt\":\"2026-11-21T11:50:32.020Z\"");
+
+        var problem = await ProblemAsync(await _engine.PutAsync($"/api/runs/{id}/steps/bgm_track", Json(body)));
+
+        Assert.StartsWith(message, (string?)problem["errors"]![field]![0]);
+        Assert.Empty((await _viewer.GetJsonAsync($"/api/runs/{id}/steps")).AsArray());
+    }
+
+    [Fact]
+    public async Task Batch_OmeercsEntitiesAsLines_Applied()
+    {
+        const string id = "7a1e5c3d-2b4f-4d6e-9c8a-1f0e3d5b7a99";
+        var lines = string.Join('\n',
+            "{\"type\":\"run\"," + OmeercsRun(id).Trim().ReplaceLineEndings("")[1..],
+            "{\"type\":\"step\"," + OmeercsStep(id).Trim().ReplaceLineEndings("")[1..]);
+
+        var response = await _engine.PostAsync("/api/ingest", new StringContent(lines, Encoding.UTF8, "application/x-ndjson"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = await _viewer.GetJsonAsync($"/api/runs/{id}");
+        Assert.Equal(93_120, (long)run["durationMs"]!);
+        Assert.Equal(1, (long)run["stepsTotal"]!);
+        Assert.Equal("PROVIDER_TIMEOUT", (string?)(await _viewer.GetJsonAsync($"/api/runs/{id}/steps")).AsArray().Single()!["error"]!["code"]);
+    }
+
+    [Fact]
+    public async Task Create_OmeercsRunOfAnotherTenant_403AndNotStored()
+    {
+        var response = await _engine.PostAsync("/api/runs", Json(OmeercsRun("elsewhere-1", tenant: "beta")));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.Bearer("beta", "viewer").GetAsync("/api/runs/elsewhere-1")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Patch_EnginesDuration_KeptUntilTheTimesChange()
+    {
+        await _engine.PostAsync("/api/runs", Json("""{"id":"dur-kept","workflowName":"w","status":"running","startedAt":"2026-11-21T11:00:00Z"}"""));
+
+        await _engine.PatchAsync("/api/runs/dur-kept", Json("""{"status":"completed","completedAt":"2026-11-21T11:00:10Z","durationMs":9500}"""));
+        var kept = await _viewer.GetJsonAsync("/api/runs/dur-kept");
+        await _engine.PatchAsync("/api/runs/dur-kept", Json("""{"context":{"note":"late"}}"""));
+        var afterContext = await _viewer.GetJsonAsync("/api/runs/dur-kept");
+
+        Assert.Equal(9_500, (long)kept["durationMs"]!);
+        Assert.Equal(9_500, (long)afterContext["durationMs"]!);
+    }
+
+    [Fact]
+    public async Task Create_ZosLayerRunAsDumped_StoredAndShown()
+    {
+        var response = await _engine.PostAsync("/api/runs", Json(ZosLayerRun("01JDX3Q5W8M2C7RZK4T9B6N1PA")));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var run = await _viewer.GetJsonAsync("/api/runs/01JDX3Q5W8M2C7RZK4T9B6N1PA");
+        Assert.Equal("nightly-user-reflection", (string?)run["workflowName"]);
+        Assert.Equal("abc123", (string?)run["layerHash"]);
+        Assert.Equal("partial", (string?)run["status"]);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-21T03:00:00.123Z"), (DateTimeOffset)run["startedAt"]!);
+        Assert.Equal(312_531, (long)run["durationMs"]!);
+        Assert.Equal(8, (long)run["metrics"]!["targetsProcessed"]!);
+        Assert.Equal(2, (long)run["metrics"]!["targetsSkipped"]!);
+        Assert.Equal("claude-sonnet-4-20250514", (string?)run["usage"]!["model"]);
+        Assert.Equal(4000, (long)run["usage"]!["tokensOutput"]!);
+        Assert.Equal(0.036, (double)run["usage"]!["costUsd"]!);
+        Assert.Equal("llm_call", (string?)run["errors"]![0]!["node"]);
+        var modal = await _viewer.GetDocumentAsync("/ui/runs/01JDX3Q5W8M2C7RZK4T9B6N1PA");
+        var metrics = modal.QuerySelectorAll(".metric-row").ToDictionary(r => r.QuerySelector(".metric-label").Text(), r => r.Children.Last().Text());
+        Assert.Equal(["10", "8", "2", "6", "8,000", "$0.0360"],
+            new[] { "Targets Matched", "Targets Processed", "Targets Skipped", "Insights Created", "Input Tokens", "Estimated Cost" }.Select(l => metrics[l]));
+        Assert.Equal("server:123:user:456", modal.QuerySelector(".errors-list .error-item .error-topic").Text());
+    }
+
+    [Fact]
+    public async Task Patch_ZosColumns_UpdateTheRun()
+    {
+        await _engine.PostAsync("/api/runs", Json("""{"id":"zos-late","layer_name":"weekly-self-reflection","layer_hash":"def456","status":"running","started_at":"2026-11-21T10:00:00.000000Z"}"""));
+
+        var response = await _engine.PatchAsync("/api/runs/zos-late", Json("""
+            {"status":"success","completed_at":"2026-11-21T10:05:00.000000Z","targets_matched":1,"targets_processed":1,"targets_skipped":0,
+             "insights_created":1,"model_profile":"complex","model_provider":"anthropic","model_name":"claude-opus-4-20250514",
+             "tokens_input":5000,"tokens_output":2000,"tokens_total":7000,"estimated_cost_usd":0.15}
+            """));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = await _viewer.GetJsonAsync("/api/runs/zos-late");
+        Assert.Equal("completed", (string?)run["status"]);
+        Assert.Equal(300_000, (long)run["durationMs"]!);
+        Assert.Equal(1, (long)run["metrics"]!["insightsCreated"]!);
+        Assert.Equal("complex", (string?)run["usage"]!["profile"]);
+        Assert.Equal(0.15, (double)run["usage"]!["costUsd"]!);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"zos-bad-1","layer_name":"l","tokens_input":8000,"tokens_output":4000,"tokens_total":12001}""", "tokens_total",
+        "is 12,001 but tokens_input + tokens_output is 12,000")]
+    [InlineData("""{"id":"zos-bad-2","layer_name":"l","tokens_total":12000}""", "tokens_total", "is kept as tokens_input + tokens_output")]
+    [InlineData("""{"id":"zos-bad-3","layer_name":"l","targets_matched":10,"metrics":{"targetsMatched":10}}""", "targets_matched",
+        "is another name for metrics.targetsMatched")]
+    [InlineData("""{"id":"zos-bad-4","layer_name":"l","model_name":"m","usage":{"model":"m"}}""", "model_name", "is another name for usage.model")]
+    [InlineData("""{"id":"zos-bad-5","layer_name":"l","workflowName":"l"}""", "layer_name", "is another name for workflowName")]
+    [InlineData("""{"id":"zos-bad-6","layer_name":"l","started_at":"2026-11-21T10:00:00Z","startedAt":"2026-11-21T10:00:00Z"}""", "started_at",
+        "is another name for startedAt")]
+    [InlineData("""{"id":"zos-bad-7","layer_name":"l","started_at":"2026-11-21T10:00:00Z","completed_at":"2026-11-21T09:00:00Z"}""", "completed_at",
+        "must not be before startedAt")]
+    [InlineData("""{"id":"zos-bad-8","layer_name":"l","targets_skipped":-1}""", "targets_skipped", "must be a whole number")]
+    [InlineData("""{"id":"zos-bad-9","layer_name":"l","duration_seconds":30}""", "duration_seconds", "is not a known field")]
+    public async Task Create_ZosRecordThatContradictsItself_400NamingTheColumnAndNothingStored(string body, string field, string message)
+    {
+        var problem = await ProblemAsync(await _engine.PostAsync("/api/runs", Json(body)));
+
+        Assert.StartsWith(message, (string?)problem["errors"]![field]![0]);
+        var id = JsonNode.Parse(body)!["id"]!.ToString();
+        Assert.Equal(HttpStatusCode.NotFound, (await _viewer.GetAsync($"/api/runs/{id}")).StatusCode);
+    }
+}
+
+public sealed class EngineRecordsTestsOnPostgres(PostgresKeyedFactory factory) : EngineRecordsTests(factory), IClassFixture<PostgresKeyedFactory>;
