@@ -50,6 +50,8 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     [InlineData("2026-11-20 10:00:05.123456", "2026-11-20 10:03:10.5+00:00", "2026-11-20T10:00:05.123Z")]
     // Go's RFC3339Nano: nine digits of a second.
     [InlineData("2026-11-20T10:00:05.123456789Z", "2026-11-20T12:03:10.999999999+02:00", "2026-11-20T10:00:05.123Z")]
+    // RFC 3339 lets the T and the Z be lower case.
+    [InlineData("2026-11-20t10:00:05z", "2026-11-20t10:03:10.5+00:00", "2026-11-20T10:00:05.000Z")]
     public async Task Create_BackfillWithoutCreatedAt_IsDatedByItsStart(string? startedAt, string completedAt, string created)
     {
         var response = await _client.PostAsJsonAsync("/api/runs", new { workflowName = "late-report", status = "completed", startedAt, completedAt });

@@ -66,7 +66,7 @@ public static class RunsApi
         var patch = IngestParser.ParsePatch(root, errors);
         if (patch is null) return Problems.Validation(errors);
         var result = await service.UpdateAsync(RunTenant.Of(http), id, patch, ct, http.Caller().Actor);
-        if (result.Outcome != WriteOutcome.Ok) return Problems.From(result.Outcome, result.Reason, id);
+        if (result.Outcome != WriteOutcome.Ok) return Problems.From(result, id);
         var detail = await store.GetDetailAsync(result.Value!.TenantId, id, ct);
         return Results.Ok(RunJson.From(detail!.Run, detail.Errors));
     }

@@ -38,8 +38,23 @@ public static class DbTime
             "yyyy-MM-dd HH:mm", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm:ss.FFFFFFF",
             "yyyy-MM-dd HH:mmK", "yyyy-MM-dd HH:mm:ssK", "yyyy-MM-dd HH:mm:ss.FFFFFFFK",
         ];
-        return DateTimeOffset.TryParseExact(SevenFractionDigits(text), formats, CultureInfo.InvariantCulture,
+        return DateTimeOffset.TryParseExact(SevenFractionDigits(UpperTAndZ(text)), formats, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+    }
+
+    /// RFC 3339 (5.6) lets the `T` between date and time and the `Z` of UTC be lower case, as some writers send them
+    /// (`2026-11-21t08:00:00z`); .NET's formats read upper case only.
+    private static string UpperTAndZ(string text)
+    {
+        var t = text.Length > 10 && text[10] == 't';
+        var z = text.Length > 10 && text[^1] == 'z';
+        if (!t && !z) return text;
+        return string.Create(text.Length, (text, t, z), static (span, state) =>
+        {
+            state.text.CopyTo(span);
+            if (state.t) span[10] = 'T';
+            if (state.z) span[^1] = 'Z';
+        });
     }
 
     /// Go's RFC3339Nano and others write nine digits of a second; .NET reads seven at most. The digits past seven
