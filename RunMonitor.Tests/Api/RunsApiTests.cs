@@ -62,6 +62,35 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     }
 
     [Theory]
+    [InlineData("utf-8")]
+    [InlineData("UTF-8")]
+    [InlineData("\"utf-8\"")]
+    [InlineData("utf8")]
+    public async Task Create_JsonInUtf8_AnyWayItIsNamed_Created(string charset)
+    {
+        var content = new StringContent("{\"workflowName\":\"charset-ok\"}", System.Text.Encoding.UTF8);
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse($"application/json; charset={charset}");
+
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/runs", content)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("utf-16", "/api/runs")]
+    [InlineData("iso-8859-1", "/api/runs")]
+    [InlineData("utf-16", "/api/bulk")]
+    public async Task Write_JsonInAnotherCharset_415NamingIt(string charset, string url)
+    {
+        var encoding = System.Text.Encoding.GetEncoding(charset);
+        var content = new ByteArrayContent(encoding.GetBytes("{\"workflowName\":\"charset-other\"}"));
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse($"application/json; charset={charset}");
+
+        var problem = await Problem(await _client.PostAsync(url, content), HttpStatusCode.UnsupportedMediaType);
+
+        Assert.Equal($"the body is said to be {charset}; send the body as application/json in UTF-8 (charset=utf-8, or no charset)",
+            problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
     [InlineData("POST")]
     [InlineData("PATCH")]
     public async Task CompletedBeforeStarted_Answers400NamingCompletedAt(string method)

@@ -714,12 +714,16 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         private static readonly string[] RunFields =
         [
             "id", "tenantId", "workflowName", "name", "dryRun", "triggerPayload", "layerHash", "createdAt", "steps", "status", "startedAt",
-            "completedAt", "error", "errors", "metrics", "usage", "context",
+            "completedAt", "error", "errors", "metrics", "usage", "context", "durationMs", "updatedAt",
+            // Zos's LayerRun columns, other names of the fields above.
+            "layer_name", "layer_hash", "started_at", "completed_at", "targets_matched", "targets_skipped", "model_name", "tokens_input",
+            "tokens_output", "tokens_total", "estimated_cost_usd",
         ];
 
         private static readonly string[] StepFields =
         [
             "skillId", "status", "startedAt", "completedAt", "durationMs", "cacheHit", "attempt", "input", "output", "error",
+            "endedAt", "runId", "tenantId", "createdAt", "updatedAt", "id",
         ];
 
         private static readonly string[] ControlFields = ["worker", "workflows", "leaseSeconds", "fromFailedStep", "fromStep"];
@@ -783,9 +787,10 @@ public sealed class HostileInputTests(ITestOutputHelper output)
             return field switch
             {
                 "status" => JsonString(Pick(new[] { "queued", "running", "completed", "success", "partial", "failed", "cancelled", "dry", "pending", "skipped", "bogus", "" })),
-                "createdAt" or "startedAt" or "completedAt" => JsonString(Pick(OddValues.Where(v => v.Length > 0 && char.IsDigit(v[0])).ToArray())),
+                "createdAt" or "startedAt" or "completedAt" or "updatedAt" or "endedAt" or "started_at" or "completed_at" => JsonString(Pick(OddValues.Where(v => v.Length > 0 && char.IsDigit(v[0])).ToArray())),
                 "dryRun" or "cacheHit" or "fromFailedStep" => Pick(new[] { "true", "false", "\"true\"", "1" }),
-                "durationMs" or "attempt" or "leaseSeconds" => Number(),
+                "durationMs" or "attempt" or "leaseSeconds" or "targets_matched" or "targets_skipped" or "tokens_input" or "tokens_output"
+                    or "tokens_total" or "estimated_cost_usd" => Number(),
                 "steps" => "[" + string.Join(',', Enumerable.Range(0, random.Next(4)).Select(_ => $"{{\"stepId\":{JsonString(Pick(new[] { "s1", "s2", "s3", "..", "", "ü" }))},\"skillId\":{AnyJson(0)}}}")) + "]",
                 "errors" => "[" + string.Join(',', Enumerable.Range(0, random.Next(3)).Select(_ => $"{{\"topic\":{AnyJson(0)},\"error\":{JsonString(OddValue())},\"node\":{AnyJson(0)}}}")) + "]",
                 "error" => $"{{\"message\":{JsonString(OddValue())},\"stack\":{AnyJson(0)}}}",

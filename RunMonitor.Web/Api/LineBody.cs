@@ -20,10 +20,9 @@ public static class LineBody
     public static async Task<(IReadOnlyList<Line>? Lines, IResult? Refused)> ReadAsync(HttpContext http, bool arrayAllowed, CancellationToken ct,
         Func<int, ReadOnlyMemory<byte>, object?>? shortcut = null)
     {
-        var type = http.Request.ContentType;
-        if (type is not null && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
-            return (null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                arrayAllowed ? "send a JSON array (application/json) or NDJSON (application/x-ndjson)" : "send NDJSON (application/x-ndjson)"));
+        if (BodyType.Refuse(http.Request.ContentType,
+                arrayAllowed ? "send a JSON array (application/json) or NDJSON (application/x-ndjson)" : "send NDJSON (application/x-ndjson)") is { } refused)
+            return (null, refused);
         if (http.Request.ContentLength > MaxBytes) return (null, TooLarge($"the body is {http.Request.ContentLength:N0} bytes"));
         if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             limit.MaxRequestBodySize = MaxBytes + 1L;

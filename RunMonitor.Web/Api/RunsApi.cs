@@ -94,8 +94,7 @@ public static class RunsApi
 
     internal static async Task<(JsonElement Root, IResult? Bad)> ReadJsonAsync(HttpContext http, CancellationToken ct)
     {
-        if (http.Request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
-            return (default, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "send the body as application/json"));
+        if (BodyType.Refuse(http.Request.ContentType, "send the body as application/json") is { } refused) return (default, refused);
         try
         {
             using var doc = await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, ct);

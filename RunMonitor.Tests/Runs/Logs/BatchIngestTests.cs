@@ -203,6 +203,19 @@ public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory
     }
 
     [Fact]
+    public async Task Ingest_NdjsonInAnotherCharset_415AndNothingApplied()
+    {
+        var content = new ByteArrayContent(Encoding.Unicode.GetBytes("{\"type\":\"run\",\"id\":\"utf16-run\",\"workflowName\":\"w\"}\n"));
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/x-ndjson; charset=utf-16");
+
+        var response = await _client.PostAsync("/api/ingest", content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains("is said to be utf-16", await response.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/runs/utf16-run")).StatusCode);
+    }
+
+    [Fact]
     public async Task Ingest_RunCompletedByBatch_QueuesItsWebhookOnce()
     {
         var response = await IngestAsync(
