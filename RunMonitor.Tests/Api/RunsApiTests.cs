@@ -62,6 +62,38 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     }
 
     [Theory]
+    [InlineData("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "completedAt")]
+    [InlineData("0001-01-01T00:00:00Z", null, "startedAt")]
+    public async Task Create_RunLastingMoreThan31Years_400NamingTheTimeAndNotStored(string? startedAt, string? completedAt, string field)
+    {
+        var id = $"ages-{field}-{startedAt is null}-{completedAt is null}";
+        var response = await _client.PostAsJsonAsync("/api/runs", new { id, workflowName = "ages", status = "completed", startedAt, completedAt,
+            createdAt = "2026-11-20T00:00:00Z" });
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        Assert.StartsWith("makes the run last more than 31 years", problem.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/runs/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Writes_ThirtyYearsAccepted_AndAnEndInYear9999Refused()
+    {
+        await _client.CreateRunAsync(new { id = "decades", workflowName = "ages", status = "running", startedAt = "1996-11-20T00:00:00Z",
+            steps = new[] { new { stepId = "s" } } });
+
+        var patch = await _client.PatchJsonAsync("/api/runs/decades", new { status = "completed", completedAt = "9999-01-01T00:00:00Z" });
+        var step = await _client.PutAsJsonAsync("/api/runs/decades/steps/s", new { startedAt = "2026-11-20T00:00:00Z", endedAt = "9999-01-01T00:00:00Z" });
+        var done = await _client.PatchJsonAsync("/api/runs/decades", new { status = "completed", completedAt = "2026-11-20T00:00:00Z" });
+
+        Assert.StartsWith("makes the run last more than 31 years", (await Problem(patch, HttpStatusCode.BadRequest)).GetProperty("errors").GetProperty("completedAt")[0].GetString());
+        Assert.StartsWith("makes the step last more than 31 years", (await Problem(step, HttpStatusCode.BadRequest)).GetProperty("errors").GetProperty("endedAt")[0].GetString());
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        var run = await _client.GetJsonAsync("/api/runs/decades");
+        Assert.Equal((long)(DateTimeOffset.Parse("2026-11-20T00:00:00Z") - DateTimeOffset.Parse("1996-11-20T00:00:00Z")).TotalMilliseconds, (long)run["durationMs"]!);
+        Assert.Null((await _client.GetJsonAsync("/api/runs/decades/steps")).AsArray().Single()!["completedAt"]);
+    }
+
+    [Theory]
     [InlineData("utf-8")]
     [InlineData("UTF-8")]
     [InlineData("\"utf-8\"")]

@@ -236,7 +236,7 @@ public static partial class IngestParser
         if (errors.Count > 0) return null;
         return new StepUpsert
         {
-            TenantId = tenant, SkillId = skillId, Status = status, StartedAt = startedAt, CompletedAt = completedAt, DurationMs = durationMs,
+            TenantId = tenant, SkillId = skillId, Status = status, StartedAt = startedAt, CompletedAt = completedAt, EndField = endField, DurationMs = durationMs,
             CacheHit = cacheHit, Attempt = attempt, Input = input, Output = output,
             InputHash = inputHash, OutputArtifactIds = outputArtifactIds,
             ErrorGiven = errorGiven, ErrorMessage = message, ErrorStack = stack, ErrorCode = code, ErrorAttempt = errorAttempt,

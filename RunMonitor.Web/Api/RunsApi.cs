@@ -52,7 +52,7 @@ public static class RunsApi
         var request = IngestParser.ParseCreate(root, errors);
         if (request is null) return Problems.Validation(errors);
         var result = await service.CreateAsync(http.Caller(), request, ct);
-        if (result.Outcome != WriteOutcome.Created) return Problems.From(result.Outcome, result.Reason, request.Id);
+        if (result.Outcome != WriteOutcome.Created) return Problems.From(result, request.Id);
         // The answer is the row just committed, not a second read of it.
         var run = result.Value!;
         return Results.Created(UrlFor(http, run), RunJson.From(run, RunWrites.ErrorRows(run, request.Patch.Errors ?? [])));

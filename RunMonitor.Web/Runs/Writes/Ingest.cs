@@ -54,6 +54,8 @@ public sealed record StepUpsert
     public string? Status { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? CompletedAt { get; init; }
+    /// The name the end was given by (`completedAt`, or omeercs's `endedAt`): what a refusal of it names.
+    public string EndField { get; init; } = "completedAt";
     public long? DurationMs { get; init; }
     public bool? CacheHit { get; init; }
     public long? Attempt { get; init; }

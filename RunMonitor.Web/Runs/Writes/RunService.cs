@@ -67,6 +67,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             UpdatedAt = nowText,
         };
         run = Apply(run, request.Patch, now);
+        if (TooLong(run.DurationMs, request.Patch.StartedAt, request.Patch.CompletedAt, "run") is { } tooLong)
+            return WriteResult<RunRow>.Invalid(tooLong.Field, tooLong.Reason);
 
         NewRunRows Rows(RunRow run) => new(run,
             request.Steps.Select((s, i) => new StepRow
@@ -119,6 +121,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
             return WriteResult<RunRow>.Conflict(reason);
         var updated = Apply(run, patch, now);
+        if (TooLong(updated.DurationMs, patch.StartedAt, patch.CompletedAt, "run") is { } tooLong)
+            return WriteResult<RunRow>.Invalid(tooLong.Field, tooLong.Reason);
         if (!await RunWrites.UpdateRunAsync(connection, tx, updated, run.Status))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
         if (patch.Errors is { } errors) await RunWrites.ReplaceErrorsAsync(connection, tx, run, errors);
@@ -129,6 +133,19 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             await webhooks.EnqueueAsync(connection, tx, updated, now);
         return new WriteResult<RunRow>(WriteOutcome.Ok, updated);
     }
+
+    /// The longest a run or a step may last, in ms: what any count may be (`JsonBody.MaxCount`), 31 years. A longer span
+    /// is a time given wrong (a start in year 1, an end in year 9999), and its duration would overflow the stats' sums.
+    public const long MaxDurationMs = 1_000_000_000_000;
+
+    /// A duration past `MaxDurationMs` that a time given in this write made, refused naming that time (the end when
+    /// both were). A write that gave none (a lease expiring, a cancel) is never refused for a run stored before.
+    private static (string Field, string Reason)? TooLong(long? durationMs, DateTimeOffset? startGiven, DateTimeOffset? endGiven, string what,
+        string endField = "completedAt") =>
+        durationMs > MaxDurationMs && (startGiven is not null || endGiven is not null)
+            ? (endGiven is null ? "startedAt" : endField,
+                $"makes the {what} last more than 31 years (1,000,000,000,000 ms); check the years of its start and end")
+            : null;
 
     /// After the commit: live views learn of the change, the dispatcher of new deliveries.
     internal WriteResult<T> Committed<T>(WriteResult<T> result)
@@ -243,6 +260,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         if (status is StepStatus.Completed or StepStatus.Failed or StepStatus.Skipped or StepStatus.Cancelled && completedAt is null && startedAt is not null)
             completedAt = nowText;
         var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? existing.DurationMs;
+        if (TooLong(duration, request.StartedAt, request.CompletedAt, "step", request.EndField) is { } tooLong)
+            return WriteResult<StepRow>.Invalid(tooLong.Field, tooLong.Reason);
         var step = existing with
         {
             SkillId = request.SkillId ?? existing.SkillId,
