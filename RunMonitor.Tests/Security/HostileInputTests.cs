@@ -256,7 +256,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         {
             await client.CreateRunAsync(new
             {
-                // The longest a run may last (a span of years 1 to 9999 is refused: its durations overflowed the rollups' sums).
+                // The longest a run may last (a span of years 1 to 9999 is refused now).
                 workflowName = "huge", status = "completed", startedAt = "1995-01-01T00:00:00Z", completedAt = "2026-01-01T00:00:00Z",
                 durationMs = RunMonitor.Web.Runs.RunService.MaxDurationMs,
                 metrics = new { insightsCreated = RunMonitor.Web.Api.JsonBody.MaxCount },
