@@ -135,7 +135,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     }
 
     /// The longest a run or a step may last, in ms: what any count may be (`JsonBody.MaxCount`), 31 years. A longer span
-    /// is a time given wrong (a start in year 1, an end in year 9999), and its duration would overflow the stats' sums.
+    /// is a time given wrong (a start in year 1, an end in year 9999), and one such run skews every average it enters.
     public const long MaxDurationMs = 1_000_000_000_000;
 
     /// A duration past `MaxDurationMs` that a time given in this write made, refused naming that time (the end when
