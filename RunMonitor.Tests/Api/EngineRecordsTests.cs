@@ -131,6 +131,70 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     [Fact]
+    public async Task Patch_OmeercsEntitySentWholeAgain_AppliesItsChanges()
+    {
+        const string id = "3c9e1b7a-5d2f-4a8e-b6c4-8f1a0e2d4c66";
+        var running = OmeercsRun(id).Replace("\"status\":\"failed\"", "\"status\":\"running\"")
+            .Replace("\"completedAt\":\"2026-11-21T11:51:33.000Z\",\"durationMs\":93120", "\"completedAt\":null,\"durationMs\":null")
+            .Replace("\"error\":{\"code\":\"STEP_FAILED\",\"message\":\"Step bgm_track failed\",\"failedStepId\":\"bgm_track\",\"timestamp\":\"2026-11-21T11:51:33.400Z\"}", "\"error\":null");
+        Assert.Equal(HttpStatusCode.Created, (await _engine.PostAsync("/api/runs", Json(running))).StatusCode);
+
+        // The same entity as the engine saves it at the end, its payload's keys and spaces as JSON.stringify left them.
+        var response = await _engine.PatchAsync($"/api/runs/{id}", Json(OmeercsRun(id).Replace("{\"campaignId\":\"cmp_1\"}", "{ \"campaignId\": \"cmp_1\" }")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = await _viewer.GetJsonAsync($"/api/runs/{id}");
+        Assert.Equal("failed", (string?)run["status"]);
+        Assert.Equal(93_120, (long)run["durationMs"]!);
+        Assert.Equal("STEP_FAILED", (string?)run["error"]!["code"]);
+    }
+
+    [Theory]
+    [InlineData("\"workflowVersion\":\"2.3.0\"", "\"workflowVersion\":\"2.4.0\"", "workflowVersion is '2.3.0' for this run, not '2.4.0'")]
+    [InlineData("\"workflowName\":\"campaign_generation\"", "\"workflowName\":\"other\"", "workflowName is 'campaign_generation' for this run, not 'other'")]
+    [InlineData("\"createdAt\":\"2026-11-21T11:49:58.120Z\"", "\"createdAt\":\"2026-11-21T11:49:59.120Z\"", "createdAt is '2026-11-21T11:49:58.120Z'")]
+    [InlineData("{\"campaignId\":\"cmp_1\"}", "{\"campaignId\":\"cmp_2\"}", "triggerPayload is not the one the run was created with")]
+    [InlineData("\"baseRunId\":null", "\"baseRunId\":\"another\"", "baseRunId is not set for this run, not 'another'")]
+    public async Task Patch_OmeercsEntityThatChangesWhatTheRunWasCreatedWith_409AndNothingChanged(string was, string now, string reason)
+    {
+        var id = $"changed-{reason.Split(' ')[0]}";
+        await _engine.PostAsync("/api/runs", Json(OmeercsRun(id).Replace("\"status\":\"failed\"", "\"status\":\"running\"")
+            .Replace("\"completedAt\":\"2026-11-21T11:51:33.000Z\"", "\"completedAt\":null")));
+
+        var response = await _engine.PatchAsync($"/api/runs/{id}", Json(OmeercsRun(id).Replace(was, now)));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains(reason, (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["detail"]);
+        Assert.Equal("running", (string?)(await _viewer.GetJsonAsync($"/api/runs/{id}"))["status"]);
+    }
+
+    [Fact]
+    public async Task Patch_RecordNamingAnotherRun_400NamingId()
+    {
+        await _engine.PostAsync("/api/runs", Json("""{"id":"zos-named","layer_name":"l","status":"running"}"""));
+
+        var problem = await ProblemAsync(await _engine.PatchAsync("/api/runs/zos-named", Json("""{"id":"zos-other","layer_name":"l","status":"success"}""")));
+
+        Assert.StartsWith("is 'zos-other' but the URL names run 'zos-named'", (string?)problem["errors"]!["id"]![0]);
+    }
+
+    [Fact]
+    public async Task Patch_ZosRowSentWholeAgain_Applied()
+    {
+        var row = ZosLayerRun("01JDX3Q5W8M2C7RZK4T9B6N1PB");
+        await _engine.PostAsync("/api/runs", Json(row.Replace("\"status\":\"partial\"", "\"status\":\"running\"")
+            .Replace("\"completed_at\":\"2026-11-21T03:05:12.654321Z\"", "\"completed_at\":null")));
+
+        var response = await _engine.PatchAsync("/api/runs/01JDX3Q5W8M2C7RZK4T9B6N1PB", Json(row));
+        var renamed = await _engine.PatchAsync("/api/runs/01JDX3Q5W8M2C7RZK4T9B6N1PB", Json(row.Replace("\"layer_hash\":\"abc123\"", "\"layer_hash\":\"zzz999\"")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("partial", (string?)(await _viewer.GetJsonAsync("/api/runs/01JDX3Q5W8M2C7RZK4T9B6N1PB"))["status"]);
+        Assert.Equal(HttpStatusCode.Conflict, renamed.StatusCode);
+        Assert.Contains("layer_hash is 'abc123' for this run, not 'zzz999'", await renamed.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Patch_EnginesDuration_KeptUntilTheTimesChange()
     {
         await _engine.PostAsync("/api/runs", Json("""{"id":"dur-kept","workflowName":"w","status":"running","startedAt":"2026-11-21T11:00:00Z"}"""));

@@ -72,7 +72,7 @@ public static class BatchIngestApi
                 return create is null ? null : new BatchCreate(line.Number, create);
             case "update":
                 var updateId = RunId(line.Value, "id", errors);
-                var patch = IngestParser.ParsePatch(line.Value, errors, UpdateKeys);
+                var patch = IngestParser.ParsePatch(line.Value, errors, updateId ?? "", UpdateKeys);
                 return patch is null || updateId is null ? null : new BatchUpdate(line.Number, updateId, patch);
             case "step":
                 var stepRunId = RunId(line.Value, "runId", errors);

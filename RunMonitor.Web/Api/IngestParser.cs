@@ -70,13 +70,42 @@ public static partial class IngestParser
         };
     }
 
-    public static RunPatch? ParsePatch(JsonElement root, Dictionary<string, List<string>> errors, IReadOnlyList<string>? known = null)
+    /// `runId`: the run the URL names (a batch line's `id`, read by the batch).
+    public static RunPatch? ParsePatch(JsonElement root, Dictionary<string, List<string>> errors, string runId, IReadOnlyList<string>? known = null)
     {
         var body = JsonBody.Object(root, errors, known: known);
         if (body is null) return null;
+        var repeated = ReadRepeated(body, runId, known);
         var patch = ReadPatch(body);
         body.RejectUnknown();
-        return errors.Count > 0 ? null : patch;
+        if (errors.Count > 0) return null;
+        return repeated is null ? patch : patch with { Repeated = repeated };
+    }
+
+    /// What a run was created with, as an engine's whole record repeats it in an update: omeercs re-sends its entity
+    /// (`tenantId`, `workflowName`, `workflowVersion`, `triggerType`, `triggerPayload`, `baseRunId`, `createdAt`), Zos
+    /// its row (`id`, `layer_name`, `layer_hash`). Checked here as on a create; compared with the run when it is read.
+    /// The `id` must be the URL's. Null when none is given.
+    private static List<RepeatedField>? ReadRepeated(JsonBody body, string runId, IReadOnlyList<string>? known)
+    {
+        List<RepeatedField>? repeated = null;
+        void Add(string field, string? value)
+        {
+            if (value is not null) (repeated ??= []).Add(new RepeatedField(field, value));
+        }
+        if (known?.Contains("id") != true && body.String("id", 128) is { } named && named != runId)
+            body.Fail("id", $"is '{named}' but the URL names run '{runId}'; leave it out or make them agree");
+        Add("tenantId", body.String("tenantId", 64, RunFilter.TenantPattern(), "1-64 of a-z, 0-9, _ and -"));
+        var workflowField = body.Alias("workflowName", "layer_name");
+        Add(workflowField, body.String(workflowField, 200));
+        Add("workflowVersion", body.String("workflowVersion", 50));
+        Add("triggerType", body.String("triggerType", 40));
+        Add("baseRunId", body.String("baseRunId", 128, IdPattern(), IdText));
+        var hashField = body.Alias("layerHash", "layer_hash");
+        Add(hashField, body.String(hashField, 200));
+        Add("createdAt", DbTime.ToDb(body.Time("createdAt")));
+        Add("triggerPayload", body.RawJson("triggerPayload"));
+        return repeated;
     }
 
     /// A run's or a step's end given before its start in the same body: refused, not stored with its duration made 0.

@@ -63,7 +63,7 @@ public static class RunsApi
         var (root, bad) = await ReadJsonAsync(http, ct);
         if (bad is not null) return bad;
         var errors = new Dictionary<string, List<string>>();
-        var patch = IngestParser.ParsePatch(root, errors);
+        var patch = IngestParser.ParsePatch(root, errors, id);
         if (patch is null) return Problems.Validation(errors);
         var result = await service.UpdateAsync(RunTenant.Of(http), id, patch, ct, http.Caller().Actor);
         if (result.Outcome != WriteOutcome.Ok) return Problems.From(result, id);

@@ -118,6 +118,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     internal async Task<WriteResult<RunRow>> UpdateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx,
         RunRow run, RunPatch patch, DateTimeOffset now, string? actor = null, string? action = null)
     {
+        if (ChangedOnUpdate(run, patch.Repeated) is { } changed)
+            return WriteResult<RunRow>.Conflict(changed);
         if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
             return WriteResult<RunRow>.Conflict(reason);
         var updated = Apply(run, patch, now);
@@ -132,6 +134,37 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         if (!RunStatus.IsTerminal(run.Status) && RunStatus.IsTerminal(updated.Status))
             await webhooks.EnqueueAsync(connection, tx, updated, now);
         return new WriteResult<RunRow>(WriteOutcome.Ok, updated);
+    }
+
+    /// The first field an update repeats from what the run was created with (an engine sending its whole record) that is
+    /// not what is stored: the 409's reason. A JSON payload is compared as JSON (key order and spaces aside).
+    private static string? ChangedOnUpdate(RunRow run, IReadOnlyList<RepeatedField> repeated)
+    {
+        foreach (var (field, value) in repeated)
+        {
+            var stored = field switch
+            {
+                "tenantId" => run.TenantId,
+                "workflowName" or "layer_name" => run.WorkflowName,
+                "workflowVersion" => run.WorkflowVersion,
+                "triggerType" => run.TriggerType,
+                "baseRunId" => run.BaseRunId,
+                "layerHash" or "layer_hash" => run.LayerHash,
+                "createdAt" => run.CreatedAt,
+                "triggerPayload" => run.TriggerPayload,
+                _ => throw new ArgumentOutOfRangeException(nameof(repeated), field, "not a field a run is created with"),
+            };
+            if (field == "triggerPayload")
+            {
+                if (stored is null || !System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(stored), System.Text.Json.Nodes.JsonNode.Parse(value)))
+                    return "triggerPayload is not the one the run was created with; an update cannot change what a run was created with";
+            }
+            else if (stored != value)
+            {
+                return $"{field} is {(stored is null ? "not set" : $"'{stored}'")} for this run, not '{value}'; an update cannot change what a run was created with";
+            }
+        }
+        return null;
     }
 
     /// The longest a run or a step may last, in ms: what any count may be (`JsonBody.MaxCount`), 31 years. A longer span
