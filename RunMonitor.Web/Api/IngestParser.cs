@@ -84,8 +84,9 @@ public static partial class IngestParser
 
     /// What a run was created with, as an engine's whole record repeats it in an update: omeercs re-sends its entity
     /// (`tenantId`, `workflowName`, `workflowVersion`, `triggerType`, `triggerPayload`, `baseRunId`, `createdAt`), Zos
-    /// its row (`id`, `layer_name`, `layer_hash`). Checked here as on a create; compared with the run when it is read.
-    /// The `id` must be the URL's. Null when none is given.
+    /// its row (`id`, `layer_name`, `layer_hash`). Checked here as on a create; compared with the run when it is read
+    /// (`RunService.ChangedOnUpdate`). The `id` must be the URL's; `createdAt` is checked as a time, not compared: a
+    /// run created without one was dated by the store. Null when none is given.
     private static List<RepeatedField>? ReadRepeated(JsonBody body, string runId, IReadOnlyList<string>? known)
     {
         List<RepeatedField>? repeated = null;
@@ -103,7 +104,7 @@ public static partial class IngestParser
         Add("baseRunId", body.String("baseRunId", 128, IdPattern(), IdText));
         var hashField = body.Alias("layerHash", "layer_hash");
         Add(hashField, body.String(hashField, 200));
-        Add("createdAt", DbTime.ToDb(body.Time("createdAt")));
+        body.Time("createdAt");
         Add("triggerPayload", body.RawJson("triggerPayload"));
         return repeated;
     }

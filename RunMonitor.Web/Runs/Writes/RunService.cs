@@ -120,6 +120,11 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     {
         if (ChangedOnUpdate(run, patch.Repeated) is { } changed)
             return WriteResult<RunRow>.Conflict(changed);
+        if (patch.Repeated.Count > 0 && FilledOnUpdate(run, patch.Repeated) is { } filled)
+        {
+            await RunWrites.FillCreatedWithAsync(connection, tx, filled);
+            run = filled;
+        }
         if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
             return WriteResult<RunRow>.Conflict(reason);
         var updated = Apply(run, patch, now);
@@ -137,34 +142,58 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     }
 
     /// The first field an update repeats from what the run was created with (an engine sending its whole record) that is
-    /// not what is stored: the 409's reason. A JSON payload is compared as JSON (key order and spaces aside).
+    /// not what is stored: the 409's reason. A JSON payload is compared as JSON (key order and spaces aside). A field the
+    /// run was created without is not a change: the update fills it in (`FilledOnUpdate`).
     private static string? ChangedOnUpdate(RunRow run, IReadOnlyList<RepeatedField> repeated)
     {
         foreach (var (field, value) in repeated)
         {
-            var stored = field switch
-            {
-                "tenantId" => run.TenantId,
-                "workflowName" or "layer_name" => run.WorkflowName,
-                "workflowVersion" => run.WorkflowVersion,
-                "triggerType" => run.TriggerType,
-                "baseRunId" => run.BaseRunId,
-                "layerHash" or "layer_hash" => run.LayerHash,
-                "createdAt" => run.CreatedAt,
-                "triggerPayload" => run.TriggerPayload,
-                _ => throw new ArgumentOutOfRangeException(nameof(repeated), field, "not a field a run is created with"),
-            };
+            var stored = CreatedWith(run, field);
+            if (stored is null) continue;
             if (field == "triggerPayload")
             {
-                if (stored is null || !System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(stored), System.Text.Json.Nodes.JsonNode.Parse(value)))
+                if (!System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(stored), System.Text.Json.Nodes.JsonNode.Parse(value)))
                     return "triggerPayload is not the one the run was created with; an update cannot change what a run was created with";
             }
             else if (stored != value)
             {
-                return $"{field} is {(stored is null ? "not set" : $"'{stored}'")} for this run, not '{value}'; an update cannot change what a run was created with";
+                return $"{field} is '{stored}' for this run, not '{value}'; an update cannot change what a run was created with";
             }
         }
         return null;
+    }
+
+    private static string? CreatedWith(RunRow run, string field) => field switch
+    {
+        "tenantId" => run.TenantId,
+        "workflowName" or "layer_name" => run.WorkflowName,
+        "workflowVersion" => run.WorkflowVersion,
+        "triggerType" => run.TriggerType,
+        "baseRunId" => run.BaseRunId,
+        "layerHash" or "layer_hash" => run.LayerHash,
+        "triggerPayload" => run.TriggerPayload,
+        _ => throw new ArgumentOutOfRangeException(nameof(field), field, "not a field a run is created with"),
+    };
+
+    /// The run with the create-only fields it lacked taken from an update that gives them; null when it lacked none of
+    /// those given.
+    private static RunRow? FilledOnUpdate(RunRow run, IReadOnlyList<RepeatedField> repeated)
+    {
+        var filled = run;
+        foreach (var (field, value) in repeated)
+        {
+            if (CreatedWith(run, field) is not null) continue;
+            filled = field switch
+            {
+                "workflowVersion" => filled with { WorkflowVersion = value },
+                "triggerType" => filled with { TriggerType = value },
+                "baseRunId" => filled with { BaseRunId = value },
+                "layerHash" or "layer_hash" => filled with { LayerHash = value },
+                "triggerPayload" => filled with { TriggerPayload = value },
+                _ => filled,
+            };
+        }
+        return ReferenceEquals(filled, run) ? null : filled;
     }
 
     /// The longest a run or a step may last, in ms: what any count may be (`JsonBody.MaxCount`), 31 years. A longer span

@@ -176,6 +176,19 @@ public sealed class RunWrites(ISqlDialect dialect)
     public static async Task<bool> UpdateRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string expectedStatus) =>
         await connection.ExecutePreparedAsync(UpdateRun, run, ("ExpectedStatus", expectedStatus), tx) == 1;
 
+    // Only what the run lacks: a run is never changed by it, and two updates filling the same field agree or the second
+    // was refused first (`RunService.ChangedOnUpdate`).
+    private const string FillCreatedWith = """
+        UPDATE runs SET workflow_version = COALESCE(workflow_version, @WorkflowVersion), trigger_type = COALESCE(trigger_type, @TriggerType),
+            base_run_id = COALESCE(base_run_id, @BaseRunId), layer_hash = COALESCE(layer_hash, @LayerHash),
+            trigger_payload = COALESCE(trigger_payload, @TriggerPayload)
+        WHERE tenant_id = @TenantId AND id = @Id
+        """;
+
+    /// What a run was created without, filled in from an engine's whole record sent as an update.
+    public static Task FillCreatedWithAsync(IDbConnection connection, IDbTransaction tx, RunRow run) =>
+        connection.ExecutePreparedAsync(FillCreatedWith, run, tx);
+
     private const string DeleteErrors = "DELETE FROM run_errors WHERE tenant_id = @TenantId AND run_id = @RunId";
     internal const string InsertError = "INSERT INTO run_errors (tenant_id, run_id, seq, topic, error, node) VALUES (@TenantId, @RunId, @Seq, @Topic, @Error, @Node)";
 
