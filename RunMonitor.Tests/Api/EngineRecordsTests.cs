@@ -190,6 +190,18 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     [Fact]
+    public async Task Patch_WholeRecordRefusedForItsStatus_FillsNothing()
+    {
+        const string id = "b4d6f8a0-2c4e-4a6b-8d0f-1e3a5c7e9b24";
+        await _engine.PostAsync("/api/runs", Json($$"""{"id":"{{id}}","workflowName":"campaign_generation","status":"completed"}"""));
+
+        var response = await _engine.PatchAsync($"/api/runs/{id}", Json(OmeercsRun(id).Replace("\"status\":\"failed\"", "\"status\":\"running\"")));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Null((await _viewer.GetJsonAsync($"/api/runs/{id}"))["workflowVersion"]);
+    }
+
+    [Fact]
     public async Task Patch_RecordNamingAnotherRun_400NamingId()
     {
         await _engine.PostAsync("/api/runs", Json("""{"id":"zos-named","layer_name":"l","status":"running"}"""));

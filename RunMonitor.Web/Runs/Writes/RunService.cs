@@ -120,18 +120,16 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     {
         if (ChangedOnUpdate(run, patch.Repeated) is { } changed)
             return WriteResult<RunRow>.Conflict(changed);
-        if (patch.Repeated.Count > 0 && FilledOnUpdate(run, patch.Repeated) is { } filled)
-        {
-            await RunWrites.FillCreatedWithAsync(connection, tx, filled);
-            run = filled;
-        }
         if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
             return WriteResult<RunRow>.Conflict(reason);
-        var updated = Apply(run, patch, now);
+        // Nothing is written before every check has passed: the write path commits what a refused write did.
+        var filled = patch.Repeated.Count > 0 ? FilledOnUpdate(run, patch.Repeated) : null;
+        var updated = Apply(filled ?? run, patch, now);
         if (TooLong(updated.DurationMs, patch.StartedAt, patch.CompletedAt, "run") is { } tooLong)
             return WriteResult<RunRow>.Invalid(tooLong.Field, tooLong.Reason);
         if (!await RunWrites.UpdateRunAsync(connection, tx, updated, run.Status))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
+        if (filled is not null) await RunWrites.FillCreatedWithAsync(connection, tx, updated);
         if (patch.Errors is { } errors) await RunWrites.ReplaceErrorsAsync(connection, tx, run, errors);
         if (ActivityLog.ForTransition(run, updated) is { } entry)
             await ActivityLog.RecordAsync(connection, tx, run, now, actor ?? run.LeaseOwner ?? ActivityLog.SystemActor, action ?? entry.Action, entry.Detail);
