@@ -27,12 +27,13 @@ public sealed record RunPatch
     /// The engine's own measure (omeercs keeps one); without it a run's duration comes from its start and end.
     public long? DurationMs { get; init; }
     /// What a run was created with, repeated by an engine that sends its whole record as an update (omeercs its entity,
-    /// Zos its row): each must be what is stored, as an update cannot change it (`RunService.ChangedOnUpdate`).
+    /// Zos its row): each must be what is stored, as an update cannot change it, or fills in what the run was created
+    /// without (`RunService.ChangedOnUpdate`, `FilledOnUpdate`).
     public IReadOnlyList<RepeatedField> Repeated { get; init; } = [];
 }
 
-/// One create-only field an update repeats, by the name it was given (`workflowName`, Zos's `layer_name`, …): a time
-/// as the store writes it, a JSON value as it was sent.
+/// One create-only field an update repeats, by the name it was given (`workflowName`, Zos's `layer_name`, …); a JSON
+/// value (`triggerPayload`) as it was sent.
 public sealed record RepeatedField(string Field, string Value);
 
 public sealed record NewRun
