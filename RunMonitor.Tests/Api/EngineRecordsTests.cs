@@ -32,12 +32,12 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
          "startedAt":"2026-11-21T11:50:02.000Z","endedAt":"2026-11-21T11:50:32.000Z","durationMs":30000,"cacheHit":false}
         """;
 
-    private static string ZosLayerRun(string id, string tokensTotal = "12000") => $$"""
+    private static string ZosLayerRun(string id) => $$"""
         {"id":"{{id}}","layer_name":"nightly-user-reflection","layer_hash":"abc123",
          "started_at":"2026-11-21T03:00:00.123456Z","completed_at":"2026-11-21T03:05:12.654321Z","status":"partial",
          "targets_matched":10,"targets_processed":8,"targets_skipped":2,"insights_created":6,
          "model_profile":"moderate","model_provider":"anthropic","model_name":"claude-sonnet-4-20250514",
-         "tokens_input":8000,"tokens_output":4000,"tokens_total":{{tokensTotal}},"estimated_cost_usd":0.036,
+         "tokens_input":8000,"tokens_output":4000,"tokens_total":12000,"estimated_cost_usd":0.036,
          "errors":[{"topic":"server:123:user:456","error":"Timeout","node":"llm_call"}]}
         """;
 
