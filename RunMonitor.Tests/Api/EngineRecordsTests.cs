@@ -202,6 +202,18 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     [Fact]
+    public async Task Patch_WholeRecordWithATriggerTypeNoCreateTakes_400AndNothingFilled()
+    {
+        const string id = "c5e7a9b1-3d5f-4b7c-9e1a-2f4c6e8a0d35";
+        await _engine.PostAsync("/api/runs", Json($$"""{"id":"{{id}}","workflowName":"campaign_generation","status":"running"}"""));
+
+        var problem = await ProblemAsync(await _engine.PatchAsync($"/api/runs/{id}", Json(OmeercsRun(id).Replace("\"triggerType\":\"initial\"", "\"triggerType\":\"bogus\""))));
+
+        Assert.Equal("must be initial or update", (string?)problem["errors"]!["triggerType"]![0]);
+        Assert.Null((await _viewer.GetJsonAsync($"/api/runs/{id}"))["triggerType"]);
+    }
+
+    [Fact]
     public async Task Patch_RecordNamingAnotherRun_400NamingId()
     {
         await _engine.PostAsync("/api/runs", Json("""{"id":"zos-named","layer_name":"l","status":"running"}"""));

@@ -28,20 +28,9 @@ public static partial class IngestParser
         var id = body.String("id", 128, IdPattern(), IdText);
         if (id is not null && ReservedRunIds.Contains(id))
             body.Fail("id", $"'{id}' names a page of the dashboard (/ui/runs/{id.ToLowerInvariant()}); choose another id");
-        var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), "1-64 of a-z, 0-9, _ and -");
-        var workflow = body.String(body.Alias("workflowName", "layer_name"), 200, required: true);
+        var created = ReadCreateFields(body, workflowRequired: true);
         var name = body.String("name", NameLength);
         var dryRun = body.Bool("dryRun");
-        var payload = body.RawJson("triggerPayload");
-        var layerHash = body.String(body.Alias("layerHash", "layer_hash"), 200);
-        var workflowVersion = body.String("workflowVersion", 50);
-        var triggerType = body.String("triggerType", 40);
-        if (triggerType is not null && triggerType is not ("initial" or "update"))
-        {
-            body.Fail("triggerType", "must be initial or update");
-            triggerType = null;
-        }
-        var baseRunId = body.String("baseRunId", 128, IdPattern(), IdText);
         var createdAt = body.Time("createdAt");
         var steps = new List<PlannedStep>();
         if (body.Array("steps", 1000) is { } stepBodies)
@@ -60,14 +49,38 @@ public static partial class IngestParser
         }
         var patch = ReadPatch(body);
         body.RejectUnknown();
-        if (errors.Count > 0 || workflow is null) return null;
+        if (errors.Count > 0 || created.WorkflowName is null) return null;
         if (patch.Status == RunStatus.Dry) dryRun = true;
         return new NewRun
         {
-            Id = id, TenantId = tenant, WorkflowName = workflow, Name = name, DryRun = dryRun ?? false,
-            TriggerPayload = payload, LayerHash = layerHash, WorkflowVersion = workflowVersion, TriggerType = triggerType,
-            BaseRunId = baseRunId, Steps = steps, CreatedAt = createdAt, Patch = patch,
+            Id = id, TenantId = created.TenantId, WorkflowName = created.WorkflowName, Name = name, DryRun = dryRun ?? false,
+            TriggerPayload = created.TriggerPayload, LayerHash = created.LayerHash, WorkflowVersion = created.WorkflowVersion,
+            TriggerType = created.TriggerType, BaseRunId = created.BaseRunId, Steps = steps, CreatedAt = createdAt, Patch = patch,
         };
+    }
+
+    /// What a run is created with, by the names given (Zos's `layer_name`, `layer_hash`), checked alike on a create and
+    /// on an update that repeats it (an engine's whole record).
+    private readonly record struct CreateFields(string? TenantId, string WorkflowField, string? WorkflowName, string? WorkflowVersion,
+        string? TriggerType, string? BaseRunId, string HashField, string? LayerHash, string? TriggerPayload);
+
+    private static CreateFields ReadCreateFields(JsonBody body, bool workflowRequired)
+    {
+        var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), "1-64 of a-z, 0-9, _ and -");
+        var workflowField = body.Alias("workflowName", "layer_name");
+        var workflow = body.String(workflowField, 200, required: workflowRequired);
+        var payload = body.RawJson("triggerPayload");
+        var hashField = body.Alias("layerHash", "layer_hash");
+        var layerHash = body.String(hashField, 200);
+        var workflowVersion = body.String("workflowVersion", 50);
+        var triggerType = body.String("triggerType", 40);
+        if (triggerType is not null && triggerType is not ("initial" or "update"))
+        {
+            body.Fail("triggerType", "must be initial or update");
+            triggerType = null;
+        }
+        var baseRunId = body.String("baseRunId", 128, IdPattern(), IdText);
+        return new CreateFields(tenant, workflowField, workflow, workflowVersion, triggerType, baseRunId, hashField, layerHash, payload);
     }
 
     /// `runId`: the run the URL names (a batch line's `id`, read by the batch).
@@ -96,16 +109,15 @@ public static partial class IngestParser
         }
         if (known?.Contains("id") != true && body.String("id", 128) is { } named && named != runId)
             body.Fail("id", $"is '{named}' but the URL names run '{runId}'; leave it out or make them agree");
-        Add("tenantId", body.String("tenantId", 64, RunFilter.TenantPattern(), "1-64 of a-z, 0-9, _ and -"));
-        var workflowField = body.Alias("workflowName", "layer_name");
-        Add(workflowField, body.String(workflowField, 200));
-        Add("workflowVersion", body.String("workflowVersion", 50));
-        Add("triggerType", body.String("triggerType", 40));
-        Add("baseRunId", body.String("baseRunId", 128, IdPattern(), IdText));
-        var hashField = body.Alias("layerHash", "layer_hash");
-        Add(hashField, body.String(hashField, 200));
+        var created = ReadCreateFields(body, workflowRequired: false);
+        Add("tenantId", created.TenantId);
+        Add(created.WorkflowField, created.WorkflowName);
+        Add("workflowVersion", created.WorkflowVersion);
+        Add("triggerType", created.TriggerType);
+        Add("baseRunId", created.BaseRunId);
+        Add(created.HashField, created.LayerHash);
+        Add("triggerPayload", created.TriggerPayload);
         body.Time("createdAt");
-        Add("triggerPayload", body.RawJson("triggerPayload"));
         return repeated;
     }
 
