@@ -86,7 +86,7 @@ public sealed class AlertRuleSet
             throw new InvalidOperationException($"{where}:Kind must be one of {string.Join(", ", AlertKind.All)}; it is '{kind}'");
         var tenant = rule["Tenant"] is { Length: > 0 } t ? t : null;
         if (tenant is not null && !RunFilter.TenantPattern().IsMatch(tenant))
-            throw new InvalidOperationException($"{where}:Tenant must be 1-64 of a-z, 0-9, _ and -; it is '{tenant}'");
+            throw new InvalidOperationException($"{where}:Tenant must be {RunFilter.TenantText}; it is '{tenant}'");
         var workflow = rule["Workflow"] is { Length: > 0 } w ? w : null;
         if (workflow is { Length: > 200 })
             throw new InvalidOperationException($"{where}:Workflow must be at most 200 characters");

@@ -23,7 +23,7 @@ public static class BatchIngestApi
             && (!caller.IsSuperAdmin || named.Count != 1 || !RunFilter.TenantPattern().IsMatch(named.ToString())))
         {
             return Problems.BadParameter(new BadParameter(RunTenant.Parameter, caller.IsSuperAdmin
-                ? "accepts one tenant id: 1-64 of a-z, 0-9, _ and -" : "is for super admins only; your key sees its own tenant's runs"));
+                ? $"accepts one tenant id: {RunFilter.TenantText}" : "is for super admins only; your key sees its own tenant's runs"));
         }
         // A plain log event (the bulk of a busy engine's batches) is read straight from its bytes, once.
         var (lines, refused) = await LineBody.ReadAsync(http, arrayAllowed: false, ct, IngestParser.TryReadBatchLog);

@@ -24,8 +24,7 @@ public static partial class IngestParser
             else body.Fail("level", $"must be one of {LogLevels.Accepted}");
         }
         var step = body.String("step", 128, IdPattern(), IdText);
-        if (urlStep is not null && step is not null && step != urlStep)
-            body.Fail("step", $"is '{step}' but the URL names step '{urlStep}'; leave it out or make them agree");
+        AgreesWithUrl(body, "step", step, "step", urlStep);
         var before = body.Errors.Count;
         var message = body.String("message", int.MaxValue, freeText: true);
         if (message is null && body.Errors.Count == before) body.Fail("message", "is required: the text the step printed, a string");

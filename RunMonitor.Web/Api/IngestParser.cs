@@ -66,7 +66,7 @@ public static partial class IngestParser
 
     private static CreateFields ReadCreateFields(JsonBody body, bool workflowRequired)
     {
-        var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), "1-64 of a-z, 0-9, _ and -");
+        var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), RunFilter.TenantText);
         var workflowField = body.Alias("workflowName", "layer_name");
         var workflow = body.String(workflowField, 200, required: workflowRequired);
         var payload = body.RawJson("triggerPayload");
@@ -107,8 +107,7 @@ public static partial class IngestParser
         {
             if (value is not null) (repeated ??= []).Add(new RepeatedField(field, value));
         }
-        if (known?.Contains("id") != true && body.String("id", 128) is { } named && named != runId)
-            body.Fail("id", $"is '{named}' but the URL names run '{runId}'; leave it out or make them agree");
+        if (known?.Contains("id") != true) AgreesWithUrl(body, "id", body.String("id", 128), "run", runId);
         var created = ReadCreateFields(body, workflowRequired: false);
         Add("tenantId", created.TenantId);
         Add(created.WorkflowField, created.WorkflowName);
@@ -119,6 +118,13 @@ public static partial class IngestParser
         Add("triggerPayload", created.TriggerPayload);
         body.Time("createdAt");
         return repeated;
+    }
+
+    /// A field an engine's record repeats from the URL (its own ids): refused when it names another `what` than the URL's.
+    private static void AgreesWithUrl(JsonBody body, string field, string? given, string what, string? fromUrl)
+    {
+        if (given is not null && fromUrl is not null && given != fromUrl)
+            body.Fail(field, $"is '{given}' but the URL names {what} '{fromUrl}'; leave it out or make them agree");
     }
 
     /// A run's or a step's end given before its start in the same body: refused, not stored with its duration made 0.
@@ -238,11 +244,9 @@ public static partial class IngestParser
     {
         var body = JsonBody.Object(root, errors, known: known);
         if (body is null) return null;
-        if (body.String("stepId", 128) is { } named && named != stepId)
-            body.Fail("stepId", $"is '{named}' but the URL names step '{stepId}'; leave it out or make them agree");
-        if (known?.Contains("runId") != true && body.String("runId", 128) is { } namedRun && namedRun != runId)
-            body.Fail("runId", $"is '{namedRun}' but the URL names run '{runId}'; leave it out or make them agree");
-        var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), "1-64 of a-z, 0-9, _ and -");
+        AgreesWithUrl(body, "stepId", body.String("stepId", 128), "step", stepId);
+        if (known?.Contains("runId") != true) AgreesWithUrl(body, "runId", body.String("runId", 128), "run", runId);
+        var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), RunFilter.TenantText);
         body.String("id", 128);
         body.Time("createdAt");
         body.Time("updatedAt");

@@ -68,7 +68,7 @@ public sealed class ApiKeyStore
         if (!RoleNames.Contains(role)) return $"role must be one of {string.Join(", ", RoleNames)}";
         tenant = NullIfEmpty(tenant);
         if (tenant is null && role != Roles.Admin) return $"a {role} key needs a tenant (only an admin key may span every tenant)";
-        if (tenant is not null && !RunFilter.TenantPattern().IsMatch(tenant)) return "tenant must be 1-64 of a-z, 0-9, _ and -";
+        if (tenant is not null && !RunFilter.TenantPattern().IsMatch(tenant)) return $"tenant must be {RunFilter.TenantText}";
         return null;
     }
 

@@ -38,7 +38,7 @@ public sealed class RunTenantGuard(RequestDelegate next)
         if (context.Request.RouteValues.ContainsKey("id") && context.Request.Query.TryGetValue(RunTenant.Parameter, out var named))
         {
             var problem = !context.Caller().IsSuperAdmin ? "is for super admins only; your key sees its own tenant's runs"
-                : named.Count != 1 || !RunFilter.TenantPattern().IsMatch(named.ToString()) ? "accepts one tenant id: 1-64 of a-z, 0-9, _ and -"
+                : named.Count != 1 || !RunFilter.TenantPattern().IsMatch(named.ToString()) ? $"accepts one tenant id: {RunFilter.TenantText}"
                 : null;
             if (problem is not null)
             {

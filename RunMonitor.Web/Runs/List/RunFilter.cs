@@ -55,6 +55,9 @@ public sealed partial record RunFilter
     [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
     public static partial Regex TenantPattern();
 
+    /// `TenantPattern` in words, for every answer that refuses a tenant id.
+    public const string TenantText = "1-64 of a-z, 0-9, _ and -";
+
     public static (RunFilter? Filter, BadParameter? Error) Parse(IReadOnlyDictionary<string, string?[]> query, Caller caller)
     {
         foreach (var key in query.Keys)
@@ -176,7 +179,7 @@ public sealed partial record RunFilter
         if (!caller.IsSuperAdmin)
             return (null, false, new BadParameter("tenant", "is for super admins only; your key sees its own tenant"));
         if (!TenantPattern().IsMatch(asked))
-            return (null, false, new BadParameter("tenant", "accepts a tenant id: 1-64 of a-z, 0-9, _ and -"));
+            return (null, false, new BadParameter("tenant", $"accepts a tenant id: {TenantText}"));
         return (asked, true, null);
     }
 
