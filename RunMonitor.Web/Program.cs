@@ -81,6 +81,7 @@ if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 }
 
 builder.Services.AddProblemDetails();
+builder.Services.ConfigureHttpJsonOptions(o => JsonAnswer.Configure(o.SerializerOptions));
 builder.Services.AddRazorPages(o => o.Conventions.ConfigureFilter(new PageRequestFilter()))
     // No page binds jQuery-style keys (a[b][c]); their parser throws on an unbalanced "[" in any query or form key.
     .AddMvcOptions(o =>

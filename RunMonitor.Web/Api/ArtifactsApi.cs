@@ -72,7 +72,7 @@ public static partial class ArtifactsApi
         var row = await artifacts.AddAsync(run.TenantId, id, stepId, name[0]!, contentType, blob, ct);
         if (row is null) return Problems.RunNotFound(id);
         // Like every worker write, the answer tells the worker whether its run is being cancelled.
-        var body = System.Text.Json.JsonSerializer.SerializeToNode(ArtifactJson.From(row), System.Text.Json.JsonSerializerOptions.Web)!.AsObject();
+        var body = System.Text.Json.JsonSerializer.SerializeToNode(ArtifactJson.From(row), JsonAnswer.Options)!.AsObject();
         body["cancelRequested"] = (await runs.GetAsync(run.TenantId, id, ct))?.IsCancelRequested ?? false;
         return Results.Created(UrlFor(row.Id), body);
     }

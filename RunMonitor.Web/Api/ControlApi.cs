@@ -27,8 +27,8 @@ public static class ControlApi
         var result = await service.ClaimAsync(http.Caller(), request, ct);
         if (result.Outcome != WriteOutcome.Ok) return Problems.From(result, null);
         if (result.Value is not { } claimed) return Results.NoContent();
-        var body = JsonSerializer.SerializeToNode(RunJson.From(claimed.Run, claimed.Errors), JsonSerializerOptions.Web)!.AsObject();
-        body["steps"] = JsonSerializer.SerializeToNode(claimed.Steps.Select(StepJson.From).ToList(), JsonSerializerOptions.Web);
+        var body = JsonSerializer.SerializeToNode(RunJson.From(claimed.Run, claimed.Errors), JsonAnswer.Options)!.AsObject();
+        body["steps"] = JsonSerializer.SerializeToNode(claimed.Steps.Select(StepJson.From).ToList(), JsonAnswer.Options);
         return Results.Json(body);
     }
 

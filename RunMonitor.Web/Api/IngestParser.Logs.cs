@@ -58,7 +58,7 @@ public static partial class IngestParser
     {
         try
         {
-            var reader = new Utf8JsonReader(line.Span, new JsonReaderOptions { MaxDepth = 64 });
+            var reader = new Utf8JsonReader(line.Span, new JsonReaderOptions { MaxDepth = JsonAnswer.BodyDepth });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
             bool type = false, seenLevel = false, seenStep = false, seenTs = false, seenFields = false;
             string? runId = null, step = null, message = null, fields = null;

@@ -57,7 +57,7 @@ public static class LineBody
     {
         try
         {
-            using var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            using var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = JsonAnswer.BodyDepth });
             var count = doc.RootElement.GetArrayLength();
             if (count > MaxLines) return (null, TooManyLines(count));
             var lines = new List<Line>(count);
@@ -98,7 +98,7 @@ public static class LineBody
             }
             try
             {
-                using var doc = JsonDocument.Parse(span, new JsonDocumentOptions { MaxDepth = 64 });
+                using var doc = JsonDocument.Parse(span, new JsonDocumentOptions { MaxDepth = JsonAnswer.BodyDepth });
                 if (JsonBody.FindInvalidText(doc.RootElement, $"line {number}") is { } field)
                     return (null, Problems.Validation(new() { [field] = [StorableText.Rule] }));
                 lines.Add(new Line(number, doc.RootElement.Clone()));

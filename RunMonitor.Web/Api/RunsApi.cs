@@ -97,7 +97,7 @@ public static class RunsApi
         if (BodyType.Refuse(http.Request.ContentType, "send the body as application/json") is { } refused) return (default, refused);
         try
         {
-            using var doc = await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, ct);
+            using var doc = await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = JsonAnswer.BodyDepth }, ct);
             if (JsonBody.FindInvalidText(doc.RootElement) is { } field)
                 return (default, Problems.Validation(new() { [field] = [StorableText.Rule] }));
             return (doc.RootElement.Clone(), null);

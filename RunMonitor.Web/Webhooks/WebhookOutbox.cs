@@ -67,7 +67,7 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
         if (hooks.Count == 0) return false;
         var errors = await RunRows.GetErrorsAsync(connection, tx, run);
         var eventName = "run." + run.Status;
-        var payload = JsonSerializer.Serialize(new { @event = eventName, run = RunJson.From(run, errors) }, JsonSerializerOptions.Web);
+        var payload = JsonSerializer.Serialize(new { @event = eventName, run = RunJson.From(run, errors) }, JsonAnswer.Options);
         var nowText = DbTime.ToDb(now);
         await connection.ExecuteAsync(InsertDelivery, hooks.Select(h => new
         {
@@ -87,7 +87,7 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
     {
         var hooks = HooksFor(tenant);
         if (hooks.Count == 0) return false;
-        var payload = JsonSerializer.Serialize(new Dictionary<string, object> { ["event"] = eventName, [key] = body }, JsonSerializerOptions.Web);
+        var payload = JsonSerializer.Serialize(new Dictionary<string, object> { ["event"] = eventName, [key] = body }, JsonAnswer.Options);
         var nowText = DbTime.ToDb(now);
         await connection.ExecuteAsync(InsertDelivery, hooks.Select(h => new
         {

@@ -42,7 +42,7 @@ public static class EditedInput
         JsonNode? edited;
         try
         {
-            edited = JsonNode.Parse(submitted, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            edited = JsonNode.Parse(submitted, documentOptions: new JsonDocumentOptions { MaxDepth = JsonAnswer.BodyDepth });
         }
         catch (JsonException e)
         {

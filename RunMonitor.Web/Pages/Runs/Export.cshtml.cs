@@ -92,7 +92,7 @@ public sealed class ExportModel(RunExport store, TimeProvider time, IConfigurati
         var n = 0;
         await foreach (var r in rows.WithCancellation(ct))
         {
-            JsonSerializer.Serialize(json, RunSummaryJson.From(r), JsonSerializerOptions.Web);
+            JsonSerializer.Serialize(json, RunSummaryJson.From(r), JsonAnswer.Options);
             if (++n % 500 == 0) await body.FlushAsync(ct);
         }
         json.WriteEndArray();
