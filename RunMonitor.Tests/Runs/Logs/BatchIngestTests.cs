@@ -58,6 +58,21 @@ public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory
         Assert.Equal("a", (string)logs[0]!["step"]!);
     }
 
+    [Fact]
+    public async Task Ingest_TenantInTheUrl_RunsWithoutOneMadeThereAndFoundByTheLaterLines()
+    {
+        var response = await _client.PostAsync("/api/ingest?tenant=zeta", new StringContent(string.Join("\n",
+            """{"type":"run","id":"batch-zeta","workflowName":"batch","status":"running"}""",
+            """{"type":"log","runId":"batch-zeta","message":"in zeta"}""",
+            """{"type":"update","id":"batch-zeta","status":"completed"}"""), Encoding.UTF8, "application/x-ndjson"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = await _client.GetJsonAsync("/api/runs/batch-zeta?tenant=zeta");
+        Assert.Equal("zeta", (string)run["tenantId"]!);
+        Assert.Equal("completed", (string)run["status"]!);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/runs/batch-zeta?tenant=default")).StatusCode);
+    }
+
     [Theory]
     [InlineData("""{"type":"telemetry","id":"x"}""", "line 2.type")]
     [InlineData("""{"id":"x"}""", "line 2.type")]

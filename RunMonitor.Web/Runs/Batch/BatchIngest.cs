@@ -84,7 +84,10 @@ public sealed class BatchIngest(Database database, RunService service, RunWrites
             {
                 case BatchCreate create:
                     if (create.Run.Id is { } newId) unleased.Remove(newId);
-                    changed.Add(Applied(create, "id", await service.CreateInTransactionAsync(connection, tx, caller, create.Run, now)));
+                    // A super admin's `?tenant=` is where the batch's runs are made when a line names none, as its
+                    // later lines look for them there.
+                    var newRun = tenant is not null && create.Run.TenantId is null ? create.Run with { TenantId = tenant } : create.Run;
+                    changed.Add(Applied(create, "id", await service.CreateInTransactionAsync(connection, tx, caller, newRun, now)));
                     break;
                 case BatchUpdate update:
                     await RefreshCountsAsync(update.RunId);
