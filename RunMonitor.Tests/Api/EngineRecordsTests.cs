@@ -131,6 +131,20 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     [Fact]
+    public async Task Batch_OmeercsRunOfAnotherTenant_403NamingTenantIdAndNothingApplied()
+    {
+        var line = "{\"type\":\"run\"," + OmeercsRun("elsewhere-2", tenant: "beta").Trim().ReplaceLineEndings("")[1..];
+
+        var response = await _engine.PostAsync("/api/ingest", new StringContent(line, Encoding.UTF8, "application/x-ndjson"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("tenantId", (string?)problem["field"]);
+        Assert.Equal(1, (int)problem["line"]!);
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.Bearer("beta", "viewer").GetAsync("/api/runs/elsewhere-2")).StatusCode);
+    }
+
+    [Fact]
     public async Task Patch_OmeercsEntitySentWholeAgain_AppliesItsChanges()
     {
         const string id = "3c9e1b7a-5d2f-4a8e-b6c4-8f1a0e2d4c66";

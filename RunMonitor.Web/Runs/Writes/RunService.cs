@@ -40,7 +40,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         string tenant;
         if (request.TenantId is { } asked && asked != caller.TenantId)
         {
-            if (!caller.IsSuperAdmin) return WriteResult<RunRow>.Forbidden("tenantId is for super admins; your key writes to its own tenant");
+            if (!caller.IsSuperAdmin) return WriteResult<RunRow>.Forbidden("tenantId is for super admins; your key writes to its own tenant") with { Field = "tenantId" };
             tenant = asked;
         }
         else tenant = caller.TenantId ?? request.TenantId ?? Caller.DefaultTenant;
