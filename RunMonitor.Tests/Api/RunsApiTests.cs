@@ -94,6 +94,63 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     }
 
     [Theory]
+    [InlineData("queued")]
+    [InlineData("running")]
+    public async Task Create_EndOfARunNotEnded_400NamingCompletedAtAndNotStored(string status)
+    {
+        var id = $"unended-{status}";
+        var response = await _client.PostAsJsonAsync("/api/runs", new { id, workflowName = "unended", status, completedAt = "2026-01-01T00:00:00Z" });
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        Assert.StartsWith($"is for a run that has ended, and this one is {status}", problem.GetProperty("errors").GetProperty("completedAt")[0].GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/runs/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Patch_EndOfARunStillRunning_400AndTheRunEndsAtItsRealEnd()
+    {
+        await _client.CreateRunAsync(new { id = "unended-patch", workflowName = "unended", status = "running", startedAt = "2026-11-21T11:00:00Z" });
+
+        var early = await _client.PatchJsonAsync("/api/runs/unended-patch", new { completedAt = "2026-01-01T00:00:00Z" });
+        var done = await _client.PatchJsonAsync("/api/runs/unended-patch", new { status = "completed" });
+
+        Assert.Equal("completedAt", (await Problem(early, HttpStatusCode.BadRequest)).GetProperty("errors").EnumerateObject().Single().Name);
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        Assert.Equal(factory.Clock.GetUtcNow(), (await done.JsonAsync()).GetProperty("completedAt").GetDateTimeOffset());
+    }
+
+    [Theory]
+    [InlineData("createdAt")]
+    [InlineData("startedAt")]
+    [InlineData("completedAt")]
+    public async Task Create_TimeMoreThanADayAheadOfTheServer_400NamingItAndNotStored(string field)
+    {
+        var id = $"ahead-{field}";
+        var ahead = factory.Clock.GetUtcNow().AddDays(1).AddMinutes(1).ToString("O");
+        var body = new Dictionary<string, object> { ["id"] = id, ["workflowName"] = "ahead", ["status"] = "completed", [field] = ahead };
+
+        var response = await _client.PostAsJsonAsync("/api/runs", body);
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        Assert.StartsWith("is more than a day ahead of the server's clock", problem.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/runs/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Writes_ClockAFewHoursAhead_Accepted_AndAStepEndAYearAhead_400NamingIt()
+    {
+        var soon = factory.Clock.GetUtcNow().AddHours(3);
+        await _client.CreateRunAsync(new { id = "ahead-ok", workflowName = "ahead", status = "running", startedAt = soon, steps = new[] { new { stepId = "s" } } });
+
+        var step = await _client.PutAsJsonAsync("/api/runs/ahead-ok/steps/s", new { status = "completed", startedAt = soon, endedAt = soon.AddYears(1) });
+        var done = await _client.PatchJsonAsync("/api/runs/ahead-ok", new { status = "completed", completedAt = soon.AddMinutes(5) });
+
+        Assert.StartsWith("is more than a day ahead", (await Problem(step, HttpStatusCode.BadRequest)).GetProperty("errors").GetProperty("endedAt")[0].GetString());
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        Assert.Equal(300_000, (await done.JsonAsync()).GetProperty("durationMs").GetInt64());
+    }
+
+    [Theory]
     [InlineData("utf-8")]
     [InlineData("UTF-8")]
     [InlineData("\"utf-8\"")]
@@ -120,6 +177,18 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
 
         Assert.Equal($"the body is said to be {charset}; send the body as application/json in UTF-8 (charset=utf-8, or no charset)",
             problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("multipart/form-data; boundary=json", "/api/runs")]
+    [InlineData("application/x-www-form-urlencoded; x=json", "/api/queue/claim")]
+    [InlineData("text/plain; charset=utf-8; json", "/api/ingest")]
+    public async Task Write_JsonOnlyInAParameterOfTheType_415(string contentType, string url)
+    {
+        var content = new ByteArrayContent("{\"workflowName\":\"json-in-a-parameter\",\"worker\":\"w\"}"u8.ToArray());
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        await Problem(await _client.PostAsync(url, content), HttpStatusCode.UnsupportedMediaType);
     }
 
     [Theory]

@@ -11,9 +11,10 @@ internal static class BodyType
     public static IResult? Refuse(string? contentType, string send)
     {
         if (contentType is null) return null;
-        if (!contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        // The media type says JSON (application/json, …+json, x-ndjson), not a parameter (`multipart/form-data; boundary=json`).
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var parsed) || !parsed.MediaType.Value!.Contains("json", StringComparison.OrdinalIgnoreCase))
             return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", send);
-        if (MediaTypeHeaderValue.TryParse(contentType, out var parsed) && HeaderUtilities.RemoveQuotes(parsed.Charset).Value is { Length: > 0 } charset
+        if (HeaderUtilities.RemoveQuotes(parsed.Charset).Value is { Length: > 0 } charset
             && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)
             && !charset.Equals("us-ascii", StringComparison.OrdinalIgnoreCase))
         {

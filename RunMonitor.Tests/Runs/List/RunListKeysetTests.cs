@@ -328,7 +328,7 @@ public class RunListDeepOffsetTests(RunListDeepOffsetTests.Factory factory) : IC
         // on the rows that offset held when the list was walked, not on what reading the offset now gives.
         // (-created: the newest; status: the oldest cancelled run; -duration: the longest.)
         var now = factory.Clock.GetUtcNow();
-        var created = sort == "-created" ? now.AddDays(1) : now.AddDays(-400);
+        var created = sort == "-created" ? now.AddHours(12) : now.AddDays(-400);
         await factory.CreateClient().CreateRunAsync(new
         {
             id = $"deep-walk{sort}", workflowName = "deep-walk", status = "cancelled",

@@ -69,6 +69,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         run = Apply(run, request.Patch, now);
         if (TooLong(run.DurationMs, request.Patch.StartedAt, request.Patch.CompletedAt, "run") is { } tooLong)
             return WriteResult<RunRow>.Invalid(tooLong.Field, tooLong.Reason);
+        if (TimesRefused(run.Status, now, request.Patch, request.CreatedAt) is { } badTime)
+            return WriteResult<RunRow>.Invalid(badTime.Field, badTime.Reason);
 
         NewRunRows Rows(RunRow run) => new(run,
             request.Steps.Select((s, i) => new StepRow
@@ -127,6 +129,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         var updated = Apply(filled ?? run, patch, now);
         if (TooLong(updated.DurationMs, patch.StartedAt, patch.CompletedAt, "run") is { } tooLong)
             return WriteResult<RunRow>.Invalid(tooLong.Field, tooLong.Reason);
+        if (TimesRefused(updated.Status, now, patch) is { } badTime)
+            return WriteResult<RunRow>.Invalid(badTime.Field, badTime.Reason);
         if (!await RunWrites.UpdateRunAsync(connection, tx, updated, run.Status))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
         if (filled is not null) await RunWrites.FillCreatedWithAsync(connection, tx, updated);
@@ -206,6 +210,29 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             ? (endGiven is null ? "startedAt" : endField,
                 $"makes the {what} last more than 31 years (1,000,000,000,000 ms); check the years of its start and end")
             : null;
+
+    /// How far ahead of the server's clock a given time may be: an engine's clock that runs a little fast is not refused.
+    /// A time further ahead is a mistaken year or time zone; kept, it would count in every "last 24 hours" until its day
+    /// came, sort above every real run, and never be old enough for retention.
+    public static readonly TimeSpan MaxAhead = TimeSpan.FromDays(1);
+
+    /// A time this write gave that cannot be: one more than `MaxAhead` ahead of now, or an end for a run that has not
+    /// ended (kept, it would outlast the run's real end, and retention would delete a run that finished today by it).
+    private static (string Field, string Reason)? TimesRefused(string status, DateTimeOffset now, RunPatch patch, DateTimeOffset? createdAt = null) =>
+        Ahead(now, ("createdAt", createdAt), ("startedAt", patch.StartedAt), ("completedAt", patch.CompletedAt))
+        ?? (patch.CompletedAt is not null && !RunStatus.IsTerminal(status)
+            ? ("completedAt", $"is for a run that has ended, and this one is {status}; send it with the run's final status (completed, partial, failed, cancelled or dry)")
+            : null);
+
+    private static (string Field, string Reason)? Ahead(DateTimeOffset now, params ReadOnlySpan<(string Field, DateTimeOffset? At)> times)
+    {
+        foreach (var (field, at) in times)
+        {
+            if (at > now + MaxAhead)
+                return (field, $"is more than a day ahead of the server's clock ({DbTime.ToDb(now)}); check its year and time zone");
+        }
+        return null;
+    }
 
     /// After the commit: live views learn of the change, the dispatcher of new deliveries.
     internal WriteResult<T> Committed<T>(WriteResult<T> result)
@@ -322,6 +349,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? existing.DurationMs;
         if (TooLong(duration, request.StartedAt, request.CompletedAt, "step", request.EndField) is { } tooLong)
             return WriteResult<StepRow>.Invalid(tooLong.Field, tooLong.Reason);
+        if (Ahead(now, ("startedAt", request.StartedAt), (request.EndField, request.CompletedAt)) is { } ahead)
+            return WriteResult<StepRow>.Invalid(ahead.Field, ahead.Reason);
         var step = existing with
         {
             SkillId = request.SkillId ?? existing.SkillId,
