@@ -54,6 +54,20 @@ public class ExportTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         return rows;
     }
 
+    [Theory]
+    [InlineData("CSV", "text/csv")]
+    [InlineData("Json", "application/json")]
+    public async Task Export_FormatInCapitals_TheFormatItNames(string format, string mediaType)
+    {
+        await SeedAsync();
+
+        var response = await _client.GetAsync($"/ui/runs/export.{format}?layer_name=export-wf");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(mediaType, response.Content.Headers.ContentType!.MediaType);
+        Assert.EndsWith("." + format.ToLowerInvariant(), response.Content.Headers.ContentDisposition!.FileName!.Trim('"'));
+    }
+
     [Fact]
     public async Task Csv_FilteredSorted_AllRowsWithoutPaging()
     {

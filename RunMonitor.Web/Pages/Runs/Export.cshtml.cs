@@ -29,6 +29,8 @@ public sealed class ExportModel(RunExport store, TimeProvider time, IConfigurati
 
     public async Task<IActionResult> OnGetAsync(string format, CancellationToken ct)
     {
+        // The route's pattern matches regardless of case (`export.CSV` too): the format is the one it names.
+        format = format.ToLowerInvariant();
         foreach (var key in new[] { "offset", "limit", "after", "before" }.Where(Request.Query.ContainsKey))
             return Fragments.BadParameter(new BadParameter(key, $"is not accepted here: the export has no pages, it holds every matching run (up to {MaxRows:N0})"));
         var (filter, error) = RunFilter.Parse(Request.Query.ToPairs(), HttpContext.Caller());
