@@ -253,6 +253,13 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [InlineData("""{"action":"retry","filter":{"status":"failed","status":"queued"},"dryRun":true}""", "status")]
     [InlineData("""{"action":"retry","filter":{"status":null},"dryRun":true}""", "status")]
     [InlineData("""{"action":"retry","filter":{"workflow":null},"dryRun":true}""", "workflow")]
+    // An empty value filtered nothing, so it too matched every run; an expected count beside a dry run was dropped.
+    [InlineData("""{"action":"cancel","filter":{"status":[]},"dryRun":true}""", "status")]
+    [InlineData("""{"action":"cancel","filter":{"status":" , "},"dryRun":true}""", "status")]
+    [InlineData("""{"action":"cancel","filter":{"status":["",""]},"dryRun":true}""", "status")]
+    [InlineData("""{"action":"cancel","filter":{"workflow":""},"dryRun":true}""", "workflow")]
+    [InlineData("""{"action":"cancel","filter":{"q":"   "},"dryRun":true}""", "q")]
+    [InlineData("""{"action":"cancel","filter":{"status":"failed"},"dryRun":true,"expectedCount":3}""", "expectedCount")]
     public async Task BadInput_400NamingTheField(string json, string field)
     {
         var problem = await Problem(await BulkCalls.PostRawAsync(Operator, json), HttpStatusCode.BadRequest);

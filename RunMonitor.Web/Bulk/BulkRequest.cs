@@ -39,6 +39,8 @@ public static class BulkRequestParser
         if (idsGiven && ids is { Count: 0 }) body.Fail("ids", "must name at least one run id");
         if (!dryRun && expected is null && !errors.ContainsKey("expectedCount"))
             body.Fail("expectedCount", "is required unless dryRun is true: the number of eligible runs a dry run counted");
+        if (dryRun && expected is not null)
+            body.Fail("expectedCount", "is for starting the operation; a dry run only counts (leave it out, or set dryRun to false)");
         if (errors.Count > 0) return (null, Problems.Validation(errors));
 
         if (hasFilter)
@@ -82,6 +84,9 @@ public static class BulkRequestParser
                         ? "accepts a string (comma-separated statuses) or an array of them"
                         : "accepts a string"));
             }
+            // An empty value filters nothing (the list drops blank parts), so it too would select every run.
+            if (pairs[property.Name].All(v => string.IsNullOrWhiteSpace(property.Name == "status" ? v?.Replace(',', ' ') : v)))
+                return (null, new BadParameter(property.Name, "is empty; give it a value, or leave it out to not filter by it"));
         }
         return (pairs, null);
     }
