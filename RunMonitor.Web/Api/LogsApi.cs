@@ -49,6 +49,8 @@ public static class LogsApi
     private static async Task TextAsync(string id, HttpContext http, RunViews runs, LogStore logs, CancellationToken ct)
     {
         var (filter, error) = LogFilter.Parse(http.Request.Query.ToPairs());
+        if (error is null && http.Request.Query.ContainsKey("limit"))
+            error = new BadParameter("limit", "is not accepted here: the download holds every matching line (after and before bound it)");
         if (error is not null)
         {
             await Problems.BadParameter(error).ExecuteAsync(http);

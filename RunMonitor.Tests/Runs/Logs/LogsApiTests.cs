@@ -213,6 +213,23 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
     }
 
     [Fact]
+    public async Task Text_AfterAndBefore_BoundTheDownload_ALimitIsRefused()
+    {
+        var id = await RunAsync("logs-text-bounds");
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", Enumerable.Range(1, 5).Select(i => new { message = $"line {i}" }).ToArray());
+
+        var after = await _client.GetStringAsync($"/api/runs/{id}/logs.txt?after=3");
+        var before = await _client.GetStringAsync($"/api/runs/{id}/logs.txt?before=3");
+        var limit = await _client.GetAsync($"/api/runs/{id}/logs.txt?limit=2");
+
+        string[] Messages(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[(l.IndexOf("line ", StringComparison.Ordinal))..]).ToArray();
+        Assert.Equal(["line 4", "line 5"], Messages(after));
+        Assert.Equal(["line 1", "line 2"], Messages(before));
+        Assert.Equal(HttpStatusCode.BadRequest, limit.StatusCode);
+        Assert.True((await limit.JsonAsync()).GetProperty("errors").TryGetProperty("limit", out _));
+    }
+
+    [Fact]
     public async Task Post_PastTheCap_CountsDropped()
     {
         var id = await RunAsync("logs-cap");

@@ -118,14 +118,16 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
             : new LogPage(rows, more && rows.Count > 0 ? rows[^1].Seq : null, null, counts);
     }
 
-    /// Every matching line in order, read a chunk at a time (the download streams them; memory holds one chunk).
+    /// Every matching line in order, between the filter's `after` and `before` when it has them, read a chunk at a time
+    /// (the download streams them; memory holds one chunk). The filter's `limit` is a page's, not read here.
     public async IAsyncEnumerable<LogRow> StreamAsync(RunRow run, LogFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         const int chunk = 5000;
-        long after = 0;
+        var after = filter.After ?? 0;
+        var before = filter.Before ?? long.MaxValue;
         while (true)
         {
-            var (shape, p) = Select(run, filter, after, long.MaxValue, chunk, descending: false);
+            var (shape, p) = Select(run, filter, after, before, chunk, descending: false);
             List<LogRow> rows;
             await using (var connection = await database.OpenAsync(ct))
                 rows = (await connection.QueryAsync<LogRow>(new CommandDefinition(_shapes[shape].Lines, p, cancellationToken: ct))).AsList();
