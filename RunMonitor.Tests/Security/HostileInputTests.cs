@@ -138,6 +138,26 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.Empty(factory.Log.Drain());
     }
 
+    [Theory]
+    [InlineData("GET", "/ui/runs/fz-failed/retry", "POST")]
+    [InlineData("GET", "/ui/runs/fz-failed/cancel", "POST")]
+    [InlineData("POST", "/ui/runs/fz-failed/live", "GET")]
+    public async Task Page_HandlerOfAnotherMethod_Answers405WithItsMethods(string method, string path, string allow)
+    {
+        // Arrange: the page has handlers for this method, but not this one: the method is wrong, not the handler's name.
+        await using var factory = new CapturingKeyedFactory();
+        var client = factory.Bearer(KeyedFactory.SuperAdminKey);
+        await SeedAsync(client, tenant: "alpha");
+
+        // Act
+        var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        // Assert
+        Assert.Equal(System.Net.HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal([allow], response.Content.Headers.Allow);
+        Assert.Empty(factory.Log.Drain());
+    }
+
     [Fact]
     public async Task Page_UnknownHandlerName_Answers400NamingHandler()
     {

@@ -66,12 +66,19 @@ public sealed class PageRequestFilter : IPageFilter, IAsyncResourceFilter, IResu
         if (handlers.Count == 0) return null;
         var method = HttpMethods.IsHead(context.HttpContext.Request.Method) ? HttpMethods.Get : context.HttpContext.Request.Method;
         var forMethod = handlers.Where(h => string.Equals(h.HttpMethod, method, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (forMethod.Count == 0)
-        {
-            context.HttpContext.Response.Headers.Allow = string.Join(", ", handlers.Select(h => h.HttpMethod.ToUpperInvariant()).Distinct().Order());
-            return Fragments.Html(StatusCodes.Status405MethodNotAllowed, "<p class=\"error\" role=\"alert\">Method not allowed</p>");
-        }
+        if (forMethod.Count == 0) return MethodNotAllowed(context, handlers);
+        // A handler the page has for other methods only (`GET …/retry`, whose form posts): the method is what is wrong.
+        var asked = context.RouteData.Values["handler"]?.ToString() ?? context.HttpContext.Request.Query["handler"].FirstOrDefault();
+        var named = handlers.Where(h => asked is not null && string.Equals(h.Name, asked, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (named.Count > 0) return MethodNotAllowed(context, named);
         var names = forMethod.Select(h => h.Name).Where(n => n is not null).Select(n => n!.ToLowerInvariant()).Order().ToList();
         return Fragments.BadParameter(new BadParameter("handler", names.Count == 0 ? "is not accepted here" : $"accepts {string.Join(", ", names)}"));
+    }
+
+    /// 405 with `Allow`: the methods of the handlers that would answer.
+    private static IActionResult MethodNotAllowed(PageHandlerExecutingContext context, IEnumerable<Microsoft.AspNetCore.Mvc.RazorPages.Infrastructure.HandlerMethodDescriptor> handlers)
+    {
+        context.HttpContext.Response.Headers.Allow = string.Join(", ", handlers.Select(h => h.HttpMethod.ToUpperInvariant()).Distinct().Order());
+        return Fragments.Html(StatusCodes.Status405MethodNotAllowed, "<p class=\"error\" role=\"alert\">Method not allowed</p>");
     }
 }
