@@ -151,6 +151,18 @@ public class WorkersApiTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
         Assert.Contains("1-200 characters", problem.GetProperty("errors").GetProperty("name")[0].GetString());
     }
 
+    /// A name of spaces only (the claim refused it; the heartbeat's path listed a worker named " ").
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("   ")]
+    public async Task Heartbeat_NameOfSpacesOnly_400NamingName(string name)
+    {
+        var beat = await Problem(await Ingest().PostAsJsonAsync($"/api/workers/{Uri.EscapeDataString(name)}/heartbeat", new { }));
+
+        Assert.True(beat.GetProperty("errors").TryGetProperty("name", out _));
+        Assert.Null(await WorkerAsync(Ingest(), name));
+    }
+
     /// A name that reads as another (a right-to-left override, a zero-width space) or holds a control character is
     /// refused alike in the heartbeat's path and in a claim's `worker` (the path took U+202E the claim refused).
     [Theory]
