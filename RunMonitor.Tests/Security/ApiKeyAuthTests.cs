@@ -96,6 +96,8 @@ public class ApiKeyAuthTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
         Assert.Equal(HttpStatusCode.Forbidden, created.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, admin.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, stats.StatusCode);
+        Assert.Equal("this is for super admins (an admin key of no tenant); your admin key belongs to tenant 'alpha'",
+            (await stats.JsonAsync()).GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.BadRequest, tenantFilter.StatusCode);
         Assert.Equal("tenant", (await Html.ParseAsync(tenantFilter)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
     }

@@ -116,8 +116,11 @@ public sealed class RunMonitorAuthenticationHandler(
             bearerProblem ?? "send Authorization: Bearer <key>, or sign in at /login");
     }
 
+    /// An admin key is refused only what needs every tenant (`RequireAdmin`): its role is not what is wrong, its tenant is.
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        Refusal.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", "your key's role may not do this");
+        Refusal.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", Caller.From(Context.User) is { Role: Roles.Admin, TenantId: { } tenant }
+            ? $"this is for super admins (an admin key of no tenant); your admin key belongs to tenant '{tenant}'"
+            : "your key's role may not do this");
 
     private static string LoginUrl(string returnUrl) => LoginPath + QueryString.Create("returnUrl", returnUrl);
 
