@@ -1,4 +1,5 @@
 using System.Data;
+using System.Net.Http.Json;
 using Dapper;
 using Microsoft.AspNetCore.Hosting;
 using System.Data.Common;
@@ -177,6 +178,26 @@ public class RetentionTests : IDisposable
 
         Assert.Equal(1, record!.RunsDeleted);
         Assert.Equal(run.GetProperty("id").GetString(), factory.Listener.After.Single());
+    }
+
+    [Fact]
+    public async Task Create_FinishedRunOlderThanRetention_400NamingCompletedAt_InsideItOrWithRetentionOff_Created()
+    {
+        using var kept30 = new RetentionFactory(_store);
+        using var off = new RetentionFactory(_store) { Days = 0 };
+        var now = kept30.Clock.GetUtcNow();
+        object Run(string id, double daysAgo) => new { id, workflowName = "import", status = "completed", completedAt = now.AddDays(-daysAgo) };
+
+        var old = await kept30.CreateClient().PostAsJsonAsync("/api/runs", Run("import-old", 31));
+        var recent = await kept30.CreateClient().PostAsJsonAsync("/api/runs", Run("import-recent", 29));
+        var keptAll = await off.CreateClient().PostAsJsonAsync("/api/runs", Run("import-old", 400));
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, old.StatusCode);
+        var problem = await old.JsonAsync();
+        Assert.StartsWith("is more than 30 days ago: this store keeps finished runs for 30 days", problem.GetProperty("errors").GetProperty("completedAt")[0].GetString());
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await kept30.CreateClient().GetAsync("/api/runs/import-old")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Created, recent.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Created, keptAll.StatusCode);
     }
 
     [Fact]

@@ -277,7 +277,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
             await client.CreateRunAsync(new
             {
                 // The longest a run may last (a span of years 1 to 9999 is refused now).
-                workflowName = "huge", status = "completed", startedAt = "1995-01-01T00:00:00Z", completedAt = "2026-01-01T00:00:00Z",
+                workflowName = "huge", status = "completed", startedAt = "1995-01-01T00:00:00Z", completedAt = "2026-11-20T00:00:00Z",
                 durationMs = RunMonitor.Web.Runs.RunService.MaxDurationMs,
                 metrics = new { insightsCreated = RunMonitor.Web.Api.JsonBody.MaxCount },
                 usage = new { model = "gpt-4o", tokensInput = RunMonitor.Web.Api.JsonBody.MaxCount, tokensOutput = RunMonitor.Web.Api.JsonBody.MaxCount, costUsd = RunMonitor.Web.Api.JsonBody.MaxMoney },

@@ -506,7 +506,9 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
     [Fact]
     public async Task Retention_DeletesLogsWithTheirRun()
     {
-        await _client.CreateRunAsync(new { id = "logs-old", workflowName = "logs", status = "completed", createdAt = "2026-08-01T00:00:00Z", completedAt = "2026-08-01T00:01:00Z" });
+        // Created finished that long ago, it would be refused (past retention); it ran then, and is reported ended now.
+        await _client.CreateRunAsync(new { id = "logs-old", workflowName = "logs", status = "running", createdAt = "2026-08-01T00:00:00Z", startedAt = "2026-08-01T00:00:00Z" });
+        Assert.Equal(HttpStatusCode.OK, (await _client.PatchJsonAsync("/api/runs/logs-old", new { status = "completed", completedAt = "2026-08-01T00:01:00Z" })).StatusCode);
         await _client.CreateRunAsync(new { id = "logs-kept", workflowName = "logs", status = "completed" });
         await _client.PostAsJsonAsync("/api/runs/logs-old/logs", new[] { new { message = "old", level = "error" } });
         await _client.PostAsJsonAsync("/api/runs/logs-kept/logs", new[] { new { message = "kept" } });

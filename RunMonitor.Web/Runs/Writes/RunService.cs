@@ -8,7 +8,7 @@ namespace RunMonitor.Web.Runs;
 /// The write rules: ids, tenants, status transitions, derived timestamps, durations and cost.
 /// Every committed change is published to `IRunEvents`; every terminal transition queues webhooks.
 public sealed class RunService(Database database, RunWrites writes, PriceTable prices, TimeProvider time, IRunEvents events, WebhookOutbox webhooks,
-    LogStore logs, WorkerBook workers, ISqlDialect dialect, CreateGroups groups)
+    LogStore logs, WorkerBook workers, ISqlDialect dialect, CreateGroups groups, Microsoft.Extensions.Options.IOptions<RetentionOptions> retention)
 {
     /// 11 hex digits of Unix milliseconds then 9 random ones: ids sort by creation, so index inserts append.
     public static string NewId(DateTimeOffset at)
@@ -71,6 +71,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             return WriteResult<RunRow>.Invalid(tooLong.Field, tooLong.Reason);
         if (TimesRefused(run.Status, now, request.Patch, request.CreatedAt) is { } badTime)
             return WriteResult<RunRow>.Invalid(badTime.Field, badTime.Reason);
+        if (PastRetention(run, now) is { } past)
+            return WriteResult<RunRow>.Invalid("completedAt", past);
 
         NewRunRows Rows(RunRow run) => new(run,
             request.Steps.Select((s, i) => new StepRow
@@ -223,6 +225,14 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         ?? (patch.CompletedAt is not null && !RunStatus.IsTerminal(status)
             ? ("completedAt", $"is for a run that has ended, and this one is {status}; send it with the run's final status (completed, partial, failed, cancelled or dry)")
             : null);
+
+    /// A finished run created past the retention period would be deleted by the next purge (within the hour): refused,
+    /// so an engine or an import is told, not answered 201 for a run that then vanishes.
+    private string? PastRetention(RunRow run, DateTimeOffset now) =>
+        retention.Value.RetentionDays is > 0 and var days && RunStatus.IsTerminal(run.Status)
+        && DbTime.FromDb(run.CompletedAt) is { } completed && completed < now - TimeSpan.FromDays(days)
+            ? $"is more than {days} days ago: this store keeps finished runs for {days} days (RunMonitor:RetentionDays), so the run would be deleted by its next purge; raise RetentionDays (0 keeps every run) to import older history"
+            : null;
 
     private static (string Field, string Reason)? Ahead(DateTimeOffset now, params ReadOnlySpan<(string Field, DateTimeOffset? At)> times)
     {
