@@ -131,7 +131,7 @@ app.UseMiddleware<AcceptedQueryGuard>();
 app.UseMiddleware<AntiforgeryGuard>();
 app.UseAntiforgery();
 
-app.MapGet(Routes.Home, () => Results.Redirect(Routes.Runs)).RequireAuthorization(Policies.RequireRead).AcceptsQuery();
+app.MapRead(Routes.Home, () => Results.Redirect(Routes.Runs)).RequireAuthorization(Policies.RequireRead).AcceptsQuery();
 app.MapRazorPages();
 app.MapRunsApi();
 app.MapControlApi();

@@ -140,3 +140,13 @@ public static class Routes
         return path;
     }
 }
+
+/// `MapGet` that answers HEAD as well, as RFC 9110 asks of a server that serves GET (the pages do, by Razor Pages): the
+/// same handler, its status and headers; Kestrel sends no body for a HEAD. The event stream stays GET alone.
+public static class ReadEndpoints
+{
+    private static readonly string[] GetAndHead = [HttpMethods.Get, HttpMethods.Head];
+
+    public static RouteHandlerBuilder MapRead(this IEndpointRouteBuilder app, string pattern, Delegate handler) =>
+        app.MapMethods(pattern, GetAndHead, handler);
+}

@@ -151,6 +151,28 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     }
 
     [Theory]
+    [InlineData("/api/runs", HttpStatusCode.OK)]
+    [InlineData("/api/runs/head-1", HttpStatusCode.OK)]
+    [InlineData("/api/runs/head-1/steps", HttpStatusCode.OK)]
+    [InlineData("/api/runs/head-1/activity", HttpStatusCode.OK)]
+    [InlineData("/api/runs/head-1/logs.txt", HttpStatusCode.OK)]
+    [InlineData("/api/workers", HttpStatusCode.OK)]
+    [InlineData("/api/runs/no-such-run", HttpStatusCode.NotFound)]
+    [InlineData("/api/runs?colour=red", HttpStatusCode.BadRequest)]
+    public async Task Head_OnAnApiRead_AnswersAsItsGetWithoutABody(string url, HttpStatusCode expected)
+    {
+        if (await _client.GetAsync("/api/runs/head-1") is { StatusCode: HttpStatusCode.NotFound })
+            await _client.CreateRunAsync(new { id = "head-1", workflowName = "head", steps = new[] { new { stepId = "s" } } });
+
+        var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
+        var get = await _client.GetAsync(url);
+
+        Assert.Equal(expected, head.StatusCode);
+        Assert.Equal(get.StatusCode, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
     [InlineData("utf-8")]
     [InlineData("UTF-8")]
     [InlineData("\"utf-8\"")]

@@ -10,8 +10,8 @@ public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Routes.ApiAdminRunsStats, StatsAsync).RequireAuthorization(Policies.RequireAdmin);
-        app.MapGet(Routes.ApiAdminKeys, KeysAsync).RequireAuthorization(Policies.RequireAdmin).AcceptsQuery();
+        app.MapRead(Routes.ApiAdminRunsStats, StatsAsync).RequireAuthorization(Policies.RequireAdmin);
+        app.MapRead(Routes.ApiAdminKeys, KeysAsync).RequireAuthorization(Policies.RequireAdmin).AcceptsQuery();
         app.MapDelete(Routes.ApiAdminKey, RevokeKeyAsync).RequireAuthorization(Policies.RequireAdmin).AcceptsQuery();
         return app;
     }

@@ -8,7 +8,7 @@ public static class AlertsApi
 {
     public static IEndpointRouteBuilder MapAlertsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Routes.ApiAlerts, GetAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapRead(Routes.ApiAlerts, GetAsync).RequireAuthorization(Policies.RequireRead);
         return app;
     }
 

@@ -36,8 +36,8 @@ public static partial class ArtifactsApi
     public static IEndpointRouteBuilder MapArtifactsApi(this IEndpointRouteBuilder app)
     {
         app.MapPost(Routes.ApiStepArtifacts, UploadAsync).RequireAuthorization(Policies.RequireIngest);
-        app.MapGet(Routes.ApiStepArtifacts, ListAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
-        app.MapGet(Routes.ApiArtifact, DownloadAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery("disposition");
+        app.MapRead(Routes.ApiStepArtifacts, ListAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
+        app.MapRead(Routes.ApiArtifact, DownloadAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery("disposition");
         return app;
     }
 

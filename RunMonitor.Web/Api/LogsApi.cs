@@ -14,8 +14,8 @@ public static class LogsApi
             .RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery(RunTenant.Parameter);
         app.MapPost(Routes.ApiStepLogs, (string id, string stepId, HttpContext http, RunService service, CancellationToken ct) => AppendAsync(id, stepId, http, service, ct))
             .RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery(RunTenant.Parameter);
-        app.MapGet(Routes.ApiRunLogs, ReadAsync).RequireAuthorization(Policies.RequireRead);
-        app.MapGet(Routes.ApiRunLogsText, TextAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapRead(Routes.ApiRunLogs, ReadAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapRead(Routes.ApiRunLogsText, TextAsync).RequireAuthorization(Policies.RequireRead);
         return app;
     }
 

@@ -19,8 +19,8 @@ public static class PayloadApi
 
     public static IEndpointRouteBuilder MapPayloadApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Routes.ApiRunPayload, RunFieldAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
-        app.MapGet(Routes.ApiStepPayload, StepFieldAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
+        app.MapRead(Routes.ApiRunPayload, RunFieldAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
+        app.MapRead(Routes.ApiStepPayload, StepFieldAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
         return app;
     }
 

@@ -9,11 +9,11 @@ public static class RunsApi
 {
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Routes.ApiRuns, ListAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapRead(Routes.ApiRuns, ListAsync).RequireAuthorization(Policies.RequireRead);
         app.MapPost(Routes.ApiRuns, CreateAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery();
-        app.MapGet(Routes.ApiRun, GetAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
+        app.MapRead(Routes.ApiRun, GetAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
         app.MapPatch(Routes.ApiRun, PatchAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery(RunTenant.Parameter);
-        app.MapGet(Routes.ApiRunSteps, StepsAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
+        app.MapRead(Routes.ApiRunSteps, StepsAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
         app.MapPut(Routes.ApiRunStep, PutStepAsync).RequireAuthorization(Policies.RequireRead, Policies.RequireIngest).AcceptsQuery(RunTenant.Parameter);
         return app;
     }

@@ -10,7 +10,7 @@ public static class WorkersApi
     public static IEndpointRouteBuilder MapWorkersApi(this IEndpointRouteBuilder app)
     {
         app.MapPost(Routes.ApiWorkerHeartbeat, HeartbeatAsync).RequireAuthorization(Policies.RequireIngest).AcceptsQuery();
-        app.MapGet(Routes.ApiWorkers, ListAsync).RequireAuthorization(Policies.RequireRead);
+        app.MapRead(Routes.ApiWorkers, ListAsync).RequireAuthorization(Policies.RequireRead);
         return app;
     }
 

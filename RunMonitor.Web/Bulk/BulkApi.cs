@@ -16,10 +16,10 @@ public static class BulkApi
     public static IEndpointRouteBuilder MapBulkApi(this IEndpointRouteBuilder app)
     {
         app.MapPost(Routes.ApiBulk, StartAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
-        app.MapGet(Routes.ApiBulk, ListAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
-        app.MapGet(Routes.ApiBulkOperation, GetAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
+        app.MapRead(Routes.ApiBulk, ListAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
+        app.MapRead(Routes.ApiBulkOperation, GetAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
         app.MapDelete(Routes.ApiBulkOperation, StopAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
-        app.MapGet(Routes.BulkProgress, ProgressAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
+        app.MapRead(Routes.BulkProgress, ProgressAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
         return app;
     }
 

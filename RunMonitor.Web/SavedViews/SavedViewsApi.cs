@@ -13,7 +13,7 @@ public static class SavedViewsApi
 {
     public static IEndpointRouteBuilder MapSavedViews(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Routes.ApiViews, ListAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery();
+        app.MapRead(Routes.ApiViews, ListAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery();
         app.MapPost(Routes.ApiViews, CreateAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
         app.MapDelete(Routes.ApiView, DeleteAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
         app.MapPost(Routes.ViewsSave, SaveFormAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();

@@ -15,7 +15,7 @@ public static class ActivityApi
 {
     public static IEndpointRouteBuilder MapActivityApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Routes.ApiRunActivity, ListAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
+        app.MapRead(Routes.ApiRunActivity, ListAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery(RunTenant.Parameter);
         return app;
     }
 
