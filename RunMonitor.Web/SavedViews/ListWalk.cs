@@ -22,6 +22,9 @@ public sealed record ListWalk(string List, int At, RunRow? Previous, RunRow? Nex
         var hasAt = query.TryGetValue(AtParameter, out var atValues);
         var hasList = query.TryGetValue(ListParameter, out var listValues);
         if (!hasAt && !hasList) return (null, null);
+        // A place names nothing without its list (the links always carry both, `list=` empty for the unfiltered list).
+        if (!hasList)
+            return (null, new BadParameter(ListParameter, "is needed with at: the query string of the list the run was opened from (empty for the whole list)"));
         if (atValues is not [var atText] || !int.TryParse(atText, NumberStyles.None, CultureInfo.InvariantCulture, out var at) || at > MaxAt)
             return (null, new BadParameter(AtParameter, $"accepts the run's place in the list: a whole number from 0 to {MaxAt:N0}, given once with list"));
         var list = listValues is [var one] ? one ?? "" : "";

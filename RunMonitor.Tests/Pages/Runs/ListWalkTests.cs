@@ -84,6 +84,7 @@ public class ListWalkTests(RunMonitorFactory factory) : IClassFixture<RunMonitor
     [InlineData("list=&at=-1", "at")]
     [InlineData("list=&at=x", "at")]
     [InlineData("list=", "at")]
+    [InlineData("at=3", "list")]
     public async Task BadListOrAt_400NamingIt(string query, string parameter)
     {
         var ids = await SeedAsync("walk-bad-" + parameter + query.Length);

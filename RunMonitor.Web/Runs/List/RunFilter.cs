@@ -145,7 +145,7 @@ public sealed partial record RunFilter
         if (One("offset") is { } offsetText)
         {
             if (!int.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
-                return Bad("offset", "accepts a whole number of 0 or more");
+                return Bad("offset", "accepts a whole number from 0 to 2,147,483,647");
             filter = filter with { Offset = offset };
         }
 
