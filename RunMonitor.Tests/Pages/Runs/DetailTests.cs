@@ -358,7 +358,7 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         Assert.Equal("miss", panel.QuerySelector(".step-cache").Text());
         Assert.Equal("Model call timed out", panel.QuerySelector(".error-text").Text());
         Assert.Equal("intro", panel.QuerySelectorAll(".json-viewer")[0].QuerySelector(".jv-string").Text().Trim('"'));
-        Assert.Equal("None", panel.QuerySelectorAll(".json-viewer")[1].QuerySelector(".jv-none").Text());
+        Assert.Equal("Nothing recorded", panel.QuerySelectorAll(".json-viewer")[1].QuerySelector(".jv-none").Text());
     }
 
     [Theory]

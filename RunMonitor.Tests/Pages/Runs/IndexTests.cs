@@ -139,6 +139,7 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.Equal("10", Card("Insights Created"));
         Assert.Equal("$3.01", Card("Est. Cost"));
         Assert.Equal("1", Card("Queued now"));
+        Assert.Matches(@"^oldest waiting \d", doc.QuerySelector(".stat-now .stat-note")!.Text().Trim());
         Assert.Equal("0", Card("Running now"));
     }
 

@@ -82,7 +82,7 @@ public sealed class JsonViewerTests(RunMonitorFactory factory) : IClassFixture<R
 
         var doc = await _client.GetDocumentAsync("/runs/jv-none");
 
-        Assert.Equal(["None", "None"], doc.QuerySelectorAll(".payloads .jv-none").Select(p => p.Text()));
+        Assert.Equal(["Nothing recorded", "Nothing recorded"], doc.QuerySelectorAll(".payloads .jv-none").Select(p => p.Text()));
     }
 
     [Theory]
