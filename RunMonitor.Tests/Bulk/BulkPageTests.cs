@@ -57,6 +57,7 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
 
         Assert.Equal(HttpStatusCode.OK, confirm.StatusCode);
         Assert.Equal("Retry 2 runs?", confirmPage.QuerySelector("h1").Text());
+        Assert.Equal("3 runs selected.", form.QuerySelector("p")!.Text().Squash());
         Assert.Equal("Retry applies to 2 of them now; the others are left as they are.", confirmPage.QuerySelector(".bulk-confirm-count").Text().Squash());
         Assert.Equal("2", form.QuerySelector("input[name=expectedCount]")!.GetAttribute("value"));
         Assert.Null(form.QuerySelector("input[name=confirmCount]"));
@@ -90,6 +91,9 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         Assert.Equal("Cancel applies to all 101 of them.", confirm.QuerySelector(".bulk-confirm-count").Text().Squash());
         Assert.NotNull(confirm.QuerySelector("form.bulk-confirm input[name=confirmCount]"));
         Assert.Equal($"layer_name={workflow}", confirm.QuerySelector("form.bulk-confirm input[name=query]")!.GetAttribute("value"));
+        // Both ways back land on the list the runs were chosen from, its filter kept.
+        Assert.Equal([$"/ui/runs?layer_name={workflow}", $"/ui/runs?layer_name={workflow}"],
+            confirm.QuerySelectorAll("main a[href^='/ui/runs']").Select(a => a.GetAttribute("href")));
         Assert.Equal(HttpStatusCode.BadRequest, untyped.StatusCode);
         Assert.Contains("Type 101", (await Html.ParseAsync(untyped)).QuerySelector("form.bulk-confirm p.error").Text());
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
