@@ -28,6 +28,20 @@ public sealed class DemoDataTests : IDisposable
             Assert.NotEmpty((await client.GetJsonAsync($"/api/runs/{id}/steps?tenant={tenant}")).AsArray());
     }
 
+    [Fact]
+    public async Task Demo_SeededRuns_TellTheirStoryInTheirActivity()
+    {
+        var client = _factory.CreateClient();
+        var finished = (await client.GetJsonAsync("/api/runs?status=failed&limit=1"))["items"]!.AsArray().Single()!;
+        var retry = (await client.GetJsonAsync("/api/runs?limit=100"))["items"]!.AsArray().First(r => r!["retryOf"] is not null)!;
+        async Task<string[]> ActionsAsync(string id, string tenant) =>
+            (await client.GetJsonAsync($"/api/runs/{id}/activity?tenant={tenant}")).AsArray().Select(a => a!["action"]!.GetValue<string>()).ToArray();
+
+        Assert.Equal(["created", "claimed", "failed"], await ActionsAsync(finished["id"]!.GetValue<string>(), finished["tenantId"]!.GetValue<string>()));
+        Assert.Equal("retry-of", (await ActionsAsync(retry["id"]!.GetValue<string>(), retry["tenantId"]!.GetValue<string>()))[0]);
+        Assert.Contains("retried", await ActionsAsync(retry["retryOf"]!.GetValue<string>(), retry["tenantId"]!.GetValue<string>()));
+    }
+
     private sealed class DemoFactory : RunMonitorFactory
     {
         protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["RunMonitor:Demo"] = "true" };

@@ -42,13 +42,36 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
             }
         }
         await WriteAsync(database, runs, ct);
-        // The latest runs tell their story in their logs too (every run would only make the seed slower).
+        // The latest runs tell their story in their logs too (every run would only make the seed slower), and every
+        // run in its activity, as a run the demo worker executes does (an empty activity looked like a broken page).
         await database.WriteAsync(async (connection, tx) =>
         {
             foreach (var run in runs.TakeLast(200)) await logs.AppendAsync(connection, tx, run.Run, DemoLogs.ForFinished(run, random), now);
+            foreach (var run in runs)
+            {
+                foreach (var entry in Activity(run.Run)) await ActivityLog.RecordAsync(connection, tx, entry);
+                if (run.Run.RetryOf is { } old)
+                    await ActivityLog.RecordAsync(connection, tx, ActivityLog.Entry(run.Run.TenantId, old, DbTime.Parse(run.Run.CreatedAt),
+                        ActivityLog.SystemActor, ActivityActions.Retried, $"retried as {run.Run.Id} (whole)"));
+            }
             return 0;
         }, ct);
         logger.LogInformation("Demo: seeded {Count} runs over the last week", runs.Count);
+    }
+
+    /// A seeded run's history as the live demo records it: created (a retry: what it retries), claimed and finished by
+    /// the worker.
+    private static IEnumerable<ActivityRow> Activity(RunRow run)
+    {
+        var created = DbTime.Parse(run.CreatedAt);
+        yield return ActivityLog.Entry(run.TenantId, run.Id, created, ActivityLog.SystemActor,
+            run.RetryOf is null ? ActivityActions.Created : ActivityActions.RetryOf, run.RetryOf is null ? null : $"retry of {run.RetryOf} (whole)");
+        if (DbTime.FromDb(run.StartedAt) is not { } started) yield break;
+        yield return ActivityLog.Entry(run.TenantId, run.Id, started, DemoWorker.WorkerName, ActivityActions.Claimed,
+            $"leased for {DemoWorker.LeaseSeconds} s by {ActivityLog.SystemActor}");
+        if (DbTime.FromDb(run.CompletedAt) is { } completed
+            && ActivityLog.ForTransition(run with { Status = RunStatus.Running }, run) is { } end)
+            yield return ActivityLog.Entry(run.TenantId, run.Id, completed, DemoWorker.WorkerName, end.Action, end.Detail);
     }
 
     public static Task WriteAsync(Database database, IReadOnlyList<DemoRun> runs, CancellationToken ct = default) =>

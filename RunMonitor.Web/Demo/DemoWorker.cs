@@ -12,7 +12,7 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
 {
     public const string WorkerName = "demo-worker-1";
     private const int Capacity = 3;
-    private const int LeaseSeconds = 30;
+    internal const int LeaseSeconds = 30;
     private static readonly Caller Engine = new(null, Roles.Admin);
     private static readonly WorkerHeartbeat Heartbeat = new(DemoCatalog.Workflows.Select(w => w.Name).ToList(), "demo-host", "demo-engine/2.3.1");
     private readonly Random _random = new();
