@@ -249,4 +249,23 @@ public sealed class ControlBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         await Assertions.Expect(chip).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bstep-running\b"), new() { Timeout = 8000 });
         Assert.Null(await live.GetAttributeAsync("data-sse-open"));
     }
+
+    [Fact]
+    public async Task RunPage_WithJavaScriptOff_TheConfirmationIsAFormInPlace_AndRetryPosts()
+    {
+        var id = await FailedRunAsync("browser-control-nojs");
+        await using var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { JavaScriptEnabled = false });
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        var retry = page.Locator("dialog.confirm-dialog form", new() { Has = page.Locator("h2", new() { HasText = "Retry this run?" }) });
+        await Assertions.Expect(retry).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator(".run-actions-buttons [data-dialog-open]").First).ToBeHiddenAsync();
+        await retry.Locator("button[type=submit]").ClickAsync();
+
+        await page.WaitForURLAsync(url => url.Contains("/runs/") && !url.Contains(id));
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Browser retry");
+        var newId = page.Url[(page.Url.IndexOf("/runs/", StringComparison.Ordinal) + "/runs/".Length)..].Split('?')[0];
+        Assert.Equal(id, (await fixture.Api.GetJsonAsync($"/api/runs/{newId}"))["retryOf"]!.GetValue<string>());
+    }
 }
