@@ -27,6 +27,26 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClickBesideTheBox_InItsCell_TogglesIt_AndOpensNoModal()
+    {
+        var workflow = "bulk-ui-cell-" + Guid.NewGuid().ToString("N")[..6];
+        var ids = await SeedAsync(workflow, "completed", 1);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
+        var cell = page.Locator($"tr[data-run-id='{ids[0]}'] td.select-cell");
+        var corner = new LocatorClickOptions { Position = new Position { X = 2, Y = 2 } };
+
+        await cell.ClickAsync(corner);
+        await Assertions.Expect(cell.Locator("input.run-select")).ToBeCheckedAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("1");
+        await cell.ClickAsync(corner);
+
+        await Assertions.Expect(cell.Locator("input.run-select")).Not.ToBeCheckedAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("0");
+        await Assertions.Expect(page.Locator("#run-detail-modal")).ToBeHiddenAsync();
+    }
+
+    [Fact]
     public async Task SelectThreeRows_BulkCancel_ToastAndBadgesChange()
     {
         var workflow = "bulk-ui-three-" + Guid.NewGuid().ToString("N")[..6];

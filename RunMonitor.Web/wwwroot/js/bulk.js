@@ -77,6 +77,14 @@
         refresh();
     }
 
+    // The whole cell around a row's box is its target (a 16 px box beside a row that opens the modal is hard to tap).
+    document.addEventListener("click", function (e) {
+        var cell = e.target.closest && e.target.closest("table.runs-table td.select-cell, table.runs-table th.select-col");
+        if (!cell || e.target.matches("input")) return;
+        var box = cell.querySelector("input[type=checkbox]");
+        if (box) box.click();
+    });
+
     document.addEventListener("change", function (e) {
         var t = e.target;
         if (!t.matches) return;
