@@ -27,7 +27,7 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ClickBesideTheBox_InItsCell_TogglesIt_AndOpensNoModal()
+    public async Task ClickBesideTheBox_InItsCell_TogglesIt_TheActionsFollowTheSelection_AndNoModalOpens()
     {
         var workflow = "bulk-ui-cell-" + Guid.NewGuid().ToString("N")[..6];
         var ids = await SeedAsync(workflow, "completed", 1);
@@ -36,14 +36,30 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         var cell = page.Locator($"tr[data-run-id='{ids[0]}'] td.select-cell");
         var corner = new LocatorClickOptions { Position = new Position { X = 2, Y = 2 } };
 
+        var cancel = page.Locator(".bulk-bar button[value=cancel]");
+        await Assertions.Expect(cancel).ToBeDisabledAsync();
+
         await cell.ClickAsync(corner);
         await Assertions.Expect(cell.Locator("input.run-select")).ToBeCheckedAsync();
         await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("1");
+        await Assertions.Expect(cancel).ToBeEnabledAsync();
         await cell.ClickAsync(corner);
 
         await Assertions.Expect(cell.Locator("input.run-select")).Not.ToBeCheckedAsync();
         await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("0");
+        await Assertions.Expect(cancel).ToBeDisabledAsync();
         await Assertions.Expect(page.Locator("#run-detail-modal")).ToBeHiddenAsync();
+    }
+
+    [Fact]
+    public async Task NothingMatches_NoSelectAllOfZero()
+    {
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?q=zzzz-bulk-no-such-run");
+
+        await Assertions.Expect(page.Locator(".empty-state")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-all")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar button[value=retry]")).ToBeDisabledAsync();
     }
 
     [Fact]

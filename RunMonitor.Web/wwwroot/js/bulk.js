@@ -47,6 +47,11 @@
         bar().classList.toggle("has-selection", all || selected.size > 0);
         var clear = f.querySelector(".bulk-clear");
         if (clear) clear.hidden = !(all || selected.size > 0);
+        // Nothing chosen, nothing to act on: the actions wait for a selection (without script the form answers that
+        // itself), and "Select all 0 matching" is not offered.
+        f.querySelectorAll(".bulk-bar button[name=action]").forEach(function (b) { b.disabled = !(all || selected.size > 0); });
+        var everyMatching = f.querySelector(".bulk-all");
+        if (everyMatching) everyMatching.hidden = total === 0 && !all;
         var list = boxes();
         var page = document.querySelector("table.runs-table input.run-select-page");
         if (page) {
