@@ -473,6 +473,25 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     }
 
     [Fact]
+    public async Task Page_WhileAListPolls_TheTableIsNotLiveOnlyAShortCountIs()
+    {
+        await Run("live-summary", "running");
+        await Run("live-summary", "completed");
+
+        var page = await _client.GetDocumentAsync("/ui/runs?layer_name=live-summary");
+
+        // A live table is read out whole at every poll: only the count outside it is a status.
+        Assert.NotNull(page.QuerySelector("#runs-list #runs-poll"));
+        Assert.Null(page.QuerySelector("#runs-list")!.GetAttribute("aria-live"));
+        Assert.Empty(page.QuerySelectorAll("#runs-list [aria-live], #runs-list [role=status]"));
+        var status = page.QuerySelector("#runs-status[role=status]");
+        Assert.NotNull(status);
+        Assert.Null(status.Closest("#runs-list"));
+        Assert.Contains("visually-hidden", status.ClassList);
+        Assert.Equal("Runs 1-2 of 2", status.TextContent.Trim());
+    }
+
+    [Fact]
     public async Task Polling_OnlyWhileSomethingShownIsActive()
     {
         await Run("poll-live", "running", tenant: "poll-tenant");
