@@ -53,6 +53,15 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         await Check("the modal's retry dialog with Edit input open");
         await page.Keyboard.PressAsync("Escape");
 
+        // Selected rows (their own tint) of every status: the campaign's failed and running runs, the digest's others.
+        foreach (var workflow in new[] { "a11y-campaign", "a11y-digest" })
+        {
+            await page.GotoAsync($"{fixture.BaseUrl}/ui/runs?layer_name={workflow}");
+            await page.Locator("table.runs-table input.run-select-page").CheckAsync();
+            await Assertions.Expect(page.Locator("table.runs-table tbody tr:not(.is-selected)")).ToHaveCountAsync(0);
+            await Check($"/ui/runs?layer_name={workflow}, every row selected");
+        }
+
         await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}?list=layer_name%3Da11y-campaign&at=1");
         await Assertions.Expect(page.Locator("#step-panel .step-panel")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator(".run-walk .walk-position")).ToBeVisibleAsync();
