@@ -88,6 +88,8 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         // The page around an error opened in the browser itself: a path nothing serves, a parameter refused.
         await page.GotoAsync($"{fixture.BaseUrl}/ui/nothing");
         await Check("404 page");
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/no-such-run");
+        await Check("missing run page");
         await page.GotoAsync($"{fixture.BaseUrl}/ui/workers?zzz=1");
         await Check("400 page");
 
