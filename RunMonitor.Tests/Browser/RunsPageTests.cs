@@ -67,6 +67,28 @@ public sealed class RunsPageTests(BrowserFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Modal_FailedRunStackTrace_SummaryShowsADisclosureMarker()
+    {
+        await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = "browser-stack", name = "Stack", status = "failed",
+            error = new { message = "Boom", type = "BoomError", stack = "BoomError: Boom\n    at main (app.py:1)" },
+        });
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-stack");
+        await page.Locator("table.runs-table tbody tr td.workflow").First.ClickAsync();
+        var summary = page.Locator("dialog#run-detail-modal details.stack summary");
+        await Assertions.Expect(summary).ToBeVisibleAsync();
+
+        // A summary shows its triangle only as a list item: as an inline block it read as plain text.
+        var marker = await summary.EvaluateAsync<string>("s => { const c = getComputedStyle(s); return c.display + ' ' + c.listStyleType; }");
+        Assert.StartsWith("list-item ", marker);
+        Assert.DoesNotContain("none", marker);
+        await summary.ClickAsync();
+        await Assertions.Expect(page.Locator("dialog#run-detail-modal pre.stack-trace")).ToBeVisibleAsync();
+    }
+
+    [Fact]
     public async Task Toast_WhileModalIsOpen_IsOnTopAndClickable()
     {
         await SeedAsync("browser-toast");

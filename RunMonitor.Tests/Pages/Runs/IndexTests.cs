@@ -241,6 +241,28 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     }
 
     [Fact]
+    public async Task Modal_FailedRunWithoutUsage_RunErrorBeforeTheFacts_NoEmptyUsageBlock_StartRelative()
+    {
+        var run = await Run("modal-order", "failed", new { error = new { message = "Model call timed out", type = "TimeoutError", stack = "at a()\n  at b()" } });
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/{run.GetProperty("id").GetString()}");
+
+        var content = doc.QuerySelector(".modal-content")!;
+        var all = content.QuerySelectorAll("*").ToList();
+        var error = content.QuerySelector(".run-error")!;
+        Assert.Equal("Model call timed out", error.QuerySelector(".run-error-message")!.Text().Trim());
+        // The reason it failed comes before the table of facts, as on the run page.
+        Assert.True(all.IndexOf(error) < all.IndexOf(content.QuerySelector(".metric-row")!), "the run error comes after the metrics");
+        // No model usage at all: no block of six dashes.
+        Assert.DoesNotContain(content.QuerySelectorAll("h3"), h => h.Text().Contains("usage", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(content.QuerySelectorAll(".metric-label"), l => l.Text() is "Profile" or "Provider" or "Model" or "Input Tokens");
+        // The start reads as every other time does (relative words; the Times switch rewrites it), exact UTC in its title.
+        var started = content.QuerySelector(".run-status time")!;
+        Assert.EndsWith("ago", started.Text());
+        Assert.EndsWith("UTC", started.GetAttribute("title"));
+    }
+
+    [Fact]
     public async Task Modal_Errors_ListsTopicMessageAndNode()
     {
         var run = await Run("err-wf", "partial", new
