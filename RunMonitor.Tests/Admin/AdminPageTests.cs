@@ -27,6 +27,19 @@ public class AdminPageTests(AdminFixture fixture) : IClassFixture<AdminFixture>
     }
 
     [Fact]
+    public async Task Admin_NoAlertRules_SectionIsAKeyboardScrollableRegion_ConfigKeyMayWrap()
+    {
+        var doc = await fixture.CreateClient().GetDocumentAsync("/admin");
+
+        // The section scrolls sideways on a phone when a table is wider: the keyboard must reach it.
+        var alerts = doc.QuerySelector("section#alerts")!;
+        Assert.Equal("0", alerts.GetAttribute("tabindex"));
+        Assert.Equal("alerts-title", alerts.GetAttribute("aria-labelledby"));
+        // The config key is one long word: it sits in code.config-key, which admin.css lets break anywhere.
+        Assert.Equal("RunMonitor:Alerts:N:Name|Kind|Threshold|WindowMinutes|Workflow|Tenant", alerts.QuerySelector(".empty-state code.config-key")?.TextContent);
+    }
+
+    [Fact]
     public async Task Admin_Days30_ShowsThirtyBars()
     {
         var doc = await fixture.CreateClient().GetDocumentAsync("/admin?days=30");

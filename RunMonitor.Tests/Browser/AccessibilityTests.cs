@@ -53,6 +53,15 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         await Check("the modal's retry dialog with Edit input open");
         await page.Keyboard.PressAsync("Escape");
 
+        // Selected rows (their own tint) of every status: the campaign's failed and running runs, the digest's others.
+        foreach (var workflow in new[] { "a11y-campaign", "a11y-digest" })
+        {
+            await page.GotoAsync($"{fixture.BaseUrl}/ui/runs?layer_name={workflow}");
+            await page.Locator("table.runs-table input.run-select-page").CheckAsync();
+            await Assertions.Expect(page.Locator("table.runs-table tbody tr:not(.is-selected)")).ToHaveCountAsync(0);
+            await Check($"/ui/runs?layer_name={workflow}, every row selected");
+        }
+
         await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}?list=layer_name%3Da11y-campaign&at=1");
         await Assertions.Expect(page.Locator("#step-panel .step-panel")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator(".run-walk .walk-position")).ToBeVisibleAsync();
@@ -79,6 +88,8 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         // The page around an error opened in the browser itself: a path nothing serves, a parameter refused.
         await page.GotoAsync($"{fixture.BaseUrl}/ui/nothing");
         await Check("404 page");
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/no-such-run");
+        await Check("missing run page");
         await page.GotoAsync($"{fixture.BaseUrl}/ui/workers?zzz=1");
         await Check("400 page");
 
@@ -119,6 +130,30 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         Assert.True(unseen.Count == 0, "focused without a visible outline:\n" + string.Join("\n", unseen.Distinct()));
     }
 
+    /// A region that scrolls must be reachable by keyboard (axe scrollable-region-focusable): the run's and the step's
+    /// log frames with more lines than they show, on a phone. Only that rule: a scrolled frame's hidden lines are
+    /// colours axe cannot settle, which the full check above reads on frames that do not scroll.
+    [Fact]
+    public async Task ScrollingLogFrames_Axe_KeyboardCanReachThem()
+    {
+        var run = (await fixture.Api.CreateRunAsync(new { workflowName = "a11y-scroll", name = "Long log", status = "running", steps = new[] { new { stepId = "render", skillId = "page.render" } } }))
+            .GetProperty("id").GetString()!;
+        await fixture.Api.PutStepAsync(run, "render", new { status = "failed", error = new { message = "boom" } });
+        var logged = await fixture.Api.PostAsJsonAsync($"/api/runs/{run}/logs",
+            Enumerable.Range(1, 40).Select(i => new { message = $"rendered page {i} of 40 with the launch template", step = "render" }).ToArray());
+        Assert.True(logged.IsSuccessStatusCode);
+        await using var context = await NewContextAsync(fixture, "light", 390);
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(10_000);
+
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{run}?step=render");
+        await Assertions.Expect(page.Locator("#step-panel .step-panel .log-frame .log-line")).ToHaveCountAsync(40);
+
+        var scrolling = await page.EvaluateAsync<int>("() => [...document.querySelectorAll('.log-frame')].filter(f => f.scrollHeight > f.clientHeight).length");
+        Assert.Equal(2, scrolling);
+        Assert.Equal("", await AxeAsync(page, "long log", rule: "scrollable-region-focusable"));
+    }
+
     internal static async Task<IBrowserContext> NewContextAsync(BrowserFixture fixture, string theme, int width) =>
         await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -130,7 +165,7 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
     private static string? _axe;
 
     /// Runs axe on the page as it is now; answers its violations and incompletes as text (empty when none).
-    internal static async Task<string> AxeAsync(IPage page, string name)
+    internal static async Task<string> AxeAsync(IPage page, string name, string? rule = null)
     {
         _axe ??= await File.ReadAllTextAsync(Checkers.CheckerFiles.AxePath);
         // From the top: scrolled, the sticky header covers text, and axe cannot tell the colour behind it.
@@ -157,14 +192,15 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         if (!await page.EvaluateAsync<bool>("() => typeof window.axe === 'object'")) await page.EvaluateAsync(_axe);
         var result = await page.EvaluateAsync<JsonElement>(
             """
-            async (tags) => {
-              const r = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations', 'incomplete'] });
+            async ([tags, rule]) => {
+              const runOnly = rule ? { type: 'rule', values: [rule] } : { type: 'tag', values: tags };
+              const r = await axe.run(document, { runOnly, resultTypes: ['violations', 'incomplete'] });
               const pick = items => items.map(i => ({ id: i.id, impact: i.impact, help: i.help,
                 nodes: i.nodes.map(n => ({ target: n.target.join(' '), summary: (n.failureSummary || '') +
                   [...n.any, ...n.all, ...n.none].flatMap(c => c.relatedNodes || []).map(r => ' [related: ' + r.target.join(' ') + ']').join('') })) }));
               return { violations: pick(r.violations), incomplete: pick(r.incomplete) };
             }
-            """, Tags);
+            """, new object?[] { Tags, rule });
         await page.EvaluateAsync("() => { window.__axeHold = false; }");
         var text = new StringBuilder();
         foreach (var (kind, items) in new[] { ("violation", result.GetProperty("violations")), ("incomplete", result.GetProperty("incomplete")) })

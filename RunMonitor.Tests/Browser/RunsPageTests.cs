@@ -67,6 +67,68 @@ public sealed class RunsPageTests(BrowserFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Modal_FailedRunStackTrace_SummaryShowsADisclosureMarker()
+    {
+        await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = "browser-stack", name = "Stack", status = "failed",
+            error = new { message = "Boom", type = "BoomError", stack = "BoomError: Boom\n    at main (app.py:1)" },
+        });
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-stack");
+        await page.Locator("table.runs-table tbody tr td.workflow").First.ClickAsync();
+        var summary = page.Locator("dialog#run-detail-modal details.stack summary");
+        await Assertions.Expect(summary).ToBeVisibleAsync();
+
+        // A summary shows its triangle only as a list item: as an inline block it read as plain text.
+        var marker = await summary.EvaluateAsync<string>("s => { const c = getComputedStyle(s); return c.display + ' ' + c.listStyleType; }");
+        Assert.StartsWith("list-item ", marker);
+        Assert.DoesNotContain("none", marker);
+        await summary.ClickAsync();
+        await Assertions.Expect(page.Locator("dialog#run-detail-modal pre.stack-trace")).ToBeVisibleAsync();
+    }
+
+    [Theory]
+    [InlineData("light")]
+    [InlineData("dark")]
+    public async Task StepsMeter_FillsInTheRunsStatusColour(string theme)
+    {
+        var steps = new[] { new { stepId = "a", skillId = "s" }, new { stepId = "b", skillId = "s" } };
+        foreach (var status in new[] { "failed", "running", "completed" })
+        {
+            var id = (await fixture.Api.CreateRunAsync(new { workflowName = "browser-meter-" + theme, name = status, status, steps })).GetProperty("id").GetString()!;
+            await fixture.Api.PutStepAsync(id, "a", new { status = "completed" });
+        }
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, theme, 1440);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-meter-" + theme);
+
+        // Pixels, read back on a blank page (the app's CSP allows no data: images): a pseudo-element's style is not.
+        var blank = await context.NewPageAsync();
+        foreach (var status in new[] { "failed", "running", "completed" })
+        {
+            var meter = page.Locator($"table.runs-table tbody tr:has(span.badge-{status}) .steps-progress meter");
+            var want = await meter.EvaluateAsync<int[]>(
+                """
+                m => { const probe = document.createElement('span'); probe.style.color = getComputedStyle(m.closest('.steps-progress')).getPropertyValue('--st-' + m.closest('tr').querySelector('.badge').textContent.trim());
+                       document.body.append(probe); const c = getComputedStyle(probe).color; probe.remove(); return c.match(/\d+/g).slice(0, 3).map(Number); }
+                """);
+            var png = Convert.ToBase64String(await meter.ScreenshotAsync());
+            // The meter is half full: a quarter of the way in is the fill, three quarters the track.
+            var seen = await blank.EvaluateAsync<int[][]>(
+                """
+                src => new Promise(done => { const img = new Image(); img.onload = () => { const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+                  const g = c.getContext('2d'); g.drawImage(img, 0, 0); const y = Math.floor(img.height / 2);
+                  done([Math.floor(img.width / 4), Math.floor(img.width * 3 / 4)].map(x => [...g.getImageData(x, y, 1, 1).data].slice(0, 3))); }; img.src = 'data:image/png;base64,' + src; })
+                """, png);
+            // The filled part is the status's own colour (the browser's default was green whatever the status), the
+            // rest a track that differs from it.
+            Assert.True(seen[0].Zip(want).All(p => Math.Abs(p.First - p.Second) <= 3), $"{theme} {status}: fill {string.Join(",", seen[0])}, want {string.Join(",", want)}");
+            Assert.False(seen[1].Zip(want).All(p => Math.Abs(p.First - p.Second) <= 3), $"{theme} {status}: the track is the fill's colour");
+        }
+    }
+
+    [Fact]
     public async Task Toast_WhileModalIsOpen_IsOnTopAndClickable()
     {
         await SeedAsync("browser-toast");

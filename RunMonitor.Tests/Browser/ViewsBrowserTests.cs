@@ -104,6 +104,27 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
         await page.WaitForURLAsync(new Regex($"/runs/{ids[0]}\\?list=.*&at=0$"), DomLoaded);
     }
 
+    [Fact]
+    public async Task Keyboard_JFocusedRow_StaysFocusedWhenThePollSwapsTheList()
+    {
+        var ids = await SeedAsync("kb-poll");
+        // A running run keeps the list polling every 5 s.
+        await fixture.Api.CreateRunAsync(new { workflowName = "kb-poll", name = "live", status = "running", createdAt = DateTimeOffset.UtcNow.AddHours(-1).ToString("O") });
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=kb-poll");
+        await Assertions.Expect(page.Locator("#runs-poll")).ToBeAttachedAsync();
+        await page.EvaluateAsync("() => { window.__swaps = 0; document.addEventListener('htmx:afterSettle', e => { if (e.detail.target && e.detail.target.id === 'runs-list') window.__swaps++; }); }");
+        await page.Locator("body").ClickAsync(new LocatorClickOptions { Position = new Position { X = 5, Y = 300 } });
+        await page.Keyboard.PressAsync("j");
+        Assert.Equal(ids[0], await FocusedRunAsync(page));
+
+        await page.WaitForFunctionAsync("() => window.__swaps >= 1", null, new PageWaitForFunctionOptions { Timeout = 15_000 });
+
+        Assert.Equal(ids[0], await FocusedRunAsync(page));
+        await page.Keyboard.PressAsync("j");
+        Assert.Equal(ids[1], await FocusedRunAsync(page));
+    }
+
     private static readonly PageWaitForURLOptions DomLoaded = new() { WaitUntil = WaitUntilState.DOMContentLoaded };
 
     [GeneratedRegex(@"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")]

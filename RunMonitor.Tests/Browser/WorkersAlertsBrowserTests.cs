@@ -117,6 +117,20 @@ public sealed class WorkersAlertsBrowserTests(BrowserFixture fixture) : IAsyncLi
         }
     }
 
+    [Fact]
+    public async Task WorkersTable_CountHeaders_ReadRightUppercased()
+    {
+        await fixture.Api.PostAsJsonAsync("/api/workers/header-worker/heartbeat", new { host = "h" });
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+        await Assertions.Expect(page.Locator("tr[data-worker='header-worker']")).ToBeVisibleAsync();
+
+        // As shown (innerText takes text-transform in): the headings are uppercased, the unit is not ("24 H" read as hours?).
+        var headers = await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('table.workers-table thead th.num')].map(th => th.innerText.trim())");
+
+        Assert.Equal(["CLAIMED (24h)", "FAILED (24h)"], headers);
+    }
+
     /// With RUNMONITOR_SCREENSHOTS set to a folder, the screens are saved there for a person to look at.
     private static async Task Shoot(IPage page, string name)
     {

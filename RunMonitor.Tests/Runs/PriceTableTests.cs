@@ -67,6 +67,23 @@ public sealed class PriceTableTests(RunMonitorFactory factory) : IClassFixture<R
     }
 
     [Fact]
+    public async Task Modal_EstimatedCost_SaysEstimatedOnce_AndWhereTheFigureComesFrom()
+    {
+        var client = factory.CreateClient();
+        var id = (await client.CreateRunAsync(new
+        {
+            workflowName = "price-modal", status = "completed",
+            usage = new { model = "gpt-4o", tokensInput = 1_000_000, tokensOutput = 100_000 },
+        })).GetProperty("id").GetString();
+
+        var modal = await client.GetDocumentAsync($"/ui/runs/{id}");
+
+        var row = modal.QuerySelectorAll(".metric-row").Single(r => r.QuerySelector(".metric-label")!.Text() == "Estimated Cost");
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(row.Text(), "est", System.Text.RegularExpressions.RegexOptions.IgnoreCase));
+        Assert.Equal("$3.5000 from the price table", row.Children.Last().Text().Squash());
+    }
+
+    [Fact]
     public async Task Ingest_ReportedCost_IsNotEstimatedAndReplacesAnEstimate()
     {
         var client = factory.CreateClient();

@@ -163,6 +163,9 @@ public class RetentionTests : IDisposable
         var after = await _factory.CreateClient().GetDocumentAsync("/admin");
         var text = after.QuerySelector("#retention .retention-last").Text().Squash();
         Assert.StartsWith("Last ran", text);
+        // The time runs straight into its colon ("Last ran now: removed"), no space before it.
+        Assert.Matches(@"^Last ran \S.*\S: removed", text);
+        Assert.DoesNotContain(" :", text);
         Assert.Contains("removed 1 runs and 0 steps", text);
         Assert.Contains("30 days", after.QuerySelector("#retention").Text());
     }

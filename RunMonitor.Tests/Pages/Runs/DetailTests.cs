@@ -209,6 +209,8 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         var doc = await Html.ParseAsync(response);
         Assert.Equal("Run not found", doc.QuerySelector("main p").Text());
+        // A page has one heading of the first level (axe page-has-heading-one): it names the run asked for.
+        Assert.Equal("Run no-such-run", Assert.Single(doc.QuerySelectorAll("h1")).Text().Trim());
     }
 
     [Fact]

@@ -242,6 +242,28 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     }
 
     [Fact]
+    public async Task Modal_FailedRunWithoutUsage_RunErrorBeforeTheFacts_NoEmptyUsageBlock_StartRelative()
+    {
+        var run = await Run("modal-order", "failed", new { error = new { message = "Model call timed out", type = "TimeoutError", stack = "at a()\n  at b()" } });
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/{run.GetProperty("id").GetString()}");
+
+        var content = doc.QuerySelector(".modal-content")!;
+        var all = content.QuerySelectorAll("*").ToList();
+        var error = content.QuerySelector(".run-error")!;
+        Assert.Equal("Model call timed out", error.QuerySelector(".run-error-message")!.Text().Trim());
+        // The reason it failed comes before the table of facts, as on the run page.
+        Assert.True(all.IndexOf(error) < all.IndexOf(content.QuerySelector(".metric-row")!), "the run error comes after the metrics");
+        // No model usage at all: no block of six dashes.
+        Assert.DoesNotContain(content.QuerySelectorAll("h3"), h => h.Text().Contains("usage", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(content.QuerySelectorAll(".metric-label"), l => l.Text() is "Profile" or "Provider" or "Model" or "Input Tokens");
+        // The start reads as every other time does (relative words; the Times switch rewrites it), exact UTC in its title.
+        var started = content.QuerySelector(".run-status time")!;
+        Assert.EndsWith("ago", started.Text());
+        Assert.EndsWith("UTC", started.GetAttribute("title"));
+    }
+
+    [Fact]
     public async Task Modal_Errors_ListsTopicMessageAndNode()
     {
         var run = await Run("err-wf", "partial", new
@@ -471,6 +493,25 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
 
         Assert.Equal("/ui/runs?layer_name=x&status=failed", pushed.Headers.GetValues("HX-Push-Url").Single());
         Assert.False(polled.Headers.Contains("HX-Push-Url"));
+    }
+
+    [Fact]
+    public async Task Page_WhileAListPolls_TheTableIsNotLiveOnlyAShortCountIs()
+    {
+        await Run("live-summary", "running");
+        await Run("live-summary", "completed");
+
+        var page = await _client.GetDocumentAsync("/ui/runs?layer_name=live-summary");
+
+        // A live table is read out whole at every poll: only the count outside it is a status.
+        Assert.NotNull(page.QuerySelector("#runs-list #runs-poll"));
+        Assert.Null(page.QuerySelector("#runs-list")!.GetAttribute("aria-live"));
+        Assert.Empty(page.QuerySelectorAll("#runs-list [aria-live], #runs-list [role=status]"));
+        var status = page.QuerySelector("#runs-status[role=status]");
+        Assert.NotNull(status);
+        Assert.Null(status.Closest("#runs-list"));
+        Assert.Contains("visually-hidden", status.ClassList);
+        Assert.Equal("Runs 1-2 of 2", status.TextContent.Trim());
     }
 
     [Fact]

@@ -446,6 +446,23 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
         Assert.Equal($"/api/runs/{id}/logs.txt?step=render", stepPanel.QuerySelector("a.log-download")!.GetAttribute("href"));
     }
 
+    [Fact]
+    public async Task RunPage_LogFrames_AreKeyboardScrollableRegionsEachNamedForItsPanel()
+    {
+        var id = await RunAsync("logs-frames");
+        await _client.PutAsJsonAsync($"/api/runs/{id}/steps/render", new { status = "failed", error = new { message = "boom" } });
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new object[] { new { message = "begin" }, new { message = "rendering", step = "render" } });
+
+        var doc = await _client.GetDocumentAsync($"/runs/{id}");
+
+        // A frame scrolls (a phone wraps its lines taller than its height): the keyboard must reach it (axe
+        // scrollable-region-focusable), and two on one page need two names.
+        var frames = doc.QuerySelectorAll("[data-log-panel] .log-frame");
+        Assert.Equal(2, frames.Length);
+        Assert.All(frames, f => Assert.Equal(("0", "region"), (f.GetAttribute("tabindex"), f.GetAttribute("role"))));
+        Assert.Equal(["Log lines of step render", "Log lines"], frames.Select(f => f.GetAttribute("aria-label")));
+    }
+
     // Without JavaScript a panel's filter form opens the run page (with its layout) at that panel, filtered.
     [Fact]
     public async Task RunPage_LogFilterFormWithoutScript_OpensFilteredRunPage()

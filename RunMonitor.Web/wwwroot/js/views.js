@@ -100,6 +100,30 @@
         else location.href = link.href;
     }
 
+    // A swap of the list (the 5 s poll, a retry elsewhere) replaces the rows: the keyboard stays on the same run's row
+    // (or its checkbox or link), and the status line says the count only when it has changed.
+    var kept = null;
+    function isList(e) { return e.detail.target && e.detail.target.id === "runs-list"; }
+    document.addEventListener("htmx:beforeSwap", function (e) {
+        if (!isList(e)) return;
+        var row = currentRow();
+        if (!row) { kept = null; return; }
+        var active = document.activeElement;
+        kept = { id: row.getAttribute("data-run-id"), part: active === row ? null : active.matches("input.run-select") ? "input.run-select" : active.matches("a.run-name") ? "a.run-name" : null };
+    });
+    document.addEventListener("htmx:afterSwap", function (e) {
+        if (!isList(e)) return;
+        var table = e.detail.target.querySelector("table.runs-table[data-summary]");
+        var status = document.getElementById("runs-status");
+        if (table && status && status.textContent.trim() !== table.getAttribute("data-summary")) status.textContent = table.getAttribute("data-summary");
+        var was = kept;
+        kept = null;
+        if (!was || (document.activeElement && document.activeElement !== document.body)) return;
+        var row = e.detail.target.querySelector('table.runs-table tbody tr[data-run-id="' + CSS.escape(was.id) + '"]');
+        var target = row && was.part ? row.querySelector(was.part) : row;
+        if (target) target.focus({ preventScroll: true });
+    });
+
     document.addEventListener("keydown", function (e) {
         if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
         if (e.key === "Escape" && e.target.id === "filter-q") { e.target.blur(); return; }
