@@ -337,6 +337,17 @@ public class AlertsTests(AlertsFixture fixture) : IClassFixture<AlertsFixture>
         var silence = page.QuerySelector("#alert-rules tr[data-rule='silence-alpha']")!;
         Assert.Equal("silence", silence.Children[1].Text());
         Assert.NotNull(page.QuerySelector("#alert-events tbody tr"));
+        // An event's threshold reads as its rule's kind does in the rules table (a rate in per cent, not 0.5).
+        foreach (var e in page.QuerySelectorAll("#alert-events tbody tr"))
+        {
+            var threshold = e.Children[^1].Text();
+            var expected = e.GetAttribute("data-rule")!.Split('-')[0] switch
+            {
+                "fail" => "50%", "stuck" => "1", "queue" => e.GetAttribute("data-rule") == "queue-everyone" ? "100,000" : "3",
+                "cost" => e.GetAttribute("data-rule") == "cost-beta" ? "$1.00" : "$0.50", _ => "10 min",
+            };
+            Assert.Equal(expected, threshold);
+        }
     }
 
     private static string Sign(string secret, string body) =>

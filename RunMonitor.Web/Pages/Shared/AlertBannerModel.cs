@@ -40,6 +40,17 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
         _ => s.Value is { } v ? $"no run for {Minutes(v)} (threshold {Minutes(s.Rule.Threshold)})" : "no run ever reported",
     };
 
+    /// A rule's value or threshold as its kind reads: a failure rate in per cent, a count of runs, dollars, minutes. An
+    /// event of a rule no longer configured (kind unknown) shows its number as stored.
+    public static string Amount(string? kind, double? value) => kind switch
+    {
+        AlertKind.FailureRate => Percent(value),
+        AlertKind.StuckRuns or AlertKind.QueueDepth => Count(value),
+        AlertKind.CostPerDay => Usd(value),
+        AlertKind.Silence => value is { } v ? Minutes(v) : "—",
+        _ => value?.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture) ?? "—",
+    };
+
     private static string Percent(double? v) => v is { } x ? (x * 100).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%" : "—";
     private static string Runs(double? v) => Count(v) + (v is 1 ? " run" : " runs");
     private static string Count(double? v) => v is { } x ? ((long)x).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "—";
