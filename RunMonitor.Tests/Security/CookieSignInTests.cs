@@ -36,6 +36,8 @@ public sealed class CookieSignInTests(KeyedFactory factory) : IClassFixture<Keye
         Assert.NotNull(doc.QuerySelector("form[method=post] input[type=password][name=key]"));
         Assert.NotNull(doc.QuerySelector("form input[name=__RequestVerificationToken]"));
         Assert.Equal("/ui/runs?status=failed", doc.QuerySelector("input[name=returnUrl]")!.GetAttribute("value"));
+        // Signed out, no page is offered that would only send the visitor back here.
+        Assert.Null(doc.QuerySelector("nav[aria-label=Main]"));
     }
 
     [Fact]
@@ -51,6 +53,7 @@ public sealed class CookieSignInTests(KeyedFactory factory) : IClassFixture<Keye
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         var doc = await Html.ParseAsync(page);
         Assert.Equal("viewer · alpha", doc.QuerySelector("form.signout .signed-in-as").Text());
+        Assert.Equal(["/ui/runs", "/ui/workers"], doc.QuerySelectorAll("nav[aria-label=Main] a").Select(a => a.GetAttribute("href")));
     }
 
     [Fact]
