@@ -28,6 +28,10 @@ public static class Format
         return $"{total / 3600}h {total % 3600 / 60}m";
     }
 
+    /// How long something has waited since `since` ("3m 5s"): the queue's oldest run on the stats card and /admin. Never
+    /// below zero (a run created a moment ahead of this clock has not waited at all).
+    public static string Waited(DateTimeOffset since, DateTimeOffset now) => Duration((long)Math.Max(0, (now - since).TotalMilliseconds));
+
     public static string Percent(double? fraction) => fraction is { } f ? (f * 100).ToString("0.0", Invariant) + "%" : Nothing;
 
     // Humanizer's words for each (unit, tense, count), looked up once: its formatter builds a resource key and
