@@ -31,14 +31,18 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
         return Microsoft.AspNetCore.Http.QueryString.Create(query).ToString().TrimStart('?');
     }
 
-    public static string Describe(AlertRuleStatus s) => s.Rule.Kind switch
+    public static string Describe(AlertRuleStatus s)
     {
-        AlertKind.FailureRate => $"failure rate {Percent(s.Value)} (threshold {Percent(s.Rule.Threshold)})",
-        AlertKind.StuckRuns => $"{Runs(s.Value)} running longer than {Minutes(s.Rule.Window.TotalMinutes)} (threshold {Count(s.Rule.Threshold)})",
-        AlertKind.QueueDepth => $"{Runs(s.Value)} queued (threshold {Count(s.Rule.Threshold)})",
-        AlertKind.CostPerDay => $"{Usd(s.Value)} in the last 24 hours (threshold {Usd(s.Rule.Threshold)})",
-        _ => s.Value is { } v ? $"no run for {Minutes(v)} (threshold {Minutes(s.Rule.Threshold)})" : "no run ever reported",
-    };
+        var threshold = Amount(s.Rule.Kind, s.Rule.Threshold);
+        return s.Rule.Kind switch
+        {
+            AlertKind.FailureRate => $"failure rate {Percent(s.Value)} (threshold {threshold})",
+            AlertKind.StuckRuns => $"{Runs(s.Value)} running longer than {Minutes(s.Rule.Window.TotalMinutes)} (threshold {threshold})",
+            AlertKind.QueueDepth => $"{Runs(s.Value)} queued (threshold {threshold})",
+            AlertKind.CostPerDay => $"{Usd(s.Value)} in the last 24 hours (threshold {threshold})",
+            _ => s.Value is { } v ? $"no run for {Minutes(v)} (threshold {threshold})" : "no run ever reported",
+        };
+    }
 
     /// A rule's value or threshold as its kind reads: a failure rate in per cent, a count of runs, dollars, minutes. An
     /// event of a rule no longer configured (kind unknown) shows its number as stored.

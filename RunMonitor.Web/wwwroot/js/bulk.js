@@ -44,12 +44,13 @@
         var total = s ? Number(s.getAttribute("data-total") || "0") : 0;
         var capped = s && s.getAttribute("data-capped") === "true";
         f.querySelector(".bulk-count-value").textContent = all ? count(total) + (capped ? "+" : "") : count(selected.size);
-        bar().classList.toggle("has-selection", all || selected.size > 0);
+        var chosen = all || selected.size > 0;
+        bar().classList.toggle("has-selection", chosen);
         var clear = f.querySelector(".bulk-clear");
-        if (clear) clear.hidden = !(all || selected.size > 0);
+        if (clear) clear.hidden = !chosen;
         // Nothing chosen, nothing to act on: the actions wait for a selection (without script the form answers that
         // itself), and "Select all 0 matching" is not offered.
-        f.querySelectorAll(".bulk-bar button[name=action]").forEach(function (b) { b.disabled = !(all || selected.size > 0); });
+        f.querySelectorAll(".bulk-bar button[name=action]").forEach(function (b) { b.disabled = !chosen; });
         var everyMatching = f.querySelector(".bulk-all");
         if (everyMatching) everyMatching.hidden = total === 0 && !all;
         var list = boxes();
