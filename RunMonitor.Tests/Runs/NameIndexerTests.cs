@@ -39,6 +39,29 @@ public sealed class NameIndexerTests(RunMonitorFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task Search_FoldsCaseBeyondAscii_InTheIndexPastTheMarkAndForACommonName()
+    {
+        var id = await CreateAsync("Été Ärger Straße");
+        Assert.True(await PkAsync(id) > await MarkAsync());
+        Assert.Equal([id], await SearchAsync("ÉTÉ ärger"));
+
+        Assert.Equal(1, await Indexer.IndexPassAsync());
+        Assert.Equal([id], await SearchAsync("été ÄRGER STRAẞE"));
+        // A name in more runs than the index may drive is matched by the pattern alone, read newest-first.
+        Assert.Equal([id], await ClauseMatchesAsync("ÉTÉ äRGER", driveLimit: 0));
+        Assert.Empty(await ClauseMatchesAsync("ete arger", driveLimit: 0));
+    }
+
+    private async Task<string[]> ClauseMatchesAsync(string q, int driveLimit)
+    {
+        await using var connection = await Database.OpenAsync();
+        var p = new DynamicParameters();
+        // The searches here have no character LIKE escapes.
+        var clause = await factory.Services.GetRequiredService<ISqlDialect>().NameClauseAsync(connection, q, q, p, driveLimit);
+        return (await connection.QueryAsync<string>($"SELECT id FROM runs WHERE {clause.Sql}", p)).ToArray();
+    }
+
+    [Fact]
     public async Task Search_WhenTheIndexerPassesBetweenItsTwoReads_StillFindsTheRun()
     {
         // A search reads the index's matches, then the runs; an indexer pass in between moves the run from the

@@ -108,9 +108,16 @@ public sealed partial class PostgresDialect : ISqlDialect
     // (duration_ms DESC NULLS LAST, pk DESC) one the other.
     public string DurationOrder(bool descending) => descending ? "duration_ms DESC NULLS LAST, pk DESC" : "duration_ms ASC NULLS LAST, pk ASC";
 
-    /// The pg_trgm GIN index serves `name ILIKE '%q%'`; the planner picks it or a newest-first scan from its estimates.
+    /// The pg_trgm GIN index serves `name ILIKE '%q%'`, and `name ~* pattern` for a `q` with a letter outside ASCII
+    /// (`ILIKE` on the C-collated column folds ASCII only; `NameFolding`); the planner picks it or a newest-first scan
+    /// from its estimates.
     public Task<NameClause> NameClauseAsync(IDbConnection connection, string q, string escaped, DynamicParameters p, int driveLimit)
     {
+        if (NameFolding.Needed(q))
+        {
+            p.Add("QPattern", NameFolding.Regex(q));
+            return Task.FromResult(new NameClause("name ~* @QPattern", NameMatch.None));
+        }
         p.Add("QLike", "%" + escaped + "%");
         return Task.FromResult(new NameClause("name ILIKE @QLike", NameMatch.None));
     }

@@ -33,7 +33,17 @@ public sealed class SqliteDialect : ISqlDialect
     public async Task<NameClause> NameClauseAsync(IDbConnection connection, string q, string escaped, DynamicParameters p, int driveLimit)
     {
         var phrase = "\"" + q.Replace("\"", "\"\"") + "\"";
-        p.Add("QLike", "%" + escaped + "%");
+        // The index folds every letter's case; LIKE, for the runs it does not hold, ASCII's only (`NameFolding`).
+        var byName = "name LIKE @QLike ESCAPE '\\'";
+        if (NameFolding.Needed(q))
+        {
+            byName = "name GLOB @QPattern";
+            p.Add("QPattern", NameFolding.Glob(q));
+        }
+        else
+        {
+            p.Add("QLike", "%" + escaped + "%");
+        }
         // The index is read once: its matches travel to the page and the count as a JSON array, instead of each
         // of them matching the phrase again (slow for a long one).
         // The mark is read before the matches: a run the indexer takes in between is then in both (IN keeps it once);
@@ -46,9 +56,9 @@ public sealed class SqliteDialect : ISqlDialect
             p.Add("QMark", mark);
             // The index holds the runs up to the mark; the few written since are matched by their names.
             return new NameClause("pk IN (SELECT value FROM json_each(@QMatches) " +
-                "UNION ALL SELECT pk FROM runs WHERE pk > @QMark AND name LIKE @QLike ESCAPE '\\')", NameMatch.Index);
+                $"UNION ALL SELECT pk FROM runs WHERE pk > @QMark AND {byName})", NameMatch.Index);
         }
-        return new NameClause("name LIKE @QLike ESCAPE '\\'", NameMatch.Common);
+        return new NameClause(byName, NameMatch.Common);
     }
 
     // Whole hours from the rollups, the period's first partial hour from the runs (an index range), the queue from

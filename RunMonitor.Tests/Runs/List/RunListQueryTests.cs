@@ -103,6 +103,7 @@ public sealed class RunListQueryTests(QueryPlanTests.SeededFactory factory) : IC
         "sort=-status", "sort=duration", "sort=-duration", "offset=5000", "status=failed&sort=-duration",
         "layer_name=channel-digest&q=digest&sort=-duration", "q=nightly&sort=-duration", "q=nightly&sort=status&status=failed,partial",
         "q=nightly&layer_name=channel-digest", "q=nightly&offset=5000", "q=nightly&to=2026-11-01", "q=sweep 1&sort=duration",
+        "q=Ünïcödé", "q=été digest&sort=-duration",
     ];
 
     [Theory]
@@ -231,12 +232,14 @@ public sealed class RunListQueryTestsOnPostgres(PostgresQueryPlanTests.SeededFac
         }
     }
 
-    [Fact]
-    public async Task List_NameSearch_ReadsTheTrigramIndex()
+    [Theory]
+    [InlineData("zzzz-no-such-run")]
+    [InlineData("zzzz-ünïcödé")]
+    public async Task List_NameSearch_ReadsTheTrigramIndex(string q)
     {
         await factory.Seeded;
         var database = factory.Services.GetRequiredService<Database>();
-        var (filter, _) = RunFilter.Parse(new Dictionary<string, string?[]> { ["q"] = ["zzzz-no-such-run"] }, new Caller(null, Roles.Admin));
+        var (filter, _) = RunFilter.Parse(new Dictionary<string, string?[]> { ["q"] = [q] }, new Caller(null, Roles.Admin));
         await using var connection = await database.OpenAsync();
         var list = await factory.Services.GetRequiredService<RunListQuery>().BuildAsync(connection, filter!);
 

@@ -50,6 +50,30 @@ public class RunListSearchSortTests(RunMonitorFactory factory) : IClassFixture<R
     }
 
     [Fact]
+    public async Task Q_Name_FoldsCaseBeyondAscii()
+    {
+        await Run("q-fold", "qf-1", "Été — Soldes d'ÉTÉ");
+        await Run("q-fold", "qf-2", "ÜBER Straße");
+        await Run("q-fold", "qf-3", "Север запуск");
+        await Run("q-fold", "qf-4", "ete plain ascii");
+        await Run("q-fold", "qf-5", "Ärger 100% [x]*?");
+
+        Assert.Equal(["qf-1"], await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("été —")));
+        Assert.Equal(["qf-1"], await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("soldes D'été")));
+        Assert.Equal(["qf-2"], await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("über STRASSE".Replace("SS", "ẞ"))));
+        Assert.Equal(["qf-3"], await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("СЕВЕР ЗАП")));
+        Assert.Equal(["qf-5"], await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("äRGER 100% [X]*?")));
+        // The characters a pattern gives a meaning stay literal.
+        Assert.Empty(await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("ärger 1.0")));
+        Assert.Empty(await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("ärger*x")));
+        Assert.Empty(await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("ärger 100% [y]")));
+        // A letter is not its unaccented one.
+        Assert.Equal(["qf-4"], await Ids("layer_name=q-fold&q=ETE"));
+        var json = await _client.GetJsonAsync("/api/runs?workflow=q-fold&q=" + Uri.EscapeDataString("ÉTÉ"));
+        Assert.Equal(1, (int)json["total"]!);
+    }
+
+    [Fact]
     public async Task Q_Wildcards_AreLiteral()
     {
         await Run("q-wild", "qw-1", "100% off");
