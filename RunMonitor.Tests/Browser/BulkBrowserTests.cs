@@ -107,6 +107,29 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SuperAdminOnOneTenantsList_CancelsThatTenantsRun_NotAnotherTenantsOfTheSameId()
+    {
+        var workflow = "bulk-ui-tenant-" + Guid.NewGuid().ToString("N")[..6];
+        var shared = "shared-" + Guid.NewGuid().ToString("N")[..8];
+        var createdAt = DateTimeOffset.UtcNow.AddDays(-3);
+        foreach (var tenantId in new[] { "alpha", "beta" })
+            await fixture.Api.CreateRunAsync(new { id = shared, tenantId, workflowName = workflow, status = "queued", createdAt });
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + $"/ui/runs?tenant=beta&layer_name={workflow}");
+
+        await page.Locator($"tr[data-run-id='{shared}'] input.run-select").CheckAsync();
+        await page.Locator(".bulk-bar button[value=cancel]").ClickAsync();
+        var dialog = page.Locator("#bulk-confirm");
+        await Assertions.Expect(dialog.Locator(".bulk-confirm-text")).ToContainTextAsync("the selected run.");
+        await dialog.Locator(".bulk-confirm-go").ClickAsync();
+
+        await Assertions.Expect(page.Locator("#toasts .toast", new() { HasTextString = "1 succeeded" })).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+        Assert.Equal("cancelled", (string)(await fixture.Api.GetJsonAsync($"/api/runs/{shared}?tenant=beta"))["status"]!);
+        Assert.Equal("queued", (string)(await fixture.Api.GetJsonAsync($"/api/runs/{shared}?tenant=alpha"))["status"]!);
+        Assert.True((await fixture.Api.DeleteAsync($"/api/runs/{shared}?tenant=alpha")).IsSuccessStatusCode);
+    }
+
+    [Fact]
     public async Task SelectAllMatching_TypedCountAbove100_ProgressToTheEnd()
     {
         // Cancelled rather than retried: a retry would put 104 new runs on top of the list the other browser tests read.

@@ -211,6 +211,46 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     }
 
     [Fact]
+    public async Task Ids_OfASuperAdmin_AnIdTwoTenantsHold_409UntilTenantNamed_ThenOnlyThatTenantsRun()
+    {
+        var workflow = BulkCalls.Workflow("shared-id");
+        var shared = "shared-" + Guid.NewGuid().ToString("N")[..8];
+        await Ingest.CreateRunAsync(new { id = shared, workflowName = workflow });
+        await factory.Bearer("beta", Roles.Ingest).CreateRunAsync(new { id = shared, workflowName = workflow });
+        var own = (await Ingest.CreateRunAsync(new { workflowName = workflow })).GetProperty("id").GetString()!;
+        var admin = factory.Bearer(KeyedFactory.SuperAdminKey);
+
+        var dry = await Problem(await BulkCalls.PostAsync(admin, new { action = "cancel", ids = new[] { own, shared }, dryRun = true }), HttpStatusCode.Conflict);
+        var start = await Problem(await BulkCalls.PostAsync(admin, new { action = "cancel", ids = new[] { shared }, expectedCount = 2 }), HttpStatusCode.Conflict);
+        var counted = await (await BulkCalls.PostAsync(admin, new { action = "cancel", ids = new[] { own, shared }, tenant = "alpha", dryRun = true })).JsonAsync();
+        var id = await BulkCalls.StartAsync(admin, new { action = "cancel", ids = new[] { own, shared }, tenant = "alpha", expectedCount = 2 });
+        var done = await BulkCalls.WaitAsync(admin, id);
+
+        Assert.Equal($"run id '{shared}' names runs of tenants alpha, beta: say whose runs the ids are (\"tenant\" beside ids; on the runs page, filter by tenant)", dry.GetProperty("detail").GetString());
+        Assert.Equal(dry.GetProperty("detail").GetString(), start.GetProperty("detail").GetString());
+        Assert.Equal(2, counted.GetProperty("eligible").GetInt64());
+        Assert.Equal(2, done.GetProperty("succeeded").GetInt64());
+        Assert.Equal("cancelled", (string)(await Operator.GetJsonAsync($"/api/runs/{shared}"))["status"]!);
+        Assert.Equal("queued", (string)(await factory.Bearer("beta", Roles.Viewer).GetJsonAsync($"/api/runs/{shared}"))["status"]!);
+        // An id only one tenant holds needs no tenant.
+        Assert.Equal(1, (await (await BulkCalls.PostAsync(admin, new { action = "retry", ids = new[] { own }, dryRun = true })).JsonAsync()).GetProperty("eligible").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("alpha", Roles.Operator, """{"action":"cancel","ids":["a"],"tenant":"alpha","dryRun":true}""")]
+    [InlineData(null, null, """{"action":"cancel","ids":["a"],"tenant":"Not A Tenant","dryRun":true}""")]
+    [InlineData(null, null, """{"action":"cancel","ids":["a"],"tenant":" ","dryRun":true}""")]
+    [InlineData(null, null, """{"action":"cancel","filter":{},"tenant":"alpha","dryRun":true}""")]
+    public async Task Tenant_BesideIds_SuperAdminOnly_ATenantId_NotBesideAFilter_400(string? tenant, string? role, string json)
+    {
+        var client = tenant is null ? factory.Bearer(KeyedFactory.SuperAdminKey) : factory.Bearer(tenant, role!);
+
+        var problem = await Problem(await BulkCalls.PostRawAsync(client, json), HttpStatusCode.BadRequest);
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty("tenant", out _), problem.ToString());
+    }
+
+    [Fact]
     public async Task ExpectedCount_Wrong_409NamingBothNumbers_Missing_400_NothingStarted()
     {
         var workflow = BulkCalls.Workflow("expect");

@@ -76,6 +76,34 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
     }
 
     [Fact]
+    public async Task Form_SuperAdminsIds_TakeTheListsTenant_AnIdTwoTenantsHold_409WithoutOne()
+    {
+        var workflow = BulkCalls.Workflow("page-shared");
+        var shared = "shared-" + Guid.NewGuid().ToString("N")[..8];
+        await Alpha(Roles.Ingest).CreateRunAsync(new { id = shared, workflowName = workflow });
+        await factory.Bearer("beta", Roles.Ingest).CreateRunAsync(new { id = shared, workflowName = workflow });
+        var admin = factory.Bearer(KeyedFactory.SuperAdminKey);
+
+        var ambiguous = await admin.PostAsync("/bulk", Form(("action", "cancel"), ("ids", shared), ("query", $"layer_name={workflow}")));
+        var confirm = await admin.PostAsync("/bulk", Form(("action", "cancel"), ("ids", shared), ("query", $"layer_name={workflow}&tenant=beta")));
+        var form = (await Html.ParseAsync(confirm)).QuerySelector("form.bulk-confirm")!;
+        var start = await admin.PostAsync("/bulk", Form(form.QuerySelectorAll("input[type=hidden]")
+            .Where(i => i.GetAttribute("name") != "__RequestVerificationToken")
+            .Select(i => (i.GetAttribute("name")!, i.GetAttribute("value")!)).ToArray()));
+
+        Assert.Equal(HttpStatusCode.Conflict, ambiguous.StatusCode);
+        var error = (await Html.ParseAsync(ambiguous)).QuerySelector("p.error[data-parameter=ids]")!;
+        Assert.Contains($"run id '{shared}' names runs of tenants alpha, beta", error.Text());
+        Assert.Equal(HttpStatusCode.OK, confirm.StatusCode);
+        Assert.Equal("1", form.QuerySelector("input[name=expectedCount]")!.GetAttribute("value"));
+        Assert.Equal(HttpStatusCode.SeeOther, start.StatusCode);
+        var id = long.Parse(start.Headers.Location!.OriginalString["/bulk/".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        await BulkCalls.WaitAsync(admin, id);
+        Assert.Equal("cancelled", (string)(await factory.Bearer("beta", Roles.Viewer).GetJsonAsync($"/api/runs/{shared}"))["status"]!);
+        Assert.Equal("queued", (string)(await Alpha(Roles.Viewer).GetJsonAsync($"/api/runs/{shared}"))["status"]!);
+    }
+
+    [Fact]
     public async Task Form_AllMatchingAbove100_NeedsTheTypedCount()
     {
         var workflow = BulkCalls.Workflow("page-typed");

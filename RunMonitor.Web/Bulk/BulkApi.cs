@@ -42,12 +42,20 @@ public static class BulkApi
         var caller = http.Caller();
         var (request, problem) = BulkRequestParser.Parse(root, caller);
         if (problem is not null) return problem;
-        var (operation, outcome) = await BeginAsync(request!, caller, store, worker, ct);
-        if (outcome is not null) return outcome;
-        if (operation is null)
+        BulkOperationRow? operation;
+        try
         {
-            var (matched, eligible) = await store.CountAsync(request!.Selection, ct);
-            return Results.Ok(new { matched, eligible });
+            (operation, var outcome) = await BeginAsync(request!, caller, store, worker, ct);
+            if (outcome is not null) return outcome;
+            if (operation is null)
+            {
+                var (matched, eligible) = await store.CountAsync(request!.Selection, ct);
+                return Results.Ok(new { matched, eligible });
+            }
+        }
+        catch (AmbiguousRunIdException e)
+        {
+            return Problems.Status(StatusCodes.Status409Conflict, "Ambiguous run id", SharedIdText(e) + ": say whose runs the ids are (\"tenant\" beside ids; on the runs page, filter by tenant)");
         }
         return new WithLocation(Results.Json(new { id = operation.Id, action = operation.Action, status = operation.Status, matched = operation.Matched,
             eligible = operation.Eligible }, statusCode: StatusCodes.Status202Accepted), Location(operation.Id));
@@ -71,6 +79,9 @@ public static class BulkApi
                 $"expectedCount is {e.Expected} but {e.Eligible} runs are eligible for {request.Selection.Action} now; count again (dryRun) and confirm that number"));
         }
     }
+
+    /// What a bulk request's ids refused for naming runs of several tenants says, before how to name one.
+    public static string SharedIdText(AmbiguousRunIdException e) => $"run id '{e.Id}' names runs of tenants {string.Join(", ", e.Tenants)}";
 
     private static string? IdsText(BulkSelection selection) =>
         selection.Ids is { } ids ? "ids=" + string.Join(',', ids.Take(20)) + (ids.Count > 20 ? $",… ({ids.Count} ids)" : "") : null;

@@ -29,14 +29,20 @@ public static class BulkRequestParser
             body.Fail("action", $"must be one of {string.Join(", ", BulkActions.All)}");
         var hasFilter = root.TryGetProperty("filter", out var filterElement) && filterElement.ValueKind != JsonValueKind.Null;
         var ids = body.Strings("ids", BulkSelection.MaxIds, 200);
+        var tenantGiven = body.String("tenant", 64);
         var dryRun = body.Bool("dryRun") ?? false;
         var expected = body.Count("expectedCount");
         // A field given twice too: the later value won before (`"dryRun": true, …, "dryRun": false` started the operation).
-        body.RejectUnknown("a bulk request takes action, filter or ids, dryRun and expectedCount");
+        body.RejectUnknown("a bulk request takes action, filter or ids (with tenant), dryRun and expectedCount");
         var idsGiven = root.TryGetProperty("ids", out var idsElement) && idsElement.ValueKind != JsonValueKind.Null;
         if (hasFilter == idsGiven)
             body.Fail(hasFilter ? "ids" : "filter", "give exactly one of filter (the list's parameters) and ids (at most 1,000 run ids)");
         if (idsGiven && ids is { Count: 0 }) body.Fail("ids", "must name at least one run id");
+        // Run ids are unique within a tenant only: a super admin says whose runs the ids are (SPEC: "a super admin may name tenant").
+        var (tenant, _, tenantError) = RunFilter.ScopeTenant(tenantGiven, caller);
+        if (tenantError is not null) body.Fail("tenant", tenantError.Message);
+        else if (tenantGiven is not null && string.IsNullOrWhiteSpace(tenantGiven)) body.Fail("tenant", $"accepts a tenant id: {RunFilter.TenantText}");
+        else if (tenantGiven is not null && hasFilter) body.Fail("tenant", "goes inside filter with the list's other parameters");
         if (!dryRun && expected is null && !errors.ContainsKey("expectedCount"))
             body.Fail("expectedCount", "is required unless dryRun is true: the number of eligible runs a dry run counted");
         if (dryRun && expected is not null)
@@ -52,7 +58,7 @@ public static class BulkRequestParser
             var text = filter!.ToQueryString(includePaging: false).TrimStart('?');
             return (new BulkRequest(new BulkSelection(action!, filter, null, filter.Tenant), dryRun, expected, text), null);
         }
-        return (new BulkRequest(new BulkSelection(action!, null, ids, caller.TenantId), dryRun, expected, null), null);
+        return (new BulkRequest(new BulkSelection(action!, null, ids, tenant), dryRun, expected, null), null);
     }
 
     /// The filter object as the list's name/value pairs: strings (a number as its digits), `status` also an array; each

@@ -62,8 +62,24 @@ public sealed class BulkStore(Database database, ISqlDialect dialect, RunListQue
                 where += " AND tenant_id = @Tenant";
                 p.Add("Tenant", tenant);
             }
+            else
+            {
+                await RefuseSharedIdsAsync(connection, p);
+            }
         }
         return (where, And(where, Eligibility(selection.Action)), p);
+    }
+
+    private sealed record IdTenant(string Id, string TenantId);
+
+    /// Ids without a tenant (a super admin's): an id that runs of several tenants hold does not say which run is meant,
+    /// and acting on all of them would reach tenants nobody chose. AmbiguousRunIdException naming the first such id.
+    private async Task RefuseSharedIdsAsync(IDbConnection connection, DynamicParameters ids)
+    {
+        var held = await connection.QueryAsync<IdTenant>(dialect.Lists("SELECT id AS Id, tenant_id AS TenantId FROM runs WHERE id IN @Ids"), ids);
+        var shared = held.GroupBy(r => r.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Skip(1).Any());
+        if (shared is not null)
+            throw new AmbiguousRunIdException(shared.Key, shared.Select(r => r.TenantId).Order(StringComparer.Ordinal).ToList());
     }
 
     /// How many runs the selection names, and how many of them the action applies to now.

@@ -84,7 +84,11 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
         {
             if (ids.Count == 0) return Refuse(new BadParameter("ids", "select at least one run, or all runs matching the filter"));
             if (ids.Count > BulkSelection.MaxIds) return Refuse(new BadParameter("ids", $"accepts at most {BulkSelection.MaxIds:N0} runs; select all matching the filter instead"));
-            selection = new BulkSelection(action, null, ids, caller.TenantId);
+            // A super admin's list of one tenant says whose runs the ids are (run ids are unique within a tenant only).
+            var named = QueryHelpers.ParseQuery(query.TrimStart('?')).TryGetValue("tenant", out var t) ? t.ToString() : null;
+            var (tenant, _, tenantError) = RunFilter.ScopeTenant(named, caller);
+            if (tenantError is not null) return Refuse(tenantError);
+            selection = new BulkSelection(action, null, ids, tenant);
         }
 
         var expectedText = One("expectedCount");
@@ -95,7 +99,16 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
                 return Refuse(new BadParameter("expectedCount", "accepts a whole number of 0 or more"));
             expected = e;
         }
-        var (matched, eligible) = await store.CountAsync(selection, ct);
+        long matched, eligible;
+        try
+        {
+            (matched, eligible) = await store.CountAsync(selection, ct);
+        }
+        catch (AmbiguousRunIdException e)
+        {
+            return Refuse(new BadParameter("ids", BulkApi.SharedIdText(e) + "; choose the tenant in the list's filter and select the runs again"),
+                StatusCodes.Status409Conflict);
+        }
         BulkConfirmModel ConfirmWith(string? problem) => new(action, matched, eligible, ids, all, query, problem);
         if (expected is null) return Confirming(ConfirmWith(null));
         if (expected > BulkConfirmModel.TypedAbove && One("confirmCount")?.Replace(",", "") != expectedText)
@@ -126,11 +139,11 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
         return Page();
     }
 
-    private IActionResult Refuse(BadParameter error)
+    private IActionResult Refuse(BadParameter error, int status = StatusCodes.Status400BadRequest)
     {
-        if (Request.IsHtmx()) return Fragments.BadParameter(error);
+        if (Request.IsHtmx()) return Fragments.Html(status, Fragments.BadParameterHtml(error));
         Error = error;
-        Response.StatusCode = StatusCodes.Status400BadRequest;
+        Response.StatusCode = status;
         return Page();
     }
 }

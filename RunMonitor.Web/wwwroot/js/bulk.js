@@ -133,14 +133,15 @@
     document.addEventListener("DOMContentLoaded", sync);
 
     // What the action applies to, as POST /api/bulk takes it.
+    // The ids carry the list's tenant when a super admin chose one: a run id is unique within a tenant only.
     function selection(action) {
-        if (allBox() && allBox().checked) {
-            var s = scope();
-            var filter = {};
-            try { filter = JSON.parse(s ? s.getAttribute("data-filter") || "{}" : "{}"); } catch (err) { filter = {}; }
-            return { action: action, filter: filter };
-        }
-        return { action: action, ids: Array.from(selected) };
+        var s = scope();
+        var filter = {};
+        try { filter = JSON.parse(s ? s.getAttribute("data-filter") || "{}" : "{}"); } catch (err) { filter = {}; }
+        if (allBox() && allBox().checked) return { action: action, filter: filter };
+        var body = { action: action, ids: Array.from(selected) };
+        if (filter.tenant) body.tenant = filter.tenant;
+        return body;
     }
 
     function post(body) {
