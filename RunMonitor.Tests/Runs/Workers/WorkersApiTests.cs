@@ -238,6 +238,51 @@ public class WorkersApiTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
     }
 
     [Fact]
+    public async Task LogsAndArtifacts_ForALeasedRun_AreHeartbeatsToo()
+    {
+        var client = Ingest();
+        var run = (await client.CreateRunAsync(new { workflowName = "wf-logged", steps = new[] { new { stepId = "s1" } } })).GetProperty("id").GetString()!;
+        await ClaimAsync(client, "logger-1", "wf-logged", leaseSeconds: 120);
+        var claimedAt = factory.Clock.GetUtcNow();
+
+        factory.Clock.Advance(TimeSpan.FromSeconds(50));
+        var logged = await client.PostAsJsonAsync($"/api/runs/{run}/logs", new[] { new { message = "still working" } });
+        var afterLogs = (await WorkerAsync(client, "logger-1"))!.Value.GetProperty("lastSeenAt").GetDateTimeOffset();
+        factory.Clock.Advance(TimeSpan.FromSeconds(50));
+        var uploaded = await client.PostAsync($"/api/runs/{run}/steps/s1/artifacts?name=out.txt", new StringContent("bytes"));
+        var afterUpload = (await WorkerAsync(client, "logger-1"))!.Value;
+
+        Assert.Equal(HttpStatusCode.Accepted, logged.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
+        Assert.Equal(claimedAt + TimeSpan.FromSeconds(50), afterLogs);
+        Assert.Equal(claimedAt + TimeSpan.FromSeconds(100), afterUpload.GetProperty("lastSeenAt").GetDateTimeOffset());
+        Assert.Equal(WorkerStatus.Active, afterUpload.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task EmptyClaim_IsAHeartbeat_APollingWorkerIsIdle_AtMostOneWritePerFiveSeconds()
+    {
+        var client = Ingest();
+        async Task PollAsync() =>
+            Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsJsonAsync("/api/queue/claim", new { worker = "poller-1", workflows = new[] { "wf-nothing-queued" } })).StatusCode);
+
+        await PollAsync();
+        var first = (await WorkerAsync(client, "poller-1"))!.Value;
+        factory.Clock.Advance(TimeSpan.FromSeconds(3));
+        await PollAsync();
+        var quiet = (await WorkerAsync(client, "poller-1"))!.Value.GetProperty("lastSeenAt").GetDateTimeOffset();
+        factory.Clock.Advance(TimeSpan.FromSeconds(70));
+        await PollAsync();
+        var later = (await WorkerAsync(client, "poller-1"))!.Value;
+
+        Assert.Equal(WorkerStatus.Idle, first.GetProperty("status").GetString());
+        Assert.Equal(0, first.GetProperty("claimed24h").GetInt64());
+        Assert.Equal(first.GetProperty("lastSeenAt").GetDateTimeOffset(), quiet);
+        Assert.Equal(quiet + TimeSpan.FromSeconds(73), later.GetProperty("lastSeenAt").GetDateTimeOffset());
+        Assert.Equal(WorkerStatus.Idle, later.GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task LeasedRunFails_CountsAFailureOfItsWorker_WhichIsIdleAfter()
     {
         var client = Ingest();

@@ -9,7 +9,8 @@ namespace RunMonitor.Web.Runs;
 
 /// Artifacts: metadata rows in `artifacts`, the bytes where the dialect's `IArtifactBytes` keeps them (files beside a
 /// SQLite store, rows of `artifact_blobs` on PostgreSQL), content-addressed so identical bytes are stored once.
-public sealed class ArtifactStore(Database database, IArtifactBytes bytes, RunWrites writes, IOptions<ArtifactOptions> options, TimeProvider time) : IRunPurgeListener
+public sealed class ArtifactStore(Database database, IArtifactBytes bytes, RunWrites writes, WorkerBook workers, IOptions<ArtifactOptions> options,
+    TimeProvider time) : IRunPurgeListener
 {
     public string Root => bytes.Root;
 
@@ -76,6 +77,7 @@ public sealed class ArtifactStore(Database database, IArtifactBytes bytes, RunWr
             };
             await connection.ExecuteAsync(InsertArtifact, row, tx);
             await RunWrites.RenewLeaseAsync(connection, tx, run, now);
+            await workers.RunWrittenAsync(connection, tx, run, run, now);
             return row;
         }, ct);
     }

@@ -76,7 +76,11 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
         var claimed = await database.WriteAsync(async (connection, tx) =>
         {
             var key = await ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
-            if (key is null) return null;
+            if (key is null)
+            {
+                await workers.PolledAsync(connection, tx, caller.TenantId ?? Caller.DefaultTenant, request.Worker, now);
+                return null;
+            }
             await workers.ClaimedAsync(connection, tx, key.TenantId, request.Worker, now);
             var run = (await writes.GetAsync(connection, tx, key.TenantId, key.Id))!;
             await ActivityLog.RecordAsync(connection, tx, run, now, request.Worker, ActivityActions.Claimed,

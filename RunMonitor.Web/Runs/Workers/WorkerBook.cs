@@ -85,6 +85,11 @@ public sealed class WorkerBook(Database database, TimeProvider time)
         await CountAsync(connection, tx, tenant, worker, now, claimed: 1, failed: 0);
     }
 
+    /// In an empty claim's transaction: the worker asked for work, so it is seen (at most once per `WriteEvery`), and a
+    /// fleet polling an empty queue is idle, not stale or missing.
+    public Task PolledAsync(IDbConnection connection, IDbTransaction tx, string tenant, string worker, DateTimeOffset now) =>
+        SeenAsync(connection, tx, tenant, worker, now, always: false);
+
     /// In a write's transaction for a run (`before` as read, `after` as written): a write to a leased run is a
     /// heartbeat of its holder while the lease runs (the sweeper's write after it ran out is not), and a leased
     /// run that fails counts as a failure of that worker.

@@ -407,6 +407,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     {
         var appended = await logs.AppendAsync(connection, tx, run, lines, now);
         await RunWrites.RenewLeaseAsync(connection, tx, run, now);
+        await workers.RunWrittenAsync(connection, tx, run, run, now);
         return new WriteResult<LogAppend>(WriteOutcome.Ok, appended);
     }
 }
