@@ -56,8 +56,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
     }
 }
 
-public sealed class WebhookFixture : IAsyncLifetime
+public class WebhookFixture : IAsyncLifetime
 {
+    protected virtual TestStore Store => TestStore.Sqlite;
+
     public const string Secret = "s3cret-key";
 
     public WebhookReceiver Receiver { get; } = new();
@@ -67,7 +69,7 @@ public sealed class WebhookFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Receiver.StartAsync();
-        Factory = new HookedFactory(Receiver.Url);
+        Factory = new HookedFactory(Receiver.Url, Store);
     }
 
     public async Task DisposeAsync()
@@ -76,7 +78,7 @@ public sealed class WebhookFixture : IAsyncLifetime
         await Receiver.DisposeAsync();
     }
 
-    private sealed class HookedFactory(string url) : RunMonitorFactory
+    private sealed class HookedFactory(string url, TestStore store) : RunMonitorFactory(store)
     {
         protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
         {
@@ -89,6 +91,12 @@ public sealed class WebhookFixture : IAsyncLifetime
             ["RunMonitor:Webhooks:2:Tenant"] = "another-tenant",
         };
     }
+}
+
+/// The same receivers, the app on PostgreSQL.
+public sealed class PostgresWebhookFixture : WebhookFixture
+{
+    protected override TestStore Store => TestStore.Postgres;
 }
 
 public sealed class WebhookTests(WebhookFixture fixture) : IClassFixture<WebhookFixture>

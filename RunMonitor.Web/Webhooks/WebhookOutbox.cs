@@ -76,6 +76,9 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
         return true;
     }
 
+    /// True when any receiver is configured: a create that may need its delivery then takes a transaction of its own.
+    public bool AnyReceiver => Webhooks.Any(h => !string.IsNullOrWhiteSpace(h.Url));
+
     /// The receivers of a tenant's events (null: an event of every tenant, for the receivers of every tenant only).
     private List<(WebhookConfig Hook, int Index)> HooksFor(string? tenant) => Webhooks.Select((h, i) => (Hook: h, Index: i))
         .Where(h => !string.IsNullOrWhiteSpace(h.Hook.Url) && (string.IsNullOrEmpty(h.Hook.Tenant) || h.Hook.Tenant == tenant))

@@ -21,17 +21,36 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     /// (`CreateGroups`); on SQLite the one writer's group commit does the same with every write.
     public async Task<WriteResult<RunRow>> CreateAsync(Caller caller, NewRun request, CancellationToken ct = default)
     {
-        var result = dialect.CreateRuns(GroupParts.All) is null
-            ? await database.WriteStatementAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct)
-            : await CreateWithAsync(caller, request, time.GetUtcNow(), rows => groups.CreateAsync(rows, ct));
+        WriteResult<RunRow> result;
+        if (dialect.CreateRuns(GroupParts.All) is null)
+            result = await database.WriteStatementAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
+        // A run reported finished may need its webhook deliveries queued with it: not in a group's statement.
+        else if (request.Patch.Status is { } status && RunStatus.IsTerminal(status) && webhooks.AnyReceiver)
+            result = await database.WriteAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
+        else
+            result = await CreateWithAsync(caller, request, time.GetUtcNow(), rows => groups.CreateAsync(rows, ct));
         return Committed(result);
     }
 
-    /// The create in the caller's transaction (one line of a batch, or a single POST on SQLite); without one on
-    /// PostgreSQL, where each attempt is one statement (`RunWrites.CreateAsync`).
-    internal Task<WriteResult<RunRow>> CreateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction? tx,
-        Caller caller, NewRun request, DateTimeOffset now) =>
-        CreateWithAsync(caller, request, now, rows => writes.CreateAsync(connection, tx, rows));
+    /// The create in the caller's transaction (one line of a batch, or a single POST on SQLite, or on PostgreSQL a run
+    /// reported finished while receivers are configured), with the webhook deliveries of a run reported finished; without
+    /// a transaction on PostgreSQL, where each attempt is one statement (`RunWrites.CreateAsync`).
+    internal async Task<WriteResult<RunRow>> CreateInTransactionAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction? tx,
+        Caller caller, NewRun request, DateTimeOffset now)
+    {
+        var result = await CreateWithAsync(caller, request, now, rows => writes.CreateAsync(connection, tx, rows));
+        if (result is { Outcome: WriteOutcome.Created, Value: { } run } && tx is not null && IsNews(run, now))
+            await webhooks.EnqueueAsync(connection, tx, run, now);
+        return result;
+    }
+
+    /// How long ago a run reported already finished may have ended for its end to be sent to the webhooks, as a
+    /// transition is: an engine that reports a run once, at its end (a Zos `layer_runs` record), is news; a run that
+    /// ended longer ago is history being imported, and a year of it is not sent to a chat channel.
+    public static readonly TimeSpan NotifiedWithin = TimeSpan.FromDays(1);
+
+    private static bool IsNews(RunRow run, DateTimeOffset now) =>
+        RunStatus.IsTerminal(run.Status) && DbTime.FromDb(run.CompletedAt) is { } completed && completed >= now - NotifiedWithin;
 
     /// The create's rules (the tenant, the id, the derived fields), its rows written by `insert`: false when the run's id
     /// is taken in its tenant.
