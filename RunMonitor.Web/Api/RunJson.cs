@@ -63,9 +63,10 @@ public sealed record RunSummaryJson(
         r.DurationMs, r.StepsTotal, r.StepsCompleted, r.WorkflowVersion, r.TriggerType, r.BaseRunId, r.ErrorCode);
 }
 
-/// `total` is exact unless `totalCapped`: then at least that many match (free-text and date filters count up to a cap).
+/// `total` is exact unless `totalCapped`: then at least that many match (free-text and date filters count up to a cap,
+/// and a search window counts only the runs it searched).
 /// `searchedNewest`: set when `q` is in so many names that only that many newest runs of the other filters were
-/// searched (items and total are theirs); null when every run was.
+/// searched (items and total are theirs, and `totalCapped` is set); null when every run was.
 /// `Next`: the `after` token that reads the following page from this one's last run (null on the last page).
 /// `Offset`: null for a page asked by a token alone (`after`/`before` without `offset`): a token names a place, not a number.
 public sealed record RunListJson(IReadOnlyList<RunSummaryJson> Items, long Total, int? Offset, int Limit, bool TotalCapped, int? SearchedNewest, string? Next);

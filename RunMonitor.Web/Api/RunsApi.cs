@@ -24,7 +24,7 @@ public static class RunsApi
         if (error is not null) return Problems.BadParameter(error);
         var page = await store.ListAsync(filter!, ct);
         // A script reading by `after` alone keeps no offset: a page short of its limit is the last one either way.
-        var more = page.Items.Count == filter!.Limit && (page.TotalCapped || filter.Cursor is not null || filter.Offset + page.Items.Count < page.Total);
+        var more = page.Items.Count == filter!.Limit && (filter.Cursor is not null || page.HasMoreAfter(filter.Offset, page.Items.Count));
         var next = more ? RunCursor.From(page.Items[^1], filter!, before: false).Token : null;
         int? offset = filter.Cursor is not null && !http.Request.Query.ContainsKey("offset") ? null : filter.Offset;
         return Results.Ok(new RunListJson(page.Items.Select(RunSummaryJson.From).ToList(), page.Total, offset, filter.Limit, page.TotalCapped, page.SearchedNewest, next));

@@ -11,7 +11,7 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
     public long First => Page.Items.Count == 0 ? 0 : Filter.Offset + 1;
     public long Last => Filter.Offset + Page.Items.Count;
     public bool HasPrevious => Filter.Offset > 0;
-    public bool HasNext => Page.TotalCapped || Filter.Offset + Filter.Limit < Page.Total;
+    public bool HasNext => Page.HasMoreAfter(Filter.Offset, Filter.Limit);
     public int PreviousOffset => Math.Max(0, Filter.Offset - Filter.Limit);
     public int NextOffset => Filter.Offset + Filter.Limit;
 

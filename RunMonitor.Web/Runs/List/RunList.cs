@@ -5,12 +5,19 @@ using RunMonitor.Web.Data;
 namespace RunMonitor.Web.Runs;
 
 /// A page of runs. `Total` is exact from the counters, or for free-text and date filters counted up to
-/// `RunListQuery.CountCap` with `TotalCapped` set beyond it (shown as `10,000+`). `SearchedNewest` is set when a name
-/// too common to search every run for was looked for among that many newest runs of the other filters only.
+/// `RunListQuery.CountCap` with `CountCapped` set beyond it. `SearchedNewest` is set when a name too common to search
+/// every run for was looked for among that many newest runs of the other filters only: `Total` counts those, and older
+/// runs may match too. Either way `TotalCapped`: at least `Total` runs match (shown as `10,000+`).
 /// `SharedIds`: for a super admin's view, the ids of the page also held by a run of another tenant (their links name the tenant).
-public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter Filter, bool TotalCapped = false, int? SearchedNewest = null)
+public sealed record RunPage(IReadOnlyList<RunRow> Items, long Total, RunFilter Filter, bool CountCapped = false, int? SearchedNewest = null)
 {
     public IReadOnlySet<string> SharedIds { get; init; } = new HashSet<string>();
+
+    public bool TotalCapped => CountCapped || SearchedNewest is not null;
+
+    /// Runs past `offset` + `shown` to page to: the count stopped before the last match, or it counted more. The runs
+    /// a search window left out are not pages of this list (a date range reaches them).
+    public bool HasMoreAfter(int offset, int shown) => CountCapped || offset + shown < Total;
 }
 
 /// `/ui/runs/list`, `/api/runs` and the filter form's choices: a page of runs for a filter (through a one-second
