@@ -63,7 +63,10 @@ public sealed class PriceTableTests(RunMonitorFactory factory) : IClassFixture<R
         Assert.Equal(3.5, usage.GetProperty("costUsd").GetDouble(), 9);
         Assert.True(usage.GetProperty("costEstimated").GetBoolean());
         var row = (await client.GetDocumentAsync("/ui/runs/list?layer_name=price-estimated")).QuerySelector("table.runs-table tbody tr")!;
-        Assert.Equal("est.", row.QuerySelector("td.num span.est").Text());
+        // The cell's text is the cost as the contract writes it; the estimate is its class (shown by CSS).
+        var cell = row.QuerySelector("td.num.cost-est")!;
+        Assert.Equal("$3.5000", cell.Text());
+        Assert.Equal("Estimated from tokens and the price table", cell.GetAttribute("title"));
     }
 
     [Fact]
@@ -99,6 +102,6 @@ public sealed class PriceTableTests(RunMonitorFactory factory) : IClassFixture<R
         Assert.Equal(0.42, patched.GetProperty("usage").GetProperty("costUsd").GetDouble(), 9);
         Assert.False(patched.GetProperty("usage").GetProperty("costEstimated").GetBoolean());
         var row = (await client.GetDocumentAsync("/ui/runs/list?layer_name=price-reported")).QuerySelector("table.runs-table tbody tr")!;
-        Assert.Null(row.QuerySelector("span.est"));
+        Assert.Null(row.QuerySelector(".cost-est"));
     }
 }
