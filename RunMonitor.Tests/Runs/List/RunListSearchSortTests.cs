@@ -183,6 +183,22 @@ public class RunListSearchSortTests(RunMonitorFactory factory) : IClassFixture<R
     }
 
     [Fact]
+    public async Task Offset_PastTheEnd_NoRunsFound_SaysTheListIsNotEmpty_AndLinksTheFirstPage()
+    {
+        for (var i = 0; i < 3; i++) await Run("past-end", $"pe-{i}", created: Now.AddMinutes(-10 + i));
+
+        var past = await _client.GetDocumentAsync("/ui/runs/list?layer_name=past-end&offset=40");
+        var none = await _client.GetDocumentAsync("/ui/runs/list?layer_name=past-end-nothing&offset=40");
+
+        Assert.Equal("No runs found.", past.QuerySelector(".empty-state")!.TextContent);
+        var note = past.QuerySelector("p.past-end")!;
+        Assert.StartsWith("This page is past the end of the list: 3 runs match.", note.TextContent.Squash());
+        Assert.Equal("/ui/runs?layer_name=past-end", note.QuerySelector("a")!.GetAttribute("href"));
+        Assert.Equal("No runs found.", none.QuerySelector(".empty-state")!.TextContent);
+        Assert.Null(none.QuerySelector("p.past-end"));
+    }
+
+    [Fact]
     public async Task Page_PageSizeChoice_ShowsSelected()
     {
         var doc = await _client.GetDocumentAsync("/ui/runs?limit=50");
