@@ -57,6 +57,7 @@ public class RunListSearchSortTests(RunMonitorFactory factory) : IClassFixture<R
         await Run("q-fold", "qf-3", "Север запуск");
         await Run("q-fold", "qf-4", "ete plain ascii");
         await Run("q-fold", "qf-5", "Ärger 100% [x]*?");
+        await Run("q-fold", "qf-6", @"Übung (a|b)^$\{2}+.");
 
         Assert.Equal(["qf-1"], await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("été —")));
         Assert.Equal(["qf-1"], await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("soldes D'été")));
@@ -67,6 +68,9 @@ public class RunListSearchSortTests(RunMonitorFactory factory) : IClassFixture<R
         Assert.Empty(await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("ärger 1.0")));
         Assert.Empty(await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("ärger*x")));
         Assert.Empty(await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("ärger 100% [y]")));
+        Assert.Equal(["qf-6"], await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString(@"üBUNG (A|B)^$\{2}+.")));
+        Assert.Empty(await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("übung (a|b)^$x")));
+        Assert.Empty(await Ids("layer_name=q-fold&q=" + Uri.EscapeDataString("übung a")));
         // A letter is not its unaccented one.
         Assert.Equal(["qf-4"], await Ids("layer_name=q-fold&q=ETE"));
         var json = await _client.GetJsonAsync("/api/runs?workflow=q-fold&q=" + Uri.EscapeDataString("ÉTÉ"));
