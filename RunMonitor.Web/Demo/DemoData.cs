@@ -52,7 +52,7 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
                 foreach (var entry in Activity(run.Run)) await ActivityLog.RecordAsync(connection, tx, entry);
                 if (run.Run.RetryOf is { } old)
                     await ActivityLog.RecordAsync(connection, tx, ActivityLog.Entry(run.Run.TenantId, old, DbTime.Parse(run.Run.CreatedAt),
-                        ActivityLog.SystemActor, ActivityActions.Retried, $"retried as {run.Run.Id} (whole)"));
+                        ActivityLog.SystemActor, ActivityActions.Retried, ActivityLog.RetriedAs(run.Run.Id, "whole")));
             }
             return 0;
         }, ct);
@@ -65,10 +65,10 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
     {
         var created = DbTime.Parse(run.CreatedAt);
         yield return ActivityLog.Entry(run.TenantId, run.Id, created, ActivityLog.SystemActor,
-            run.RetryOf is null ? ActivityActions.Created : ActivityActions.RetryOf, run.RetryOf is null ? null : $"retry of {run.RetryOf} (whole)");
+            run.RetryOf is null ? ActivityActions.Created : ActivityActions.RetryOf, run.RetryOf is null ? null : ActivityLog.RetryOf(run.RetryOf, "whole"));
         if (DbTime.FromDb(run.StartedAt) is not { } started) yield break;
         yield return ActivityLog.Entry(run.TenantId, run.Id, started, DemoWorker.WorkerName, ActivityActions.Claimed,
-            $"leased for {DemoWorker.LeaseSeconds} s by {ActivityLog.SystemActor}");
+            ActivityLog.Leased(DemoWorker.LeaseSeconds, ActivityLog.SystemActor));
         if (DbTime.FromDb(run.CompletedAt) is { } completed
             && ActivityLog.ForTransition(run with { Status = RunStatus.Running }, run) is { } end)
             yield return ActivityLog.Entry(run.TenantId, run.Id, completed, DemoWorker.WorkerName, end.Action, end.Detail);

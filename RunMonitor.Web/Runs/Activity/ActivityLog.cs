@@ -85,6 +85,14 @@ public static class ActivityLog
         return (action, detail);
     }
 
+    /// A claim's detail: how long the lease is and whose key took it.
+    public static string Leased(long seconds, string by) => $"leased for {seconds} s by {by}";
+
+    /// A retry's details, on the old run and on the new one; `how`: "whole", "run again", "from step X", ….
+    public static string RetriedAs(string newId, string how) => $"retried as {newId} ({how})";
+
+    public static string RetryOf(string oldId, string how) => $"retry of {oldId} ({how})";
+
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
     /// `ForRunAsync`'s statement, also sent in the run page's batch (`RunViews.GetRunPageAsync`).

@@ -84,7 +84,7 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
             await workers.ClaimedAsync(connection, tx, key.TenantId, request.Worker, now);
             var run = (await writes.GetAsync(connection, tx, key.TenantId, key.Id))!;
             await ActivityLog.RecordAsync(connection, tx, run, now, request.Worker, ActivityActions.Claimed,
-                $"leased for {request.LeaseSeconds} s by {caller.Actor}");
+                ActivityLog.Leased(request.LeaseSeconds, caller.Actor));
             return new ClaimedRun(run, await RunRows.GetErrorsAsync(connection, tx, run), await RunRows.GetStepsAsync(connection, tx, run));
         }, ct);
         if (claimed is not null) events.Publish(new RunChange(claimed.Run.Id, claimed.Run.TenantId, claimed.Run.Status));
@@ -212,9 +212,9 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
         await RunWrites.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
         var how = request.RunAgain ? "run again" : request.FromStep is { } from ? $"from step {from}"
             : request.FromFailedStep ? $"from failed step {steps[resumeAt].StepId}" : "whole";
-        await ActivityLog.RecordAsync(connection, tx, old, now, actor, ActivityActions.Retried, Join($"retried as {run.Id} ({how})", detail));
+        await ActivityLog.RecordAsync(connection, tx, old, now, actor, ActivityActions.Retried, Join(ActivityLog.RetriedAs(run.Id, how), detail));
         await ActivityLog.RecordAsync(connection, tx, run, now, actor, ActivityActions.RetryOf,
-            Join($"retry of {old.Id} ({how}){(request.PayloadEdited ? "; input edited: triggerPayload replaced" : "")}", detail));
+            Join($"{ActivityLog.RetryOf(old.Id, how)}{(request.PayloadEdited ? "; input edited: triggerPayload replaced" : "")}", detail));
         return new WriteResult<RunRow>(WriteOutcome.Created, run);
     }
 
