@@ -124,6 +124,40 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         }
     }
 
+    /// WCAG 2.2 target size (2.5.8): on a phone the runs table's sort links, its export links and the workers page's
+    /// links to held runs are 24 px tall or more (they were 14 to 18); on a laptop the header row is no taller for it.
+    [Fact]
+    public async Task Phone_SmallLinks_AreTargetsAtLeast24PxTall()
+    {
+        await AccessibilityTests.SeedAsync(fixture);
+        await SeedWideRunsAsync();
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", 390);
+        var page = await context.NewPageAsync();
+        const string Heights =
+            """
+            sel => [...document.querySelectorAll(sel)].filter(e => e.offsetParent !== null)
+              .map(e => ({ name: e.textContent.trim(), height: e.getBoundingClientRect().height }))
+            """;
+
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
+        var links = await page.EvaluateAsync<JsonElement>(Heights, "table.runs-table thead th a, .list-tools a");
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+        await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] .worker-run")).ToBeVisibleAsync();
+        var held = await page.EvaluateAsync<JsonElement>(Heights, "a.worker-run");
+
+        var measured = links.EnumerateArray().Concat(held.EnumerateArray())
+            .Select(e => (Name: e.GetProperty("name").GetString(), Height: e.GetProperty("height").GetDouble())).ToList();
+        Assert.Equal(["CSV", "JSON", "Status", "Created"], measured.Take(4).Select(m => m.Name));
+        Assert.True(measured.Count > 4, "no held run's link on /ui/workers");
+        var small = measured.Where(m => m.Height < 24).Select(m => $"{m.Name}: {m.Height:F1} px").ToList();
+        Assert.True(small.Count == 0, "under 24 px tall at 390 px:\n" + string.Join("\n", small));
+
+        await page.SetViewportSizeAsync(1440, 900);
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
+        // 42.6 px, as before the links grew: the select-all box's cell sets it.
+        Assert.InRange(await page.EvaluateAsync<double>("() => document.querySelector('table.runs-table thead tr').getBoundingClientRect().height"), 40, 43);
+    }
+
     /// The runs table keeps Run, Status and Created and a run's name and id within the screen's width (the table
     /// itself sits below the fold), and nothing on the page runs past its card.
     private static async Task AssertRunsTableFitsAsync(IPage page, string runId)
