@@ -158,6 +158,56 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         Assert.InRange(await page.EvaluateAsync<double>("() => document.querySelector('table.runs-table thead tr').getBoundingClientRect().height"), 40, 43);
     }
 
+    /// A ghost button has no edge of its own: where one begins a row (the saved views' "Save this view", the bulk bar's
+    /// "Clear selection", the run page's and the modal's "← Previous", the log tools) its word lines up with the content
+    /// edge the text above it starts at, not a padding (8 to 14 px) in.
+    [Theory]
+    [InlineData(1440)]
+    [InlineData(390)]
+    public async Task GhostButtons_BeginningARow_LineTheirWordUpWithTheContentEdge(int width)
+    {
+        var runs = await AccessibilityTests.SeedAsync(fixture);
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+        var page = await context.NewPageAsync();
+        var seen = new List<string>();
+        var misaligned = new List<string>();
+        async Task CheckAsync(string where)
+        {
+            var ghosts = await page.EvaluateAsync<JsonElement>(
+                """
+                () => [...document.querySelectorAll('.btn-ghost')].filter(e => e.offsetParent !== null).map(e => {
+                  const box = e.parentElement.closest('.artifact, .modal-content, .card, .bulk-bar, .saved-views, main');
+                  const s = getComputedStyle(box), b = box.getBoundingClientRect();
+                  const edge = b.left + parseFloat(s.borderLeftWidth) + parseFloat(s.paddingLeft);
+                  const r = document.createRange(); r.selectNodeContents(e);
+                  return { name: e.textContent.trim(), box: e.getBoundingClientRect().left - edge, text: r.getBoundingClientRect().left - edge };
+                })
+                """);
+            // Those within a padding of the edge begin their row; the rest follow something on it.
+            foreach (var g in ghosts.EnumerateArray().Where(g => g.GetProperty("box").GetDouble() < 16))
+            {
+                var line = $"{where}: \"{g.GetProperty("name").GetString()}\" word at {g.GetProperty("text").GetDouble():F1} px from the edge";
+                seen.Add(line);
+                if (Math.Abs(g.GetProperty("text").GetDouble()) > 1.5) misaligned.Add(line);
+            }
+        }
+
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs?layer_name=a11y-campaign");
+        await page.Locator($"tr[data-run-id='{runs.Failed}'] input.run-select").CheckAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-clear")).ToBeVisibleAsync();
+        await CheckAsync("/ui/runs");
+        await page.Locator($"tr[data-run-id='{runs.Failed}'] td.time").ClickAsync();
+        await Assertions.Expect(page.Locator("dialog#run-detail-modal .run-walk .walk-prev")).ToBeVisibleAsync();
+        await CheckAsync("the modal");
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}?list=layer_name%3Da11y-campaign&at=1&step=bgm_track");
+        await Assertions.Expect(page.Locator("#step-panel .log-wrap-toggle")).ToBeVisibleAsync();
+        await CheckAsync("failed run page");
+
+        Assert.True(misaligned.Count == 0, $"at {width} px:\n" + string.Join("\n", misaligned));
+        foreach (var expected in new[] { "the modal: \"← Previous\"", "failed run page: \"← Previous\"", "failed run page: \"Wrap lines\"" })
+            Assert.Contains(seen, line => line.StartsWith(expected, StringComparison.Ordinal));
+    }
+
     /// The runs table keeps Run, Status and Created and a run's name and id within the screen's width (the table
     /// itself sits below the fold), and nothing on the page runs past its card.
     private static async Task AssertRunsTableFitsAsync(IPage page, string runId)
