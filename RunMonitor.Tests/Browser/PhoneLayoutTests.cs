@@ -327,6 +327,31 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         }
     }
 
+    /// /admin's cards fill each row of its grid: no half-width card (the price table, retention) beside an empty column.
+    [Theory]
+    [InlineData(1440)]
+    [InlineData(390)]
+    public async Task Admin_Cards_LeaveNoEmptyColumn(int width)
+    {
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/admin");
+
+        var holes = await page.EvaluateAsync<string[]>(
+            """
+            () => {
+              const grid = document.querySelector('.admin-grid'), right = grid.getBoundingClientRect().right;
+              const rows = new Map();
+              for (const card of grid.children) {
+                const r = card.getBoundingClientRect(), top = Math.round(r.top);
+                if (!rows.has(top) || rows.get(top).right < r.right) rows.set(top, { right: r.right, id: card.getAttribute('aria-labelledby') });
+              }
+              return [...rows.values()].filter(r => r.right < right - 1).map(r => `${r.id} ends ${Math.round(right - r.right)} px before the grid's edge`);
+            }
+            """);
+        Assert.True(holes.Length == 0, $"at {width} px:\n" + string.Join("\n", holes));
+    }
+
     [Fact]
     public async Task AdminChart_AxisText_KeepsItsSizeAtEveryWidth()
     {
