@@ -225,18 +225,20 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
     }
 
     /// Between a phone and a wide screen the runs table lets its low-value columns step aside in turn (Targets and
-    /// Insights, then Steps and Tokens), so Run, Status and Created stay in view without sideways scrolling; and the
-    /// eight cards sit in one row or in two rows of four. The runs shown are as wide as the demo's widest: a long
-    /// workflow name, a count of skipped targets, seven-digit tokens, an estimated cost. The workers table fits
-    /// too, its names, hosts, versions and times each on one line.
+    /// Insights up to 1,400 px, then Steps and Tokens), so Run, Status and Created stay in view without sideways
+    /// scrolling; and the eight cards sit in one row or in two rows of four. The runs shown are as wide as the demo's
+    /// widest: a long workflow name, a count of skipped targets, seven-digit tokens, an estimated cost. The workers
+    /// table fits too, its names, hosts, versions and times each on one line.
     [Theory]
     [InlineData(1024)]
     [InlineData(1180)]
     [InlineData(1280)]
     [InlineData(1366)]
+    [InlineData(1410)]
     [InlineData(1440)]
     [InlineData(1500)]
     [InlineData(1600)]
+    [InlineData(1920)]
     public async Task Laptop_RunsAndWorkersTables_FitWithoutSidewaysScroll(int width)
     {
         await SeedWideRunsAsync();
@@ -259,8 +261,14 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
                 """);
             foreach (var header in new[] { "Run", "Tenant", "Workflow", "Status", "Cost", "Duration", "Created" })
                 Assert.True(shown.Any(h => h.StartsWith(header, StringComparison.Ordinal)), $"{what} {header} is not in view: {string.Join(", ", shown)}");
-            // Where the whole table fits, nothing steps aside.
-            if (width >= 1600) Assert.Contains("Insights", shown);
+            // Where the whole table fits (a 1440-px laptop too), nothing steps aside: the skipped targets are in view.
+            if (width >= 1440)
+            {
+                Assert.Contains("Targets", shown);
+                Assert.Contains("Insights", shown);
+                await Assertions.Expect(page.Locator("table.runs-table tbody td.col-wide .text-error").First).ToHaveTextAsync("(55 skipped)");
+                await Assertions.Expect(page.Locator("table.runs-table tbody td.col-wide .text-error").First).ToBeInViewportAsync();
+            }
 
             var rows = await page.EvaluateAsync<int[]>(
                 """
