@@ -156,6 +156,15 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
         // 42.6 px, as before the links grew: the select-all box's cell sets it.
         Assert.InRange(await page.EvaluateAsync<double>("() => document.querySelector('table.runs-table thead tr').getBoundingClientRect().height"), 40, 43);
+        // And a held run's id keeps its place on its row's line (its smaller type ends a little above the time's), not
+        // pushed down by its taller target.
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+        var bottoms = await page.EvaluateAsync<double[]>(
+            """
+            () => ['.worker-run', 'td.worker-seen'].map(sel => { const r = document.createRange();
+              r.selectNodeContents(document.querySelector(`tr[data-worker='laptop-worker-01'] ${sel}`)); return r.getBoundingClientRect().bottom; })
+            """);
+        Assert.True(bottoms[0] <= bottoms[1] + 0.5, $"the held run's id ends at {bottoms[0]:F1}, below the last-seen time at {bottoms[1]:F1}");
     }
 
     /// A ghost button has no edge of its own: where one begins a row (the saved views' "Save this view", the bulk bar's
