@@ -224,6 +224,14 @@ public class AlertsTests(AlertsFixture fixture) : IClassFixture<AlertsFixture>
         Assert.NotNull(runsPage.QuerySelector("#alert-banner-slot .alert-banner [data-rule='queue-alpha']"));
         Assert.Equal("/ui/alerts/banner", runsPage.QuerySelector("#alert-banner-slot")!.GetAttribute("hx-get"));
         Assert.NotNull(workersPage.QuerySelector(".alert-banner [data-rule='queue-alpha']"));
+        // The banner is not live (each poll would have it read out again); a page's one polite status, outside the polled
+        // slot and empty as served, is where app.js says that the set of firing rules changed.
+        Assert.Null(banner.QuerySelector("[aria-live], [role=status], [role=alert]"));
+        var announcer = runsPage.QuerySelector("#alert-announcer");
+        Assert.NotNull(announcer);
+        Assert.Equal("status", announcer!.GetAttribute("role"));
+        Assert.Null(announcer.Closest("#alert-banner-slot"));
+        Assert.Equal("", announcer.TextContent);
         Assert.Null(betaBanner.QuerySelector("[data-rule='queue-alpha']"));
         Assert.Equal("ok", (string)drained["state"]!);
         Assert.Null(cleared.QuerySelector("[data-rule='queue-alpha']"));

@@ -288,7 +288,7 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
         var modal = await _viewer.GetDocumentAsync("/ui/runs/01JDX3Q5W8M2C7RZK4T9B6N1PA");
         var metrics = modal.QuerySelectorAll(".metric-row").ToDictionary(r => r.QuerySelector(".metric-label").Text(), r => r.Children.Last().Text());
         Assert.Equal(["10", "8", "2", "6", "8,000", "$0.0360"],
-            new[] { "Targets Matched", "Targets Processed", "Targets Skipped", "Insights Created", "Input Tokens", "Estimated Cost" }.Select(l => metrics[l]));
+            new[] { "Targets matched", "Targets processed", "Targets skipped", "Insights created", "Input tokens", "Estimated cost" }.Select(l => metrics[l]));
         Assert.Equal("server:123:user:456", modal.QuerySelector(".errors-list .error-item .error-topic").Text());
     }
 

@@ -110,12 +110,12 @@ public class ZosRecordsTests(ZosFactory factory) : IClassFixture<ZosFactory>
         Assert.NotNull(doc.QuerySelector(".run-status span.badge.badge-completed.badge-large"));
         var metrics = Metrics(doc);
         Assert.Equal("3m 0s", metrics["Duration"]);
-        Assert.Equal("10", metrics["Targets Matched"]);
-        Assert.Equal("8", metrics["Insights Created"]);
+        Assert.Equal("10", metrics["Targets matched"]);
+        Assert.Equal("8", metrics["Insights created"]);
         Assert.Equal("moderate", metrics["Profile"]);
         Assert.Equal("anthropic", metrics["Provider"]);
-        Assert.Equal("10,000", metrics["Input Tokens"]);
-        Assert.Equal("$0.0450", metrics["Estimated Cost"]);
+        Assert.Equal("10,000", metrics["Input tokens"]);
+        Assert.Equal("$0.0450", metrics["Estimated cost"]);
         Assert.Empty(doc.QuerySelectorAll(".error-item"));
         Assert.DoesNotContain("Errors (", doc.Body!.TextContent);
         Assert.Equal("Layer hash: abc123", doc.QuerySelector(".modal-footer .text-muted").Text().Squash());
@@ -127,7 +127,7 @@ public class ZosRecordsTests(ZosFactory factory) : IClassFixture<ZosFactory>
         var doc = await _client.GetDocumentAsync($"/ui/runs/{factory.Ids["dry"]}");
 
         var metrics = Metrics(doc);
-        string[] shown = ["Provider", "Model", "Input Tokens", "Estimated Cost", "Duration"];
+        string[] shown = ["Provider", "Model", "Input tokens", "Estimated cost", "Duration"];
         Assert.Equal(["—", "—", "—", "—", "1m 0s"], shown.Select(label => metrics[label]));
     }
 

@@ -87,12 +87,14 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#run-detail-modal")).ToBeHiddenAsync();
 
         await page.UnrouteAsync("**/ui/runs/list**");
+        await Assertions.Expect(page.Locator(".bulk-bar button[value=cancel]")).ToHaveTextAsync("Cancel runs");
         await page.Locator(".bulk-bar button[value=cancel]").ClickAsync();
         var dialog = page.Locator("#bulk-confirm");
         await Assertions.Expect(dialog).ToBeVisibleAsync();
         await Assertions.Expect(dialog.Locator("h2")).ToHaveTextAsync("Cancel 3 runs?");
         // Every selected run can take it: no "others" are spoken of.
-        await Assertions.Expect(dialog.Locator(".bulk-confirm-text")).ToHaveTextAsync("“Cancel” applies to all 3 selected runs.");
+        await Assertions.Expect(dialog.Locator(".bulk-confirm-text")).ToHaveTextAsync("“Cancel runs” applies to all 3 selected runs.");
+        await Assertions.Expect(dialog.Locator(".bulk-confirm-go")).ToHaveTextAsync("Cancel 3 runs");
         await Assertions.Expect(dialog.Locator(".bulk-typed")).ToBeHiddenAsync();
         await dialog.Locator(".bulk-confirm-go").ClickAsync();
 

@@ -50,6 +50,33 @@ public sealed class LogViewBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         Assert.Empty(consoleErrors);
     }
 
+    /// On a phone a wrapped line keeps its message and its fields in the message's column, under the time, with the
+    /// line numbers alone in theirs (the fields went under the numbers).
+    [Fact]
+    public async Task Phone_WrappedLine_FieldsStayInTheMessageColumn()
+    {
+        var id = await RunAsync("completed");
+        await PostLinesAsync(id, new
+        {
+            message = "composing the intro track at 120 bpm with the launch template", level = "warn", step = "bgm_track",
+            fields = new { bpm = 120, attempt = 2, template = "launch" },
+        });
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", 390);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        await Assertions.Expect(page.Locator("#run-logs .log-line .log-fields")).ToBeVisibleAsync();
+
+        var lefts = await page.Locator("#run-logs .log-line").First.EvaluateAsync<double[]>(
+            """
+            line => ['.log-no', 'time', '.log-message', '.log-fields'].map(sel => {
+              const r = document.createRange(); r.selectNodeContents(line.querySelector(sel));
+              return Math.min(...[...r.getClientRects()].map(b => b.left)); })
+            """);
+        var (number, time, message, fields) = (lefts[0], lefts[1], lefts[2], lefts[3]);
+        Assert.True(Math.Abs(message - time) < 1, $"the message starts at {message:F1}, the time at {time:F1}");
+        Assert.True(Math.Abs(fields - message) < 1, $"the fields start at {fields:F1}, under the line number ({number:F1}), not the message ({message:F1})");
+    }
+
     [Fact]
     public async Task Filters_LevelChipAndSearch_NarrowTheLines()
     {

@@ -124,6 +124,99 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         }
     }
 
+    /// WCAG 2.2 target size (2.5.8): on a phone the runs table's sort links, its export links and the workers page's
+    /// links to held runs are 24 px tall or more (they were 14 to 18); on a laptop the header row is no taller for it.
+    [Fact]
+    public async Task Phone_SmallLinks_AreTargetsAtLeast24PxTall()
+    {
+        await AccessibilityTests.SeedAsync(fixture);
+        await SeedWideRunsAsync();
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", 390);
+        var page = await context.NewPageAsync();
+        const string Heights =
+            """
+            sel => [...document.querySelectorAll(sel)].filter(e => e.offsetParent !== null)
+              .map(e => ({ name: e.textContent.trim(), height: e.getBoundingClientRect().height }))
+            """;
+
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
+        var links = await page.EvaluateAsync<JsonElement>(Heights, "table.runs-table thead th a, .list-tools a");
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+        await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] .worker-run")).ToBeVisibleAsync();
+        var held = await page.EvaluateAsync<JsonElement>(Heights, "a.worker-run");
+
+        var measured = links.EnumerateArray().Concat(held.EnumerateArray())
+            .Select(e => (Name: e.GetProperty("name").GetString(), Height: e.GetProperty("height").GetDouble())).ToList();
+        Assert.Equal(["CSV", "JSON", "Status", "Created"], measured.Take(4).Select(m => m.Name));
+        Assert.True(measured.Count > 4, "no held run's link on /ui/workers");
+        var small = measured.Where(m => m.Height < 24).Select(m => $"{m.Name}: {m.Height:F1} px").ToList();
+        Assert.True(small.Count == 0, "under 24 px tall at 390 px:\n" + string.Join("\n", small));
+
+        await page.SetViewportSizeAsync(1440, 900);
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs");
+        // 42.6 px, as before the links grew: the select-all box's cell sets it.
+        Assert.InRange(await page.EvaluateAsync<double>("() => document.querySelector('table.runs-table thead tr').getBoundingClientRect().height"), 40, 43);
+        // And a held run's id keeps its place on its row's line (its smaller type ends a little above the time's), not
+        // pushed down by its taller target.
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+        var bottoms = await page.EvaluateAsync<double[]>(
+            """
+            () => ['.worker-run', 'td.worker-seen'].map(sel => { const r = document.createRange();
+              r.selectNodeContents(document.querySelector(`tr[data-worker='laptop-worker-01'] ${sel}`)); return r.getBoundingClientRect().bottom; })
+            """);
+        Assert.True(bottoms[0] <= bottoms[1] + 0.5, $"the held run's id ends at {bottoms[0]:F1}, below the last-seen time at {bottoms[1]:F1}");
+    }
+
+    /// A ghost button has no edge of its own: where one begins a row (the saved views' "Save this view", the bulk bar's
+    /// "Clear selection", the run page's and the modal's "← Previous", the log tools) its word lines up with the content
+    /// edge the text above it starts at, not a padding (8 to 14 px) in.
+    [Theory]
+    [InlineData(1440)]
+    [InlineData(390)]
+    public async Task GhostButtons_BeginningARow_LineTheirWordUpWithTheContentEdge(int width)
+    {
+        var runs = await AccessibilityTests.SeedAsync(fixture);
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+        var page = await context.NewPageAsync();
+        var seen = new List<string>();
+        var misaligned = new List<string>();
+        async Task CheckAsync(string where)
+        {
+            var ghosts = await page.EvaluateAsync<JsonElement>(
+                """
+                () => [...document.querySelectorAll('.btn-ghost')].filter(e => e.offsetParent !== null).map(e => {
+                  const box = e.parentElement.closest('.artifact, .modal-content, .card, .bulk-bar, .saved-views, main');
+                  const s = getComputedStyle(box), b = box.getBoundingClientRect();
+                  const edge = b.left + parseFloat(s.borderLeftWidth) + parseFloat(s.paddingLeft);
+                  const r = document.createRange(); r.selectNodeContents(e);
+                  return { name: e.textContent.trim(), box: e.getBoundingClientRect().left - edge, text: r.getBoundingClientRect().left - edge };
+                })
+                """);
+            // Those within a padding of the edge begin their row; the rest follow something on it.
+            foreach (var g in ghosts.EnumerateArray().Where(g => g.GetProperty("box").GetDouble() < 16))
+            {
+                var line = $"{where}: \"{g.GetProperty("name").GetString()}\" word at {g.GetProperty("text").GetDouble():F1} px from the edge";
+                seen.Add(line);
+                if (Math.Abs(g.GetProperty("text").GetDouble()) > 1.5) misaligned.Add(line);
+            }
+        }
+
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs?layer_name=a11y-campaign");
+        await page.Locator($"tr[data-run-id='{runs.Failed}'] input.run-select").CheckAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-clear")).ToBeVisibleAsync();
+        await CheckAsync("/ui/runs");
+        await page.Locator($"tr[data-run-id='{runs.Failed}'] td.time").ClickAsync();
+        await Assertions.Expect(page.Locator("dialog#run-detail-modal .run-walk .walk-prev")).ToBeVisibleAsync();
+        await CheckAsync("the modal");
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{runs.Failed}?list=layer_name%3Da11y-campaign&at=1&step=bgm_track");
+        await Assertions.Expect(page.Locator("#step-panel .log-wrap-toggle")).ToBeVisibleAsync();
+        await CheckAsync("failed run page");
+
+        Assert.True(misaligned.Count == 0, $"at {width} px:\n" + string.Join("\n", misaligned));
+        foreach (var expected in new[] { "the modal: \"← Previous\"", "failed run page: \"← Previous\"", "failed run page: \"Wrap lines\"" })
+            Assert.Contains(seen, line => line.StartsWith(expected, StringComparison.Ordinal));
+    }
+
     /// The runs table keeps Run, Status and Created and a run's name and id within the screen's width (the table
     /// itself sits below the fold), and nothing on the page runs past its card.
     private static async Task AssertRunsTableFitsAsync(IPage page, string runId)
@@ -141,18 +234,20 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
     }
 
     /// Between a phone and a wide screen the runs table lets its low-value columns step aside in turn (Targets and
-    /// Insights, then Steps and Tokens), so Run, Status and Created stay in view without sideways scrolling; and the
-    /// eight cards sit in one row or in two rows of four. The runs shown are as wide as the demo's widest: a long
-    /// workflow name, a count of skipped targets, seven-digit tokens, an estimated cost. The workers table fits
-    /// too, its names, hosts, versions and times each on one line.
+    /// Insights up to 1,400 px, then Steps and Tokens), so Run, Status and Created stay in view without sideways
+    /// scrolling; and the eight cards sit in one row or in two rows of four. The runs shown are as wide as the demo's
+    /// widest: a long workflow name, a count of skipped targets, seven-digit tokens, an estimated cost. The workers
+    /// table fits too, its names, hosts, versions and times each on one line.
     [Theory]
     [InlineData(1024)]
     [InlineData(1180)]
     [InlineData(1280)]
     [InlineData(1366)]
+    [InlineData(1410)]
     [InlineData(1440)]
     [InlineData(1500)]
     [InlineData(1600)]
+    [InlineData(1920)]
     public async Task Laptop_RunsAndWorkersTables_FitWithoutSidewaysScroll(int width)
     {
         await SeedWideRunsAsync();
@@ -175,8 +270,14 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
                 """);
             foreach (var header in new[] { "Run", "Tenant", "Workflow", "Status", "Cost", "Duration", "Created" })
                 Assert.True(shown.Any(h => h.StartsWith(header, StringComparison.Ordinal)), $"{what} {header} is not in view: {string.Join(", ", shown)}");
-            // Where the whole table fits, nothing steps aside.
-            if (width >= 1600) Assert.Contains("Insights", shown);
+            // Where the whole table fits (a 1440-px laptop too), nothing steps aside: the skipped targets are in view.
+            if (width >= 1440)
+            {
+                Assert.Contains("Targets", shown);
+                Assert.Contains("Insights", shown);
+                await Assertions.Expect(page.Locator("table.runs-table tbody td.col-wide .text-error").First).ToHaveTextAsync("(55 skipped)");
+                await Assertions.Expect(page.Locator("table.runs-table tbody td.col-wide .text-error").First).ToBeInViewportAsync();
+            }
 
             var rows = await page.EvaluateAsync<int[]>(
                 """
@@ -241,6 +342,31 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         {
             WideSeedLock.Release();
         }
+    }
+
+    /// /admin's cards fill each row of its grid: no half-width card (the price table, retention) beside an empty column.
+    [Theory]
+    [InlineData(1440)]
+    [InlineData(390)]
+    public async Task Admin_Cards_LeaveNoEmptyColumn(int width)
+    {
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/admin");
+
+        var holes = await page.EvaluateAsync<string[]>(
+            """
+            () => {
+              const grid = document.querySelector('.admin-grid'), right = grid.getBoundingClientRect().right;
+              const rows = new Map();
+              for (const card of grid.children) {
+                const r = card.getBoundingClientRect(), top = Math.round(r.top);
+                if (!rows.has(top) || rows.get(top).right < r.right) rows.set(top, { right: r.right, id: card.getAttribute('aria-labelledby') });
+              }
+              return [...rows.values()].filter(r => r.right < right - 1).map(r => `${r.id} ends ${Math.round(right - r.right)} px before the grid's edge`);
+            }
+            """);
+        Assert.True(holes.Length == 0, $"at {width} px:\n" + string.Join("\n", holes));
     }
 
     [Fact]

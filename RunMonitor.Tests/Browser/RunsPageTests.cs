@@ -66,6 +66,38 @@ public sealed class RunsPageTests(BrowserFixture fixture) : IAsyncLifetime
         await Assertions.Expect(modal).ToBeEmptyAsync();
     }
 
+    /// In the dark theme (chosen, or the system's) the detail modal's backdrop clearly dims the page: the page's text
+    /// behind it falls under 2.5:1 against its background (through the old backdrop it still read at 4.5:1, so the
+    /// page hardly looked covered).
+    [Theory]
+    [InlineData("dark")]
+    [InlineData("auto")]
+    public async Task Modal_DarkTheme_BackdropDimsThePageBehind(string theme)
+    {
+        await SeedAsync("browser-backdrop-" + theme);
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "dark", 1440);
+        if (theme == "dark") await context.AddCookiesAsync([new Cookie { Name = "runmonitor-theme", Value = theme, Url = fixture.BaseUrl }]);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-backdrop-" + theme);
+        await page.Locator("table.runs-table tbody tr td.workflow").First.ClickAsync();
+        await Assertions.Expect(page.Locator("dialog#run-detail-modal .modal-content")).ToBeVisibleAsync();
+
+        var contrast = await page.EvaluateAsync<double>(
+            """
+            () => {
+              const rgba = c => { const [r, g, b, a = 1] = c.match(/[\d.]+/g).map(Number); return { r, g, b, a }; };
+              const over = (top, under) => ({ r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a), b: top.b * top.a + under.b * (1 - top.a) });
+              const lum = c => ['r', 'g', 'b'].map(k => c[k] / 255).map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+                .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+              const backdrop = rgba(getComputedStyle(document.getElementById('run-detail-modal'), '::backdrop').backgroundColor);
+              const body = getComputedStyle(document.body);
+              const text = lum(over(backdrop, rgba(body.color))), ground = lum(over(backdrop, rgba(body.backgroundColor)));
+              return (Math.max(text, ground) + 0.05) / (Math.min(text, ground) + 0.05);
+            }
+            """);
+        Assert.True(contrast < 2.5, $"{theme}: the page's text reads at {contrast:F2}:1 through the backdrop");
+    }
+
     [Fact]
     public async Task Modal_FailedRunStackTrace_SummaryShowsADisclosureMarker()
     {

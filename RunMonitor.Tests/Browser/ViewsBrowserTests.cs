@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using RunMonitor.Tests.Infrastructure;
@@ -250,6 +252,41 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
         await page.Locator(".saved-view", new() { HasTextString = "Failed round trips" }).Locator("button[aria-label^='Delete saved view']").ClickAsync();
         await page.WaitForURLAsync(new Regex(@"/ui/runs$"));
         await Assertions.Expect(link).ToHaveCountAsync(0);
+    }
+
+    /// A long name keeps its pill on one line, cut with an ellipsis, the whole name in its title and its link's text
+    /// (what a screen reader says); it was a pill several lines tall.
+    [Theory]
+    [InlineData(1440)]
+    [InlineData(390)]
+    public async Task SavedView_LongName_OnePillLineCutWithAnEllipsis(int width)
+    {
+        const string Name = "Failed campaign runs of the spring and summer launches across every tenant, newest first";
+        var saved = await fixture.Api.PostAsJsonAsync("/api/views", new { name = Name, query = "layer_name=saved-long&status=failed" });
+        Assert.True(saved.IsSuccessStatusCode, await saved.Content.ReadAsStringAsync());
+        var id = (await saved.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var other = await fixture.Api.PostAsJsonAsync("/api/views", new { name = "Short", query = "layer_name=saved-short" });
+        var otherId = (await other.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        try
+        {
+            await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+            var page = await context.NewPageAsync();
+            await page.GotoAsync(fixture.BaseUrl + "/ui/runs");
+
+            var pill = page.Locator(".saved-view", new() { HasTextString = Name });
+            var link = pill.Locator("a.saved-view-link");
+            var shortPill = page.Locator(".saved-view", new() { Has = page.Locator("a.saved-view-link", new() { HasTextString = "Short" }) }).First;
+            Assert.Equal((await shortPill.BoundingBoxAsync())!.Height, (await pill.BoundingBoxAsync())!.Height, 0.5);
+            Assert.True(await link.EvaluateAsync<bool>("a => a.scrollWidth > a.clientWidth && getComputedStyle(a).textOverflow === 'ellipsis'"), "the name is not cut with an ellipsis");
+            Assert.True((await pill.BoundingBoxAsync())!.Width <= width - 20, "the pill is wider than the screen");
+            await Assertions.Expect(link).ToHaveAttributeAsync("title", Name);
+            await Assertions.Expect(link).ToHaveAccessibleNameAsync(Name);
+        }
+        finally
+        {
+            await fixture.Api.DeleteAsync($"/api/views/{id}");
+            await fixture.Api.DeleteAsync($"/api/views/{otherId}");
+        }
     }
 
     [Fact]

@@ -61,6 +61,53 @@ public sealed class WorkersAlertsBrowserTests(BrowserFixture fixture) : IAsyncLi
         }
     }
 
+    /// A screen reader hears a rule start firing once, and stop once: the page's polite status changes only when the set
+    /// of firing rules does, not on a poll that brings the same rule with a new value.
+    [Fact]
+    public async Task Banner_ANewAlertIsAnnouncedOnce_NotOnEveryPoll()
+    {
+        await Serial.WaitAsync();
+        var queued = new List<string>();
+        try
+        {
+            var page = await fixture.NewPageAsync();
+            await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+            await Assertions.Expect(page.Locator(".alert-banner")).ToHaveCountAsync(0);
+            await Assertions.Expect(page.Locator("#alert-announcer")).ToHaveTextAsync("");
+            await page.EvaluateAsync(
+                """
+                () => { const said = document.getElementById('alert-announcer'); window.__said = [];
+                        new MutationObserver(() => window.__said.push(said.textContent)).observe(said, { childList: true, characterData: true, subtree: true }); }
+                """);
+            // One poll of the banner, as its every-15-s trigger makes.
+            const string Poll =
+                "() => new Promise(done => { document.addEventListener('htmx:afterSettle', done, { once: true }); htmx.ajax('GET', '/ui/alerts/banner', { target: '#alert-banner-slot', swap: 'innerHTML' }); })";
+
+            queued.Add(await QueueAsync());
+            await EvaluateAsync();
+            await page.EvaluateAsync(Poll);
+            await Assertions.Expect(page.Locator("#alert-announcer")).ToHaveTextAsync($"Alert firing: {Rule}: 1 run queued (threshold 1).");
+            queued.Add(await QueueAsync());
+            await EvaluateAsync();
+            await page.EvaluateAsync(Poll);
+            await Assertions.Expect(page.Locator($".alert-banner [data-rule='{Rule}']")).ToContainTextAsync("2 runs queued");
+            await page.EvaluateAsync(Poll);
+            foreach (var id in queued) Assert.True((await fixture.Api.DeleteAsync($"/api/runs/{id}")).IsSuccessStatusCode);
+            await EvaluateAsync();
+            await page.EvaluateAsync(Poll);
+            await Assertions.Expect(page.Locator(".alert-banner")).ToHaveCountAsync(0);
+
+            Assert.Equal([$"Alert firing: {Rule}: 1 run queued (threshold 1).", $"Alert resolved: {Rule}."], await page.EvaluateAsync<string[]>("() => window.__said"));
+            await page.Context.CloseAsync();
+        }
+        finally
+        {
+            foreach (var id in queued) await fixture.Api.DeleteAsync($"/api/runs/{id}");
+            await EvaluateAsync();
+            Serial.Release();
+        }
+    }
+
     [Fact]
     public async Task WorkersPage_ANewWorkerAppearsWithoutAReload()
     {

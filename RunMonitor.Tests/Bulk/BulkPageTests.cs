@@ -29,6 +29,8 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         Assert.NotNull(page.QuerySelector("table.runs-table thead input.run-select-page"));
         var bar = page.QuerySelector("form#bulk-form .bulk-bar")!;
         Assert.Equal(["retry", "retryFromFailedStep", "cancel"], bar.QuerySelectorAll("button[name=action]").Select(b => b.GetAttribute("value")));
+        // "Cancel" alone, beside a bar, read as dismissing the bar: the button says what it cancels.
+        Assert.Equal(["Retry", "Retry from failed step", "Cancel runs"], bar.QuerySelectorAll("button[name=action]").Select(b => b.Text().Squash()));
         Assert.Equal("3", bar.QuerySelector(".bulk-total").Text());
         Assert.Contains("Select all 3 matching this filter", bar.QuerySelector(".bulk-all").Text().Squash());
         Assert.Equal($"layer_name={workflow}", bar.QuerySelector("input[name=query]")!.GetAttribute("value"));
@@ -58,7 +60,7 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         Assert.Equal(HttpStatusCode.OK, confirm.StatusCode);
         Assert.Equal("Retry 2 runs?", confirmPage.QuerySelector("h1").Text());
         Assert.Equal("3 runs selected.", form.QuerySelector("p")!.Text().Squash());
-        Assert.Equal("Retry applies to 2 of them now; the others are left as they are.", confirmPage.QuerySelector(".bulk-confirm-count").Text().Squash());
+        Assert.Equal("“Retry” applies to 2 of them now; the others are left as they are.", confirmPage.QuerySelector(".bulk-confirm-count").Text().Squash());
         Assert.Equal("2", form.QuerySelector("input[name=expectedCount]")!.GetAttribute("value"));
         Assert.Null(form.QuerySelector("input[name=confirmCount]"));
         Assert.Equal(HttpStatusCode.SeeOther, start.StatusCode);
@@ -116,7 +118,8 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         var typed = await Alpha(Roles.Operator).PostAsync("/bulk", Form([.. fields, ("expectedCount", "101"), ("confirmCount", "101")]));
 
         Assert.Equal("Cancel 101 runs?", confirm.QuerySelector("h1").Text());
-        Assert.Equal("Cancel applies to all 101 of them.", confirm.QuerySelector(".bulk-confirm-count").Text().Squash());
+        // The action quoted as its button in the bar reads, as the bar's dialog does.
+        Assert.Equal("“Cancel runs” applies to all 101 of them.", confirm.QuerySelector(".bulk-confirm-count").Text().Squash());
         Assert.NotNull(confirm.QuerySelector("form.bulk-confirm input[name=confirmCount]"));
         Assert.Equal($"layer_name={workflow}", confirm.QuerySelector("form.bulk-confirm input[name=query]")!.GetAttribute("value"));
         // Both ways back land on the list the runs were chosen from, its filter kept.

@@ -81,7 +81,7 @@ public sealed class PriceTableTests(RunMonitorFactory factory) : IClassFixture<R
 
         var modal = await client.GetDocumentAsync($"/ui/runs/{id}");
 
-        var row = modal.QuerySelectorAll(".metric-row").Single(r => r.QuerySelector(".metric-label")!.Text() == "Estimated Cost");
+        var row = modal.QuerySelectorAll(".metric-row").Single(r => r.QuerySelector(".metric-label")!.Text() == "Estimated cost");
         Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(row.Text(), "est", System.Text.RegularExpressions.RegexOptions.IgnoreCase));
         Assert.Equal("$3.5000 from the price table", row.Children.Last().Text().Squash());
     }

@@ -163,7 +163,7 @@ public static class BulkApi
             html.Append("</ul></details>");
         }
         if (!operation.IsFinished)
-            html.Append($"<button type=\"button\" class=\"btn btn-ghost bulk-stop\" hx-delete=\"{E(Location(operation.Id))}\" hx-swap=\"none\">Stop</button>");
+            html.Append($"<button type=\"button\" class=\"btn btn-ghost btn-flush bulk-stop\" hx-delete=\"{E(Location(operation.Id))}\" hx-swap=\"none\">Stop</button>");
         html.Append("</section>");
         return html.ToString();
     }

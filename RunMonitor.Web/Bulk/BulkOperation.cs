@@ -12,7 +12,7 @@ public static class BulkActions
 
     public static readonly IReadOnlyList<string> All = [Retry, RetryFromFailedStep, Cancel];
 
-    /// What a person reads in the bar, the dialog and the toast.
+    /// The verb a person reads before a count: the confirmation's title and button ("Cancel 3 runs?"), the toast.
     public static string Label(string action) => action switch
     {
         Retry => "Retry",
@@ -20,6 +20,9 @@ public static class BulkActions
         Cancel => "Cancel",
         _ => action,
     };
+
+    /// The action's button in the bar, which a confirmation quotes: "Cancel" alone, beside a bar, read as dismissing it.
+    public static string Button(string action) => action == Cancel ? "Cancel runs" : Label(action);
 }
 
 public static class BulkStatus

@@ -227,18 +227,40 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         string Metric(string label) => content.QuerySelectorAll(".metric-row")
             .Single(r => r.QuerySelector(".metric-label").Text() == label).Children.Last().Text().Squash();
         Assert.Equal("12.3s", Metric("Duration"));
-        Assert.Equal("120", Metric("Targets Matched"));
-        Assert.Equal("115", Metric("Targets Processed"));
-        Assert.Equal("5", Metric("Targets Skipped"));
-        Assert.Equal("87", Metric("Insights Created"));
+        Assert.Equal("120", Metric("Targets matched"));
+        Assert.Equal("115", Metric("Targets processed"));
+        Assert.Equal("5", Metric("Targets skipped"));
+        Assert.Equal("87", Metric("Insights created"));
         Assert.Equal("reflection-default", Metric("Profile"));
         Assert.Equal("anthropic", Metric("Provider"));
         Assert.Equal("claude-sonnet-4-5", Metric("Model"));
-        Assert.Equal("123,456", Metric("Input Tokens"));
-        Assert.Equal("7,890", Metric("Output Tokens"));
-        Assert.Equal("$0.0123", Metric("Estimated Cost"));
+        Assert.Equal("123,456", Metric("Input tokens"));
+        Assert.Equal("7,890", Metric("Output tokens"));
+        Assert.Equal("$0.0123", Metric("Estimated cost"));
         Assert.Contains("abc123def456", content.QuerySelector(".modal-footer").Text());
-        Assert.Contains("text-error", content.QuerySelectorAll(".metric-row").Single(r => r.QuerySelector(".metric-label").Text() == "Targets Skipped").Children.Last().ClassList);
+        Assert.Contains("text-error", content.QuerySelectorAll(".metric-row").Single(r => r.QuerySelector(".metric-label").Text() == "Targets skipped").Children.Last().ClassList);
+    }
+
+    /// The modal's labels and headings are in sentence case, as the run page's are ("Targets matched", "Model usage"),
+    /// not Title Case.
+    [Fact]
+    public async Task Modal_LabelsAndHeadings_SentenceCaseAsOnTheRunPage()
+    {
+        var run = await Run("modal-case", "failed", new
+        {
+            error = new { message = "Boom", type = "ValueError" },
+            errors = new[] { new { topic = "user:1", error = "quota exceeded", node = "reflect" } },
+            metrics = new { targetsMatched = 3, targetsProcessed = 2, targetsSkipped = 1, insightsCreated = 1 },
+            usage = new { profile = "p", provider = "openai", model = "gpt-4o-mini", tokensInput = 10, tokensOutput = 5 },
+        });
+
+        var content = (await _client.GetDocumentAsync($"/ui/runs/{run.GetProperty("id").GetString()}")).QuerySelector(".modal-content")!;
+
+        var labels = content.QuerySelectorAll(".metric-label, h3").Select(e => e.Text().Squash()).ToList();
+        Assert.Contains("Targets matched", labels);
+        Assert.Contains("Model usage", labels);
+        var titleCase = labels.Where(l => l.Split(' ').Skip(1).Any(word => word.Length > 0 && char.IsUpper(word[0]))).ToList();
+        Assert.True(titleCase.Count == 0, "Title Case: " + string.Join(", ", titleCase));
     }
 
     [Fact]
@@ -256,7 +278,7 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.True(all.IndexOf(error) < all.IndexOf(content.QuerySelector(".metric-row")!), "the run error comes after the metrics");
         // No model usage at all: no block of six dashes.
         Assert.DoesNotContain(content.QuerySelectorAll("h3"), h => h.Text().Contains("usage", StringComparison.OrdinalIgnoreCase));
-        Assert.DoesNotContain(content.QuerySelectorAll(".metric-label"), l => l.Text() is "Profile" or "Provider" or "Model" or "Input Tokens");
+        Assert.DoesNotContain(content.QuerySelectorAll(".metric-label"), l => l.Text() is "Profile" or "Provider" or "Model" or "Input tokens");
         // The start reads as every other time does (relative words; the Times switch rewrites it), exact UTC in its title.
         var started = content.QuerySelector(".run-status time")!;
         Assert.EndsWith("ago", started.Text());

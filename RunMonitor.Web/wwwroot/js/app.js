@@ -100,6 +100,30 @@
         }
     });
 
+    // The alert banner's poll swaps it whole every 15 s: #alert-announcer (a polite status outside it) speaks only when
+    // the set of firing rules changes, a rule that starts firing with what it reads, one that stops by its name.
+    function firingRules() {
+        var rules = {};
+        document.querySelectorAll("#alert-banner-slot .alert-banner-item[data-rule]").forEach(function (item) {
+            rules[item.getAttribute("data-rule")] = item.textContent.replace(/\s+/g, " ").trim();
+        });
+        return rules;
+    }
+    var firing = null;
+    document.addEventListener("DOMContentLoaded", function () { firing = firingRules(); });
+    document.addEventListener("htmx:afterSwap", function (e) {
+        if (!e.detail.target || e.detail.target.id !== "alert-banner-slot") return;
+        var before = firing || {};
+        var now = firing = firingRules();
+        var started = Object.keys(now).filter(function (rule) { return !(rule in before); }).map(function (rule) { return now[rule]; });
+        var stopped = Object.keys(before).filter(function (rule) { return !(rule in now); });
+        var said = [];
+        if (started.length) said.push((started.length === 1 ? "Alert firing: " : "Alerts firing: ") + started.join("; ") + ".");
+        if (stopped.length) said.push((stopped.length === 1 ? "Alert resolved: " : "Alerts resolved: ") + stopped.join(", ") + ".");
+        var announcer = document.getElementById("alert-announcer");
+        if (announcer && said.length) announcer.textContent = said.join(" ");
+    });
+
     // Server-sent toasts: HX-Trigger {"showToast": {"message", "level", "href", "linkText"}}; events bubble to document.
     document.addEventListener("showToast", function (e) {
         var d = e.detail || {};

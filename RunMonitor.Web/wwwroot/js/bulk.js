@@ -18,9 +18,12 @@
     // Digits grouped by commas, as en-US writes them; not toLocaleString: its first call loads ICU's number formats,
     // 15-18 ms of the page's DOMContentLoaded task (docs/PERFORMANCE.md, issue 18).
     function count(n) { return String(Math.trunc(Number(n))).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
+    // The verb before a count ("Cancel 3 runs?"), and the bar's button, which the confirmation quotes (as
+    // BulkActions.Label and Button).
     function label(action) {
         return action === "retryFromFailedStep" ? "Retry from failed step" : action === "cancel" ? "Cancel" : "Retry";
     }
+    function button(action) { return action === "cancel" ? "Cancel runs" : label(action); }
     function token() {
         try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}").RequestVerificationToken || ""; } catch (e) { return ""; }
     }
@@ -169,13 +172,14 @@
         var eligible = counted.eligible;
         var matched = counted.matched;
         var what = label(action);
+        var quoted = "“" + button(action) + "”";
         pending = { action: action, body: body, eligible: eligible };
         d.querySelector("#bulk-confirm-title").textContent = what + " " + count(eligible) + " run" + (eligible === 1 ? "" : "s") + "?";
         var text = eligible === 0
-            ? "None of the " + count(matched) + " selected runs can take “" + what + "” now."
+            ? "None of the " + count(matched) + " selected runs can take " + quoted + " now."
             : eligible === matched
-                ? "“" + what + "” applies to " + (matched === 1 ? "the selected run." : "all " + count(matched) + " selected runs.")
-                : "“" + what + "” applies to " + count(eligible) + " of the " + count(matched) + " selected runs now; the others are left as they are.";
+                ? quoted + " applies to " + (matched === 1 ? "the selected run." : "all " + count(matched) + " selected runs.")
+                : quoted + " applies to " + count(eligible) + " of the " + count(matched) + " selected runs now; the others are left as they are.";
         d.querySelector(".bulk-confirm-text").textContent = text;
         var typed = d.querySelector(".bulk-typed");
         var input = d.querySelector(".bulk-typed-input");
