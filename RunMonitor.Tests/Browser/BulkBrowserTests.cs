@@ -99,6 +99,7 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         await dialog.Locator(".bulk-confirm-go").ClickAsync();
 
         await Assertions.Expect(dialog).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#toasts .toast", new() { HasTextString = "Cancellation of 3 runs started." })).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("#toasts .toast", new() { HasTextString = "3 succeeded" })).ToHaveCountAsync(1, new() { Timeout = 20_000 });
         await Assertions.Expect(page.Locator(".bulk-progress[data-status=completed]")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("table.runs-table tbody span.badge-cancelled")).ToHaveCountAsync(3);

@@ -411,8 +411,29 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
         var trigger = response.Headers.GetValues("HX-Trigger").Single();
         Assert.Contains("showToast", trigger);
         Assert.Contains("runsChanged", trigger);
-        Assert.Contains("3 succeeded", trigger);
+        Assert.Contains("Retry of 3 runs completed: 3 succeeded", trigger);
         Assert.Equal(HttpStatusCode.NotFound, (await Operator.GetAsync("/ui/bulk/123456789")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("cancel", "queued", 2, "Cancellation of 2 runs")]
+    [InlineData("cancel", "queued", 1, "Cancellation of 1 run")]
+    [InlineData("retryFromFailedStep", "failed", 2, "Retry of 2 runs from their failed steps")]
+    public async Task Progress_NamesTheOperationAsAThing(string action, string status, int count, string named)
+    {
+        var workflow = BulkCalls.Workflow("named");
+        var ids = await BulkCalls.RunsAsync(Ingest, workflow, status, count);
+        foreach (var run in status == "failed" ? ids : [])
+            await Ingest.PutAsJsonAsync($"/api/runs/{run}/steps/s1", new { status = "failed" });
+        var id = await BulkCalls.StartAsync(Operator, new { action, ids, expectedCount = count });
+        await BulkCalls.WaitAsync(Operator, id);
+
+        var progress = await Operator.GetDocumentAsync($"/ui/bulk/{id}");
+        var page = await Operator.GetDocumentAsync($"/bulk/{id}");
+
+        Assert.StartsWith(named + " ", progress.QuerySelector(".bulk-progress h2")!.TextContent);
+        Assert.StartsWith(named + " ", page.Title);
+        Assert.Contains(named, (await Operator.GetDocumentAsync("/bulk")).QuerySelector($".bulk-operations a[href='/bulk/{id}']")!.TextContent);
     }
 
     [Fact]

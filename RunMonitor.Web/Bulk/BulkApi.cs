@@ -127,7 +127,7 @@ public static class BulkApi
 
     /// `Retry of 1,234 runs completed: 1,200 succeeded, 34 skipped, 0 failed.`
     public static string Summary(BulkOperationRow operation) =>
-        $"{BulkActions.Label(operation.Action)} of {BulkRequestParser.Count(operation.Eligible)} run{(operation.Eligible == 1 ? "" : "s")} {operation.Status}: " +
+        $"{BulkActions.Of(operation.Action, operation.Eligible)} {operation.Status}: " +
         $"{BulkRequestParser.Count(operation.Succeeded)} succeeded, {BulkRequestParser.Count(operation.Skipped)} skipped, {BulkRequestParser.Count(operation.Failed)} failed.";
 
     /// `.bulk-progress`: the counts, a progress bar and the first skipped or failed runs; polled while running.
@@ -140,7 +140,7 @@ public static class BulkApi
         html.Append($"<section class=\"bulk-progress card\" id=\"bulk-progress-{id}\" data-status=\"{E(operation.Status)}\" data-operation=\"{id}\" aria-labelledby=\"bulk-progress-title-{id}\"");
         if (!operation.IsFinished) html.Append($" hx-get=\"{E(url)}\" hx-trigger=\"every 1s\" hx-swap=\"outerHTML\"");
         html.Append('>');
-        html.Append($"<h2 id=\"bulk-progress-title-{id}\">{E(BulkActions.Label(operation.Action))} of {BulkRequestParser.Count(operation.Eligible)} run{(operation.Eligible == 1 ? "" : "s")} ");
+        html.Append($"<h2 id=\"bulk-progress-title-{id}\">{E(BulkActions.Of(operation.Action, operation.Eligible))} ");
         html.Append($"<span class=\"badge bulk-status bulk-status-{E(operation.Status)}\">{E(operation.Status)}</span></h2>");
         var max = Math.Max(operation.Eligible, 1);
         html.Append($"<progress class=\"bulk-bar-progress\" max=\"{max}\" value=\"{Math.Min(operation.Done, max)}\" aria-label=\"Runs done\">{operation.Done * 100 / max}%</progress>");

@@ -12,7 +12,7 @@ public static class BulkActions
 
     public static readonly IReadOnlyList<string> All = [Retry, RetryFromFailedStep, Cancel];
 
-    /// The verb a person reads before a count: the confirmation's title and button ("Cancel 3 runs?"), the toast.
+    /// The verb a person reads before a count: the confirmation's title and button ("Cancel 3 runs?").
     public static string Label(string action) => action switch
     {
         Retry => "Retry",
@@ -23,6 +23,19 @@ public static class BulkActions
 
     /// The action's button in the bar, which a confirmation quotes: "Cancel" alone, beside a bar, read as dismissing it.
     public static string Button(string action) => action == Cancel ? "Cancel runs" : Label(action);
+
+    /// The operation named as a thing (its progress, its page, its toasts): "Retry of 3 runs", "Retry of 3 runs from
+    /// their failed steps", "Cancellation of 1 run" ("Cancel of 3 runs" read as a typo).
+    public static string Of(string action, long runs)
+    {
+        var counted = $"{BulkRequestParser.Count(runs)} run{(runs == 1 ? "" : "s")}";
+        return action switch
+        {
+            Cancel => $"Cancellation of {counted}",
+            RetryFromFailedStep => $"Retry of {counted} from {(runs == 1 ? "its failed step" : "their failed steps")}",
+            _ => $"{Label(action)} of {counted}",
+        };
+    }
 }
 
 public static class BulkStatus

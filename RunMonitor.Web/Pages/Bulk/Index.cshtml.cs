@@ -47,7 +47,7 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
             return Page();
         }
         Operation = operation;
-        ViewData["Title"] = $"{BulkActions.Label(operation.Action)} of {BulkRequestParser.Count(operation.Eligible)} runs";
+        ViewData["Title"] = BulkActions.Of(operation.Action, operation.Eligible);
         Errors = operation.Skipped + operation.Failed > 0 ? await store.ErrorsAsync(opId, ct) : [];
         // Without JavaScript the page reads itself again until the operation is finished.
         if (!operation.IsFinished) ViewData["Refresh"] = 2;
@@ -119,7 +119,7 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
         if (conflict is not null || operation is null)
             return Confirming(ConfirmWith($"The view changed: {BulkRequestParser.Count(eligible)} runs are eligible now, not {BulkRequestParser.Count(expected.Value)}. Confirm again."),
                 StatusCodes.Status409Conflict);
-        var started = $"{BulkActions.Label(action)} of {BulkRequestParser.Count(operation.Eligible)} run{(operation.Eligible == 1 ? "" : "s")} started.";
+        var started = $"{BulkActions.Of(action, operation.Eligible)} started.";
         if (Request.IsHtmx())
         {
             Response.Htmx(h => h.WithTrigger("showToast", new { message = started, level = "info" }));

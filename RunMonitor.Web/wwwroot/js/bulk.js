@@ -24,6 +24,13 @@
         return action === "retryFromFailedStep" ? "Retry from failed step" : action === "cancel" ? "Cancel" : "Retry";
     }
     function button(action) { return action === "cancel" ? "Cancel runs" : label(action); }
+    // The operation named as a thing, for its toast (as BulkActions.Of).
+    function of(action, n) {
+        var runs = count(n) + " run" + (n === 1 ? "" : "s");
+        return action === "cancel" ? "Cancellation of " + runs
+            : action === "retryFromFailedStep" ? "Retry of " + runs + " from " + (n === 1 ? "its failed step" : "their failed steps")
+            : "Retry of " + runs;
+    }
     function token() {
         try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}").RequestVerificationToken || ""; } catch (e) { return ""; }
     }
@@ -237,7 +244,7 @@
                 dialog().close();
                 pending = null;
                 clearSelection();
-                toast(label(action) + " of " + count(r.json.eligible) + " run" + (r.json.eligible === 1 ? "" : "s") + " started.", "info");
+                toast(of(action, r.json.eligible) + " started.", "info");
                 var slot = document.getElementById("bulk-progress-slot");
                 if (window.htmx && slot) window.htmx.ajax("GET", "/ui/bulk/" + encodeURIComponent(r.json.id), { target: slot, swap: "innerHTML" });
                 return;
