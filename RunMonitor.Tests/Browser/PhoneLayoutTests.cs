@@ -287,10 +287,15 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
                 """);
             Assert.True(rows is [8] or [4, 4], $"{what} the cards sit in rows of {string.Join(", ", rows)}");
 
-            // The workers table likewise: Host and Version step aside up to 1,480 px.
+            // The workers table likewise: Host and Version step aside up to 1,420 px; a 1440-px laptop shows them.
             await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
             await Assertions.Expect(page.Locator("table.workers-table tr[data-worker='laptop-worker-01']")).ToBeVisibleAsync();
             await AssertFitsAsync(page, $"/ui/workers with {times} times");
+            if (width >= 1440)
+            {
+                await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] td.worker-host")).ToBeInViewportAsync();
+                await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] td.worker-version")).ToBeInViewportAsync();
+            }
             // Names and times on one line each, not broken at their hyphens or spaces into a column of pieces.
             var broken = await page.EvaluateAsync<string[]>(
                 """
