@@ -283,6 +283,28 @@ public class WorkersApiTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
     }
 
     [Fact]
+    public async Task EmptyClaim_OfASuperAdmin_SeesTheWorkersRowsOfItsRunsTenants_AndMakesNoRowOfItsOwn()
+    {
+        var admin = factory.Bearer(KeyedFactory.SuperAdminKey);
+        async Task PollAsync() =>
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsJsonAsync("/api/queue/claim", new { worker = "fleet-1", workflows = new[] { "wf-fleet" } })).StatusCode);
+
+        await PollAsync();
+        Assert.Null(await WorkerAsync(admin, "fleet-1"));
+        await Ingest("beta").CreateRunAsync(new { workflowName = "wf-fleet", status = "queued" });
+        var claimed = await admin.PostAsJsonAsync("/api/queue/claim", new { worker = "fleet-1", workflows = new[] { "wf-fleet" } });
+        var claimedAt = factory.Clock.GetUtcNow();
+        await Ingest("beta").PatchJsonAsync($"/api/runs/{(await claimed.JsonAsync()).GetProperty("id").GetString()}", new { status = "completed" });
+        factory.Clock.Advance(TimeSpan.FromSeconds(70));
+        await PollAsync();
+
+        var rows = (await admin.GetJsonAsync("/api/workers")).AsArray().Where(w => (string)w!["name"]! == "fleet-1").ToList();
+        Assert.Equal(["beta"], rows.Select(w => (string)w!["tenantId"]!));
+        Assert.Equal(claimedAt + TimeSpan.FromSeconds(70), rows[0]!["lastSeenAt"]!.GetValue<DateTimeOffset>());
+        Assert.Equal(WorkerStatus.Idle, (string)rows[0]!["status"]!);
+    }
+
+    [Fact]
     public async Task LeasedRunFails_CountsAFailureOfItsWorker_WhichIsIdleAfter()
     {
         var client = Ingest();

@@ -78,7 +78,7 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
             var key = await ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
             if (key is null)
             {
-                await workers.PolledAsync(connection, tx, caller.TenantId ?? Caller.DefaultTenant, request.Worker, now);
+                await workers.PolledAsync(connection, tx, caller.TenantId, request.Worker, now);
                 return null;
             }
             await workers.ClaimedAsync(connection, tx, key.TenantId, request.Worker, now);

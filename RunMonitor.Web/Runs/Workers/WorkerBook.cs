@@ -85,10 +85,25 @@ public sealed class WorkerBook(Database database, TimeProvider time)
         await CountAsync(connection, tx, tenant, worker, now, claimed: 1, failed: 0);
     }
 
+    private const string TouchSeen = "UPDATE workers SET last_seen_at = @Now WHERE name = @Name AND last_seen_at < @Now";
+
     /// In an empty claim's transaction: the worker asked for work, so it is seen (at most once per `WriteEvery`), and a
-    /// fleet polling an empty queue is idle, not stale or missing.
-    public Task PolledAsync(IDbConnection connection, IDbTransaction tx, string tenant, string worker, DateTimeOffset now) =>
-        SeenAsync(connection, tx, tenant, worker, now, always: false);
+    /// fleet polling an empty queue is idle, not stale or missing. A caller of no tenant (a super admin's worker) works
+    /// for the tenants of the runs it claims: its rows there are seen, and it gets no row of a tenant it never worked for.
+    public async Task PolledAsync(IDbConnection connection, IDbTransaction tx, string? tenant, string worker, DateTimeOffset now)
+    {
+        if (tenant is not null)
+        {
+            await SeenAsync(connection, tx, tenant, worker, now, always: false);
+            return;
+        }
+        if (!Due(AnyTenant, worker, now)) return;
+        await connection.ExecutePreparedAsync(TouchSeen, new { Name = worker, Now = DbTime.ToDb(now) }, tx);
+        _lastWritten[(AnyTenant, worker)] = now;
+    }
+
+    // The key of a tenant-less caller's polls among the notes of the last write (not a tenant id: it has a '*').
+    private const string AnyTenant = "*";
 
     /// In a write's transaction for a run (`before` as read, `after` as written): a write to a leased run is a
     /// heartbeat of its holder while the lease runs (the sweeper's write after it ran out is not), and a leased
