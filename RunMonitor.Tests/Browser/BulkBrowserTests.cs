@@ -52,6 +52,42 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnotherFilter_DropsTheSelection_APageOrPollOfTheSameFilterKeepsIt()
+    {
+        var workflow = "bulk-ui-filter-" + Guid.NewGuid().ToString("N")[..6];
+        var failed = await SeedAsync(workflow, "failed", 3);
+        await SeedAsync(workflow, "completed", 1);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + $"/ui/runs?layer_name={workflow}&status=failed&limit=10");
+
+        await page.Locator($"tr[data-run-id='{failed[0]}'] input.run-select").CheckAsync();
+        await page.Locator($"tr[data-run-id='{failed[1]}'] input.run-select").CheckAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("2");
+        // The same filter sorted another way is the same runs: still chosen.
+        await page.Locator("table.runs-table thead th.sortable a", new() { HasTextString = "Duration" }).ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("sort=-duration"));
+        await Assertions.Expect(page.Locator($"tr[data-run-id='{failed[0]}'] input.run-select")).ToBeCheckedAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("2");
+
+        await page.Locator("select[name=status]").SelectOptionAsync("completed");
+
+        await Assertions.Expect(page.Locator("table.runs-table tbody span.badge-completed")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("0");
+        await Assertions.Expect(page.Locator(".bulk-bar button[value=retry]")).ToBeDisabledAsync();
+    }
+
+    [Fact]
+    public async Task WithoutJavaScript_TheBulkDialogIsNotShown_TheBarPostsToBulk()
+    {
+        await using var context = await fixture.Browser.NewContextAsync(new() { JavaScriptEnabled = false });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs");
+
+        await Assertions.Expect(page.Locator("form#bulk-form .bulk-bar")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#bulk-confirm")).ToBeHiddenAsync();
+    }
+
+    [Fact]
     public async Task NothingMatches_NoSelectAllOfZero()
     {
         var page = await fixture.NewPageAsync();

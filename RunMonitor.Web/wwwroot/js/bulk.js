@@ -73,11 +73,18 @@
     }
 
     // After every swap of the list: the new rows show the selection, the bar the new filter's count and query.
+    // The filter the selection was made under (the scope's data-filter: sort and page aside). Runs chosen under another
+    // filter are not in the list any more: a bar still counting them would act on runs nobody sees.
+    var chosenUnder = null;
+
     function sync() {
         var f = form();
         var s = scope();
         if (!f) return;
         if (s) {
+            var filter = s.getAttribute("data-filter");
+            if (chosenUnder !== null && filter !== chosenUnder) selected.clear();
+            chosenUnder = filter;
             var query = f.querySelector(".bulk-query");
             if (query && query.value !== s.getAttribute("data-query")) {
                 query.value = s.getAttribute("data-query");
