@@ -42,6 +42,45 @@ public sealed class RunsPageTests(BrowserFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BackAndForward_TheFilterFormShowsTheFilterOfTheAddress()
+    {
+        await SeedAsync("browser-history");
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-history");
+
+        await page.SelectOptionAsync("select[name=status]", "failed");
+        await Assertions.Expect(page).ToHaveURLAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-history&status=failed");
+        await page.SelectOptionAsync("select[name=status]", "completed");
+        await Assertions.Expect(page).ToHaveURLAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-history&status=completed");
+        await page.GoBackAsync();
+
+        // The form a person changes next is the view they see: a change after Back keeps every filter of it.
+        await Assertions.Expect(page).ToHaveURLAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-history&status=failed");
+        await Assertions.Expect(page.Locator("select[name=status]")).ToHaveValueAsync("failed");
+        await Assertions.Expect(page.Locator("select[name=layer_name]")).ToHaveValueAsync("browser-history");
+        await Assertions.Expect(page.Locator("table.runs-table tbody tr span.badge")).ToHaveTextAsync("failed");
+        await page.GoForwardAsync();
+        await Assertions.Expect(page.Locator("select[name=status]")).ToHaveValueAsync("completed");
+    }
+
+    [Fact]
+    public async Task Search_EscapeLeavesTheFieldAndKeepsTheSearch()
+    {
+        await SeedAsync("browser-escape");
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-escape&q=browser");
+
+        await page.Keyboard.PressAsync("/");
+        await Assertions.Expect(page.Locator("#filter-q")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Escape");
+
+        await Assertions.Expect(page.Locator("#filter-q")).Not.ToBeFocusedAsync();
+        await Assertions.Expect(page.Locator("#filter-q")).ToHaveValueAsync("browser");
+        await page.WaitForTimeoutAsync(600); // past the search's 400 ms delay: no request went out to clear it
+        await Assertions.Expect(page).ToHaveURLAsync(fixture.BaseUrl + "/ui/runs?layer_name=browser-escape&q=browser");
+    }
+
+    [Fact]
     public async Task Modal_OpensOnRowClick_ClosesWithEscapeAndButton_ReturnsFocus()
     {
         await SeedAsync("browser-modal");

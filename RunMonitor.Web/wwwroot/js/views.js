@@ -126,7 +126,8 @@
 
     document.addEventListener("keydown", function (e) {
         if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
-        if (e.key === "Escape" && e.target.id === "filter-q") { e.target.blur(); return; }
+        // Escape leaves the search for the list's keys and keeps what was typed (a search field clears itself on Escape).
+        if (e.key === "Escape" && e.target.id === "filter-q") { e.preventDefault(); e.target.blur(); return; }
         if (typing(e.target)) return;
         if (e.key === "[" || e.key === "]") { walk(e.key === "[" ? "prev" : "next"); return; }
         var help = document.getElementById("shortcuts-dialog");
