@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using RunMonitor.Tests.Infrastructure;
 
@@ -61,6 +62,22 @@ public sealed class RunsPageTests(BrowserFixture fixture) : IAsyncLifetime
         await Assertions.Expect(page.Locator("table.runs-table tbody tr span.badge")).ToHaveTextAsync("failed");
         await page.GoForwardAsync();
         await Assertions.Expect(page.Locator("select[name=status]")).ToHaveValueAsync("completed");
+    }
+
+    [Fact]
+    public async Task TenantChosenInTheForm_TheStatsCardsCountThatTenant()
+    {
+        await fixture.Api.CreateRunAsync(new { workflowName = "browser-tenant-cards", tenantId = "cards-tenant", status = "failed" });
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs");
+        var everyTenant = await page.Locator("#run-stats .stat-card .stat-value").First.TextContentAsync();
+
+        await page.SelectOptionAsync("select[name=tenant]", "cards-tenant");
+
+        await Assertions.Expect(page).ToHaveURLAsync(fixture.BaseUrl + "/ui/runs?tenant=cards-tenant");
+        await Assertions.Expect(page.Locator("#run-stats .stat-card .stat-value").First).ToHaveTextAsync("1");
+        await Assertions.Expect(page.Locator("select[name=tenant]")).ToHaveValueAsync("cards-tenant");
+        Assert.NotEqual("1", everyTenant);
     }
 
     [Fact]

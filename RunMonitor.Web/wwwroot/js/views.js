@@ -124,6 +124,21 @@
         if (target) target.focus({ preventScroll: true });
     });
 
+    // A tenant chosen in the filter scopes the whole page (its stats cards, the workflows to choose from), not the list
+    // alone: the form goes as a page, before htmx would swap the list under cards still counting every tenant.
+    document.addEventListener("change", function (e) {
+        if (!e.target.matches || !e.target.matches("#run-filters select[name=tenant]")) return;
+        e.stopPropagation();
+        var form = e.target.form;
+        var query = new URLSearchParams();
+        // What the list's own links leave out: empty fields, and a field at its default (`data-default`: the page size).
+        new FormData(form).forEach(function (value, name) {
+            var field = form.elements[name];
+            if (value !== "" && !(field && field.getAttribute && field.getAttribute("data-default") === value)) query.append(name, value);
+        });
+        location.assign(form.action + (query.toString() ? "?" + query : ""));
+    }, true);
+
     document.addEventListener("keydown", function (e) {
         if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
         // Escape leaves the search for the list's keys and keeps what was typed (a search field clears itself on Escape).
