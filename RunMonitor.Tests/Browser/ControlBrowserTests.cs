@@ -194,6 +194,27 @@ public sealed class ControlBrowserTests(BrowserFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunPage_RunEndsWhileAStepIsOpen_TheReloadedPageKeepsTheStep()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = "browser-page-step", name = "Browser page step", status = "running",
+            steps = new[] { new { stepId = "one" }, new { stepId = "two" } },
+        })).GetProperty("id").GetString()!;
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
+        await Assertions.Expect(page.Locator(".run-live")).ToHaveAttributeAsync("data-sse-open", "");
+        await page.Locator("#step-timeline .step-chip[data-step-id=two]").ClickAsync();
+        await Assertions.Expect(page.Locator("#step-panel .step-panel[data-step-id=two]")).ToBeVisibleAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("[?&]step=two"));
+
+        await fixture.Api.PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
+
+        await Assertions.Expect(page.Locator(".run-head-status span.badge")).ToHaveTextAsync("completed", new() { Timeout = 4000 });
+        await Assertions.Expect(page.Locator("#step-panel .step-panel[data-step-id=two]")).ToBeVisibleAsync();
+    }
+
+    [Fact]
     public async Task RunPage_FollowsRunLiveThenRetriesItAndLinksToTheNewRun()
     {
         var id = (await fixture.Api.CreateRunAsync(new

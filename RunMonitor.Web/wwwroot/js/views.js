@@ -124,6 +124,14 @@
         if (target) target.focus({ preventScroll: true });
     });
 
+    // The run page reloads its main region when its run ends: from the address as it is now (the step opened since,
+    // the list it was opened from, the log filter), not as the page was first drawn.
+    document.addEventListener("htmx:configRequest", function (e) {
+        var elt = e.detail.elt;
+        if (!elt.classList || !elt.classList.contains("run-live-reload") || elt.getAttribute("hx-target") !== "#main") return;
+        if (new URL(e.detail.path, location.href).pathname === location.pathname) e.detail.path = location.pathname + location.search;
+    });
+
     // A tenant chosen in the filter scopes the whole page (its stats cards, the workflows to choose from), not the list
     // alone: the form goes as a page, before htmx would swap the list under cards still counting every tenant.
     document.addEventListener("change", function (e) {
