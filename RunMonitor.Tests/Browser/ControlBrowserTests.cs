@@ -193,16 +193,23 @@ public sealed class ControlBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task RunPage_RunEndsWhileAStepIsOpen_TheReloadedPageKeepsTheStep()
+    /// A running run of two steps (`one`, `two`) and its run page, open.
+    private async Task<(string Id, IPage Page)> RunPageOfARunningRunAsync(string workflow)
     {
         var id = (await fixture.Api.CreateRunAsync(new
         {
-            workflowName = "browser-page-step", name = "Browser page step", status = "running",
+            workflowName = workflow, name = "Browser page", status = "running",
             steps = new[] { new { stepId = "one" }, new { stepId = "two" } },
         })).GetProperty("id").GetString()!;
         var page = await fixture.NewPageAsync();
         await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
+        return (id, page);
+    }
+
+    [Fact]
+    public async Task RunPage_RunEndsWhileAStepIsOpen_TheReloadedPageKeepsTheStep()
+    {
+        var (id, page) = await RunPageOfARunningRunAsync("browser-page-step");
         await Assertions.Expect(page.Locator(".run-live")).ToHaveAttributeAsync("data-sse-open", "");
         await page.Locator("#step-timeline .step-chip[data-step-id=two]").ClickAsync();
         await Assertions.Expect(page.Locator("#step-panel .step-panel[data-step-id=two]")).ToBeVisibleAsync();
@@ -217,13 +224,7 @@ public sealed class ControlBrowserTests(BrowserFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task RunPage_FollowsRunLiveThenRetriesItAndLinksToTheNewRun()
     {
-        var id = (await fixture.Api.CreateRunAsync(new
-        {
-            workflowName = "browser-page", name = "Browser page", status = "running",
-            steps = new[] { new { stepId = "one" }, new { stepId = "two" } },
-        })).GetProperty("id").GetString()!;
-        var page = await fixture.NewPageAsync();
-        await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
+        var (id, page) = await RunPageOfARunningRunAsync("browser-page");
         var live = page.Locator(".run-live");
         await Assertions.Expect(live).ToHaveAttributeAsync("data-sse-open", "");
         await Assertions.Expect(page.Locator(".run-actions button[data-action=cancel]")).ToBeVisibleAsync();
