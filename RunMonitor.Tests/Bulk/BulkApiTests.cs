@@ -6,6 +6,7 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Tests.Security;
+using RunMonitor.Web.Bulk;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Security;
 
@@ -154,10 +155,11 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
         var activity = (await Operator.GetJsonAsync($"/api/runs/{failed[0]}/activity")).AsArray();
         Assert.Contains(activity, a => (string)a!["action"]! == "bulk" && ((string)a["detail"]!).Contains($"operation {id}"));
         Assert.Contains(activity, a => (string)a!["action"]! == "retried" && ((string)a["detail"]!).Contains($"bulk operation {id}"));
-        // The filter matches the retries now, but a retry applies to finished runs: they are never what it acts on.
+        // The filter matches the retries now, but a retry applies to finished runs, and the failed ones have their retry:
+        // the same operation again would retry nothing.
         var after = await BulkCalls.DryRunAsync(Operator, new { workflow });
         Assert.Equal(42, after.GetProperty("matched").GetInt64());
-        Assert.Equal(20, after.GetProperty("eligible").GetInt64());
+        Assert.Equal(0, after.GetProperty("eligible").GetInt64());
     }
 
     [Fact]
@@ -248,6 +250,58 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
         var problem = await Problem(await BulkCalls.PostRawAsync(client, json), HttpStatusCode.BadRequest);
 
         Assert.True(problem.GetProperty("errors").TryGetProperty("tenant", out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task Retry_TheSameFilterTwice_RetriesEachRunOnce_ARetryThatFailedIsRetriedInItsTurn()
+    {
+        var workflow = BulkCalls.Workflow("twice");
+        var failed = await BulkCalls.RunsAsync(Ingest, workflow, "failed", 3);
+        var filter = new { workflow, status = "failed" };
+        var first = await BulkCalls.StartAsync(Operator, new { action = "retry", filter, expectedCount = 3 });
+        await BulkCalls.WaitAsync(Operator, first);
+
+        var again = await BulkCalls.DryRunAsync(Operator, filter);
+        var retryOfFirst = (await Operator.GetJsonAsync($"/api/runs?workflow={workflow}&status=queued"))["items"]!.AsArray()
+            .Select(r => (string)r!["id"]!).First();
+        await Ingest.PatchJsonAsync($"/api/runs/{retryOfFirst}", new { status = "failed" });
+        var afterAFailedRetry = await BulkCalls.DryRunAsync(Operator, filter);
+        var second = await BulkCalls.StartAsync(Operator, new { action = "retry", filter, expectedCount = 1 });
+        var done = await BulkCalls.WaitAsync(Operator, second);
+
+        Assert.Equal((3, 0), (again.GetProperty("matched").GetInt64(), again.GetProperty("eligible").GetInt64()));
+        Assert.Equal((4, 1), (afterAFailedRetry.GetProperty("matched").GetInt64(), afterAFailedRetry.GetProperty("eligible").GetInt64()));
+        Assert.Equal(1, done.GetProperty("succeeded").GetInt64());
+        foreach (var run in failed) Assert.Equal(1, await BulkCalls.RetriesOfAsync(factory.Services, run));
+        Assert.Equal(1, await BulkCalls.RetriesOfAsync(factory.Services, retryOfFirst));
+    }
+
+    [Fact]
+    public async Task Retry_ARunRetriedByHandAfterTheOperationFroze_IsSkippedNamingTheRetry()
+    {
+        var workflow = BulkCalls.Workflow("by-hand");
+        var failed = await BulkCalls.RunsAsync(Ingest, workflow, "failed", 2);
+        var worker = factory.Services.GetRequiredService<BulkWorker>();
+        await worker.StopAsync(CancellationToken.None);
+        long id;
+        string byHand;
+        try
+        {
+            id = await BulkCalls.StartAsync(Operator, new { action = "retry", ids = failed, expectedCount = 2 });
+            var retried = await Operator.PostAsJsonAsync($"/api/runs/{failed[0]}/retry", new { });
+            byHand = (await retried.JsonAsync()).GetProperty("newRunId").GetString()!;
+        }
+        finally
+        {
+            await worker.StartAsync(CancellationToken.None);
+        }
+        var done = await BulkCalls.WaitAsync(Operator, id);
+
+        Assert.Equal((1, 1), (done.GetProperty("succeeded").GetInt64(), done.GetProperty("skipped").GetInt64()));
+        var error = done.GetProperty("errors").EnumerateArray().Single();
+        Assert.Equal(failed[0], error.GetProperty("runId").GetString());
+        Assert.Equal($"already retried as {byHand}", error.GetProperty("reason").GetString());
+        foreach (var run in failed) Assert.Equal(1, await BulkCalls.RetriesOfAsync(factory.Services, run));
     }
 
     [Fact]

@@ -35,10 +35,18 @@ public sealed class BulkStore(Database database, ISqlDialect dialect, RunListQue
     private static string Eligibility(string action) => action switch
     {
         BulkActions.Cancel => "status IN ('queued', 'running')",
-        BulkActions.RetryFromFailedStep => "status IN ('failed', 'partial', 'cancelled') AND EXISTS (SELECT 1 FROM steps s " +
+        BulkActions.RetryFromFailedStep => $"{NotRetried} AND EXISTS (SELECT 1 FROM steps s " +
                                            "WHERE s.tenant_id = runs.tenant_id AND s.run_id = runs.id AND s.status = 'failed')",
-        _ => "status IN ('failed', 'partial', 'cancelled')",
+        _ => NotRetried,
     };
+
+    /// A bulk retry takes a finished run that no run retries yet: the same filter of failed runs, retried again (a second
+    /// operator, the morning's operation run twice), retries only what the first left; a retry that failed is retried
+    /// in its turn. A single retry may still retry a run again.
+    private const string NotRetried = "status IN ('failed', 'partial', 'cancelled') AND NOT EXISTS (SELECT 1 FROM runs retry " +
+                                      "WHERE retry.retry_of = runs.id AND retry.tenant_id = runs.tenant_id)";
+
+    private const string SelectRetry = "SELECT id FROM runs WHERE retry_of = @Id AND tenant_id = @TenantId LIMIT 1";
 
     private static string And(string where, string clause) => where.Length == 0 ? "WHERE " + clause : where + " AND " + clause;
 
@@ -265,7 +273,11 @@ public sealed class BulkStore(Database database, ISqlDialect dialect, RunListQue
             if (run is null) outcome = (BulkItemState.Skipped, "the run no longer exists", null, []);
             else
             {
-                var result = operation.Action switch
+                // Retried since the operation froze its runs (by hand, or by another operation that froze them too).
+                var retriedAs = operation.Action is BulkActions.Retry or BulkActions.RetryFromFailedStep
+                    ? await connection.QueryFirstOrDefaultAsync<string>(SelectRetry, new { run.Id, run.TenantId }, tx)
+                    : null;
+                var result = retriedAs is not null ? WriteResult<RunRow>.Conflict($"already retried as {retriedAs}") : operation.Action switch
                 {
                     BulkActions.Cancel => await queue.CancelInTransactionAsync(connection, tx, run, operation.CreatedBy, now, detail),
                     BulkActions.RetryFromFailedStep => await queue.RetryInTransactionAsync(connection, tx, run, new RetryRequest(FromFailedStep: true),
