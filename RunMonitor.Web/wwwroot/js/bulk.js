@@ -72,11 +72,11 @@
         }
     }
 
-    // After every swap of the list: the new rows show the selection, the bar the new filter's count and query.
     // The filter the selection was made under (the scope's data-filter: sort and page aside). Runs chosen under another
     // filter are not in the list any more: a bar still counting them would act on runs nobody sees.
     var chosenUnder = null;
 
+    // After every swap of the list: the new rows show the selection, the bar the new filter's count and query.
     function sync() {
         var f = form();
         var s = scope();
