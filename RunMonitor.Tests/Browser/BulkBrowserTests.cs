@@ -26,13 +26,21 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         return ids;
     }
 
+    /// A workflow of the test's own (`prefix` and a random tail) with `count` runs of `status` (newest first), and its
+    /// runs page, open.
+    private async Task<(List<string> Ids, IPage Page)> OpenSeededListAsync(string prefix, string status, int count)
+    {
+        var workflow = prefix + Guid.NewGuid().ToString("N")[..6];
+        var ids = await SeedAsync(workflow, status, count);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
+        return (ids, page);
+    }
+
     [Fact]
     public async Task ClickBesideTheBox_InItsCell_TogglesIt_TheActionsFollowTheSelection_AndNoModalOpens()
     {
-        var workflow = "bulk-ui-cell-" + Guid.NewGuid().ToString("N")[..6];
-        var ids = await SeedAsync(workflow, "completed", 1);
-        var page = await fixture.NewPageAsync();
-        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
+        var (ids, page) = await OpenSeededListAsync("bulk-ui-cell-", "completed", 1);
         var cell = page.Locator($"tr[data-run-id='{ids[0]}'] td.select-cell");
         var corner = new LocatorClickOptions { Position = new Position { X = 2, Y = 2 } };
 
@@ -101,10 +109,7 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task SelectThreeRows_BulkCancel_ToastAndBadgesChange()
     {
-        var workflow = "bulk-ui-three-" + Guid.NewGuid().ToString("N")[..6];
-        var ids = await SeedAsync(workflow, "queued", 4);
-        var page = await fixture.NewPageAsync();
-        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
+        var (ids, page) = await OpenSeededListAsync("bulk-ui-three-", "queued", 4);
         await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(4);
 
         // Queued runs keep the table polling (every 5 s): held still while rows are picked, so a click never lands on a row
@@ -172,10 +177,7 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
     public async Task SelectAllMatching_TypedCountAbove100_ProgressToTheEnd()
     {
         // Cancelled rather than retried: a retry would put 104 new runs on top of the list the other browser tests read.
-        var workflow = "bulk-ui-all-" + Guid.NewGuid().ToString("N")[..6];
-        await SeedAsync(workflow, "queued", 104);
-        var page = await fixture.NewPageAsync();
-        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
+        var (_, page) = await OpenSeededListAsync("bulk-ui-all-", "queued", 104);
         await Assertions.Expect(page.Locator(".bulk-bar .bulk-total")).ToHaveTextAsync("104");
 
         await page.Locator(".bulk-bar .bulk-select-all").CheckAsync();
