@@ -272,6 +272,119 @@ public sealed class ControlBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         Assert.Null(await live.GetAttributeAsync("data-sse-open"));
     }
 
+    /// The errors a page writes to the browser's console, from now on.
+    private static List<string> ConsoleErrors(IPage page)
+    {
+        var errors = new List<string>();
+        page.Console += (_, message) => { if (message.Type == "error") lock (errors) errors.Add(message.Text); };
+        return errors;
+    }
+
+    /// Holds the first request of the run's live block (`/ui/runs/{id}/live`) until `release`; the rest pass. Answers
+    /// when that first one was sent.
+    private static async Task<Task> HoldFirstLiveRequestAsync(IPage page, string id, Task release)
+    {
+        var sent = new TaskCompletionSource();
+        var seen = 0;
+        await page.RouteAsync(new System.Text.RegularExpressions.Regex($"/ui/runs/{id}/live\\?"), async route =>
+        {
+            if (Interlocked.Increment(ref seen) == 1)
+            {
+                sent.TrySetResult();
+                await release;
+            }
+            // A request the page gave up meanwhile cannot be continued.
+            try { await route.ContinueAsync(); } catch (PlaywrightException) { }
+        });
+        return sent.Task;
+    }
+
+    /// The 5 s poll is on its way when the event stream opens (slow to connect, or back after a drop): the stream's
+    /// first refresh follows it rather than cutting it short, so the console stays clean (htmx wrote the cut poll as
+    /// two errors, htmx:afterRequest and htmx:sendAbort).
+    [Fact]
+    public async Task Live_PollOnItsWayWhenTheStreamOpens_NoConsoleError()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new { workflowName = "browser-live-quiet", name = "Quiet", status = "running" }))
+            .GetProperty("id").GetString()!;
+        var page = await fixture.NewPageAsync();
+        var errors = ConsoleErrors(page);
+        var stream = new TaskCompletionSource();
+        var poll = new TaskCompletionSource();
+        await page.RouteAsync($"**/ui/runs/{id}/events*", async route =>
+        {
+            await stream.Task;
+            try { await route.ContinueAsync(); } catch (PlaywrightException) { }
+        });
+        var polled = await HoldFirstLiveRequestAsync(page, id, poll.Task);
+        var settled = 0;
+        page.RequestFinished += (_, request) => { if (request.Url.Contains("/live?")) Interlocked.Increment(ref settled); };
+        page.RequestFailed += (_, request) => { if (request.Url.Contains("/live?")) Interlocked.Increment(ref settled); };
+        await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
+        try
+        {
+            await polled.WaitAsync(TimeSpan.FromSeconds(15));
+            stream.TrySetResult();
+            // Its first event (`run`, sent on connect) asks for a refresh while the poll is still out.
+            await Assertions.Expect(page.Locator(".run-live")).ToHaveAttributeAsync("data-sse-open", "");
+        }
+        finally
+        {
+            poll.TrySetResult();
+            stream.TrySetResult();
+        }
+
+        // The held poll, and the stream's refresh after it.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Volatile.Read(ref settled) < 2 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.True(Volatile.Read(ref settled) >= 2, "the live block's requests did not settle");
+        await Assertions.Expect(page.Locator(".run-live-body .run-live-state")).ToHaveAttributeAsync("data-run-status", "running");
+        lock (errors) Assert.Empty(errors);
+        await Assertions.Expect(page.Locator("#toasts .toast-error")).ToHaveCountAsync(0);
+    }
+
+    /// A refresh on its way when the person leaves the page (a link, another address) ends quietly too.
+    [Fact]
+    public async Task Live_PageLeftWhileARefreshIsOnItsWay_NoConsoleError()
+    {
+        var (id, page) = await RunPageOfARunningRunAsync("browser-live-leave");
+        var errors = ConsoleErrors(page);
+        await Assertions.Expect(page.Locator(".run-live")).ToHaveAttributeAsync("data-sse-open", "");
+        var release = new TaskCompletionSource();
+        var refreshing = await HoldFirstLiveRequestAsync(page, id, release.Task);
+        try
+        {
+            await fixture.Api.PutAsJsonAsync($"/api/runs/{id}/steps/one", new { status = "running" });
+            await refreshing.WaitAsync(TimeSpan.FromSeconds(10));
+
+            await page.Locator("nav[aria-label=Main] a", new() { HasTextString = "Runs" }).ClickAsync();
+            await Assertions.Expect(page).ToHaveURLAsync(fixture.BaseUrl + "/ui/runs");
+            await Assertions.Expect(page.Locator("table.runs-table")).ToBeVisibleAsync();
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+
+        lock (errors) Assert.Empty(errors);
+    }
+
+    /// Quiet is for requests the page itself gave up: a refresh the server does not answer still says so.
+    [Fact]
+    public async Task Live_RefreshFails_ToastSaysTheServerCouldNotBeReached()
+    {
+        var id = (await fixture.Api.CreateRunAsync(new { workflowName = "browser-live-down", name = "Down", status = "running" }))
+            .GetProperty("id").GetString()!;
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/runs/" + id);
+        await Assertions.Expect(page.Locator(".run-live")).ToHaveAttributeAsync("data-sse-open", "");
+        await page.RouteAsync(new System.Text.RegularExpressions.Regex($"/ui/runs/{id}/live\\?"), route => route.AbortAsync("connectionrefused"));
+
+        await fixture.Api.PatchJsonAsync($"/api/runs/{id}", new { metrics = new { targetsMatched = 3 } });
+
+        await Assertions.Expect(page.Locator("#toasts .toast-error")).ToContainTextAsync("could not be reached", new() { Timeout = 8000 });
+    }
+
     [Fact]
     public async Task RunPage_WithJavaScriptOff_TheConfirmationIsAFormInPlace_AndRetryPosts()
     {

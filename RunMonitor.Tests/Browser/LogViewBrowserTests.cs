@@ -50,6 +50,70 @@ public sealed class LogViewBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         Assert.Empty(consoleErrors);
     }
 
+    /// A browser in Japan (UTC+9, no summer time), its time switch as `times` says (the cookie the switch writes).
+    private async Task<IBrowserContext> TokyoContextAsync(string? times = null)
+    {
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { TimezoneId = "Asia/Tokyo" });
+        if (times is not null)
+            await context.AddCookiesAsync([new Cookie { Name = "runmonitor-time", Value = times, Url = fixture.BaseUrl }]);
+        return context;
+    }
+
+    /// Log times are clock times to the millisecond whatever the header's switch says (words would tell lines of one
+    /// minute apart), in UTC unless it says local, and the panel names the zone it shows.
+    [Fact]
+    public async Task LogTimes_EachTimeSwitch_MillisecondsInTheZoneThePanelNames()
+    {
+        var id = await RunAsync("completed");
+        await PostLinesAsync(id,
+            new { message = "slow response", level = "warn", ts = "2026-03-01T12:34:56.789Z" },
+            new { message = "retrying", ts = "2026-03-01T12:34:56.790Z" });
+        await using var context = await TokyoContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        var times = page.Locator("#run-logs .log-line time");
+        var zone = page.Locator("#run-logs .log-zone");
+
+        await Assertions.Expect(times).ToHaveTextAsync(["12:34:56.789", "12:34:56.790"]);
+        await Assertions.Expect(zone).ToHaveTextAsync("Times in UTC");
+        await Assertions.Expect(times.First).ToHaveAttributeAsync("title", "2026-03-01T12:34:56.789Z");
+
+        await page.Locator("#pref-time").SelectOptionAsync("utc");
+        await Assertions.Expect(times).ToHaveTextAsync(["12:34:56.789", "12:34:56.790"]);
+        await Assertions.Expect(zone).ToHaveTextAsync("Times in UTC");
+
+        await page.Locator("#pref-time").SelectOptionAsync("local");
+        await Assertions.Expect(times).ToHaveTextAsync(["21:34:56.789", "21:34:56.790"]);
+        await Assertions.Expect(zone).ToHaveTextAsync("Times in Asia/Tokyo");
+        await Assertions.Expect(times.First).ToHaveAttributeAsync("title", "2026-03-01T12:34:56.789Z");
+
+        // The lines a filter brings read the same.
+        await page.Locator("#run-logs .log-chip-warn").ClickAsync();
+        await Assertions.Expect(times).ToHaveTextAsync(["21:34:56.789"]);
+
+        await page.Locator("#pref-time").SelectOptionAsync("relative");
+        await Assertions.Expect(times).ToHaveTextAsync(["12:34:56.789"]);
+        await Assertions.Expect(zone).ToHaveTextAsync("Times in UTC");
+    }
+
+    [Fact]
+    public async Task LiveTail_LocalTimes_NewLineInTheBrowsersZone()
+    {
+        var id = await RunAsync();
+        await PostLinesAsync(id, new { message = "before the page opened", ts = "2026-03-01T14:59:59.998Z" });
+        await using var context = await TokyoContextAsync("local");
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        await Assertions.Expect(page.Locator(".run-live[data-sse-open]")).ToHaveCountAsync(1);
+        var times = page.Locator("#run-logs .log-line time");
+        await Assertions.Expect(times).ToHaveTextAsync(["23:59:59.998"]);
+
+        await PostLinesAsync(id, new { message = "printed while watching", ts = "2026-03-01T15:00:00.001Z" });
+
+        await Assertions.Expect(times).ToHaveTextAsync(["23:59:59.998", "00:00:00.001"]);
+        await Assertions.Expect(page.Locator("#run-logs .log-zone")).ToHaveTextAsync("Times in Asia/Tokyo");
+    }
+
     /// On a phone a wrapped line keeps its message and its fields in the message's column, under the time, with the
     /// line numbers alone in theirs (the fields went under the numbers).
     [Fact]

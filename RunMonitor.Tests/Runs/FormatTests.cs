@@ -69,26 +69,29 @@ public sealed class FormatTests
         "2026-03-31T12:00:00Z", "2028-02-29T06:00:00Z", "2026-12-31T23:59:59Z", "2027-01-01T00:00:00Z",
     ];
 
-    [Theory]
-    [MemberData(nameof(RelativeBases))]
-    public void Relative_EveryUnitBoundary_EqualsHumanizer(string basis)
+    /// Times either side of `now`, dense where the words change (seconds, minutes, hours, the day and month edges),
+    /// sparse beyond; the browser's ticking times are held to the same words over them (`TimesBrowserTests`).
+    internal static IEnumerable<DateTimeOffset> RelativeValuesAround(DateTimeOffset now)
     {
-        var now = DateTimeOffset.Parse(basis, CultureInfo.InvariantCulture);
-        // Dense where the words change (seconds, minutes, hours, the day and month edges), sparse beyond.
         var offsets = new List<TimeSpan>();
         for (var ms = 0; ms <= 3_000; ms += 50) offsets.Add(TimeSpan.FromMilliseconds(ms));
         for (var s = 0; s <= 3 * 3600; s += 7) offsets.Add(TimeSpan.FromSeconds(s) + TimeSpan.FromMilliseconds(s % 1000));
         for (var m = 0; m <= 4 * 24 * 60; m += 3) offsets.Add(TimeSpan.FromMinutes(m));
         for (var h = 0; h <= 800 * 24; h += 5) offsets.Add(TimeSpan.FromHours(h) + TimeSpan.FromSeconds(h % 60));
         for (var d = 0; d <= 4000; d += 11) offsets.Add(TimeSpan.FromDays(d));
+        return offsets.SelectMany(offset => new[] { now - offset, now + offset });
+    }
 
-        foreach (var offset in offsets)
+    [Theory]
+    [MemberData(nameof(RelativeBases))]
+    public void Relative_EveryUnitBoundary_EqualsHumanizer(string basis)
+    {
+        var now = DateTimeOffset.Parse(basis, CultureInfo.InvariantCulture);
+
+        foreach (var value in RelativeValuesAround(now))
         {
-            foreach (var value in new[] { now - offset, now + offset })
-            {
-                var expected = value.UtcDateTime.Humanize(utcDate: true, dateToCompareAgainst: now.UtcDateTime, culture: CultureInfo.InvariantCulture);
-                Assert.True(expected == Format.Relative(value, now), $"{value:O} against {now:O}: Humanizer says \"{expected}\", Format.Relative \"{Format.Relative(value, now)}\"");
-            }
+            var expected = value.UtcDateTime.Humanize(utcDate: true, dateToCompareAgainst: now.UtcDateTime, culture: CultureInfo.InvariantCulture);
+            Assert.True(expected == Format.Relative(value, now), $"{value:O} against {now:O}: Humanizer says \"{expected}\", Format.Relative \"{Format.Relative(value, now)}\"");
         }
     }
 }

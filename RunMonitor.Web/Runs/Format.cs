@@ -72,6 +72,9 @@ public static class Format
 
     public static string Iso(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", Invariant);
 
+    /// A log line's time of day in UTC, to the millisecond (lines a second apart are many).
+    public static string Clock(DateTimeOffset value) => value.UtcDateTime.ToString("HH:mm:ss.fff", Invariant);
+
     /// A name written as one word (`campaign_generation`, `publish.manifest`), encoded, with a place to break the line
     /// after each `_`, `.`, `/` and `:`, so a narrow column wraps it between its parts rather than in the middle of one.
     public static IHtmlContent Breakable(string? name)

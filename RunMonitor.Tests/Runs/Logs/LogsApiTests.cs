@@ -391,6 +391,34 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
         Assert.Empty(doc.QuerySelectorAll("script, img"));
     }
 
+    /// A line's time is a clock time to the millisecond, in UTC (the script shows it in the browser's zone when the
+    /// header's switch says local), with the whole instant in `datetime` and in the title.
+    [Fact]
+    public async Task Fragment_LineTime_UtcClockToTheMillisecond_WholeInstantInDatetimeAndTitle()
+    {
+        var id = await RunAsync("logs-time");
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new object[] { new { message = "tick", ts = "2026-03-01T23:59:58.007Z" } });
+
+        var time = (await _client.GetDocumentAsync($"/ui/runs/{id}/logs")).QuerySelector(".log-view .log-line time")!;
+
+        Assert.Equal("23:59:58.007", time.TextContent);
+        Assert.Equal("2026-03-01T23:59:58.007Z", time.GetAttribute("datetime"));
+        Assert.Equal("2026-03-01T23:59:58.007Z", time.GetAttribute("title"));
+        Assert.Contains("clock", time.ClassList);
+    }
+
+    [Fact]
+    public async Task RunPage_LogPanels_SayTheirTimesAreUtc()
+    {
+        var id = await RunAsync("logs-zone");
+        await _client.PutAsJsonAsync($"/api/runs/{id}/steps/render", new { status = "failed", error = new { message = "boom" } });
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new object[] { new { message = "rendering", step = "render" } });
+
+        var doc = await _client.GetDocumentAsync($"/runs/{id}");
+
+        Assert.Equal(["Times in UTC", "Times in UTC"], doc.QuerySelectorAll("[data-log-panel] .log-head .log-zone").Select(z => z.Text()));
+    }
+
     [Fact]
     public async Task Fragment_HugeLog_OpensOnLastLinesWithLoadEarlier()
     {

@@ -17,5 +17,14 @@ public sealed record TimeView(DateTimeOffset? Value, DateTimeOffset Now)
         return new HtmlString($"""<time datetime="{e.Encode(Format.Iso(v))}" title="{e.Encode(Format.Absolute(v))}">{e.Encode(Format.Relative(v, now))}</time>""");
     }
 
+    /// A log line's time: a clock time in UTC to the millisecond, never words ("3 minutes ago" tells no two lines
+    /// apart); the script shows `time.clock` in the browser's zone when the time switch says local. The whole
+    /// instant is in `datetime` and the title.
+    public static IHtmlContent Clock(DateTimeOffset value)
+    {
+        var iso = HtmlEncoder.Default.Encode(Format.Iso(value));
+        return new HtmlString($"""<time class="clock" datetime="{iso}" title="{iso}">{HtmlEncoder.Default.Encode(Format.Clock(value))}</time>""");
+    }
+
     public IHtmlContent Html() => Html(Value, Now);
 }

@@ -22,8 +22,12 @@
 
   function atBottom(frame) { return frame.scrollHeight - frame.scrollTop - frame.clientHeight < 24; }
 
+  // Fetched lines carry UTC clock times: in the zone the time switch picks before they are shown.
+  function inZone(fetched) { if (window.RunMonitorTimes) window.RunMonitorTimes.apply(fetched); }
+
   // Moves the fetched view's lines into the shown one (after its last line, or before its first) and takes its cursors.
   function merge(view, fetched, before) {
+    inZone(fetched);
     var list = view.querySelector(".log-lines");
     var lines = fetched.querySelectorAll(".log-line");
     if (before) {
@@ -86,6 +90,7 @@
       var fetched = result.content.querySelector(".log-view, p.error");
       var current = viewIn(panel) || panel.querySelector(".log-frame > p.error");
       if (!fetched || !current) return;
+      inZone(fetched);
       current.replaceWith(fetched);
       if (then) then(fetched);
     });

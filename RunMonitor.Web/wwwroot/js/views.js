@@ -1,6 +1,6 @@
-// Views and preferences (issue 19): the header's time and theme switches, the runs page's keyboard, previous/next
-// with [ and ], and the "Save this view" form taking the URL's current query. Without script the page reads as
-// the server wrote it: relative times with the exact UTC time in each title, the theme the cookie chose.
+// Views and preferences (issue 19): the header's switches remembered (times.js applies the time switch), the theme
+// switch, the runs page's keyboard, previous/next with [ and ], and the "Save this view" form taking the URL's current
+// query. Without script the page reads as the server wrote it: the theme the cookie chose.
 (function () {
     "use strict";
 
@@ -11,51 +11,13 @@
         document.cookie = name + "=" + encodeURIComponent(value) + "; path=/; max-age=" + year + "; samesite=lax";
     }
 
-    // Times: the server writes relative words; "local" and "utc" replace them with the absolute time, and "relative"
-    // puts the server's words back. The exact UTC time stays in each title.
-    function pad(n) { return (n < 10 ? "0" : "") + n; }
-    function absolute(date, utc, seconds) {
-        var y = utc ? date.getUTCFullYear() : date.getFullYear();
-        var mo = (utc ? date.getUTCMonth() : date.getMonth()) + 1;
-        var d = utc ? date.getUTCDate() : date.getDate();
-        var h = utc ? date.getUTCHours() : date.getHours();
-        var mi = utc ? date.getUTCMinutes() : date.getMinutes();
-        var s = utc ? date.getUTCSeconds() : date.getSeconds();
-        return y + "-" + pad(mo) + "-" + pad(d) + " " + pad(h) + ":" + pad(mi) + (seconds ? ":" + pad(s) : "") + (utc ? " UTC" : "");
-    }
-    function applyTimes(scope) {
-        var mode = root.getAttribute("data-time") || "relative";
-        // In relative mode only a time rewritten before needs its words back: at load that is none, and the
-        // query does not walk every time on the page.
-        var times = (scope && scope.querySelectorAll ? scope : document).querySelectorAll(mode === "relative" ? "time[data-relative]" : "time[datetime]");
-        for (var i = 0; i < times.length; i++) {
-            var t = times[i];
-            // A time still as the server wrote it is left alone in relative mode: rewriting every one at load
-            // costs a layout of the whole page (Lighthouse's phone profile counted it as blocking time).
-            if (mode === "relative" && !t.hasAttribute("data-relative")) continue;
-            if (!t.hasAttribute("data-relative")) t.setAttribute("data-relative", t.textContent);
-            var text = t.getAttribute("data-relative");
-            if (mode !== "relative") {
-                var date = new Date(t.getAttribute("datetime"));
-                if (isNaN(date.getTime())) continue;
-                text = absolute(date, mode === "utc", !!t.closest(".time-seconds"));
-            }
-            if (t.textContent !== text) t.textContent = text;
-        }
-    }
-
     document.addEventListener("change", function (e) {
         var select = e.target;
         if (!select.matches || !select.matches("select[data-pref]")) return;
         remember(select.getAttribute("data-pref"), select.value);
+        // The time switch's own change is times.js's.
         if (select.id === "pref-theme") root.setAttribute("data-theme", select.value);
-        if (select.id === "pref-time") {
-            root.setAttribute("data-time", select.value);
-            applyTimes(document);
-        }
     });
-    document.addEventListener("htmx:load", function (e) { applyTimes(e.detail.elt); });
-    document.addEventListener("DOMContentLoaded", function () { applyTimes(document); });
 
     // "Save this view" saves what the address bar shows now (filters change it through htmx without a reload).
     document.addEventListener("submit", function (e) {
