@@ -329,6 +329,27 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.Null(last.QuerySelector(".pagination a[rel=next]"));
     }
 
+    /// The table reads as much of a message as it shows (one may be a megabyte): its first RunRows.ListErrorLength
+    /// characters and one more, to know it cut, counted as SQL counts them (a pair of UTF-16 units is one); and the
+    /// error's code. `/api/runs` still answers the whole message, and no error code (its items never carried one).
+    [Fact]
+    public async Task List_LongMessage_TheTableReadsItsFirstCharactersAndTheApiTheWhole()
+    {
+        var message = "😀" + new string('x', 3000);
+        await Run("row-error-long", "failed", new { error = new { message, code = "E_LONG" } });
+        var (filter, _) = RunFilter.Parse(new Dictionary<string, string?[]> { ["layer_name"] = ["row-error-long"] }, new RunMonitor.Web.Security.Caller(null, RunMonitor.Web.Security.Roles.Admin));
+        var store = factory.Services.GetRequiredService<RunList>();
+
+        var table = Assert.Single((await store.ListAsync(filter!)).Items);
+        var api = await _client.GetJsonAsync("/api/runs?workflow=row-error-long");
+
+        Assert.Equal(message[..(RunRows.ListErrorLength + 2)], table.ErrorMessage);
+        Assert.Equal("E_LONG", table.ErrorCode);
+        var item = Assert.Single(api["items"]!.AsArray())!;
+        Assert.Equal(message, (string?)item["errorMessage"]);
+        Assert.False(item.AsObject().ContainsKey("errorCode"));
+    }
+
     [Fact]
     public async Task List_Formats_CountsCostDurationAndDashes()
     {
