@@ -233,6 +233,44 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         await AssertFitsAsync(page, "/ui/runs");
     }
 
+    /// A failed run's error, under its id, wraps within the run's cell on two lines at most however long its words: the
+    /// table keeps Run, Status and Created in a phone's width and fits a laptop's. A phone's two lines are the message's
+    /// alone; a laptop's start with the code. What the two lines clip lies over no other row (axe could not tell the
+    /// colours of the next run's name under it).
+    [Theory]
+    [InlineData(390)]
+    [InlineData(360)]
+    [InlineData(1440)]
+    public async Task RunsTable_ErrorOfLongWords_WrapsWithinItsCellOnTwoLinesAtMost(int width)
+    {
+        var workflow = $"row-error-wide-{width}";
+        await fixture.Api.CreateRunAsync(new { workflowName = workflow, name = "Listed below it", status = "completed", createdAt = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O") });
+        var id = (await fixture.Api.CreateRunAsync(new
+        {
+            workflowName = workflow, name = "Spring sale campaign", status = "failed",
+            error = new { message = "/srv/engine/" + string.Concat(Enumerable.Repeat("assets_bundle_", 30)) + ".ogg not found", type = "zos.llm.errors.BundleResolutionError", code = "BUNDLE_NOT_FOUND" },
+        })).GetProperty("id").GetString()!;
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/runs?layer_name={workflow}");
+
+        var error = page.Locator($"tr[data-run-id='{id}'] td.run-cell .row-error");
+        await Assertions.Expect(error).ToBeVisibleAsync();
+        if (width < 600) await AssertRunsTableFitsAsync(page, id);
+        else await AssertFitsAsync(page, "/ui/runs");
+        if (width < 600) await Assertions.Expect(error.Locator(".row-error-kind")).ToBeHiddenAsync();
+        else await Assertions.Expect(error.Locator(".row-error-kind code.error-code")).ToBeVisibleAsync();
+        var box = await error.EvaluateAsync<double[]>(
+            """
+            e => { const r = e.getBoundingClientRect(), cell = e.closest('td').getBoundingClientRect();
+                   return [r.height / parseFloat(getComputedStyle(e).lineHeight), r.left - cell.left, cell.right - r.right, window.innerWidth - r.right]; }
+            """);
+        Assert.True(Math.Abs(box[0] - 2) < 0.1, $"at {width} px the error is {box[0]:F2} lines tall");
+        Assert.True(box[1] >= 0 && box[2] >= 0 && box[3] >= 0, $"at {width} px the error is not within its cell and the screen: {string.Join(", ", box)}");
+        Assert.Equal("", await AccessibilityTests.AxeAsync(page, $"/ui/runs at {width} px", rule: "color-contrast"));
+    }
+
     /// Between a phone and a wide screen the runs table lets its low-value columns step aside in turn (Targets and
     /// Insights up to 1,400 px, then Steps and Tokens), so Run, Status and Created stay in view without sideways
     /// scrolling; and the eight cards sit in one row or in two rows of four. The runs shown are as wide as the demo's

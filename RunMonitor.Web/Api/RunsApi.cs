@@ -22,7 +22,7 @@ public static class RunsApi
     {
         var (filter, error) = RunFilter.Parse(http.Request.Query.ToPairs(), http.Caller());
         if (error is not null) return Problems.BadParameter(error);
-        var page = await store.ListAsync(filter!, ct);
+        var page = await store.SummariesAsync(filter!, ct);
         // A script reading by `after` alone keeps no offset: a page short of its limit is the last one either way.
         var more = page.Items.Count == filter!.Limit && (filter.Cursor is not null || page.HasMoreAfter(filter.Offset, page.Items.Count));
         var next = more ? RunCursor.From(page.Items[^1], filter!, before: false).Token : null;

@@ -24,10 +24,10 @@ public static class RunRows
         error_failed_step_id AS ErrorFailedStepId, error_timestamp AS ErrorTimestamp
         """;
 
-    // The list never needs the large JSON and stack columns.
-    public const string ListColumns = """
+    // A list's row never needs the large JSON and stack columns; its error message each list reads as far as it shows it.
+    private const string RowColumns = """
         pk AS Pk, id AS Id, tenant_id AS TenantId, workflow_name AS WorkflowName, name AS Name, status AS Status,
-        dry_run AS DryRun, error_message AS ErrorMessage, error_type AS ErrorType,
+        dry_run AS DryRun, error_type AS ErrorType,
         created_at AS CreatedAt, started_at AS StartedAt, completed_at AS CompletedAt, duration_ms AS DurationMs,
         targets_matched AS TargetsMatched, targets_processed AS TargetsProcessed, targets_skipped AS TargetsSkipped,
         insights_created AS InsightsCreated, model_name AS ModelName, tokens_input AS TokensInput,
@@ -35,6 +35,17 @@ public static class RunRows
         cancel_requested AS CancelRequested, steps_total AS StepsTotal, steps_completed AS StepsCompleted,
         updated_at AS UpdatedAt
         """;
+
+    /// The run table's row reads this many characters of its error message at most (a message may be a megabyte): the
+    /// row shows the first line cut shorter and these in its title. The SQL reads one more, so the title knows it was cut.
+    public const int ListErrorLength = 500;
+
+    /// The run table's row (also the recent runs' and a run's retries'): its error's code beside its message's first
+    /// ListErrorLength characters.
+    public const string ListColumns = $"{RowColumns}, error_code AS ErrorCode, substr(error_message, 1, 501) AS ErrorMessage";
+
+    /// An item of `/api/runs` and a row of the exports: the whole error message, which they hand on as it was written.
+    public const string SummaryColumns = $"{RowColumns}, error_message AS ErrorMessage";
 
     public const string StepColumns = """
         tenant_id AS TenantId, run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,

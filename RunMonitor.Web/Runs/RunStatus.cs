@@ -14,6 +14,9 @@ public static class RunStatus
     public static readonly IReadOnlyList<string> All = [Queued, Running, Completed, Partial, Failed, Cancelled, Dry];
     public static readonly IReadOnlyList<string> Terminal = [Completed, Partial, Failed, Cancelled, Dry];
     public static readonly IReadOnlyList<string> Active = [Queued, Running];
+    /// The endings a run's error explains, which the run table shows it beside (a lease that ran out ends its run
+    /// failed, or cancelled, with one).
+    public static readonly IReadOnlyList<string> Unsuccessful = [Partial, Failed, Cancelled];
 
     /// Accepts every status word plus `success`, the story's name for `completed`.
     public static string? Normalize(string? value)

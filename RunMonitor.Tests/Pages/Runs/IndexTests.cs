@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Pages.Runs;
 using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Tests.Pages.Runs;
@@ -327,6 +328,90 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.StartsWith("/ui/runs?layer_name=paged&offset=40&after=", next.GetAttribute("hx-push-url"));
         Assert.Equal("41-45 of 45", last.QuerySelector(".page-info").Text());
         Assert.Null(last.QuerySelector(".pagination a[rel=next]"));
+    }
+
+    /// An operator triaging failures reads in the list why each run failed (as Hangfire's failed list shows the
+    /// exception): under the run's id its error's code and its message's first line, cut short, with the message in
+    /// the title; encoded like every other text. The page draws the same table.
+    [Fact]
+    public async Task List_FailedRun_ShowsItsErrorsFirstLineCutShortWithTheMessageInItsTitle()
+    {
+        var first = "<b>Model</b> call & timed out after 60s while generating reflections for " + string.Concat(Enumerable.Repeat("every user ", 12));
+        var message = first + "\n  at compose (audio.py:88)";
+        var failed = (await Run("row-error", "failed", new { error = new { message, type = "TimeoutError", code = "MODEL_TIMEOUT", stack = "at a()" } }))
+            .GetProperty("id").GetString();
+        var completed = (await Run("row-error", "completed")).GetProperty("id").GetString();
+
+        foreach (var url in new[] { "/ui/runs/list?layer_name=row-error", "/ui/runs?layer_name=row-error" })
+        {
+            var doc = await _client.GetDocumentAsync(url);
+
+            var error = doc.QuerySelector($"table.runs-table tbody tr[data-run-id='{failed}'] td.run-cell .row-error");
+            Assert.NotNull(error);
+            Assert.Equal(message, error.GetAttribute("title"));
+            Assert.Equal("MODEL_TIMEOUT", error.QuerySelector(".row-error-kind code.error-code").Text());
+            Assert.Equal($"MODEL_TIMEOUT {first[..RowError.ShownLength].TrimEnd()}…", error.TextContent);
+            Assert.Empty(error.QuerySelectorAll("b"));
+            Assert.Null(doc.QuerySelector($"table.runs-table tbody tr[data-run-id='{completed}'] .row-error"));
+            Assert.Single(doc.QuerySelectorAll("table.runs-table tbody .row-error"));
+            Assert.Equal(2, doc.QuerySelectorAll("table.runs-table tbody tr").Length);
+        }
+    }
+
+    /// A run that ended unsuccessfully shows its error (a lease that ran out cancels a run with one too), in what parts
+    /// it has, its type only without a code; a run that ended well, or runs on, shows none even with an error
+    /// reported, nor does an error of blanks. A message's first line is its first line with words.
+    [Theory]
+    [InlineData("failed", "Boom", null, null, "Boom")]
+    [InlineData("partial", "2 targets failed\nuser:1 quota", "PartialFailure", null, "PartialFailure: 2 targets failed")]
+    [InlineData("cancelled", "worker lease expired", "LeaseExpired", null, "LeaseExpired: worker lease expired")]
+    [InlineData("failed", null, "ValueError", null, "ValueError")]
+    [InlineData("failed", "429 Too Many Requests", "zos.llm.errors.RateLimitError", null, "RateLimitError: 429 Too Many Requests")]
+    [InlineData("failed", null, null, "STEP_FAILED", "STEP_FAILED")]
+    [InlineData("failed", "Boom", "ValueError", "STEP_FAILED", "STEP_FAILED Boom")]
+    [InlineData("failed", "\n   \nsecond line first", null, null, "second line first")]
+    [InlineData("failed", "😀😀", null, null, "😀😀")]
+    [InlineData("completed", "Boom", "ValueError", "E1", null)]
+    [InlineData("running", "Boom", "ValueError", "E1", null)]
+    [InlineData("failed", " \n ", null, null, null)]
+    public async Task List_RowError_ByStatusAndWhatTheErrorHas(string status, string? message, string? type, string? code, string? shown)
+    {
+        var workflow = $"row-error-{status}-{Guid.NewGuid():N}"[..40];
+        var id = (await Run(workflow, status, new { error = new { message, type, code } })).GetProperty("id").GetString();
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/list?layer_name={workflow}");
+
+        var error = doc.QuerySelector($"table.runs-table tbody tr[data-run-id='{id}'] .row-error");
+        Assert.Equal(shown, error?.TextContent.Trim());
+        if (error is null) return;
+        Assert.Equal(string.IsNullOrWhiteSpace(message) ? null : message, error.GetAttribute("title"));
+        // A qualified type is shown by its last name, and whole in its own title.
+        Assert.Equal(type?.Contains('.') == true ? type : null, error.QuerySelector(".row-error-type")?.GetAttribute("title"));
+    }
+
+    /// The table reads as much of a message as it shows (one may be a megabyte): its first RunRows.ListErrorLength
+    /// characters and one more, to know it cut, counted as SQL counts them (a pair of UTF-16 units is one); and the
+    /// error's code. The row's title marks the cut, its line is cut shorter. `/api/runs` still answers the whole
+    /// message, and no error code (its items never carried one).
+    [Fact]
+    public async Task List_LongMessage_TheTableReadsItsFirstCharactersAndTheApiTheWhole()
+    {
+        var message = "😀" + new string('x', 3000);
+        var id = (await Run("row-error-long", "failed", new { error = new { message, code = "E_LONG" } })).GetProperty("id").GetString();
+        var (filter, _) = RunFilter.Parse(new Dictionary<string, string?[]> { ["layer_name"] = ["row-error-long"] }, new RunMonitor.Web.Security.Caller(null, RunMonitor.Web.Security.Roles.Admin));
+        var store = factory.Services.GetRequiredService<RunList>();
+
+        var table = Assert.Single((await store.ListAsync(filter!)).Items);
+        var doc = await _client.GetDocumentAsync("/ui/runs/list?layer_name=row-error-long");
+        var api = await _client.GetJsonAsync("/api/runs?workflow=row-error-long");
+
+        Assert.Equal(message[..(RunRows.ListErrorLength + 2)], table.ErrorMessage);
+        Assert.Equal("E_LONG", table.ErrorCode);
+        Assert.Equal(message[..(RunRows.ListErrorLength + 1)] + "…", doc.QuerySelector($"tr[data-run-id='{id}'] .row-error")!.GetAttribute("title"));
+        Assert.Equal("E_LONG " + message[..(RowError.ShownLength + 1)] + "…", doc.QuerySelector($"tr[data-run-id='{id}'] .row-error")!.TextContent);
+        var item = Assert.Single(api["items"]!.AsArray())!;
+        Assert.Equal(message, (string?)item["errorMessage"]);
+        Assert.False(item.AsObject().ContainsKey("errorCode"));
     }
 
     [Fact]

@@ -26,6 +26,43 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
     public RunCursor? PreviousCursor => Page.Items.Count == 0 || PreviousOffset == 0 ? null : RunCursor.From(Page.Items[0], Filter, before: true);
 }
 
+/// Why a run in the table ended as it did: its message's first line cut to ShownLength characters, the message as the
+/// table read it (`RunRows.ListErrorLength` characters at most) in the title, after its error's code (SPEC: the code
+/// beside the message), or its type when it has no code: one of the two, so the message keeps most of the cell's two
+/// lines. Null for a run that did not end unsuccessfully, or whose error says nothing.
+public sealed record RowError(string? Code, string? Type, string Line, string? Title)
+{
+    /// A longer first line is cut here: the cell shows two lines at most, and the title or the run page the rest.
+    public const int ShownLength = 120;
+
+    /// A qualified type (`zos.llm.errors.RateLimitError`, `System.TimeoutException`) by its last name, as people say it.
+    /// Null when it is the type as written.
+    public string? ShortType => Type is { } type && !type.Any(char.IsWhiteSpace) && type.LastIndexOf('.') is var dot && dot >= 0 && dot < type.Length - 1
+        ? type[(dot + 1)..] : null;
+
+    public static RowError? Of(RunRow run)
+    {
+        if (!RunStatus.Unsuccessful.Contains(run.Status)) return null;
+        var message = string.IsNullOrWhiteSpace(run.ErrorMessage) ? null : run.ErrorMessage;
+        if (message is null && run.ErrorType is null && run.ErrorCode is null) return null;
+        var line = message?.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0] ?? "";
+        return new RowError(run.ErrorCode, run.ErrorCode is null ? run.ErrorType : null, Cut(line, ShownLength),
+            message is null ? null : Cut(message, RunRows.ListErrorLength));
+    }
+
+    // At most `max` characters, then "…". Counted in code points, as SQL's substr counts them: a pair is never split.
+    private static string Cut(string text, int max)
+    {
+        var (count, end) = (0, 0);
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (count++ == max) return text[..end].TrimEnd() + "…";
+            end += rune.Utf16SequenceLength;
+        }
+        return text;
+    }
+}
+
 public sealed record StatsPeriod(string Token, TimeSpan Span, string Label)
 {
     /// The window in words: the stats cards count back from now, not from midnight.

@@ -17,9 +17,9 @@ public sealed class RunExport(Database database, RunListQuery query)
         return await connection.ExecuteScalarAsync<long>(table + where, p);
     }
 
-    // What the list shows and the engines' version, trigger and error code, which the list does not read for every row.
+    // What `/api/runs` reads (the whole error message) and the engines' version, trigger and error code.
     private const string ExportColumns = $"""
-        {RunRows.ListColumns}, workflow_version AS WorkflowVersion, trigger_type AS TriggerType, base_run_id AS BaseRunId, error_code AS ErrorCode
+        {RunRows.SummaryColumns}, workflow_version AS WorkflowVersion, trigger_type AS TriggerType, base_run_id AS BaseRunId, error_code AS ErrorCode
         """;
 
     /// Rows in the filter's sort order, read one at a time so memory stays flat however many there are.

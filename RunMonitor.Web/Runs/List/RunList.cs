@@ -32,25 +32,31 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
     private const int ListCacheEntries = 512;
     private readonly bool _cached = configuration.GetValue("RunMonitor:Lists:Cache", true);
 
-    public async Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default)
+    /// The run table's page: each run's error message as far as the table shows it (`RunRows.ListColumns`).
+    public Task<RunPage> ListAsync(RunFilter filter, CancellationToken ct = default) => ListAsync(filter, RunListQuery.Rows.Table, ct);
+
+    /// `/api/runs`'s page: each run's whole error message (`RunRows.SummaryColumns`).
+    public Task<RunPage> SummariesAsync(RunFilter filter, CancellationToken ct = default) => ListAsync(filter, RunListQuery.Rows.Summary, ct);
+
+    private async Task<RunPage> ListAsync(RunFilter filter, RunListQuery.Rows rows, CancellationToken ct)
     {
-        if (!_cached) return await ReadListAsync(filter, ct);
-        var key = (filter.Tenant ?? "*") + "|" + filter.ToQueryString();
+        if (!_cached) return await ReadListAsync(filter, rows, ct);
+        var key = (rows == RunListQuery.Rows.Summary ? "summary|" : "") + (filter.Tenant ?? "*") + "|" + filter.ToQueryString();
         var commits = database.Commits;
         var now = Environment.TickCount64;
         if (_listCache.TryGetValue(key, out var cached) && cached.Commits == commits && now - cached.At < 1000)
             return cached.Page with { Filter = filter };
-        var page = await ReadListAsync(filter, ct);
+        var page = await ReadListAsync(filter, rows, ct);
         if (_listCache.Count >= ListCacheEntries) _listCache.Clear();
         _listCache[key] = (page, commits, now);
         return page;
     }
 
-    private async Task<RunPage> ReadListAsync(RunFilter filter, CancellationToken ct)
+    private async Task<RunPage> ReadListAsync(RunFilter filter, RunListQuery.Rows rows, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         var start = await StartOfAsync(connection, filter);
-        var (items, built) = await ReadItemsAsync(connection, start.Read, start.Skip);
+        var (items, built) = await ReadItemsAsync(connection, start.Read, start.Skip, rows);
         if (filter.Cursor is null) Remember(filter, items, start.Seen);
         var counted = await connection.ExecuteScalarAsync<long>(built.CountSql, built.Parameters);
         var capped = built.CountIsCapped && counted > RunListQuery.CountCap;
@@ -63,9 +69,10 @@ public sealed class RunList(Database database, RunListQuery query, ISqlDialect d
     }
 
     // The page's runs from its cursor (or offset), `skip` rows past it, in the list's order.
-    private async Task<(List<RunRow> Items, RunListQuery.ListQuery Built)> ReadItemsAsync(IDbConnection connection, RunFilter read, int skip)
+    private async Task<(List<RunRow> Items, RunListQuery.ListQuery Built)> ReadItemsAsync(IDbConnection connection, RunFilter read, int skip,
+        RunListQuery.Rows rows = RunListQuery.Rows.Table)
     {
-        var built = await query.BuildAsync(connection, read, skip);
+        var built = await query.BuildAsync(connection, read, skip, rows);
         var items = (await connection.QueryAsync<RunRow>(built.ItemsSql, built.Parameters)).ToList();
         if (built.TailSql is not null && items.Count < read.Limit)
         {

@@ -116,10 +116,15 @@ public sealed class RunListQuery(ISqlDialect dialect)
         public bool Reversed { get; init; }
     }
 
+    /// What a page's rows read: the run table's columns (`RunRows.ListColumns`, the error message as far as the table
+    /// shows it) or `/api/runs`'s items' (`RunRows.SummaryColumns`, the whole message).
+    public enum Rows { Table, Summary }
+
     /// Public so a test can read the plans of what it builds. `skip`: rows to pass over from the cursor (a jump from a
     /// remembered place); without a cursor the filter's offset is skipped.
-    public async Task<ListQuery> BuildAsync(IDbConnection connection, RunFilter filter, int skip = 0)
+    public async Task<ListQuery> BuildAsync(IDbConnection connection, RunFilter filter, int skip = 0, Rows rows = Rows.Table)
     {
+        var columns = rows == Rows.Summary ? RunRows.SummaryColumns : RunRows.ListColumns;
         var (where, p, search) = await WhereAsync(connection, filter, windowed: true);
         p.Add("Limit", filter.Limit);
         p.Add("Offset", filter.Cursor is null ? filter.Offset : skip);
@@ -133,8 +138,8 @@ public sealed class RunListQuery(ISqlDialect dialect)
         {
             var w = With(keyset);
             return search != NameSearch.None && filter.Sort != RunSort.Created
-                ? $"WITH hits (hit) AS MATERIALIZED (SELECT pk FROM runs {w}) SELECT {RunRows.ListColumns} FROM hits CROSS JOIN runs ON runs.pk = hits.hit ORDER BY {order} LIMIT {limit} OFFSET {offset}"
-                : $"SELECT {RunRows.ListColumns} FROM runs {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}";
+                ? $"WITH hits (hit) AS MATERIALIZED (SELECT pk FROM runs {w}) SELECT {columns} FROM hits CROSS JOIN runs ON runs.pk = hits.hit ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+                : $"SELECT {columns} FROM runs {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}";
         }
         var items = Items(head, "@Limit", "@Offset");
         var tailSql = tail is null ? null : Items(tail, "@TailLimit", "@TailOffset");
