@@ -315,6 +315,22 @@ public class AlertsTests(AlertsFixture fixture) : IClassFixture<AlertsFixture>
         Assert.Equal(0.5, (double)rule["threshold"]!);
     }
 
+    [Fact]
+    public async Task ApiAlerts_WindowMinutes_OnlyForTheKindsThatHaveAWindow_NullForQueueDepthAndCostPerDay()
+    {
+        var rules = (await AlertsAsync(KeyedFactory.SuperAdminKey))["rules"]!.AsArray().ToDictionary(r => (string)r!["name"]!, r => r!.AsObject());
+
+        Assert.Equal(60, (double)rules["fail-alpha"]["windowMinutes"]!);
+        Assert.Equal(30, (double)rules["stuck-alpha"]["windowMinutes"]!);
+        Assert.Equal(10, (double)rules["silence-alpha"]["windowMinutes"]!);
+        // The key is kept, as a rule's tenant and workflow are when it has none: null, not an hour it never looks at.
+        foreach (var rule in new[] { "queue-alpha", "queue-everyone", "cost-beta", "cost-beta-wf" })
+        {
+            Assert.True(rules[rule].ContainsKey("windowMinutes"), rule);
+            Assert.Null(rules[rule]["windowMinutes"]);
+        }
+    }
+
     /// The list a windowed rule's banner links to is bounded by its window, as the rule counts (`from` the start of a
     /// failure rate's window); the link opens the runs that fired it, not the workflow's failures of all time.
     [Fact]
