@@ -29,6 +29,7 @@ public sealed class AlertRulesConfigTests
         { Rule("silence", "3", "10"), "RunMonitor:Alerts:0:Threshold does not apply to silence" },
         { Rule("silence", null, "0"), "RunMonitor:Alerts:0:WindowMinutes must be a whole number of minutes from 1 to 43200" },
         { Rule("queueDepth", "5", "10"), "RunMonitor:Alerts:0:WindowMinutes does not apply to queueDepth" },
+        { Rule("costPerDay", "5", "10"), "RunMonitor:Alerts:0:WindowMinutes does not apply to costPerDay" },
         { Rule("queueDepth", "5", name: ""), "RunMonitor:Alerts:0:Name must be 1-100 characters" },
         { new() { ["RunMonitor:Alerts:IntervalSeconds"] = "0" }, "RunMonitor:Alerts:IntervalSeconds must be a whole number of seconds from 1 to 3600" },
         { new(Rule("queueDepth", "5")) { ["RunMonitor:Alerts:0:Tenant"] = "Not A Tenant" }, "RunMonitor:Alerts:0:Tenant must be 1-64 of a-z, 0-9, _ and -" },

@@ -37,6 +37,9 @@ public sealed class AlertsFactory(TestStore store, string hookUrl) : KeyedFactor
         ["RunMonitor:Alerts:5:Name"] = "silence-alpha", ["RunMonitor:Alerts:5:Kind"] = "silence", ["RunMonitor:Alerts:5:WindowMinutes"] = "10",
         ["RunMonitor:Alerts:5:Tenant"] = "alpha", ["RunMonitor:Alerts:5:Workflow"] = "wf-beat",
         ["RunMonitor:Alerts:6:Name"] = "queue-everyone", ["RunMonitor:Alerts:6:Kind"] = "queueDepth", ["RunMonitor:Alerts:6:Threshold"] = "100000",
+        // The banner's link test's own: super admins' only, so the tenants' lists of rules stay as the other tests read them.
+        ["RunMonitor:Alerts:7:Name"] = "fail-everyone-link", ["RunMonitor:Alerts:7:Kind"] = "failureRate", ["RunMonitor:Alerts:7:Threshold"] = "0.5",
+        ["RunMonitor:Alerts:7:WindowMinutes"] = "90", ["RunMonitor:Alerts:7:Workflow"] = "wf-fail-link",
     };
 
     protected override IDictionary<string, string?> Settings
@@ -310,6 +313,64 @@ public class AlertsTests(AlertsFixture fixture) : IClassFixture<AlertsFixture>
         var rule = alpha["rules"]!.AsArray().Single(r => (string)r!["name"]! == "fail-alpha")!;
         Assert.Equal("failureRate", (string)rule["kind"]!);
         Assert.Equal(0.5, (double)rule["threshold"]!);
+    }
+
+    [Fact]
+    public async Task ApiAlerts_WindowMinutes_OnlyForTheKindsThatHaveAWindow_NullForQueueDepthAndCostPerDay()
+    {
+        var rules = (await AlertsAsync(KeyedFactory.SuperAdminKey))["rules"]!.AsArray().ToDictionary(r => (string)r!["name"]!, r => r!.AsObject());
+
+        Assert.Equal(60, (double)rules["fail-alpha"]["windowMinutes"]!);
+        Assert.Equal(30, (double)rules["stuck-alpha"]["windowMinutes"]!);
+        Assert.Equal(10, (double)rules["silence-alpha"]["windowMinutes"]!);
+        // The key is kept, as a rule's tenant and workflow are when it has none: null, not an hour it never looks at.
+        foreach (var rule in new[] { "queue-alpha", "queue-everyone", "cost-beta", "cost-beta-wf" })
+        {
+            Assert.True(rules[rule].ContainsKey("windowMinutes"), rule);
+            Assert.Null(rules[rule]["windowMinutes"]);
+        }
+    }
+
+    /// The list a windowed rule's banner links to is bounded by its window, as the rule counts (`from` the start of a
+    /// failure rate's window); the link opens the runs that fired it, not the workflow's failures of all time.
+    [Fact]
+    public async Task Banner_FailureRate_LinksToItsFailuresFromTheWindowsStart()
+    {
+        var admin = Factory.Bearer(KeyedFactory.SuperAdminKey);
+        await CreateAsync(Ingest(), "wf-fail-link", "failed", 5);
+        Factory.Clock.Advance(TimeSpan.FromMinutes(91));
+        await CreateAsync(Ingest(), "wf-fail-link", "failed", 5);
+        await EvaluateAsync();
+        var windowStart = (Factory.Clock.GetUtcNow() - TimeSpan.FromMinutes(90)).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+        var banner = await admin.GetDocumentAsync("/ui/alerts/banner");
+        var link = banner.QuerySelector(".alert-banner [data-rule='fail-everyone-link'] a")!.GetAttribute("href")!;
+        var list = await admin.GetDocumentAsync(link.Replace("/ui/runs?", "/ui/runs/list?", StringComparison.Ordinal));
+        Factory.Clock.Advance(TimeSpan.FromMinutes(91));
+        await EvaluateAsync();
+
+        Assert.Equal($"/ui/runs?workflow=wf-fail-link&status=failed&from={Uri.EscapeDataString(windowStart)}", link);
+        Assert.Equal(5, list.QuerySelectorAll("table.runs-table tbody tr").Length);
+    }
+
+    /// A stuck run has run since before the window began: the banner's list ends there (`to`), where a `from` would
+    /// show every run but the stuck ones.
+    [Fact]
+    public async Task Banner_StuckRuns_LinksToTheRunsRunningSinceBeforeTheWindow()
+    {
+        var viewer = Factory.Bearer("alpha", Roles.Viewer);
+        var id = (await Ingest().CreateRunAsync(new { workflowName = "wf-stuck", status = "running" })).GetProperty("id").GetString()!;
+        Factory.Clock.Advance(TimeSpan.FromMinutes(31));
+        await EvaluateAsync();
+        var windowStart = (Factory.Clock.GetUtcNow() - TimeSpan.FromMinutes(30)).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+        var link = (await viewer.GetDocumentAsync("/ui/alerts/banner")).QuerySelector(".alert-banner [data-rule='stuck-alpha'] a")!.GetAttribute("href")!;
+        var list = await viewer.GetDocumentAsync(link.Replace("/ui/runs?", "/ui/runs/list?", StringComparison.Ordinal));
+        await Ingest().PatchJsonAsync($"/api/runs/{id}", new { status = "completed" });
+        await EvaluateAsync();
+
+        Assert.Equal($"/ui/runs?workflow=wf-stuck&status=running&to={Uri.EscapeDataString(windowStart)}", link);
+        Assert.Contains(id, list.QuerySelectorAll("table.runs-table tbody tr").Select(r => r.GetAttribute("data-run-id")));
     }
 
     [Theory]

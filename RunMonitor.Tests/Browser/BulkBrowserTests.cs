@@ -173,6 +173,45 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         Assert.True((await fixture.Api.DeleteAsync($"/api/runs/{shared}?tenant=alpha")).IsSuccessStatusCode);
     }
 
+    /// Runs arrive after the bar was drawn: the dialog says the count moved before anything runs ("Now 5 runs match — was
+    /// 3"), and a count that moves again while the dialog is open is refused by the server and said the same way, with
+    /// the new count to confirm; nothing is done until a count the server agrees with is confirmed.
+    [Fact]
+    public async Task CountChangedAfterTheBarWasDrawn_TheDialogSaysNowAndWas_AgainAtConfirm_ThenActsOnTheNewCount()
+    {
+        var (_, page) = await OpenSeededListAsync("bulk-ui-moved-", "queued", 3);
+        var workflow = new Uri(page.Url).Query["?layer_name=".Length..];
+        // The list stays as drawn (queued runs poll it every 5 s): the bar keeps saying 3, as a bar drawn a moment ago does.
+        await page.RouteAsync("**/ui/runs/list**", route => route.FulfillAsync(new() { Status = 204 }));
+        await page.Locator(".bulk-bar .bulk-select-all").CheckAsync();
+        await Assertions.Expect(page.Locator(".bulk-bar .bulk-count-value")).ToHaveTextAsync("3");
+
+        await SeedAsync(workflow, "queued", 2);
+        await page.Locator(".bulk-bar button[value=cancel]").ClickAsync();
+
+        var dialog = page.Locator("#bulk-confirm");
+        var changed = dialog.Locator(".bulk-confirm-changed");
+        await Assertions.Expect(dialog.Locator("h2")).ToHaveTextAsync("Cancel 5 runs?");
+        await Assertions.Expect(changed).ToBeVisibleAsync();
+        await Assertions.Expect(changed).ToHaveTextAsync("Now 5 runs match — was 3 when the list was shown.");
+
+        await SeedAsync(workflow, "queued", 1);
+        await dialog.Locator(".bulk-confirm-go").ClickAsync();
+
+        await Assertions.Expect(dialog.Locator("h2")).ToHaveTextAsync("Cancel 6 runs?");
+        await Assertions.Expect(changed).ToHaveTextAsync("Now 6 runs can take “Cancel runs” — was 5. Nothing was done: confirm the new count.");
+        await Assertions.Expect(dialog.Locator(".bulk-confirm-go")).ToHaveTextAsync("Cancel 6 runs");
+        await Assertions.Expect(dialog.Locator(".bulk-confirm-go")).ToBeEnabledAsync();
+        Assert.Equal(6L, (long?)(await fixture.Api.GetJsonAsync($"/api/runs?workflow={workflow}&status=queued"))["total"]);
+
+        await page.UnrouteAsync("**/ui/runs/list**");
+        await dialog.Locator(".bulk-confirm-go").ClickAsync();
+
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#toasts .toast", new() { HasTextString = "Cancellation of 6 runs started." })).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#toasts .toast", new() { HasTextString = "6 succeeded" })).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+    }
+
     [Fact]
     public async Task SelectAllMatching_TypedCountAbove100_ProgressToTheEnd()
     {

@@ -254,6 +254,48 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
         await Assertions.Expect(link).ToHaveCountAsync(0);
     }
 
+    /// A name already taken: the answer comes beside the form, in place; the typed name, the filter the list shows and
+    /// the address stay, so another name saves the same view at once.
+    [Fact]
+    public async Task SavedView_NameTaken_SaidBesideTheForm_TheNameAndTheFilterStay()
+    {
+        await SeedAsync("saved-clash");
+        await fixture.Api.CreateRunAsync(new { workflowName = "saved-clash", name = "not failed", status = "completed" });
+        var taken = await fixture.Api.PostAsJsonAsync("/api/views", new { name = "Clash view", query = "layer_name=saved-clash" });
+        Assert.True(taken.IsSuccessStatusCode, await taken.Content.ReadAsStringAsync());
+        try
+        {
+            var page = await fixture.NewPageAsync();
+            await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=saved-clash");
+            await page.Locator("#run-filters select[name=status]").SelectOptionAsync("failed");
+            await page.WaitForURLAsync(new Regex("status=failed"));
+            await page.Locator(".saved-views details.save-view summary").ClickAsync();
+            var name = page.Locator(".save-view-form input[name=name]");
+            await name.FillAsync("Clash view");
+            await page.Locator(".save-view-form button[type=submit]").ClickAsync();
+
+            var error = page.Locator(".saved-views .save-view p.error");
+            await Assertions.Expect(error).ToHaveTextAsync("A view named “Clash view” already exists — choose another name, or delete that view first.");
+            Assert.EndsWith("/ui/runs?layer_name=saved-clash&status=failed", page.Url);
+            await Assertions.Expect(name).ToHaveValueAsync("Clash view");
+            await Assertions.Expect(page.Locator("#run-filters select[name=status]")).ToHaveValueAsync("failed");
+            await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(3);
+            // Said once, where the person is looking: not again as a toast.
+            await Assertions.Expect(page.Locator("#toasts .toast")).ToHaveCountAsync(0);
+
+            await name.FillAsync("Clash view failed");
+            await Assertions.Expect(error).ToHaveCountAsync(0);
+            await page.Locator(".save-view-form button[type=submit]").ClickAsync();
+            await page.WaitForURLAsync(new Regex(@"/ui/runs\?layer_name=saved-clash&status=failed$"));
+            await Assertions.Expect(page.Locator(".saved-views a.saved-view-link", new() { HasTextString = "Clash view failed" })).ToHaveAttributeAsync("aria-current", "page");
+        }
+        finally
+        {
+            foreach (var view in (await fixture.Api.GetJsonAsync("/api/views")).AsArray().Where(v => ((string)v!["name"]!).StartsWith("Clash view", StringComparison.Ordinal)))
+                await fixture.Api.DeleteAsync($"/api/views/{(long)view!["id"]!}");
+        }
+    }
+
     /// A long name keeps its pill on one line, cut with an ellipsis, the whole name in its title and its link's text
     /// (what a screen reader says); it was a pill several lines tall.
     [Theory]

@@ -12,6 +12,10 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
 {
     private HttpClient Alpha(string role) => factory.Bearer("alpha", role);
 
+    /// The operation of a `/bulk/{id}` address, with or without the `?list=` of the list its runs were chosen from.
+    private static long OperationId(string location) =>
+        long.Parse(location["/bulk/".Length..].Split('?')[0], System.Globalization.CultureInfo.InvariantCulture);
+
     private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
         new(fields.Select(f => KeyValuePair.Create(f.Name, f.Value)));
 
@@ -99,7 +103,7 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         Assert.Equal(HttpStatusCode.OK, confirm.StatusCode);
         Assert.Equal("1", form.QuerySelector("input[name=expectedCount]")!.GetAttribute("value"));
         Assert.Equal(HttpStatusCode.SeeOther, start.StatusCode);
-        var id = long.Parse(start.Headers.Location!.OriginalString["/bulk/".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        var id = OperationId(start.Headers.Location!.OriginalString);
         await BulkCalls.WaitAsync(admin, id);
         Assert.Equal("cancelled", (string)(await factory.Bearer("beta", Roles.Viewer).GetJsonAsync($"/api/runs/{shared}"))["status"]!);
         Assert.Equal("queued", (string)(await Alpha(Roles.Viewer).GetJsonAsync($"/api/runs/{shared}"))["status"]!);
@@ -129,6 +133,58 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         Assert.Contains("Type 101", (await Html.ParseAsync(untyped)).QuerySelector("form.bulk-confirm p.error").Text());
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
         Assert.Equal(HttpStatusCode.SeeOther, typed.StatusCode);
+    }
+
+    /// The operation page's way back: to the list of the filter the operation acts on, as stored with it.
+    [Fact]
+    public async Task OperationPage_OfAFilter_LinksBackToTheListOfThatFilter()
+    {
+        var workflow = BulkCalls.Workflow("page-back-filter");
+        await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "failed", 2);
+        var id = await BulkCalls.StartAsync(Alpha(Roles.Operator), new { action = "retry", filter = new { workflow, status = "failed" }, expectedCount = 2 });
+
+        var page = await Alpha(Roles.Operator).GetDocumentAsync($"/bulk/{id}");
+
+        Assert.Equal([$"/ui/runs?layer_name={workflow}&status=failed"], page.QuerySelectorAll("main a[href^='/ui/runs']").Select(a => a.GetAttribute("href")));
+        await BulkCalls.WaitAsync(Alpha(Roles.Operator), id);
+    }
+
+    /// Runs chosen by their boxes: the form says which list they were chosen from, and both the confirmation and the
+    /// operation's page lead back to it (its filter, sort and page size); the page opened without it leads to the list.
+    [Fact]
+    public async Task Form_Ids_FromAFilteredList_ConfirmationAndOperationPageLinkBackToThatList()
+    {
+        var workflow = BulkCalls.Workflow("page-back-ids");
+        var ids = await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "failed", 2);
+        var query = $"layer_name={workflow}&status=failed&sort=-duration&limit=50&offset=50";
+        var list = $"/ui/runs?layer_name={workflow}&status=failed&sort=-duration&limit=50";
+
+        var confirm = await Html.ParseAsync(await Alpha(Roles.Operator).PostAsync("/bulk", Form(("action", "retry"), ("ids", ids[0]), ("ids", ids[1]), ("query", query))));
+        var start = await Alpha(Roles.Operator).PostAsync("/bulk", Form(("action", "retry"), ("ids", ids[0]), ("ids", ids[1]), ("query", query), ("expectedCount", "2")));
+        var location = start.Headers.Location!.OriginalString;
+        var operationPage = await Alpha(Roles.Operator).GetDocumentAsync(location);
+        var plain = await Alpha(Roles.Operator).GetDocumentAsync($"/bulk/{OperationId(location)}");
+
+        Assert.Equal([list, list], confirm.QuerySelectorAll("main a[href^='/ui/runs']").Select(a => a.GetAttribute("href")));
+        Assert.Equal(HttpStatusCode.SeeOther, start.StatusCode);
+        Assert.Matches("^/bulk/[0-9]+[?]list=", location);
+        Assert.Equal([list], operationPage.QuerySelectorAll("main a[href^='/ui/runs']").Select(a => a.GetAttribute("href")));
+        Assert.Equal(["/ui/runs"], plain.QuerySelectorAll("main a[href^='/ui/runs']").Select(a => a.GetAttribute("href")));
+        await BulkCalls.WaitAsync(Alpha(Roles.Operator), OperationId(location));
+    }
+
+    [Theory]
+    [InlineData("list=status%3Dbogus", "list")]
+    [InlineData("list=a&list=b", "list")]
+    [InlineData("from=x", "from")]
+    public async Task OperationPage_BadListOrAnotherParameter_400NamingIt(string query, string parameter)
+    {
+        var id = await BulkCalls.StartAsync(Alpha(Roles.Operator), new { action = "cancel", ids = new[] { "no-such-run-back" }, expectedCount = 0 });
+
+        var response = await Alpha(Roles.Operator).GetAsync($"/bulk/{id}?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
     }
 
     [Theory]

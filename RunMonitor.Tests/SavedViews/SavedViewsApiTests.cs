@@ -222,6 +222,80 @@ public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFacto
         Assert.Equal((await Html.ParseAsync(listError)).QuerySelector("p.error")!.OuterHtml, error.OuterHtml);
     }
 
+    /// The runs page's save form posted as the browser sends it: by htmx (`HX-Request`) or as the page's own navigation.
+    private static Task<HttpResponseMessage> PostSaveFormAsync(CookieClient signedIn, string name, string query, bool htmx)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/ui/views")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["name"] = name, ["query"] = query, ["__RequestVerificationToken"] = signedIn.Token }),
+        };
+        request.Headers.Add(htmx ? "HX-Request" : "Sec-Fetch-Mode", htmx ? "true" : "navigate");
+        return signedIn.Client.SendAsync(request);
+    }
+
+    /// A view of `name` saved, then the runs page's form posted under that name again, with `query`.
+    private async Task<HttpResponseMessage> SaveTakenNameAsync(string name, string query, bool htmx)
+    {
+        var signedIn = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Operator));
+        await SavedAsync(factory.Bearer("alpha", Roles.Operator), name, "status=running");
+        return await PostSaveFormAsync(signedIn, name, query, htmx);
+    }
+
+    [Fact]
+    public async Task RunsPage_SaveForm_IsAnHtmxFormWhoseAnswerGoesBesideIt()
+    {
+        var (client, _, _) = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Operator));
+
+        var page = await client.GetDocumentAsync("/ui/runs?status=failed");
+
+        var form = page.QuerySelector(".saved-views form.save-view-form")!;
+        Assert.Equal("/ui/views", form.GetAttribute("hx-post"));
+        var target = page.QuerySelector(form.GetAttribute("hx-target")!);
+        Assert.NotNull(target);
+        Assert.NotNull(target!.Closest(".saved-views"));
+        Assert.Equal(target.Id, form.QuerySelector("input[name=name]")!.GetAttribute("aria-describedby"));
+    }
+
+    [Fact]
+    public async Task RunsPage_SaveForm_Htmx_SavedGoesToTheViewByHxRedirect()
+    {
+        var signedIn = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Operator));
+
+        var saved = await PostSaveFormAsync(signedIn, "htmx saved", "status=failed&q=htmx-saved", htmx: true);
+
+        Assert.True(saved.IsSuccessStatusCode, saved.StatusCode.ToString());
+        Assert.Equal("/ui/runs?status=failed&q=htmx-saved", saved.Headers.GetValues("HX-Redirect").Single());
+        Assert.Contains("htmx saved", await NamesAsync(factory.Bearer("alpha", Roles.Viewer)));
+    }
+
+    [Fact]
+    public async Task RunsPage_SaveForm_NameTaken_Htmx_409FragmentNamingTheClash()
+    {
+        var again = await SaveTakenNameAsync("Taken <b>name</b>", "status=failed&q=clash", htmx: true);
+
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        var answer = await Html.ParseAsync(again);
+        Assert.Null(answer.QuerySelector("h1"));
+        var error = answer.QuerySelector("p.error[role=alert]")!;
+        Assert.Equal("A view named “Taken <b>name</b>” already exists — choose another name, or delete that view first.", error.Text());
+        Assert.Null(error.QuerySelector("b"));
+        Assert.Equal(1, (await NamesAsync(factory.Bearer("alpha", Roles.Viewer))).Count(n => n == "Taken <b>name</b>"));
+    }
+
+    [Fact]
+    public async Task RunsPage_SaveForm_NameTaken_WithoutScript_409PageSaysSoAndLinksBackToTheFilter()
+    {
+        var again = await SaveTakenNameAsync("Taken page", "status=failed&layer_name=night&offset=20", htmx: false);
+
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        var page = await Html.ParseAsync(again);
+        Assert.Equal("409 Conflict", page.QuerySelector("main h1").Text());
+        Assert.StartsWith("A view named “Taken page” already exists", page.QuerySelector("main p.error").Text());
+        // Back to the list the form was posted from, its filter as the list writes it (paging aside).
+        var back = page.QuerySelectorAll("main a").Single(a => a.Text().StartsWith("Back to the runs", StringComparison.Ordinal));
+        Assert.Equal("/ui/runs?layer_name=night&status=failed", back.GetAttribute("href"));
+    }
+
     [Fact]
     public async Task RunsPage_Viewer_SeesTheViewsButNoFormAndMayNotPostIt()
     {

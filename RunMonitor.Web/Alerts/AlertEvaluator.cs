@@ -125,14 +125,14 @@ public sealed class AlertEvaluator(Database database, ISqlDialect dialect, Alert
 /// Alerts in JSON: `/api/alerts` and the webhooks' `alert` object.
 public static class AlertJson
 {
-    public sealed record RuleJson(string Name, string Kind, double Threshold, double? Value, string State, string? Tenant, string? Workflow, double WindowMinutes);
+    public sealed record RuleJson(string Name, string Kind, double Threshold, double? Value, string State, string? Tenant, string? Workflow, double? WindowMinutes);
 
     public sealed record EventJson(long Id, string Rule, string State, double? Value, double Threshold, DateTimeOffset At);
 
     public sealed record WebhookJson(long Id, string Rule, string Kind, string State, double? Value, double Threshold, DateTimeOffset At, string? Tenant, string? Workflow);
 
     public static RuleJson Rule(AlertRuleStatus s) =>
-        new(s.Rule.Name, s.Rule.Kind, s.Rule.Threshold, s.Value, s.State, s.Rule.Tenant, s.Rule.Workflow, s.Rule.Window.TotalMinutes);
+        new(s.Rule.Name, s.Rule.Kind, s.Rule.Threshold, s.Value, s.State, s.Rule.Tenant, s.Rule.Workflow, s.Rule.WindowMinutes);
 
     public static EventJson Event(AlertEventRow e) => new(e.Id, e.Rule, e.State, e.Value, e.Threshold, DbTime.Parse(e.At));
 

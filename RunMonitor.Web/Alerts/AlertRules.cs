@@ -28,6 +28,13 @@ public sealed record AlertRule(string Name, string Kind, double Threshold, TimeS
     /// At least this many finished runs in the window before a failure rate means anything.
     public const int MinimumFinished = 5;
 
+    /// Whether a kind looks at a window of its own (`WindowMinutes`): a queue depth is the queue now, a cost per day
+    /// the last 24 hours.
+    public static bool TakesWindow(string kind) => kind is not (AlertKind.QueueDepth or AlertKind.CostPerDay);
+
+    /// The window in minutes as `/api/alerts` reports it: null for a kind without one (`Window` is then unused).
+    public double? WindowMinutes => TakesWindow(Kind) ? Window.TotalMinutes : null;
+
     /// True when the value reaches the threshold (a silence: nothing for its whole window, or never). Never on
     /// nothing: a threshold of 0 means "any at all" (a queued run, a failure, a cent), not "always".
     public bool Fires(double? value) => Kind switch
@@ -94,7 +101,7 @@ public sealed class AlertRuleSet
         double? window = null;
         if (rule["WindowMinutes"] is { Length: > 0 } windowText)
         {
-            if (kind is AlertKind.QueueDepth or AlertKind.CostPerDay)
+            if (!AlertRule.TakesWindow(kind))
                 throw new InvalidOperationException($"{where}:WindowMinutes does not apply to {kind} ({(kind == AlertKind.QueueDepth ? "the queue now" : "the last 24 hours")}); remove it");
             if (!int.TryParse(windowText, NumberStyles.None, CultureInfo.InvariantCulture, out var minutes) || minutes is < 1 or > 43200)
                 throw new InvalidOperationException($"{where}:WindowMinutes must be a whole number of minutes from 1 to 43200; it is '{windowText}'");

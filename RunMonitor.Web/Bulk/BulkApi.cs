@@ -84,7 +84,7 @@ public static class BulkApi
     public static string SharedIdText(AmbiguousRunIdException e) => $"run id '{e.Id}' names runs of tenants {string.Join(", ", e.Tenants)}";
 
     private static string? IdsText(BulkSelection selection) =>
-        selection.Ids is { } ids ? "ids=" + string.Join(',', ids.Take(20)) + (ids.Count > 20 ? $",… ({ids.Count} ids)" : "") : null;
+        selection.Ids is { } ids ? BulkOperationRow.IdsPrefix + string.Join(',', ids.Take(20)) + (ids.Count > 20 ? $",… ({ids.Count} ids)" : "") : null;
 
     private static async Task<IResult> ListAsync(HttpContext http, BulkStore store, CancellationToken ct)
     {

@@ -82,6 +82,13 @@ public sealed record BulkOperationRow
     public string? CompletedAt { get; init; }
 
     public bool IsFinished => Status != BulkStatus.Running;
+
+    /// How `Filter` begins for an operation on run ids (`ids=a,b,…`); any other is the list query of its filter.
+    public const string IdsPrefix = "ids=";
+
+    /// The runs list's query of the filter the operation acts on (its page links back to that list); null when it took
+    /// run ids.
+    public string? ListQuery => Filter is null || Filter.StartsWith(IdsPrefix, StringComparison.Ordinal) ? null : Filter;
 }
 
 public sealed record BulkItemRow

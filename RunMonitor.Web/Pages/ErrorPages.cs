@@ -18,19 +18,20 @@ public static class ErrorPages
     public static bool IsNavigation(HttpRequest request) =>
         request.Headers["Sec-Fetch-Mode"] == "navigate" && !request.IsHtmx();
 
-    public static Task WriteHtmlAsync(HttpContext context, int status, string fragment)
+    /// `back`: where the page's way back goes (the runs list with the filter the person had); the runs list if null.
+    public static Task WriteHtmlAsync(HttpContext context, int status, string fragment, string? back = null)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/html; charset=utf-8";
-        return context.Response.WriteAsync(IsNavigation(context.Request) ? Page(context.Request, status, fragment) : fragment);
+        return context.Response.WriteAsync(IsNavigation(context.Request) ? Page(context.Request, status, fragment, back) : fragment);
     }
 
     /// A minimal-API endpoint's UI error: `WriteHtmlAsync` as its result.
-    public static IResult Result(int status, string fragment) => new ErrorResult(status, fragment);
+    public static IResult Result(int status, string fragment, string? back = null) => new ErrorResult(status, fragment, back);
 
-    private sealed class ErrorResult(int status, string fragment) : IResult
+    private sealed class ErrorResult(int status, string fragment, string? back) : IResult
     {
-        public Task ExecuteAsync(HttpContext context) => WriteHtmlAsync(context, status, fragment);
+        public Task ExecuteAsync(HttpContext context) => WriteHtmlAsync(context, status, fragment, back);
     }
 
     /// `UseStatusCodePages`: a status with no body yet (no route matched the path, the route lacks the method).
@@ -48,10 +49,12 @@ public static class ErrorPages
         await WriteHtmlAsync(http, status, $"<p class=\"error\" role=\"alert\">{WebUtility.HtmlEncode(what)}</p>");
     }
 
-    /// `fragment` in a page of its own: a heading naming the status, the fragment, a link back to the runs.
-    public static string Page(HttpRequest request, int status, string fragment)
+    /// `fragment` in a page of its own: a heading naming the status, the fragment, a link back to the runs (`back`, a
+    /// path of this app, when the runs the person came from are known).
+    public static string Page(HttpRequest request, int status, string fragment, string? back = null)
     {
         var heading = WebUtility.HtmlEncode($"{status} {ReasonPhrases.GetReasonPhrase(status)}");
+        var backHref = WebUtility.HtmlEncode(back ?? Routes.Runs);
         var theme = WebUtility.HtmlEncode(Preferences.Of(request).Theme);
         return $"""
             <!DOCTYPE html>
@@ -59,7 +62,7 @@ public static class ErrorPages
             <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
             <meta name="robots" content="noindex"><title>{heading} — RunMonitor</title><link rel="stylesheet" href="/css/site.css"></head>
             <body><header class="topbar"><a class="brand" href="{Routes.Runs}">{BrandLogo}<span>RunMonitor</span></a></header>
-            <main class="container error-page"><h1>{heading}</h1>{fragment}<p><a href="{Routes.Runs}">Back to the runs</a></p></main></body>
+            <main class="container error-page"><h1>{heading}</h1>{fragment}<p><a href="{backHref}">Back to the runs</a></p></main></body>
             </html>
             """;
     }

@@ -39,7 +39,7 @@ public sealed class SavedViewStore(Database database, ISqlDialect dialect, TimeP
             if (await connection.ExecuteScalarAsync<long>(CountViews, new { Tenant = tenant }, tx) >= SavedViewRules.MaxPerTenant)
                 return WriteResult<SavedViewRow>.Conflict($"this tenant keeps {SavedViewRules.MaxPerTenant} saved views, the most it may; delete one first");
             if (await connection.ExecuteScalarAsync<long>(CountNamed, new { Tenant = tenant, Name = name }, tx) > 0)
-                return WriteResult<SavedViewRow>.Conflict($"a saved view named '{name}' exists; choose another name or delete that one");
+                return WriteResult<SavedViewRow>.Conflict($"A view named “{name}” already exists — choose another name, or delete that view first.");
             var id = await connection.ExecuteScalarAsync<long>(InsertView, row, tx);
             return new WriteResult<SavedViewRow>(WriteOutcome.Created, row with { Id = id });
         }, ct);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Htmx;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Pages;
 using RunMonitor.Web.Runs;
@@ -39,7 +40,9 @@ public static class SavedViewsApi
         var query = body.String("query", SavedViewRules.MaxQueryLength);
         body.RejectUnknown();
         if (errors.Count > 0 || name is null) return Problems.Validation(errors);
-        var (result, error) = await SaveAsync(http, store, name, query, ct);
+        var (normalized, queryError) = SavedViewRules.NormalizeQuery(query, http.Caller());
+        if (queryError is not null) return Problems.BadParameter(queryError);
+        var (result, error) = await SaveAsync(http, store, name, normalized!, ct);
         if (error is not null) return Problems.BadParameter(error);
         if (result!.Outcome != WriteOutcome.Created) return Problems.Status(WriteOutcomeStatus.Of(result.Outcome), "Conflict", result.Reason!);
         var view = result.Value!;
@@ -51,33 +54,40 @@ public static class SavedViewsApi
             ? Results.NoContent()
             : Problems.Status(StatusCodes.Status404NotFound, "View not found", $"No saved view '{id}' is visible to you.");
 
-    /// The runs page's "Save this view" form: to the saved view's page (303), or the reason as the UI's error fragment.
+    /// The runs page's "Save this view" form: to the saved view's page (303; htmx: `HX-Redirect`), or the reason as the
+    /// UI's error fragment, which htmx puts beside the form (the page, its filter and the typed name stay) and which
+    /// without script comes as a page whose way back is the list the form was posted from, its filter kept.
     private static async Task<IResult> SaveFormAsync(HttpContext http, SavedViewStore store, CancellationToken ct)
     {
         var form = await ReadFormAsync(http, ct);
         if (form is null) return Html(Fragments.BadParameter(new BadParameter("body", "must be a form with name and query")));
+        var (query, queryError) = SavedViewRules.NormalizeQuery(form.TryGetValue("query", out var q) ? q.ToString() : null, http.Caller());
+        if (queryError is not null) return Html(Fragments.BadParameter(queryError));
+        var back = Routes.RunsFor(query!);
         var name = form.TryGetValue("name", out var n) ? n.ToString() : null;
-        if (SavedViewRules.CheckName(name) is { } nameProblem) return Html(Fragments.BadParameter(new BadParameter("name", nameProblem)));
-        var (result, error) = await SaveAsync(http, store, name!, form.TryGetValue("query", out var q) ? q.ToString() : null, ct);
-        if (error is not null) return Html(Fragments.BadParameter(error));
+        if (SavedViewRules.CheckName(name) is { } nameProblem) return Html(Fragments.BadParameter(new BadParameter("name", nameProblem)), back);
+        var (result, error) = await SaveAsync(http, store, name!, query!, ct);
+        if (error is not null) return Html(Fragments.BadParameter(error), back);
         if (result!.Outcome != WriteOutcome.Created)
-            return Html(Fragments.Html(WriteOutcomeStatus.Of(result.Outcome), $"<p class=\"error\" role=\"alert\">{WebUtility.HtmlEncode(result.Reason)}</p>"));
-        return SeeOther(result.Value!.Url);
+            return Html(Fragments.Html(WriteOutcomeStatus.Of(result.Outcome), $"<p class=\"error\" role=\"alert\">{WebUtility.HtmlEncode(result.Reason)}</p>"), back);
+        if (!http.Request.IsHtmx()) return SeeOther(result.Value!.Url);
+        // htmx would follow a 303 itself and put the whole runs page beside the form: the browser goes there instead.
+        http.Response.Htmx(h => h.Redirect(result.Value!.Url));
+        return Results.NoContent();
     }
 
     /// A saved view's delete button on the runs page: back to the runs page (303), or 404.
     private static async Task<IResult> DeleteFormAsync(string id, HttpContext http, SavedViewStore store, CancellationToken ct) =>
         await RemoveAsync(id, http, store, ct) ? SeeOther(Routes.Runs) : Html(Fragments.Html(StatusCodes.Status404NotFound, "<p>View not found</p>"));
 
+    /// Saves `query` (as `SavedViewRules.NormalizeQuery` wrote it) under `name`.
     private static async Task<(WriteResult<SavedViewRow>? Result, BadParameter? Error)> SaveAsync(HttpContext http, SavedViewStore store,
-        string name, string? query, CancellationToken ct)
+        string name, string query, CancellationToken ct)
     {
         var caller = http.Caller();
-        var (normalized, error) = SavedViewRules.NormalizeQuery(query, caller);
-        if (error is not null) return (null, error);
         if (!StorableText.IsStorable(name)) return (null, new BadParameter("name", StorableText.Rule));
         var createdBy = http.User.Identity?.Name ?? caller.Role;
-        return (await store.CreateAsync(SavedViewRules.ScopeOf(caller), name.Trim(), normalized!, createdBy, ct), null);
+        return (await store.CreateAsync(SavedViewRules.ScopeOf(caller), name.Trim(), query, createdBy, ct), null);
     }
 
     private static async Task<bool> RemoveAsync(string id, HttpContext http, SavedViewStore store, CancellationToken ct) =>
@@ -101,9 +111,9 @@ public static class SavedViewsApi
     private static IResult SeeOther(string url) => new SeeOtherResult(url);
 
     /// The forms' answers: an error as `ErrorPages` writes it (the form posted without script is the browser's own
-    /// navigation, which gets a page around the fragment).
-    private static IResult Html(Microsoft.AspNetCore.Mvc.ContentResult content) => content.StatusCode >= 400
-        ? ErrorPages.Result(content.StatusCode.Value, content.Content ?? "")
+    /// navigation, which gets a page around the fragment, its way back to `back`).
+    private static IResult Html(Microsoft.AspNetCore.Mvc.ContentResult content, string? back = null) => content.StatusCode >= 400
+        ? ErrorPages.Result(content.StatusCode.Value, content.Content ?? "", back)
         : Results.Content(content.Content, content.ContentType, statusCode: content.StatusCode);
 
     private sealed class SeeOtherResult(string url) : IResult

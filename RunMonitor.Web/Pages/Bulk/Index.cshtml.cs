@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.WebUtilities;
 using RunMonitor.Web.Bulk;
 using RunMonitor.Web.Runs;
+using RunMonitor.Web.SavedViews;
 using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Pages.Bulk;
@@ -20,11 +21,15 @@ public sealed record BulkConfirmModel(string Action, long Matched, long Eligible
 
 /// `/bulk/{id?}`: the runs page's bulk form without JavaScript (POST: a confirmation naming the action and the count,
 /// then the operation), an operation's progress page (GET with its id, refreshed while it runs) and the tenant's latest
-/// operations (GET). With htmx the form's POST answers the progress fragment instead of moving to the page.
+/// operations (GET). With htmx the form's POST answers the progress fragment instead of moving to the page. `list`: the
+/// runs list the runs were chosen from (their boxes, without script), which the page's way back returns to.
 [Authorize(Policy = Policies.RequireOperator)]
-[AcceptsQuery]
+[AcceptsQuery(ListWalk.ListParameter)]
 public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
 {
+    /// The page's way back: the runs list the operation's runs came from when known (its filter, or `list`), else the list.
+    public string Back { get; private set; } = Routes.Runs;
+
     public BulkOperationRow? Operation { get; private set; }
     public IReadOnlyList<BulkItemRow> Errors { get; private set; } = [];
     public IReadOnlyList<BulkOperationRow> Operations { get; private set; } = [];
@@ -34,6 +39,9 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
     public async Task<IActionResult> OnGetAsync(string? operationId, CancellationToken ct)
     {
         ViewData["Title"] = "Bulk operations";
+        var (list, listError) = ListOf(HttpContext.Caller());
+        if (listError is not null) return Refuse(listError);
+        Back = Routes.RunsFor(list ?? "");
         var scope = BulkApi.ScopeOf(HttpContext.Caller());
         if (operationId is null)
         {
@@ -47,6 +55,7 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
             return Page();
         }
         Operation = operation;
+        if (operation.ListQuery is { } filter) Back = Routes.RunsFor(filter);
         ViewData["Title"] = BulkActions.Of(operation.Action, operation.Eligible);
         Errors = operation.Skipped + operation.Failed > 0 ? await store.ErrorsAsync(opId, ct) : [];
         // Without JavaScript the page reads itself again until the operation is finished.
@@ -69,6 +78,7 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
         var caller = HttpContext.Caller();
         BulkSelection selection;
         string? filterText = null;
+        string? chosenOn = null;
         if (all)
         {
             var pairs = QueryHelpers.ParseQuery(query.TrimStart('?'))
@@ -79,6 +89,7 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
             filterText = filter!.ToQueryString(includePaging: false).TrimStart('?');
             selection = new BulkSelection(action, filter, null, filter.Tenant);
             query = filterText;
+            Back = Routes.RunsFor(filterText);
         }
         else
         {
@@ -89,6 +100,9 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
             var (tenant, _, tenantError) = RunFilter.ScopeTenant(named, caller);
             if (tenantError is not null) return Refuse(tenantError);
             selection = new BulkSelection(action, null, ids, tenant);
+            // The list the boxes were ticked on, as the list writes it: the way back, here and on the operation's page.
+            chosenOn = SavedViewRules.NormalizeQuery(query, caller).Query;
+            if (chosenOn is not null) Back = Routes.RunsFor(chosenOn);
         }
 
         var expectedText = One("expectedCount");
@@ -126,8 +140,18 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
             return Content(BulkApi.ProgressHtml(operation, []), "text/html; charset=utf-8");
         }
         Response.StatusCode = StatusCodes.Status303SeeOther;
-        Response.Headers.Location = Routes.Path(Routes.BulkPage, ("operationId", operation.Id.ToString(CultureInfo.InvariantCulture)));
+        Response.Headers.Location = Routes.Path(Routes.BulkPage, ("operationId", operation.Id.ToString(CultureInfo.InvariantCulture)))
+            + (chosenOn is { Length: > 0 } ? QueryString.Create(ListWalk.ListParameter, chosenOn).ToString() : "");
         return new EmptyResult();
+    }
+
+    /// `list`, as the runs list writes its query; the 400 naming it when it is given twice or holds what the list refuses.
+    private (string? List, BadParameter? Error) ListOf(Caller caller)
+    {
+        if (!Request.Query.TryGetValue(ListWalk.ListParameter, out var values)) return (null, null);
+        if (values.Count != 1) return (null, new BadParameter(ListWalk.ListParameter, "accepts the query string of the runs list the runs were chosen from, once"));
+        var (list, error) = SavedViewRules.NormalizeQuery(values[0], caller);
+        return error is null ? (list, null) : (null, new BadParameter(ListWalk.ListParameter, $"holds a list query the list refuses: {error.Name} {error.Message}"));
     }
 
     private IActionResult Confirming(BulkConfirmModel confirm, int status = StatusCodes.Status200OK)

@@ -11,11 +11,16 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
         var caller = http.Caller();
         if (http.User.Identity?.IsAuthenticated != true) return new([]);
         var firing = await alerts.FiringAsync(caller, ct);
-        return new(firing.Select(s => (s, Routes.RunsFor(QueryFor(s.Rule, caller.IsSuperAdmin)))).ToList());
+        var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        return new(firing.Select(s => (s, Routes.RunsFor(QueryFor(s.Rule, caller.IsSuperAdmin, now)))).ToList());
     }
 
-    /// The list filter that shows a rule's runs: its failures, stuck or queued runs, or its workflow's runs.
-    public static string QueryFor(AlertRule rule, bool superAdmin)
+    /// The list filter that shows a rule's runs: its failures, stuck or queued runs, or its workflow's runs; bounded by
+    /// the rule's window at `now` where it counts runs in one. A failure rate counts the runs created since the window
+    /// began (`from`); a stuck run was created before it began (`to`; a `from` would show every run but the stuck
+    /// ones). A queue is counted now, and a silence is the absence of runs: their lists are not bounded, so a silence's
+    /// shows the workflow's last run on top.
+    public static string QueryFor(AlertRule rule, bool superAdmin, DateTimeOffset now)
     {
         var query = new List<KeyValuePair<string, string?>>();
         if (superAdmin && rule.Tenant is not null) query.Add(new("tenant", rule.Tenant));
@@ -28,6 +33,13 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
             _ => null,
         };
         if (status is not null) query.Add(new("status", status));
+        var bound = rule.Kind switch
+        {
+            AlertKind.FailureRate => "from",
+            AlertKind.StuckRuns => "to",
+            _ => null,
+        };
+        if (bound is not null) query.Add(new(bound, (now - rule.Window).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)));
         return Microsoft.AspNetCore.Http.QueryString.Create(query).ToString().TrimStart('?');
     }
 

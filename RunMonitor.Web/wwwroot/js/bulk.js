@@ -24,12 +24,14 @@
         return action === "retryFromFailedStep" ? "Retry from failed step" : action === "cancel" ? "Cancel" : "Retry";
     }
     function button(action) { return action === "cancel" ? "Cancel runs" : label(action); }
+    // "1 run", "1,234 runs".
+    function runs(n) { return count(n) + " run" + (n === 1 ? "" : "s"); }
     // The operation named as a thing, for its toast (as BulkActions.Of).
     function of(action, n) {
-        var runs = count(n) + " run" + (n === 1 ? "" : "s");
-        return action === "cancel" ? "Cancellation of " + runs
-            : action === "retryFromFailedStep" ? "Retry of " + runs + " from " + (n === 1 ? "its failed step" : "their failed steps")
-            : "Retry of " + runs;
+        var counted = runs(n);
+        return action === "cancel" ? "Cancellation of " + counted
+            : action === "retryFromFailedStep" ? "Retry of " + counted + " from " + (n === 1 ? "its failed step" : "their failed steps")
+            : "Retry of " + counted;
     }
     function token() {
         try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}").RequestVerificationToken || ""; } catch (e) { return ""; }
@@ -176,11 +178,19 @@
         });
     }
 
+    // A refusal the dialog shows under its count.
+    function say(message) {
+        var error = dialog().querySelector(".bulk-confirm-error");
+        error.textContent = message;
+        error.hidden = false;
+    }
+
     function problem(json, status) {
         return (json && (json.detail || json.title)) || ("The request failed (" + status + ")");
     }
 
-    function showConfirm(action, body, counted) {
+    // `changed`: what moved since the count the person last saw (the bar's, or this dialog's), said above the count.
+    function showConfirm(action, body, counted, changed) {
         var d = dialog();
         if (!d) return;
         var eligible = counted.eligible;
@@ -188,13 +198,16 @@
         var what = label(action);
         var quoted = "“" + button(action) + "”";
         pending = { action: action, body: body, eligible: eligible };
-        d.querySelector("#bulk-confirm-title").textContent = what + " " + count(eligible) + " run" + (eligible === 1 ? "" : "s") + "?";
+        d.querySelector("#bulk-confirm-title").textContent = what + " " + runs(eligible) + "?";
         var text = eligible === 0
             ? "None of the " + count(matched) + " selected runs can take " + quoted + " now."
             : eligible === matched
                 ? quoted + " applies to " + (matched === 1 ? "the selected run." : "all " + count(matched) + " selected runs.")
                 : quoted + " applies to " + count(eligible) + " of the " + count(matched) + " selected runs now; the others are left as they are.";
         d.querySelector(".bulk-confirm-text").textContent = text;
+        var note = d.querySelector(".bulk-confirm-changed");
+        note.textContent = changed || "";
+        note.hidden = !changed;
         var typed = d.querySelector(".bulk-typed");
         var input = d.querySelector(".bulk-typed-input");
         typed.hidden = eligible <= TYPED_ABOVE;
@@ -204,7 +217,7 @@
         error.hidden = true;
         error.textContent = "";
         var go = d.querySelector(".bulk-confirm-go");
-        go.textContent = what + " " + count(eligible) + " run" + (eligible === 1 ? "" : "s");
+        go.textContent = what + " " + runs(eligible);
         go.classList.toggle("btn-danger", action === "cancel");
         go.disabled = eligible === 0 || eligible > TYPED_ABOVE;
         if (!d.open) d.showModal();
@@ -233,10 +246,16 @@
             toast("Select runs first (the boxes in the table, or all matching this filter).", "info");
             return;
         }
+        // What the bar says now for "all matching" (not a capped "10,000+"): runs that arrived or finished since it was
+        // drawn are said in the dialog, before anything runs.
+        var s = scope();
+        var shown = body.filter && s && s.getAttribute("data-capped") !== "true" ? Number(s.getAttribute("data-total") || "0") : null;
         var dry = Object.assign({}, body, { dryRun: true });
         post(dry).then(function (r) {
             if (r.status !== 200) { toast(problem(r.json, r.status), "error"); return; }
-            showConfirm(action, body, r.json);
+            var matched = r.json.matched;
+            showConfirm(action, body, r.json, shown !== null && shown !== matched
+                ? "Now " + runs(matched) + " match — was " + count(shown) + " when the list was shown." : "");
         }).catch(function () { toast("RunMonitor could not be reached.", "error"); });
     });
 
@@ -256,23 +275,23 @@
                 if (window.htmx && slot) window.htmx.ajax("GET", "/ui/bulk/" + encodeURIComponent(r.json.id), { target: slot, swap: "innerHTML" });
                 return;
             }
-            var error = dialog().querySelector(".bulk-confirm-error");
-            error.textContent = problem(r.json, r.status);
-            error.hidden = false;
-            if (r.status === 409) {
-                // The view changed: count again and ask again with the new number.
-                post(Object.assign({}, pending.body, { dryRun: true })).then(function (again) {
-                    if (again.status === 200) {
-                        var message = error.textContent;
-                        showConfirm(action, pending.body, again.json);
-                        var shown = dialog().querySelector(".bulk-confirm-error");
-                        shown.textContent = message;
-                        shown.hidden = false;
-                    }
-                });
-            } else {
+            var message = problem(r.json, r.status);
+            if (r.status !== 409) {
+                say(message);
                 go.disabled = false;
+                return;
             }
+            // Refused, nothing done: count again and ask again. A count that moved (runs arrived or finished since the
+            // dialog counted) is said as such; any other refusal (an id of several tenants) as the server put it.
+            var asked = pending.eligible;
+            post(Object.assign({}, pending.body, { dryRun: true })).then(function (again) {
+                var now = again.status === 200 ? again.json.eligible : asked;
+                if (again.status === 200) {
+                    showConfirm(action, pending.body, again.json, now === asked ? ""
+                        : "Now " + runs(now) + " can take “" + button(action) + "” — was " + count(asked) + ". Nothing was done: confirm the new count.");
+                }
+                if (now === asked) say(message);
+            });
         }).catch(function () {
             go.disabled = false;
             toast("RunMonitor could not be reached.", "error");

@@ -19,12 +19,26 @@
         if (select.id === "pref-theme") root.setAttribute("data-theme", select.value);
     });
 
-    // "Save this view" saves what the address bar shows now (filters change it through htmx without a reload).
+    // "Save this view" saves what the address bar shows now (filters change it through htmx without a reload). Captured,
+    // so the field is set before htmx's own listener on the form reads it.
     document.addEventListener("submit", function (e) {
         var form = e.target;
         if (!form.matches || !form.matches("form.save-view-form")) return;
         var query = form.querySelector("input[name=query]");
         if (query && location.pathname === "/ui/runs") query.value = location.search.slice(1);
+    }, true);
+    // Its refusal (a name taken: 409, a bad name: 400) goes beside the form, said once there rather than again as a
+    // toast; a new name typed clears it.
+    document.addEventListener("htmx:beforeSwap", function (e) {
+        var target = e.detail.target;
+        if (!target || target.id !== "save-view-answer" || (e.detail.xhr.status !== 409 && e.detail.xhr.status !== 400)) return;
+        e.detail.shouldSwap = true;
+        e.detail.isError = false;
+    });
+    document.addEventListener("input", function (e) {
+        if (!e.target.matches || !e.target.matches("form.save-view-form input[name=name]")) return;
+        var answer = document.getElementById("save-view-answer");
+        if (answer) answer.textContent = "";
     });
 
     // The keyboard. Never while typing in a field, never with a modifier held.
