@@ -57,7 +57,7 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
     public async Task Stats_RecentAndWorkerQueries_UseIndexes()
     {
         await factory.Seeded;
-        var stats = new { Tenant = "acme", Since = "2026-11-14T12:30:00.000Z", FirstHourStart = "2026-11-14T13:00:00.000Z", FirstHour = "2026-11-14T13" };
+        var stats = new { Tenant = "acme", SinceHour = "2026-11-15T00" };
         var claim = new { Tenant = "acme", Workflows = new[] { "channel-digest" }, Worker = "w", LeaseSeconds = 60L, Now = "x", ExpiresAt = "y" };
 
         foreach (var (statement, i) in PostgresDialect.Instance.Stats(allTenants: false).Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select((s, i) => (s, i)))

@@ -135,7 +135,7 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
 
     internal static async Task AssertStatsRecentAndWorkerPlansAsync(Database database)
     {
-        var stats = new { Tenant = "acme", Since = "2026-11-14T12:30:00.000Z", FirstHourStart = "2026-11-14T13:00:00.000Z", FirstHour = "2026-11-14T13" };
+        var stats = new { Tenant = "acme", SinceHour = "2026-11-15T00" };
         var claim = new { Tenant = "acme", Workflows = new[] { "channel-digest" }, Worker = "w", LeaseSeconds = 60, Now = "x", ExpiresAt = "y" };
 
         AssertNoFullScan("stats for a tenant", await PlanAsync(database, database.Dialect.Stats(allTenants: false), stats));

@@ -20,8 +20,7 @@ public static class AdminApi
     {
         var (query, error) = StatsQuery.Parse(http.Request.Query.ToPairs(), http.Caller(), tenantAccepted: false);
         if (error is not null) return Problems.BadParameter(error);
-        var period = query!.Period;
-        return Results.Ok(await store.StatsAsync(time.GetUtcNow() - period.Span, ct));
+        return Results.Ok(await store.StatsAsync(query!.Period.Since(time.GetUtcNow()), ct));
     }
 
     private static async Task<IResult> KeysAsync(ApiKeyStore keys, CancellationToken ct) =>

@@ -136,14 +136,7 @@ public sealed partial class PostgresDialect : ISqlDialect
                CAST(LEAST(COALESCE(SUM(tokens_input), 0), 9.0e18) AS BIGINT) AS TokensInput,
                CAST(LEAST(COALESCE(SUM(tokens_output), 0), 9.0e18) AS BIGINT) AS TokensOutput,
                CASE WHEN SUM(duration_count) > 0 THEN CAST(SUM(duration_sum) AS DOUBLE PRECISION) / CAST(SUM(duration_count) AS DOUBLE PRECISION) END AS AvgDurationMs
-        FROM (
-            SELECT status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count
-            FROM run_rollups WHERE {0} hour >= @FirstHour
-            UNION ALL
-            SELECT status, dry_run, 1, COALESCE(insights_created, 0), COALESCE(cost_usd, 0.0), COALESCE(tokens_input, 0),
-                   COALESCE(tokens_output, 0), COALESCE(duration_ms, 0), CASE WHEN duration_ms IS NOT NULL THEN 1 ELSE 0 END
-            FROM runs WHERE {0} created_at >= @Since AND created_at < @FirstHourStart
-        ) AS period;
+        FROM run_rollups WHERE {0} hour >= @SinceHour;
         SELECT CAST(COALESCE(SUM(CASE WHEN status = 'queued' THEN n END), 0) AS BIGINT) AS QueuedNow,
                CAST(COALESCE(SUM(CASE WHEN status = 'running' THEN n END), 0) AS BIGINT) AS RunningNow
         FROM run_counts WHERE {0} status IN ('queued', 'running');

@@ -61,8 +61,8 @@ public sealed class SqliteDialect : ISqlDialect
         return new NameClause(byName, NameMatch.Common);
     }
 
-    // Whole hours from the rollups, the period's first partial hour from the runs (an index range), the queue from
-    // the counters. Ingest accepts any 64-bit count, so value sums saturate: TOTAL never overflows where SUM throws.
+    // The period's hours from the rollups (a period is whole hours or days: StatsPeriod), the queue from the counters.
+    // Ingest accepts any 64-bit count, so value sums saturate: TOTAL never overflows where SUM throws.
     private const string StatsSql = """
         SELECT COALESCE(SUM(runs), 0) AS Total,
                COALESCE(SUM(CASE WHEN status = 'completed' THEN runs END), 0) AS Completed,
@@ -75,14 +75,7 @@ public sealed class SqliteDialect : ISqlDialect
                CAST(MIN(TOTAL(tokens_input), 9.0e18) AS INTEGER) AS TokensInput,
                CAST(MIN(TOTAL(tokens_output), 9.0e18) AS INTEGER) AS TokensOutput,
                CASE WHEN TOTAL(duration_count) > 0 THEN TOTAL(duration_sum) / TOTAL(duration_count) END AS AvgDurationMs
-        FROM (
-            SELECT status, dry, runs, insights, cost_usd, tokens_input, tokens_output, duration_sum, duration_count
-            FROM run_rollups WHERE {0} hour >= @FirstHour
-            UNION ALL
-            SELECT status, dry_run, 1, COALESCE(insights_created, 0), COALESCE(cost_usd, 0.0), COALESCE(tokens_input, 0),
-                   COALESCE(tokens_output, 0), COALESCE(duration_ms, 0), duration_ms IS NOT NULL
-            FROM runs WHERE {0} created_at >= @Since AND created_at < @FirstHourStart
-        );
+        FROM run_rollups WHERE {0} hour >= @SinceHour;
         SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN n END), 0) AS QueuedNow,
                COALESCE(SUM(CASE WHEN status = 'running' THEN n END), 0) AS RunningNow
         FROM run_counts WHERE {0} status IN ('queued', 'running');

@@ -174,6 +174,47 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     }
 
     [Fact]
+    public async Task Stats_Periods_CountWholeUtcHoursAndCalendarDays_TheCurrentOneIncluded()
+    {
+        // Now is 2026-11-21 12:00 UTC: 24h counts from 13:00 yesterday, 7d from Nov 15, 30d from Oct 23. Each run
+        // before a boundary is inside the rolling window of the same length (now - 24 h, now - 7 d, now - 30 d).
+        var t = "stats-window";
+        DateTimeOffset At(int month, int day, int hour, int minute = 0) => new(2026, month, day, hour, minute, 0, TimeSpan.Zero);
+        foreach (var created in new[] { At(11, 20, 12, 59), At(11, 20, 13), At(11, 14, 23, 59), At(11, 15, 0), At(10, 22, 23), At(10, 23, 0) })
+            await Run("wf", "completed", created: created, tenant: t);
+
+        async Task<(string Label, string Total, string Window)> Cards(string period)
+        {
+            var doc = await _client.GetDocumentAsync($"/ui/runs/stats?tenant={t}&period={period}");
+            var total = doc.QuerySelector("#run-stats .stat-card")!;
+            return (total.QuerySelector(".stat-label").Text(), total.QuerySelector(".stat-value").Text(), doc.QuerySelector("#run-stats .stats-window").Text());
+        }
+
+        Assert.Equal(("Total Runs (24h)", "1", "24 clock hours (UTC): 13:00 yesterday – now"), await Cards("24h"));
+        Assert.Equal(("Total Runs (7d)", "3", "7 calendar days (UTC): Nov 15 – today"), await Cards("7d"));
+        Assert.Equal(("Total Runs (30d)", "5", "30 calendar days (UTC): Oct 23 – today"), await Cards("30d"));
+    }
+
+    [Fact]
+    public async Task Stats_FailureRate_FailedOfTheFinished_CancelledAndDryRunsLeftOut()
+    {
+        var t = "stats-rate";
+        foreach (var status in new[] { "completed", "completed", "partial", "failed", "cancelled", "cancelled", "dry", "running" })
+            await Run("wf", status, tenant: t);
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/stats?tenant={t}");
+        var none = await _client.GetDocumentAsync("/ui/runs/stats?tenant=stats-rate-none");
+
+        var card = doc.QuerySelectorAll(".stat-card").Single(c => c.QuerySelector(".stat-label").Text() == "Failure Rate");
+        Assert.Equal("25.0%", card.QuerySelector(".stat-value").Text());   // 1 failed of 4 finished (completed, partial, failed)
+        Assert.Equal("of 4 finished", card.QuerySelector(".stat-note").Text());
+        var empty = none.QuerySelectorAll(".stat-card").Single(c => c.QuerySelector(".stat-label").Text() == "Failure Rate");
+        Assert.Equal("—", empty.QuerySelector(".stat-value").Text());
+        // The story's markup, the new card too: a value, then its label.
+        Assert.All(doc.QuerySelectorAll(".stat-card"), c => Assert.Equal(["stat-value", "stat-label"], c.Children.Take(2).Select(e => e.ClassList[0])));
+    }
+
+    [Fact]
     public async Task List_FilterByLayer_ShowsOnlyThatWorkflow()
     {
         await Run("layer-a", "completed");

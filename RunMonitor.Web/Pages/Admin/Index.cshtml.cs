@@ -8,7 +8,7 @@ using RunMonitor.Web.Security;
 
 namespace RunMonitor.Web.Pages.Admin;
 
-/// `/admin`: every tenant's health over the last 7 or 30 days (`?days=`).
+/// `/admin`: every tenant's health over the last 7 or 30 calendar days (`?days=`; `StatsPeriod` 7d or 30d).
 [Authorize(Policy = Policies.RequireAdmin)]
 [AcceptsQuery("id", Handler = "revoke")]
 public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable prices, ApiKeyStore keys, AlertEvaluator alerts,
@@ -20,8 +20,9 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
     public static string AlertBadge(string state) => state == AlertState.Firing ? "badge-failed" : "badge-completed";
 
     public int Days { get; private set; } = 7;
+    /// The stats' one window (the runs page's cards and the API count the same days).
+    public StatsPeriod Period => StatsPeriod.Parse($"{Days}d")!;
     public DateTimeOffset Now { get; private set; }
-    public DateOnly FirstDay { get; private set; }
     public AdminStats Stats { get; private set; } = new();
     public RunsChartModel Chart { get; private set; } = null!;
     public IReadOnlyList<WorkflowFailures> TopFailing { get; private set; } = [];
@@ -50,8 +51,7 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
         if (Error is not null) Response.StatusCode = StatusCodes.Status400BadRequest;
         Now = time.GetUtcNow();
         var today = DateOnly.FromDateTime(Now.UtcDateTime);
-        FirstDay = today.AddDays(1 - Days);
-        var since = new DateTimeOffset(FirstDay.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var since = Period.Since(Now);
         Stats = await admin.StatsAsync(since, ct);
         Chart = RunsChartModel.From(await admin.RunsPerDayAsync(since, ct), today, Days);
         TopFailing = await admin.TopFailingAsync(since, 10, ct);

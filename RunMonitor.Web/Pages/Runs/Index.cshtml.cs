@@ -26,7 +26,7 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewSt
         var now = time.GetUtcNow();
         Filter = filter ?? RunFilter.For(Caller);
         FilterError = error;
-        Stats = new StatsCardsModel(await statsStore.StatsAsync(Filter.Tenant, now - StatsPeriod.Default.Span, time, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
+        Stats = new StatsCardsModel(await statsStore.StatsAsync(Filter.Tenant, StatsPeriod.Default, now, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
         (Workflows, Tenants) = await store.FilterChoicesAsync(Filter.Tenant, withTenants: Caller.IsSuperAdmin, ct);
         SavedViews = new SavedViewsModel(await views.ListAsync(SavedViewRules.ScopeOf(Caller), ct), Filter.ToQueryString(includePaging: false).TrimStart('?'), SavedViewRules.CanWrite(Caller));
         if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), filter.SpansTenantsFor(Caller), now) { CanSelect = RunQueue.CanOperate(Caller) };
@@ -51,7 +51,7 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewSt
         if (error is not null) return Fragments.BadParameter(error);
         var (period, tenant) = (query!.Period, query.Tenant);
         var now = time.GetUtcNow();
-        var stats = await statsStore.StatsAsync(tenant, now - period.Span, time, ct);
+        var stats = await statsStore.StatsAsync(tenant, period, now, ct);
         return Partial("_StatsCards", new StatsCardsModel(stats, period, tenant == Caller.TenantId ? null : tenant, now));
     }
 

@@ -63,24 +63,6 @@ public sealed record RowError(string? Code, string? Type, string Line, string? T
     }
 }
 
-public sealed record StatsPeriod(string Token, TimeSpan Span, string Label)
-{
-    /// The window in words: the stats cards count back from now, not from midnight.
-    public string Rolling => Span.TotalHours <= 24 ? $"{Span.TotalHours:0} h" : $"{Span.TotalDays:0} × 24 h";
-
-    public static readonly IReadOnlyList<StatsPeriod> All =
-    [
-        new("24h", TimeSpan.FromHours(24), "24h"),
-        new("7d", TimeSpan.FromDays(7), "7d"),
-        new("30d", TimeSpan.FromDays(30), "30d"),
-    ];
-
-    public static StatsPeriod Default => All[1];
-
-    public static StatsPeriod? Parse(string? token) =>
-        string.IsNullOrEmpty(token) ? Default : All.FirstOrDefault(p => p.Token == token);
-}
-
 public sealed record StatsCardsModel(RunStats Stats, StatsPeriod Period, string? TenantParam, DateTimeOffset Now)
 {
     public bool AnyActive => Stats.QueuedNow + Stats.RunningNow > 0;

@@ -3,8 +3,7 @@ using RunMonitor.Web.Data;
 
 namespace RunMonitor.Web.Runs;
 
-/// `GET /api/admin/runs/stats`: the stats (`RunStats`, the one definition) with failureRate = failed / finished
-/// (completed, partial, failed, cancelled), null when none finished, and the p95 duration.
+/// `GET /api/admin/runs/stats`: the stats (`RunStats`, the one definition, its failure rate too) and the p95 duration.
 public sealed record AdminStats
 {
     public long Total { get; init; }
@@ -26,12 +25,11 @@ public sealed record AdminStats
 
     public static AdminStats From(RunStats s, long? p95)
     {
-        var finished = s.Completed + s.Partial + s.Failed + s.Cancelled;
         return new AdminStats
         {
             Total = s.Total, Completed = s.Completed, Failed = s.Failed, Partial = s.Partial, Cancelled = s.Cancelled,
             Queued = s.QueuedNow, Running = s.RunningNow,
-            FailureRate = finished == 0 ? null : Math.Round((double)s.Failed / finished, 4),
+            FailureRate = s.FailureRate,
             AvgDurationMs = s.AvgDurationMs is { } avg ? Math.Round(avg) : null, P95DurationMs = p95,
             CostUsd = Math.Round(s.CostUsd, 6), TokensInput = s.TokensInput, TokensOutput = s.TokensOutput,
             OldestQueuedAt = s.OldestQueuedAt,
@@ -97,6 +95,7 @@ public sealed class AdminStore(Database database, StatsStore stats, ISqlDialect 
         WHERE rn = (n * 95 + 99) / 100
         """;
 
+    /// `since` is the start of the period's first hour or day (`StatsPeriod.Since`).
     public async Task<AdminStats> StatsAsync(DateTimeOffset since, CancellationToken ct = default)
     {
         var totals = await stats.StatsAsync(null, since, ct);
