@@ -146,8 +146,7 @@ public class WireTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFact
         var repo = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(repo.FullName, "RunMonitor.sln"))) repo = repo.Parent!;
         var web = Path.Combine(repo.FullName, "RunMonitor.Web");
-        var sources = new[] { "app.js", "detail.js", "control.js", "admin.js", "times.js", "views.js", "bulk.js", "logs.js" }
-            .Select(f => File.ReadAllText(Path.Combine(web, "wwwroot", "js", f)).TrimEnd('\r', '\n') + "\n");
+        var sources = BundleSources.Js.Select(f => File.ReadAllText(Path.Combine(web, "wwwroot", f)).TrimEnd('\r', '\n') + "\n");
 
         var served = await DecodeAsync(await GetAsync("/lib/runmonitor/runmonitor.js", null));
 

@@ -108,8 +108,8 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
 
         foreach (var (bundle, sources) in new[]
         {
-            ("/lib/runmonitor/runmonitor.css", new[] { "css/site.css", "css/detail.css", "css/control.css", "css/admin.css", "css/views.css", "css/bulk.css", "css/logs.css", "css/workers.css" }),
-            ("/lib/runmonitor/runmonitor.js", new[] { "js/app.js", "js/detail.js", "js/control.js", "js/admin.js", "js/times.js", "js/views.js", "js/bulk.js", "js/logs.js" }),
+            ("/lib/runmonitor/runmonitor.css", BundleSources.Css),
+            ("/lib/runmonitor/runmonitor.js", BundleSources.Js),
         })
         {
             var served = await _client.GetStringAsync(bundle);
