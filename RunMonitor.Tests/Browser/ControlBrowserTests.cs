@@ -396,9 +396,7 @@ public sealed class ControlBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         var retry = page.Locator("dialog.confirm-dialog form", new() { Has = page.Locator("h2", new() { HasText = "Retry this run?" }) });
         await Assertions.Expect(retry).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator(".run-actions-buttons [data-dialog-open]").First).ToBeHiddenAsync();
-        await retry.Locator("button[type=submit]").ClickAsync();
-
-        await page.WaitForURLAsync(url => url.Contains("/runs/") && !url.Contains(id));
+        await page.NavigatesToAsync(url => url.Contains("/runs/") && !url.Contains(id), () => retry.Locator("button[type=submit]").ClickAsync());
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Browser retry");
         var newId = page.Url[(page.Url.IndexOf("/runs/", StringComparison.Ordinal) + "/runs/".Length)..].Split('?')[0];
         Assert.Equal(id, (await fixture.Api.GetJsonAsync($"/api/runs/{newId}"))["retryOf"]!.GetValue<string>());

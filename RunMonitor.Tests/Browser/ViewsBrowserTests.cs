@@ -97,13 +97,10 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
         await page.Locator("body").ClickAsync(new LocatorClickOptions { Position = new Position { X = 5, Y = 300 } });
         await page.Keyboard.PressAsync("j");
         Assert.Equal(ids[0], await FocusedRunAsync(page));
-        await page.Keyboard.PressAsync("o");
-        await page.WaitForURLAsync(new Regex($"/runs/{ids[0]}\\?list="), DomLoaded);
-        await page.Keyboard.PressAsync("]");
-        await page.WaitForURLAsync(new Regex($"/runs/{ids[1]}\\?list=.*&at=1$"), DomLoaded);
+        await page.NavigatesToAsync(new Regex($"/runs/{ids[0]}\\?list="), () => page.Keyboard.PressAsync("o"));
+        await page.NavigatesToAsync(new Regex($"/runs/{ids[1]}\\?list=.*&at=1$"), () => page.Keyboard.PressAsync("]"));
         await Assertions.Expect(page.Locator(".run-walk .walk-position")).ToHaveTextAsync("2 of 3");
-        await page.Keyboard.PressAsync("[");
-        await page.WaitForURLAsync(new Regex($"/runs/{ids[0]}\\?list=.*&at=0$"), DomLoaded);
+        await page.NavigatesToAsync(new Regex($"/runs/{ids[0]}\\?list=.*&at=0$"), () => page.Keyboard.PressAsync("["));
     }
 
     [Fact]
@@ -126,8 +123,6 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
         await page.Keyboard.PressAsync("j");
         Assert.Equal(ids[1], await FocusedRunAsync(page));
     }
-
-    private static readonly PageWaitForURLOptions DomLoaded = new() { WaitUntil = WaitUntilState.DOMContentLoaded };
 
     [GeneratedRegex(@"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")]
     private static partial Regex UtcMinutes();
@@ -232,25 +227,24 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
 
         // Filter through htmx (the URL follows), then save what the address bar shows.
         await page.Locator("#run-filters select[name=status]").SelectOptionAsync("failed");
-        await page.WaitForURLAsync(new Regex("status=failed"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("status=failed"));
         await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(3);
         await page.Locator(".saved-views details.save-view summary").ClickAsync();
         await page.Locator(".save-view-form input[name=name]").FillAsync("Failed round trips");
-        await page.Locator(".save-view-form button[type=submit]").ClickAsync();
-        await page.WaitForURLAsync(new Regex(@"/ui/runs\?layer_name=saved-round&status=failed$"));
+        await page.NavigatesToAsync(new Regex(@"/ui/runs\?layer_name=saved-round&status=failed$"),
+            () => page.Locator(".save-view-form button[type=submit]").ClickAsync());
         var link = page.Locator(".saved-views a.saved-view-link", new() { HasTextString = "Failed round trips" });
         await Assertions.Expect(link).ToHaveAttributeAsync("aria-current", "page");
 
         // Elsewhere, the link brings the same view back.
         await page.GotoAsync(fixture.BaseUrl + "/ui/runs");
-        await link.ClickAsync();
-        await page.WaitForURLAsync(new Regex(@"status=failed"));
+        await page.NavigatesToAsync(new Regex(@"status=failed"), () => link.ClickAsync());
         await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(3);
         await Assertions.Expect(page.Locator("#run-filters select[name=status]")).ToHaveValueAsync("failed");
 
         // And the view goes with its delete button.
-        await page.Locator(".saved-view", new() { HasTextString = "Failed round trips" }).Locator("button[aria-label^='Delete saved view']").ClickAsync();
-        await page.WaitForURLAsync(new Regex(@"/ui/runs$"));
+        await page.NavigatesToAsync(new Regex(@"/ui/runs$"),
+            () => page.Locator(".saved-view", new() { HasTextString = "Failed round trips" }).Locator("button[aria-label^='Delete saved view']").ClickAsync());
         await Assertions.Expect(link).ToHaveCountAsync(0);
     }
 
@@ -268,7 +262,7 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
             var page = await fixture.NewPageAsync();
             await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=saved-clash");
             await page.Locator("#run-filters select[name=status]").SelectOptionAsync("failed");
-            await page.WaitForURLAsync(new Regex("status=failed"));
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("status=failed"));
             await page.Locator(".saved-views details.save-view summary").ClickAsync();
             var name = page.Locator(".save-view-form input[name=name]");
             await name.FillAsync("Clash view");
@@ -285,8 +279,8 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
 
             await name.FillAsync("Clash view failed");
             await Assertions.Expect(error).ToHaveCountAsync(0);
-            await page.Locator(".save-view-form button[type=submit]").ClickAsync();
-            await page.WaitForURLAsync(new Regex(@"/ui/runs\?layer_name=saved-clash&status=failed$"));
+            await page.NavigatesToAsync(new Regex(@"/ui/runs\?layer_name=saved-clash&status=failed$"),
+                () => page.Locator(".save-view-form button[type=submit]").ClickAsync());
             await Assertions.Expect(page.Locator(".saved-views a.saved-view-link", new() { HasTextString = "Clash view failed" })).ToHaveAttributeAsync("aria-current", "page");
         }
         finally

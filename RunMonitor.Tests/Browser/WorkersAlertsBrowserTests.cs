@@ -39,11 +39,8 @@ public sealed class WorkersAlertsBrowserTests(BrowserFixture fixture) : IAsyncLi
             await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
             var banner = page.Locator($"#alert-banner-slot .alert-banner [data-rule='{Rule}']");
             await Assertions.Expect(banner).ToContainTextAsync("1 run queued (threshold 1)");
-            await banner.Locator("a").ClickAsync();
-            // The new page's DOM, not every subresource's end: CI once waited past 10 s for its load event (as
-            // ViewsBrowserTests did for a run page); the expectations below wait for what they look at.
-            await page.WaitForURLAsync(url => url.Contains("/ui/runs?workflow=alert-banner-wf&status=queued", StringComparison.Ordinal),
-                new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+            await page.NavigatesToAsync(url => url.Contains("/ui/runs?workflow=alert-banner-wf&status=queued", StringComparison.Ordinal),
+                () => banner.Locator("a").ClickAsync());
             await Assertions.Expect(page.Locator($"table.runs-table tbody tr[data-run-id='{id}']")).ToBeVisibleAsync();
             await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(1);
             await Assertions.Expect(page.Locator($".alert-banner [data-rule='{Rule}']")).ToBeVisibleAsync();
