@@ -115,6 +115,11 @@ public sealed class RunsPageTests(BrowserFixture fixture) : IAsyncLifetime
         // The list's links were drawn before the switch: the address they push keeps the period it has now.
         await page.Locator("table.runs-table th.sortable a", new() { HasTextString = "Status" }).ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(view + "&sort=-status&period=24h");
+        // What they fetched carried the period shown, so the list drawn in their place keeps it in its own links.
+        await Assertions.Expect(page.Locator("table.runs-table th.sortable a", new() { HasTextString = "Created" }))
+            .ToHaveAttributeAsync("href", "/ui/runs?tenant=period-tenant&period=24h");
+        // Clear empties the filter and keeps the period.
+        await Assertions.Expect(page.Locator("#run-filters a.filters-clear")).ToHaveAttributeAsync("href", "/ui/runs?period=24h");
         await page.SelectOptionAsync("select[name=status]", "completed");
         await Assertions.Expect(page).ToHaveURLAsync(view + "&status=completed&sort=-status&period=24h");
         await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(1);
@@ -153,6 +158,7 @@ public sealed class RunsPageTests(BrowserFixture fixture) : IAsyncLifetime
 
         await Assertions.Expect(page).ToHaveURLAsync(view + "&period=24h");
         await Assertions.Expect(page.Locator("#run-stats .stat-card .stat-value").First).ToHaveTextAsync("1");
+        await Assertions.Expect(page.Locator("#run-filters a.filters-clear")).ToHaveAttributeAsync("href", "/ui/runs?period=24h");
         await page.SelectOptionAsync("select[name=status]", "failed");
         await page.ClickAsync("#run-filters button[type=submit]");
         await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"[?&]status=failed(&|$)"));

@@ -52,6 +52,10 @@
         if (period) kept.push("period=" + encodeURIComponent(period));
         return (at < 0 ? path : path.slice(0, at)) + (kept.length ? "?" + kept.join("&") : "");
     }
+    function shownPeriod() {
+        var field = document.querySelector("#run-stats input[name=period]");
+        return field ? field.value : null;
+    }
     function writePeriodLinks() {
         if (location.pathname !== "/ui/runs") return;
         var links = document.querySelectorAll(".period-switch a[data-period]");
@@ -61,13 +65,22 @@
             links[i].setAttribute("href", url);
             links[i].setAttribute("hx-push-url", url);
         }
+        // Clear empties the filter and keeps the period the cards show.
+        var clear = document.querySelector("#run-filters a.filters-clear");
+        if (clear) clear.setAttribute("href", withPeriod(clear.getAttribute("href"), shownPeriod()));
     }
     document.addEventListener("htmx:load", writePeriodLinks);
     document.addEventListener("htmx:pushedIntoHistory", writePeriodLinks);
     document.addEventListener("htmx:beforeHistoryUpdate", function (e) {
         if (!e.detail.target || e.detail.target.id !== "runs-list") return;
-        var field = document.querySelector("#run-stats input[name=period]");
-        e.detail.history.path = withPeriod(e.detail.history.path, field ? field.value : null);
+        e.detail.history.path = withPeriod(e.detail.history.path, shownPeriod());
+    });
+    // The list's links, its poll and its refresh were drawn with the period of their time; what they fetch carries
+    // the period shown now, so the list they bring back draws its links with it. The filter form sends the cards' field.
+    document.addEventListener("htmx:configRequest", function (e) {
+        if (!e.detail.target || e.detail.target.id !== "runs-list" || location.pathname !== "/ui/runs") return;
+        var fromForm = e.detail.parameters && e.detail.parameters.period !== undefined;
+        e.detail.path = withPeriod(e.detail.path, fromForm ? null : shownPeriod());
     });
 
     // The keyboard. Never while typing in a field, never with a modifier held.
