@@ -80,6 +80,92 @@ public sealed class RunsPageTests(BrowserFixture fixture) : IAsyncLifetime
         Assert.NotEqual("1", everyTenant);
     }
 
+    /// A tenant of its own with one run now and one three days ago: 1 in 24 hours, 2 in 7 days.
+    private async Task<string> SeedPeriodTenantAsync(string tenant)
+    {
+        await fixture.Api.CreateRunAsync(new { workflowName = "browser-period", tenantId = tenant, status = "completed" });
+        var old = DateTimeOffset.UtcNow.AddDays(-3);
+        await fixture.Api.CreateRunAsync(new { workflowName = "browser-period", tenantId = tenant, status = "failed", createdAt = old, startedAt = old, completedAt = old.AddSeconds(5) });
+        return $"{fixture.BaseUrl}/ui/runs?tenant={tenant}";
+    }
+
+    [Fact]
+    public async Task PeriodSwitch_SwapsTheCardsAndPushesTheAddress_TheListKeepsIt_BackRestores()
+    {
+        var view = await SeedPeriodTenantAsync("period-tenant");
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(view);
+        await page.EvaluateAsync("() => window.__marker = 'same page'");
+        var total = page.Locator("#run-stats .stat-card").First;
+        await Assertions.Expect(total.Locator(".stat-label")).ToHaveTextAsync("Total Runs (7d)");
+        await Assertions.Expect(total.Locator(".stat-value")).ToHaveTextAsync("2");
+        var day = page.Locator(".period-switch a", new() { HasTextString = "24 hours" });
+
+        // From the keyboard, as a person without a mouse would.
+        await day.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+
+        await Assertions.Expect(page).ToHaveURLAsync(view + "&period=24h");
+        await Assertions.Expect(total.Locator(".stat-label")).ToHaveTextAsync("Total Runs (24h)");
+        await Assertions.Expect(total.Locator(".stat-value")).ToHaveTextAsync("1");
+        await Assertions.Expect(page.Locator(".period-switch a[aria-current=page]")).ToHaveTextAsync("24 hours");
+        Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.__marker"));
+        await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(2);
+
+        // The list's links were drawn before the switch: the address they push keeps the period it has now.
+        await page.Locator("table.runs-table th.sortable a", new() { HasTextString = "Status" }).ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(view + "&sort=-status&period=24h");
+        // What they fetched carried the period shown, so the list drawn in their place keeps it in its own links.
+        await Assertions.Expect(page.Locator("table.runs-table th.sortable a", new() { HasTextString = "Created" }))
+            .ToHaveAttributeAsync("href", "/ui/runs?tenant=period-tenant&period=24h");
+        // Clear empties the filter and keeps the period.
+        await Assertions.Expect(page.Locator("#run-filters a.filters-clear")).ToHaveAttributeAsync("href", "/ui/runs?period=24h");
+        await page.SelectOptionAsync("select[name=status]", "completed");
+        await Assertions.Expect(page).ToHaveURLAsync(view + "&status=completed&sort=-status&period=24h");
+        await Assertions.Expect(page.Locator("table.runs-table tbody tr")).ToHaveCountAsync(1);
+        // And the switch's own links follow the address.
+        await Assertions.Expect(page.Locator(".period-switch a", new() { HasTextString = "30 days" }))
+            .ToHaveAttributeAsync("href", "/ui/runs?tenant=period-tenant&status=completed&sort=-status&period=30d");
+        Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.__marker"));
+
+        // Back loads the page of each address anew (htmx keeps no snapshots): the cards of its period.
+        async Task BackAsync(string url)
+        {
+            await page.EvaluateAsync("() => window.__marker = 'before Back'");
+            await page.GoBackAsync();
+            await page.WaitForFunctionAsync("() => window.__marker === undefined");
+            await Assertions.Expect(page).ToHaveURLAsync(url);
+        }
+        await BackAsync(view + "&sort=-status&period=24h");
+        await BackAsync(view + "&period=24h");
+        await Assertions.Expect(total.Locator(".stat-label")).ToHaveTextAsync("Total Runs (24h)");
+        await Assertions.Expect(total.Locator(".stat-value")).ToHaveTextAsync("1");
+        await BackAsync(view);
+        await Assertions.Expect(total.Locator(".stat-label")).ToHaveTextAsync("Total Runs (7d)");
+        await Assertions.Expect(total.Locator(".stat-value")).ToHaveTextAsync("2");
+        await Assertions.Expect(page.Locator(".period-switch a[aria-current=page]")).ToHaveTextAsync("7 days");
+    }
+
+    [Fact]
+    public async Task PeriodSwitch_WithJavaScriptOff_WorksAsLinks_TheFilterFormKeepsIt()
+    {
+        var view = await SeedPeriodTenantAsync("period-nojs");
+        await using var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { JavaScriptEnabled = false });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(view);
+
+        await page.Locator(".period-switch a", new() { HasTextString = "24 hours" }).ClickAsync();
+
+        await Assertions.Expect(page).ToHaveURLAsync(view + "&period=24h");
+        await Assertions.Expect(page.Locator("#run-stats .stat-card .stat-value").First).ToHaveTextAsync("1");
+        await Assertions.Expect(page.Locator("#run-filters a.filters-clear")).ToHaveAttributeAsync("href", "/ui/runs?period=24h");
+        await page.SelectOptionAsync("select[name=status]", "failed");
+        await page.ClickAsync("#run-filters button[type=submit]");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"[?&]status=failed(&|$)"));
+        Assert.Matches(@"[?&]period=24h(&|$)", page.Url);
+        await Assertions.Expect(page.Locator("#run-stats .stat-card .stat-label").First).ToHaveTextAsync("Total Runs (24h)");
+    }
+
     [Fact]
     public async Task Search_EscapeLeavesTheFieldAndKeepsTheSearch()
     {

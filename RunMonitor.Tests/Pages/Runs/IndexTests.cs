@@ -215,6 +215,77 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     }
 
     [Fact]
+    public async Task Page_PeriodSwitch_PlainLinksKeepingTheListView_TheCurrentOneMarked()
+    {
+        await Run("switch-wf", "failed");
+
+        var response = await _client.GetAsync("/ui/runs?layer_name=switch-wf&status=failed&period=24h");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var doc = await Html.ParseAsync(response);
+        var links = doc.QuerySelectorAll("#run-stats nav.period-switch a");
+        const string view = "/ui/runs?layer_name=switch-wf&status=failed";
+        Assert.Equal(["24 hours", "7 days", "30 days"], links.Select(a => a.Text()));
+        Assert.Equal([view + "&period=24h", view, view + "&period=30d"], links.Select(a => a.GetAttribute("href")));
+        Assert.Equal(["page", null, null], links.Select(a => a.GetAttribute("aria-current")));
+        // With htmx a link swaps the cards alone and puts the page's address in history.
+        Assert.Equal(["/ui/runs/stats?period=24h", "/ui/runs/stats", "/ui/runs/stats?period=30d"], links.Select(a => a.GetAttribute("hx-get")));
+        Assert.All(links, a => Assert.Equal(("#run-stats", "outerHTML", a.GetAttribute("href")), (a.GetAttribute("hx-target"), a.GetAttribute("hx-swap"), a.GetAttribute("hx-push-url"))));
+        Assert.Equal("Total Runs (24h)", doc.QuerySelector("#run-stats .stat-card .stat-label").Text());
+        // The filter form sends the period along (its field is swapped with the cards), and the list's links keep it.
+        Assert.Equal("24h", doc.QuerySelector("#run-stats input[type=hidden][name=period][form=run-filters]")?.GetAttribute("value"));
+        var sorts = doc.QuerySelectorAll("#runs-list table.runs-table th.sortable a");
+        Assert.NotEmpty(sorts);
+        Assert.All(sorts, a => Assert.EndsWith("&period=24h", a.GetAttribute("href")));
+        Assert.All(sorts, a => Assert.EndsWith("&period=24h", a.GetAttribute("hx-push-url")));
+    }
+
+    [Theory]
+    [InlineData("period=1y")]
+    [InlineData("period=")]
+    [InlineData("period=24h&period=7d")]
+    public async Task Page_BadPeriod_Answers400NamingPeriod_TheListStillShown(string query)
+    {
+        await Run("bad-period-wf", "completed");
+
+        var response = await _client.GetAsync("/ui/runs?layer_name=bad-period-wf&" + query);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var doc = await Html.ParseAsync(response);
+        Assert.Equal("period", doc.QuerySelector("#run-stats p.error")?.GetAttribute("data-parameter"));
+        Assert.Equal("period accepts 24h, 7d or 30d (default 7d)", doc.QuerySelector("#run-stats p.error").Text());
+        Assert.Equal("Total Runs (7d)", doc.QuerySelector("#run-stats .stat-card .stat-label").Text());
+        Assert.NotEmpty(doc.QuerySelectorAll("#runs-list table.runs-table tbody tr"));
+    }
+
+    [Fact]
+    public async Task List_Period_NeitherRefusedNorRequired_KeptInItsLinksAndThePushedAddress()
+    {
+        await Run("list-period-wf", "completed");
+        var fromForm = new HttpRequestMessage(HttpMethod.Get, "/ui/runs/list?layer_name=list-period-wf&status=completed&period=24h");
+        fromForm.Headers.Add("HX-Request", "true");
+        fromForm.Headers.Add("HX-Trigger", "run-filters");
+
+        var with = await _client.GetAsync("/ui/runs/list?layer_name=list-period-wf&period=30d");
+        var without = await _client.GetAsync("/ui/runs/list?layer_name=list-period-wf");
+        var bad = await _client.GetAsync("/ui/runs/list?layer_name=list-period-wf&period=1y");
+        var pushed = await _client.SendAsync(fromForm);
+
+        Assert.Equal(HttpStatusCode.OK, with.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, without.StatusCode);
+        var withLinks = (await Html.ParseAsync(with)).QuerySelectorAll("table.runs-table th.sortable a");
+        var withoutLinks = (await Html.ParseAsync(without)).QuerySelectorAll("table.runs-table th.sortable a");
+        Assert.NotEmpty(withLinks);
+        Assert.All(withLinks, a => Assert.EndsWith("&period=30d", a.GetAttribute("href")));
+        Assert.All(withLinks, a => Assert.Contains("period=30d", a.GetAttribute("hx-get")));
+        Assert.NotEmpty(withoutLinks);
+        Assert.All(withoutLinks, a => Assert.DoesNotContain("period=", a.GetAttribute("href")));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("period", (await Html.ParseAsync(bad)).QuerySelector("p.error")?.GetAttribute("data-parameter"));
+        Assert.Equal("/ui/runs?layer_name=list-period-wf&status=completed&period=24h", pushed.Headers.GetValues("HX-Push-Url").Single());
+    }
+
+    [Fact]
     public async Task List_FilterByLayer_ShowsOnlyThatWorkflow()
     {
         await Run("layer-a", "completed");

@@ -22,27 +22,35 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewSt
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
-        var (filter, error) = RunFilter.Parse(Request.Query.ToPairs(), Caller);
+        // The cards' period lives in the page's address beside the list's view; a bad one is named above the cards.
+        var (period, pairs, periodError) = StatsQuery.TakePeriod(Request.Query.ToPairs());
+        var (filter, error) = RunFilter.Parse(pairs, Caller);
         var now = time.GetUtcNow();
         Filter = filter ?? RunFilter.For(Caller);
         FilterError = error;
-        Stats = new StatsCardsModel(await statsStore.StatsAsync(Filter.Tenant, StatsPeriod.Default, now, ct), StatsPeriod.Default, Filter.TenantChosen ? Filter.Tenant : null, now);
+        var shown = period ?? StatsPeriod.Default;
+        Stats = new StatsCardsModel(await statsStore.StatsAsync(Filter.Tenant, shown, now, ct), shown, Filter.TenantChosen ? Filter.Tenant : null, now)
+        {
+            PageQuery = Filter.ToQueryString(), Error = periodError,
+        };
         (Workflows, Tenants) = await store.FilterChoicesAsync(Filter.Tenant, withTenants: Caller.IsSuperAdmin, ct);
         SavedViews = new SavedViewsModel(await views.ListAsync(SavedViewRules.ScopeOf(Caller), ct), Filter.ToQueryString(includePaging: false).TrimStart('?'), SavedViewRules.CanWrite(Caller));
-        if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), filter.SpansTenantsFor(Caller), now) { CanSelect = RunQueue.CanOperate(Caller) };
-        else Response.StatusCode = StatusCodes.Status400BadRequest;
+        if (filter is not null) Table = new RunsTableModel(await store.ListAsync(filter, ct), filter.SpansTenantsFor(Caller), now) { CanSelect = RunQueue.CanOperate(Caller), Period = period };
+        if (filter is null || periodError is not null) Response.StatusCode = StatusCodes.Status400BadRequest;
         return Page();
     }
 
     public async Task<IActionResult> OnGetListAsync(CancellationToken ct)
     {
-        var (filter, error) = RunFilter.Parse(Request.Query.ToPairs(), Caller);
-        if (error is not null) return Fragments.BadParameter(error);
+        // The page's period comes along (the filter form holds it) and stays in the list's links; it is not required.
+        var (period, pairs, periodError) = StatsQuery.TakePeriod(Request.Query.ToPairs());
+        var (filter, error) = RunFilter.Parse(pairs, Caller);
+        if ((error ?? periodError) is { } bad) return Fragments.BadParameter(bad);
         var page = await store.ListAsync(filter!, ct);
         // The filter form's requests put the page's own URL in history; polls and links do not.
         if (Request.IsHtmx(out var hx) && hx!.Trigger == "run-filters")
-            Response.Htmx(h => h.PushUrl(Url.Page("/Runs/Index", null)! + filter!.ToQueryString()));
-        return Partial("_RunsTable", new RunsTableModel(page, filter!.SpansTenantsFor(Caller), time.GetUtcNow()) { CanSelect = RunQueue.CanOperate(Caller) });
+            Response.Htmx(h => h.PushUrl(StatsQuery.WithPeriod(Url.Page("/Runs/Index", null)! + filter!.ToQueryString(), period)));
+        return Partial("_RunsTable", new RunsTableModel(page, filter!.SpansTenantsFor(Caller), time.GetUtcNow()) { CanSelect = RunQueue.CanOperate(Caller), Period = period });
     }
 
     public async Task<IActionResult> OnGetStatsAsync(CancellationToken ct)

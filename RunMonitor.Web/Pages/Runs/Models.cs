@@ -24,6 +24,17 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
     /// the first page, which is read from the top so that it shows the newest runs.
     public RunCursor? NextCursor => Page.Items.Count == 0 ? null : RunCursor.From(Page.Items[^1], Filter, before: false);
     public RunCursor? PreviousCursor => Page.Items.Count == 0 || PreviousOffset == 0 ? null : RunCursor.From(Page.Items[0], Filter, before: true);
+
+    /// The page's stats period (null: the default), which the list's links to the page and to itself keep.
+    public StatsPeriod? Period { get; init; }
+
+    public string KeepPeriod(string url) => StatsQuery.WithPeriod(url, Period);
+
+    public Dictionary<string, string> KeepPeriod(Dictionary<string, string> routeValues)
+    {
+        if (StatsQuery.NonDefault(Period) is { } period) routeValues["period"] = period.Token;
+        return routeValues;
+    }
 }
 
 /// Why a run in the table ended as it did: its message's first line cut to ShownLength characters, the message as the
@@ -66,6 +77,13 @@ public sealed record RowError(string? Code, string? Type, string Line, string? T
 public sealed record StatsCardsModel(RunStats Stats, StatsPeriod Period, string? TenantParam, DateTimeOffset Now)
 {
     public bool AnyActive => Stats.QueuedNow + Stats.RunningNow > 0;
+
+    /// The runs page's query without the period ("" or "?…"), which the period's links keep: the page's whole view when
+    /// the page draws them, the tenant alone from the fragment (views.js writes them from the address after a swap).
+    public string PageQuery { get; init; } = TenantParam is null ? "" : QueryString.Create("tenant", TenantParam).ToString();
+
+    /// A bad `period` of the page's address, named above the cards (which count the default then).
+    public BadParameter? Error { get; init; }
 }
 
 public sealed record RunDetailModel(RunDetail Detail, DateTimeOffset Now)

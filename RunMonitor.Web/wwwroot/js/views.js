@@ -19,13 +19,14 @@
         if (select.id === "pref-theme") root.setAttribute("data-theme", select.value);
     });
 
-    // "Save this view" saves what the address bar shows now (filters change it through htmx without a reload). Captured,
-    // so the field is set before htmx's own listener on the form reads it.
+    // "Save this view" saves what the address bar shows now (filters change it through htmx without a reload): the
+    // list's view, without the cards' period, which a view (a list's query, as /api/views takes it) does not hold.
+    // Captured, so the field is set before htmx's own listener on the form reads it.
     document.addEventListener("submit", function (e) {
         var form = e.target;
         if (!form.matches || !form.matches("form.save-view-form")) return;
         var query = form.querySelector("input[name=query]");
-        if (query && location.pathname === "/ui/runs") query.value = location.search.slice(1);
+        if (query && location.pathname === "/ui/runs") query.value = withPeriod(location.search, null).slice(1);
     }, true);
     // Its refusal (a name taken: 409, a bad name: 400) goes beside the form, said once there rather than again as a
     // toast; a new name typed clears it.
@@ -39,6 +40,47 @@
         if (!e.target.matches || !e.target.matches("form.save-view-form input[name=name]")) return;
         var answer = document.getElementById("save-view-answer");
         if (answer) answer.textContent = "";
+    });
+
+    // The runs page's address holds the list's view and the cards' period, each drawn by its own fragment: the period's
+    // links know the list as it was when they were drawn (from the cards fragment, not at all), the list's links the
+    // period. The address wins: the period's links are written from it whenever something comes in or the address
+    // moves, and an address the list pushes carries the period the cards show (their field for the filter form).
+    function withPeriod(path, period) {
+        var at = path.indexOf("?");
+        var kept = at < 0 ? [] : path.slice(at + 1).split("&").filter(function (p) { return p !== "" && p.split("=")[0] !== "period"; });
+        if (period) kept.push("period=" + encodeURIComponent(period));
+        return (at < 0 ? path : path.slice(0, at)) + (kept.length ? "?" + kept.join("&") : "");
+    }
+    function shownPeriod() {
+        var field = document.querySelector("#run-stats input[name=period]");
+        return field ? field.value : null;
+    }
+    function writePeriodLinks() {
+        if (location.pathname !== "/ui/runs") return;
+        var links = document.querySelectorAll(".period-switch a[data-period]");
+        for (var i = 0; i < links.length; i++) {
+            var url = withPeriod(location.pathname + location.search, links[i].getAttribute("data-period"));
+            if (links[i].getAttribute("href") === url) continue;
+            links[i].setAttribute("href", url);
+            links[i].setAttribute("hx-push-url", url);
+        }
+        // Clear empties the filter and keeps the period the cards show.
+        var clear = document.querySelector("#run-filters a.filters-clear");
+        if (clear) clear.setAttribute("href", withPeriod(clear.getAttribute("href"), shownPeriod()));
+    }
+    document.addEventListener("htmx:load", writePeriodLinks);
+    document.addEventListener("htmx:pushedIntoHistory", writePeriodLinks);
+    document.addEventListener("htmx:beforeHistoryUpdate", function (e) {
+        if (!e.detail.target || e.detail.target.id !== "runs-list") return;
+        e.detail.history.path = withPeriod(e.detail.history.path, shownPeriod());
+    });
+    // The list's links, its poll and its refresh were drawn with the period of their time; what they fetch carries
+    // the period shown now, so the list they bring back draws its links with it. The filter form sends the cards' field.
+    document.addEventListener("htmx:configRequest", function (e) {
+        if (!e.detail.target || e.detail.target.id !== "runs-list" || location.pathname !== "/ui/runs") return;
+        var fromForm = e.detail.parameters && e.detail.parameters.period !== undefined;
+        e.detail.path = withPeriod(e.detail.path, fromForm ? null : shownPeriod());
     });
 
     // The keyboard. Never while typing in a field, never with a modifier held.
