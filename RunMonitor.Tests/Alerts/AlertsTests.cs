@@ -373,6 +373,39 @@ public class AlertsTests(AlertsFixture fixture) : IClassFixture<AlertsFixture>
         Assert.Contains(id, list.QuerySelectorAll("table.runs-table tbody tr").Select(r => r.GetAttribute("data-run-id")));
     }
 
+    /// A cost per day adds up the runs created since the hour 24 hours back (a workflow's rule: since that UTC day
+    /// began): the banner's list starts there too (`from`), so it shows the runs whose cost fired it, not older ones.
+    [Fact]
+    public async Task Banner_CostPerDay_LinksToTheRunsOfTheDayItCounts()
+    {
+        var viewer = Factory.Bearer("beta", Roles.Viewer);
+        var old = (await Ingest("beta").CreateRunAsync(new { workflowName = "wf-cost-link", status = "completed", usage = new { model = "m", costUsd = 2.0 } }))
+            .GetProperty("id").GetString()!;
+        Factory.Clock.Advance(TimeSpan.FromHours(26));
+        var recent = (await Ingest("beta").CreateRunAsync(new { workflowName = "wf-cost-link", status = "completed", usage = new { model = "m", costUsd = 1.5 } }))
+            .GetProperty("id").GetString()!;
+        await CreateAsync(Ingest("beta"), "wf-cost-scoped", "completed", usage: new { model = "m", costUsd = 0.6 });
+        await EvaluateAsync();
+        var now = Factory.Clock.GetUtcNow();
+        var dayAgo = now.UtcDateTime.AddHours(-24);
+        static string At(DateTime t) => t.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+        var banner = await viewer.GetDocumentAsync("/ui/alerts/banner");
+        var link = banner.QuerySelector(".alert-banner [data-rule='cost-beta'] a")!.GetAttribute("href")!;
+        var scoped = banner.QuerySelector(".alert-banner [data-rule='cost-beta-wf']")!;
+        var list = await viewer.GetDocumentAsync(link.Replace("/ui/runs?", "/ui/runs/list?", StringComparison.Ordinal) + "&workflow=wf-cost-link");
+        // Out of every window again, for the other tests of the rules.
+        Factory.Clock.Advance(TimeSpan.FromHours(49));
+        await EvaluateAsync();
+
+        Assert.Equal($"/ui/runs?from={Uri.EscapeDataString(At(dayAgo.Date.AddHours(dayAgo.Hour)))}", link);
+        Assert.Equal($"/ui/runs?workflow=wf-cost-scoped&from={Uri.EscapeDataString(At(dayAgo.Date))}", scoped.QuerySelector("a")!.GetAttribute("href"));
+        Assert.Contains("since yesterday 00:00 UTC", scoped.TextContent, StringComparison.Ordinal);
+        var shown = list.QuerySelectorAll("table.runs-table tbody tr").Select(r => r.GetAttribute("data-run-id")).ToList();
+        Assert.Contains(recent, shown);
+        Assert.DoesNotContain(old, shown);
+    }
+
     [Theory]
     [InlineData("/api/alerts?tenant=beta", "tenant")]
     [InlineData("/api/alerts?state=firing", "state")]

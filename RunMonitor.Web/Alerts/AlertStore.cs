@@ -75,12 +75,22 @@ public static class AlertStore
     public static object ParametersFor(AlertRule rule, DateTimeOffset now)
     {
         var since = now - rule.Window;
-        var dayAgo = DbTime.ToDb(now - TimeSpan.FromHours(24));
+        var costSince = DbTime.ToDb(CostSince(rule, now));
         return new
         {
             rule.Tenant, rule.Workflow, From = DbTime.ToDb(since), Before = DbTime.ToDb(since),
-            FromHour = dayAgo[..13], FromDay = dayAgo[..10],
+            FromHour = costSince[..13], FromDay = costSince[..10],
         };
+    }
+
+    /// Where a cost per day starts counting at `now`: 24 hours back, rounded out to the whole hour of the rollups (a
+    /// workflow's cost: to the whole UTC day of the daily rollups, the only ones that know the workflow).
+    public static DateTimeOffset CostSince(AlertRule rule, DateTimeOffset now)
+    {
+        var dayAgo = (now - TimeSpan.FromHours(24)).ToUniversalTime();
+        return rule.Workflow is null
+            ? new DateTimeOffset(dayAgo.Year, dayAgo.Month, dayAgo.Day, dayAgo.Hour, 0, 0, TimeSpan.Zero)
+            : new DateTimeOffset(dayAgo.Year, dayAgo.Month, dayAgo.Day, 0, 0, 0, TimeSpan.Zero);
     }
 
     private sealed record Rate

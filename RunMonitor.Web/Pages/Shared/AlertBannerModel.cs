@@ -18,8 +18,9 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
     /// The list filter that shows a rule's runs: its failures, stuck or queued runs, or its workflow's runs; bounded by
     /// the rule's window at `now` where it counts runs in one. A failure rate counts the runs created since the window
     /// began (`from`); a stuck run was created before it began (`to`; a `from` would show every run but the stuck
-    /// ones). A queue is counted now, and a silence is the absence of runs: their lists are not bounded, so a silence's
-    /// shows the workflow's last run on top.
+    /// ones); a cost per day adds up the runs created since the hour (a workflow's: the UTC day) 24 hours back (`from`).
+    /// A queue is counted now, and a silence is the absence of runs: their lists are not bounded, so a silence's shows
+    /// the workflow's last run on top.
     public static string QueryFor(AlertRule rule, bool superAdmin, DateTimeOffset now)
     {
         var query = new List<KeyValuePair<string, string?>>();
@@ -33,13 +34,14 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
             _ => null,
         };
         if (status is not null) query.Add(new("status", status));
-        var bound = rule.Kind switch
+        (string Name, DateTimeOffset At)? bound = rule.Kind switch
         {
-            AlertKind.FailureRate => "from",
-            AlertKind.StuckRuns => "to",
+            AlertKind.FailureRate => ("from", now - rule.Window),
+            AlertKind.StuckRuns => ("to", now - rule.Window),
+            AlertKind.CostPerDay => ("from", AlertStore.CostSince(rule, now)),
             _ => null,
         };
-        if (bound is not null) query.Add(new(bound, (now - rule.Window).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)));
+        if (bound is { } b) query.Add(new(b.Name, b.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)));
         return Microsoft.AspNetCore.Http.QueryString.Create(query).ToString().TrimStart('?');
     }
 
@@ -51,6 +53,7 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
             AlertKind.FailureRate => $"failure rate {Percent(s.Value)} (threshold {threshold})",
             AlertKind.StuckRuns => $"{Runs(s.Value)} running longer than {Minutes(s.Rule.Window.TotalMinutes)} (threshold {threshold})",
             AlertKind.QueueDepth => $"{Runs(s.Value)} queued (threshold {threshold})",
+            AlertKind.CostPerDay when s.Rule.Workflow is not null => $"{Usd(s.Value)} since yesterday 00:00 UTC (threshold {threshold})",
             AlertKind.CostPerDay => $"{Usd(s.Value)} in the last 24 hours (threshold {threshold})",
             _ => s.Value is { } v ? $"no run for {Minutes(v)} (threshold {threshold})" : "no run ever reported",
         };
