@@ -39,6 +39,13 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         // Issue 19: the saved views with the save form open, and the shortcuts dialog.
         await page.Locator(".saved-views details.save-view summary").ClickAsync();
         await Check("/ui/runs with Save this view open");
+        // A name taken: the answer beside the form, with its replace form.
+        var taken = await (await fixture.Api.PostAsJsonAsync("/api/views", new { name = $"a11y taken {theme} {width}", query = "status=failed" })).Content.ReadFromJsonAsync<JsonElement>();
+        await page.Locator(".save-view-form input[name=name]").FillAsync($"a11y taken {theme} {width}");
+        await page.Locator(".save-view-form button[type=submit]").ClickAsync();
+        await Assertions.Expect(page.Locator(".save-view-answer form.save-view-replace")).ToBeVisibleAsync();
+        await Check("/ui/runs with a view name taken, its replace form beside");
+        await fixture.Api.DeleteAsync($"/api/views/{taken.GetProperty("id").GetInt64()}");
         await page.Locator("body").PressAsync("?");
         await Assertions.Expect(page.Locator("#shortcuts-dialog")).ToBeVisibleAsync();
         await Check("/ui/runs with the shortcuts dialog");

@@ -103,6 +103,41 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
         await page.NavigatesToAsync(new Regex($"/runs/{ids[0]}\\?list=.*&at=0$"), () => page.Keyboard.PressAsync("["));
     }
 
+    /// A name taken, replaced: the button beside the answer saves that view again with the filter shown, and the page
+    /// goes to it, the view (its id kept) now marked as the one shown.
+    [Fact]
+    public async Task SavedView_NameTaken_ReplaceSavesThatViewAgainWithTheFilterShown()
+    {
+        await SeedAsync("saved-replace");
+        var taken = await fixture.Api.PostAsJsonAsync("/api/views", new { name = "Replace view", query = "layer_name=saved-replace" });
+        Assert.True(taken.IsSuccessStatusCode, await taken.Content.ReadAsStringAsync());
+        var id = (await taken.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        try
+        {
+            var page = await fixture.NewPageAsync();
+            await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=saved-replace");
+            await page.Locator("#run-filters select[name=status]").SelectOptionAsync("failed");
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex("status=failed"));
+            await page.Locator(".saved-views details.save-view summary").ClickAsync();
+            await page.Locator(".save-view-form input[name=name]").FillAsync("Replace view");
+            await page.Locator(".save-view-form button[type=submit]").ClickAsync();
+            var replace = page.Locator(".saved-views .save-view-answer form.save-view-replace");
+            await Assertions.Expect(replace.Locator("p")).ToHaveTextAsync("It shows layer_name=saved-replace.");
+
+            await page.NavigatesToAsync(new Regex(@"/ui/runs\?layer_name=saved-replace&status=failed$"),
+                () => replace.Locator("button", new() { HasTextString = "Replace “Replace view” with this filter" }).ClickAsync());
+
+            var link = page.Locator($".saved-views li[data-view-id='{id}'] a.saved-view-link");
+            await Assertions.Expect(link).ToHaveAttributeAsync("aria-current", "page");
+            await Assertions.Expect(link).ToHaveAttributeAsync("href", "/ui/runs?layer_name=saved-replace&status=failed");
+            await Assertions.Expect(page.Locator(".saved-views a.saved-view-link", new() { HasTextString = "Replace view" })).ToHaveCountAsync(1);
+        }
+        finally
+        {
+            await fixture.Api.DeleteAsync($"/api/views/{id}");
+        }
+    }
+
     [Fact]
     public async Task Keyboard_JFocusedRow_StaysFocusedWhenThePollSwapsTheList()
     {
@@ -269,7 +304,7 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
             await page.Locator(".save-view-form button[type=submit]").ClickAsync();
 
             var error = page.Locator(".saved-views .save-view p.error");
-            await Assertions.Expect(error).ToHaveTextAsync("A view named “Clash view” already exists — choose another name, or delete that view first.");
+            await Assertions.Expect(error).ToHaveTextAsync("A view named “Clash view” already exists — choose another name, or replace it.");
             Assert.EndsWith("/ui/runs?layer_name=saved-clash&status=failed", page.Url);
             await Assertions.Expect(name).ToHaveValueAsync("Clash view");
             await Assertions.Expect(page.Locator("#run-filters select[name=status]")).ToHaveValueAsync("failed");

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Tests.Security;
 using RunMonitor.Web.SavedViews;
@@ -143,7 +144,40 @@ public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFacto
         var again = await Problem(await SaveAsync(client, name, "status=running"), HttpStatusCode.Conflict);
 
         Assert.Contains("exists", again.GetProperty("detail").GetString());
+        Assert.Contains("\"replace\": true", again.GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.Created, (await SaveAsync(factory.Bearer("beta", Roles.Operator), name, "status=running")).StatusCode);
+    }
+
+    /// `replace: true` saves the view of that name again: the same id (its links stay), the new query, who saved it and
+    /// when; a name not taken is simply created.
+    [Fact]
+    public async Task Post_ReplaceTrue_NameTaken_200TheSameViewWithTheNewQuery_NameFree_201()
+    {
+        var client = factory.Bearer("alpha", Roles.Operator);
+        var first = await SavedAsync(client, "replace me", "status=failed");
+        factory.Clock.Advance(TimeSpan.FromMinutes(5));
+
+        var replaced = await client.PostAsJsonAsync("/api/views", new { name = "replace me", query = "status=running&q=again", replace = true });
+        var fresh = await client.PostAsJsonAsync("/api/views", new { name = "replace me not there", query = "status=queued", replace = true });
+
+        Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+        var view = await replaced.JsonAsync();
+        Assert.Equal(first.GetProperty("id").GetInt64(), view.GetProperty("id").GetInt64());
+        Assert.Equal("status=running&q=again", view.GetProperty("query").GetString());
+        Assert.Equal(factory.Clock.GetUtcNow(), view.GetProperty("createdAt").GetDateTimeOffset());
+        var stored = (await client.GetJsonAsync("/api/views")).AsArray().Where(v => (string)v!["name"]! == "replace me").ToList();
+        Assert.Equal("status=running&q=again", (string)Assert.Single(stored)!["query"]!);
+        Assert.Equal(HttpStatusCode.Created, fresh.StatusCode);
+    }
+
+    [Fact]
+    public async Task Post_ReplaceNotABoolean_400NamingIt()
+    {
+        var response = await factory.Bearer("alpha", Roles.Operator).PostAsJsonAsync("/api/views", new { name = "replace bad", query = "", replace = "yes" });
+
+        var problem = await Problem(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("replace", out _));
+        Assert.DoesNotContain("replace bad", await NamesAsync(factory.Bearer("alpha", Roles.Viewer)));
     }
 
     [Fact]
@@ -223,23 +257,33 @@ public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     /// The runs page's save form posted as the browser sends it: by htmx (`HX-Request`) or as the page's own navigation.
-    private static Task<HttpResponseMessage> PostSaveFormAsync(CookieClient signedIn, string name, string query, bool htmx)
+    private static Task<HttpResponseMessage> PostSaveFormAsync(CookieClient signedIn, string name, string query, bool htmx) =>
+        PostFormAsync(signedIn, new Dictionary<string, string> { ["name"] = name, ["query"] = query, ["__RequestVerificationToken"] = signedIn.Token }, htmx);
+
+    private static Task<HttpResponseMessage> PostFormAsync(CookieClient signedIn, IEnumerable<KeyValuePair<string, string>> fields, bool htmx)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/ui/views")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["name"] = name, ["query"] = query, ["__RequestVerificationToken"] = signedIn.Token }),
-        };
+        var request = new HttpRequestMessage(HttpMethod.Post, "/ui/views") { Content = new FormUrlEncodedContent(fields) };
         request.Headers.Add(htmx ? "HX-Request" : "Sec-Fetch-Mode", htmx ? "true" : "navigate");
         return signedIn.Client.SendAsync(request);
     }
 
+    /// The fields of a form of the answer, as a browser would post them.
+    private static List<KeyValuePair<string, string>> FieldsOf(AngleSharp.Dom.IElement form) =>
+        form.QuerySelectorAll("input[name]").Select(i => new KeyValuePair<string, string>(i.GetAttribute("name")!, i.GetAttribute("value") ?? "")).ToList();
+
     /// A view of `name` saved, then the runs page's form posted under that name again, with `query`.
-    private async Task<HttpResponseMessage> SaveTakenNameAsync(string name, string query, bool htmx)
+    private async Task<HttpResponseMessage> SaveTakenNameAsync(string name, string query, bool htmx) =>
+        (await SaveTakenNameWithAsync(name, query, htmx)).Response;
+
+    private async Task<(HttpResponseMessage Response, CookieClient SignedIn, long Id)> SaveTakenNameWithAsync(string name, string query, bool htmx)
     {
         var signedIn = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Operator));
-        await SavedAsync(factory.Bearer("alpha", Roles.Operator), name, "status=running");
-        return await PostSaveFormAsync(signedIn, name, query, htmx);
+        var id = (await SavedAsync(factory.Bearer("alpha", Roles.Operator), name, "status=running")).GetProperty("id").GetInt64();
+        return (await PostSaveFormAsync(signedIn, name, query, htmx), signedIn, id);
     }
+
+    private async Task<JsonNode> ViewNamedAsync(string name) =>
+        (await factory.Bearer("alpha", Roles.Viewer).GetJsonAsync("/api/views")).AsArray().Single(v => (string)v!["name"]! == name)!;
 
     [Fact]
     public async Task RunsPage_SaveForm_IsAnHtmxFormWhoseAnswerGoesBesideIt()
@@ -277,9 +321,63 @@ public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFacto
         var answer = await Html.ParseAsync(again);
         Assert.Null(answer.QuerySelector("h1"));
         var error = answer.QuerySelector("p.error[role=alert]")!;
-        Assert.Equal("A view named “Taken <b>name</b>” already exists — choose another name, or delete that view first.", error.Text());
+        Assert.Equal("A view named “Taken <b>name</b>” already exists — choose another name, or replace it.", error.Text());
         Assert.Null(error.QuerySelector("b"));
         Assert.Equal(1, (await NamesAsync(factory.Bearer("alpha", Roles.Viewer))).Count(n => n == "Taken <b>name</b>"));
+    }
+
+    /// Beside the name taken: what that view shows now, and a form that saves it again with the filter just posted,
+    /// through htmx beside the form, to the view's page by HX-Redirect. The view keeps its id.
+    [Fact]
+    public async Task RunsPage_SaveForm_NameTaken_Htmx_ReplaceFormSavesThatViewAgainWithThisFilter()
+    {
+        var (again, signedIn, id) = await SaveTakenNameWithAsync("Replace <i>me</i>", "status=failed&q=replace-htmx", htmx: true);
+        var answer = await Html.ParseAsync(again);
+        var form = answer.QuerySelector("form.save-view-replace")!;
+
+        Assert.Equal("/ui/views", form.GetAttribute("hx-post"));
+        Assert.Equal("#save-view-answer", form.GetAttribute("hx-target"));
+        Assert.Equal("It shows status=running.", form.QuerySelector("p.muted")!.Text());
+        Assert.Equal("Replace “Replace <i>me</i>” with this filter", form.QuerySelector("button[type=submit]")!.Text());
+        Assert.Null(form.QuerySelector("i"));
+        var replaced = await PostFormAsync(signedIn, FieldsOf(form), htmx: true);
+
+        Assert.True(replaced.IsSuccessStatusCode, replaced.StatusCode.ToString());
+        Assert.Equal("/ui/runs?status=failed&q=replace-htmx", replaced.Headers.GetValues("HX-Redirect").Single());
+        var view = await ViewNamedAsync("Replace <i>me</i>");
+        Assert.Equal(id, (long)view["id"]!);
+        Assert.Equal("status=failed&q=replace-htmx", (string)view["query"]!);
+    }
+
+    [Fact]
+    public async Task RunsPage_SaveForm_NameTaken_WithoutScript_TheReplaceFormOnThe409PageSaves()
+    {
+        var (again, signedIn, id) = await SaveTakenNameWithAsync("Replace page", "status=completed&q=replace-page", htmx: false);
+        var page = await Html.ParseAsync(again);
+        var form = page.QuerySelector("main form.save-view-replace")!;
+
+        Assert.Equal("post", form.GetAttribute("method"));
+        Assert.Equal("/ui/views", form.GetAttribute("action"));
+        var replaced = await PostFormAsync(signedIn, FieldsOf(form), htmx: false);
+
+        Assert.Equal(HttpStatusCode.SeeOther, replaced.StatusCode);
+        Assert.Equal("/ui/runs?status=completed&q=replace-page", replaced.Headers.Location?.OriginalString);
+        Assert.Equal(id, (long)(await ViewNamedAsync("Replace page"))["id"]!);
+    }
+
+    [Fact]
+    public async Task RunsPage_SaveForm_ReplaceNotTrue_400NamingIt()
+    {
+        var signedIn = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Operator));
+
+        var response = await PostFormAsync(signedIn, new Dictionary<string, string>
+        {
+            ["name"] = "replace yes", ["query"] = "", ["replace"] = "yes", ["__RequestVerificationToken"] = signedIn.Token,
+        }, htmx: true);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("replace", (await Html.ParseAsync(response)).QuerySelector("[data-parameter]")?.GetAttribute("data-parameter"));
+        Assert.DoesNotContain("replace yes", await NamesAsync(factory.Bearer("alpha", Roles.Viewer)));
     }
 
     [Fact]
