@@ -62,6 +62,7 @@ builder.Services.AddSingleton<NameIndexer>();
 builder.Services.AddHostedService(services => services.GetRequiredService<NameIndexer>());
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("RunMonitor"));
 builder.Services.AddSingleton<WebhookOutbox>();
+builder.Services.AddSingleton<IRunPurgeListener>(sp => sp.GetRequiredService<WebhookOutbox>());
 builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
 builder.Services.AddHostedService<WebhookDispatcher>();
 builder.Services.Configure<ArtifactOptions>(builder.Configuration.GetSection("RunMonitor:Artifacts"));

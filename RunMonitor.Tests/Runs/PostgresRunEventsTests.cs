@@ -36,7 +36,7 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
     private async Task<Instance> StartInstanceAsync()
     {
         var database = Database.FromSetting(_connectionString, Path.GetTempPath());
-        var outbox = new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions()));
+        var outbox = new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions()), PostgresDialect.Instance);
         var events = new PostgresRunEvents(database, outbox, NullLogger<PostgresRunEvents>.Instance);
         _started.Add(events);
         await events.StartAsync(CancellationToken.None);
@@ -173,7 +173,7 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
     {
         // Nothing listens on port 9.
         var database = Database.FromSetting("Host=127.0.0.1;Port=9;Database=nowhere;Username=nobody;Timeout=1", Path.GetTempPath());
-        using var events = new PostgresRunEvents(database, new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions())),
+        using var events = new PostgresRunEvents(database, new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions()), PostgresDialect.Instance),
             NullLogger<PostgresRunEvents>.Instance);
         using var local = events.Subscribe("run-5");
 
@@ -313,7 +313,7 @@ public sealed class PostgresRunEventsTests : IAsyncLifetime
     [Fact]
     public void AddRunEvents_PostgresStore_OneListenerServesEventsAndRunsHosted_SqliteStaysInProcess()
     {
-        var postgres = new ServiceCollection().AddLogging().AddSingleton(new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions())));
+        var postgres = new ServiceCollection().AddLogging().AddSingleton(new WebhookOutbox(new FixedOptions<WebhookOptions>(new WebhookOptions()), PostgresDialect.Instance));
         postgres.AddSingleton(Database.FromSetting(_connectionString, Path.GetTempPath())).AddRunEvents(Database.FromSetting(_connectionString, Path.GetTempPath()));
         var sqlite = new ServiceCollection().AddRunEvents(new Database(Path.Combine(Path.GetTempPath(), "rm-events-" + Guid.NewGuid().ToString("N") + ".db")));
         using var postgresServices = postgres.BuildServiceProvider();

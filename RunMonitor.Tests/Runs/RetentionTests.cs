@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Runs;
+using RunMonitor.Web.Webhooks;
 
 namespace RunMonitor.Tests.Runs;
 
@@ -35,8 +36,19 @@ public class RetentionTests : IDisposable
 
         public int? Days { get; init; }
 
-        protected override IDictionary<string, string?> Settings =>
-            Days is { } d ? new Dictionary<string, string?> { ["RunMonitor:RetentionDays"] = d.ToString(System.Globalization.CultureInfo.InvariantCulture) } : new();
+        /// A receiver that is never there: deliveries are queued and stay pending, retried.
+        public bool WithWebhook { get; init; }
+
+        protected override IDictionary<string, string?> Settings
+        {
+            get
+            {
+                var settings = new Dictionary<string, string?>();
+                if (Days is { } d) settings["RunMonitor:RetentionDays"] = d.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (WithWebhook) settings["RunMonitor:Webhooks:0:Url"] = "http://127.0.0.1:9/hook";
+                return settings;
+            }
+        }
 
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -145,6 +157,45 @@ public class RetentionTests : IDisposable
 
         Assert.Equal(RunPurger.BatchSize + 5, record!.RunsDeleted);
         Assert.Equal(RunPurger.BatchSize + 5, _factory.Listener.After.Count);
+    }
+
+    /// A delivery's payload is a copy of its run: a purged run's deliveries go with it, pending or not; an alert event's
+    /// (no run) go once sent or given up and older than the retention period.
+    [Fact]
+    public async Task Purge_RunsWebhookDeliveriesGoWithThem_OldSentEventDeliveriesToo()
+    {
+        using var factory = new RetentionFactory(_store) { WithWebhook = true };
+        var client = factory.CreateClient();
+        var old = (await client.CreateRunAsync(new { workflowName = "hooked", status = "failed" })).GetProperty("id").GetString()!;
+        var database = factory.Services.GetRequiredService<Database>();
+        async Task<long> DeliveriesAsync(string runId, string? status = null)
+        {
+            await using var connection = await database.OpenAsync();
+            return await connection.ExecuteScalarAsync<long>(
+                "SELECT COUNT(*) FROM webhook_deliveries WHERE run_id = @RunId AND (@Status IS NULL OR status = @Status)", new { RunId = runId, Status = status });
+        }
+        async Task EventDeliveryAsync(string status, DateTimeOffset at) => await database.WriteAsync((connection, tx) => connection.ExecuteAsync("""
+            INSERT INTO webhook_deliveries (run_id, tenant_id, event, webhook_index, url, payload, status, attempts, next_attempt_at, created_at)
+            VALUES ('', '', 'alert.firing', 0, 'http://127.0.0.1:9/hook', '{}', @Status, 1, @At, @At)
+            """, new { Status = status, At = DbTime.ToDb(at) }, tx));
+        await EventDeliveryAsync(WebhookOutbox.Delivered, factory.Clock.GetUtcNow());
+        await EventDeliveryAsync(WebhookOutbox.Failed, factory.Clock.GetUtcNow());
+        await EventDeliveryAsync(WebhookOutbox.Pending, factory.Clock.GetUtcNow());
+        factory.Clock.Advance(TimeSpan.FromDays(29));
+        var recent = (await client.CreateRunAsync(new { workflowName = "hooked", status = "completed" })).GetProperty("id").GetString()!;
+        await EventDeliveryAsync(WebhookOutbox.Delivered, factory.Clock.GetUtcNow());
+        factory.Clock.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(1, await DeliveriesAsync(old));
+        Assert.Equal(4, await DeliveriesAsync(""));
+
+        await factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        Assert.Equal(0, await DeliveriesAsync(old));
+        Assert.Equal(1, await DeliveriesAsync(recent));
+        // The old pending one is still being tried; the recent sent one is inside the period.
+        Assert.Equal(1, await DeliveriesAsync("", WebhookOutbox.Pending));
+        Assert.Equal(1, await DeliveriesAsync("", WebhookOutbox.Delivered));
+        Assert.Equal(0, await DeliveriesAsync("", WebhookOutbox.Failed));
     }
 
     [Fact]

@@ -156,8 +156,8 @@ public sealed class WebhookClaimTests : IAsyncLifetime
         services.AddHttpClient(WebhookDispatcher.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
         await using var provider = services.BuildServiceProvider();
         var http = provider.GetRequiredService<IHttpClientFactory>();
-        using var one = new WebhookDispatcher(first, new WebhookOutbox(options), http, clock, NullLogger<WebhookDispatcher>.Instance);
-        using var two = new WebhookDispatcher(second, new WebhookOutbox(options), http, clock, NullLogger<WebhookDispatcher>.Instance);
+        using var one = new WebhookDispatcher(first, new WebhookOutbox(options, first.Dialect), http, clock, NullLogger<WebhookDispatcher>.Instance);
+        using var two = new WebhookDispatcher(second, new WebhookOutbox(options, first.Dialect), http, clock, NullLogger<WebhookDispatcher>.Instance);
 
         await one.StartAsync(CancellationToken.None);
         await UntilAsync(() => !receiver.Received.IsEmpty); // one is sending what it claimed

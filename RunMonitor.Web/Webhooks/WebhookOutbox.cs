@@ -1,4 +1,5 @@
 using System.Data;
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -43,7 +44,7 @@ public sealed record WebhookDeliveryRow
 
 /// The durable queue of webhook deliveries: written in the transaction that ends a run, read by
 /// `WebhookDispatcher`. Its SQL lives here beside the only code that runs it.
-public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
+public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options, ISqlDialect dialect) : IRunPurgeListener
 {
     public const string Pending = "pending";
     public const string Delivered = "delivered";
@@ -158,6 +159,29 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options)
             Id = id, Status = status, NextAttemptAt = DbTime.ToDb(nextAttemptAt), StatusCode = statusCode,
             Error = error, DeliveredAt = DbTime.ToDb(deliveredAt),
         }, tx);
+
+    private const string DeleteOfRuns = "DELETE FROM webhook_deliveries WHERE tenant_id = @Tenant AND run_id IN @Ids";
+
+    // An event's deliveries (run_id ''), sent or given up, older than the cutoff: by ix_webhook_deliveries_events.
+    private const string DeleteOldEvents = "DELETE FROM webhook_deliveries WHERE run_id = '' AND created_at < @Cutoff AND status <> 'pending'";
+
+    /// Retention: a purged run's deliveries go with it (each payload is a copy of the run), pending ones too.
+    async Task IRunPurgeListener.BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs, CancellationToken ct)
+    {
+        foreach (var tenant in runs.GroupBy(r => r.TenantId, StringComparer.Ordinal))
+            await connection.ExecuteAsync(new CommandDefinition(dialect.Lists(DeleteOfRuns),
+                new { Tenant = tenant.Key, Ids = tenant.Select(r => r.Id).ToArray() }, tx, cancellationToken: ct));
+    }
+
+    /// Retention: the deliveries of alert events older than the cutoff, once sent or given up.
+    Task IRunPurgeListener.PurgeOlderAsync(DbConnection connection, IDbTransaction tx, string cutoff, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition(DeleteOldEvents, new { Cutoff = cutoff }, tx, cancellationToken: ct));
+
+    public static IEnumerable<(string What, string Sql, object Parameters)> RetentionStatements(ISqlDialect dialect) =>
+    [
+        ("a purged run's deliveries", dialect.Lists(DeleteOfRuns), new { Tenant = "acme", Ids = new[] { "r1", "r2" } }),
+        ("old event deliveries", DeleteOldEvents, new { Cutoff = "2026-11-01T00:00:00.000Z" }),
+    ];
 
     /// `sha256=<hex HMAC-SHA256 of the body keyed by the secret>`.
     public static string Sign(string? secret, byte[] body) =>
