@@ -198,6 +198,50 @@ public class RetentionTests : IDisposable
         Assert.Equal(0, await DeliveriesAsync("", WebhookOutbox.Failed));
     }
 
+    /// A bulk operation that ended before the cutoff goes with its items (one of many runs a range a transaction); one
+    /// that ended inside the period stays.
+    [Fact]
+    public async Task Purge_BulkOperationsEndedBeforeTheCutoffGoWithTheirItems()
+    {
+        var client = _factory.CreateClient();
+        var database = _factory.Services.GetRequiredService<Database>();
+        async Task<long> BulkAsync(string status, string? completedAt, int items)
+        {
+            var now = DbTime.ToDb(_factory.Clock.GetUtcNow());
+            return await database.WriteAsync(async (connection, tx) =>
+            {
+                var id = await connection.ExecuteScalarAsync<long>("""
+                    INSERT INTO bulk_operations (tenant_id, action, status, matched, eligible, created_by, created_at, completed_at)
+                    VALUES ('default', 'cancel', @Status, @Items, @Items, 'test', @Now, @CompletedAt) RETURNING id
+                    """, new { Status = status, Items = items, Now = now, CompletedAt = completedAt }, tx);
+                await connection.ExecuteAsync("INSERT INTO bulk_items (operation_id, seq, tenant_id, run_id, state) VALUES (@Id, @Seq, 'default', @RunId, 'done')",
+                    Enumerable.Range(0, items).Select(i => new { Id = id, Seq = (long)i, RunId = $"r{i}" }), tx);
+                return id;
+            });
+        }
+        async Task<long> ItemsAsync(long id)
+        {
+            await using var connection = await database.OpenAsync();
+            return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM bulk_items WHERE operation_id = @Id", new { Id = id });
+        }
+        var queued = await CreateAsync("queued");
+        var cancelled = await Bulk.BulkCalls.StartAsync(client, new { action = "cancel", ids = new[] { queued }, expectedCount = 1 });
+        Assert.Equal("completed", (await Bulk.BulkCalls.WaitAsync(client, cancelled)).GetProperty("status").GetString());
+        var large = await BulkAsync("stopped", DbTime.ToDb(_factory.Clock.GetUtcNow()), 2 * RunMonitor.Web.Bulk.BulkStore.PurgeItemsBatch + 1);
+        _factory.Clock.Advance(TimeSpan.FromDays(29));
+        var recent = await BulkAsync("completed", DbTime.ToDb(_factory.Clock.GetUtcNow()), 2);
+        _factory.Clock.Advance(TimeSpan.FromDays(2));
+
+        await _factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync($"/api/bulk/{cancelled}")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync($"/api/bulk/{large}")).StatusCode);
+        Assert.Equal(0, await ItemsAsync(cancelled));
+        Assert.Equal(0, await ItemsAsync(large));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync($"/api/bulk/{recent}")).StatusCode);
+        Assert.Equal(2, await ItemsAsync(recent));
+    }
+
     [Fact]
     public async Task Purge_IsRecordedAndShownOnAdmin()
     {

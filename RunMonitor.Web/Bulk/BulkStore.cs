@@ -26,7 +26,7 @@ public sealed record BulkBatch(int Processed, bool Finished, IReadOnlyList<RunCh
 /// another instance holds, on PostgreSQL), acts on each run through `RunQueue`'s own rules and marks each item done in
 /// that same transaction: a run is acted on at most once per operation, whatever restarts or instances there are.
 public sealed class BulkStore(Database database, ISqlDialect dialect, RunListQuery listQuery, RunQueue queue, RunWrites writes,
-    WebhookOutbox webhooks, TimeProvider time)
+    WebhookOutbox webhooks, TimeProvider time) : IRunPurgeListener
 {
     public const string AllTenants = "*";
     public const int MaxErrors = 100;
@@ -185,6 +185,24 @@ public sealed class BulkStore(Database database, ISqlDialect dialect, RunListQue
         var now = DbTime.ToDb(time.GetUtcNow());
         return await database.WriteAsync(async (connection, tx) =>
             await connection.ExecuteAsync(StopOperation, new { Id = id, Now = now }, tx) == 1, ct);
+    }
+
+    // Retention: an operation that ended before the cutoff goes, its items first, a range of them a transaction (one of
+    // 100,000 runs would otherwise hold the writer while it goes). The operations are few: their table is read whole.
+    public const int PurgeItemsBatch = 5000;
+    private const string SelectEndedBefore = "SELECT id FROM bulk_operations WHERE status <> 'running' AND completed_at < @Cutoff ORDER BY id LIMIT 1";
+    private const string FirstItem = "SELECT MIN(seq) FROM bulk_items WHERE operation_id = @Id";
+    private const string DeleteItems = "DELETE FROM bulk_items WHERE operation_id = @Id AND seq < @Below";
+    private const string DeleteOperation = "DELETE FROM bulk_operations WHERE id = @Id";
+
+    async Task<bool> IRunPurgeListener.PurgeOlderAsync(DbConnection connection, IDbTransaction tx, string cutoff, CancellationToken ct)
+    {
+        var id = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(SelectEndedBefore, new { Cutoff = cutoff }, tx, cancellationToken: ct));
+        if (id is null) return false;
+        var first = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(FirstItem, new { Id = id }, tx, cancellationToken: ct));
+        if (first is { } seq) await connection.ExecuteAsync(new CommandDefinition(DeleteItems, new { Id = id, Below = seq + PurgeItemsBatch }, tx, cancellationToken: ct));
+        else await connection.ExecuteAsync(new CommandDefinition(DeleteOperation, new { Id = id }, tx, cancellationToken: ct));
+        return true;
     }
 
     private const string SelectRunning = "SELECT id FROM bulk_operations WHERE status = 'running' ORDER BY id";

@@ -69,6 +69,7 @@ public static class BulkSetup
     {
         services.Configure<BulkOptions>(configuration.GetSection("RunMonitor:Bulk"));
         services.AddSingleton<BulkStore>();
+        services.AddSingleton<IRunPurgeListener>(s => s.GetRequiredService<BulkStore>());
         services.AddSingleton<BulkWorker>();
         services.AddHostedService(s => s.GetRequiredService<BulkWorker>());
         return services;

@@ -30,8 +30,9 @@ public interface IRunPurgeListener
     /// After the batch committed: remove files and caches (the rows are gone for good).
     Task AfterDeleteAsync(IReadOnlyList<DeletedRun> runs, CancellationToken ct) => Task.CompletedTask;
 
-    /// Once a pass, in a transaction of its own: what is older than the cutoff and belongs to no run.
-    Task PurgeOlderAsync(DbConnection connection, IDbTransaction tx, string cutoff, CancellationToken ct) => Task.CompletedTask;
+    /// Once a pass, after the runs: what is older than the cutoff and belongs to no run, a batch a transaction; true asks
+    /// to be called again in a new one (more is left).
+    Task<bool> PurgeOlderAsync(DbConnection connection, IDbTransaction tx, string cutoff, CancellationToken ct) => Task.FromResult(false);
 }
 
 public sealed record PurgeRecord
@@ -94,7 +95,7 @@ public sealed class RunPurger(Database database, ISqlDialect dialect, TimeProvid
             if (batch.Ids.Count < BatchSize) break;
         }
         foreach (var listener in listeners)
-            await database.WriteAsync(async (connection, tx) => { await listener.PurgeOlderAsync(connection, tx, cutoff, ct); return true; }, ct);
+            while (await database.WriteAsync((connection, tx) => listener.PurgeOlderAsync(connection, tx, cutoff, ct), ct)) { }
         var record = new PurgeRecord { RanAt = DbTime.ToDb(now), Cutoff = cutoff, RunsDeleted = runs, StepsDeleted = steps };
         await database.WriteAsync((connection, tx) => connection.ExecuteAsync(InsertPurge, record, tx), ct);
         return record;

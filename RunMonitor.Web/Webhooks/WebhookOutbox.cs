@@ -174,8 +174,11 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options, ISqlD
     }
 
     /// Retention: the deliveries of alert events older than the cutoff, once sent or given up.
-    Task IRunPurgeListener.PurgeOlderAsync(DbConnection connection, IDbTransaction tx, string cutoff, CancellationToken ct) =>
-        connection.ExecuteAsync(new CommandDefinition(DeleteOldEvents, new { Cutoff = cutoff }, tx, cancellationToken: ct));
+    async Task<bool> IRunPurgeListener.PurgeOlderAsync(DbConnection connection, IDbTransaction tx, string cutoff, CancellationToken ct)
+    {
+        await connection.ExecuteAsync(new CommandDefinition(DeleteOldEvents, new { Cutoff = cutoff }, tx, cancellationToken: ct));
+        return false;
+    }
 
     public static IEnumerable<(string What, string Sql, object Parameters)> RetentionStatements(ISqlDialect dialect) =>
     [
