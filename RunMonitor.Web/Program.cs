@@ -72,6 +72,7 @@ builder.Services.AddSingleton<PriceTable>();
 builder.Services.AddSingleton<SavedViewStore>();
 builder.Services.AddBulkOperations(builder.Configuration);
 builder.Services.AddSingleton<WorkerBook>();
+builder.Services.AddSingleton<IRunPurgeListener>(sp => sp.GetRequiredService<WorkerBook>());
 builder.Services.AddSingleton<AlertRuleSet>();
 builder.Services.AddSingleton<AlertEvaluator>();
 builder.Services.AddHostedService(services => services.GetRequiredService<AlertEvaluator>());

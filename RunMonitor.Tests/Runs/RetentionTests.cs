@@ -242,6 +242,33 @@ public class RetentionTests : IDisposable
         Assert.Equal(2, await ItemsAsync(recent));
     }
 
+    /// A worker unseen since the cutoff is forgotten, with the hours counted before it; one seen since stays.
+    [Fact]
+    public async Task Purge_WorkersUnseenSinceTheCutoffAndOldHoursGo()
+    {
+        var client = _factory.CreateClient();
+        var database = _factory.Services.GetRequiredService<Database>();
+        async Task HourAsync(string name) => await database.WriteAsync((connection, tx) => connection.ExecuteAsync(
+            "INSERT INTO worker_hours (tenant_id, name, hour, claimed, failed) VALUES ('default', @Name, @Hour, 1, 0)",
+            new { Name = name, Hour = DbTime.ToDb(_factory.Clock.GetUtcNow())[..13] }, tx));
+        async Task<List<string>> ReadAsync(string sql)
+        {
+            await using var connection = await database.OpenAsync();
+            return (await connection.QueryAsync<string>(sql)).ToList();
+        }
+        Assert.True((await client.PostAsJsonAsync("/api/workers/gone-worker/heartbeat", new { })).IsSuccessStatusCode);
+        await HourAsync("gone-worker");
+        _factory.Clock.Advance(TimeSpan.FromDays(29));
+        Assert.True((await client.PostAsJsonAsync("/api/workers/kept-worker/heartbeat", new { })).IsSuccessStatusCode);
+        await HourAsync("kept-worker");
+        _factory.Clock.Advance(TimeSpan.FromDays(2));
+
+        await _factory.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        Assert.Equal(["kept-worker"], await ReadAsync("SELECT name FROM workers ORDER BY name"));
+        Assert.Equal(["kept-worker"], await ReadAsync("SELECT name FROM worker_hours ORDER BY name"));
+    }
+
     [Fact]
     public async Task Purge_IsRecordedAndShownOnAdmin()
     {

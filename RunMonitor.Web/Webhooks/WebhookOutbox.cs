@@ -180,10 +180,11 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options, ISqlD
         return false;
     }
 
-    public static IEnumerable<(string What, string Sql, object Parameters)> RetentionStatements(ISqlDialect dialect) =>
+    /// Retention's deletes, each with the index it goes by (the plan tests').
+    public static IEnumerable<(string What, string Sql, object Parameters, string Index)> RetentionStatements(ISqlDialect dialect) =>
     [
-        ("a purged run's deliveries", dialect.Lists(DeleteOfRuns), new { Tenant = "acme", Ids = new[] { "r1", "r2" } }),
-        ("old event deliveries", DeleteOldEvents, new { Cutoff = "2026-11-01T00:00:00.000Z" }),
+        ("a purged run's deliveries", dialect.Lists(DeleteOfRuns), new { Tenant = "acme", Ids = new[] { "r1", "r2" } }, "ix_webhook_deliveries_run"),
+        ("old event deliveries", DeleteOldEvents, new { Cutoff = "2026-11-01T00:00:00.000Z" }, "ix_webhook_deliveries_events"),
     ];
 
     /// `sha256=<hex HMAC-SHA256 of the body keyed by the secret>`.

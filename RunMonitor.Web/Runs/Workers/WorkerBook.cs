@@ -24,7 +24,7 @@ public static class WorkerStatus
 /// holds marks it seen. Claims and failures are counted in the claim's or the failure's own transaction; a leased
 /// write marks its worker seen at most once per `WriteEvery` per instance (an in-memory note of the last write), so a
 /// busy worker's steps and logs add no write of their own.
-public sealed class WorkerBook(Database database, TimeProvider time)
+public sealed class WorkerBook(Database database, TimeProvider time) : IRunPurgeListener
 {
     public const int MaxNameLength = 200;
     public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(60);
@@ -32,6 +32,24 @@ public sealed class WorkerBook(Database database, TimeProvider time)
     public static readonly TimeSpan WriteEvery = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<(string Tenant, string Name), DateTimeOffset> _lastWritten = new();
+
+    // Retention: a worker unseen since the cutoff (long gone from the list, holding no lease) and the hours counted
+    // before it, by ix_workers_last_seen and ix_worker_hours_hour; the list reads 25 hours back at most.
+    private const string ForgetWorkers = "DELETE FROM workers WHERE last_seen_at < @Cutoff";
+    private const string ForgetHours = "DELETE FROM worker_hours WHERE hour < @CutoffHour";
+
+    async Task<bool> IRunPurgeListener.PurgeOlderAsync(System.Data.Common.DbConnection connection, IDbTransaction tx, string cutoff, CancellationToken ct)
+    {
+        await connection.ExecuteAsync(new CommandDefinition(ForgetWorkers, new { Cutoff = cutoff }, tx, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(ForgetHours, new { CutoffHour = cutoff[..13] }, tx, cancellationToken: ct));
+        return false;
+    }
+
+    public static IEnumerable<(string What, string Sql, object Parameters, string Index)> RetentionStatements() =>
+    [
+        ("workers unseen since the cutoff", ForgetWorkers, new { Cutoff = "2026-11-01T00:00:00.000Z" }, "ix_workers_last_seen"),
+        ("worker hours before the cutoff", ForgetHours, new { CutoffHour = "2026-11-01T00" }, "ix_worker_hours_hour"),
+    ];
 
     private const string UpsertHeartbeat = """
         INSERT INTO workers (tenant_id, name, host, version, workflows, first_seen_at, last_seen_at)
