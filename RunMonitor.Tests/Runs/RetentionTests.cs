@@ -228,6 +228,9 @@ public class RetentionTests : IDisposable
         var cancelled = await Bulk.BulkCalls.StartAsync(client, new { action = "cancel", ids = new[] { queued }, expectedCount = 1 });
         Assert.Equal("completed", (await Bulk.BulkCalls.WaitAsync(client, cancelled)).GetProperty("status").GetString());
         var large = await BulkAsync("stopped", DbTime.ToDb(_factory.Clock.GetUtcNow()), 2 * RunMonitor.Web.Bulk.BulkStore.PurgeItemsBatch + 1);
+        var small = new List<long>();
+        for (var i = 0; i < RunMonitor.Web.Bulk.BulkStore.PurgeOperationsBatch + 20; i++)
+            small.Add(await BulkAsync("completed", DbTime.ToDb(_factory.Clock.GetUtcNow()), 2));
         _factory.Clock.Advance(TimeSpan.FromDays(29));
         var recent = await BulkAsync("completed", DbTime.ToDb(_factory.Clock.GetUtcNow()), 2);
         _factory.Clock.Advance(TimeSpan.FromDays(2));
@@ -238,6 +241,11 @@ public class RetentionTests : IDisposable
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync($"/api/bulk/{large}")).StatusCode);
         Assert.Equal(0, await ItemsAsync(cancelled));
         Assert.Equal(0, await ItemsAsync(large));
+        await using (var connection = await database.OpenAsync())
+        {
+            Assert.Equal(0, await connection.ExecuteScalarAsync<long>(connection.Lists("SELECT COUNT(*) FROM bulk_operations WHERE id IN @Ids"), new { Ids = small.ToArray() }));
+            Assert.Equal(0, await connection.ExecuteScalarAsync<long>(connection.Lists("SELECT COUNT(*) FROM bulk_items WHERE operation_id IN @Ids"), new { Ids = small.ToArray() }));
+        }
         Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync($"/api/bulk/{recent}")).StatusCode);
         Assert.Equal(2, await ItemsAsync(recent));
     }

@@ -187,22 +187,32 @@ public sealed class BulkStore(Database database, ISqlDialect dialect, RunListQue
             await connection.ExecuteAsync(StopOperation, new { Id = id, Now = now }, tx) == 1, ct);
     }
 
-    // Retention: an operation that ended before the cutoff goes, its items first, a range of them a transaction (one of
-    // 100,000 runs would otherwise hold the writer while it goes). The operations are few: their table is read whole.
+    // Retention: the operations that ended before the cutoff go, oldest first, each with its items; at most
+    // PurgeItemsBatch items and PurgeOperationsBatch operations a transaction (an operation of 100,000 runs, or years of
+    // small ones, would otherwise hold the writer while they go). The operations are few: their table is read whole.
     public const int PurgeItemsBatch = 5000;
-    private const string SelectEndedBefore = "SELECT id FROM bulk_operations WHERE status <> 'running' AND completed_at < @Cutoff ORDER BY id LIMIT 1";
+    public const int PurgeOperationsBatch = 100;
+    private const string SelectEndedBefore = "SELECT id FROM bulk_operations WHERE status <> 'running' AND completed_at < @Cutoff ORDER BY id LIMIT @Limit";
     private const string FirstItem = "SELECT MIN(seq) FROM bulk_items WHERE operation_id = @Id";
     private const string DeleteItems = "DELETE FROM bulk_items WHERE operation_id = @Id AND seq < @Below";
     private const string DeleteOperation = "DELETE FROM bulk_operations WHERE id = @Id";
 
     async Task<bool> IRunPurgeListener.PurgeOlderAsync(DbConnection connection, IDbTransaction tx, string cutoff, CancellationToken ct)
     {
-        var id = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(SelectEndedBefore, new { Cutoff = cutoff }, tx, cancellationToken: ct));
-        if (id is null) return false;
-        var first = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(FirstItem, new { Id = id }, tx, cancellationToken: ct));
-        if (first is { } seq) await connection.ExecuteAsync(new CommandDefinition(DeleteItems, new { Id = id, Below = seq + PurgeItemsBatch }, tx, cancellationToken: ct));
-        else await connection.ExecuteAsync(new CommandDefinition(DeleteOperation, new { Id = id }, tx, cancellationToken: ct));
-        return true;
+        var ended = (await connection.QueryAsync<long>(new CommandDefinition(SelectEndedBefore,
+            new { Cutoff = cutoff, Limit = PurgeOperationsBatch }, tx, cancellationToken: ct))).ToList();
+        var budget = PurgeItemsBatch;
+        foreach (var id in ended)
+        {
+            // Items go in ranges of seq from the first left; the operation goes once none is left.
+            while (await connection.ExecuteScalarAsync<long?>(new CommandDefinition(FirstItem, new { Id = id }, tx, cancellationToken: ct)) is { } first)
+            {
+                if (budget == 0) return true;
+                budget -= await connection.ExecuteAsync(new CommandDefinition(DeleteItems, new { Id = id, Below = first + budget }, tx, cancellationToken: ct));
+            }
+            await connection.ExecuteAsync(new CommandDefinition(DeleteOperation, new { Id = id }, tx, cancellationToken: ct));
+        }
+        return ended.Count == PurgeOperationsBatch;
     }
 
     private const string SelectRunning = "SELECT id FROM bulk_operations WHERE status = 'running' ORDER BY id";
