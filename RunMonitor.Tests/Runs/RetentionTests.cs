@@ -277,6 +277,28 @@ public class RetentionTests : IDisposable
         Assert.Equal(["kept-worker"], await ReadAsync("SELECT name FROM worker_hours ORDER BY name"));
     }
 
+    /// The store's own deletion of one run (`ArtifactStore.DeleteRunAsync`) takes its webhook deliveries with it too;
+    /// another run's stay.
+    [Fact]
+    public async Task DeleteRun_ItsWebhookDeliveriesGoWithIt()
+    {
+        using var factory = new RetentionFactory(_store) { WithWebhook = true };
+        var client = factory.CreateClient();
+        var deleted = (await client.CreateRunAsync(new { workflowName = "hooked", status = "failed" })).GetProperty("id").GetString()!;
+        var kept = (await client.CreateRunAsync(new { workflowName = "hooked", status = "completed" })).GetProperty("id").GetString()!;
+        async Task<long> DeliveriesAsync(string runId)
+        {
+            await using var connection = await factory.Services.GetRequiredService<Database>().OpenAsync();
+            return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM webhook_deliveries WHERE run_id = @RunId", new { RunId = runId });
+        }
+        Assert.Equal(1, await DeliveriesAsync(deleted));
+
+        Assert.True(await factory.Services.GetRequiredService<ArtifactStore>().DeleteRunAsync(null, deleted));
+
+        Assert.Equal(0, await DeliveriesAsync(deleted));
+        Assert.Equal(1, await DeliveriesAsync(kept));
+    }
+
     [Fact]
     public async Task Purge_IsRecordedAndShownOnAdmin()
     {

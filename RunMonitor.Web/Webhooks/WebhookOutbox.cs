@@ -166,7 +166,12 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options, ISqlD
     private const string DeleteOldEvents = "DELETE FROM webhook_deliveries WHERE run_id = '' AND created_at < @Cutoff AND status <> 'pending'";
 
     /// Retention: a purged run's deliveries go with it (each payload is a copy of the run), pending ones too.
-    async Task IRunPurgeListener.BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs, CancellationToken ct)
+    Task IRunPurgeListener.BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs, CancellationToken ct) =>
+        DeleteOfRunsAsync(connection, tx, runs, ct);
+
+    /// The deliveries of runs being deleted (by retention, or one by `ArtifactStore.DeleteRunAsync`), in the delete's
+    /// transaction.
+    public async Task DeleteOfRunsAsync(IDbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs, CancellationToken ct)
     {
         foreach (var tenant in runs.GroupBy(r => r.TenantId, StringComparer.Ordinal))
             await connection.ExecuteAsync(new CommandDefinition(dialect.Lists(DeleteOfRuns),

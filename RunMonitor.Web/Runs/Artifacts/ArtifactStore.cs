@@ -10,7 +10,7 @@ namespace RunMonitor.Web.Runs;
 /// Artifacts: metadata rows in `artifacts`, the bytes where the dialect's `IArtifactBytes` keeps them (files beside a
 /// SQLite store, rows of `artifact_blobs` on PostgreSQL), content-addressed so identical bytes are stored once.
 public sealed class ArtifactStore(Database database, IArtifactBytes bytes, RunWrites writes, WorkerBook workers, IOptions<ArtifactOptions> options,
-    TimeProvider time) : IRunPurgeListener
+    TimeProvider time, RunMonitor.Web.Webhooks.WebhookOutbox webhooks) : IRunPurgeListener
 {
     public string Root => bytes.Root;
 
@@ -113,8 +113,9 @@ public sealed class ArtifactStore(Database database, IArtifactBytes bytes, RunWr
     private const string SelectRunToDelete = "SELECT pk AS Pk, tenant_id AS TenantId, id AS Id FROM runs WHERE tenant_id = @TenantId AND id = @Id";
     private const string DeleteRun = "DELETE FROM runs WHERE pk = @Pk";
 
-    /// Deletes a run with its steps, errors and artifact rows (ON DELETE CASCADE), then the artifact
-    /// files no other row names. False when the run is not there (or is another tenant's).
+    /// Deletes a run with its steps, errors and artifact rows (ON DELETE CASCADE) and its webhook deliveries (each a
+    /// copy of the run), then the artifact files no other row names. False when the run is not there (or is another
+    /// tenant's).
     public async Task<bool> DeleteRunAsync(string? tenant, string runId, CancellationToken ct = default)
     {
         return await database.WriteAsync(async (connection, tx) =>
@@ -122,6 +123,7 @@ public sealed class ArtifactStore(Database database, IArtifactBytes bytes, RunWr
             if (await writes.GetAsync(connection, tx, tenant, runId) is not { } run) return false;
             var deleted = await connection.QuerySingleAsync<DeletedRun>(SelectRunToDelete, new { run.TenantId, run.Id }, tx);
             await DeleteFilesOfRunsAsync(connection, tx, [deleted]);
+            await webhooks.DeleteOfRunsAsync(connection, tx, [deleted], ct);
             await connection.ExecuteAsync(DeleteRun, new { deleted.Pk }, tx);
             return true;
         }, ct);
