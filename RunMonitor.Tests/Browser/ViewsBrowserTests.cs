@@ -29,6 +29,28 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
         return [.. ids];
     }
 
+    /// A saved view through the API, as another operator would have saved it: its id.
+    private async Task<long> SavedViewAsync(string name, string query)
+    {
+        var saved = await fixture.Api.PostAsJsonAsync("/api/views", new { name, query });
+        Assert.True(saved.IsSuccessStatusCode, await saved.Content.ReadAsStringAsync());
+        return (await saved.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+    }
+
+    /// On `workflow`'s list: the failed runs through the filter (htmx; the address follows), then "Save this view" as
+    /// `name`, which does not lead away while the name is taken.
+    private async Task<IPage> SaveFailedViewAsAsync(string workflow, string name)
+    {
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=" + workflow);
+        await page.Locator("#run-filters select[name=status]").SelectOptionAsync("failed");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("status=failed"));
+        await page.Locator(".saved-views details.save-view summary").ClickAsync();
+        await page.Locator(".save-view-form input[name=name]").FillAsync(name);
+        await page.Locator(".save-view-form button[type=submit]").ClickAsync();
+        return page;
+    }
+
     private static Task<string?> FocusedRunAsync(IPage page) =>
         page.EvaluateAsync<string?>("() => document.activeElement && document.activeElement.getAttribute('data-run-id')");
 
@@ -109,18 +131,10 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
     public async Task SavedView_NameTaken_ReplaceSavesThatViewAgainWithTheFilterShown()
     {
         await SeedAsync("saved-replace");
-        var taken = await fixture.Api.PostAsJsonAsync("/api/views", new { name = "Replace view", query = "layer_name=saved-replace" });
-        Assert.True(taken.IsSuccessStatusCode, await taken.Content.ReadAsStringAsync());
-        var id = (await taken.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var id = await SavedViewAsync("Replace view", "layer_name=saved-replace");
         try
         {
-            var page = await fixture.NewPageAsync();
-            await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=saved-replace");
-            await page.Locator("#run-filters select[name=status]").SelectOptionAsync("failed");
-            await Assertions.Expect(page).ToHaveURLAsync(new Regex("status=failed"));
-            await page.Locator(".saved-views details.save-view summary").ClickAsync();
-            await page.Locator(".save-view-form input[name=name]").FillAsync("Replace view");
-            await page.Locator(".save-view-form button[type=submit]").ClickAsync();
+            var page = await SaveFailedViewAsAsync("saved-replace", "Replace view");
             var replace = page.Locator(".saved-views .save-view-answer form.save-view-replace");
             await Assertions.Expect(replace.Locator("p")).ToHaveTextAsync("It shows layer_name=saved-replace.");
 
@@ -290,18 +304,11 @@ public sealed partial class ViewsBrowserTests(BrowserFixture fixture) : IAsyncLi
     {
         await SeedAsync("saved-clash");
         await fixture.Api.CreateRunAsync(new { workflowName = "saved-clash", name = "not failed", status = "completed" });
-        var taken = await fixture.Api.PostAsJsonAsync("/api/views", new { name = "Clash view", query = "layer_name=saved-clash" });
-        Assert.True(taken.IsSuccessStatusCode, await taken.Content.ReadAsStringAsync());
+        await SavedViewAsync("Clash view", "layer_name=saved-clash");
         try
         {
-            var page = await fixture.NewPageAsync();
-            await page.GotoAsync(fixture.BaseUrl + "/ui/runs?layer_name=saved-clash");
-            await page.Locator("#run-filters select[name=status]").SelectOptionAsync("failed");
-            await Assertions.Expect(page).ToHaveURLAsync(new Regex("status=failed"));
-            await page.Locator(".saved-views details.save-view summary").ClickAsync();
+            var page = await SaveFailedViewAsAsync("saved-clash", "Clash view");
             var name = page.Locator(".save-view-form input[name=name]");
-            await name.FillAsync("Clash view");
-            await page.Locator(".save-view-form button[type=submit]").ClickAsync();
 
             var error = page.Locator(".saved-views .save-view p.error");
             await Assertions.Expect(error).ToHaveTextAsync("A view named “Clash view” already exists — choose another name, or replace it.");
