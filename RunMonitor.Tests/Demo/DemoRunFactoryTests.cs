@@ -38,6 +38,47 @@ public sealed class DemoRunFactoryTests
         Assert.All(demo.Steps, s => Assert.Null(s.InputHash));
     }
 
+    [Fact]
+    public void Catalog_EverySkill_FailsInItsOwnWays()
+    {
+        var skills = DemoCatalog.Workflows.SelectMany(w => w.Steps.Select(s => s.SkillId)).Distinct().ToList();
+
+        Assert.Equal(skills.Order(), DemoCatalog.FailuresBySkill.Keys.Order());
+        Assert.All(DemoCatalog.FailuresBySkill.Values, ways => Assert.True(ways.Length >= 2));
+    }
+
+    /// A reflection run (a Zos engine, Python) fails with a traceback, a campaign run (omeercs, TypeScript) with a Node
+    /// stack, each ending or beginning with the type and message the run carries, and from a failure of that step's skill.
+    [Theory]
+    [InlineData("campaign_generation")]
+    [InlineData("nightly-user-reflection")]
+    [InlineData("weekly-self-reflection")]
+    [InlineData("channel-digest")]
+    public void Finished_FailedRun_FailsAsItsEngineDoes(string workflowName)
+    {
+        var workflow = DemoCatalog.Workflows.Single(w => w.Name == workflowName);
+        var factory = new DemoRunFactory(new Random(5), new PriceTable(Microsoft.Extensions.Options.Options.Create(new PriceOptions())));
+
+        for (var n = 0; n < 40; n++)
+        {
+            var demo = factory.Finished($"demo-{n}", "acme", workflow, At, RunStatus.Failed);
+
+            var step = demo.Steps.Single(s => s.Status == StepStatus.Failed);
+            var failure = Assert.Single(DemoCatalog.FailuresBySkill[step.SkillId!], f => f.Message == step.ErrorMessage && f.Stack == step.ErrorStack);
+            Assert.Equal((failure.Type, failure.Message, failure.Stack), (demo.Run.ErrorType, demo.Run.ErrorMessage, demo.Run.ErrorStack));
+            if (workflowName == DemoCatalog.OmeercsWorkflow)
+            {
+                Assert.StartsWith($"{failure.Type}: {failure.Message}\n    at ", failure.Stack);
+                Assert.DoesNotContain("Traceback", failure.Stack);
+            }
+            else
+            {
+                Assert.StartsWith("Traceback (most recent call last):\n  File \"/", failure.Stack);
+                Assert.EndsWith($"\n{failure.Type}: {failure.Message}", failure.Stack);
+            }
+        }
+    }
+
     [Theory]
     [InlineData("TimeoutError", "TIMEOUT_ERROR")]
     [InlineData("RateLimitError", "RATE_LIMIT_ERROR")]

@@ -42,46 +42,120 @@ public static class DemoCatalog
         ("reflection-fast", "anthropic", "claude-haiku-4-5"),
     ];
 
-    public static readonly (string Type, string Message, string Stack)[] Failures =
+    public sealed record Failure(string Type, string Message, string Stack);
+
+    /// How a step of each skill fails, as its engine would say it: the reflection engines are Zos ones (Python
+    /// tracebacks), the campaign engine an omeercs one (TypeScript, Node's stack). Two ways each, drawn at random; a
+    /// skill the catalog does not know (a run someone else queued for the demo worker) fails as its engine's steps do.
+    public static Failure FailureOf(string? skillId, bool omeercs, Random random)
+    {
+        var ways = skillId is not null && FailuresBySkill.TryGetValue(skillId, out var known) ? known
+            : omeercs ? FailuresBySkill["publish.manifest"] : FailuresBySkill["llm.reflect"];
+        return ways[random.Next(ways.Length)];
+    }
+
+    public static readonly IReadOnlyDictionary<string, Failure[]> FailuresBySkill = new Dictionary<string, Failure[]>
+    {
+        ["config.generate"] =
+        [
+            Node("ValidationError", "game config: 'rounds' must be between 1 and 10 (got 12)",
+                "at validateConfig (/srv/engine/skills/config/generate.ts:58:11)", "at generateConfig (/srv/engine/skills/config/generate.ts:31:3)"),
+            ProviderTimeout("campaign-writer", 30_000),
+        ],
+        ["audio.compose"] =
+        [
+            Node("LoudnessCheckError", "generated track measured -9.1 LUFS, above the -14 LUFS ceiling",
+                "at checkLoudness (/srv/engine/skills/audio/loudness.ts:27:11)", "at composeTrack (/srv/engine/skills/audio/compose.ts:84:5)"),
+            ProviderTimeout("audio-composer", 120_000),
+        ],
+        ["build.bundle"] =
+        [
+            Node("BundleError", "esbuild failed: Could not resolve \"./assets/bgm.ogg\"",
+                "at buildBundle (/srv/engine/skills/build/bundle.ts:141:13)"),
+            Node("BundleSizeError", "game.bundle.js is 2.4 MB, over the 1.5 MB budget",
+                "at checkBudget (/srv/engine/skills/build/budget.ts:19:11)", "at buildBundle (/srv/engine/skills/build/bundle.ts:152:5)"),
+        ],
+        ["publish.manifest"] =
+        [
+            Node("ValidationError", "manifest.json: field 'entry' must be a relative path",
+                "at validateManifest (/srv/engine/skills/publish/manifest.ts:44:11)", "at writeManifest (/srv/engine/skills/publish/manifest.ts:90:3)"),
+            Node("UploadError", "CDN upload failed: 503 Service Unavailable (after 3 attempts)",
+                "at uploadFile (/srv/engine/skills/publish/cdn.ts:67:15)", "at async publishManifest (/srv/engine/skills/publish/manifest.ts:112:5)"),
+        ],
+        ["targets.select"] =
+        [
+            Sql("QueryCanceled", "canceling statement due to statement timeout", ("/app/zos/targets/select.py", 64, "select_targets", "rows = await conn.execute(TARGETS_SQL, params)")),
+            Python("psycopg.OperationalError", "connection failed: connection to server at \"10.0.3.12\", port 5432 failed: Connection refused",
+                ("/app/zos/db.py", 31, "connect", "return await AsyncConnection.connect(self.dsn)"),
+                ("/app/.venv/lib/python3.12/site-packages/psycopg/connection_async.py", 119, "connect", "raise last_ex.with_traceback(None)")),
+        ],
+        ["history.gather"] =
+        [
+            Sql("QueryCanceled", "canceling statement due to statement timeout", ("/app/zos/history/gather.py", 88, "gather_history", "rows = await conn.execute(HISTORY_SQL, params)")),
+            Python("KeyError", "'messages'",
+                ("/app/zos/history/gather.py", 102, "gather_history", "for message in payload[\"messages\"]:")),
+        ],
+        ["llm.reflect"] = LlmFailures("generating reflection for 14 users"),
+        ["llm.summarize"] = LlmFailures("summarizing 7 days of reflections"),
+        ["llm.digest"] = LlmFailures("digesting 412 messages"),
+        ["insights.store"] =
+        [
+            Sql("UniqueViolation", "duplicate key value violates unique constraint \"insights_user_day_key\"", StoreInsights),
+            Sql("QueryCanceled", "canceling statement due to lock timeout", StoreInsights),
+        ],
+        ["channel.fetch"] = SlackFailures("fetch", "conversations.history", "ratelimited"),
+        ["channel.post"] = SlackFailures("post", "chat.postMessage", "not_in_channel"),
+    };
+
+    // A property, not a field: the table above is built first, when a field further down would still be empty.
+    private static (string, int, string, string) StoreInsights =>
+        ("/app/zos/insights/store.py", 57, "store_insights", "await conn.execute(INSERT_SQL, rows)");
+
+    /// A database error as psycopg raises it from a query of `frame`.
+    private static Failure Sql(string error, string message, (string, int, string, string) frame) =>
+        Python("psycopg.errors." + error, message, frame,
+            ("/app/.venv/lib/python3.12/site-packages/psycopg/cursor_async.py", 97, "execute", "raise ex.with_traceback(None)"));
+
+    /// A model or media provider that did not answer in time, as omeercs's provider client reports it from its timer.
+    private static Failure ProviderTimeout(string provider, int ms) =>
+        Node("ProviderTimeoutError", $"{provider} did not answer within {ms} ms",
+            "at Timeout._onTimeout (/srv/engine/llm/provider.ts:112:18)", "at listOnTimeout (node:internal/timers:581:17)");
+
+    private static Failure[] LlmFailures(string doing) =>
     [
-        ("TimeoutError", "Model call exceeded 60s while generating reflection for 14 users",
-            """
-            Traceback (most recent call last):
-              File "/app/zos/layers/executor.py", line 212, in run_node
-                result = await self._call_model(node, prompt, timeout=60)
-              File "/app/zos/llm/client.py", line 88, in _call_model
-                return await asyncio.wait_for(self._provider.complete(request), timeout)
-              File "/usr/lib/python3.12/asyncio/tasks.py", line 520, in wait_for
-                raise TimeoutError from exc_val
-            TimeoutError: Model call exceeded 60s while generating reflection for 14 users
-            """),
-        ("BundleError", "esbuild failed: Could not resolve \"./assets/bgm.ogg\"",
-            """
-            BundleError: esbuild failed: Could not resolve "./assets/bgm.ogg"
-                at buildBundle (/srv/engine/skills/build/bundle.ts:141:13)
-                at async runStep (/srv/engine/runtime/step-runner.ts:77:20)
-                at async executeRun (/srv/engine/runtime/run-executor.ts:203:9)
-                at async Worker.claimLoop (/srv/engine/worker.ts:58:7)
-            """),
-        ("RateLimitError", "429 Too Many Requests from provider: retry after 30s",
-            """
-            Traceback (most recent call last):
-              File "/app/zos/layers/executor.py", line 212, in run_node
-                result = await self._call_model(node, prompt, timeout=60)
-              File "/app/zos/llm/client.py", line 97, in _call_model
-                response.raise_for_status()
-              File "/app/.venv/lib/python3.12/site-packages/httpx/_models.py", line 829, in raise_for_status
-                raise HTTPStatusError(message, request=request, response=self)
-            zos.llm.errors.RateLimitError: 429 Too Many Requests from provider: retry after 30s
-            """),
-        ("ValidationError", "manifest.json: field 'entry' must be a relative path",
-            """
-            ValidationError: manifest.json: field 'entry' must be a relative path
-                at validateManifest (/srv/engine/skills/publish/manifest.ts:44:11)
-                at writeManifest (/srv/engine/skills/publish/manifest.ts:90:3)
-                at async runStep (/srv/engine/runtime/step-runner.ts:77:20)
-            """),
+        Python("TimeoutError", $"Model call exceeded 60s while {doing}",
+            ("/app/zos/layers/executor.py", 212, "run_node", "result = await self._call_model(node, prompt, timeout=60)"),
+            ("/app/zos/llm/client.py", 88, "_call_model", "return await asyncio.wait_for(self._provider.complete(request), timeout)"),
+            ("/usr/lib/python3.12/asyncio/tasks.py", 520, "wait_for", "raise TimeoutError from exc_val")),
+        Python("zos.llm.errors.RateLimitError", "429 Too Many Requests from provider: retry after 30s",
+            ("/app/zos/layers/executor.py", 212, "run_node", "result = await self._call_model(node, prompt, timeout=60)"),
+            ("/app/zos/llm/client.py", 97, "_call_model", "response.raise_for_status()"),
+            ("/app/.venv/lib/python3.12/site-packages/httpx/_models.py", 829, "raise_for_status", "raise HTTPStatusError(message, request=request, response=self)")),
     ];
+
+    private static Failure[] SlackFailures(string verb, string method, string error) =>
+    [
+        Python("slack_sdk.errors.SlackApiError", $"The request to the Slack API failed. (url: https://slack.com/api/{method}) The server responded with: {{'ok': False, 'error': '{error}'}}",
+            ($"/app/zos/channels/{verb}.py", 41, $"{verb}_channel", $"response = await self._client.{method.Replace('.', '_')}(**params)"),
+            ("/app/.venv/lib/python3.12/site-packages/slack_sdk/web/async_slack_response.py", 197, "validate", "raise e.SlackApiError(message=msg, response=self)")),
+        Python("TimeoutError", $"Slack API {method} did not answer within 30s",
+            ($"/app/zos/channels/{verb}.py", 41, $"{verb}_channel", $"response = await self._client.{method.Replace('.', '_')}(**params)"),
+            ("/usr/lib/python3.12/asyncio/tasks.py", 520, "wait_for", "raise TimeoutError from exc_val")),
+    ];
+
+    /// A Python traceback, innermost frame last, ending in the exception's qualified name and message; the run's type
+    /// is the qualified name (the page shows its last part).
+    private static Failure Python(string type, string message, params (string File, int Line, string Function, string Code)[] frames) =>
+        new(type, message, "Traceback (most recent call last):\n"
+            + string.Concat(frames.Select(f => $"  File \"{f.File}\", line {f.Line}, in {f.Function}\n    {f.Code}\n"))
+            + $"{type}: {message}");
+
+    /// A Node stack as omeercs's worker prints it: the error's name and message, its own frames, then the runtime's.
+    private static Failure Node(string type, string message, params string[] frames) =>
+        new(type, message, $"{type}: {message}\n"
+            + string.Concat(frames.Select(f => "    " + f + "\n"))
+            + "    at async runStep (/srv/engine/runtime/step-runner.ts:77:20)\n"
+            + "    at async executeRun (/srv/engine/runtime/run-executor.ts:203:9)");
 
     public static readonly (string Topic, string Error)[] PartialErrors =
     [

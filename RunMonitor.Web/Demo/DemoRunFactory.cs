@@ -85,6 +85,7 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
         var failAt = outcome == RunStatus.Failed ? random.Next(workflow.Steps.Length) : -1;
         var cancelAt = outcome == RunStatus.Cancelled ? random.Next(workflow.Steps.Length) : -1;
         var stopped = false;
+        string? failedType = null;
         for (var i = 0; i < workflow.Steps.Length; i++)
         {
             var (stepId, skillId, min, max) = workflow.Steps[i];
@@ -99,8 +100,8 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             var stepStart = at;
             at += TimeSpan.FromMilliseconds(ms);
             var status = i == failAt ? StepStatus.Failed : i == cancelAt ? StepStatus.Cancelled : StepStatus.Completed;
-            var failure = Failures[random.Next(Failures.Length)];
             var omeercs = workflow.Name == DemoCatalog.OmeercsWorkflow;
+            var failure = FailureOf(skillId, omeercs, random);
             var input = Pooled("input:" + stepId + ":" + tenant, () => Json(new { step = stepId, tenant, attempt = 1 }));
             // The attempt the step reports is the one its input names. Drawn after the pool, as before, so a seed's
             // runs stay what they were.
@@ -120,8 +121,9 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
                 Input = input,
                 Output = status == StepStatus.Completed ? StepOutput(stepId) : null,
                 ErrorMessage = status == StepStatus.Failed ? failure.Message : null,
-                ErrorStack = status == StepStatus.Failed ? failure.Stack.Trim() : null,
+                ErrorStack = status == StepStatus.Failed ? failure.Stack : null,
             });
+            if (status == StepStatus.Failed) failedType = failure.Type;
             if (status != StepStatus.Completed) stopped = true;
         }
 
@@ -163,7 +165,7 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             Id = id, TenantId = tenant, WorkflowName = workflow.Name, Name = NameFor(workflow), Status = outcome,
             DryRun = outcome == RunStatus.Dry ? 1 : 0, TriggerPayload = TriggerPayload(workflow, tenant),
             Context = Pooled("context", () => Json(new { engine = "demo-engine/2.3.1", host = $"worker-{random.Next(1, 4)}", region = "eu-west-1" })),
-            ErrorMessage = failed?.ErrorMessage, ErrorType = failed is null ? null : Failures.First(f => f.Message == failed.ErrorMessage).Type,
+            ErrorMessage = failed?.ErrorMessage, ErrorType = failedType,
             ErrorStack = failed?.ErrorStack,
             CreatedAt = DbTime.ToDb(createdAt), StartedAt = DbTime.ToDb(startedAt), CompletedAt = DbTime.ToDb(completedAt),
             DurationMs = (long)(completedAt - startedAt).TotalMilliseconds,

@@ -90,14 +90,14 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
         if (job.Current >= 0)
         {
             var step = job.Steps[job.Current];
-            var failure = DemoCatalog.Failures[_random.Next(DemoCatalog.Failures.Length)];
             var omeercs = job.Run.WorkflowName == DemoCatalog.OmeercsWorkflow;
+            var failure = DemoCatalog.FailureOf(step.SkillId, omeercs, _random);
             await service.AppendLogsAsync(TenantOf(id), id, job.Current == job.FailAt
                 ? DemoLogs.Failed(step, failure.Message, job.CurrentStartedAt, now) : DemoLogs.Finished(step, _random, job.CurrentStartedAt, now), ct);
             var cancel = await ReportAsync(id, step.StepId, job.Current == job.FailAt
                 ? new StepUpsert
                 {
-                    Status = StepStatus.Failed, CompletedAt = now, ErrorGiven = true, ErrorMessage = failure.Message, ErrorStack = failure.Stack.Trim(),
+                    Status = StepStatus.Failed, CompletedAt = now, ErrorGiven = true, ErrorMessage = failure.Message, ErrorStack = failure.Stack,
                     ErrorCode = omeercs ? DemoCatalog.ErrorCode(failure.Type) : null, ErrorAttempt = omeercs ? 1 : null, ErrorTimestamp = omeercs ? now : null,
                 }
                 : new StepUpsert { Status = StepStatus.Completed, CompletedAt = now, Output = factory.StepOutput(step.StepId) }, ct);
@@ -107,7 +107,7 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
                 await service.UpdateAsync(TenantOf(id), id, new RunPatch
                 {
                     Status = RunStatus.Failed, ErrorGiven = true,
-                    Error = new RunErrorInfo(failure.Message, failure.Type, failure.Stack.Trim(),
+                    Error = new RunErrorInfo(failure.Message, failure.Type, failure.Stack,
                         omeercs ? "STEP_FAILED" : null, omeercs ? step.StepId : null, omeercs ? now : null),
                 }, ct);
                 _active.Remove(id);
