@@ -75,6 +75,7 @@ builder.Services.AddSingleton<WorkerBook>();
 builder.Services.AddSingleton<IRunPurgeListener>(sp => sp.GetRequiredService<WorkerBook>());
 builder.Services.AddSingleton<AlertRuleSet>();
 builder.Services.AddSingleton<AlertEvaluator>();
+builder.Services.AddSingleton<IRunPurgeListener, AlertEventRetention>();
 builder.Services.AddHostedService(services => services.GetRequiredService<AlertEvaluator>());
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 {

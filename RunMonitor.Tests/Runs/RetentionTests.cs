@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using System.Data.Common;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Alerts;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Webhooks;
@@ -277,6 +278,41 @@ public class RetentionTests : IDisposable
         Assert.Equal(["kept-worker"], await ReadAsync("SELECT name FROM worker_hours ORDER BY name"));
     }
 
+    /// Alert events recorded before the cutoff go, more than a batch of them over several transactions; a later one
+    /// stays, and so does the rule's state however old. The passes' own records go by the same period.
+    [Fact]
+    public async Task Purge_AlertEventsAndPassRecordsOlderThanTheCutoffGo()
+    {
+        var database = _factory.Services.GetRequiredService<Database>();
+        var purger = _factory.Services.GetRequiredService<RunPurger>();
+        async Task<long> CountAsync(string sql)
+        {
+            await using var connection = await database.OpenAsync();
+            return await connection.ExecuteScalarAsync<long>(sql);
+        }
+        var oldAt = DbTime.ToDb(_factory.Clock.GetUtcNow());
+        await database.WriteAsync(async (connection, tx) =>
+        {
+            for (var i = 0; i < AlertEventRetention.PurgeBatch + 7; i++)
+                await AlertStore.RecordAsync(connection, tx, new AlertEventRow { Rule = "flapping", TenantId = "default", State = i % 2 == 0 ? "firing" : "resolved", Value = 0.5, Threshold = 0.2, At = oldAt });
+            await AlertStore.SaveStateAsync(connection, tx, new AlertStateRow { Rule = "flapping", TenantId = "default", State = "firing", Value = 0.5, Threshold = 0.2, EvaluatedAt = oldAt, ChangedAt = oldAt });
+            return 0;
+        });
+        await purger.PurgeAsync();
+        _factory.Clock.Advance(TimeSpan.FromDays(29));
+        await database.WriteAsync((connection, tx) => AlertStore.RecordAsync(connection, tx,
+            new AlertEventRow { Rule = "flapping", TenantId = "default", State = "resolved", Value = 0.1, Threshold = 0.2, At = DbTime.ToDb(_factory.Clock.GetUtcNow()) }));
+        _factory.Clock.Advance(TimeSpan.FromDays(2));
+
+        await purger.PurgeAsync();
+
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM alert_events"));
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM alert_events WHERE state = 'resolved' AND value = 0.1"));
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM alert_states WHERE rule = 'flapping'"));
+        // The first pass was 31 days ago, before the cutoff: only this one's record is left.
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM retention_purges"));
+    }
+
     /// The store's own deletion of one run (`ArtifactStore.DeleteRunAsync`) takes its webhook deliveries with it too;
     /// another run's stay.
     [Fact]
@@ -318,7 +354,7 @@ public class RetentionTests : IDisposable
         // The time runs straight into its colon ("Last ran now: removed"), no space before it.
         Assert.Matches(@"^Last ran \S.*\S: removed", text);
         Assert.DoesNotContain(" :", text);
-        Assert.Contains("removed 1 runs and 0 steps", text);
+        Assert.Contains("removed 1 run and 0 steps", text);
         Assert.Contains("30 days", after.QuerySelector("#retention").Text());
     }
 

@@ -66,6 +66,9 @@ public sealed class RunPurger(Database database, ISqlDialect dialect, TimeProvid
         VALUES (@RanAt, @Cutoff, @RunsDeleted, @StepsDeleted)
         """;
 
+    // The passes' own record goes by the same period: a row an hour, so a retention period's worth, read whole.
+    private const string DeleteOldPurges = "DELETE FROM retention_purges WHERE ran_at < @Cutoff";
+
     public int RetentionDays => options.Value.RetentionDays;
 
     /// One pass: every expired run, batch by batch. Returns what it recorded, or null when retention is off.
@@ -97,7 +100,11 @@ public sealed class RunPurger(Database database, ISqlDialect dialect, TimeProvid
         foreach (var listener in listeners)
             while (await database.WriteAsync((connection, tx) => listener.PurgeOlderAsync(connection, tx, cutoff, ct), ct)) { }
         var record = new PurgeRecord { RanAt = DbTime.ToDb(now), Cutoff = cutoff, RunsDeleted = runs, StepsDeleted = steps };
-        await database.WriteAsync((connection, tx) => connection.ExecuteAsync(InsertPurge, record, tx), ct);
+        await database.WriteAsync(async (connection, tx) =>
+        {
+            await connection.ExecuteAsync(DeleteOldPurges, new { Cutoff = cutoff }, tx);
+            return await connection.ExecuteAsync(InsertPurge, record, tx);
+        }, ct);
         return record;
     }
 
