@@ -6,17 +6,31 @@ namespace RunMonitor.Web.Demo;
 /// so a failed run's page tells how it got there.
 public static class DemoLogs
 {
-    private static readonly string[] Chatter =
-    [
-        "loaded {0} records from the cache", "calling the model with {0} tokens of context", "wrote {0} rows",
-        "validated the output against its schema", "fetched {0} assets", "rendered {0} variants",
-    ];
+    // What a step says as it works and what it warns of, by its skill: a model call talks of tokens, a store of rows.
+    private static string[] ChatterOf(string? skillId) => skillId switch
+    {
+        "llm.reflect" or "llm.summarize" or "llm.digest" =>
+            ["calling the model with {0} tokens of context", "the model answered with {0} tokens", "parsed {0} insights from the answer"],
+        "targets.select" or "history.gather" => ["read {0} rows from the store", "loaded {0} records from the cache"],
+        "insights.store" => ["wrote {0} rows", "skipped {0} insights already stored today"],
+        "channel.fetch" => ["fetched {0} messages", "dropped {0} bot messages"],
+        "channel.post" => ["posted the digest ({0} characters)", "threaded {0} replies"],
+        "config.generate" => ["calling the model with {0} tokens of context", "validated the output against its schema"],
+        "audio.compose" => ["rendered {0} variants", "normalised loudness over {0} frames"],
+        "build.bundle" => ["fetched {0} assets", "bundled {0} modules"],
+        "publish.manifest" => ["uploaded {0} files to the CDN", "validated the output against its schema"],
+        _ => ["loaded {0} records from the cache", "wrote {0} rows", "validated the output against its schema"],
+    };
 
-    private static readonly string[] Warnings =
-    [
-        "the model answered slowly ({0} ms); continuing", "cache miss for {0} keys; reading through",
-        "rate limited by the provider; retrying in {0} ms",
-    ];
+    private static string[] WarningsOf(string? skillId) => skillId switch
+    {
+        "llm.reflect" or "llm.summarize" or "llm.digest" or "config.generate" =>
+            ["the model answered slowly ({0} ms); continuing", "rate limited by the provider; retrying in {0} ms"],
+        "channel.fetch" or "channel.post" => ["rate limited by Slack; retrying in {0} ms"],
+        _ => ["cache miss for {0} keys; reading through", "slow call ({0} ms); continuing"],
+    };
+
+    private static string Pick(string[] lines, Random random) => Fill(lines[random.Next(lines.Length)], random);
 
     private static string Fill(string text, Random random) => string.Format(System.Globalization.CultureInfo.InvariantCulture, text, random.Next(2, 900));
 
@@ -30,7 +44,7 @@ public static class DemoLogs
     [
         new(at, LogLevels.Info, step.StepId, $"starting {step.StepId}" + (step.SkillId is null ? "" : $" ({step.SkillId})"), null),
         new(at.AddMilliseconds(random.Next(5, 40)), LogLevels.Debug, step.StepId, "input resolved", $$"""{"attempt":{{step.Attempt}}}"""),
-        new(at.AddMilliseconds(random.Next(40, 400)), LogLevels.Info, step.StepId, Fill(Chatter[random.Next(Chatter.Length)], random), null),
+        new(at.AddMilliseconds(random.Next(40, 400)), LogLevels.Info, step.StepId, Pick(ChatterOf(step.SkillId), random), null),
     ];
 
     public static IReadOnlyList<LogLineIn> Finished(StepRow step, Random random, DateTimeOffset started, DateTimeOffset at)
@@ -38,8 +52,8 @@ public static class DemoLogs
         at = NotBefore(at, started);
         var lines = new List<LogLineIn>();
         if (random.NextDouble() < 0.2)
-            lines.Add(new(NotBefore(at.AddMilliseconds(-random.Next(200, 900)), started), LogLevels.Warn, step.StepId, Fill(Warnings[random.Next(Warnings.Length)], random), null));
-        lines.Add(new(NotBefore(at.AddMilliseconds(-random.Next(10, 150)), started), LogLevels.Info, step.StepId, Fill(Chatter[random.Next(Chatter.Length)], random), null));
+            lines.Add(new(NotBefore(at.AddMilliseconds(-random.Next(200, 900)), started), LogLevels.Warn, step.StepId, Pick(WarningsOf(step.SkillId), random), null));
+        lines.Add(new(NotBefore(at.AddMilliseconds(-random.Next(10, 150)), started), LogLevels.Info, step.StepId, Pick(ChatterOf(step.SkillId), random), null));
         lines.Add(new(at, LogLevels.Info, step.StepId, $"{step.StepId} done", null));
         return lines;
     }
