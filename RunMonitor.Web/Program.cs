@@ -79,6 +79,9 @@ builder.Services.AddSingleton<IRunPurgeListener, AlertEventRetention>();
 builder.Services.AddHostedService(services => services.GetRequiredService<AlertEvaluator>());
 if (builder.Configuration.GetValue<bool>("RunMonitor:Demo"))
 {
+    // The demo shows alerts at work: its own rules, unless the configuration names some.
+    if (!builder.Configuration.GetSection(AlertRuleSet.Section).GetChildren().Any(c => c.Key != "IntervalSeconds"))
+        builder.Configuration.AddInMemoryCollection(DemoCatalog.AlertRules);
     builder.Services.AddSingleton<DemoData>();
     builder.Services.AddHostedService<DemoWorker>();
 }

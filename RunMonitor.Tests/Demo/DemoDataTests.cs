@@ -42,8 +42,37 @@ public sealed class DemoDataTests : IDisposable
         Assert.Contains("retried", await ActionsAsync(retry["retryOf"]!.GetValue<string>(), retry["tenantId"]!.GetValue<string>()));
     }
 
-    private sealed class DemoFactory : RunMonitorFactory
+    /// The demo watches itself with a rule of every kind, shown by `/api/alerts` and `/admin`.
+    [Fact]
+    public async Task Demo_WithoutAlertRules_WatchesWithItsOwn()
     {
-        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["RunMonitor:Demo"] = "true" };
+        var client = _factory.CreateClient();
+
+        var rules = (await client.GetJsonAsync("/api/alerts"))["rules"]!.AsArray();
+
+        Assert.Equal(["acme-daily-spend", "failing-runs", "runs-stuck", "queue-backlog", "nightly-silent"], rules.Select(r => r!["name"]!.GetValue<string>()));
+        Assert.Equal(["costPerDay", "failureRate", "stuckRuns", "queueDepth", "silence"], rules.Select(r => r!["kind"]!.GetValue<string>()));
+        var admin = await client.GetDocumentAsync("/admin");
+        Assert.Equal(5, admin.QuerySelectorAll("#alert-rules tbody tr").Length);
+    }
+
+    /// Rules of the configuration's own replace the demo's.
+    [Fact]
+    public async Task Demo_WithAlertRulesConfigured_KeepsThoseAlone()
+    {
+        using var factory = new DemoFactory(new()
+        {
+            ["RunMonitor:Alerts:0:Name"] = "mine", ["RunMonitor:Alerts:0:Kind"] = "queueDepth", ["RunMonitor:Alerts:0:Threshold"] = "3",
+        });
+
+        var rules = (await factory.CreateClient().GetJsonAsync("/api/alerts"))["rules"]!.AsArray();
+
+        Assert.Equal(["mine"], rules.Select(r => r!["name"]!.GetValue<string>()));
+    }
+
+    private sealed class DemoFactory(Dictionary<string, string?>? more = null) : RunMonitorFactory
+    {
+        protected override IDictionary<string, string?> Settings =>
+            new Dictionary<string, string?>(more ?? []) { ["RunMonitor:Demo"] = "true" };
     }
 }

@@ -166,6 +166,21 @@ public static class DemoCatalog
         ("user:0932", "Context window exceeded (131,072 tokens)"),
     ];
 
+    /// The demo's alert rules, as `RunMonitor:Alerts` would name them: every kind once. Acme's spend fires from the start
+    /// (its history alone costs more than $10 a day), so the banner and the events are seen at once; the others watch the
+    /// live runs and fire only when something goes wrong (the demo worker stalls, failures pile up).
+    public static readonly IReadOnlyDictionary<string, string?> AlertRules = new[]
+    {
+        new[] { "acme-daily-spend", "costPerDay", "10", null, null, "acme" },
+        ["failing-runs", "failureRate", "0.3", "60", null, null],
+        ["runs-stuck", "stuckRuns", "1", "15", null, null],
+        ["queue-backlog", "queueDepth", "25", null, null, null],
+        ["nightly-silent", "silence", null, "1500", "nightly-user-reflection", null],
+    }.SelectMany((rule, n) => new[] { "Name", "Kind", "Threshold", "WindowMinutes", "Workflow", "Tenant" }
+        .Select((field, i) => KeyValuePair.Create($"RunMonitor:Alerts:{n}:{field}", rule[i]))
+        .Where(setting => setting.Value is not null))
+    .ToDictionary();
+
     public static string Json(object value) => JsonSerializer.Serialize(value, JsonSerializerOptions.Web);
 
     // The campaign engine is an omeercs one: it versions its workflow, hashes step input and codes its errors.
