@@ -104,9 +104,10 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
             if (cancel is null) { _active.Remove(id); return; }
             if (job.Current == job.FailAt)
             {
-                await service.UpdateAsync(TenantOf(id), id, new RunPatch
+                // What the run used before it failed is reported with the failure, as an engine reports it.
+                await service.UpdateAsync(TenantOf(id), id, Results(factory, job, RunStatus.Failed) with
                 {
-                    Status = RunStatus.Failed, ErrorGiven = true,
+                    ErrorGiven = true,
                     Error = new RunErrorInfo(failure.Message, failure.Type, failure.Stack,
                         omeercs ? "STEP_FAILED" : null, omeercs ? step.StepId : null, omeercs ? now : null),
                 }, ct);
@@ -134,16 +135,24 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
         }
 
         // Every step done: report the results and finish.
-        var workflow = DemoCatalog.Workflows.FirstOrDefault(w => w.Name == job.Run.WorkflowName) ?? DemoCatalog.Workflows[0];
-        var done = factory.Finished(id, job.Run.TenantId, workflow, DbTime.Parse(job.Run.CreatedAt), job.Outcome).Run;
-        await service.UpdateAsync(TenantOf(id), id, new RunPatch
+        await service.UpdateAsync(TenantOf(id), id, Results(factory, job, job.Outcome) with
         {
-            Status = job.Outcome,
-            Metrics = new RunMetrics(done.TargetsMatched, done.TargetsProcessed, done.TargetsSkipped, done.InsightsCreated),
-            Usage = done.ModelName is null ? null : new RunUsage(done.ModelProfile, done.ModelProvider, done.ModelName, done.TokensInput, done.TokensOutput, null),
             Errors = job.Outcome == RunStatus.Partial ? [new ErrorEntry("user:4411", "Insight rejected by safety filter", "reflect")] : null,
         }, ct);
         _active.Remove(id);
+    }
+
+    /// The run's end with its metrics and model usage, as a run of its workflow ending so would have them.
+    private static RunPatch Results(DemoRunFactory factory, Job job, string outcome)
+    {
+        var workflow = DemoCatalog.Workflows.FirstOrDefault(w => w.Name == job.Run.WorkflowName) ?? DemoCatalog.Workflows[0];
+        var done = factory.Finished(job.Run.Id, job.Run.TenantId, workflow, DbTime.Parse(job.Run.CreatedAt), outcome).Run;
+        return new RunPatch
+        {
+            Status = outcome,
+            Metrics = new RunMetrics(done.TargetsMatched, done.TargetsProcessed, done.TargetsSkipped, done.InsightsCreated),
+            Usage = done.ModelName is null ? null : new RunUsage(done.ModelProfile, done.ModelProvider, done.ModelName, done.TokensInput, done.TokensOutput, null),
+        };
     }
 
     /// Writes a step and reads back whether a cancel was requested; null when the run is gone or
