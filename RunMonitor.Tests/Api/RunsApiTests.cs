@@ -512,6 +512,34 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
         Assert.True(problem.GetProperty("errors").TryGetProperty("limit", out _));
     }
 
+    /// An item of the list (and of the JSON export) says what the run's own answer says of every field they share:
+    /// the model's profile and provider, the engines' version, trigger, base run and error code (each once answered
+    /// null or left out, not read by the list).
+    [Fact]
+    public async Task List_ItemsCarryEveryFieldTheyShareWithTheRun()
+    {
+        var id = (await _client.CreateRunAsync(new
+        {
+            workflowName = "api-item-fields", status = "failed", workflowVersion = "4.1.0", triggerType = "update", baseRunId = "api-item-base",
+            error = new { message = "boom", code = "STEP_FAILED" },
+            usage = new { profile = "writer", provider = "openai", model = "gpt-4o", tokensInput = 100, tokensOutput = 20, costUsd = 0.5 },
+        })).GetProperty("id").GetString()!;
+        var run = await _client.GetJsonAsync($"/api/runs/{id}");
+
+        var item = (await _client.GetJsonAsync("/api/runs?workflow=api-item-fields"))["items"]!.AsArray().Single()!;
+        var exported = System.Text.Json.Nodes.JsonNode.Parse(await _client.GetStringAsync("/ui/runs/export.json?workflow=api-item-fields"))!["items"]!.AsArray().Single()!;
+
+        foreach (var answer in new[] { item, exported })
+        {
+            Assert.Equal(run["usage"]!.ToJsonString(), answer["usage"]!.ToJsonString());
+            Assert.Equal("writer", (string?)answer["usage"]!["profile"]);
+            foreach (var field in new[] { "workflowVersion", "triggerType", "baseRunId" })
+                Assert.Equal((string?)run[field], (string?)answer[field]);
+            Assert.Equal("STEP_FAILED", (string?)answer["errorCode"]);
+            Assert.Equal("boom", (string?)answer["errorMessage"]);
+        }
+    }
+
     [Fact]
     public async Task Get_MissingRun_Answers404Problem()
     {

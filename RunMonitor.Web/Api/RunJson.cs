@@ -44,8 +44,8 @@ public sealed record RunJson(
     }
 }
 
-/// One item of `GET /api/runs` and of the JSON export: the list's columns, without payloads and stack traces. The
-/// export also reads the engines' version, trigger and error code; the list does not, and its items leave them out.
+/// One item of `GET /api/runs` and of the JSON export (`RunRows.SummaryColumns`): the run without its payloads, stack
+/// trace and lease; the engines' version, trigger, base run and error code only when the run has them.
 public sealed record RunSummaryJson(
     string Id, string TenantId, string WorkflowName, string? Name, string Status, bool DryRun, string? ErrorMessage,
     MetricsJson Metrics, UsageJson Usage, string? RetryOf, bool CancelRequested, DateTimeOffset CreatedAt,

@@ -44,8 +44,13 @@ public static class RunRows
     /// ListErrorLength characters.
     public const string ListColumns = $"{RowColumns}, error_code AS ErrorCode, substr(error_message, 1, 501) AS ErrorMessage";
 
-    /// An item of `/api/runs` and a row of the exports: the whole error message, which they hand on as it was written.
-    public const string SummaryColumns = $"{RowColumns}, error_message AS ErrorMessage";
+    /// An item of `/api/runs` and a row of the exports: the whole error message, which they hand on as it was written,
+    /// and every other short field their items carry (the model's profile and provider, the engines' version, trigger,
+    /// base run and error code), read here so that none of them answers null for a value the run has.
+    public const string SummaryColumns = $"""
+        {RowColumns}, error_message AS ErrorMessage, model_profile AS ModelProfile, model_provider AS ModelProvider,
+        workflow_version AS WorkflowVersion, trigger_type AS TriggerType, base_run_id AS BaseRunId, error_code AS ErrorCode
+        """;
 
     public const string StepColumns = """
         tenant_id AS TenantId, run_id AS RunId, step_id AS StepId, seq AS Seq, skill_id AS SkillId, status AS Status,

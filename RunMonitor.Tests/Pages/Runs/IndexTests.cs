@@ -523,7 +523,7 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.Equal("E_LONG " + message[..(RowError.ShownLength + 1)] + "…", doc.QuerySelector($"tr[data-run-id='{id}'] .row-error")!.TextContent);
         var item = Assert.Single(api["items"]!.AsArray())!;
         Assert.Equal(message, (string?)item["errorMessage"]);
-        Assert.False(item.AsObject().ContainsKey("errorCode"));
+        Assert.Equal("E_LONG", (string?)item["errorCode"]);
     }
 
     [Fact]

@@ -17,10 +17,6 @@ public sealed class RunExport(Database database, RunListQuery query)
         return await connection.ExecuteScalarAsync<long>(table + where, p);
     }
 
-    // What `/api/runs` reads (the whole error message) and the engines' version, trigger and error code.
-    private const string ExportColumns = $"""
-        {RunRows.SummaryColumns}, workflow_version AS WorkflowVersion, trigger_type AS TriggerType, base_run_id AS BaseRunId, error_code AS ErrorCode
-        """;
 
     /// Rows in the filter's sort order, read one at a time so memory stays flat however many there are.
     public async IAsyncEnumerable<RunRow> StreamAsync(RunFilter filter, int maxRows, [EnumeratorCancellation] CancellationToken ct = default)
@@ -28,7 +24,7 @@ public sealed class RunExport(Database database, RunListQuery query)
         await using var connection = await database.OpenAsync(ct);
         var (where, p, _) = await query.WhereAsync(connection, filter);
         p.Add("Limit", maxRows);
-        var sql = $"SELECT {ExportColumns} FROM runs {where} ORDER BY {query.OrderBy(filter)} LIMIT @Limit";
+        var sql = $"SELECT {RunRows.SummaryColumns} FROM runs {where} ORDER BY {query.OrderBy(filter)} LIMIT @Limit";
         await foreach (var row in connection.QueryUnbufferedAsync<RunRow>(sql, p).WithCancellation(ct))
             yield return row;
     }
