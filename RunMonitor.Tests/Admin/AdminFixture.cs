@@ -53,6 +53,9 @@ public class AdminFixture : RunMonitorFactory, IAsyncLifetime
         for (var i = 1; i <= 20; i++)
             Assert.True((await client.PutAsJsonAsync($"/api/runs/{RunningId}/steps/s{i}", new { status = "completed", durationMs = i * 1000 })).IsSuccessStatusCode);
         Assert.True((await client.PutAsJsonAsync($"/api/runs/{RunningId}/steps/f1", new { status = "completed", durationMs = 100 })).IsSuccessStatusCode);
+        // A dry run two days back: in the 7-day counts, not the 24-hour ones.
+        var dry = Now.AddDays(-2);
+        await client.CreateRunAsync(new { workflowName = "wf-old", tenantId = "acme", status = "dry", dryRun = true, createdAt = dry, startedAt = dry, completedAt = dry.AddSeconds(5) });
         var old = Now.AddDays(-3);
         for (var i = 0; i < 3; i++)
             await client.CreateRunAsync(new { workflowName = "wf-old", tenantId = "acme", status = "completed", createdAt = old, startedAt = old, completedAt = old.AddSeconds(100) });

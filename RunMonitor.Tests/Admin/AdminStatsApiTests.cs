@@ -15,6 +15,7 @@ public class AdminStatsApiTests(AdminFixture fixture) : IClassFixture<AdminFixtu
         Assert.Equal(2, stats["failed"]!.GetValue<long>());
         Assert.Equal(1, stats["partial"]!.GetValue<long>());
         Assert.Equal(1, stats["cancelled"]!.GetValue<long>());
+        Assert.Equal(0, stats["dry"]!.GetValue<long>());
         Assert.Equal(1, stats["queued"]!.GetValue<long>());
         Assert.Equal(1, stats["running"]!.GetValue<long>());
         Assert.Equal(0.1, stats["failureRate"]!.GetValue<double>());          // 2 failed of 20 finished (the cancelled run is not)
@@ -30,8 +31,9 @@ public class AdminStatsApiTests(AdminFixture fixture) : IClassFixture<AdminFixtu
     {
         var stats = await fixture.CreateClient().GetJsonAsync("/api/admin/runs/stats?period=7d");
 
-        Assert.Equal(26, stats["total"]!.GetValue<long>());
+        Assert.Equal(27, stats["total"]!.GetValue<long>());
         Assert.Equal(20, stats["completed"]!.GetValue<long>());
+        Assert.Equal(1, stats["dry"]!.GetValue<long>());
     }
 
     [Fact]
@@ -40,7 +42,7 @@ public class AdminStatsApiTests(AdminFixture fixture) : IClassFixture<AdminFixtu
         var stats = await fixture.CreateClient().GetJsonAsync("/api/admin/runs/stats");
 
         Assert.Equal(
-            ["total", "completed", "failed", "partial", "cancelled", "queued", "running", "failureRate", "avgDurationMs", "p95DurationMs", "costUsd", "tokensInput", "tokensOutput"],
+            ["total", "completed", "failed", "partial", "cancelled", "dry", "queued", "running", "failureRate", "avgDurationMs", "p95DurationMs", "costUsd", "tokensInput", "tokensOutput"],
             stats.AsObject().Select(p => p.Key).ToList());
     }
 

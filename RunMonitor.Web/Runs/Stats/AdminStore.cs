@@ -11,6 +11,8 @@ public sealed record AdminStats
     public long Failed { get; init; }
     public long Partial { get; init; }
     public long Cancelled { get; init; }
+    /// Finished dry runs, as the runs page's Dry Runs card counts them.
+    public long Dry { get; init; }
     public long Queued { get; init; }
     public long Running { get; init; }
     public double? FailureRate { get; init; }
@@ -27,7 +29,7 @@ public sealed record AdminStats
     {
         return new AdminStats
         {
-            Total = s.Total, Completed = s.Completed, Failed = s.Failed, Partial = s.Partial, Cancelled = s.Cancelled,
+            Total = s.Total, Completed = s.Completed, Failed = s.Failed, Partial = s.Partial, Cancelled = s.Cancelled, Dry = s.Dry,
             Queued = s.QueuedNow, Running = s.RunningNow,
             FailureRate = s.FailureRate,
             AvgDurationMs = s.AvgDurationMs is { } avg ? Math.Round(avg) : null, P95DurationMs = p95,
