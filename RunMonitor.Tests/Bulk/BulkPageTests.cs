@@ -145,8 +145,17 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
 
         var page = await Alpha(Roles.Operator).GetDocumentAsync($"/bulk/{id}");
 
-        Assert.Equal([$"/ui/runs?layer_name={workflow}&status=failed"], page.QuerySelectorAll("main a[href^='/ui/runs']").Select(a => a.GetAttribute("href")));
+        // The way back, and the filter the page names as the runs it acts on.
+        var list = $"/ui/runs?layer_name={workflow}&status=failed";
+        Assert.Equal([list, list], page.QuerySelectorAll("main a[href^='/ui/runs']").Select(a => a.GetAttribute("href")));
+        var meta = page.QuerySelector(".bulk-progress .bulk-meta")!;
+        Assert.Equal($"layer_name={workflow}&status=failed", meta.QuerySelector("a.bulk-filter")!.TextContent);
+        Assert.StartsWith("Operation", meta.TextContent);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT", meta.QuerySelector("time")!.GetAttribute("datetime"));
         await BulkCalls.WaitAsync(Alpha(Roles.Operator), id);
+        var ended = (await Alpha(Roles.Operator).GetDocumentAsync($"/bulk/{id}")).QuerySelector(".bulk-progress .bulk-meta")!;
+        Assert.Contains(", ended ", ended.TextContent);
+        Assert.Equal(2, ended.QuerySelectorAll("time").Length);
     }
 
     /// Runs chosen by their boxes: the form says which list they were chosen from, and both the confirmation and the
@@ -169,6 +178,7 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         Assert.Equal(HttpStatusCode.SeeOther, start.StatusCode);
         Assert.Matches("^/bulk/[0-9]+[?]list=", location);
         Assert.Equal([list], operationPage.QuerySelectorAll("main a[href^='/ui/runs']").Select(a => a.GetAttribute("href")));
+        Assert.EndsWith(". On 2 chosen runs.", operationPage.QuerySelector(".bulk-progress .bulk-meta")!.TextContent);
         Assert.Equal(["/ui/runs"], plain.QuerySelectorAll("main a[href^='/ui/runs']").Select(a => a.GetAttribute("href")));
         await BulkCalls.WaitAsync(Alpha(Roles.Operator), OperationId(location));
     }

@@ -4,6 +4,7 @@ using System.Text;
 using Htmx;
 using RunMonitor.Web.Api;
 using RunMonitor.Web.Pages;
+using RunMonitor.Web.Pages.Shared;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 
@@ -112,7 +113,7 @@ public static class BulkApi
 
     /// The progress fragment, polled: 286 once the operation is finished (htmx stops polling), with a toast and
     /// `runsChanged` for an htmx request, so the table and the stats are read again.
-    private static async Task<IResult> ProgressAsync(string operationId, HttpContext http, BulkStore store, CancellationToken ct)
+    private static async Task<IResult> ProgressAsync(string operationId, HttpContext http, BulkStore store, TimeProvider time, CancellationToken ct)
     {
         if (!TryId(operationId, out var opId) || await store.GetAsync(ScopeOf(http.Caller()), opId, ct) is not { } operation)
             return ErrorPages.Result(StatusCodes.Status404NotFound, "<p class=\"error\" role=\"alert\">Operation not found</p>");
@@ -122,7 +123,7 @@ public static class BulkApi
             var level = operation.Failed > 0 ? "error" : operation.Status == BulkStatus.Stopped || operation.Skipped > 0 ? "warning" : "success";
             http.Response.Htmx(h => h.WithTrigger("showToast", new { message = Summary(operation), level }).WithTrigger("runsChanged"));
         }
-        return Results.Content(ProgressHtml(operation, errors), "text/html; charset=utf-8", statusCode: operation.IsFinished ? 286 : StatusCodes.Status200OK);
+        return Results.Content(ProgressHtml(operation, errors, time.GetUtcNow()), "text/html; charset=utf-8", statusCode: operation.IsFinished ? 286 : StatusCodes.Status200OK);
     }
 
     /// `Retry of 1,234 runs completed: 1,200 succeeded, 34 skipped, 0 failed.`
@@ -130,8 +131,9 @@ public static class BulkApi
         $"{BulkActions.Of(operation.Action, operation.Eligible)} {operation.Status}: " +
         $"{BulkRequestParser.Count(operation.Succeeded)} succeeded, {BulkRequestParser.Count(operation.Skipped)} skipped, {BulkRequestParser.Count(operation.Failed)} failed.";
 
-    /// `.bulk-progress`: the counts, a progress bar and the first skipped or failed runs; polled while running.
-    public static string ProgressHtml(BulkOperationRow operation, IReadOnlyList<BulkItemRow> errors)
+    /// `.bulk-progress`: the counts, a progress bar, who started it when (and when it ended), the runs it acts on (its
+    /// filter, linked to that list, or the number chosen) and the first skipped or failed runs; polled while running.
+    public static string ProgressHtml(BulkOperationRow operation, IReadOnlyList<BulkItemRow> errors, DateTimeOffset now)
     {
         static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
         var id = operation.Id.ToString(CultureInfo.InvariantCulture);
@@ -150,7 +152,12 @@ public static class BulkApi
         html.Append($"<span class=\"bulk-skipped\">{BulkRequestParser.Count(operation.Skipped)}</span> skipped, ");
         html.Append($"<span class=\"bulk-failed\">{BulkRequestParser.Count(operation.Failed)}</span> failed.");
         html.Append("</p>");
-        html.Append($"<p class=\"muted\">Operation {id}, started by {E(operation.CreatedBy)}.</p>");
+        html.Append($"<p class=\"muted bulk-meta\">Operation {id}, started by {E(operation.CreatedBy)} {TimeView.Html(DbTime.FromDb(operation.CreatedAt), now)}");
+        if (operation.CompletedAt is not null) html.Append($", ended {TimeView.Html(DbTime.FromDb(operation.CompletedAt), now)}");
+        html.Append(operation.ListQuery is { } query
+            ? $". On the runs that matched <a class=\"bulk-filter\" href=\"{E(Routes.RunsFor(query))}\">{(query.Length == 0 ? "no filter (every run)" : E(query))}</a> when it began"
+            : $". On {BulkRequestParser.Count(operation.Matched)} chosen run{(operation.Matched == 1 ? "" : "s")}");
+        html.Append(".</p>");
         if (errors.Count > 0)
         {
             html.Append("<details class=\"bulk-errors\"><summary>Skipped or failed runs</summary><ul>");

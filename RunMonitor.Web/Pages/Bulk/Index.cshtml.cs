@@ -25,7 +25,7 @@ public sealed record BulkConfirmModel(string Action, long Matched, long Eligible
 /// runs list the runs were chosen from (their boxes, without script), which the page's way back returns to.
 [Authorize(Policy = Policies.RequireOperator)]
 [AcceptsQuery(ListWalk.ListParameter)]
-public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
+public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider time) : PageModel
 {
     /// The page's way back: the runs list the operation's runs came from when known (its filter, or `list`), else the list.
     public string Back { get; private set; } = Routes.Runs;
@@ -35,6 +35,7 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
     public IReadOnlyList<BulkOperationRow> Operations { get; private set; } = [];
     public BulkConfirmModel? Confirm { get; private set; }
     public BadParameter? Error { get; private set; }
+    public DateTimeOffset Now => time.GetUtcNow();
 
     public async Task<IActionResult> OnGetAsync(string? operationId, CancellationToken ct)
     {
@@ -137,7 +138,7 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker) : PageModel
         if (Request.IsHtmx())
         {
             Response.Htmx(h => h.WithTrigger("showToast", new { message = started, level = "info" }));
-            return Content(BulkApi.ProgressHtml(operation, []), "text/html; charset=utf-8");
+            return Content(BulkApi.ProgressHtml(operation, [], time.GetUtcNow()), "text/html; charset=utf-8");
         }
         Response.StatusCode = StatusCodes.Status303SeeOther;
         Response.Headers.Location = Routes.Path(Routes.BulkPage, ("operationId", operation.Id.ToString(CultureInfo.InvariantCulture)))
