@@ -29,4 +29,20 @@ public sealed class DemoLogsTests
         if (skillId.StartsWith("llm.", StringComparison.Ordinal))
             Assert.DoesNotContain(lines, l => l.Contains("rows", StringComparison.Ordinal) || l.Contains("cache miss", StringComparison.Ordinal));
     }
+
+    /// A step starting says what it sets out to do; what it got (the model's answer, rows written) comes as it ends.
+    [Theory]
+    [MemberData(nameof(Skills))]
+    public void Started_NeverReportsWhatOnlyTheEndKnows(string skillId)
+    {
+        var random = new Random(4);
+        var step = new StepRow { StepId = "s", SkillId = skillId, Attempt = 1 };
+
+        var started = Enumerable.Range(0, 100).SelectMany(_ => DemoLogs.Started(step, random, At)).Select(l => l.Message).Distinct().ToList();
+        var finished = Enumerable.Range(0, 100).SelectMany(_ => DemoLogs.Finished(step, random, At, At.AddSeconds(5))).Select(l => l.Message).Distinct().ToList();
+
+        Assert.DoesNotContain(started, l => l.Contains("answered", StringComparison.Ordinal) || l.Contains("parsed", StringComparison.Ordinal)
+            || l.StartsWith("wrote", StringComparison.Ordinal) || l.StartsWith("uploaded", StringComparison.Ordinal) || l.StartsWith("posted", StringComparison.Ordinal));
+        Assert.Empty(started.Where(l => l != "input resolved" && !l.StartsWith("starting ", StringComparison.Ordinal)).Intersect(finished));
+    }
 }

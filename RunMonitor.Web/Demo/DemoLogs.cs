@@ -6,20 +6,21 @@ namespace RunMonitor.Web.Demo;
 /// so a failed run's page tells how it got there.
 public static class DemoLogs
 {
-    // What a step says as it works and what it warns of, by its skill: a model call talks of tokens, a store of rows.
-    private static string[] ChatterOf(string? skillId) => skillId switch
+    // What a step says as it works, by its skill: as it starts (a model call sends its context) and as it ends (the
+    // model answered); a store speaks of rows, a channel of messages.
+    private static (string[] Start, string[] End) ChatterOf(string? skillId) => skillId switch
     {
         "llm.reflect" or "llm.summarize" or "llm.digest" =>
-            ["calling the model with {0} tokens of context", "the model answered with {0} tokens", "parsed {0} insights from the answer"],
-        "targets.select" or "history.gather" => ["read {0} rows from the store", "loaded {0} records from the cache"],
-        "insights.store" => ["wrote {0} rows", "skipped {0} insights already stored today"],
-        "channel.fetch" => ["fetched {0} messages", "dropped {0} bot messages"],
-        "channel.post" => ["posted the digest ({0} characters)", "threaded {0} replies"],
-        "config.generate" => ["calling the model with {0} tokens of context", "validated the output against its schema"],
-        "audio.compose" => ["rendered {0} variants", "normalised loudness over {0} frames"],
-        "build.bundle" => ["fetched {0} assets", "bundled {0} modules"],
-        "publish.manifest" => ["uploaded {0} files to the CDN", "validated the output against its schema"],
-        _ => ["loaded {0} records from the cache", "wrote {0} rows", "validated the output against its schema"],
+            (["calling the model with {0} tokens of context"], ["the model answered with {0} tokens", "parsed {0} insights from the answer"]),
+        "targets.select" or "history.gather" => (["loaded {0} records from the cache"], ["read {0} rows from the store"]),
+        "insights.store" => (["skipped {0} insights already stored today"], ["wrote {0} rows"]),
+        "channel.fetch" => (["reading the channel's last {0} messages"], ["fetched {0} messages", "dropped {0} bot messages"]),
+        "channel.post" => (["formatting {0} sections"], ["posted the digest ({0} characters)"]),
+        "config.generate" => (["calling the model with {0} tokens of context"], ["validated the output against its schema"]),
+        "audio.compose" => (["rendering {0} variants"], ["normalised loudness over {0} frames"]),
+        "build.bundle" => (["fetched {0} assets"], ["bundled {0} modules"]),
+        "publish.manifest" => (["validated the manifest ({0} entries)"], ["uploaded {0} files to the CDN"]),
+        _ => (["loaded {0} records from the cache"], ["wrote {0} rows", "validated the output against its schema"]),
     };
 
     private static string[] WarningsOf(string? skillId) => skillId switch
@@ -44,7 +45,7 @@ public static class DemoLogs
     [
         new(at, LogLevels.Info, step.StepId, $"starting {step.StepId}" + (step.SkillId is null ? "" : $" ({step.SkillId})"), null),
         new(at.AddMilliseconds(random.Next(5, 40)), LogLevels.Debug, step.StepId, "input resolved", $$"""{"attempt":{{step.Attempt}}}"""),
-        new(at.AddMilliseconds(random.Next(40, 400)), LogLevels.Info, step.StepId, Pick(ChatterOf(step.SkillId), random), null),
+        new(at.AddMilliseconds(random.Next(40, 400)), LogLevels.Info, step.StepId, Pick(ChatterOf(step.SkillId).Start, random), null),
     ];
 
     public static IReadOnlyList<LogLineIn> Finished(StepRow step, Random random, DateTimeOffset started, DateTimeOffset at)
@@ -53,7 +54,7 @@ public static class DemoLogs
         var lines = new List<LogLineIn>();
         if (random.NextDouble() < 0.2)
             lines.Add(new(NotBefore(at.AddMilliseconds(-random.Next(200, 900)), started), LogLevels.Warn, step.StepId, Pick(WarningsOf(step.SkillId), random), null));
-        lines.Add(new(NotBefore(at.AddMilliseconds(-random.Next(10, 150)), started), LogLevels.Info, step.StepId, Pick(ChatterOf(step.SkillId), random), null));
+        lines.Add(new(NotBefore(at.AddMilliseconds(-random.Next(10, 150)), started), LogLevels.Info, step.StepId, Pick(ChatterOf(step.SkillId).End, random), null));
         lines.Add(new(at, LogLevels.Info, step.StepId, $"{step.StepId} done", null));
         return lines;
     }
