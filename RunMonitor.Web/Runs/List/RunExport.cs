@@ -17,8 +17,8 @@ public sealed class RunExport(Database database, RunListQuery query)
         return await connection.ExecuteScalarAsync<long>(table + where, p);
     }
 
-
-    /// Rows in the filter's sort order, read one at a time so memory stays flat however many there are.
+    /// Rows in the filter's sort order, each as `/api/runs` reads it (`RunRows.SummaryColumns`), read one at a time so
+    /// memory stays flat however many there are.
     public async IAsyncEnumerable<RunRow> StreamAsync(RunFilter filter, int maxRows, [EnumeratorCancellation] CancellationToken ct = default)
     {
         await using var connection = await database.OpenAsync(ct);
