@@ -172,7 +172,7 @@ public static class DemoCatalog
     public static readonly IReadOnlyDictionary<string, string?> AlertRules = new[]
     {
         new[] { "acme-daily-spend", "costPerDay", "10", null, null, "acme" },
-        ["failing-runs", "failureRate", "0.3", "60", null, null],
+        ["failing-runs", "failureRate", "0.3", "1440", null, null],
         ["runs-stuck", "stuckRuns", "1", "15", null, null],
         ["queue-backlog", "queueDepth", "25", null, null, null],
         ["nightly-silent", "silence", null, "1500", "nightly-user-reflection", null],
