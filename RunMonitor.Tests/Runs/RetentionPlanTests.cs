@@ -9,9 +9,8 @@ using RunMonitor.Web.Webhooks;
 namespace RunMonitor.Tests.Runs;
 
 /// Retention's deletes beside the runs' own find their rows by an index each: a purged run's webhook deliveries by
-/// (tenant_id, run_id), an alert event's by the partial index on created_at, old workers and their hours and old alert
-/// events by time;
-/// never a walk of a table that grows with every run ended or every hour a worker works.
+/// (tenant_id, run_id), an alert event's deliveries by the partial index on created_at, old workers and their hours
+/// and old alert events by time; never a walk of a table that grows with every run ended or every hour a worker works.
 internal static class RetentionPlans
 {
     public static IEnumerable<(string What, string Sql, object Parameters, string Index)> Statements(ISqlDialect dialect) =>
