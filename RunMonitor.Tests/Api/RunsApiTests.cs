@@ -538,6 +538,11 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
             Assert.Equal("STEP_FAILED", (string?)answer["errorCode"]);
             Assert.Equal("boom", (string?)answer["errorMessage"]);
         }
+        // The CSV export's row too, by its columns' names.
+        var csv = (await _client.GetStringAsync("/ui/runs/export.csv?workflow=api-item-fields")).Split("\r\n");
+        var cells = csv[0].Split(',').Zip(csv[1].Split(',')).ToDictionary(c => c.First, c => c.Second);
+        Assert.Equal(("writer", "openai", "gpt-4o"), (cells["model_profile"], cells["model_provider"], cells["model"]));
+        Assert.Equal(("4.1.0", "update", "api-item-base", "STEP_FAILED"), (cells["workflow_version"], cells["trigger_type"], cells["base_run_id"], cells["error_code"]));
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class ExportModel(RunExport store, TimeProvider time, IConfigurati
         "id", "tenant_id", "workflow_name", "name", "status", "dry_run", "created_at", "started_at", "completed_at",
         "duration_ms", "steps_completed", "steps_total", "targets_matched", "targets_processed", "targets_skipped",
         "insights_created", "model", "tokens_input", "tokens_output", "cost_usd", "cost_estimated", "retry_of", "error_message",
-        "workflow_version", "trigger_type", "base_run_id", "error_code",
+        "workflow_version", "trigger_type", "base_run_id", "error_code", "model_profile", "model_provider",
     ];
 
     public async Task<IActionResult> OnGetAsync(string format, CancellationToken ct)
@@ -72,7 +72,7 @@ public sealed class ExportModel(RunExport store, TimeProvider time, IConfigurati
                 Num(r.DurationMs), Num(r.StepsCompleted), Num(r.StepsTotal), Num(r.TargetsMatched), Num(r.TargetsProcessed),
                 Num(r.TargetsSkipped), Num(r.InsightsCreated), r.ModelName, Num(r.TokensInput), Num(r.TokensOutput),
                 r.CostUsd?.ToString("0.######", CultureInfo.InvariantCulture), r.IsCostEstimated ? "true" : "false", r.RetryOf, r.ErrorMessage,
-                r.WorkflowVersion, r.TriggerType, r.BaseRunId, r.ErrorCode,
+                r.WorkflowVersion, r.TriggerType, r.BaseRunId, r.ErrorCode, r.ModelProfile, r.ModelProvider,
             ];
             await writer.WriteLineAsync(string.Join(',', cells.Select(Csv.Cell)));
             if (++n % 500 == 0) await writer.FlushAsync(ct);
