@@ -53,6 +53,19 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
             AssertNoFullScan(what, await PlanAsync(database, sql, parameters));
     }
 
+    /// Each statement planned on `database` with sequential scans priced out scans no table sequentially and reads
+    /// the index it names.
+    internal static async Task AssertUsesIndexesAsync(Database database, IEnumerable<(string What, string Sql, object Parameters, string Index)> statements)
+    {
+        foreach (var (what, sql, parameters, index) in statements)
+        {
+            var plan = await PlanAsync(database, sql, parameters);
+            Assert.DoesNotContain(plan, p => p.Contains("Seq Scan", StringComparison.Ordinal));
+            Assert.True(plan.Any(p => p.Contains($"Index Scan using {index} ", StringComparison.Ordinal) || p.Contains($"Index Only Scan using {index} ", StringComparison.Ordinal)
+                || p.Contains($"Bitmap Index Scan on {index}", StringComparison.Ordinal)), $"{what}:\n  {string.Join("\n  ", plan)}");
+        }
+    }
+
     [Fact]
     public async Task Stats_RecentAndWorkerQueries_UseIndexes()
     {

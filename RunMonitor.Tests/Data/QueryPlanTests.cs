@@ -126,6 +126,18 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
             AssertNoFullScan(what, await PlanAsync(database, sql, parameters));
     }
 
+    /// Each statement planned on `database` scans no table and searches by the index it names.
+    internal static async Task AssertUsesIndexesAsync(Database database, IEnumerable<(string What, string Sql, object Parameters, string Index)> statements)
+    {
+        foreach (var (what, sql, parameters, index) in statements)
+        {
+            var plan = await PlanAsync(database, sql, parameters);
+            var shown = $"{what}:\n  {string.Join("\n  ", plan)}";
+            Assert.False(plan.Any(p => Regex.IsMatch(p, @"^SCAN ")), shown);
+            Assert.True(plan.Any(p => Regex.IsMatch(p, $@"^SEARCH \w+ USING (COVERING )?INDEX {index} ")), shown);
+        }
+    }
+
     [Fact]
     public async Task Stats_RecentAndWorkerQueries_UseIndexes()
     {

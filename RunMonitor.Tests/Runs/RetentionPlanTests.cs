@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Data;
 using RunMonitor.Web.Alerts;
@@ -15,8 +14,6 @@ internal static class RetentionPlans
 {
     public static IEnumerable<(string What, string Sql, object Parameters, string Index)> Statements(ISqlDialect dialect) =>
         WebhookOutbox.RetentionStatements(dialect).Concat(WorkerBook.RetentionStatements()).Concat(AlertEventRetention.RetentionStatements());
-
-    public static string Show(string what, IEnumerable<string> plan) => $"{what}:\n  {string.Join("\n  ", plan)}";
 }
 
 public sealed class RetentionPlanTests(QueryPlanTests.SeededFactory factory) : IClassFixture<QueryPlanTests.SeededFactory>
@@ -27,12 +24,7 @@ public sealed class RetentionPlanTests(QueryPlanTests.SeededFactory factory) : I
         await factory.Seeded;
         var database = factory.Services.GetRequiredService<Database>();
 
-        foreach (var (what, sql, parameters, index) in RetentionPlans.Statements(database.Dialect))
-        {
-            var plan = await QueryPlanTests.PlanAsync(database, sql, parameters);
-            Assert.False(plan.Any(p => Regex.IsMatch(p, @"^SCAN ")), RetentionPlans.Show(what, plan));
-            Assert.True(plan.Any(p => Regex.IsMatch(p, $@"^SEARCH \w+ USING (COVERING )?INDEX {index} ")), RetentionPlans.Show(what, plan));
-        }
+        await QueryPlanTests.AssertUsesIndexesAsync(database, RetentionPlans.Statements(database.Dialect));
     }
 }
 
@@ -44,12 +36,6 @@ public sealed class PostgresRetentionPlanTests(PostgresQueryPlanTests.SeededFact
         await factory.Seeded;
         var database = factory.Services.GetRequiredService<Database>();
 
-        foreach (var (what, sql, parameters, index) in RetentionPlans.Statements(database.Dialect))
-        {
-            var plan = await PostgresQueryPlanTests.PlanAsync(database, sql, parameters);
-            Assert.DoesNotContain(plan, p => p.Contains("Seq Scan", StringComparison.Ordinal));
-            Assert.True(plan.Any(p => p.Contains($"Index Scan using {index} ", StringComparison.Ordinal) || p.Contains($"Index Only Scan using {index} ", StringComparison.Ordinal)
-                || p.Contains($"Bitmap Index Scan on {index}", StringComparison.Ordinal)), RetentionPlans.Show(what, plan));
-        }
+        await PostgresQueryPlanTests.AssertUsesIndexesAsync(database, RetentionPlans.Statements(database.Dialect));
     }
 }
