@@ -62,6 +62,18 @@ foreach (var (name, path) in targets)
     Console.WriteLine(results[^1]);
 }
 
+if (WrkAvailable())
+{
+    // The machine's own pace, comparable with the runs from before 2026-12-02: the static file as it was measured then,
+    // uncompressed (the table's row asks for Brotli, which the app compresses on each request: about 2.4 times the
+    // app's CPU a request). Reads and ingest move with it on this shared VM (docs/PERFORMANCE.md).
+    var plain = await MeasureWithWrkAsync(options.BaseUrl + staticPath, options.Connections, options.ThroughputSeconds, acceptEncoding: null);
+    results.Add("");
+    results.Add($"Yardstick: the static file `{staticPath}` uncompressed, {plain:N0} req/s at {options.Connections} connections (wrk).");
+    figures.Add(string.Join('\t', "static file uncompressed", staticPath, "", "", plain.ToString("F0", CultureInfo.InvariantCulture), "", ""));
+    Console.WriteLine(results[^1]);
+}
+
 foreach (var (name, path) in SampledPages())
 {
     for (var i = 0; i < 5; i++) await GetAsync(http, path);
@@ -230,9 +242,10 @@ static async Task<double> MeasureThroughputAsync(HttpClient http, string path, i
 // wrk (Debian's package) costs the shared cores far less than a .NET client, so throughput is its figure when present.
 static bool WrkAvailable() => File.Exists("/usr/bin/wrk");
 
-static async Task<double> MeasureWithWrkAsync(string url, int connections, int seconds)
+static async Task<double> MeasureWithWrkAsync(string url, int connections, int seconds, string? acceptEncoding = BenchOptions.AcceptEncoding)
 {
-    var start = new ProcessStartInfo("/usr/bin/wrk", ["-t2", $"-c{connections}", $"-d{seconds}s", "-H", "Accept-Encoding: " + BenchOptions.AcceptEncoding, url])
+    string[] header = acceptEncoding is null ? [] : ["-H", "Accept-Encoding: " + acceptEncoding];
+    var start = new ProcessStartInfo("/usr/bin/wrk", ["-t2", $"-c{connections}", $"-d{seconds}s", .. header, url])
     {
         RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
     };
