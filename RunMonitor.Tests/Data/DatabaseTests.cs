@@ -55,6 +55,67 @@ public sealed class DatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteRunAsync_BatchOfOneRunWrites_KeepsItsSavepointJournalsInMemory()
+    {
+        static Task<long> TempStore(System.Data.Common.DbConnection c, System.Data.IDbTransaction tx) =>
+            c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx);
+
+        var oneRun = await _database.WriteRunAsync(TempStore);
+        var other = await _database.WriteAsync(TempStore);
+        var oneRunAgain = await _database.WriteRunAsync(TempStore);
+        var statement = await _database.WriteStatementAsync((c, tx) => TempStore(c, tx!));
+
+        // 2 is MEMORY, 0 the default (files, as SQLite was built).
+        Assert.Equal(2, oneRun);
+        Assert.Equal(0, other);
+        Assert.Equal(2, oneRunAgain);
+        Assert.Equal(2, statement);
+    }
+
+    [Fact]
+    public async Task WriteRunAsync_SharingABatchWithAnotherWrite_KeepsTheJournalsOnDisk()
+    {
+        var gate = new TaskCompletionSource();
+        // The first write holds the writer path until the others are queued behind it, so they share a batch.
+        var first = _database.WriteAsync(async (c, tx) => { await gate.Task; return await c.ExecuteAsync("INSERT INTO t (n) VALUES (1)", transaction: tx); });
+        var oneRun = _database.WriteRunAsync((c, tx) => c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx));
+        var other = _database.WriteAsync((c, tx) => c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx));
+        gate.SetResult();
+        await first;
+
+        Assert.Equal(0, await oneRun);
+        Assert.Equal(0, await other);
+    }
+
+    [Fact]
+    public async Task WriteRunAsync_OneThrowsAfterChangingManyPages_ItsChangesAreUndoneFromTheMemoryJournal()
+    {
+        // 2,000 rows of 200 bytes: about 100 pages, so the failing write's journal passes the 64 KiB SQLite keeps in
+        // memory by default before it would move it to a file.
+        await _database.WriteAsync((c, tx) => c.ExecuteAsync("ALTER TABLE t ADD COLUMN v TEXT", transaction: tx));
+        await _database.WriteAsync((c, tx) => c.ExecuteAsync(
+            "WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 2000) INSERT INTO t (n, v) SELECT n, printf('%.200c', 'a') FROM k", transaction: tx));
+        var gate = new TaskCompletionSource();
+        var first = _database.WriteRunAsync(async (c, tx) => { await gate.Task; return await c.ExecuteAsync("UPDATE t SET v = 'first' WHERE n = 1", transaction: tx); });
+        var bad = _database.WriteRunAsync<int>(async (c, tx) =>
+        {
+            Assert.Equal(2, await c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx));
+            await c.ExecuteAsync("UPDATE t SET v = printf('%.200c', 'b') WHERE n > 1", transaction: tx);
+            throw new InvalidOperationException("boom");
+        });
+        var good = _database.WriteRunAsync((c, tx) => c.ExecuteAsync("UPDATE t SET v = 'good' WHERE n = 2", transaction: tx));
+        gate.SetResult();
+
+        await first;
+        await good;
+        Assert.Equal("boom", (await Assert.ThrowsAsync<InvalidOperationException>(() => bad)).Message);
+        await using var connection = await _database.OpenAsync();
+        Assert.Equal(1998, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t WHERE v = printf('%.200c', 'a')"));
+        Assert.Equal(["first", "good"], (await connection.QueryAsync<string>("SELECT v FROM t WHERE n <= 2 ORDER BY n")).ToArray());
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t WHERE v LIKE 'b%'"));
+    }
+
+    [Fact]
     public async Task WriteAsync_AfterCloseConnections_OpensItAgain()
     {
         await _database.WriteAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (n) VALUES (1)", transaction: tx));

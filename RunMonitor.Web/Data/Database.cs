@@ -166,6 +166,11 @@ public sealed class Database : IDisposable
     public Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default) =>
         _writes.WriteAsync(work, ct);
 
+    /// As `WriteAsync`, for work that writes one run's rows (an update, a step, a claim, a cancel, a retry): a few pages, whose savepoint journal
+    /// SQLite's writer keeps in memory when every write of its batch is one of these (`GroupCommitWrites`).
+    public Task<T> WriteRunAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default) =>
+        _writes.WriteRunAsync(work, ct);
+
     /// As `WriteAsync`, for work that writes in one statement where the dialect can (`ISqlDialect.CreateRun`):
     /// PostgreSQL runs it without a transaction around it (the statement commits by itself: one round trip, where BEGIN,
     /// the statement and COMMIT took two), so `work` gets a null transaction there; SQLite runs it in its group commit.

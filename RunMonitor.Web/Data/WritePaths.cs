@@ -14,6 +14,9 @@ public interface IWritePath
     /// null where the path runs it without one.
     Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct);
 
+    /// `Database.WriteRunAsync`: work that writes one run's rows, a few pages of the store.
+    Task<T> WriteRunAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct);
+
     /// Closes what the path keeps open, for work that needs the store to itself.
     void CloseConnections();
 }
@@ -26,9 +29,13 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
     // SQLite has one writer; queueing writers here keeps "database is locked" out of ingest.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
-    public async Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct)
+    public Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct) => WriteAsync(work, oneRun: false, ct);
+
+    public Task<T> WriteRunAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct) => WriteAsync(work, oneRun: true, ct);
+
+    private async Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, bool oneRun, CancellationToken ct)
     {
-        var pending = new PendingWrite<T>(work, ct);
+        var pending = new PendingWrite<T>(work, ct) { OneRun = oneRun };
         _queue.Enqueue(pending);
         await _writeGate.WaitAsync(ct);
         try
@@ -44,9 +51,9 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
         return await pending.Result;
     }
 
-    // SQLite's statements share the batch's transaction, as any write's.
+    // SQLite's statements share the batch's transaction, as any write's; the one statement is a create's.
     public Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct) =>
-        WriteAsync<T>((connection, tx) => work(connection, tx), ct);
+        WriteAsync<T>((connection, tx) => work(connection, tx), oneRun: true, ct);
 
     private const int MaxBatch = 64;
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> _queue = new();
@@ -59,6 +66,7 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
         try
         {
             var connection = _writer ??= await OpenWriterAsync();
+            await KeepJournalsInMemoryAsync(connection, batch.TrueForAll(w => w.OneRun));
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(IsolationLevel.Serializable);
             foreach (var write in batch)
             {
@@ -116,9 +124,26 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
     // rollup rows), so a longer log writes each back once for many commits instead of once every few.
     private const int CheckpointPages = 10_000;
 
+    // Each write's savepoint journals the pages it changes; past 64 KiB SQLite moves that journal into a temporary file,
+    // and one create changes about 20 pages (the run, its steps and activity, 17 indexes, the counters): 170 KB and 77
+    // write calls a create, two thirds of them that file's (docs/PERFORMANCE.md, "SQLite's savepoint journals"). A
+    // batch of one-run writes keeps its journals in memory (`temp_store`), a few hundred KB at most; any other batch
+    // (a retention pass deletes 500 runs with up to 100,000 log lines each) keeps them on disk, as before.
+    private bool _journalsInMemory;
+
+    private async Task KeepJournalsInMemoryAsync(SqliteConnection connection, bool inMemory)
+    {
+        if (inMemory == _journalsInMemory) return;
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = inMemory ? "PRAGMA temp_store=MEMORY" : "PRAGMA temp_store=DEFAULT";
+        await pragma.ExecuteNonQueryAsync();
+        _journalsInMemory = inMemory;
+    }
+
     private void CloseWriter()
     {
         if (_writer is null) return;
+        _journalsInMemory = false;
         PreparedStatements.Forget(_writer);
         _writer.Dispose();
         _writer = null;
@@ -140,6 +165,8 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
     private abstract class PendingWrite
     {
         public Exception? Failed { get; set; }
+        /// Writes one run's rows (`WriteRunAsync`, `WriteStatementAsync`).
+        public bool OneRun { get; init; }
         public abstract bool Done { get; }
         public abstract bool Cancelled { get; }
         public abstract Task RunAsync(DbConnection connection, IDbTransaction transaction);
@@ -183,6 +210,8 @@ public sealed class RetriedWrites(Database database) : IWritePath
             await transaction.CommitAsync(ct);
             return result;
         }, ct);
+
+    public Task<T> WriteRunAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct) => WriteAsync(work, ct);
 
     /// One statement needs no BEGIN and COMMIT around it: it commits by itself, in the round trip that sends it.
     public Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct) =>

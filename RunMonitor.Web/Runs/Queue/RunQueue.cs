@@ -73,7 +73,7 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
         if (caller.Role is not (Roles.Ingest or Roles.Admin))
             return WriteResult<ClaimedRun>.Forbidden("claiming runs needs an ingest or admin key");
         var now = time.GetUtcNow();
-        var claimed = await database.WriteAsync(async (connection, tx) =>
+        var claimed = await database.WriteRunAsync(async (connection, tx) =>
         {
             var key = await ClaimNextAsync(connection, tx, caller.TenantId, request.Workflows, request.Worker, request.LeaseSeconds, now);
             if (key is null)
@@ -114,7 +114,7 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
     public async Task<WriteResult<RunRow>> CancelAsync(Caller caller, string? tenant, string id, CancellationToken ct = default)
     {
         if (!CanOperate(caller)) return WriteResult<RunRow>.Forbidden("cancelling runs needs an operator or admin key");
-        var result = await database.WriteAsync(async (connection, tx) =>
+        var result = await database.WriteRunAsync(async (connection, tx) =>
         {
             var run = await writes.GetAsync(connection, tx, tenant, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
@@ -152,7 +152,7 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
     public async Task<WriteResult<RunRow>> RetryAsync(Caller caller, string? tenant, string id, RetryRequest request, CancellationToken ct = default)
     {
         if (!CanOperate(caller)) return WriteResult<RunRow>.Forbidden("retrying runs needs an operator or admin key");
-        var result = await database.WriteAsync(async (connection, tx) =>
+        var result = await database.WriteRunAsync(async (connection, tx) =>
         {
             var old = await writes.GetAsync(connection, tx, tenant, id);
             if (old is null) return WriteResult<RunRow>.NotFound();

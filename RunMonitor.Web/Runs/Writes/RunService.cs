@@ -126,7 +126,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     /// `actor`: who the run's activity names for a status change (`Caller.Actor`); the run's worker when not given.
     public async Task<WriteResult<RunRow>> UpdateAsync(string? tenant, string id, RunPatch patch, CancellationToken ct = default, string? actor = null)
     {
-        var result = await database.WriteAsync(async (connection, tx) =>
+        var result = await database.WriteRunAsync(async (connection, tx) =>
         {
             var run = await writes.GetAsync(connection, tx, tenant, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
@@ -349,7 +349,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
 
     public async Task<WriteResult<StepRow>> UpsertStepAsync(string? tenant, string runId, string stepId, StepUpsert request, CancellationToken ct = default)
     {
-        var result = await database.WriteAsync(async (connection, tx) =>
+        var result = await database.WriteRunAsync(async (connection, tx) =>
         {
             var run = await writes.GetAsync(connection, tx, tenant, runId);
             if (run is null) return new WriteResult<StepRow>(WriteOutcome.NotFound, Reason: "Run not found");
