@@ -26,7 +26,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             result = await database.WriteStatementAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
         // A run reported finished may need its webhook deliveries queued with it: not in a group's statement.
         else if (request.Patch.Status is { } status && RunStatus.IsTerminal(status) && webhooks.AnyReceiver)
-            result = await database.WriteAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
+            result = await database.WriteRunAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
         else
             result = await CreateWithAsync(caller, request, time.GetUtcNow(), rows => groups.CreateAsync(rows, ct));
         return Committed(result);
@@ -411,7 +411,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     /// Appends log lines to a run, finished or not (engines flush late), and renews the worker's lease.
     public async Task<WriteResult<LogAppend>> AppendLogsAsync(string? tenant, string runId, IReadOnlyList<LogLineIn> lines, CancellationToken ct = default)
     {
-        var result = await database.WriteAsync(async (connection, tx) =>
+        var result = await database.WriteRunAsync(async (connection, tx) =>
         {
             var run = await writes.GetAsync(connection, tx, tenant, runId);
             if (run is null) return WriteResult<LogAppend>.NotFound();
