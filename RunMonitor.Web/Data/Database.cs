@@ -166,8 +166,9 @@ public sealed class Database : IDisposable
     public Task<T> WriteAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default) =>
         _writes.WriteAsync(work, ct);
 
-    /// As `WriteAsync`, for work that writes one run's rows (an update, a step, its log lines, a claim, a cancel, a retry): a few pages, whose savepoint journal
-    /// SQLite's writer keeps in memory when every write of its batch is one of these (`GroupCommitWrites`).
+    /// As `WriteAsync`, for work that writes one run's rows (an update, a step, its log lines, a claim, a cancel, a
+    /// retry): a few pages, whose savepoint journal SQLite's writer keeps in memory when every write of its batch is one
+    /// of these (`GroupCommitWrites`).
     public Task<T> WriteRunAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default) =>
         _writes.WriteRunAsync(work, ct);
 

@@ -126,7 +126,7 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
 
     // Each write's savepoint journals the pages it changes; past 64 KiB SQLite moves that journal into a temporary file,
     // and one create changes about 20 pages (the run, its steps and activity, 17 indexes, the counters): 170 KB and 77
-    // write calls a create, two thirds of them that file's (docs/PERFORMANCE.md, "SQLite's savepoint journals"). A
+    // write calls a create, most of them that file's (docs/PERFORMANCE.md, "SQLite's savepoint journals"). A
     // batch of one-run writes keeps its journals in memory (`temp_store`): about 80 KB a create, a step's no more than
     // its body (Kestrel's 30 MB), one savepoint's at a time (SQLite empties it at each release); any other batch
     // (a retention pass deletes 500 runs with up to 100,000 log lines each) keeps them on disk, as before.
