@@ -15,6 +15,17 @@ public sealed class DatabaseTests : IDisposable
         connection.Execute("PRAGMA journal_mode=WAL; CREATE TABLE t (n INTEGER PRIMARY KEY)");
     }
 
+    // A first write that holds the writer path until `release` is set, so the writes queued after it share the next batch.
+    private Task<int> HoldWriter(TaskCompletionSource release, string sql, bool oneRun = false)
+    {
+        async Task<int> Work(System.Data.Common.DbConnection c, System.Data.IDbTransaction tx)
+        {
+            await release.Task;
+            return await c.ExecuteAsync(sql, transaction: tx);
+        }
+        return oneRun ? _database.WriteRunAsync(Work) : _database.WriteAsync(Work);
+    }
+
     [Fact]
     public async Task WriteAsync_ManyConcurrent_AllCommittedWhenTheyReturn()
     {
@@ -32,8 +43,7 @@ public sealed class DatabaseTests : IDisposable
     public async Task WriteAsync_OneThrowsInABatch_OnlyItIsUndone()
     {
         var gate = new TaskCompletionSource();
-        // The first write holds the writer path until the others are queued behind it, so they share a batch.
-        var first = _database.WriteAsync(async (c, tx) => { await gate.Task; return await c.ExecuteAsync("INSERT INTO t (n) VALUES (1)", transaction: tx); });
+        var first = HoldWriter(gate, "INSERT INTO t (n) VALUES (1)");
         var good = _database.WriteAsync((c, tx) => c.ExecuteAsync("INSERT INTO t (n) VALUES (2)", transaction: tx));
         var bad = _database.WriteAsync<int>(async (c, tx) =>
         {
@@ -76,8 +86,7 @@ public sealed class DatabaseTests : IDisposable
     public async Task WriteRunAsync_SharingABatchWithAnotherWrite_KeepsTheJournalsOnDisk()
     {
         var gate = new TaskCompletionSource();
-        // The first write holds the writer path until the others are queued behind it, so they share a batch.
-        var first = _database.WriteAsync(async (c, tx) => { await gate.Task; return await c.ExecuteAsync("INSERT INTO t (n) VALUES (1)", transaction: tx); });
+        var first = HoldWriter(gate, "INSERT INTO t (n) VALUES (1)");
         var oneRun = _database.WriteRunAsync((c, tx) => c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx));
         var other = _database.WriteAsync((c, tx) => c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx));
         gate.SetResult();
@@ -96,7 +105,7 @@ public sealed class DatabaseTests : IDisposable
         await _database.WriteAsync((c, tx) => c.ExecuteAsync(
             "WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 2000) INSERT INTO t (n, v) SELECT n, printf('%.200c', 'a') FROM k", transaction: tx));
         var gate = new TaskCompletionSource();
-        var first = _database.WriteRunAsync(async (c, tx) => { await gate.Task; return await c.ExecuteAsync("UPDATE t SET v = 'first' WHERE n = 1", transaction: tx); });
+        var first = HoldWriter(gate, "UPDATE t SET v = 'first' WHERE n = 1", oneRun: true);
         var bad = _database.WriteRunAsync<int>(async (c, tx) =>
         {
             Assert.Equal(2, await c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx));

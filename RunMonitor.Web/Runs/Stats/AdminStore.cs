@@ -11,7 +11,7 @@ public sealed record AdminStats
     public long Failed { get; init; }
     public long Partial { get; init; }
     public long Cancelled { get; init; }
-    /// Finished dry runs, as the runs page's Dry Runs card counts them.
+    /// The period's dry runs (flagged `dryRun`, or Zos's `dry` status), as the runs page's Dry Runs card counts them.
     public long Dry { get; init; }
     public long Queued { get; init; }
     public long Running { get; init; }
