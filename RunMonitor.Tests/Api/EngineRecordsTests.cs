@@ -32,6 +32,14 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
          "startedAt":"2026-11-21T11:50:02.000Z","endedAt":"2026-11-21T11:50:32.000Z","durationMs":30000,"cacheHit":false}
         """;
 
+    /// The same run as the engine saves it when it starts: running, no end, no error.
+    private static string OmeercsRunStillRunning(string id) => OmeercsRun(id).Replace("\"status\":\"failed\"", "\"status\":\"running\"")
+            .Replace("\"completedAt\":\"2026-11-21T11:51:33.000Z\",\"durationMs\":93120", "\"completedAt\":null,\"durationMs\":null")
+            .Replace("\"error\":{\"code\":\"STEP_FAILED\",\"message\":\"Step bgm_track failed\",\"failedStepId\":\"bgm_track\",\"timestamp\":\"2026-11-21T11:51:33.400Z\"}", "\"error\":null");
+
+    /// The step entity's error, as `OmeercsStep` lays it out (the raw string's lines lose its closing quotes' indent).
+    private const string StepError = "\"error\":{\"code\":\"PROVIDER_TIMEOUT\",\"message\":\"audio provider timed out\",\"attempt\":2,\"timestamp\":\"2026-11-21T11:50:32.000Z\",\n          \"details\":{\"provider\":\"suno\",\"timeoutMs\":30000} }";
+
     private static string ZosLayerRun(string id) => $$"""
         {"id":"{{id}}","layer_name":"nightly-user-reflection","layer_hash":"abc123",
          "started_at":"2026-11-21T03:00:00.123456Z","completed_at":"2026-11-21T03:05:12.654321Z","status":"partial",
@@ -148,9 +156,7 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     public async Task Patch_OmeercsEntitySentWholeAgain_AppliesItsChanges()
     {
         const string id = "3c9e1b7a-5d2f-4a8e-b6c4-8f1a0e2d4c66";
-        var running = OmeercsRun(id).Replace("\"status\":\"failed\"", "\"status\":\"running\"")
-            .Replace("\"completedAt\":\"2026-11-21T11:51:33.000Z\",\"durationMs\":93120", "\"completedAt\":null,\"durationMs\":null")
-            .Replace("\"error\":{\"code\":\"STEP_FAILED\",\"message\":\"Step bgm_track failed\",\"failedStepId\":\"bgm_track\",\"timestamp\":\"2026-11-21T11:51:33.400Z\"}", "\"error\":null");
+        var running = OmeercsRunStillRunning(id);
         Assert.Equal(HttpStatusCode.Created, (await _engine.PostAsync("/api/runs", Json(running))).StatusCode);
 
         // The same entity as the engine saves it at the end, its payload's keys and spaces as JSON.stringify left them.
@@ -161,6 +167,149 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
         Assert.Equal("failed", (string?)run["status"]);
         Assert.Equal(93_120, (long)run["durationMs"]!);
         Assert.Equal("STEP_FAILED", (string?)run["error"]!["code"]);
+    }
+
+    /// An older omeercs `Run` loaded with its `steps` relation (`OneToMany('RunStep', 'run')`, dropped from the entity
+    /// later): its RunStep entities in `steps`, in the order the engine planned them.
+    private static string OmeercsRunWithSteps(string id, string run, string bgmStep) =>
+        run.TrimEnd().TrimEnd('}') + ",\"steps\":[" + string.Join(',',
+            OmeercsStep(id).Replace("\"stepId\":\"bgm_track\",\"skillId\":\"audio.bgm\",\"status\":\"failed\"", "\"stepId\":\"game_config\",\"skillId\":\"config.generate\",\"status\":\"completed\"")
+                .Replace(StepError, "\"error\":null")
+                .Replace("\"id\":\"9b2d7c1e-4f0a-4c3b-8e55-0a7d5e2f9c40\"", "\"id\":\"1c3e5a7b-9d0f-4e2a-8c4b-6d8f0a2c4e11\""),
+            bgmStep,
+            $$"""{"tenantId":"alpha","id":"2d4f6b8c-0e1a-4f3b-9d5c-7e9a1b3d5f22","runId":"{{id}}","stepId":"bundle_game","skillId":"bundle.zip","status":"pending","inputHash":"sha256:0","attempt":1,"outputArtifactIds":null,"error":null,"startedAt":null,"endedAt":null,"durationMs":null,"cacheHit":false}""")
+        + "]}";
+
+    [Fact]
+    public async Task Create_OlderOmeercsRunWithItsStepsRelation_PlansEachStepAndStoresItAsReported()
+    {
+        const string id = "6b8d0f2a-4c6e-4a8b-9d1f-3e5a7c9e1b44";
+
+        var response = await _engine.PostAsync("/api/runs", Json(OmeercsRunWithSteps(id, OmeercsRun(id), OmeercsStep(id))));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(3, (long)answer["stepsTotal"]!);
+        Assert.Equal(1, (long)answer["stepsCompleted"]!);
+        var steps = (await _viewer.GetJsonAsync($"/api/runs/{id}/steps")).AsArray();
+        Assert.Equal(["game_config", "bgm_track", "bundle_game"], steps.Select(s => (string)s!["stepId"]!));
+        Assert.Equal(["completed", "failed", "pending"], steps.Select(s => (string)s!["status"]!));
+        Assert.Null(steps[0]!["error"]);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-21T11:50:32Z"), (DateTimeOffset)steps[1]!["completedAt"]!);
+        Assert.Equal("PROVIDER_TIMEOUT", (string?)steps[1]!["error"]!["code"]);
+        Assert.Equal("sha256:77b1", (string?)steps[1]!["inputHash"]);
+        Assert.Equal(2, (long)steps[1]!["attempt"]!);
+        var run = await _viewer.GetJsonAsync($"/api/runs/{id}");
+        Assert.Equal(93_120, (long)run["durationMs"]!);
+        Assert.Equal(1, (long)run["stepsCompleted"]!);
+        var page = await _viewer.GetDocumentAsync($"/runs/{id}");
+        Assert.Equal("PROVIDER_TIMEOUT", page.QuerySelector(".step-panel[data-step-id='bgm_track'] .error-code").Text());
+    }
+
+    public static TheoryData<string, string, string, string> BadStepsInARecord => new()
+    {
+        // Refused as it is read: nothing is written.
+        { "\"endedAt\":\"2026-11-21T11:50:32.000Z\"", "\"endedAt\":\"soon\"", "steps[1].endedAt", "must be an ISO-8601 date-time" },
+        { "\"runId\":\"{id}\",\"stepId\":\"bgm_track\"", "\"runId\":\"another-run\",\"stepId\":\"bgm_track\"", "steps[1].runId", "is 'another-run' but the record names run 'bad-step-runId'" },
+        { "\"cacheHit\":false}", "\"cacheHit\":false,\"retries\":3}", "steps[1].retries", "is not a known field" },
+        // Refused as it is written, after the run and the step before it: both are undone.
+        { "\"tenantId\":\"alpha\",\"createdAt\":\"2026-11-21T11:50:00.010Z\"", "\"tenantId\":\"beta\",\"createdAt\":\"2026-11-21T11:50:00.010Z\"", "steps[1].tenantId", "is 'beta' but run 'bad-step-tenantId' belongs to tenant 'alpha'" },
+        { "\"startedAt\":\"2026-11-21T11:50:02.000Z\",\"endedAt\":\"2026-11-21T11:50:32.000Z\"", "\"startedAt\":\"2999-01-01T00:00:00.000Z\",\"endedAt\":null", "steps[1].startedAt", "is more than a day ahead of the server's clock" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadStepsInARecord))]
+    public async Task Create_RecordWithABadStep_400NamingItsPlaceAndNothingStored(string was, string now, string field, string message)
+    {
+        var id = "bad-step-" + field.Split('.')[1];
+        var bgm = OmeercsStep(id).Replace(was.Replace("{id}", id), now);
+        Assert.NotEqual(OmeercsStep(id), bgm);
+
+        var response = await _engine.PostAsync("/api/runs", Json(OmeercsRunWithSteps(id, OmeercsRun(id), bgm)));
+
+        var problem = await ProblemAsync(response);
+        Assert.True(problem["errors"]?[field] is not null, problem.ToJsonString());
+        Assert.StartsWith(message, (string?)problem["errors"]![field]![0]);
+        Assert.Equal(HttpStatusCode.NotFound, (await _viewer.GetAsync($"/api/runs/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Create_StepRecordNamingARunWhenTheRunHasNoId_400()
+    {
+        var body = """{"workflowName":"campaign_generation","steps":[{"runId":"r1","stepId":"s1","status":"completed"}]}""";
+
+        var problem = await ProblemAsync(await _engine.PostAsync("/api/runs", Json(body)));
+
+        Assert.StartsWith("is 'r1' but the run is given no id", (string?)problem["errors"]!["steps[0].runId"]![0]);
+    }
+
+    [Fact]
+    public async Task Create_StepsOfIdsOnly_PlannedPendingAsBefore()
+    {
+        var response = await _engine.PostAsync("/api/runs", Json("""{"id":"plain-steps","workflowName":"wf","steps":[{"stepId":"a","skillId":"x"},{"stepId":"b"}]}"""));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var steps = (await _viewer.GetJsonAsync("/api/runs/plain-steps/steps")).AsArray();
+        Assert.Equal(["pending", "pending"], steps.Select(s => (string)s!["status"]!));
+        Assert.Equal(["a", "b"], steps.Select(s => (string)s!["stepId"]!));
+    }
+
+    [Fact]
+    public async Task Patch_OlderOmeercsEntityWithSteps_ReportsEachStepAndTheRun()
+    {
+        const string id = "7c9e1a3b-5d7f-4b9c-8e2a-4f6b8d0a2c55";
+        var running = OmeercsRunStillRunning(id);
+        var planned = OmeercsStep(id).Replace("\"status\":\"failed\"", "\"status\":\"pending\"").Replace("\"attempt\":2", "\"attempt\":1")
+            .Replace(StepError, "\"error\":null")
+            .Replace("\"startedAt\":\"2026-11-21T11:50:02.000Z\",\"endedAt\":\"2026-11-21T11:50:32.000Z\",\"durationMs\":30000", "\"startedAt\":null,\"endedAt\":null,\"durationMs\":null");
+        Assert.Equal(HttpStatusCode.Created, (await _engine.PostAsync("/api/runs", Json(OmeercsRunWithSteps(id, running, planned)))).StatusCode);
+        Assert.Equal("pending", (string?)(await _viewer.GetJsonAsync($"/api/runs/{id}/steps")).AsArray()[1]!["status"]);
+
+        // The same entity at the run's end, its steps as the engine left them.
+        var response = await _engine.PatchAsync($"/api/runs/{id}", Json(OmeercsRunWithSteps(id, OmeercsRun(id), OmeercsStep(id))));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("failed", (string?)answer["status"]);
+        Assert.Equal(1, (long)answer["stepsCompleted"]!);
+        var steps = (await _viewer.GetJsonAsync($"/api/runs/{id}/steps")).AsArray();
+        Assert.Equal(["game_config", "bgm_track", "bundle_game"], steps.Select(s => (string)s!["stepId"]!));
+        Assert.Equal(["completed", "failed", "pending"], steps.Select(s => (string)s!["status"]!));
+        Assert.Equal("suno", (string?)steps[1]!["error"]!["details"]!["provider"]);
+    }
+
+    [Fact]
+    public async Task Patch_EntityWithARefusedStep_400AndNeitherTheRunNorItsOtherStepsChanged()
+    {
+        const string id = "8d0f2b4c-6e8a-4c0d-9f3b-5a7c9e1b3d66";
+        await _engine.PostAsync("/api/runs", Json($$"""{"id":"{{id}}","workflowName":"campaign_generation","status":"running","steps":[{"stepId":"game_config"},{"stepId":"bgm_track"}]}"""));
+
+        var response = await _engine.PatchAsync($"/api/runs/{id}", Json(OmeercsRunWithSteps(id, OmeercsRun(id), OmeercsStep(id).Replace("\"tenantId\":\"alpha\"", "\"tenantId\":\"beta\""))));
+
+        var problem = await ProblemAsync(response);
+        Assert.StartsWith("is 'beta' but run", (string?)problem["errors"]!["steps[1].tenantId"]![0]);
+        Assert.Equal("running", (string?)(await _viewer.GetJsonAsync($"/api/runs/{id}"))["status"]);
+        Assert.Null((await _viewer.GetJsonAsync($"/api/runs/{id}"))["workflowVersion"]);
+        Assert.Equal(["pending", "pending"], (await _viewer.GetJsonAsync($"/api/runs/{id}/steps")).AsArray().Select(s => (string)s!["status"]!));
+    }
+
+    [Fact]
+    public async Task Batch_RunLineWithItsSteps_AppliedAndARefusedStepNamesLineAndPlace()
+    {
+        const string id = "9e1a3c5d-7f9b-4d1e-8a4c-6b8d0f2a4e77";
+        string Line(string run, string bgm) => "{\"type\":\"run\"," + OmeercsRunWithSteps(id, run, bgm).Trim().ReplaceLineEndings("")[1..];
+        var bad = Line(OmeercsRun(id), OmeercsStep(id).Replace("\"tenantId\":\"alpha\"", "\"tenantId\":\"beta\""));
+
+        var refused = await _engine.PostAsync("/api/ingest", new StringContent("{\"type\":\"run\",\"id\":\"batch-first\",\"workflowName\":\"wf\"}\n" + bad, Encoding.UTF8, "application/x-ndjson"));
+        var applied = await _engine.PostAsync("/api/ingest", new StringContent(Line(OmeercsRun(id), OmeercsStep(id)), Encoding.UTF8, "application/x-ndjson"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+        Assert.Equal(2, (int)problem["line"]!);
+        Assert.Equal("steps[1].tenantId", (string?)problem["field"]);
+        Assert.Equal(HttpStatusCode.NotFound, (await _viewer.GetAsync("/api/runs/batch-first")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, applied.StatusCode);
+        Assert.Equal(["completed", "failed", "pending"], (await _viewer.GetJsonAsync($"/api/runs/{id}/steps")).AsArray().Select(s => (string)s!["status"]!));
     }
 
     [Theory]

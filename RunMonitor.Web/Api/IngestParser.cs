@@ -20,6 +20,7 @@ public static partial class IngestParser
     private const int NameLength = 500;
     private const int TextLength = 1_000_000;
     private const int CodeLength = 200;
+    private const int MaxSteps = 1000;
 
     public static NewRun? ParseCreate(JsonElement root, Dictionary<string, List<string>> errors, IReadOnlyList<string>? known = null)
     {
@@ -33,7 +34,8 @@ public static partial class IngestParser
         var dryRun = body.Bool("dryRun");
         var createdAt = body.Time("createdAt");
         var steps = new List<PlannedStep>();
-        if (body.Array("steps", 1000) is { } stepBodies)
+        List<StepRecord>? records = null;
+        if (body.Array("steps", MaxSteps) is { } stepBodies)
         {
             var seen = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < stepBodies.Count; i++)
@@ -41,10 +43,18 @@ public static partial class IngestParser
                 var s = stepBodies[i];
                 var stepId = s.String("stepId", 128, IdPattern(), IdText, required: true);
                 var skillId = s.String("skillId", 200);
-                s.RejectUnknown();
+                // A step given whole (an older omeercs Run's `steps` relation: RunStep entities) is planned in its place
+                // and reported as its PUT is; a step of ids only is planned, as before.
+                StepUpsert? record = null;
+                if (s.HasOtherThan("stepId", "skillId")) record = ReadStep(s, id, "the record names");
+                else s.RejectUnknown();
                 if (stepId is null) continue;
                 if (!seen.Add(stepId)) s.Fail("stepId", $"repeats '{stepId}'; step ids are unique within a run");
-                else steps.Add(new PlannedStep(stepId, skillId));
+                else
+                {
+                    steps.Add(new PlannedStep(stepId, skillId));
+                    if (record is not null) (records ??= []).Add(new StepRecord(i, stepId, record));
+                }
             }
         }
         var patch = ReadPatch(body);
@@ -55,7 +65,8 @@ public static partial class IngestParser
         {
             Id = id, TenantId = created.TenantId, WorkflowName = created.WorkflowName, Name = name, DryRun = dryRun ?? false,
             TriggerPayload = created.TriggerPayload, LayerHash = created.LayerHash, WorkflowVersion = created.WorkflowVersion,
-            TriggerType = created.TriggerType, BaseRunId = created.BaseRunId, Steps = steps, CreatedAt = createdAt, Patch = patch,
+            TriggerType = created.TriggerType, BaseRunId = created.BaseRunId, Steps = steps, StepRecords = records ?? [], CreatedAt = createdAt,
+            Patch = patch,
         };
     }
 
@@ -90,8 +101,10 @@ public static partial class IngestParser
         if (body is null) return null;
         var repeated = ReadRepeated(body, runId, known);
         var patch = ReadPatch(body);
+        var steps = ReadStepRecords(body, runId);
         body.RejectUnknown();
         if (errors.Count > 0) return null;
+        if (steps is not null) patch = patch with { Steps = steps };
         return repeated is null ? patch : patch with { Repeated = repeated };
     }
 
@@ -120,11 +133,31 @@ public static partial class IngestParser
         return repeated;
     }
 
+    /// An update's `steps` (an older omeercs entity sent whole holds its RunStep entities there): each reported as its
+    /// PUT is, a step of ids only too (planned after the run's steps when it is new). Null when absent.
+    private static List<StepRecord>? ReadStepRecords(JsonBody body, string runId)
+    {
+        if (body.Array("steps", MaxSteps) is not { } stepBodies) return null;
+        var records = new List<StepRecord>(stepBodies.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < stepBodies.Count; i++)
+        {
+            var s = stepBodies[i];
+            var stepId = s.String("stepId", 128, IdPattern(), IdText, required: true);
+            var record = ReadStep(s, runId, "the URL names");
+            if (stepId is null) continue;
+            if (!seen.Add(stepId)) s.Fail("stepId", $"repeats '{stepId}'; step ids are unique within a run");
+            else records.Add(new StepRecord(i, stepId, record));
+        }
+        return records;
+    }
+
     /// A field an engine's record repeats from the URL (its own ids): refused when it names another `what` than the URL's.
-    private static void AgreesWithUrl(JsonBody body, string field, string? given, string what, string? fromUrl)
+    /// `source` says where the expected value comes from ("the URL names"); a null `fromUrl` is not checked.
+    private static void AgreesWithUrl(JsonBody body, string field, string? given, string what, string? fromUrl, string source = "the URL names")
     {
         if (given is not null && fromUrl is not null && given != fromUrl)
-            body.Fail(field, $"is '{given}' but the URL names {what} '{fromUrl}'; leave it out or make them agree");
+            body.Fail(field, $"is '{given}' but {source} {what} '{fromUrl}'; leave it out or make them agree");
     }
 
     /// A run's or a step's end given before its start in the same body: refused, not stored with its duration made 0.
@@ -245,7 +278,22 @@ public static partial class IngestParser
         var body = JsonBody.Object(root, errors, known: known);
         if (body is null) return null;
         AgreesWithUrl(body, "stepId", body.String("stepId", 128), "step", stepId);
-        if (known?.Contains("runId") != true) AgreesWithUrl(body, "runId", body.String("runId", 128), "run", runId);
+        var step = ReadStep(body, known?.Contains("runId") == true ? null : runId, "the URL names", runIdTaken: known?.Contains("runId") == true);
+        return errors.Count > 0 ? null : step;
+    }
+
+    /// A step's report, all but its `stepId` (read by the caller). `runId`, when the body gives it, must be the run's: the
+    /// URL's, or the id of the run whose record holds the step (`source` says which); a run created without an id has
+    /// none a step could name. `runIdTaken`: a batch line's `runId`, read by the batch.
+    private static StepUpsert ReadStep(JsonBody body, string? runId, string source, bool runIdTaken = false)
+    {
+        if (!runIdTaken)
+        {
+            var named = body.String("runId", 128);
+            if (runId is null && named is not null)
+                body.Fail("runId", $"is '{named}' but the run is given no id; give the run's id, or leave runId out");
+            AgreesWithUrl(body, "runId", named, "run", runId, source);
+        }
         var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), RunFilter.TenantText);
         body.String("id", 128);
         body.Time("createdAt");
@@ -279,7 +327,6 @@ public static partial class IngestParser
         }
         body.RejectUnknown();
         EndNotBeforeStart(body, startedAt, completedAt, endField);
-        if (errors.Count > 0) return null;
         return new StepUpsert
         {
             TenantId = tenant, SkillId = skillId, Status = status, StartedAt = startedAt, CompletedAt = completedAt, EndField = endField, DurationMs = durationMs,

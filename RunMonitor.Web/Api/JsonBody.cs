@@ -98,6 +98,14 @@ public sealed class JsonBody
         return name;
     }
 
+    /// Whether the object names any field besides these two (a planned step's `stepId` and `skillId`).
+    public bool HasOtherThan(string first, string second)
+    {
+        foreach (var property in _root.EnumerateObject())
+            if (!property.NameEquals(first) && !property.NameEquals(second)) return true;
+        return false;
+    }
+
     private int _snakeCase; // 0: not looked at yet, 1: no name with an underscore, 2: some
 
     /// Whether any field's name has an underscore. The snake_case names of an engine's record (Zos's columns) are

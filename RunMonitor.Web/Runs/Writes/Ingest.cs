@@ -12,6 +12,11 @@ public sealed record RunUsage(string? Profile, string? Provider, string? Model, 
 
 public sealed record PlannedStep(string StepId, string? SkillId);
 
+/// A step given whole inside a run's record (an older omeercs `Run` sent with its `steps` relation, each a `RunStep`
+/// entity): reported as a step PUT is, in the run's own write. `Index` is its place in the record's `steps`, which a
+/// refusal names (`steps[2].status`).
+public sealed record StepRecord(int Index, string StepId, StepUpsert Step);
+
 /// The fields an engine may change on a run (PATCH, and the tail of POST). Null means "not given".
 public sealed record RunPatch
 {
@@ -30,6 +35,8 @@ public sealed record RunPatch
     /// Zos its row): each must be what is stored, as an update cannot change it, or fills in what the run was created
     /// without (`RunService.ChangedOnUpdate`, `FilledOnUpdate`).
     public IReadOnlyList<RepeatedField> Repeated { get; init; } = [];
+    /// The steps an update carries (`steps`, as an older omeercs entity holds them), each reported as by its PUT.
+    public IReadOnlyList<StepRecord> Steps { get; init; } = [];
 }
 
 /// One create-only field an update repeats, by the name it was given (`workflowName`, Zos's `layer_name`, …); a JSON
@@ -49,6 +56,8 @@ public sealed record NewRun
     public string? TriggerType { get; init; }
     public string? BaseRunId { get; init; }
     public IReadOnlyList<PlannedStep> Steps { get; init; } = [];
+    /// The planned steps given with more than their ids (a status, times, output…), as reported after the create.
+    public IReadOnlyList<StepRecord> StepRecords { get; init; } = [];
     public DateTimeOffset? CreatedAt { get; init; }
     public RunPatch Patch { get; init; } = new();
 }

@@ -22,7 +22,10 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     public async Task<WriteResult<RunRow>> CreateAsync(Caller caller, NewRun request, CancellationToken ct = default)
     {
         WriteResult<RunRow> result;
-        if (dialect.CreateRuns(GroupParts.All) is null)
+        // Steps given whole are written after the run, in its transaction, and undone with it when one is refused.
+        if (request.StepRecords.Count > 0)
+            result = await AllOrNothingAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), WriteOutcome.Created, ct);
+        else if (dialect.CreateRuns(GroupParts.All) is null)
             result = await database.WriteStatementAsync((connection, tx) => CreateInTransactionAsync(connection, tx, caller, request, time.GetUtcNow()), ct);
         // A run reported finished may need its webhook deliveries queued with it: not in a group's statement.
         else if (request.Patch.Status is { } status && RunStatus.IsTerminal(status) && webhooks.AnyReceiver)
@@ -39,9 +42,58 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         Caller caller, NewRun request, DateTimeOffset now)
     {
         var result = await CreateWithAsync(caller, request, now, rows => writes.CreateAsync(connection, tx, rows));
-        if (result is { Outcome: WriteOutcome.Created, Value: { } run } && tx is not null && IsNews(run, now))
+        if (result is not { Outcome: WriteOutcome.Created, Value: { } run }) return result;
+        if (request.StepRecords.Count > 0)
+        {
+            var inTransaction = tx ?? throw new InvalidOperationException("a run's steps given whole are written in its transaction");
+            if (await StepRecordsAsync(connection, inTransaction, run, request.StepRecords, now) is { } refused)
+                return new WriteResult<RunRow>(refused.Outcome, Reason: refused.Reason, Field: refused.Field);
+            result = result with { Value = run = await writes.GetAsync(connection, inTransaction, run.TenantId, run.Id) ?? run };
+        }
+        if (tx is not null && IsNews(run, now))
             await webhooks.EnqueueAsync(connection, tx, run, now);
         return result;
+    }
+
+    /// The steps a run's record holds whole, each reported as its PUT is, then the run's step counts once. The first
+    /// refused is the answer, its field named by its place (`steps[2].endedAt`); what was written before it is the
+    /// caller's to undo (`AllOrNothingAsync`, or a batch's refusal).
+    private async Task<WriteResult<StepRow>?> StepRecordsAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx, RunRow run,
+        IReadOnlyList<StepRecord> records, DateTimeOffset now)
+    {
+        foreach (var record in records)
+        {
+            var step = await UpsertStepInTransactionAsync(connection, tx, run, record.StepId, record.Step, now, refreshCounts: false);
+            if (step.Outcome != WriteOutcome.Ok)
+                return step with { Field = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"steps[{record.Index}].{step.Field ?? "stepId"}") };
+        }
+        await RunWrites.RefreshStepCountsAsync(connection, tx, run, DbTime.ToDb(now));
+        return null;
+    }
+
+    /// A refusal met after some of a write's rows were written: thrown so that its transaction is rolled back, then
+    /// answered as it was.
+    private sealed class Undone<T>(WriteResult<T> result) : Exception(result.Reason)
+    {
+        public WriteResult<T> Result { get; } = result;
+    }
+
+    /// `work` in one transaction that commits only when it ends with `done`; any other outcome rolls back what it wrote.
+    private async Task<WriteResult<T>> AllOrNothingAsync<T>(Func<System.Data.Common.DbConnection, System.Data.IDbTransaction, Task<WriteResult<T>>> work,
+        WriteOutcome done, CancellationToken ct)
+    {
+        try
+        {
+            return await database.WriteRunAsync(async (connection, tx) =>
+            {
+                var result = await work(connection, tx);
+                return result.Outcome == done ? result : throw new Undone<T>(result);
+            }, ct);
+        }
+        catch (Undone<T> e)
+        {
+            return e.Result;
+        }
     }
 
     /// How long ago a run reported already finished may have ended for its end to be sent to the webhooks, as a
@@ -126,12 +178,14 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     /// `actor`: who the run's activity names for a status change (`Caller.Actor`); the run's worker when not given.
     public async Task<WriteResult<RunRow>> UpdateAsync(string? tenant, string id, RunPatch patch, CancellationToken ct = default, string? actor = null)
     {
-        var result = await database.WriteRunAsync(async (connection, tx) =>
+        async Task<WriteResult<RunRow>> Update(System.Data.Common.DbConnection connection, System.Data.IDbTransaction tx)
         {
             var run = await writes.GetAsync(connection, tx, tenant, id);
             if (run is null) return WriteResult<RunRow>.NotFound();
             return await UpdateInTransactionAsync(connection, tx, run, patch, time.GetUtcNow(), actor);
-        }, ct);
+        }
+        // An update's steps are written before the run's row, which may still be refused: then they are undone with it.
+        var result = patch.Steps.Count > 0 ? await AllOrNothingAsync(Update, WriteOutcome.Ok, ct) : await database.WriteRunAsync(Update, ct);
         return Committed(result);
     }
 
@@ -152,6 +206,13 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             return WriteResult<RunRow>.Invalid(tooLong.Field, tooLong.Reason);
         if (TimesRefused(updated.Status, now, patch) is { } badTime)
             return WriteResult<RunRow>.Invalid(badTime.Field, badTime.Reason);
+        if (patch.Steps.Count > 0)
+        {
+            if (await StepRecordsAsync(connection, tx, run, patch.Steps, now) is { } refused)
+                return new WriteResult<RunRow>(refused.Outcome, Reason: refused.Reason, Field: refused.Field);
+            if (await writes.GetAsync(connection, tx, run.TenantId, run.Id) is { } counted)
+                updated = updated with { StepsTotal = counted.StepsTotal, StepsCompleted = counted.StepsCompleted };
+        }
         if (!await RunWrites.UpdateRunAsync(connection, tx, updated, run.Status))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
         if (filled is not null) await RunWrites.FillCreatedWithAsync(connection, tx, updated);
