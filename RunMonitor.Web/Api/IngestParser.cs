@@ -65,7 +65,7 @@ public static partial class IngestParser
         {
             Id = id, TenantId = created.TenantId, WorkflowName = created.WorkflowName, Name = name, DryRun = dryRun ?? false,
             TriggerPayload = created.TriggerPayload, LayerHash = created.LayerHash, WorkflowVersion = created.WorkflowVersion,
-            TriggerType = created.TriggerType, BaseRunId = created.BaseRunId, Steps = steps, StepRecords = records ?? [], CreatedAt = createdAt,
+            TriggerType = created.TriggerType, BaseRunId = created.BaseRunId, Steps = steps, StepRecords = (IReadOnlyList<StepRecord>?)records ?? [], CreatedAt = createdAt,
             Patch = patch,
         };
     }

@@ -99,12 +99,8 @@ public sealed class JsonBody
     }
 
     /// Whether the object names any field besides these two (a planned step's `stepId` and `skillId`).
-    public bool HasOtherThan(string first, string second)
-    {
-        foreach (var property in _root.EnumerateObject())
-            if (!property.NameEquals(first) && !property.NameEquals(second)) return true;
-        return false;
-    }
+    public bool HasOtherThan(string first, string second) =>
+        _root.GetPropertyCount() > (Has(first) ? 1 : 0) + (Has(second) ? 1 : 0);
 
     private int _snakeCase; // 0: not looked at yet, 1: no name with an underscore, 2: some
 
