@@ -26,6 +26,12 @@ public sealed class DisguisedTextTests(RunMonitorFactory factory) : IClassFixtur
         { "/api/runs", "{\"workflowName\":\"w\",\"id\":\"a\\u202eb\"}", "id" },
         { "/api/queue/claim", "{\"worker\":\"w\\u202d1\"}", "worker" },
         { "/api/queue/claim", "{\"worker\":\"w\",\"workflows\":[\"a\\u061cb\"]}", "workflows" },
+        // Control characters: a line break, a terminal's escape, a bell, DEL, a C1 next-line.
+        { "/api/runs", "{\"workflowName\":\"w\",\"name\":\"first\\nsecond\"}", "name" },
+        { "/api/runs", "{\"workflowName\":\"\\u001b[31mred\"}", "workflowName" },
+        { "/api/runs", "{\"workflowName\":\"w\",\"steps\":[{\"stepId\":\"s1\",\"skillId\":\"ding\\u0007\"}]}", "steps[0].skillId" },
+        { "/api/runs", "{\"workflowName\":\"w\",\"usage\":{\"provider\":\"open\\u007fai\"}}", "usage.provider" },
+        { "/api/runs", "{\"workflowName\":\"w\",\"errors\":[{\"topic\":\"t\",\"error\":\"e\",\"node\":\"n\\u0085\"}]}", "errors[0].node" },
     };
 
     [Theory]
@@ -57,10 +63,11 @@ public sealed class DisguisedTextTests(RunMonitorFactory factory) : IClassFixtur
         var run = await _client.CreateRunAsync(new
         {
             workflowName = "w", name = "family 👨\u200D👩\u200D👧 · מבצע חורף",
-            error = new { message = "quoted: \u202Eevil\u202C (messages are free text)" },
+            error = new { message = "quoted: \u202Eevil\u202C (messages are free text)", stack = "Traceback:\n\tat step()\r\n" },
         });
 
         Assert.Equal("family 👨\u200D👩\u200D👧 · מבצע חורף", run.GetProperty("name").GetString());
+        Assert.Equal("Traceback:\n\tat step()\r\n", run.GetProperty("error").GetProperty("stack").GetString());
     }
 
     [Fact]

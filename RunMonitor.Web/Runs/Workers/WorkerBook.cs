@@ -225,7 +225,7 @@ public static class WorkerName
     /// Null when the name is acceptable, else what is accepted: the heartbeat's path and the claim's `worker` alike
     /// (the path took a U+202E that the claim refused).
     public static string? Problem(string name) =>
-        name.Length is 0 or > WorkerBook.MaxNameLength || string.IsNullOrWhiteSpace(name) || name.Any(char.IsControl) || Security.DisguisedText.Find(name) is not null
+        name.Length is 0 or > WorkerBook.MaxNameLength || string.IsNullOrWhiteSpace(name) || Security.DisguisedText.Find(name) is not null
             ? $"accepts 1-{WorkerBook.MaxNameLength} characters, not only spaces, without control characters or invisible formatting characters (bidi controls such as U+202E, zero-width)"
             : null;
 }
