@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 
 namespace RunMonitor.Tests.Demo;
@@ -26,6 +27,31 @@ public sealed class DemoDataTests : IDisposable
         Assert.NotEmpty(retries);
         foreach (var (id, tenant) in retries)
             Assert.NotEmpty((await client.GetJsonAsync($"/api/runs/{id}/steps?tenant={tenant}")).AsArray());
+    }
+
+    [Fact]
+    public async Task Demo_SeededWeek_WeekdaysBusierThanTheWeekend()
+    {
+        var client = _factory.CreateClient();
+        var today = _factory.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime.Date;
+        var perDay = new Dictionary<DateTime, int>();
+        for (var offset = 0; offset < 5000; offset += 100)
+        {
+            var page = (await client.GetJsonAsync($"/api/runs?limit=100&offset={offset}"))["items"]!.AsArray();
+            if (page.Count == 0) break;
+            foreach (var run in page)
+            {
+                var day = DateTimeOffset.Parse(run!["createdAt"]!.GetValue<string>()).UtcDateTime.Date;
+                perDay[day] = perDay.GetValueOrDefault(day) + 1;
+            }
+        }
+
+        // The seven whole days before today: five weekdays and a weekend.
+        var week = Enumerable.Range(1, 7).Select(d => today.AddDays(-d)).ToList();
+        var weekend = week.Where(d => d.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday).Select(d => perDay.GetValueOrDefault(d)).ToList();
+        var weekdays = week.Where(d => d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday)).Select(d => perDay.GetValueOrDefault(d)).ToList();
+        Assert.Equal(2, weekend.Count);
+        Assert.True(weekdays.Min() > weekend.Max(), $"weekdays {string.Join(", ", weekdays)}; weekend {string.Join(", ", weekend)}");
     }
 
     [Fact]

@@ -21,8 +21,9 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
         var runs = new List<DemoRun>();
         for (var day = 7; day >= 0; day--)
         {
-            // Busier on weekdays, quieter at night: 60-110 runs a day over the three tenants.
-            var perDay = random.Next(60, 110);
+            // Busier on weekdays (80-120 runs a day over the three tenants) than at weekends (25-45), quieter at night.
+            var weekend = now.Date.AddDays(-day).DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday;
+            var perDay = weekend ? random.Next(25, 46) : random.Next(80, 121);
             for (var i = 0; i < perDay; i++)
             {
                 var hour = random.NextDouble() < 0.75 ? random.Next(7, 20) : random.Next(0, 24);
