@@ -128,8 +128,9 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
     // and one create changes about 20 pages (the run, its steps and activity, 17 indexes, the counters): 170 KB and 77
     // write calls a create, most of them that file's (docs/PERFORMANCE.md, "SQLite's savepoint journals"). A
     // batch of one-run writes keeps its journals in memory (`temp_store`): about 80 KB a create, a step's no more than
-    // its body (Kestrel's 30 MB), one savepoint's at a time (SQLite empties it at each release); any other batch
-    // (a retention pass deletes 500 runs with up to 100,000 log lines each) keeps them on disk, as before.
+    // its body (Kestrel's 30 MB), a batch ingest request's bounded by its 10,000 lines or 10 MB, one savepoint's at a
+    // time (SQLite empties it at each release); any other batch (a retention pass deletes 500 runs with up to 100,000
+    // log lines each) keeps them on disk, as before.
     private bool _journalsInMemory;
 
     private async Task KeepJournalsInMemoryAsync(SqliteConnection connection, bool inMemory)

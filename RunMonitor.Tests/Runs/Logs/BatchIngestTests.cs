@@ -173,6 +173,28 @@ public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory
     }
 
     [Fact]
+    public async Task Ingest_LargeBatchRefusedAtItsLastLine_NothingOfItKept()
+    {
+        // Large enough that SQLite's savepoint journal outgrows 64 KiB, which the writer keeps in memory for a batch.
+        await _client.CreateRunAsync(new { id = "batch-big-done", workflowName = "batch", status = "completed" });
+        await _client.CreateRunAsync(new { id = "batch-big-kept", workflowName = "batch", status = "running" });
+        await IngestAsync(new { type = "log", runId = "batch-big-kept", message = "kept from before" });
+        var lines = new List<object>();
+        for (var i = 0; i < 4000; i++)
+            lines.Add(new { type = "log", runId = i % 2 == 0 ? "batch-big-kept" : "batch-big-done", message = $"line {i} " + new string('x', 200), fields = new { i } });
+        for (var i = 0; i < 200; i++) lines.Add(new { type = "step", runId = "batch-big-kept", stepId = $"s{i}", status = "completed", durationMs = i });
+        lines.Add(new { type = "update", id = "batch-big-done", status = "running" });
+
+        var response = await IngestAsync([.. lines]);
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal(4201, (await response.JsonAsync()).GetProperty("line").GetInt32());
+        Assert.Equal(["kept from before"], (await _client.GetJsonAsync("/api/runs/batch-big-kept/logs"))["items"]!.AsArray().Select(l => (string)l!["message"]!));
+        Assert.Empty((await _client.GetJsonAsync("/api/runs/batch-big-done/logs"))["items"]!.AsArray());
+        Assert.Empty((await _client.GetJsonAsync("/api/runs/batch-big-kept/steps")).AsArray());
+    }
+
+    [Fact]
     public async Task Ingest_MissingRun_404NamesLine()
     {
         var response = await IngestAsync(

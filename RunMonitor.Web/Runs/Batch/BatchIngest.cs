@@ -29,7 +29,8 @@ public sealed class BatchIngest(Database database, RunService service, RunWrites
         IReadOnlyList<object> changed;
         try
         {
-            changed = await database.WriteAsync((connection, tx) => ApplyInTransactionAsync(connection, tx, caller, tenant, lines), ct);
+            // Bounded by the request (10,000 lines, 10 MB), as one run's write is: SQLite keeps its journal in memory.
+            changed = await database.WriteRunAsync((connection, tx) => ApplyInTransactionAsync(connection, tx, caller, tenant, lines), ct);
         }
         catch (Refused e)
         {
