@@ -278,7 +278,7 @@ public static partial class IngestParser
         var body = JsonBody.Object(root, errors, known: known);
         if (body is null) return null;
         AgreesWithUrl(body, "stepId", body.String("stepId", 128), "step", stepId);
-        var step = ReadStep(body, known?.Contains("runId") == true ? null : runId, "the URL names", runIdTaken: known?.Contains("runId") == true);
+        var step = ReadStep(body, runId, "the URL names", runIdTaken: known?.Contains("runId") == true);
         return errors.Count > 0 ? null : step;
     }
 
