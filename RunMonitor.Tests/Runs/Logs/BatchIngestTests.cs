@@ -175,7 +175,8 @@ public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory
     [Fact]
     public async Task Ingest_LargeBatchRefusedAtItsLastLine_NothingOfItKept()
     {
-        // Large enough that SQLite's savepoint journal outgrows 64 KiB, which the writer keeps in memory for a batch.
+        // A batch of a few thousand lines, whose savepoint journal SQLite's writer keeps in memory (a journal past 64 KiB
+        // undone from memory is `DatabaseTests`'s): refused at its last line, it leaves nothing behind.
         await _client.CreateRunAsync(new { id = "batch-big-done", workflowName = "batch", status = "completed" });
         await _client.CreateRunAsync(new { id = "batch-big-kept", workflowName = "batch", status = "running" });
         await IngestAsync(new { type = "log", runId = "batch-big-kept", message = "kept from before" });
