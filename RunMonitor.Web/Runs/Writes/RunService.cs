@@ -46,29 +46,30 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         if (request.StepRecords.Count > 0)
         {
             var inTransaction = tx ?? throw new InvalidOperationException("a run's steps given whole are written in its transaction");
-            if (await StepRecordsAsync(connection, inTransaction, run, request.StepRecords, now) is { } refused)
-                return new WriteResult<RunRow>(refused.Outcome, Reason: refused.Reason, Field: refused.Field);
-            result = result with { Value = run = await writes.GetAsync(connection, inTransaction, run.TenantId, run.Id) ?? run };
+            var (counted, refused) = await StepRecordsAsync(connection, inTransaction, run, request.StepRecords, now);
+            if (refused is not null) return refused;
+            result = result with { Value = run = counted };
         }
         if (tx is not null && IsNews(run, now))
             await webhooks.EnqueueAsync(connection, tx, run, now);
         return result;
     }
 
-    /// The steps a run's record holds whole, each reported as its PUT is, then the run's step counts once. The first
-    /// refused is the answer, its field named by its place (`steps[2].endedAt`); what was written before it is the
-    /// caller's to undo (`AllOrNothingAsync`, or a batch's refusal).
-    private async Task<WriteResult<StepRow>?> StepRecordsAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction tx, RunRow run,
-        IReadOnlyList<StepRecord> records, DateTimeOffset now)
+    /// The steps a run's record holds whole, each reported as its PUT is, then the run's step counts once: the run read
+    /// again with them. The first refused is the answer instead, its field named by its place (`steps[2].endedAt`); what
+    /// was written before it is the caller's to undo (`AllOrNothingAsync`, or a batch's refusal).
+    private async Task<(RunRow Counted, WriteResult<RunRow>? Refused)> StepRecordsAsync(System.Data.IDbConnection connection,
+        System.Data.IDbTransaction tx, RunRow run, IReadOnlyList<StepRecord> records, DateTimeOffset now)
     {
         foreach (var record in records)
         {
             var step = await UpsertStepInTransactionAsync(connection, tx, run, record.StepId, record.Step, now, refreshCounts: false);
             if (step.Outcome != WriteOutcome.Ok)
-                return step with { Field = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"steps[{record.Index}].{step.Field ?? "stepId"}") };
+                return (run, new WriteResult<RunRow>(step.Outcome, Reason: step.Reason,
+                    Field: string.Create(System.Globalization.CultureInfo.InvariantCulture, $"steps[{record.Index}].{step.Field ?? "stepId"}")));
         }
         await RunWrites.RefreshStepCountsAsync(connection, tx, run, DbTime.ToDb(now));
-        return null;
+        return (await writes.GetAsync(connection, tx, run.TenantId, run.Id) ?? run, null);
     }
 
     /// A refusal met after some of a write's rows were written: thrown so that its transaction is rolled back, then
@@ -208,10 +209,9 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             return WriteResult<RunRow>.Invalid(badTime.Field, badTime.Reason);
         if (patch.Steps.Count > 0)
         {
-            if (await StepRecordsAsync(connection, tx, run, patch.Steps, now) is { } refused)
-                return new WriteResult<RunRow>(refused.Outcome, Reason: refused.Reason, Field: refused.Field);
-            if (await writes.GetAsync(connection, tx, run.TenantId, run.Id) is { } counted)
-                updated = updated with { StepsTotal = counted.StepsTotal, StepsCompleted = counted.StepsCompleted };
+            var (counted, refused) = await StepRecordsAsync(connection, tx, run, patch.Steps, now);
+            if (refused is not null) return refused;
+            updated = updated with { StepsTotal = counted.StepsTotal, StepsCompleted = counted.StepsCompleted };
         }
         if (!await RunWrites.UpdateRunAsync(connection, tx, updated, run.Status))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
