@@ -64,18 +64,18 @@ public sealed class DatabaseTests : IDisposable
         Assert.Equal(new long[] { 1, 2, 4 }, rows);
     }
 
+    // Where the writer's savepoint journals go: 2 is MEMORY, 0 the default (files, as SQLite was built).
+    private static Task<long> TempStore(System.Data.Common.DbConnection c, System.Data.IDbTransaction? tx) =>
+        c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx);
+
     [Fact]
     public async Task WriteRunAsync_BatchOfOneRunWrites_KeepsItsSavepointJournalsInMemory()
     {
-        static Task<long> TempStore(System.Data.Common.DbConnection c, System.Data.IDbTransaction tx) =>
-            c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx);
-
         var oneRun = await _database.WriteRunAsync(TempStore);
         var other = await _database.WriteAsync(TempStore);
         var oneRunAgain = await _database.WriteRunAsync(TempStore);
-        var statement = await _database.WriteStatementAsync((c, tx) => TempStore(c, tx!));
+        var statement = await _database.WriteStatementAsync(TempStore);
 
-        // 2 is MEMORY, 0 the default (files, as SQLite was built).
         Assert.Equal(2, oneRun);
         Assert.Equal(0, other);
         Assert.Equal(2, oneRunAgain);
@@ -87,8 +87,8 @@ public sealed class DatabaseTests : IDisposable
     {
         var gate = new TaskCompletionSource();
         var first = HoldWriter(gate, "INSERT INTO t (n) VALUES (1)");
-        var oneRun = _database.WriteRunAsync((c, tx) => c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx));
-        var other = _database.WriteAsync((c, tx) => c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx));
+        var oneRun = _database.WriteRunAsync(TempStore);
+        var other = _database.WriteAsync(TempStore);
         gate.SetResult();
         await first;
 
@@ -108,7 +108,7 @@ public sealed class DatabaseTests : IDisposable
         var first = HoldWriter(gate, "UPDATE t SET v = 'first' WHERE n = 1", oneRun: true);
         var bad = _database.WriteRunAsync<int>(async (c, tx) =>
         {
-            Assert.Equal(2, await c.ExecuteScalarAsync<long>("PRAGMA temp_store", transaction: tx));
+            Assert.Equal(2, await TempStore(c, tx));
             await c.ExecuteAsync("UPDATE t SET v = printf('%.200c', 'b') WHERE n > 1", transaction: tx);
             throw new InvalidOperationException("boom");
         });

@@ -14,7 +14,7 @@ public interface IWritePath
     /// null where the path runs it without one.
     Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct);
 
-    /// `Database.WriteRunAsync`: work that writes one run's rows, a few pages of the store.
+    /// `Database.WriteRunAsync`: work bounded by one run's rows or one ingest request, a bounded number of pages.
     Task<T> WriteRunAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct);
 
     /// Closes what the path keeps open, for work that needs the store to itself.
@@ -167,7 +167,7 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
     private abstract class PendingWrite
     {
         public Exception? Failed { get; set; }
-        /// Writes one run's rows (`WriteRunAsync`, `WriteStatementAsync`).
+        /// Writes a bounded number of pages: one run's rows or one ingest request (`WriteRunAsync`, `WriteStatementAsync`).
         public bool OneRun { get; init; }
         public abstract bool Done { get; }
         public abstract bool Cancelled { get; }
