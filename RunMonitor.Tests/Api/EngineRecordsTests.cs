@@ -244,6 +244,28 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     [Fact]
+    public async Task Create_RefusedIdRepeatedByItsStepRecord_400NamesTheIdOnly()
+    {
+        // The id is given but refused: the step that repeats it is not told the run has none.
+        var body = """{"id":"bad id!","workflowName":"campaign_generation","steps":[{"runId":"bad id!","stepId":"s1","status":"completed"}]}""";
+
+        var problem = await ProblemAsync(await _engine.PostAsync("/api/runs", Json(body)));
+
+        Assert.NotNull(problem["errors"]!["id"]);
+        Assert.Null(problem["errors"]!["steps[0].runId"]);
+    }
+
+    [Fact]
+    public async Task Create_StepRecordWithABadSkillId_400SaysSoOnce()
+    {
+        var body = """{"workflowName":"campaign_generation","steps":[{"stepId":"s1","skillId":"audio\u0007bgm","status":"completed"}]}""";
+
+        var problem = await ProblemAsync(await _engine.PostAsync("/api/runs", Json(body)));
+
+        Assert.Single(problem["errors"]!["steps[0].skillId"]!.AsArray());
+    }
+
+    [Fact]
     public async Task Create_StepsOfIdsOnly_PlannedPendingAsBefore()
     {
         var response = await _engine.PostAsync("/api/runs", Json("""{"id":"plain-steps","workflowName":"wf","steps":[{"stepId":"a","skillId":"x"},{"stepId":"b"}]}"""));

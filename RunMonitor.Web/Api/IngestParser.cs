@@ -42,12 +42,13 @@ public static partial class IngestParser
             {
                 var s = stepBodies[i];
                 var stepId = s.String("stepId", 128, IdPattern(), IdText, required: true);
-                var skillId = s.String("skillId", 200);
                 // A step given whole (an older omeercs Run's `steps` relation: RunStep entities) is planned in its place
-                // and reported as its PUT is; a step of ids only is planned, as before.
+                // and reported as its PUT is; a step of ids only is planned, as before. A refused run id is the id's
+                // error alone: its steps are not told the run has none.
                 StepUpsert? record = null;
-                if (s.HasOtherThan("stepId", "skillId")) record = ReadStep(s, id, "the record names");
-                else s.RejectUnknown();
+                if (s.HasOtherThan("stepId", "skillId")) record = ReadStep(s, id, "the record names", runIdRefused: id is null && body.Has("id"));
+                var skillId = record is null ? s.String("skillId", 200) : record.SkillId;
+                if (record is null) s.RejectUnknown();
                 if (stepId is null) continue;
                 if (!seen.Add(stepId)) s.Fail("stepId", $"repeats '{stepId}'; step ids are unique within a run");
                 else
@@ -284,13 +285,14 @@ public static partial class IngestParser
 
     /// A step's report, all but its `stepId` (read by the caller). `runId`, when the body gives it, must be the run's: the
     /// URL's, or the id of the run whose record holds the step (`source` says which); a run created without an id has
-    /// none a step could name. `runIdTaken`: a batch line's `runId`, read by the batch.
-    private static StepUpsert ReadStep(JsonBody body, string? runId, string source, bool runIdTaken = false)
+    /// none a step could name. `runIdTaken`: a batch line's `runId`, read by the batch. `runIdRefused`: the run's own id
+    /// was given and refused (its error names it), so a step's `runId` has nothing to agree with.
+    private static StepUpsert ReadStep(JsonBody body, string? runId, string source, bool runIdTaken = false, bool runIdRefused = false)
     {
         if (!runIdTaken)
         {
             var named = body.String("runId", 128);
-            if (runId is null && named is not null)
+            if (runId is null && named is not null && !runIdRefused)
                 body.Fail("runId", $"is '{named}' but the run is given no id; give the run's id, or leave runId out");
             AgreesWithUrl(body, "runId", named, "run", runId, source);
         }
