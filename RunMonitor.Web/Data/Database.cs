@@ -167,8 +167,8 @@ public sealed class Database : IDisposable
         _writes.WriteAsync(work, ct);
 
     /// As `WriteAsync`, for work that writes one run's rows (an update, a step, its log lines, a claim, a cancel, a
-    /// retry), or what one ingest request holds (`BatchIngest`: at most 10,000 lines or 10 MB): pages bounded by the
-    /// request, whose savepoint journal SQLite's writer keeps in memory when every write of its batch is one of these
+    /// retry), or what an ingest request about a few runs holds (`BatchIngest.FewRuns`): pages bounded by those runs,
+    /// whose savepoint journal SQLite's writer keeps in memory when every write of its batch is one of these
     /// (`GroupCommitWrites`).
     public Task<T> WriteRunAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct = default) =>
         _writes.WriteRunAsync(work, ct);

@@ -14,7 +14,7 @@ public interface IWritePath
     /// null where the path runs it without one.
     Task<T> WriteStatementAsync<T>(Func<DbConnection, IDbTransaction?, Task<T>> work, CancellationToken ct);
 
-    /// `Database.WriteRunAsync`: work bounded by one run's rows or one ingest request, a bounded number of pages.
+    /// `Database.WriteRunAsync`: work bounded by one run's rows or an ingest request about a few runs, a bounded number of pages.
     Task<T> WriteRunAsync<T>(Func<DbConnection, IDbTransaction, Task<T>> work, CancellationToken ct);
 
     /// Closes what the path keeps open, for work that needs the store to itself.
@@ -128,9 +128,9 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
     // and one create changes about 20 pages (the run, its steps and activity, 17 indexes, the counters): 170 KB and 77
     // write calls a create, most of them that file's (docs/PERFORMANCE.md, "SQLite's savepoint journals"). A
     // batch of one-run writes keeps its journals in memory (`temp_store`): about 80 KB a create, a step's no more than
-    // its body (Kestrel's 30 MB), a batch ingest request's bounded by its 10,000 lines or 10 MB, one savepoint's at a
-    // time (SQLite empties it at each release); any other batch (a retention pass deletes 500 runs with up to 100,000
-    // log lines each) keeps them on disk, as before.
+    // its body (Kestrel's 30 MB), a batch ingest request's when it names at most `BatchIngest.FewRuns` runs, one
+    // savepoint's at a time (SQLite empties it at each release); any other batch (a retention pass deletes 500 runs with
+    // up to 100,000 log lines each; an ingest request about 10,000 runs) keeps them on disk, as before.
     private bool _journalsInMemory;
 
     private async Task KeepJournalsInMemoryAsync(SqliteConnection connection, bool inMemory)
@@ -167,7 +167,7 @@ public sealed class GroupCommitWrites(Database database) : IWritePath
     private abstract class PendingWrite
     {
         public Exception? Failed { get; set; }
-        /// Writes a bounded number of pages: one run's rows or one ingest request (`WriteRunAsync`, `WriteStatementAsync`).
+        /// Writes a bounded number of pages: one run's rows or an ingest request about a few runs (`WriteRunAsync`, `WriteStatementAsync`).
         public bool OneRun { get; init; }
         public abstract bool Done { get; }
         public abstract bool Cancelled { get; }

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
 using RunMonitor.Web.Data;
+using RunMonitor.Web.Runs;
 using RunMonitor.Web.Webhooks;
 
 namespace RunMonitor.Tests.Runs.Logs;
@@ -287,3 +288,47 @@ public class BatchIngestTests(BatchFactory factory) : IClassFixture<BatchFactory
 }
 
 public sealed class BatchIngestTestsOnPostgres(PostgresBatchFactory factory) : BatchIngestTests(factory), IClassFixture<PostgresBatchFactory>;
+
+/// Which batches SQLite writes as one run's write, its journal in memory (`BatchIngest.RunsNamed`): one naming many
+/// existing runs changes pages of each, and at the 1M store 10,000 such lines grew the app by 857 MB (docs/PERFORMANCE.md).
+public class BatchRunsNamedTests
+{
+    private static BatchStep Step(int number, string runId) => new(number, runId, "s", new StepUpsert { Status = "running" });
+
+    [Fact]
+    public void RunsNamed_TenThousandLinesAboutOneRun_One()
+    {
+        var lines = new List<BatchLine> { new BatchCreate(1, new NewRun { Id = "r", WorkflowName = "w" }) };
+        lines.AddRange(Enumerable.Range(2, 9_999).Select(n => n % 2 == 0
+            ? (BatchLine)Step(n, "r")
+            : new BatchLog(n, "r", new LogLineIn(null, 2, null, "line", null))));
+
+        Assert.Equal(1, BatchIngest.RunsNamed(lines));
+        Assert.True(BatchIngest.RunsNamed(lines) <= BatchIngest.FewRuns);
+    }
+
+    [Fact]
+    public void RunsNamed_StepLinesForManyRuns_MoreThanFew()
+    {
+        var lines = Enumerable.Range(1, 10_000).Select(n => (BatchLine)Step(n, $"run-{n}")).ToList();
+
+        Assert.True(BatchIngest.RunsNamed(lines) > BatchIngest.FewRuns);
+    }
+
+    [Fact]
+    public void RunsNamed_CreatesWithoutIds_EachARun()
+    {
+        var lines = Enumerable.Range(1, BatchIngest.FewRuns + 1).Select(n => (BatchLine)new BatchCreate(n, new NewRun { WorkflowName = "w" })).ToList();
+
+        Assert.True(BatchIngest.RunsNamed(lines) > BatchIngest.FewRuns);
+        Assert.Equal(3, BatchIngest.RunsNamed(lines.Take(3).ToList()));
+    }
+
+    [Fact]
+    public void RunsNamed_UpdatesOfAFewRuns_Counted()
+    {
+        var lines = Enumerable.Range(1, 300).Select(n => (BatchLine)new BatchUpdate(n, $"run-{n % 3}", new RunPatch())).ToList();
+
+        Assert.Equal(3, BatchIngest.RunsNamed(lines));
+    }
+}

@@ -29,8 +29,12 @@ public sealed class BatchIngest(Database database, RunService service, RunWrites
         IReadOnlyList<object> changed;
         try
         {
-            // Bounded by the request (10,000 lines, 10 MB), as one run's write is: SQLite keeps its journal in memory.
-            changed = await database.WriteRunAsync((connection, tx) => ApplyInTransactionAsync(connection, tx, caller, tenant, lines), ct);
+            // A batch about a few runs (an engine reporting what it is running) is bounded as one run's write is, and
+            // SQLite keeps its journal in memory. One naming many existing runs changes a few pages of each (10,000 step
+            // lines for 10,000 runs: 167 MB more resident at the 1M store, docs/PERFORMANCE.md), so its journal stays on disk.
+            Task<IReadOnlyList<object>> Apply(System.Data.Common.DbConnection connection, System.Data.IDbTransaction tx) =>
+                ApplyInTransactionAsync(connection, tx, caller, tenant, lines);
+            changed = RunsNamed(lines) <= FewRuns ? await database.WriteRunAsync(Apply, ct) : await database.WriteAsync(Apply, ct);
         }
         catch (Refused e)
         {
@@ -52,6 +56,31 @@ public sealed class BatchIngest(Database database, RunService service, RunWrites
         }
         foreach (var value in last.Values) service.Committed(new WriteResult<object>(WriteOutcome.Ok, value));
         return (lines.Count, null);
+    }
+
+    /// The most runs a batch may name and still be written as one run's write is (`Database.WriteRunAsync`).
+    internal const int FewRuns = 32;
+
+    /// How many runs the lines name: each create one (an id repeated by later lines is the same run), each other line its run.
+    internal static int RunsNamed(IReadOnlyList<BatchLine> lines)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var unnamed = 0;
+        foreach (var line in lines)
+        {
+            var id = line switch
+            {
+                BatchCreate c => c.Run.Id,
+                BatchUpdate u => u.RunId,
+                BatchStep s => s.RunId,
+                BatchLog l => l.RunId,
+                _ => null,
+            };
+            if (id is null) unnamed++;
+            else ids.Add(id);
+            if (ids.Count + unnamed > FewRuns) break;
+        }
+        return ids.Count + unnamed;
     }
 
     private async Task<IReadOnlyList<object>> ApplyInTransactionAsync(System.Data.Common.DbConnection connection, System.Data.IDbTransaction tx,
