@@ -193,6 +193,22 @@ public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     [Fact]
+    public async Task Post_WithoutAQuery_400NamingQueryAndNothingSaved()
+    {
+        var client = factory.Bearer("alpha", Roles.Operator);
+
+        var missing = await Problem(await client.PostAsJsonAsync("/api/views", new { name = "no query" }), HttpStatusCode.BadRequest);
+        var nullQuery = await Problem(await client.PostAsync("/api/views",
+            new StringContent("""{"name":"no query","query":null}""", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+
+        Assert.Contains("\"\" for the whole list", missing.GetProperty("errors").GetProperty("query")[0].GetString());
+        Assert.True(nullQuery.GetProperty("errors").TryGetProperty("query", out _));
+        Assert.DoesNotContain("no query", await NamesAsync(client));
+        // The whole list is a view too, given as such.
+        Assert.Equal(HttpStatusCode.Created, (await SaveAsync(client, "whole list", "")).StatusCode);
+    }
+
+    [Fact]
     public async Task Post_MoreThan200ViewsInATenant_409AndDeletingOneMakesRoom()
     {
         // The super admin's views ('*') are a set of their own: this test fills it, no other test writes there.
@@ -414,3 +430,16 @@ public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFacto
 
 /// The same tests with the app on PostgreSQL.
 public sealed class SavedViewsApiTestsOnPostgres(PostgresKeyedFactory factory) : SavedViewsApiTests(factory), IClassFixture<PostgresKeyedFactory>;
+
+/// Views saved by the trusted local caller (no keys configured) say who, as the activity and bulk operations do.
+public class SavedViewsLoopbackTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
+{
+    [Fact]
+    public async Task Post_FromLoopback_CreatedByLoopback()
+    {
+        var response = await factory.CreateClient().PostAsJsonAsync("/api/views", new { name = "loopback view", query = "status=failed" });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("loopback", (await response.JsonAsync()).GetProperty("createdBy").GetString());
+    }
+}

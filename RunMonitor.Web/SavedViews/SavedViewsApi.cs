@@ -39,6 +39,7 @@ public static class SavedViewsApi
         if (body is null) return Problems.Validation(errors);
         var name = body.String("name", SavedViewRules.MaxNameLength, required: true);
         var query = body.String("query", SavedViewRules.MaxQueryLength);
+        if (query is null && !errors.ContainsKey("query")) body.Fail("query", "is required: the list's query string, \"\" for the whole list");
         var replace = body.Bool("replace") ?? false;
         body.RejectUnknown();
         if (errors.Count > 0 || name is null) return Problems.Validation(errors);

@@ -71,7 +71,7 @@ public sealed class RunMonitorAuthenticationHandler(
                 return AuthenticateResult.NoResult();
             }
             var identity = new ClaimsIdentity(
-                [new Claim(ClaimTypes.Name, "local"), new Claim(ClaimTypes.Role, Roles.Admin), new Claim(SignedInWith.Claim, SignedInWith.Loopback)],
+                [new Claim(ClaimTypes.Name, SignedInWith.Loopback), new Claim(ClaimTypes.Role, Roles.Admin), new Claim(SignedInWith.Claim, SignedInWith.Loopback)],
                 SchemeName);
             return Success(new ClaimsPrincipal(identity));
         }
