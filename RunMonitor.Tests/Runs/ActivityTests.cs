@@ -107,6 +107,21 @@ public class ActivityTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
     }
 
     [Fact]
+    public async Task CancelRunningTwice_202BothTimesAndRecordedOnce()
+    {
+        var workflow = "act-twice-" + Guid.NewGuid().ToString("N")[..8];
+        var id = (await Ingest.CreateRunAsync(new { workflowName = workflow })).GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await Ingest.PostAsJsonAsync("/api/queue/claim", new { worker = "busy-worker", workflows = new[] { workflow } })).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await Operator.DeleteAsync($"/api/runs/{id}")).StatusCode);
+        var again = await Operator.DeleteAsync($"/api/runs/{id}");
+
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        Assert.True((await again.JsonAsync()).GetProperty("cancelRequested").GetBoolean());
+        Assert.Equal(["created", "claimed", "cancel-requested"], Actions(await ActivityAsync(Operator, id)));
+    }
+
+    [Fact]
     public async Task Get_AnotherTenantsRun_404_UnknownRun_404_BadParameter_400()
     {
         var id = (await Ingest.CreateRunAsync(new { workflowName = "act-tenant" })).GetProperty("id").GetString()!;

@@ -135,6 +135,8 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
             await ActivityLog.RecordAsync(connection, tx, run, now, actor, ActivityActions.Cancelled, Join("cancelled while queued", detail));
             return new WriteResult<RunRow>(WriteOutcome.Ok, cancelled);
         }
+        // Asked before: the answer is the same, and the activity records the one request that changed something.
+        if (run.Status == RunStatus.Running && run.IsCancelRequested) return new WriteResult<RunRow>(WriteOutcome.Ok, run);
         if (await RequestCancelAsync(connection, tx, run, now))
         {
             await ActivityLog.RecordAsync(connection, tx, run, now, actor, ActivityActions.CancelRequested,
