@@ -17,6 +17,7 @@ public static class WorkersApi
     /// `{workflows?, host?, version?}` (an empty body too) → 200 with the worker as the list shows it.
     private static async Task<IResult> HeartbeatAsync(string name, HttpContext http, WorkerBook workers, CancellationToken ct)
     {
+        name = NameInPath(http, name);
         if (WorkerName.Problem(name) is { } problem) return Problems.Validation(new() { ["name"] = [problem] });
         var (root, bad) = await ControlApi.ReadOptionalJsonAsync(http, ct);
         if (bad is not null) return bad;
@@ -27,6 +28,18 @@ public static class WorkersApi
         await workers.HeartbeatAsync(tenant, name, beat, ct);
         var seen = (await workers.ListAsync(tenant, ct)).FirstOrDefault(w => w.Name == name);
         return seen is null ? Results.Ok() : Results.Ok(seen);
+    }
+
+    /// The worker's name as the request's path spells it. ASP.NET Core unescapes every `%XX` of a path but `%2F` (a `/`,
+    /// kept so a path's segments stay apart), so `pool%2F7` (the worker `pool/7`) and `pool%252F7` (the worker
+    /// `pool%2F7`) would both arrive as `pool%2F7`: a name with a `%` left in it is read again from the target as sent.
+    private static string NameInPath(HttpContext http, string routed)
+    {
+        if (!routed.Contains('%')) return routed;
+        var target = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        // "/api/workers/{name}/heartbeat", before any query.
+        var segments = target?.Split('?', 2)[0].Split('/');
+        return segments is [_, _, _, var escaped, _] ? Uri.UnescapeDataString(escaped) : routed;
     }
 
     public static WorkerHeartbeat? ParseHeartbeat(JsonElement root, Dictionary<string, List<string>> errors)

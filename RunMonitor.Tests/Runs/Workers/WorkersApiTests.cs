@@ -364,3 +364,30 @@ public class WorkersApiTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
 }
 
 public sealed class WorkersApiTestsOnPostgres(PostgresKeyedFactory factory) : WorkersApiTests(factory), IClassFixture<PostgresKeyedFactory>;
+
+/// A worker's name in the heartbeat's path, as Kestrel hands it on (TestServer gives no request target): `/` must be
+/// escaped in a path (`%2F`), and a name with `%2F` in it escapes its `%` (`%252F`). Two workers, as a claim's body
+/// names them.
+public sealed class WorkerNamesInPathTests
+{
+    [Fact]
+    public async Task Heartbeat_NamesWithASlashOrAPercentSign_EachTheWorkerItNames()
+    {
+        await using var factory = new RunMonitorFactory();
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+
+        var slash = await client.PostAsync("/api/workers/pool%2F7/heartbeat", null);
+        var percent = await client.PostAsync("/api/workers/pool%252F7/heartbeat", null);
+        var claim = await client.PostAsJsonAsync("/api/queue/claim", new { worker = "pool/7", workflows = new[] { "wf-none" } });
+
+        Assert.Equal("pool/7", (await slash.JsonAsync()).GetProperty("name").GetString());
+        Assert.Equal("pool%2F7", (await percent.JsonAsync()).GetProperty("name").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, claim.StatusCode);
+        var names = (await client.GetJsonAsync("/api/workers")).AsArray().Select(w => (string)w!["name"]!).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["pool%2F7", "pool/7"], names);
+    }
+}
