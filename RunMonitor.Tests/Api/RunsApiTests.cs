@@ -19,6 +19,19 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     }
 
     [Fact]
+    public async Task Create_BySuperAdminWithAnotherTenantsId_LocationNamesItsTenantAndAnswers()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _client.PostAsJsonAsync("/api/runs", new { id = "shared-loc", tenantId = "acme", workflowName = "w" })).StatusCode);
+
+        var second = await _client.PostAsJsonAsync("/api/runs", new { id = "shared-loc", tenantId = "globex", workflowName = "w" });
+
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal("/api/runs/shared-loc?tenant=globex", second.Headers.Location?.OriginalString);
+        var run = await _client.GetJsonAsync(second.Headers.Location!.OriginalString);
+        Assert.Equal("globex", (string?)run["tenantId"]);
+    }
+
+    [Fact]
     public async Task Create_WithBackfill_Answers201WithLocationAndStoresTimes()
     {
         var response = await _client.PostAsJsonAsync("/api/runs", new

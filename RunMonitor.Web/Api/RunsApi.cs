@@ -44,7 +44,7 @@ public static class RunsApi
         return Results.Ok(steps.Select(StepJson.From).ToList());
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, RunService service, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, RunService service, RunList list, CancellationToken ct)
     {
         var (root, bad) = await ReadJsonAsync(http, ct);
         if (bad is not null) return bad;
@@ -55,7 +55,10 @@ public static class RunsApi
         if (result.Outcome != WriteOutcome.Created) return Problems.From(result, request.Id);
         // The answer is the row just committed, not a second read of it.
         var run = result.Value!;
-        return Results.Created(UrlFor(http, run), RunJson.From(run, RunWrites.ErrorRows(run, request.Patch.Errors ?? [])));
+        // A super admin may give a run the id of another tenant's run: its URL then names its tenant, or it would
+        // answer 409 (ambiguous). An id the server made is its own.
+        var shared = request.Id is not null && http.Caller().IsSuperAdmin && (await list.SharedIdsAsync([run], ct)).Count > 0;
+        return Results.Created(UrlFor(http, run, shared), RunJson.From(run, RunWrites.ErrorRows(run, request.Patch.Errors ?? [])));
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpContext http, RunService service, RunViews store, CancellationToken ct)
@@ -90,7 +93,8 @@ public static class RunsApi
     }
 
     /// A run's API URL; a super admin's carries its tenant, as the same id may be another tenant's run too.
-    public static string UrlFor(HttpContext http, RunRow run) => Routes.Path(Routes.ApiRun, ("id", run.Id)) + RunTenant.QueryFor(http, run.TenantId);
+    public static string UrlFor(HttpContext http, RunRow run, bool idShared = false) =>
+        Routes.Path(Routes.ApiRun, ("id", run.Id)) + RunTenant.QueryFor(http, run.TenantId, idShared);
 
     internal static async Task<(JsonElement Root, IResult? Bad)> ReadJsonAsync(HttpContext http, CancellationToken ct)
     {
