@@ -201,12 +201,31 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [InlineData("delete", "false", "", "action")]
     [InlineData("retry", "false", "", "ids")]
     [InlineData("retry", "true", "status=bogus", "status")]
+    [InlineData("retry", "bogus", "", "all")]
     public async Task Form_BadInput_400NamingTheParameter(string action, string all, string query, string parameter)
     {
         var response = await Alpha(Roles.Operator).PostAsync("/bulk", Form(("action", action), ("all", all), ("query", query)));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+    }
+
+    [Fact]
+    public async Task Form_ActionGivenTwiceOrAFieldTheFormHasNot_400NamingIt_NothingStarted()
+    {
+        var workflow = BulkCalls.Workflow("page-refused");
+        await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "failed", 2);
+        var client = Alpha(Roles.Operator);
+        async Task<string?> LatestAsync() => (await client.GetJsonAsync("/api/bulk")).AsArray().FirstOrDefault()?["id"]?.ToJsonString();
+        var before = await LatestAsync();
+
+        var twice = await client.PostAsync("/bulk", Form(("action", "retry"), ("action", "cancel"), ("all", "true"), ("query", $"layer_name={workflow}"), ("expectedCount", "2")));
+        var unknown = await client.PostAsync("/bulk", Form(("action", "retry"), ("all", "true"), ("query", $"layer_name={workflow}"), ("expectedCount", "2"), ("bogus", "1")));
+
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (twice.StatusCode, unknown.StatusCode));
+        Assert.Equal("action", (await Html.ParseAsync(twice)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+        Assert.Equal("bogus", (await Html.ParseAsync(unknown)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+        Assert.Equal(before, await LatestAsync());
     }
 
     [Fact]

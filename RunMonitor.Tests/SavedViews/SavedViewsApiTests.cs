@@ -272,6 +272,27 @@ public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFacto
         Assert.Equal((await Html.ParseAsync(listError)).QuerySelector("p.error")!.OuterHtml, error.OuterHtml);
     }
 
+    /// A field the save form does not hold, or one of its fields twice, is refused and nothing is saved.
+    [Theory]
+    [InlineData("bogus=1", "bogus")]
+    [InlineData("name=again", "name")]
+    [InlineData("replace=true&replace=true", "replace")]
+    public async Task RunsPage_SaveForm_UnknownOrRepeatedField_400NamingIt_NothingSaved(string extra, string parameter)
+    {
+        var signedIn = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Operator));
+        var name = "refused-" + Guid.NewGuid().ToString("N")[..8];
+        List<KeyValuePair<string, string>> fields = [new("name", name), new("query", "status=failed"), new("__RequestVerificationToken", signedIn.Token)];
+        fields.AddRange(extra.Split('&').Select(f => f.Split('=')).Select(f => KeyValuePair.Create(f[0], f[1])));
+
+        var response = await PostFormAsync(signedIn, fields, htmx: true);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+        var names = await NamesAsync(factory.Bearer("alpha", Roles.Viewer));
+        Assert.DoesNotContain(name, names);
+        Assert.DoesNotContain("again", names);
+    }
+
     /// The runs page's save form posted as the browser sends it: by htmx (`HX-Request`) or as the page's own navigation.
     private static Task<HttpResponseMessage> PostSaveFormAsync(CookieClient signedIn, string name, string query, bool htmx) =>
         PostFormAsync(signedIn, new Dictionary<string, string> { ["name"] = name, ["query"] = query, ["__RequestVerificationToken"] = signedIn.Token }, htmx);

@@ -10,6 +10,7 @@ namespace RunMonitor.Web.Pages;
 /// `/login`: a person pastes an API key and gets the sign-in cookie.
 [AllowAnonymous]
 [AcceptsQuery("returnUrl")]
+[AcceptsForm("key", "returnUrl")]
 [EnableRateLimiting(RateLimits.SignInPolicy)]
 public sealed class LoginModel(ApiKeyStore keys, FailedKeyChecks failedKeyChecks) : PageModel
 {

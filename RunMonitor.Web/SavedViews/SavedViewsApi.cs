@@ -17,8 +17,8 @@ public static class SavedViewsApi
         app.MapRead(Routes.ApiViews, ListAsync).RequireAuthorization(Policies.RequireRead).AcceptsQuery();
         app.MapPost(Routes.ApiViews, CreateAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
         app.MapDelete(Routes.ApiView, DeleteAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
-        app.MapPost(Routes.ViewsSave, SaveFormAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
-        app.MapPost(Routes.ViewsDelete, DeleteFormAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery();
+        app.MapPost(Routes.ViewsSave, SaveFormAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery().AcceptsForm("name", "query", "replace");
+        app.MapPost(Routes.ViewsDelete, DeleteFormAsync).RequireAuthorization(Policies.RequireOperator).AcceptsQuery().AcceptsForm();
         return app;
     }
 

@@ -1,23 +1,44 @@
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using RunMonitor.Web.Runs;
 
 namespace RunMonitor.Web.Security;
 
-/// The query parameters a route reads, for routes that read few or none (SPEC: a parameter is "never silently
-/// ignored"). On a Razor Page's model, once per handler (`Handler`) or for all of them; on a minimal-API endpoint
-/// as metadata (`.WithMetadata(new AcceptsQueryAttribute(...))`). Routes whose parser reads a list of parameters
-/// (the runs list, the logs, the stats) name the unknown ones themselves.
-[AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
-public sealed class AcceptsQueryAttribute(params string[] names) : Attribute
+/// The names a route reads from one part of its request, for routes that read few or none (SPEC: a parameter is
+/// "never silently ignored"). On a Razor Page's model, once per handler (`Handler`) or for all of them; on a minimal-API
+/// endpoint as metadata (`.AcceptsQuery(...)`, `.AcceptsForm(...)`).
+public abstract class AcceptedNamesAttribute(string[] names) : Attribute
 {
     public IReadOnlyList<string> Names { get; } = names;
 
     /// The page handler these are for ("live"); null: every handler of the page without one of its own.
     public string? Handler { get; init; }
 
-    public string Rule => Names.Count == 0
+    /// The names that may be given more than once (a form's ticked boxes); any other is refused when repeated.
+    public string[] Repeatable { get; init; } = [];
+
+    public abstract string Rule { get; }
+}
+
+/// The query parameters a route reads. Routes whose parser reads a list of parameters (the runs list, the logs, the
+/// stats) name the unknown ones themselves.
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
+public sealed class AcceptsQueryAttribute(params string[] names) : AcceptedNamesAttribute(names)
+{
+    public override string Rule => Names.Count == 0
         ? "is not accepted; this route takes no query parameters"
         : $"is not accepted; this route takes only {string.Join(", ", Names)}"
           + (Names.Contains(RunTenant.Parameter) ? $" ({RunTenant.Parameter}: a super admin's)" : "");
+}
+
+/// The fields a UI form posts besides its antiforgery token: a cookie-signed state change reads nothing else.
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
+public sealed class AcceptsFormAttribute(params string[] names) : AcceptedNamesAttribute(names)
+{
+    public override string Rule => Names.Count == 0
+        ? "is not accepted; this form sends no field but its antiforgery token"
+        : $"is not accepted; this form sends only {string.Join(", ", Names)} and its antiforgery token";
 }
 
 public static class AcceptsQueryExtensions
@@ -25,30 +46,66 @@ public static class AcceptsQueryExtensions
     /// A minimal-API endpoint's `AcceptsQueryAttribute`: the query parameters it reads (none if `names` is empty).
     public static TBuilder AcceptsQuery<TBuilder>(this TBuilder builder, params string[] names) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new AcceptsQueryAttribute(names));
+
+    /// A minimal-API endpoint's `AcceptsFormAttribute`: the form fields it reads (none if `names` is empty).
+    public static TBuilder AcceptsForm<TBuilder>(this TBuilder builder, params string[] names) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new AcceptsFormAttribute(names));
 }
 
-/// Refuses a query parameter the endpoint's `AcceptsQueryAttribute` does not name: 400 naming it, problem+json under
-/// /api, the UI's error fragment elsewhere. On a page, `handler` (which picks its handler) is the page filter's to check.
-public sealed class AcceptedQueryGuard(RequestDelegate next)
+/// Refuses a query parameter the endpoint's `AcceptsQueryAttribute` does not name, and a form field its
+/// `AcceptsFormAttribute` does not, or either given twice: 400 naming it, problem+json under /api, the UI's error
+/// fragment elsewhere. On a page, `handler` (which picks its handler) is the page filter's to check.
+public sealed class AcceptedQueryGuard(RequestDelegate next, IOptions<AntiforgeryOptions> antiforgery)
 {
     private const string HandlerParameter = "handler";
 
-    public Task InvokeAsync(HttpContext context)
+    public async Task InvokeAsync(HttpContext context)
     {
-        var query = context.Request.Query;
-        if (query.Count == 0 || context.GetEndpoint() is not { } endpoint || For(endpoint, context.Request) is not { } accepted) return next(context);
-        var page = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.RazorPages.PageActionDescriptor>() is not null;
-        foreach (var key in query.Keys)
+        if (context.GetEndpoint() is { } endpoint && await RefusalAsync(context, endpoint) is { } error)
         {
-            if ((page && key.Equals(HandlerParameter, StringComparison.OrdinalIgnoreCase)) || accepted.Names.Contains(key, StringComparer.OrdinalIgnoreCase)) continue;
-            return StorableText.RefuseAsync(context, new BadParameter(key, accepted.Rule));
+            await StorableText.RefuseAsync(context, error);
+            return;
         }
-        return next(context);
+        await next(context);
     }
 
-    private static AcceptsQueryAttribute? For(Endpoint endpoint, HttpRequest request)
+    private async Task<BadParameter?> RefusalAsync(HttpContext context, Endpoint endpoint)
     {
-        var all = endpoint.Metadata.GetOrderedMetadata<AcceptsQueryAttribute>();
+        var request = context.Request;
+        if (request.Query.Count > 0 && For<AcceptsQueryAttribute>(endpoint, request) is { } query)
+        {
+            var page = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.RazorPages.PageActionDescriptor>() is not null;
+            if (Refusal(request.Query, query, page ? HandlerParameter : null) is { } error) return error;
+        }
+        if (!request.HasFormContentType || For<AcceptsFormAttribute>(endpoint, request) is not { } form) return null;
+        IFormCollection fields;
+        try
+        {
+            fields = await request.ReadFormAsync(context.RequestAborted);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException)
+        {
+            // Answered where the form is read (`PageRequestFilter`, the endpoint): every later read fails the same way.
+            return null;
+        }
+        return Refusal(fields, form, antiforgery.Value.FormFieldName);
+    }
+
+    private static BadParameter? Refusal(IEnumerable<KeyValuePair<string, StringValues>> given, AcceptedNamesAttribute accepted, string? alwaysAccepted)
+    {
+        foreach (var (key, values) in given)
+        {
+            if (alwaysAccepted is not null && key.Equals(alwaysAccepted, StringComparison.OrdinalIgnoreCase)) continue;
+            if (!accepted.Names.Contains(key, StringComparer.OrdinalIgnoreCase)) return new BadParameter(key, accepted.Rule);
+            if (values.Count > 1 && !accepted.Repeatable.Contains(key, StringComparer.OrdinalIgnoreCase))
+                return new BadParameter(key, "was given more than once; give it once");
+        }
+        return null;
+    }
+
+    private static T? For<T>(Endpoint endpoint, HttpRequest request) where T : AcceptedNamesAttribute
+    {
+        var all = endpoint.Metadata.GetOrderedMetadata<T>();
         if (all.Count == 0) return null;
         var handler = request.RouteValues[HandlerParameter] as string ?? request.Query[HandlerParameter].ToString();
         return all.FirstOrDefault(a => a.Handler is not null && a.Handler.Equals(handler, StringComparison.OrdinalIgnoreCase))

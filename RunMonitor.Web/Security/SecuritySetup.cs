@@ -58,7 +58,7 @@ public static class SecuritySetup
         {
             await http.SignOutAsync(RunMonitorAuthenticationHandler.CookieScheme);
             return Results.Redirect(RunMonitorAuthenticationHandler.LoginPath);
-        }).RequireAuthorization(Policies.RequireRead).AcceptsQuery();
+        }).RequireAuthorization(Policies.RequireRead).AcceptsQuery().AcceptsForm();
         return app;
     }
 }

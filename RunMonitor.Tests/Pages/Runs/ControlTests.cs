@@ -253,6 +253,46 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
         Assert.Contains("run is completed", (await Html.ParseAsync(response)).QuerySelector("p.error").Text());
     }
 
+    /// Input the page's forms never send is refused before anything is done: a field or query parameter the form does
+    /// not hold, one given twice, or a scope other than the two the page writes.
+    [Theory]
+    [InlineData("retry?scope=bogus", "", "scope")]
+    [InlineData("retry?scope=page&scope=modal", "", "scope")]
+    [InlineData("retry", "bogus=1", "bogus")]
+    [InlineData("retry", "fromFailedStep=true&fromFailedStep=false", "fromFailedStep")]
+    [InlineData("cancel?scope=bogus", "", "scope")]
+    [InlineData("cancel", "bogus=1", "bogus")]
+    public async Task Post_UnknownRepeatedOrOutOfRangeInput_400NamingIt_NothingDone(string action, string form, string parameter)
+    {
+        var workflow = "ui-refused-" + Guid.NewGuid().ToString("N")[..8];
+        var status = action.StartsWith("cancel", StringComparison.Ordinal) ? "queued" : "failed";
+        var id = await RunAsync(workflow, status, failedStep: status == "failed");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/ui/runs/{id}/{action}")
+        {
+            Content = new StringContent(form, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"),
+        };
+        request.Headers.Add("HX-Request", "true");
+        request.Headers.Add("RequestVerificationToken", await TokenAsync());
+
+        var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+        Assert.Equal(1L, (long?)(await _client.GetJsonAsync($"/api/runs?workflow={workflow}"))["total"]);
+        Assert.Equal(status, (string?)(await _client.GetJsonAsync($"/api/runs/{id}"))["status"]);
+    }
+
+    [Fact]
+    public async Task Actions_ScopeNeitherPageNorModal_Answers400NamingScope()
+    {
+        var id = await RunAsync("ui-actions-scope", "failed");
+
+        var response = await _client.GetAsync($"/ui/runs/{id}/actions?scope=bogus");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("scope", (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+    }
+
     [Fact]
     public async Task PostCancel_UnknownRun_Answers404WithToast()
     {

@@ -201,6 +201,21 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         Assert.Equal("tab", (await Html.ParseAsync(bad)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
     }
 
+    [Theory]
+    [InlineData("step=game_config&step=bgm_track", "more than once")]
+    [InlineData("step=game%20config", "accepts a step id")]
+    public async Task Page_StepGivenTwiceOrNotAnId_Answers400NamingStep(string query, string message)
+    {
+        var id = await RunningCampaignAsync("detail-badstep-" + Guid.NewGuid().ToString("N")[..8]);
+
+        var response = await _client.GetAsync($"/runs/{id}?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Html.ParseAsync(response)).QuerySelector("p.error[role=alert]")!;
+        Assert.Equal("step", error.GetAttribute("data-parameter"));
+        Assert.Contains(message, error.Text());
+    }
+
     [Fact]
     public async Task Page_MissingRun_Answers404RunNotFound()
     {

@@ -11,6 +11,7 @@ namespace RunMonitor.Web.Pages.Admin;
 /// `/admin`: every tenant's health over the last 7 or 30 calendar days (`?days=`; `StatsPeriod` 7d or 30d).
 [Authorize(Policy = Policies.RequireAdmin)]
 [AcceptsQuery("id", Handler = "revoke")]
+[AcceptsForm(Handler = "revoke")]
 public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable prices, ApiKeyStore keys, AlertEvaluator alerts,
     TimeProvider time) : PageModel
 {

@@ -25,6 +25,7 @@ public sealed record BulkConfirmModel(string Action, long Matched, long Eligible
 /// runs list the runs were chosen from (their boxes, without script), which the page's way back returns to.
 [Authorize(Policy = Policies.RequireOperator)]
 [AcceptsQuery(ListWalk.ListParameter)]
+[AcceptsForm("action", "all", "query", "ids", "expectedCount", "confirmCount", Repeatable = ["ids"])]
 public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider time) : PageModel
 {
     /// The page's way back: the runs list the operation's runs came from when known (its filter, or `list`), else the list.
@@ -73,7 +74,11 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
         var action = One("action");
         if (action is null || !BulkActions.All.Contains(action))
             return Refuse(new BadParameter("action", $"must be one of {string.Join(", ", BulkActions.All)}"));
-        var all = One("all") is "true" or "on";
+        // The bar's checkbox sends true; a checkbox without a value sends on.
+        var allText = One("all");
+        if (allText is not (null or "true" or "on" or "false"))
+            return Refuse(new BadParameter("all", "accepts true (every run matching the query) or false (the runs in ids)"));
+        var all = allText is "true" or "on";
         var query = One("query") ?? "";
         var ids = form is null ? [] : form["ids"].Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!.Trim()).Distinct(StringComparer.Ordinal).ToList();
         var caller = HttpContext.Caller();

@@ -10,11 +10,25 @@ namespace RunMonitor.Web.Pages.Runs;
 
 /// `/ui/runs/{id}/retry|cancel` (POST, antiforgery) and the fragments that keep a run's view
 /// current: `/ui/runs/{id}/live` (286 once the run is finished) and `/ui/runs/{id}/actions`.
-[AcceptsQuery("scope", RunTenant.Parameter)]
+[AcceptsQuery(ScopeParameter, RunTenant.Parameter)]
 [AcceptsQuery("seen", "badge", "steps", RunTenant.Parameter, Handler = "live")]
+[AcceptsForm("fromFailedStep", "runAgain", EditedInput.Field, Handler = "retry")]
+[AcceptsForm(Handler = "cancel")]
 public sealed class ControlModel(RunViews store, RunQueue service, TimeProvider time) : PageModel
 {
     private Caller Caller => HttpContext.Caller();
+
+    /// Where the actions block is drawn: `page` (the run page, its forms with their own token field) or `modal`.
+    private const string ScopeParameter = "scope";
+
+    /// `scope` is checked before any handler runs: a retry or cancel it refuses is never done. `NonHandler`: Razor
+    /// Pages would otherwise serve it as a handler (method PAGE).
+    [NonHandler]
+    public override void OnPageHandlerExecuting(Microsoft.AspNetCore.Mvc.Filters.PageHandlerExecutingContext context)
+    {
+        if (Request.Query.TryGetValue(ScopeParameter, out var scope) && scope.ToString() is not ("page" or "modal"))
+            context.Result = Fragments.BadParameter(new BadParameter(ScopeParameter, "accepts page (the run page's actions) or modal (the default)"));
+    }
 
     [HandlerPolicy(Policies.RequireOperator)]
     public async Task<IActionResult> OnPostRetryAsync(string id, [FromForm] string? fromFailedStep, [FromForm] string? runAgain, CancellationToken ct)
@@ -106,7 +120,7 @@ public sealed class ControlModel(RunViews store, RunQueue service, TimeProvider 
         var run = await store.GetAsync(RunTenant.Of(HttpContext), id, ct);
         if (run is null) return Fragments.RunNotFound();
         var steps = await store.GetStepsAsync(run, ct);
-        var scope = Request.Query["scope"].ToString() is "page" ? "page" : "modal";
+        var scope = Request.Query[ScopeParameter].ToString() is "page" ? "page" : "modal";
         return Partial("_RunActions", RunActionsModel.From(run, steps, scope) with { Notice = notice });
     }
 

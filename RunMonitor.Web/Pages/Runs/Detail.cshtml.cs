@@ -17,9 +17,10 @@ public sealed class DetailModel(RunViews store, RunList list, TimeProvider time)
 
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {
-        var (logFilter, logError) = LogFilter.Parse(Request.Query.ToPairs().Where(p => p.Key is "level" or "q").ToDictionary(StringComparer.Ordinal));
+        // The step is checked as the logs fragment checks it (a step id, given once); a bad one opens no panel.
+        var (logFilter, logError) = LogFilter.Parse(Request.Query.ToPairs().Where(p => p.Key is "step" or "level" or "q").ToDictionary(StringComparer.Ordinal));
         logFilter ??= new LogFilter();
-        var askedStep = Request.Query["step"].ToString() is { Length: > 0 } asked ? asked : null;
+        var askedStep = logFilter.Step;
         // The level and text filter the open step's panel when the query names the step, the run's otherwise.
         var runLogs = LogsModel.PanelFilter(null, askedStep is null ? logFilter : null);
         var stepLogs = LogsModel.PanelFilter(null, askedStep is null ? null : logFilter);

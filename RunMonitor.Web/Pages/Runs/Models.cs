@@ -15,10 +15,11 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
     public int PreviousOffset => Math.Max(0, Filter.Offset - Filter.Limit);
     public int NextOffset => Filter.Offset + Filter.Limit;
 
+    /// The page's place in the list, `1,001-1,020 of 1,103`: all three are counts (SPEC "Display formats").
+    public string Range => $"{Format.Count(First)}-{Format.Count(Last)} of {Format.Count(Page.Total)}{(Page.TotalCapped ? "+" : "")}";
+
     /// What the page's status line says of this list (read out only when it changes, not at every poll).
-    public string Summary => Page.Items.Count == 0
-        ? "No runs found."
-        : $"Runs {First}-{Last} of {Format.Count(Page.Total)}{(Page.TotalCapped ? "+" : "")}";
+    public string Summary => Page.Items.Count == 0 ? "No runs found." : "Runs " + Range;
 
     /// Next reads on from the page's last run (an index seek however deep); Previous back from its first, except to
     /// the first page, which is read from the top so that it shows the newest runs.
