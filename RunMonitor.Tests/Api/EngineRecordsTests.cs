@@ -464,6 +464,22 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     [Fact]
+    public async Task Create_ZosApiRunDetail_AcceptedItsDurationCheckedAgainstItsTimes()
+    {
+        // Zos's `GET /runs/{id}` answers the row with `duration_seconds` (completed_at - started_at) beside it; running, null.
+        var finished = ZosLayerRun("zos-api-detail").Replace("\"status\":\"partial\",", "\"status\":\"partial\",\"duration_seconds\":312.530865,");
+        var running = """{"id":"zos-api-running","layer_name":"l","layer_hash":"h","status":"running","started_at":"2026-11-21T10:00:00.000000Z","completed_at":null,"duration_seconds":null}""";
+        Assert.NotEqual(ZosLayerRun("zos-api-detail"), finished);
+
+        var created = await _engine.PostAsync("/api/runs", Json(finished));
+        var started = await _engine.PostAsync("/api/runs", Json(running));
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, started.StatusCode);
+        Assert.Equal(312_531, (long)(await _viewer.GetJsonAsync("/api/runs/zos-api-detail"))["durationMs"]!);
+    }
+
+    [Fact]
     public async Task Patch_ZosColumns_UpdateTheRun()
     {
         await _engine.PostAsync("/api/runs", Json("""{"id":"zos-late","layer_name":"weekly-self-reflection","layer_hash":"def456","status":"running","started_at":"2026-11-21T10:00:00.000000Z"}"""));
@@ -496,7 +512,10 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     [InlineData("""{"id":"zos-bad-7","layer_name":"l","started_at":"2026-11-21T10:00:00Z","completed_at":"2026-11-21T09:00:00Z"}""", "completed_at",
         "must not be before startedAt")]
     [InlineData("""{"id":"zos-bad-8","layer_name":"l","targets_skipped":-1}""", "targets_skipped", "must be a whole number")]
-    [InlineData("""{"id":"zos-bad-9","layer_name":"l","duration_seconds":30}""", "duration_seconds", "is not a known field")]
+    [InlineData("""{"id":"zos-bad-9","layer_name":"l","duration_seconds":30}""", "duration_seconds", "is kept as completed_at - started_at")]
+    [InlineData("""{"id":"zos-bad-10","layer_name":"l","started_at":"2026-11-21T10:00:00Z","completed_at":"2026-11-21T10:05:00Z","duration_seconds":30}""",
+        "duration_seconds", "is 30 but completed_at - started_at is 300 s")]
+    [InlineData("""{"id":"zos-bad-11","layer_name":"l","duration_seconds":"300"}""", "duration_seconds", "must be a number of seconds")]
     public async Task Create_ZosRecordThatContradictsItself_400NamingTheColumnAndNothingStored(string body, string field, string message)
     {
         var problem = await ProblemAsync(await _engine.PostAsync("/api/runs", Json(body)));

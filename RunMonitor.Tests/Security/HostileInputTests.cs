@@ -776,7 +776,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
             "completedAt", "error", "errors", "metrics", "usage", "context", "durationMs", "updatedAt",
             // Zos's LayerRun columns, other names of the fields above.
             "layer_name", "layer_hash", "started_at", "completed_at", "targets_matched", "targets_skipped", "model_name", "tokens_input",
-            "tokens_output", "tokens_total", "estimated_cost_usd",
+            "tokens_output", "tokens_total", "estimated_cost_usd", "duration_seconds",
         ];
 
         private static readonly string[] StepFields =
@@ -849,7 +849,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
                 "createdAt" or "startedAt" or "completedAt" or "updatedAt" or "endedAt" or "started_at" or "completed_at" => JsonString(Pick(OddValues.Where(v => v.Length > 0 && char.IsDigit(v[0])).ToArray())),
                 "dryRun" or "cacheHit" or "fromFailedStep" => Pick(new[] { "true", "false", "\"true\"", "1" }),
                 "durationMs" or "attempt" or "leaseSeconds" or "targets_matched" or "targets_skipped" or "tokens_input" or "tokens_output"
-                    or "tokens_total" or "estimated_cost_usd" => Number(),
+                    or "tokens_total" or "estimated_cost_usd" or "duration_seconds" => Number(),
                 "steps" => "[" + string.Join(',', Enumerable.Range(0, random.Next(4)).Select(_ => $"{{\"stepId\":{JsonString(Pick(new[] { "s1", "s2", "s3", "..", "", "ü" }))},\"skillId\":{AnyJson(0)}}}")) + "]",
                 "errors" => "[" + string.Join(',', Enumerable.Range(0, random.Next(3)).Select(_ => $"{{\"topic\":{AnyJson(0)},\"error\":{JsonString(OddValue())},\"node\":{AnyJson(0)}}}")) + "]",
                 "error" => $"{{\"message\":{JsonString(OddValue())},\"stack\":{AnyJson(0)}}}",

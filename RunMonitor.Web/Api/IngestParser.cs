@@ -167,6 +167,18 @@ public static partial class IngestParser
         if (startedAt is { } s && completedAt is { } c && c < s) body.Fail(endField, "must not be before startedAt");
     }
 
+    /// Zos's own API answers a run with `duration_seconds`, its `completed_at` less its `started_at` (null until both are
+    /// known): a record taken from there is checked against its two times and not kept, as `tokens_total` is.
+    private static void ZosDuration(JsonBody body, DateTimeOffset? startedAt, DateTimeOffset? completedAt)
+    {
+        if (body.Seconds("duration_seconds") is not { } seconds) return;
+        if (startedAt is not { } start || completedAt is not { } end)
+            body.Fail("duration_seconds", "is kept as completed_at - started_at; give those two");
+        else if (Math.Abs((end - start).TotalSeconds - seconds) > 0.001)
+            body.Fail("duration_seconds", string.Create(CultureInfo.InvariantCulture,
+                $"is {seconds} but completed_at - started_at is {(end - start).TotalSeconds} s; it is kept as their difference, so they must agree"));
+    }
+
     /// A PATCH's fields, and the tail of a create's. Zos's `layer_runs` record names them as its columns do: `started_at`,
     /// `completed_at`, and the metrics and usage as columns of the run (`targets_matched`, `model_name`, …), where this
     /// API nests them; each is read in its field's place, and both names of one field given is refused.
@@ -177,6 +189,7 @@ public static partial class IngestParser
         var endField = body.Alias("completedAt", "completed_at");
         var completedAt = body.Time(endField);
         EndNotBeforeStart(body, startedAt, completedAt, endField);
+        if (body.Has("duration_seconds")) ZosDuration(body, startedAt, completedAt);
         // omeercs's Run keeps its duration; given, it is the run's (as a step's is), else it comes from the two times.
         var durationMs = body.Count("durationMs");
         // omeercs's entity says when it last changed: checked as a time, not kept. RunMonitor dates each change itself

@@ -218,6 +218,18 @@ public sealed class JsonBody
         return null;
     }
 
+    /// A number of seconds, fractions too (as Python's `timedelta.total_seconds()` gives them), up to a run's longest
+    /// duration.
+    public double? Seconds(string name)
+    {
+        if (!TryGet(name, out var value)) return null;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var n) && n >= 0 && n <= MaxSeconds) return n;
+        Fail(name, string.Create(CultureInfo.InvariantCulture, $"must be a number of seconds from 0 to {MaxSeconds:N0}"));
+        return null;
+    }
+
+    private const double MaxSeconds = RunService.MaxDurationMs / 1000.0;
+
     public DateTimeOffset? Time(string name)
     {
         if (!TryGet(name, out var value)) return null;
