@@ -80,8 +80,9 @@ public static partial class PreparedStatements
 
     private sealed class StatementCache : IDisposable
     {
-        // The writer's statements are a few dozen fixed SQL texts; a bound keeps a caller building SQL from data
-        // (it should not) from growing the cache without end.
+        // The writer's statements are a few dozen fixed SQL texts, and a run's update one for each set of columns it
+        // changes (a handful in use); a bound keeps a caller building SQL from data (it should not) from growing the
+        // cache without end.
         private const int MaxStatements = 128;
         private readonly Dictionary<string, KeptCommand> _commands = new(StringComparer.Ordinal);
 

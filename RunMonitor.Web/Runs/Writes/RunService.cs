@@ -213,7 +213,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             if (refused is not null) return refused;
             updated = updated with { StepsTotal = counted.StepsTotal, StepsCompleted = counted.StepsCompleted };
         }
-        if (!await RunWrites.UpdateRunAsync(connection, tx, updated, run.Status))
+        if (!await RunWrites.UpdateRunAsync(connection, tx, run, updated, rowChangedSince: patch.Steps.Count > 0))
             return WriteResult<RunRow>.Conflict("the run changed while this update was applied; read it and try again");
         if (filled is not null) await RunWrites.FillCreatedWithAsync(connection, tx, updated);
         if (patch.Errors is { } errors) await RunWrites.ReplaceErrorsAsync(connection, tx, run, errors);

@@ -158,23 +158,50 @@ public sealed class RunWrites(ISqlDialect dialect)
         return inserted;
     }
 
-    private const string UpdateRun = """
-        UPDATE runs SET status = @Status, dry_run = @DryRun, context = @Context,
-            error_message = @ErrorMessage, error_type = @ErrorType, error_stack = @ErrorStack,
-            error_code = @ErrorCode, error_failed_step_id = @ErrorFailedStepId, error_timestamp = @ErrorTimestamp,
-            started_at = @StartedAt, completed_at = @CompletedAt, duration_ms = @DurationMs,
-            targets_matched = @TargetsMatched, targets_processed = @TargetsProcessed,
-            targets_skipped = @TargetsSkipped, insights_created = @InsightsCreated,
-            model_profile = @ModelProfile, model_provider = @ModelProvider, model_name = @ModelName,
-            tokens_input = @TokensInput, tokens_output = @TokensOutput, cost_usd = @CostUsd,
-            cost_estimated = @CostEstimated, cancel_requested = @CancelRequested,
-            lease_owner = @LeaseOwner, lease_expires_at = @LeaseExpiresAt, updated_at = @UpdatedAt
-        WHERE tenant_id = @TenantId AND id = @Id AND status = @ExpectedStatus
-        """;
+    /// The columns an update may change, each with the `RunRow` property it is bound from (by name) and read by.
+    private static readonly (string Column, string Property, Func<RunRow, object?> Value)[] Mutable =
+    [
+        ("status", nameof(RunRow.Status), r => r.Status), ("dry_run", nameof(RunRow.DryRun), r => r.DryRun),
+        ("context", nameof(RunRow.Context), r => r.Context), ("error_message", nameof(RunRow.ErrorMessage), r => r.ErrorMessage),
+        ("error_type", nameof(RunRow.ErrorType), r => r.ErrorType), ("error_stack", nameof(RunRow.ErrorStack), r => r.ErrorStack),
+        ("error_code", nameof(RunRow.ErrorCode), r => r.ErrorCode), ("error_failed_step_id", nameof(RunRow.ErrorFailedStepId), r => r.ErrorFailedStepId),
+        ("error_timestamp", nameof(RunRow.ErrorTimestamp), r => r.ErrorTimestamp), ("started_at", nameof(RunRow.StartedAt), r => r.StartedAt),
+        ("completed_at", nameof(RunRow.CompletedAt), r => r.CompletedAt), ("duration_ms", nameof(RunRow.DurationMs), r => r.DurationMs),
+        ("targets_matched", nameof(RunRow.TargetsMatched), r => r.TargetsMatched), ("targets_processed", nameof(RunRow.TargetsProcessed), r => r.TargetsProcessed),
+        ("targets_skipped", nameof(RunRow.TargetsSkipped), r => r.TargetsSkipped), ("insights_created", nameof(RunRow.InsightsCreated), r => r.InsightsCreated),
+        ("model_profile", nameof(RunRow.ModelProfile), r => r.ModelProfile), ("model_provider", nameof(RunRow.ModelProvider), r => r.ModelProvider),
+        ("model_name", nameof(RunRow.ModelName), r => r.ModelName), ("tokens_input", nameof(RunRow.TokensInput), r => r.TokensInput),
+        ("tokens_output", nameof(RunRow.TokensOutput), r => r.TokensOutput), ("cost_usd", nameof(RunRow.CostUsd), r => r.CostUsd),
+        ("cost_estimated", nameof(RunRow.CostEstimated), r => r.CostEstimated), ("cancel_requested", nameof(RunRow.CancelRequested), r => r.CancelRequested),
+        ("lease_owner", nameof(RunRow.LeaseOwner), r => r.LeaseOwner), ("lease_expires_at", nameof(RunRow.LeaseExpiresAt), r => r.LeaseExpiresAt),
+        ("updated_at", nameof(RunRow.UpdatedAt), r => r.UpdatedAt),
+    ];
 
-    /// Writes every mutable column, guarded by the status the caller read (no row changed: someone else moved it).
-    public static async Task<bool> UpdateRunAsync(IDbConnection connection, IDbTransaction tx, RunRow run, string expectedStatus) =>
-        await connection.ExecutePreparedAsync(UpdateRun, run, ("ExpectedStatus", expectedStatus), tx) == 1;
+    // Always written: a run's row says when it last changed, and an UPDATE needs one column.
+    private static readonly int UpdatedAtBit = 1 << Array.FindIndex(Mutable, c => c.Column == "updated_at");
+
+    /// One statement for each set of changed columns met (a handful: a status change, a report of progress…).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> UpdateStatements = new();
+
+    private static string UpdateOf(int changed) =>
+        $"UPDATE runs SET {string.Join(", ", Mutable.Where((_, i) => (changed & (1 << i)) != 0).Select(c => $"{c.Column} = @{c.Property}"))}"
+        + " WHERE tenant_id = @TenantId AND id = @Id AND status = @ExpectedStatus";
+
+    /// Writes what `updated` changes of `read` (the row as this transaction read and locked it), guarded by the status
+    /// read (no row changed: someone else moved it). SQLite rewrites the entries of every index on a column its UPDATE
+    /// sets, changed or not: setting every column wrote about 41 KB to the log for a report of a run's context at the 1M
+    /// store, setting the one that changed 4 KB (docs/PERFORMANCE.md). `rowChangedSince`: this transaction wrote the row
+    /// after reading it (a step's report renews the lease), so every column is written, as read no longer says what it holds.
+    public static async Task<bool> UpdateRunAsync(IDbConnection connection, IDbTransaction tx, RunRow read, RunRow updated, bool rowChangedSince = false)
+    {
+        var changed = UpdatedAtBit;
+        for (var i = 0; i < Mutable.Length; i++)
+        {
+            if (rowChangedSince || !Equals(Mutable[i].Value(read), Mutable[i].Value(updated))) changed |= 1 << i;
+        }
+        var sql = UpdateStatements.GetOrAdd(changed, UpdateOf);
+        return await connection.ExecutePreparedAsync(sql, updated, ("ExpectedStatus", read.Status), tx) == 1;
+    }
 
     // Only what the run lacks: a run is never changed by it, and two updates filling the same field agree or the second
     // was refused first (`RunService.ChangedOnUpdate`).
