@@ -31,4 +31,29 @@ static class Measure
         await Task.WhenAll(tasks);
         return (total, total / stop.Elapsed.TotalSeconds, failures, locked);
     }
+
+    /// As `IngestAsync`, for progress reports: PATCHes of the running runs `{prefix}-0` … `{prefix}-{runs - 1}`, at random.
+    public static async Task<(long Total, double PerSecond, long Failures, long Locked)> ProgressAsync(HttpClient http, string prefix, int runs, int writers, int seconds)
+    {
+        var stop = Stopwatch.StartNew();
+        long total = 0, failures = 0;
+        var tasks = Enumerable.Range(0, writers).Select(async w =>
+        {
+            var n = 0;
+            while (stop.Elapsed.TotalSeconds < seconds)
+            {
+                n++;
+                var body = $$$"""{"metrics":{"targetsProcessed":{{{n}}}},"context":{"page":{{{n}}}}}""";
+                using var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/runs/{prefix}-{Random.Shared.Next(runs)}")
+                {
+                    Content = new StringContent(body, Encoding.UTF8, "application/json"),
+                };
+                using var response = await http.SendAsync(request);
+                Interlocked.Increment(ref total);
+                if (!response.IsSuccessStatusCode) Interlocked.Increment(ref failures);
+            }
+        });
+        await Task.WhenAll(tasks);
+        return (total, total / stop.Elapsed.TotalSeconds, failures, 0);
+    }
 }

@@ -21,6 +21,8 @@ if (args is ["--bulk", ..]) return await BulkBench.RunAsync(BenchOptions.Parse(a
 var options = BenchOptions.Parse(args);
 // Writes before the measured ingest, unmeasured: long enough for the write path to reach .NET's optimised code.
 const int IngestWarmUpSeconds = 10;
+// The running runs the progress reports are spread over (a batch of them, under its 10,000 lines).
+const int ProgressRuns = 8_000;
 // As a browser: it asks for Brotli or gzip and decodes the answer, so the figures include both ends of compression.
 using var handler = new SocketsHttpHandler
 {
@@ -94,6 +96,12 @@ results.Add($"Ingest: {writes.PerSecond:N0} writes/s (POST /api/runs with two pl
 Console.WriteLine(results[^1]);
 
 figures.Add(string.Join('\t', "ingest", "POST /api/runs", "", "", writes.PerSecond.ToString("F0", CultureInfo.InvariantCulture), writes.Failures.ToString(CultureInfo.InvariantCulture)));
+
+var progress = await MeasureProgressAsync(http, options.BaseUrl, options.Writers, options.ThroughputSeconds);
+results.Add("");
+results.Add($"Progress reports: {progress.PerSecond:N0} updates/s (PATCH /api/runs/{{id}}: a running run's metrics and context, one of {ProgressRuns:N0} at random) from {options.Writers} writers over {options.ThroughputSeconds}s ({progress.Total:N0} updates, {progress.Failures} failed{(WrkAvailable() ? ", wrk" : "")}).");
+Console.WriteLine(results[^1]);
+figures.Add(string.Join('\t', "progress", "PATCH /api/runs/{id}", "", "", progress.PerSecond.ToString("F0", CultureInfo.InvariantCulture), progress.Failures.ToString(CultureInfo.InvariantCulture)));
 if (options.Output is { } file)
 {
     await File.WriteAllLinesAsync(file, results);
@@ -258,12 +266,36 @@ static async Task<double> MeasureWithWrkAsync(string url, int connections, int s
 }
 
 // Ingest through wrk with bench/ingest.lua: each request creates a run; failures are its non-2xx count.
-static async Task<(long Total, double PerSecond, long Failures, long Locked)> MeasureIngestWithWrkAsync(string baseUrl, int writers, int seconds)
+static Task<(long Total, double PerSecond, long Failures, long Locked)> MeasureIngestWithWrkAsync(string baseUrl, int writers, int seconds) =>
+    MeasureWritesWithWrkAsync("ingest.lua", baseUrl + "/api/runs", writers, seconds);
+
+// Progress reports (an engine's PATCH of a running run): `ProgressRuns` running runs made by one batch, then each
+// request reports one of them, picked at random (bench/progress.lua, or the .NET client without wrk). The ids are the
+// run's own, as a kept store holds the runs of the bench's earlier runs.
+static async Task<(long Total, double PerSecond, long Failures, long Locked)> MeasureProgressAsync(HttpClient http, string baseUrl, int writers, int seconds)
 {
-    var script = Path.Combine(AppContext.BaseDirectory, "ingest.lua");
+    var prefix = $"bench-progress-{DateTime.UtcNow:yyyyMMddHHmmss}";
+    var lines = Enumerable.Range(0, ProgressRuns).Select(i =>
+        $$"""{"type":"run","id":"{{prefix}}-{{i}}","workflowName":"bench-progress","name":"Progress {{i}}","status":"running"}""");
+    using (var made = await http.PostAsync("/api/ingest", new StringContent(string.Join('\n', lines) + "\n", Encoding.UTF8, "application/x-ndjson")))
+    {
+        if (!made.IsSuccessStatusCode) throw new InvalidOperationException($"POST /api/ingest answered {(int)made.StatusCode}: {await made.Content.ReadAsStringAsync()}");
+    }
+    if (WrkAvailable()) return await MeasureWritesWithWrkAsync("progress.lua", baseUrl, writers, seconds, prefix, ProgressRuns.ToString(CultureInfo.InvariantCulture));
+    await Measure.ProgressAsync(http, prefix, ProgressRuns, writers, IngestWarmUpSeconds);
+    return await Measure.ProgressAsync(http, prefix, ProgressRuns, writers, seconds);
+}
+
+// Writes through wrk with a script of bench/ (its arguments after --), after as long again unmeasured; failures are
+// its non-2xx count.
+static async Task<(long Total, double PerSecond, long Failures, long Locked)> MeasureWritesWithWrkAsync(string scriptName, string url, int writers, int seconds,
+    params string[] scriptArgs)
+{
+    var script = Path.Combine(AppContext.BaseDirectory, scriptName);
     async Task<string> RunWrkAsync(int forSeconds)
     {
-        var start = new ProcessStartInfo("/usr/bin/wrk", ["-t2", $"-c{writers}", $"-d{forSeconds}s", "-s", script, baseUrl + "/api/runs"])
+        string[] passed = scriptArgs.Length == 0 ? [] : ["--", .. scriptArgs];
+        var start = new ProcessStartInfo("/usr/bin/wrk", ["-t2", $"-c{writers}", $"-d{forSeconds}s", "-s", script, url, .. passed])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
@@ -311,7 +343,7 @@ static async Task<int> CombineAsync(string[] args)
         "| target | " + string.Join(" | ", stores.Select(s => $"{s.Label} p50 ms | {s.Label} p99 ms | {s.Label} req/s")) + " |",
         "| --- |" + string.Concat(Enumerable.Repeat(" ---: | ---: | ---: |", stores.Count)),
     };
-    foreach (var first in rows[0].Lines.Where(l => l[0] != "ingest"))
+    foreach (var first in rows[0].Lines.Where(l => l[0] is not ("ingest" or "progress")))
     {
         var cells = rows.Select(r => r.Lines.FirstOrDefault(l => l[0] == first[0]) is { } l
             ? $"{l[2]} | {l[3]} | {(l[4].Length == 0 ? "–" : double.Parse(l[4], CultureInfo.InvariantCulture).ToString("N0", CultureInfo.InvariantCulture))}" : "– | – | –");
@@ -320,6 +352,9 @@ static async Task<int> CombineAsync(string[] args)
     var ingest = rows.Select(r => r.Lines.FirstOrDefault(l => l[0] == "ingest") is { } l
         ? $"{double.Parse(l[4], CultureInfo.InvariantCulture):N0} ({l[5]} failed)" : "–");
     lines.Add("| ingest `POST /api/runs`, writes/s from 8 writers |" + string.Concat(ingest.Select(i => $" | | {i} |")));
+    var progress = rows.Select(r => r.Lines.FirstOrDefault(l => l[0] == "progress") is { } l
+        ? $"{double.Parse(l[4], CultureInfo.InvariantCulture):N0} ({l[5]} failed)" : "–");
+    lines.Add("| progress reports `PATCH /api/runs/{id}`, updates/s from 8 writers |" + string.Concat(progress.Select(p => $" | | {p} |")));
     if (output is not null) await File.WriteAllLinesAsync(output, lines);
     foreach (var line in lines) Console.WriteLine(line);
     return 0;
