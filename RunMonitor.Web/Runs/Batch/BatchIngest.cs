@@ -30,8 +30,8 @@ public sealed class BatchIngest(Database database, RunService service, RunWrites
         try
         {
             // A batch about a few runs (an engine reporting what it is running) is bounded as one run's write is, and
-            // SQLite keeps its journal in memory. One naming many existing runs changes a few pages of each (10,000 step
-            // lines for 10,000 runs: 167 MB more resident at the 1M store, docs/PERFORMANCE.md), so its journal stays on disk.
+            // SQLite keeps its journal in memory. One naming many existing runs changes a few pages of each (10,000
+            // updates of as many runs: 857 MB more resident at the 1M store, docs/PERFORMANCE.md), so its journal stays on disk.
             Task<IReadOnlyList<object>> Apply(System.Data.Common.DbConnection connection, System.Data.IDbTransaction tx) =>
                 ApplyInTransactionAsync(connection, tx, caller, tenant, lines);
             changed = RunsNamed(lines) <= FewRuns ? await database.WriteRunAsync(Apply, ct) : await database.WriteAsync(Apply, ct);
@@ -61,7 +61,8 @@ public sealed class BatchIngest(Database database, RunService service, RunWrites
     /// The most runs a batch may name and still be written as one run's write is (`Database.WriteRunAsync`).
     internal const int FewRuns = 32;
 
-    /// How many runs the lines name: each create one (an id repeated by later lines is the same run), each other line its run.
+    /// How many runs the lines name, counted up to one more than `FewRuns`: each create one (an id repeated by later
+    /// lines is the same run), each other line its run.
     internal static int RunsNamed(IReadOnlyList<BatchLine> lines)
     {
         var ids = new HashSet<string>(StringComparer.Ordinal);
