@@ -32,9 +32,13 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
         return JsonDocument.Parse(headers).RootElement.GetProperty("RequestVerificationToken").GetString()!;
     }
 
-    private async Task<HttpResponseMessage> PostAsync(string url, Dictionary<string, string>? form = null, bool withToken = true)
+    private Task<HttpResponseMessage> PostAsync(string url, Dictionary<string, string>? form = null, bool withToken = true) =>
+        PostBodyAsync(url, new FormUrlEncodedContent(form ?? []), withToken);
+
+    /// A form body as written (a field given twice, which a dictionary cannot hold).
+    private async Task<HttpResponseMessage> PostBodyAsync(string url, HttpContent form, bool withToken = true)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form ?? []) };
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = form };
         request.Headers.Add("HX-Request", "true");
         if (withToken) request.Headers.Add("RequestVerificationToken", await TokenAsync());
         return await _client.SendAsync(request);
@@ -267,14 +271,8 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
         var workflow = "ui-refused-" + Guid.NewGuid().ToString("N")[..8];
         var status = action.StartsWith("cancel", StringComparison.Ordinal) ? "queued" : "failed";
         var id = await RunAsync(workflow, status, failedStep: status == "failed");
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/ui/runs/{id}/{action}")
-        {
-            Content = new StringContent(form, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"),
-        };
-        request.Headers.Add("HX-Request", "true");
-        request.Headers.Add("RequestVerificationToken", await TokenAsync());
 
-        var response = await _client.SendAsync(request);
+        var response = await PostBodyAsync($"/ui/runs/{id}/{action}", new StringContent(form, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
