@@ -463,6 +463,68 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
         Assert.Equal("server:123:user:456", modal.QuerySelector(".errors-list .error-item .error-topic").Text());
     }
 
+    /// What Zos's `LayerExecutor.execute_layer` inserts before the layer runs: `dry` as a placeholder, no end, nothing
+    /// counted yet; it then updates the same row with the final one (`ZosLayerRun`).
+    private static string ZosPlaceholder(string id) => $$"""
+        {"id":"{{id}}","layer_name":"nightly-user-reflection","layer_hash":"abc123",
+         "started_at":"2026-11-21T03:00:00.123456Z","completed_at":null,"status":"dry",
+         "targets_matched":10,"targets_processed":0,"targets_skipped":0,"insights_created":0,
+         "model_profile":"moderate","model_provider":null,"model_name":null,
+         "tokens_input":null,"tokens_output":null,"tokens_total":null,"estimated_cost_usd":null,"errors":null}
+        """;
+
+    [Fact]
+    public async Task Create_ZosPlaceholderThenItsFinalRow_RunningUntilTheFinalRowEndsIt()
+    {
+        var created = await _engine.PostAsync("/api/runs", Json(ZosPlaceholder("01JDX3Q5W8M2C7RZK4T9B6N1PC")));
+        var placeholder = await _viewer.GetJsonAsync("/api/runs/01JDX3Q5W8M2C7RZK4T9B6N1PC");
+        var finished = await _engine.PatchAsync("/api/runs/01JDX3Q5W8M2C7RZK4T9B6N1PC", Json(ZosLayerRun("01JDX3Q5W8M2C7RZK4T9B6N1PC")));
+        var run = await _viewer.GetJsonAsync("/api/runs/01JDX3Q5W8M2C7RZK4T9B6N1PC");
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("running", (string?)placeholder["status"]);
+        Assert.False((bool)placeholder["dryRun"]!);
+        Assert.Null(placeholder["completedAt"]);
+        Assert.Null(placeholder["durationMs"]);
+        Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+        Assert.Equal("partial", (string?)run["status"]);
+        Assert.False((bool)run["dryRun"]!);
+        Assert.Equal(312_531, (long)run["durationMs"]!);
+        Assert.Equal(4000, (long)run["usage"]!["tokensOutput"]!);
+        Assert.Equal("Timeout", (string?)run["errors"]![0]!["error"]);
+    }
+
+    [Fact]
+    public async Task Batch_ZosPlaceholderThenADryRunsFinalRow_EndsDry()
+    {
+        // A dry run (`dry_run=True`) ends `dry` too, with its end: then it is a finished dry run.
+        var final = ZosLayerRun("zos-dry-run").Replace("\"status\":\"partial\"", "\"status\":\"dry\"");
+        var lines = string.Join('\n',
+            "{\"type\":\"run\"," + ZosPlaceholder("zos-dry-run").Trim().ReplaceLineEndings("")[1..],
+            "{\"type\":\"update\"," + final.Trim().ReplaceLineEndings("")[1..]);
+        Assert.NotEqual(ZosLayerRun("zos-dry-run"), final);
+
+        var response = await _engine.PostAsync("/api/ingest", new StringContent(lines, Encoding.UTF8, "application/x-ndjson"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = await _viewer.GetJsonAsync("/api/runs/zos-dry-run");
+        Assert.Equal("dry", (string?)run["status"]);
+        Assert.True((bool)run["dryRun"]!);
+        Assert.Equal(312_531, (long)run["durationMs"]!);
+    }
+
+    [Fact]
+    public async Task Create_DryWithoutAnEnd_AFinishedDryRunAsBefore()
+    {
+        // Only an end given as null says the run is under way; a `dry` that leaves the end out is a finished dry run.
+        var response = await _engine.PostAsync("/api/runs", Json("""{"id":"dry-no-end","workflowName":"w","status":"dry","startedAt":"2026-11-21T03:00:00Z"}"""));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var run = await _viewer.GetJsonAsync("/api/runs/dry-no-end");
+        Assert.Equal("dry", (string?)run["status"]);
+        Assert.NotNull(run["completedAt"]);
+    }
+
     [Fact]
     public async Task Create_ZosApiRunDetail_AcceptedItsDurationCheckedAgainstItsTimes()
     {

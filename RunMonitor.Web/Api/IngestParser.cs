@@ -188,6 +188,11 @@ public static partial class IngestParser
         var startedAt = body.Time(body.Alias("startedAt", "started_at"));
         var endField = body.Alias("completedAt", "completed_at");
         var completedAt = body.Time(endField);
+        // Zos inserts its `layer_runs` row before the layer runs, `dry` with `completed_at` null ("Placeholder until
+        // complete"), and updates that row with the final status when it ends: `dry` again only for a dry run, then with
+        // its end. A `dry` whose end is given as null is that placeholder, a run under way: taken as `dry`, the run
+        // counted as a finished dry run (its end made the time it arrived) and the final update was refused (409).
+        if (status == RunStatus.Dry && body.IsNull(endField)) status = RunStatus.Running;
         EndNotBeforeStart(body, startedAt, completedAt, endField);
         if (body.Has("duration_seconds")) ZosDuration(body, startedAt, completedAt);
         // omeercs's Run keeps its duration; given, it is the run's (as a step's is), else it comes from the two times.

@@ -86,6 +86,9 @@ public sealed class JsonBody
 
     public bool Has(string name) => _root.TryGetProperty(name, out _);
 
+    /// Given as JSON null (an engine's record names every column, null where it has nothing yet).
+    public bool IsNull(string name) => _root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Null;
+
     /// Which of two names of one field to read: `alias`, the name an engine's own record gives it (Zos's `started_at`
     /// for `startedAt`, omeercs's `endedAt` for a step's `completedAt`), when only it is given; otherwise `name`. Both
     /// given is refused, naming the alias: taking either would drop the other without a word.
