@@ -42,6 +42,29 @@ public class RunStepsApiTests(RunMonitorFactory factory) : IClassFixture<RunMoni
     }
 
     [Fact]
+    public async Task Step_SetGoingAgainAfterItEnded_KeepsNeitherTheEndNorTheDurationOfTheAttemptBefore()
+    {
+        var minute = factory.Clock.GetUtcNow().AddMinutes(-10);
+        string At(int second) => minute.AddSeconds(second).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        await _client.CreateRunAsync(new { id = "steps-again", workflowName = "wf", status = "running", steps = new[] { new { stepId = "a" }, new { stepId = "b" } } });
+        await _client.PutStepAsync("steps-again", "a", new { status = "failed", attempt = 1, startedAt = At(3), endedAt = At(4) });
+        await _client.PutStepAsync("steps-again", "b", new { status = "failed", startedAt = At(3), completedAt = At(4) });
+
+        // omeercs's RunStep as it serializes: the end and duration of the new attempt null.
+        await _client.PutStepAsync("steps-again", "a", new { status = "running", attempt = 2, startedAt = At(5), endedAt = (string?)null, durationMs = (long?)null });
+        await _client.PutStepAsync("steps-again", "b", new { status = "running" });
+        var steps = (await _client.GetJsonAsync("/api/runs/steps-again/steps")).AsArray();
+
+        Assert.Equal(["running", "running"], steps.Select(s => (string)s!["status"]!));
+        Assert.Equal(DateTimeOffset.Parse(At(5), System.Globalization.CultureInfo.InvariantCulture), (DateTimeOffset)steps[0]!["startedAt"]!);
+        Assert.Equal(2, (long)steps[0]!["attempt"]!);
+        Assert.All(steps, s => Assert.Null(s!["completedAt"]));
+        Assert.All(steps, s => Assert.Null(s!["durationMs"]));
+        // Started again without a time of its own: now, not the start of the attempt before.
+        Assert.Equal(factory.Clock.GetUtcNow(), (DateTimeOffset)steps[1]!["startedAt"]!);
+    }
+
+    [Fact]
     public async Task Run_CarriesEverySpecField()
     {
         await _client.CreateRunAsync(new { id = "steps-fields", workflowName = "wf", steps = new[] { new { stepId = "one" } } });

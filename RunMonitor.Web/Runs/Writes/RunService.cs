@@ -431,12 +431,17 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         var existing = await RunRows.GetStepAsync(connection, tx, run, stepId)
             ?? new StepRow { TenantId = run.TenantId, RunId = run.Id, StepId = stepId, Seq = await RunWrites.NextStepSeqAsync(connection, tx, run) };
         var status = request.Status ?? existing.Status;
-        var startedAt = DbTime.ToDb(request.StartedAt) ?? existing.StartedAt;
-        var completedAt = DbTime.ToDb(request.CompletedAt) ?? existing.CompletedAt;
+        // A step that is pending or running has not ended: one set going again after it ended (an engine's next attempt)
+        // keeps neither the end nor the duration of the attempt before, and starts now unless the write says when. Kept,
+        // a running step was shown ended before it began, lasting 0.0 s.
+        var underWay = status is StepStatus.Pending or StepStatus.Running;
+        var again = underWay && existing.CompletedAt is not null;
+        var startedAt = DbTime.ToDb(request.StartedAt) ?? (again && status == StepStatus.Running ? nowText : existing.StartedAt);
+        var completedAt = DbTime.ToDb(request.CompletedAt) ?? (underWay ? null : existing.CompletedAt);
         if (status == StepStatus.Running && startedAt is null) startedAt = nowText;
         if (status is StepStatus.Completed or StepStatus.Failed or StepStatus.Skipped or StepStatus.Cancelled && completedAt is null && startedAt is not null)
             completedAt = nowText;
-        var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? existing.DurationMs;
+        var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? (underWay ? null : existing.DurationMs);
         if (TooLong(duration, request.StartedAt, request.CompletedAt, "step", request.EndField) is { } tooLong)
             return WriteResult<StepRow>.Invalid(tooLong.Field, tooLong.Reason);
         if (Ahead(now, ("startedAt", request.StartedAt), (request.EndField, request.CompletedAt)) is { } ahead)
