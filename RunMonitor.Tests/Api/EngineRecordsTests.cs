@@ -77,6 +77,30 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     [Fact]
+    public async Task Create_OmeercsRunWithItsCampaignsNameInThePayload_NamedAndFoundByIt()
+    {
+        // omeercs names no run: its campaign's name is in the trigger payload, as its manifest step reads it.
+        var named = OmeercsRun("omeercs-campaign").Replace("\"triggerPayload\":{\"campaignId\":\"cmp_1\"}",
+            "\"triggerPayload\":{\"campaign_id\":\"cmp_1\",\"campaign_name\":\"Summer Splash Quest\"}");
+        var disguised = OmeercsRun("omeercs-disguised").Replace("\"triggerPayload\":{\"campaignId\":\"cmp_1\"}",
+            "\"triggerPayload\":{\"campaign_name\":\"Summer\\u202Egpj.exe\"}");
+        Assert.NotEqual(OmeercsRun("omeercs-campaign"), named);
+        Assert.NotEqual(OmeercsRun("omeercs-disguised"), disguised);
+
+        Assert.Equal(HttpStatusCode.Created, (await _engine.PostAsync("/api/runs", Json(named))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _engine.PostAsync("/api/runs", Json(disguised))).StatusCode);
+        await _engine.PostAsync("/api/runs", Json("""{"id":"own-name","workflowName":"w","name":"Own name","triggerPayload":{"campaign_name":"Other"}}"""));
+
+        Assert.Equal("Summer Splash Quest", (string?)(await _viewer.GetJsonAsync("/api/runs/omeercs-campaign"))["name"]);
+        Assert.Null((await _viewer.GetJsonAsync("/api/runs/omeercs-disguised"))["name"]);
+        Assert.Equal("Own name", (string?)(await _viewer.GetJsonAsync("/api/runs/own-name"))["name"]);
+        var found = (await _viewer.GetJsonAsync("/api/runs?q=Summer%20Splash"))["items"]!.AsArray();
+        Assert.Equal(["omeercs-campaign"], found.Select(r => (string?)r!["id"]));
+        var table = await _viewer.GetDocumentAsync("/ui/runs/list?q=Summer%20Splash");
+        Assert.Equal("Summer Splash Quest", table.QuerySelector("table.runs-table .run-name")!.TextContent);
+    }
+
+    [Fact]
     public async Task PutStep_OmeercsRunStepEntity_StoredAndItsBookkeepingNotRefused()
     {
         const string id = "0d6c2a7b-9e41-4c1f-8a0e-3b5f7d9c1e22";

@@ -30,7 +30,7 @@ public static partial class IngestParser
         if (id is not null && ReservedRunIds.Contains(id))
             body.Fail("id", $"'{id}' names a page of the dashboard (/ui/runs/{id.ToLowerInvariant()}); choose another id");
         var created = ReadCreateFields(body, workflowRequired: true);
-        var name = body.String("name", NameLength);
+        var name = body.String("name", NameLength) ?? CampaignName(root);
         var dryRun = body.Bool("dryRun");
         var createdAt = body.Time("createdAt");
         var steps = new List<PlannedStep>();
@@ -69,6 +69,21 @@ public static partial class IngestParser
             TriggerType = created.TriggerType, BaseRunId = created.BaseRunId, Steps = steps, StepRecords = (IReadOnlyList<StepRecord>?)records ?? [], CreatedAt = createdAt,
             Patch = patch,
         };
+    }
+
+    /// A run's display name is its campaign's (SPEC), and omeercs names none: its campaign's name is in the trigger
+    /// payload (`campaign_name`, the manifest step's input). Taken as the name when it would pass as one, so the table
+    /// shows it and a search by it finds the run; otherwise the run is shown by its workflow, as without a name.
+    private static string? CampaignName(JsonElement root)
+    {
+        if (!root.TryGetProperty("triggerPayload", out var payload) || payload.ValueKind != JsonValueKind.Object) return null;
+        foreach (var field in (ReadOnlySpan<string>)["campaign_name", "campaignName"])
+        {
+            if (payload.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String
+                && value.GetString() is { Length: <= NameLength } text && !string.IsNullOrWhiteSpace(text) && Security.DisguisedText.Find(text) is null)
+                return text;
+        }
+        return null;
     }
 
     /// What a run is created with, by the names given (Zos's `layer_name`, `layer_hash`), checked alike on a create and
