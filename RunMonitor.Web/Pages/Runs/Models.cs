@@ -8,6 +8,11 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
     /// Rows carry a checkbox for the bulk actions (issue 15): operators and admins only.
     public bool CanSelect { get; init; }
     public bool AnyActive => Page.Items.Any(r => RunStatus.IsActive(r.Status));
+
+    /// How often the table polls itself (an `hx-trigger`), null when it keeps still: every 5 s while a run it shows is
+    /// queued or running (the story's REQ16); otherwise every 30 s on the list's first page, so a dashboard left open on a
+    /// quiet list (or on failures only) still shows the runs that arrive. A deeper page keeps still while it is read.
+    public string? Poll => AnyActive ? Polls.Live : Filter.Offset == 0 && Filter.Cursor is null ? Polls.Quiet : null;
     public long First => Page.Items.Count == 0 ? 0 : Filter.Offset + 1;
     public long Last => Filter.Offset + Page.Items.Count;
     public bool HasPrevious => Filter.Offset > 0;
@@ -79,6 +84,9 @@ public sealed record StatsCardsModel(RunStats Stats, StatsPeriod Period, string?
 {
     public bool AnyActive => Stats.QueuedNow + Stats.RunningNow > 0;
 
+    /// The cards poll every 5 s while anything is queued or running, else every 30 s: a run that arrives shows.
+    public string Poll => AnyActive ? Polls.Live : Polls.Quiet;
+
     /// The runs page's query without the period ("" or "?…"), which the period's links keep: the page's whole view when
     /// the page draws them, the tenant alone from the fragment (views.js writes them from the address after a swap).
     public string PageQuery { get; init; } = TenantParam is null ? "" : QueryString.Create("tenant", TenantParam).ToString();
@@ -97,3 +105,10 @@ public sealed record RunDetailModel(RunDetail Detail, DateTimeOffset Now)
 
 /// `SharedIds`: ids also held by another tenant's run (for a super admin, whose links then name the tenant).
 public sealed record RecentRunsModel(IReadOnlyList<RunRow> Runs, DateTimeOffset Now, IReadOnlySet<string> SharedIds);
+
+/// The runs page's polling intervals, as htmx triggers.
+public static class Polls
+{
+    public const string Live = "every 5s";
+    public const string Quiet = "every 30s";
+}
