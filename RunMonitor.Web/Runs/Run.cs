@@ -50,6 +50,10 @@ public sealed record RunRow
     /// Any field of the run's error object is set (`error` in the API is null otherwise).
     public bool HasError => ErrorMessage is not null || ErrorType is not null || ErrorStack is not null || ErrorCode is not null
                             || ErrorFailedStepId is not null || ErrorTimestamp is not null;
+    /// Ended unsuccessfully with no error message, type or code to say why (a Zos run reports only its `errors` list):
+    /// the run table shows its first listed error instead (`RunPage.FirstListedErrorOf`).
+    public bool EndedWithoutErrorText => RunStatus.Unsuccessful.Contains(Status) && string.IsNullOrWhiteSpace(ErrorMessage)
+                                         && ErrorType is null && ErrorCode is null;
     public bool IsDryRun => DryRun != 0;
     public bool IsCancelRequested => CancelRequested != 0;
     public bool IsCostEstimated => CostEstimated != 0;

@@ -521,6 +521,54 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.Equal(type?.Contains('.') == true ? type : null, error.QuerySelector(".row-error-type")?.GetAttribute("title"));
     }
 
+    /// A Zos engine reports why a run failed only in its `errors` list, never as the error object: the row then shows
+    /// the first listed error (its text's first line, the text in the title) after its topic when it has one, as
+    /// omeercs's runs show their message after its code. `/api/runs` still answers no `errorMessage` for it.
+    [Theory]
+    [InlineData("failed", null, "boom\n  at reflect()", "boom")]
+    [InlineData("partial", "server:1:user:2", "LLM timeout", "server:1:user:2 LLM timeout")]
+    [InlineData("cancelled", "server:1:user:2", "\n  \nLLM timeout\nretried 3 times", "server:1:user:2 LLM timeout")]
+    public async Task List_UnsuccessfulRunWithOnlyAnErrorsList_ShowsItsFirstListedError(string status, string? topic, string text, string shown)
+    {
+        var workflow = $"row-errors-{status}-{Guid.NewGuid():N}"[..40];
+        var errors = new object[] { new { topic, error = text, node = "reflect" }, new { topic = "server:9", error = "second", node = (string?)null } };
+        var id = (await Run(workflow, status, new { errors })).GetProperty("id").GetString();
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/list?layer_name={workflow}");
+        var api = await _client.GetJsonAsync($"/api/runs?workflow={workflow}");
+
+        var error = doc.QuerySelector($"table.runs-table tbody tr[data-run-id='{id}'] td.run-cell .row-error");
+        Assert.NotNull(error);
+        Assert.Equal(shown, error.TextContent.Trim());
+        Assert.Equal(text, error.GetAttribute("title"));
+        Assert.Equal(topic, error.QuerySelector(".row-error-topic")?.TextContent);
+        Assert.Null(error.QuerySelector(".error-code, .row-error-type"));
+        Assert.Null((string?)Assert.Single(api["items"]!.AsArray())!["errorMessage"]);
+    }
+
+    /// A run with both shows its error object, as before; a run that ended well shows none whatever its errors list
+    /// says; a page reads the first listed error of each run whose row needs it, by tenant and id (the same id in
+    /// another tenant is another run, with its own errors).
+    [Fact]
+    public async Task List_ErrorsList_ShownOnlyForUnsuccessfulRunsWithoutAnErrorObjectAndByTenant()
+    {
+        var workflow = $"row-errors-{Guid.NewGuid():N}"[..30];
+        var errors = new[] { new { topic = "server:1", error = "listed", node = "reflect" } };
+        var both = (await Run(workflow, "failed", new { error = new { message = "the error object's message" }, errors })).GetProperty("id").GetString();
+        var completed = (await Run(workflow, "completed", new { errors })).GetProperty("id").GetString();
+        var shared = $"row-errors-{Guid.NewGuid():N}"[..30];
+        await Run(workflow, "failed", new { id = shared, errors = new[] { new { topic = "one", error = "tenant one's", node = "a" } } }, tenant: "row-errors-one");
+        await Run(workflow, "failed", new { id = shared, errors = new[] { new { topic = "two", error = "tenant two's", node = "b" } } }, tenant: "row-errors-two");
+
+        var doc = await _client.GetDocumentAsync($"/ui/runs/list?layer_name={workflow}");
+
+        Assert.Equal("the error object's message", doc.QuerySelector($"tr[data-run-id='{both}'] .row-error")?.TextContent.Trim());
+        Assert.Null(doc.QuerySelector($"tr[data-run-id='{completed}'] .row-error"));
+        var byTenant = doc.QuerySelectorAll($"tr[data-run-id='{shared}']")
+            .ToDictionary(tr => tr.QuerySelector(".tenant-tag")!.TextContent, tr => tr.QuerySelector(".row-error")?.TextContent.Trim());
+        Assert.Equal(new Dictionary<string, string?> { ["row-errors-one"] = "one tenant one's", ["row-errors-two"] = "two tenant two's" }, byTenant);
+    }
+
     /// The table reads as much of a message as it shows (one may be a megabyte): its first RunRows.ListErrorLength
     /// characters and one more, to know it cut, counted as SQL counts them (a pair of UTF-16 units is one); and the
     /// error's code. The row's title marks the cut, its line is cut shorter. `/api/runs` still answers the whole

@@ -46,9 +46,17 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
 /// Why a run in the table ended as it did: its message's first line cut to ShownLength characters, the message as the
 /// table read it (`RunRows.ListErrorLength` characters at most) in the title, after its error's code (SPEC: the code
 /// beside the message), or its type when it has no code: one of the two, so the message keeps most of the cell's two
-/// lines. Null for a run that did not end unsuccessfully, or whose error says nothing.
+/// lines. A run whose error has no message, type or code (a Zos run reports only its `errors` list) shows its first
+/// listed error the same way, after that error's topic when it has one. Null for a run that did not end
+/// unsuccessfully, or whose errors say nothing.
 public sealed record RowError(string? Code, string? Type, string Line, string? Title)
 {
+    /// The topic of the listed error shown (`server:1:user:2`: what it failed on), where the code or type would go.
+    public string? Topic { get; init; }
+
+    /// Something goes before the line: the code, the type or the topic.
+    public bool HasLabel => Code is not null || Type is not null || Topic is not null;
+
     /// A longer first line is cut here: the cell shows two lines at most, and the title or the run page the rest.
     public const int ShownLength = 120;
 
@@ -57,15 +65,27 @@ public sealed record RowError(string? Code, string? Type, string Line, string? T
     public string? ShortType => Type is { } type && !type.Any(char.IsWhiteSpace) && type.LastIndexOf('.') is var dot && dot >= 0 && dot < type.Length - 1
         ? type[(dot + 1)..] : null;
 
-    public static RowError? Of(RunRow run)
+    /// `firstListed`: the run's first listed error (`RunPage.FirstListedErrorOf`), shown when its error says nothing.
+    public static RowError? Of(RunRow run, RunErrorRow? firstListed = null)
     {
         if (!RunStatus.Unsuccessful.Contains(run.Status)) return null;
+        if (run.EndedWithoutErrorText) return firstListed is null ? null : OfListed(firstListed);
         var message = string.IsNullOrWhiteSpace(run.ErrorMessage) ? null : run.ErrorMessage;
-        if (message is null && run.ErrorType is null && run.ErrorCode is null) return null;
-        var line = message?.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0] ?? "";
-        return new RowError(run.ErrorCode, run.ErrorCode is null ? run.ErrorType : null, Cut(line, ShownLength),
+        return new RowError(run.ErrorCode, run.ErrorCode is null ? run.ErrorType : null, Cut(FirstLine(message), ShownLength),
             message is null ? null : Cut(message, RunRows.ListErrorLength));
     }
+
+    private static RowError? OfListed(RunErrorRow error)
+    {
+        var text = string.IsNullOrWhiteSpace(error.Error) ? null : error.Error;
+        var topic = string.IsNullOrWhiteSpace(error.Topic) ? null : error.Topic;
+        if (text is null && topic is null) return null;
+        return new RowError(null, null, Cut(FirstLine(text), ShownLength), text is null ? null : Cut(text, RunRows.ListErrorLength)) { Topic = topic };
+    }
+
+    // The first line with words, trimmed; "" for none.
+    private static string FirstLine(string? text) =>
+        text?.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0] ?? "";
 
     // At most `max` characters, then "…". Counted in code points, as SQL's substr counts them: a pair is never split.
     private static string Cut(string text, int max)
