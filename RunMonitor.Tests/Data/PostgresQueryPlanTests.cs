@@ -66,6 +66,15 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
         }
     }
 
+    /// As on SQLite (`QueryPlanTests`): a table page's first listed errors are read by run_errors' key.
+    [Fact]
+    public async Task FirstListedErrors_SearchRunErrorsByTheirKey()
+    {
+        await factory.Seeded;
+        await AssertUsesIndexesAsync(factory.Services.GetRequiredService<Database>(),
+            [("a page's first listed errors", RunList.SelectFirstListedErrors, QueryPlanTests.FirstListedErrors, "run_errors_tenant_id_run_id_seq_key")]);
+    }
+
     [Fact]
     public async Task Stats_RecentAndWorkerQueries_UseIndexes()
     {

@@ -166,6 +166,23 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
             AssertNoFullScan(what, await PlanAsync(database, sql, Admin));
     }
 
+    /// A table page reads its runs' first listed errors (`RunList.SelectFirstListedErrors`) by run_errors' key, tenant
+    /// and id, both where it finds each run's lowest seq and where it reads that error.
+    [Fact]
+    public async Task FirstListedErrors_SearchRunErrorsByTheirKey()
+    {
+        await factory.Seeded;
+
+        var plan = await PlanAsync(factory.Services.GetRequiredService<Database>(), RunList.SelectFirstListedErrors, FirstListedErrors);
+
+        var shown = string.Join("\n  ", plan);
+        Assert.DoesNotContain(plan, p => Regex.IsMatch(p, @"^SCAN (run_errors|e)\b"));
+        Assert.True(plan.Count(p => Regex.IsMatch(p, @"^SEARCH (run_errors|e) USING (COVERING )?INDEX \w+ \(tenant_id=\? AND run_id=\?")) == 2, shown);
+    }
+
+    /// A super admin's page of two tenants' runs.
+    internal static readonly object FirstListedErrors = new { Tenants = new[] { "acme", "globex" }, Ids = new[] { "run-a", "run-b", "run-c" } };
+
     /// The admin page's statements, with the parameters of a 7-day window.
     internal static readonly object Admin = new { Since = "2026-11-15T00:00:00.000Z", SinceHour = "2026-11-15T00", SinceDay = "2026-11-15", Sample = AdminStore.RunSample, Runs = AdminStore.StepRunSample, Limit = 10 };
 
