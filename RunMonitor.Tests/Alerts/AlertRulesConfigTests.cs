@@ -32,7 +32,7 @@ public sealed class AlertRulesConfigTests
         { Rule("costPerDay", "5", "10"), "RunMonitor:Alerts:0:WindowMinutes does not apply to costPerDay" },
         { Rule("queueDepth", "5", name: ""), "RunMonitor:Alerts:0:Name must be 1-100 characters" },
         { new() { ["RunMonitor:Alerts:IntervalSeconds"] = "0" }, "RunMonitor:Alerts:IntervalSeconds must be a whole number of seconds from 1 to 3600" },
-        { new(Rule("queueDepth", "5")) { ["RunMonitor:Alerts:0:Tenant"] = "Not A Tenant" }, "RunMonitor:Alerts:0:Tenant must be 1-64 of a-z, 0-9, _ and -" },
+        { new(Rule("queueDepth", "5")) { ["RunMonitor:Alerts:0:Tenant"] = "Not A Tenant" }, "RunMonitor:Alerts:0:Tenant must be 1-64 of a-z, 0-9, _ and - (capitals are read as lowercase)" },
         { new(Rule("queueDepth", "5")) { ["RunMonitor:Alerts:0:Severity"] = "high" }, "RunMonitor:Alerts:0:Severity is not a field of an alert rule" },
         {
             new(Rule("queueDepth", "5", name: "twice")) { ["RunMonitor:Alerts:1:Name"] = "twice", ["RunMonitor:Alerts:1:Kind"] = "stuckRuns", ["RunMonitor:Alerts:1:Threshold"] = "1" },
@@ -77,5 +77,15 @@ public sealed class AlertRulesConfigTests
         var response = await factory.CreateClient().GetAsync("/api/alerts");
 
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task RuleTenantWithCapitals_IsThatTenantInLowercase()
+    {
+        using var factory = new SettingsFactory(new(Rule("queueDepth", "5")) { ["RunMonitor:Alerts:0:Tenant"] = "Org_2NxQ8kLmZpYwVbT3" });
+
+        var alerts = await factory.CreateClient().GetJsonAsync("/api/alerts?tenant=org_2nxq8klmzpywvbt3");
+
+        Assert.Equal(["org_2nxq8klmzpywvbt3"], alerts["rules"]!.AsArray().Select(r => (string)r!["tenant"]!));
     }
 }

@@ -88,7 +88,8 @@ public class WebhookFixture : IAsyncLifetime
             ["RunMonitor:Webhooks:1:Url"] = "http://127.0.0.1:9/dead",
             ["RunMonitor:Webhooks:1:Secret"] = "other",
             ["RunMonitor:Webhooks:2:Url"] = url,
-            ["RunMonitor:Webhooks:2:Tenant"] = "another-tenant",
+            // Configured with capitals, as a tenant id may be given anywhere: it is the tenant another-tenant.
+            ["RunMonitor:Webhooks:2:Tenant"] = "Another-Tenant",
         };
     }
 }
@@ -112,11 +113,22 @@ public sealed class WebhookTests(WebhookFixture fixture) : IClassFixture<Webhook
         }
     }
 
-    private async Task<IReadOnlyList<WebhookDeliveryRow>> DeliveriesAsync(string runId)
+    private async Task<IReadOnlyList<WebhookDeliveryRow>> DeliveriesAsync(string runId, string tenant = RunMonitor.Web.Security.Caller.DefaultTenant)
     {
         var database = fixture.Factory.Services.GetRequiredService<Database>();
         await using var connection = await database.OpenAsync();
-        return await WebhookOutbox.ForRunAsync(connection, RunMonitor.Web.Security.Caller.DefaultTenant, runId);
+        return await WebhookOutbox.ForRunAsync(connection, tenant, runId);
+    }
+
+    [Fact]
+    public async Task TerminalTransition_ReceiverTenantConfiguredWithCapitals_QueuedForThatTenantsRun()
+    {
+        var client = fixture.Factory.CreateClient();
+        await client.CreateRunAsync(new { id = "hooked-tenant", tenantId = "another-tenant", workflowName = "hooked", status = "completed" });
+
+        var deliveries = await DeliveriesAsync("hooked-tenant", "another-tenant");
+
+        Assert.Equal(new long[] { 0, 1, 2 }, deliveries.Select(d => d.WebhookIndex).Order());
     }
 
     [Fact]

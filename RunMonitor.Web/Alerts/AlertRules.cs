@@ -91,9 +91,10 @@ public sealed class AlertRuleSet
         var kind = rule["Kind"] ?? "";
         if (!AlertKind.All.Contains(kind, StringComparer.Ordinal))
             throw new InvalidOperationException($"{where}:Kind must be one of {string.Join(", ", AlertKind.All)}; it is '{kind}'");
-        var tenant = rule["Tenant"] is { Length: > 0 } t ? t : null;
-        if (tenant is not null && !RunFilter.TenantPattern().IsMatch(tenant))
-            throw new InvalidOperationException($"{where}:Tenant must be {RunFilter.TenantText}; it is '{tenant}'");
+        var given = rule["Tenant"] is { Length: > 0 } t ? t : null;
+        var tenant = RunFilter.TenantId(given);
+        if (given is not null && tenant is null)
+            throw new InvalidOperationException($"{where}:Tenant must be {RunFilter.TenantText}; it is '{given}'");
         var workflow = rule["Workflow"] is { Length: > 0 } w ? w : null;
         if (workflow is { Length: > 200 })
             throw new InvalidOperationException($"{where}:Workflow must be at most 200 characters");

@@ -20,7 +20,7 @@ public static class BatchIngestApi
     {
         var caller = http.Caller();
         if (http.Request.Query.TryGetValue(RunTenant.Parameter, out var named)
-            && (!caller.IsSuperAdmin || named.Count != 1 || !RunFilter.TenantPattern().IsMatch(named.ToString())))
+            && (!caller.IsSuperAdmin || named.Count != 1 || RunFilter.TenantId(named.ToString()) is null))
         {
             return Problems.BadParameter(new BadParameter(RunTenant.Parameter, caller.IsSuperAdmin
                 ? $"accepts one tenant id: {RunFilter.TenantText}" : "is for super admins only; your key sees its own tenant's runs"));

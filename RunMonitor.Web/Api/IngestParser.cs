@@ -93,7 +93,7 @@ public static partial class IngestParser
 
     private static CreateFields ReadCreateFields(JsonBody body, bool workflowRequired)
     {
-        var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), RunFilter.TenantText);
+        var tenant = ReadTenant(body);
         var workflowField = body.Alias("workflowName", "layer_name");
         var workflow = body.String(workflowField, 200, required: workflowRequired);
         var payload = body.RawJson("triggerPayload");
@@ -109,6 +109,10 @@ public static partial class IngestParser
         var baseRunId = body.String("baseRunId", 128, IdPattern(), IdText);
         return new CreateFields(tenant, workflowField, workflow, workflowVersion, triggerType, baseRunId, hashField, layerHash, payload);
     }
+
+    /// A body's `tenantId` as stored and compared: omeercs sends its Clerk organization id, capitals and all.
+    private static string? ReadTenant(JsonBody body) =>
+        RunFilter.TenantId(body.String("tenantId", 64, RunFilter.TenantPattern(), RunFilter.TenantText));
 
     /// `runId`: the run the URL names (a batch line's `id`, read by the batch).
     public static RunPatch? ParsePatch(JsonElement root, Dictionary<string, List<string>> errors, string runId, IReadOnlyList<string>? known = null)
@@ -329,7 +333,7 @@ public static partial class IngestParser
                 body.Fail("runId", $"is '{named}' but the run is given no id; give the run's id, or leave runId out");
             AgreesWithUrl(body, "runId", named, "run", runId, source);
         }
-        var tenant = body.String("tenantId", 64, RunFilter.TenantPattern(), RunFilter.TenantText);
+        var tenant = ReadTenant(body);
         body.String("id", 128);
         body.Time("createdAt");
         body.Time("updatedAt");

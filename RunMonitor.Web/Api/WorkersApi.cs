@@ -73,9 +73,9 @@ public static class TenantQuery
         {
             if (name != RunTenant.Parameter) return (null, new BadParameter(name, "is not a parameter here; the only one is tenant (super admins)"));
             if (!caller.IsSuperAdmin) return (null, new BadParameter(name, "is for super admins only; your key sees its own tenant"));
-            if (values.Count != 1 || !RunFilter.TenantPattern().IsMatch(values.ToString()))
+            if (values.Count != 1 || RunFilter.TenantId(values.ToString()) is not { } tenant)
                 return (null, new BadParameter(name, $"accepts one tenant id: {RunFilter.TenantText}"));
-            return (values.ToString(), null);
+            return (tenant, null);
         }
         return (caller.TenantId, null);
     }

@@ -55,20 +55,20 @@ public sealed class ApiKeyStore
                 throw new InvalidOperationException($"{where}: {problem}");
             configured.Add((Hash(key), new ApiKey
             {
-                Id = "config-" + child.Key, Prefix = key[..Math.Min(8, key.Length)], TenantId = NullIfEmpty(entry.Tenant),
+                Id = "config-" + child.Key, Prefix = key[..Math.Min(8, key.Length)], TenantId = RunFilter.TenantId(NullIfEmpty(entry.Tenant)),
                 Role = entry.Role!, Source = "config",
             }));
         }
         _configured = configured;
     }
 
-    /// Null when the pair is valid, else what is wrong. Only an admin may be without a tenant.
+    /// Null when the pair is valid, else what is wrong. Only an admin may be without a tenant; a tenant is kept as `RunFilter.TenantId` reads it.
     public static string? Validate(string? tenant, string role)
     {
         if (!RoleNames.Contains(role)) return $"role must be one of {string.Join(", ", RoleNames)}";
         tenant = NullIfEmpty(tenant);
         if (tenant is null && role != Roles.Admin) return $"a {role} key needs a tenant (only an admin key may span every tenant)";
-        if (tenant is not null && !RunFilter.TenantPattern().IsMatch(tenant)) return $"tenant must be {RunFilter.TenantText}";
+        if (tenant is not null && RunFilter.TenantId(tenant) is null) return $"tenant must be {RunFilter.TenantText}";
         return null;
     }
 
@@ -149,7 +149,7 @@ public sealed class ApiKeyStore
         var key = new ApiKey
         {
             Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), Prefix = secret[..12],
-            TenantId = NullIfEmpty(tenant), Role = role, CreatedAt = DbTime.ToDb(_time.GetUtcNow()),
+            TenantId = RunFilter.TenantId(NullIfEmpty(tenant)), Role = role, CreatedAt = DbTime.ToDb(_time.GetUtcNow()),
         };
         await _database.WriteAsync((connection, tx) => connection.ExecuteAsync(InsertKey, new
         {

@@ -9,13 +9,13 @@ public static class RunTenant
 {
     public const string Parameter = "tenant";
 
-    /// The tenant to look the route's run up in; null for a super admin who named none (any tenant).
+    /// The tenant to look the route's run up in (as stored: `?tenant=Acme` is acme); null for a super admin who named none (any tenant).
     public static string? Of(HttpContext http)
     {
         var caller = http.Caller();
         if (!caller.IsSuperAdmin) return caller.TenantId;
         var named = http.Request.Query[Parameter].ToString();
-        return named.Length > 0 ? named : null;
+        return named.Length > 0 ? RunFilter.TenantId(named) ?? named : null;
     }
 
     /// The run's tenant for a link to it, when needed: the viewer is a super admin and the id is held by several
@@ -38,7 +38,7 @@ public sealed class RunTenantGuard(RequestDelegate next)
         if (context.Request.RouteValues.ContainsKey("id") && context.Request.Query.TryGetValue(RunTenant.Parameter, out var named))
         {
             var problem = !context.Caller().IsSuperAdmin ? "is for super admins only; your key sees its own tenant's runs"
-                : named.Count != 1 || !RunFilter.TenantPattern().IsMatch(named.ToString()) ? $"accepts one tenant id: {RunFilter.TenantText}"
+                : named.Count != 1 || RunFilter.TenantId(named.ToString()) is null ? $"accepts one tenant id: {RunFilter.TenantText}"
                 : null;
             if (problem is not null)
             {

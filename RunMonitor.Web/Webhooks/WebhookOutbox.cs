@@ -80,9 +80,10 @@ public sealed class WebhookOutbox(IOptionsMonitor<WebhookOptions> options, ISqlD
     /// True when any receiver is configured: a create that may need its delivery then takes a transaction of its own.
     public bool AnyReceiver => Webhooks.Any(h => !string.IsNullOrWhiteSpace(h.Url));
 
-    /// The receivers of a tenant's events (null: an event of every tenant, for the receivers of every tenant only).
+    /// The receivers of a tenant's events (null: an event of every tenant, for the receivers of every tenant only). A
+    /// receiver's tenant is read as a tenant id is anywhere (`Acme` is acme).
     private List<(WebhookConfig Hook, int Index)> HooksFor(string? tenant) => Webhooks.Select((h, i) => (Hook: h, Index: i))
-        .Where(h => !string.IsNullOrWhiteSpace(h.Hook.Url) && (string.IsNullOrEmpty(h.Hook.Tenant) || h.Hook.Tenant == tenant))
+        .Where(h => !string.IsNullOrWhiteSpace(h.Hook.Url) && (string.IsNullOrEmpty(h.Hook.Tenant) || (RunFilter.TenantId(h.Hook.Tenant) ?? h.Hook.Tenant) == tenant))
         .ToList();
 
     /// Queues an event that is not a run's (`alert.firing`, `alert.resolved`): `{"event": name, key: body}`, signed and

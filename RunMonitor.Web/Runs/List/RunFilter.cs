@@ -52,11 +52,16 @@ public sealed partial record RunFilter
     /// A super admin who named no tenant sees every tenant's runs, so each row names its tenant.
     public bool SpansTenantsFor(Caller caller) => caller.IsSuperAdmin && !TenantChosen;
 
-    [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
+    /// A tenant id as given: stored ids are 1-64 of [a-z0-9_-], and ASCII capitals are read as lowercase (omeercs's
+    /// tenant is a Clerk organization id, `org_2NxQ8kLmZpYwVbT3`). `\z`: `$` would let a final line break through.
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z")]
     public static partial Regex TenantPattern();
 
     /// `TenantPattern` in words, for every answer that refuses a tenant id.
-    public const string TenantText = "1-64 of a-z, 0-9, _ and -";
+    public const string TenantText = "1-64 of a-z, 0-9, _ and - (capitals are read as lowercase)";
+
+    /// The tenant id `given` names, as stored and compared (lowercase); null when it is not one (`TenantText`).
+    public static string? TenantId(string? given) => given is not null && TenantPattern().IsMatch(given) ? given.ToLowerInvariant() : null;
 
     public static (RunFilter? Filter, BadParameter? Error) Parse(IReadOnlyDictionary<string, string?[]> query, Caller caller)
     {
@@ -178,9 +183,9 @@ public sealed partial record RunFilter
         if (asked is null) return (caller.TenantId, false, null);
         if (!caller.IsSuperAdmin)
             return (null, false, new BadParameter("tenant", "is for super admins only; your key sees its own tenant"));
-        if (!TenantPattern().IsMatch(asked))
+        if (TenantId(asked) is not { } tenant)
             return (null, false, new BadParameter("tenant", $"accepts a tenant id: {TenantText}"));
-        return (asked, true, null);
+        return (tenant, true, null);
     }
 
     private static (RunFilter?, BadParameter?) Bad(string name, string message) => (null, new BadParameter(name, message));
