@@ -9,13 +9,9 @@ namespace RunMonitor.Tests.Alerts;
 /// Two instances on one PostgreSQL store evaluating at once, again and again: each change of a rule is recorded once
 /// and queued for each receiver once (the evaluators take turns through the dialect's advisory lock, and each sees
 /// the state the other wrote).
-public sealed class AlertsTwoInstanceTests : IAsyncLifetime
+public sealed class AlertsTwoInstanceTests : TwoInstances<AlertsTwoInstanceTests.Instance>
 {
-    private readonly string _database = PostgresServer.CreateDatabase();
-    private Instance _a = null!;
-    private Instance _b = null!;
-
-    private sealed class Instance(string database) : RunMonitorFactory(database)
+    public sealed class Instance(string database) : RunMonitorFactory(database)
     {
         protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
         {
@@ -28,32 +24,18 @@ public sealed class AlertsTwoInstanceTests : IAsyncLifetime
         };
     }
 
-    public Task InitializeAsync()
-    {
-        _a = new Instance(_database);
-        _b = new Instance(_database);
-        _ = _a.CreateClient();
-        _ = _b.CreateClient();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-        PostgresServer.DropDatabase(_database);
-    }
+    protected override Instance Start(string database) => new(database);
 
     private async Task RaceAsync(int rounds)
     {
-        var a = _a.Services.GetRequiredService<AlertEvaluator>();
-        var b = _b.Services.GetRequiredService<AlertEvaluator>();
+        var a = A.Services.GetRequiredService<AlertEvaluator>();
+        var b = B.Services.GetRequiredService<AlertEvaluator>();
         for (var i = 0; i < rounds; i++) await Task.WhenAll(a.EvaluateAsync(), b.EvaluateAsync(), a.EvaluateAsync(), b.EvaluateAsync());
     }
 
     private async Task<(List<string> Events, long Deliveries)> RecordedAsync()
     {
-        await using var connection = await _a.Services.GetRequiredService<Database>().OpenAsync();
+        await using var connection = await A.Services.GetRequiredService<Database>().OpenAsync();
         var events = (await connection.QueryAsync<string>("SELECT state FROM alert_events WHERE rule = 'shared-failures' ORDER BY id")).ToList();
         var deliveries = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM webhook_deliveries WHERE event LIKE 'alert.%'");
         return (events, deliveries);
@@ -62,8 +44,8 @@ public sealed class AlertsTwoInstanceTests : IAsyncLifetime
     [Fact]
     public async Task BothEvaluateAtOnce_OneFiringAndOneResolvedEvent_EachQueuedOnce()
     {
-        var viaA = _a.CreateClient();
-        var viaB = _b.CreateClient();
+        var viaA = A.CreateClient();
+        var viaB = B.CreateClient();
         for (var i = 0; i < 3; i++) await viaA.CreateRunAsync(new { workflowName = "wf-two", status = "failed" });
         for (var i = 0; i < 2; i++) await viaB.CreateRunAsync(new { workflowName = "wf-two", status = "completed" });
 
