@@ -46,10 +46,14 @@ public sealed record PurgeRecord
 
 /// Deletes finished runs past the retention period in small batches (one short write transaction
 /// each, so ingest is never held up), their steps and errors by ON DELETE CASCADE, and records the pass.
+/// Instances sharing a PostgreSQL store take turns: a pass begins under the dialect's `LockKey` by recording itself,
+/// unless another instance's pass began within the hour (it records nothing then), and each batch adds what its
+/// delete removed to that record.
 public sealed class RunPurger(Database database, ISqlDialect dialect, TimeProvider time, IOptions<RetentionOptions> options,
     IEnumerable<IRunPurgeListener> listeners)
 {
     public const int BatchSize = 500;
+    public const string LockName = "retention:purge";
 
     private const string SelectExpired = """
         SELECT pk AS Pk, tenant_id AS TenantId, id AS Id FROM runs
@@ -57,13 +61,22 @@ public sealed class RunPurger(Database database, ISqlDialect dialect, TimeProvid
         ORDER BY completed_at LIMIT @Limit
         """;
 
+    // Runs another transaction holds (another pass's batch, a run being deleted) are passed over, not handed on twice.
+    private readonly string _selectExpired = dialect.Lists(SelectExpired) + dialect.SkipLocked;
+
     private const string CountSteps = "SELECT COUNT(*) FROM steps s JOIN runs r ON r.tenant_id = s.tenant_id AND r.id = s.run_id WHERE r.pk IN @Pks";
 
     private const string DeleteRuns = "DELETE FROM runs WHERE pk IN @Pks";
 
+    private const string SelectLastRanAt = "SELECT ran_at FROM retention_purges ORDER BY id DESC LIMIT 1";
+
     private const string InsertPurge = """
         INSERT INTO retention_purges (ran_at, cutoff, runs_deleted, steps_deleted)
-        VALUES (@RanAt, @Cutoff, @RunsDeleted, @StepsDeleted)
+        VALUES (@RanAt, @Cutoff, 0, 0) RETURNING id
+        """;
+
+    private const string AddToPurge = """
+        UPDATE retention_purges SET runs_deleted = runs_deleted + @Runs, steps_deleted = steps_deleted + @Steps WHERE id = @Id
         """;
 
     // The passes' own record goes by the same period: a row an hour, so a retention period's worth, read whole.
@@ -71,40 +84,49 @@ public sealed class RunPurger(Database database, ISqlDialect dialect, TimeProvid
 
     public int RetentionDays => options.Value.RetentionDays;
 
-    /// One pass: every expired run, batch by batch. Returns what it recorded, or null when retention is off.
+    /// One pass: every expired run, batch by batch. Returns what it recorded, or null when retention is off or another
+    /// instance's pass began within the hour (`RetentionWorker.Interval`).
     public async Task<PurgeRecord?> PurgeAsync(CancellationToken ct = default)
     {
         if (RetentionDays <= 0) return null;
         var now = time.GetUtcNow();
         var cutoff = DbTime.ToDb(now - TimeSpan.FromDays(RetentionDays));
-        long runs = 0, steps = 0;
+        var record = new PurgeRecord { RanAt = DbTime.ToDb(now), Cutoff = cutoff };
+        var id = await database.WriteAsync<long?>(async (connection, tx) =>
+        {
+            // One writer (SQLite) is one instance: its passes are the worker's hourly ones, nothing to take turns with.
+            if (dialect.LockKey is { } lockKey)
+            {
+                await connection.ExecuteAsync(lockKey, new { LockKey = LockName }, tx);
+                var last = await connection.QuerySingleOrDefaultAsync<string?>(SelectLastRanAt, transaction: tx);
+                if (last is not null && now - DbTime.Parse(last) < RetentionWorker.Interval) return null;
+            }
+            await connection.ExecuteAsync(DeleteOldPurges, new { Cutoff = cutoff }, tx);
+            return await connection.ExecuteScalarAsync<long>(InsertPurge, record, tx);
+        }, ct);
+        if (id is null) return null;
+        record = record with { Id = id.Value };
         while (true)
         {
             var batch = await database.WriteAsync(async (connection, tx) =>
             {
-                var expired = (await connection.QueryAsync<DeletedRun>(dialect.Lists(SelectExpired),
+                var expired = (await connection.QueryAsync<DeletedRun>(_selectExpired,
                     new { Cutoff = cutoff, Terminal = RunStatus.Terminal.ToArray(), Limit = BatchSize }, tx)).ToList();
-                if (expired.Count == 0) return (Ids: expired, Steps: 0L);
+                if (expired.Count == 0) return (Ids: expired, Runs: 0L, Steps: 0L);
                 foreach (var listener in listeners) await listener.BeforeDeleteAsync(connection, tx, expired, ct);
                 var pks = expired.Select(r => r.Pk).ToArray();
                 var stepCount = await connection.ExecuteScalarAsync<long>(dialect.Lists(CountSteps), new { Pks = pks }, tx);
-                await connection.ExecuteAsync(dialect.Lists(DeleteRuns), new { Pks = pks }, tx);
-                return (Ids: expired, Steps: stepCount);
+                long deleted = await connection.ExecuteAsync(dialect.Lists(DeleteRuns), new { Pks = pks }, tx);
+                await connection.ExecuteAsync(AddToPurge, new { Id = id, Runs = deleted, Steps = stepCount }, tx);
+                return (Ids: expired, Runs: deleted, Steps: stepCount);
             }, ct);
             if (batch.Ids.Count == 0) break;
-            runs += batch.Ids.Count;
-            steps += batch.Steps;
+            record = record with { RunsDeleted = record.RunsDeleted + batch.Runs, StepsDeleted = record.StepsDeleted + batch.Steps };
             foreach (var listener in listeners) await listener.AfterDeleteAsync(batch.Ids, ct);
             if (batch.Ids.Count < BatchSize) break;
         }
         foreach (var listener in listeners)
             while (await database.WriteAsync((connection, tx) => listener.PurgeOlderAsync(connection, tx, cutoff, ct), ct)) { }
-        var record = new PurgeRecord { RanAt = DbTime.ToDb(now), Cutoff = cutoff, RunsDeleted = runs, StepsDeleted = steps };
-        await database.WriteAsync(async (connection, tx) =>
-        {
-            await connection.ExecuteAsync(DeleteOldPurges, new { Cutoff = cutoff }, tx);
-            return await connection.ExecuteAsync(InsertPurge, record, tx);
-        }, ct);
         return record;
     }
 
