@@ -7,8 +7,8 @@ namespace RunMonitor.Web.Alerts;
 
 /// Evaluates every rule each interval and records what changed: a rule that starts firing gets one `firing` event,
 /// one that clears one `resolved` event, each queued as a signed webhook in the same transaction. Instances sharing
-/// a PostgreSQL store take turns through the dialect's `LockKey`, and each finds the states the other wrote, so an
-/// event is recorded (and sent) once.
+/// a PostgreSQL store take turns through the dialect's `LockKey`, and each measures and finds the states the other
+/// wrote under it, so an event is recorded (and sent) once and a later turn never undoes it with an older measure.
 public sealed class AlertEvaluator(Database database, ISqlDialect dialect, AlertRuleSet rules, WebhookOutbox webhooks, WorkerBook workers,
     TimeProvider time, ILogger<AlertEvaluator> logger) : BackgroundService
 {
@@ -44,23 +44,28 @@ public sealed class AlertEvaluator(Database database, ISqlDialect dialect, Alert
     public async Task<IReadOnlyList<AlertEventRow>> EvaluateAsync(bool skipIfRecent = false, CancellationToken ct = default)
     {
         var now = time.GetUtcNow();
-        var nowText = DbTime.ToDb(now);
-        // Measured on a reader, outside the write: SQLite's one writer (and ingest behind it) never waits for a measure.
-        var values = new Dictionary<string, double?>(StringComparer.Ordinal);
+        var lockKey = dialect.LockKey;
+        IReadOnlyDictionary<string, double?>? measured = null;
         await using (var reader = await database.OpenAsync(ct))
         {
-            if (skipIfRecent)
-            {
-                var seen = await AlertStore.StatesAsync(reader, null);
-                if (rules.Rules.All(r => seen.TryGetValue(r.Name, out var s) && now - DbTime.Parse(s.EvaluatedAt) < rules.Interval / 2)) return [];
-            }
-            foreach (var rule in rules.Rules) values[rule.Name] = await AlertStore.MeasureAsync(reader, null, rule, now);
+            if (skipIfRecent && EvaluatedWithin(await AlertStore.StatesAsync(reader, null), now)) return [];
+            // One writer (SQLite) is one instance: measured on a reader, outside the write, so the writer (and ingest
+            // behind it) never waits for a measure.
+            if (lockKey is null) measured = await MeasureAsync(reader, null, now);
         }
         var events = await database.WriteAsync(async (connection, tx) =>
         {
             // The states are read and changed under the lock, so two instances never both record one change.
-            if (dialect.LockKey is { } lockKey) await Dapper.SqlMapper.ExecuteAsync(connection, lockKey, new { LockKey = LockName }, tx);
+            if (lockKey is not null) await Dapper.SqlMapper.ExecuteAsync(connection, lockKey, new { LockKey = LockName }, tx);
+            // The moment after the wait: never earlier than the evaluation of the instance that held the lock.
+            var at = lockKey is null ? now : time.GetUtcNow();
             var states = await AlertStore.StatesAsync(connection, tx);
+            // Another instance evaluated while this one waited: its states stand.
+            if (skipIfRecent && EvaluatedWithin(states, at)) return [];
+            // Where instances share the store the rules are measured here, under the lock: a measure taken before it may
+            // be older than the state another instance wrote meanwhile, and would undo it (resolved, then firing again).
+            var values = measured ?? await MeasureAsync(connection, tx, at);
+            var nowText = DbTime.ToDb(at);
             var recorded = new List<AlertEventRow>();
             foreach (var rule in rules.Rules)
             {
@@ -75,7 +80,7 @@ public sealed class AlertEvaluator(Database database, ISqlDialect dialect, Alert
                         Rule = rule.Name, TenantId = rule.Tenant, State = firing ? AlertState.Firing : AlertState.Resolved,
                         Value = value, Threshold = rule.Threshold, At = nowText,
                     });
-                    await webhooks.EnqueueEventAsync(connection, tx, rule.Tenant, "alert." + row.State, "alert", AlertJson.Event(row, rule), now);
+                    await webhooks.EnqueueEventAsync(connection, tx, rule.Tenant, "alert." + row.State, "alert", AlertJson.Event(row, rule), at);
                     recorded.Add(row);
                 }
                 await AlertStore.SaveStateAsync(connection, tx, new AlertStateRow
@@ -95,6 +100,17 @@ public sealed class AlertEvaluator(Database database, ISqlDialect dialect, Alert
             foreach (var e in events) logger.LogWarning("Alert {Rule} {State}: value {Value}, threshold {Threshold}", e.Rule, e.State, e.Value, e.Threshold);
         }
         return events;
+    }
+
+    // Every rule was evaluated (by any instance) within half an interval of `now`.
+    private bool EvaluatedWithin(IReadOnlyDictionary<string, AlertStateRow> states, DateTimeOffset now) =>
+        rules.Rules.All(r => states.TryGetValue(r.Name, out var s) && now - DbTime.Parse(s.EvaluatedAt) < rules.Interval / 2);
+
+    private async Task<IReadOnlyDictionary<string, double?>> MeasureAsync(System.Data.IDbConnection connection, System.Data.IDbTransaction? tx, DateTimeOffset now)
+    {
+        var values = new Dictionary<string, double?>(StringComparer.Ordinal);
+        foreach (var rule in rules.Rules) values[rule.Name] = await AlertStore.MeasureAsync(connection, tx, rule, now);
+        return values;
     }
 
     /// The rules a caller may see (its tenant's; a super admin's choice, or all for null) with their stored states.
