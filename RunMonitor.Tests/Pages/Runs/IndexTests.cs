@@ -753,16 +753,25 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     }
 
     [Fact]
-    public async Task Page_DateTimeBounds_StayInTheFormAsTyped()
+    public async Task Page_DateTimeBounds_ShownInDateTimePickersInUtc()
     {
+        // An alert's link names the hour its window opened; a date picker would drop the time, a text box showed raw ISO.
         var doc = await _client.GetDocumentAsync("/ui/runs?from=2026-11-19T08:00:00Z&to=2026-11-20");
+        var offset = await _client.GetDocumentAsync("/ui/runs?from=2026-11-19T09:30:15%2B01:00&to=2026-11-20T10:00:00.250Z");
 
         var from = doc.QuerySelector("form#run-filters input[name=from]")!;
         var to = doc.QuerySelector("form#run-filters input[name=to]")!;
-        Assert.Equal("text", from.GetAttribute("type"));
-        Assert.Equal("2026-11-19T08:00:00Z", from.GetAttribute("value"));
+        Assert.Equal("datetime-local", from.GetAttribute("type"));
+        Assert.Equal("2026-11-19T08:00", from.GetAttribute("value"));
+        Assert.Null(from.GetAttribute("step"));
+        Assert.Equal("From (UTC)", from.Closest("label")!.QuerySelector("span")!.TextContent);
         Assert.Equal("date", to.GetAttribute("type"));
         Assert.Equal("2026-11-20", to.GetAttribute("value"));
+        Assert.Equal("To", to.Closest("label")!.QuerySelector("span")!.TextContent);
+        var seconds = offset.QuerySelector("form#run-filters input[name=from]")!;
+        var millis = offset.QuerySelector("form#run-filters input[name=to]")!;
+        Assert.Equal(("2026-11-19T08:30:15", "1"), (seconds.GetAttribute("value"), seconds.GetAttribute("step")));
+        Assert.Equal(("2026-11-20T10:00:00.250", "0.001"), (millis.GetAttribute("value"), millis.GetAttribute("step")));
     }
 
     [Fact]
