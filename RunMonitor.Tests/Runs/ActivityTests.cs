@@ -137,14 +137,20 @@ public class ActivityTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
     public async Task RunPage_ListsTheActivity()
     {
         var id = (await Ingest.CreateRunAsync(new { workflowName = "act-page", status = "failed" })).GetProperty("id").GetString()!;
-        await Operator.PostAsJsonAsync($"/api/runs/{id}/retry", new { });
+        var retry = await Operator.PostAsJsonAsync($"/api/runs/{id}/retry", new { });
+        var newId = (await retry.JsonAsync()).GetProperty("newRunId").GetString()!;
 
         var page = await Operator.GetDocumentAsync($"/runs/{id}");
+        var retryPage = await Operator.GetDocumentAsync($"/runs/{newId}");
 
         var items = page.QuerySelectorAll(".activity-list li");
         Assert.Equal(["created", "retried"], items.Select(i => i.QuerySelector(".activity-action").Text()));
         Assert.Equal(await ActorOfAsync("alpha", Roles.Operator), items[1].QuerySelector(".activity-actor").Text());
-        Assert.Contains("retried as", items[1].QuerySelector(".activity-detail").Text());
+        Assert.Equal($"retried as {newId} (whole)", items[1].QuerySelector(".activity-detail").Text());
+        // The runs a detail names are links, as under "Retry of" and "Retried by".
+        Assert.Equal($"/runs/{newId}", items[1].QuerySelector(".activity-detail a")?.GetAttribute("href"));
+        Assert.Equal($"/runs/{id}", retryPage.QuerySelector(".activity-list .activity-detail a")?.GetAttribute("href"));
+        Assert.Null(items[0].QuerySelector(".activity-detail a"));
         Assert.NotNull(items[0].QuerySelector("time[datetime]"));
     }
 

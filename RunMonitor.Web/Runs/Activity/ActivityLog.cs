@@ -35,7 +35,7 @@ public static class ActivityActions
 
 /// Who-did-what on every run (SPEC "Activity"): each write path records its change here, inside its own transaction,
 /// so the entry commits with the change or not at all, and any later caller of those paths records it too.
-public static class ActivityLog
+public static partial class ActivityLog
 {
     public const string SystemActor = "system";
     public const string LoopbackActor = "loopback";
@@ -92,6 +92,10 @@ public static class ActivityLog
     public static string RetriedAs(string newId, string how) => $"retried as {newId} ({how})";
 
     public static string RetryOf(string oldId, string how) => $"retry of {oldId} ({how})";
+
+    /// The run id in a detail that `RetriedAs` or `RetryOf` wrote (group `id`), which the run page links.
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?:retried as|retry of) (?<id>[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})(?= |$)")]
+    public static partial System.Text.RegularExpressions.Regex RunNamed();
 
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
