@@ -452,6 +452,15 @@ public class AlertsTests(AlertsFixture fixture) : IClassFixture<AlertsFixture>
         }
     }
 
+    [Theory]
+    [InlineData(10, "10 min")]
+    [InlineData(59, "59 min")]
+    [InlineData(60, "1h")]
+    [InlineData(90, "1h 30m")]
+    [InlineData(1500, "25h")]
+    public void SilenceWindow_ReadsInHoursFromAnHour(double minutes, string shown) =>
+        Assert.Equal(shown, RunMonitor.Web.Pages.AlertBannerModel.Amount("silence", minutes));
+
     private static string Sign(string secret, string body) =>
         "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body)));
 

@@ -74,5 +74,6 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
     private static string Runs(double? v) => Count(v) + (v is 1 ? " run" : " runs");
     private static string Count(double? v) => v is { } x ? ((long)x).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "—";
     private static string Usd(double? v) => v is { } x ? "$" + x.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "—";
-    private static string Minutes(double v) => ((long)v).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " min";
+    // A silence's window: minutes below an hour, else hours and minutes (`25h`, `1h 30m`; "1,500 min" read as a count).
+    private static string Minutes(double v) => (long)v is var m && m < 60 ? $"{m} min" : $"{m / 60:N0}h" + (m % 60 == 0 ? "" : $" {m % 60}m");
 }
