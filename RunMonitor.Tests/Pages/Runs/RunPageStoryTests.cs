@@ -76,6 +76,10 @@ public class RunPageStoryTests(RunMonitorFactory factory) : IClassFixture<RunMon
         // The modal has no timeline: it keeps its list of steps.
         var modal = await _client.GetDocumentAsync("/ui/runs/story-live");
         Assert.Equal(2, modal.QuerySelectorAll(".run-live-steps .live-step").Length);
+        // Its bar fills in the run's status colour, as the table's does.
+        Assert.Contains("st-running", modal.QuerySelector("progress.run-progress")!.ClassList);
+        await _client.PatchJsonAsync("/api/runs/story-live", new { status = "failed" });
+        Assert.Contains("st-failed", (await _client.GetDocumentAsync("/ui/runs/story-live")).QuerySelector("progress.run-progress")!.ClassList);
     }
 
     [Fact]
