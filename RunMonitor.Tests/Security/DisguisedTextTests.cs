@@ -23,6 +23,9 @@ public sealed class DisguisedTextTests(RunMonitorFactory factory) : IClassFixtur
         { "/api/runs", "{\"workflowName\":\"w\",\"errors\":[{\"topic\":\"t\\u202a\",\"error\":\"e\"}]}", "errors[0].topic" },
         { "/api/runs", "{\"workflowName\":\"w\",\"name\":\"x\\u2069\"}", "name" },
         { "/api/runs", "{\"workflowName\":\"w\",\"name\":\"tag\\udb40\\udc41\"}", "name" },
+        // A flag's tags left unfinished (no cancel tag), and a cancel tag after no tags.
+        { "/api/runs", "{\"workflowName\":\"w\",\"name\":\"\\ud83c\\udff4\\udb40\\udc67\\udb40\\udc62 x\"}", "name" },
+        { "/api/runs", "{\"workflowName\":\"w\",\"name\":\"\\ud83c\\udff4\\udb40\\udc7f\"}", "name" },
         { "/api/runs", "{\"workflowName\":\"w\",\"id\":\"a\\u202eb\"}", "id" },
         { "/api/queue/claim", "{\"worker\":\"w\\u202d1\"}", "worker" },
         { "/api/queue/claim", "{\"worker\":\"w\",\"workflows\":[\"a\\u061cb\"]}", "workflows" },
@@ -44,6 +47,35 @@ public sealed class DisguisedTextTests(RunMonitorFactory factory) : IClassFixtur
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
         var errors = (await response.JsonAsync()).GetProperty("errors");
         Assert.True(errors.TryGetProperty(field, out _), $"{field} not named in {errors}");
+    }
+
+    // Scotland's flag: the black flag, the tags g, b, s, c, t, and the cancel tag.
+    private const string Scotland = "\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F";
+
+    [Fact]
+    public async Task Ingest_EmojiFlagOfTags_AcceptedAndStoredAsGiven()
+    {
+        // A Zos topic may name an emoji: the flags of England, Scotland and Wales are spelt in tag characters.
+        var response = await _client.PostAsJsonAsync("/api/runs", new { id = "flag-topic", workflowName = "w", name = "Burns night " + Scotland,
+            status = "failed", errors = new[] { new { topic = "server:1:emoji:" + Scotland, error = "e" } } });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var run = await _client.GetJsonAsync("/api/runs/flag-topic");
+        Assert.Equal("Burns night " + Scotland, (string?)run["name"]);
+        Assert.Equal("server:1:emoji:" + Scotland, (string?)run["errors"]![0]!["topic"]);
+    }
+
+    [Theory]
+    [InlineData("plain", "plain")]
+    [InlineData("a\u202Eb", "a_b")]
+    [InlineData("x" + Scotland + "y", "x" + Scotland + "y")]
+    [InlineData("x\U0001F3F4\U000E0067\U000E0062!", "x\U0001F3F4__!")]
+    [InlineData("\U000E0067" + Scotland, "_" + Scotland)]
+    [InlineData(Scotland + "\U000E007F", Scotland + "_")]
+    public void Reveal_MarksWhatFindRefuses_AndKeepsAFlagWhole(string text, string revealed)
+    {
+        Assert.Equal(revealed, Web.Security.DisguisedText.Reveal(text));
+        Assert.Equal(text == revealed, Web.Security.DisguisedText.Find(text) is null);
     }
 
     [Fact]

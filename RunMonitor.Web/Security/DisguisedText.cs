@@ -5,20 +5,67 @@ namespace RunMonitor.Web.Security;
 
 /// Invisible characters that change how the text around them reads: the bidi controls (U+202A–U+202E,
 /// U+2066–U+2069, U+200E/U+200F, U+061C: `invoice\u202Efdp.exe` shows as `invoiceexe.pdf`) and every other
-/// Unicode format character (zero-width spaces, word joiners, U+FEFF, soft hyphens, tag characters), and the control
-/// characters (C0, DEL and C1: a line break or a tab inside a name, a terminal's escape sequence `\u001B[31m` that
-/// recolours the `curl` reading it, a bell). Names and ids refuse them; ZWJ and ZWNJ stay allowed, as scripts and emoji
-/// sequences need them to join letters. Free text (messages, stack traces, log lines) keeps its line breaks and tabs.
+/// Unicode format character (zero-width spaces, word joiners, U+FEFF, soft hyphens, tag characters outside an emoji
+/// flag), and the control characters (C0, DEL and C1: a line break or a tab inside a name, a terminal's escape sequence
+/// `\u001B[31m` that recolours the `curl` reading it, a bell). Names and ids refuse them; ZWJ and ZWNJ stay allowed, as
+/// scripts and emoji sequences need them to join letters. Free text (messages, stack traces, log lines) keeps its line breaks and tabs.
 public static class DisguisedText
 {
     public const string Rule = "must not hold control characters (line breaks, tabs, escapes such as U+001B) or invisible formatting characters (bidi controls such as U+202E, zero-width or other Unicode format characters)";
 
     /// The first disguising character's code point, or null when the text has none.
-    public static int? Find(string text)
+    public static int? Find(string text) => Scan(text, null);
+
+    // An emoji tag sequence, the one use of Unicode's tag characters (U+E0020–U+E007E): a black flag (U+1F3F4), tags
+    // spelling a region, then the cancel tag (U+E007F): the flag with the tags g, b, s, c, t is Scotland's. Tags in such
+    // a sequence are part of a picture, not hidden text (an engine's topic may name an emoji); tags anywhere else, or a
+    // sequence left unfinished, are.
+    private const int BlackFlag = 0x1F3F4, CancelTag = 0xE007F;
+    private static bool IsTagSpec(int value) => value is >= 0xE0020 and <= 0xE007E;
+
+    // The first disguising character's code point; with `revealed`, the text with each replaced by `_` appended to it.
+    private static int? Scan(string text, StringBuilder? revealed)
     {
+        int? first = null;
+        var flagAt = -1; // where the text's last black flag ends, while tags may follow it
+        var tagsFrom = -1; // where the tags after it begin, while they are unfinished
+        var index = 0;
         foreach (var rune in text.EnumerateRunes())
-            if (IsDisguising(rune)) return rune.Value;
-        return null;
+        {
+            var value = rune.Value;
+            if (flagAt >= 0 && IsTagSpec(value))
+            {
+                if (tagsFrom < 0) tagsFrom = index;
+            }
+            else if (flagAt >= 0 && tagsFrom >= 0 && value == CancelTag)
+            {
+                revealed?.Append(text, tagsFrom, index + rune.Utf16SequenceLength - tagsFrom);
+                (flagAt, tagsFrom) = (-1, -1);
+            }
+            else
+            {
+                if (tagsFrom >= 0) Unfinished(text, tagsFrom, index, revealed, ref first);
+                (flagAt, tagsFrom) = (value == BlackFlag ? index : -1, -1);
+                if (IsDisguising(rune))
+                {
+                    first ??= value;
+                    revealed?.Append('_');
+                }
+                else revealed?.Append(text, index, rune.Utf16SequenceLength);
+            }
+            if (first is not null && revealed is null) return first;
+            index += rune.Utf16SequenceLength;
+        }
+        if (tagsFrom >= 0) Unfinished(text, tagsFrom, index, revealed, ref first);
+        return first;
+    }
+
+    // Tags after a flag that no cancel tag ended: each is disguising.
+    private static void Unfinished(string text, int from, int to, StringBuilder? revealed, ref int? first)
+    {
+        first ??= char.ConvertToUtf32(text, from);
+        if (revealed is null) return;
+        for (var i = from; i < to; i += 2) revealed.Append('_');
     }
 
     public static bool IsDisguising(Rune rune) => Rune.GetUnicodeCategory(rune) switch
@@ -33,7 +80,7 @@ public static class DisguisedText
     {
         if (Find(text) is null) return text;
         var plain = new StringBuilder(text.Length);
-        foreach (var rune in text.EnumerateRunes()) plain.Append(IsDisguising(rune) ? "_" : rune.ToString());
+        Scan(text, plain);
         return plain.ToString();
     }
 }
