@@ -79,6 +79,23 @@ public sealed class DemoRunFactoryTests
         }
     }
 
+    /// A partial run's errors say which of its steps skipped what.
+    [Theory]
+    [InlineData("campaign_generation")]
+    [InlineData("nightly-user-reflection")]
+    [InlineData("weekly-self-reflection")]
+    [InlineData("channel-digest")]
+    public void Finished_PartialRun_ErrorsNameItsOwnSteps(string workflowName)
+    {
+        var workflow = DemoCatalog.Workflows.Single(w => w.Name == workflowName);
+        var factory = new DemoRunFactory(new Random(3), new PriceTable(Microsoft.Extensions.Options.Options.Create(new PriceOptions())));
+
+        var errors = Enumerable.Range(0, 40).SelectMany(n => factory.Finished($"demo-{n}", "acme", workflow, At, RunStatus.Partial).Errors).ToList();
+
+        Assert.NotEmpty(errors);
+        Assert.All(errors, e => Assert.Contains(e.Node, workflow.Steps.Select(s => s.StepId)));
+    }
+
     [Theory]
     [InlineData("TimeoutError", "TIMEOUT_ERROR")]
     [InlineData("RateLimitError", "RATE_LIMIT_ERROR")]

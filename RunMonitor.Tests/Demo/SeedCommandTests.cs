@@ -46,6 +46,13 @@ public sealed class SeedCommandTests : IDisposable
             await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs_name_fts WHERE runs_name_fts MATCH @q", new { q = "\"" + name + "\"" }));
     }
 
+    // A partial run's errors that name no step of that run.
+    private const string SelectStrayErrorNodes = """
+        SELECT r.id || ' (' || r.workflow_name || '): ' || e.node FROM run_errors e
+        JOIN runs r ON r.tenant_id = e.tenant_id AND r.id = e.run_id
+        WHERE NOT EXISTS (SELECT 1 FROM steps s WHERE s.tenant_id = e.tenant_id AND s.run_id = e.run_id AND s.step_id = e.node)
+        """;
+
     [Fact]
     public async Task RunAsync_3000Runs_DerivedTablesAndSearchEqualTheRuns()
     {
@@ -66,6 +73,7 @@ public sealed class SeedCommandTests : IDisposable
         Assert.True(await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM run_errors") > 0);
         Assert.True(await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM runs WHERE tokens_input IS NOT NULL AND cost_usd IS NOT NULL") > 0);
         await AssertDerivedEqualRunsAsync(connection);
+        Assert.Empty(await connection.QueryAsync<string>(SelectStrayErrorNodes));
         Assert.Equal("wal", await connection.ExecuteScalarAsync<string>("PRAGMA journal_mode"));
         Assert.Equal("ok", await connection.ExecuteScalarAsync<string>("PRAGMA integrity_check"));
         Assert.Contains("done: 3,000 runs", output.ToString(), StringComparison.Ordinal);

@@ -157,13 +157,29 @@ public static class DemoCatalog
             + "    at async runStep (/srv/engine/runtime/step-runner.ts:77:20)\n"
             + "    at async executeRun (/srv/engine/runtime/run-executor.ts:203:9)");
 
-    public static readonly (string Topic, string Error)[] PartialErrors =
+    /// What a partial run of a reflection workflow skipped, why, and at which of that workflow's steps.
+    public static readonly IReadOnlyDictionary<string, (string Topic, string Error, string Node)[]> PartialErrors =
+        new Dictionary<string, (string, string, string)[]>
+        {
+            ["nightly-user-reflection"] = UserSkips,
+            ["weekly-self-reflection"] = UserSkips,
+            ["channel-digest"] =
+            [
+                ("channel:#support", "Slack API returned channel_not_found", "fetch_messages"),
+                ("thread:1712", "Model returned invalid JSON: Unexpected token } at position 512", "digest"),
+                ("thread:0448", "Context window exceeded (131,072 tokens)", "digest"),
+                ("channel:#growth", "Slack API returned not_in_channel", "post_digest"),
+            ],
+        };
+
+    // A property, not a field: the table above is built first, when a field further down would still be empty.
+    private static (string, string, string)[] UserSkips =>
     [
-        ("user:4411", "Insight rejected by safety filter"),
-        ("user:1290", "Not enough messages in window (3 < 5)"),
-        ("channel:#support", "Slack API returned channel_not_found"),
-        ("user:8823", "Model returned invalid JSON: Unexpected token } at position 512"),
-        ("user:0932", "Context window exceeded (131,072 tokens)"),
+        ("user:4411", "Insight rejected by safety filter", "store_insights"),
+        ("user:1290", "Not enough messages in window (3 < 5)", "reflect"),
+        ("user:8823", "Model returned invalid JSON: Unexpected token } at position 512", "reflect"),
+        ("user:0932", "Context window exceeded (131,072 tokens)", "reflect"),
+        ("user:2764", "Insight not stored: lock timeout after 3 tries", "store_insights"),
     ];
 
     /// The demo's alert rules, as `RunMonitor:Alerts` would name them: every kind once. Acme's spend fires from the start

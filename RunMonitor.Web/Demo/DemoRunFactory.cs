@@ -141,10 +141,11 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             tokensOut = processed * random.Next(120, 700);
             if (outcome == RunStatus.Partial)
             {
+                var skips = PartialErrors[workflow.Name];
                 for (var e = 0; e < Math.Min(skipped ?? 1, 4); e++)
                 {
-                    var (topic, error) = PartialErrors[random.Next(PartialErrors.Length)];
-                    errors.Add(new ErrorEntry(topic, error, random.Next(2) == 0 ? "reflect" : "store_insights"));
+                    var (topic, error, node) = skips[random.Next(skips.Length)];
+                    errors.Add(new ErrorEntry(topic, error, node));
                 }
             }
         }

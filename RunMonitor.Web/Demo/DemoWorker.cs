@@ -135,23 +135,23 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
         }
 
         // Every step done: report the results and finish.
-        await service.UpdateAsync(TenantOf(id), id, Results(factory, job, job.Outcome) with
-        {
-            Errors = job.Outcome == RunStatus.Partial ? [new ErrorEntry("user:4411", "Insight rejected by safety filter", "reflect")] : null,
-        }, ct);
+        await service.UpdateAsync(TenantOf(id), id, Results(factory, job, job.Outcome), ct);
         _active.Remove(id);
     }
 
-    /// The run's end with its metrics and model usage, as a run of its workflow ending so would have them.
+    /// The run's end with its metrics, model usage and (partial) errors, as a run of its workflow ending so would have them.
     private static RunPatch Results(DemoRunFactory factory, Job job, string outcome)
     {
         var workflow = DemoCatalog.Workflows.FirstOrDefault(w => w.Name == job.Run.WorkflowName) ?? DemoCatalog.Workflows[0];
-        var done = factory.Finished(job.Run.Id, job.Run.TenantId, workflow, DbTime.Parse(job.Run.CreatedAt), outcome).Run;
+        var made = factory.Finished(job.Run.Id, job.Run.TenantId, workflow, DbTime.Parse(job.Run.CreatedAt), outcome);
+        var done = made.Run;
         return new RunPatch
         {
             Status = outcome,
             Metrics = new RunMetrics(done.TargetsMatched, done.TargetsProcessed, done.TargetsSkipped, done.InsightsCreated),
             Usage = done.ModelName is null ? null : new RunUsage(done.ModelProfile, done.ModelProvider, done.ModelName, done.TokensInput, done.TokensOutput, null),
+            // A run queued with steps of its own (or of a workflow the catalog lacks) keeps only errors naming its steps.
+            Errors = outcome == RunStatus.Partial ? made.Errors.Where(e => job.Steps.Any(s => s.StepId == e.Node)).ToList() : null,
         };
     }
 
