@@ -79,6 +79,36 @@ public sealed class DemoRunFactoryTests
         }
     }
 
+    /// A seeded retry is the run RunMonitor's retry makes of its original, run again after it.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Retried_FailedRun_KeepsTheOriginalsRunAndPlan(bool fromFailedStep)
+    {
+        var factory = new DemoRunFactory(new Random(9), new PriceTable(Microsoft.Extensions.Options.Options.Create(new PriceOptions())));
+        foreach (var workflow in DemoCatalog.Workflows)
+        {
+            var original = factory.Finished("demo-old", "globex", workflow, At, RunStatus.Failed);
+            var failedAt = original.Steps.ToList().FindIndex(s => s.Status == StepStatus.Failed);
+
+            var retry = factory.Retried(original, "demo-new", At.AddHours(1), RunStatus.Completed, fromFailedStep);
+
+            Assert.Equal((original.Run.TenantId, original.Run.WorkflowName, original.Run.Name, original.Run.TriggerPayload, original.Run.LayerHash, "demo-old"),
+                (retry.Run.TenantId, retry.Run.WorkflowName, retry.Run.Name, retry.Run.TriggerPayload, retry.Run.LayerHash, retry.Run.RetryOf));
+            Assert.Equal(original.Steps.Select(s => (s.StepId, s.SkillId)), retry.Steps.Select(s => (s.StepId, s.SkillId)));
+            Assert.All(retry.Steps, s => Assert.Equal(("globex", "demo-new", StepStatus.Completed), (s.TenantId, s.RunId, s.Status)));
+            Assert.All(retry.Steps, s => Assert.Contains("\"tenant\":\"globex\"", s.Input!));
+            var carried = fromFailedStep ? failedAt : 0;
+            Assert.Equal(fromFailedStep ? $"from failed step {original.Steps[failedAt].StepId}" : "whole", retry.RetryHow);
+            Assert.All(retry.Steps.Take(carried).Zip(original.Steps), pair => Assert.Equal(
+                (1L, (string?)null, pair.Second.Input, pair.Second.Output), (pair.First.CacheHit, pair.First.StartedAt, pair.First.Input, pair.First.Output)));
+            Assert.All(retry.Steps.Skip(carried), s => Assert.NotNull(s.StartedAt));
+            // The failed step is on its next attempt, and its input says so.
+            Assert.Equal(original.Steps[failedAt].Attempt + 1, retry.Steps[failedAt].Attempt);
+            Assert.Contains($"\"attempt\":{retry.Steps[failedAt].Attempt}", retry.Steps[failedAt].Input!);
+        }
+    }
+
     /// A partial run's errors say which of its steps skipped what.
     [Theory]
     [InlineData("campaign_generation")]

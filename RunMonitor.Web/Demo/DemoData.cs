@@ -19,6 +19,7 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
         var factory = new DemoRunFactory(random, prices);
         var now = time.GetUtcNow();
         var runs = new List<DemoRun>();
+        var retried = new HashSet<string>(StringComparer.Ordinal);
         for (var day = 7; day >= 0; day--)
         {
             // Busier on weekdays (80-120 runs a day over the three tenants) than at weekends (25-45), quieter at night.
@@ -30,15 +31,11 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
                 var createdAt = now.Date.AddDays(-day).AddHours(hour).AddMinutes(random.Next(60)).AddSeconds(random.Next(60));
                 var created = new DateTimeOffset(createdAt, TimeSpan.Zero);
                 if (created > now.AddMinutes(-10)) continue;
-                var workflow = factory.PickWorkflow();
-                var run = factory.Finished(RunService.NewId(created), factory.PickTenant(), workflow, created, factory.PickOutcome());
-                if (random.NextDouble() < 0.04 && runs.LastOrDefault(r => r.Run.Status == RunStatus.Failed) is { } failed)
-                    run = run with
-                    {
-                        Run = run.Run with { RetryOf = failed.Run.Id, WorkflowName = failed.Run.WorkflowName, TenantId = failed.Run.TenantId },
-                        // A run's steps are keyed by its tenant too: they move with it.
-                        Steps = run.Steps.Select(s => s with { TenantId = failed.Run.TenantId }).ToList(),
-                    };
+                // Now and then someone retries the latest failure that had ended by then (once), whole or from its failed step.
+                var run = random.NextDouble() < 0.04 && LatestFailure(runs, retried, created) is { } failed
+                    ? factory.Retried(failed, RunService.NewId(created), created, RetryOutcome(factory.PickOutcome()), fromFailedStep: random.Next(2) == 0)
+                    : factory.Finished(RunService.NewId(created), factory.PickTenant(), factory.PickWorkflow(), created, factory.PickOutcome());
+                if (run.Run.RetryOf is { } of) retried.Add(of);
                 runs.Add(run);
             }
         }
@@ -50,23 +47,31 @@ public sealed class DemoData(Database database, PriceTable prices, TimeProvider 
             foreach (var run in runs.TakeLast(200)) await logs.AppendAsync(connection, tx, run.Run, DemoLogs.ForFinished(run, random), now);
             foreach (var run in runs)
             {
-                foreach (var entry in Activity(run.Run)) await ActivityLog.RecordAsync(connection, tx, entry);
+                foreach (var entry in Activity(run)) await ActivityLog.RecordAsync(connection, tx, entry);
                 if (run.Run.RetryOf is { } old)
                     await ActivityLog.RecordAsync(connection, tx, ActivityLog.Entry(run.Run.TenantId, old, DbTime.Parse(run.Run.CreatedAt),
-                        ActivityLog.SystemActor, ActivityActions.Retried, ActivityLog.RetriedAs(run.Run.Id, "whole")));
+                        ActivityLog.SystemActor, ActivityActions.Retried, ActivityLog.RetriedAs(run.Run.Id, run.RetryHow!)));
             }
             return 0;
         }, ct);
         logger.LogInformation("Demo: seeded {Count} runs over the last week", runs.Count);
     }
 
+    private static DemoRun? LatestFailure(List<DemoRun> runs, HashSet<string> retried, DateTimeOffset before) => runs
+        .Where(r => r.Run.Status == RunStatus.Failed && !retried.Contains(r.Run.Id) && DbTime.Parse(r.Run.CompletedAt!) < before)
+        .MaxBy(r => DbTime.Parse(r.Run.CompletedAt!));
+
+    // A retry is no dry run (its original was none), and the demo worker runs it to the end as it does a claimed run.
+    private static string RetryOutcome(string outcome) => outcome is RunStatus.Dry or RunStatus.Cancelled ? RunStatus.Completed : outcome;
+
     /// A seeded run's history as the live demo records it: created (a retry: what it retries), claimed and finished by
     /// the worker.
-    private static IEnumerable<ActivityRow> Activity(RunRow run)
+    private static IEnumerable<ActivityRow> Activity(DemoRun demo)
     {
+        var run = demo.Run;
         var created = DbTime.Parse(run.CreatedAt);
         yield return ActivityLog.Entry(run.TenantId, run.Id, created, ActivityLog.SystemActor,
-            run.RetryOf is null ? ActivityActions.Created : ActivityActions.RetryOf, run.RetryOf is null ? null : ActivityLog.RetryOf(run.RetryOf, "whole"));
+            run.RetryOf is null ? ActivityActions.Created : ActivityActions.RetryOf, run.RetryOf is null ? null : ActivityLog.RetryOf(run.RetryOf, demo.RetryHow!));
         if (DbTime.FromDb(run.StartedAt) is not { } started) yield break;
         yield return ActivityLog.Entry(run.TenantId, run.Id, started, DemoWorker.WorkerName, ActivityActions.Claimed,
             ActivityLog.Leased(DemoWorker.LeaseSeconds, ActivityLog.SystemActor));

@@ -6,7 +6,11 @@ using static RunMonitor.Web.Demo.DemoCatalog;
 namespace RunMonitor.Web.Demo;
 
 /// A finished (or planned) realistic run with its steps and errors list, for demo history and seeding.
-public sealed record DemoRun(RunRow Run, IReadOnlyList<StepRow> Steps, IReadOnlyList<ErrorEntry> Errors);
+public sealed record DemoRun(RunRow Run, IReadOnlyList<StepRow> Steps, IReadOnlyList<ErrorEntry> Errors)
+{
+    /// How a retry was asked for, as its activity says it: `whole` or `from failed step …`; null for a run that is none.
+    public string? RetryHow { get; init; }
+}
 
 /// Makes realistic runs: statuses in believable proportions, step timings, targets, tokens and cost,
 /// stack traces on failures and errors lists on partial runs.
@@ -76,22 +80,50 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
     };
 
     /// A run that has reached `outcome`, created at `createdAt`.
-    public DemoRun Finished(string id, string tenant, Workflow workflow, DateTimeOffset createdAt, string outcome)
+    public DemoRun Finished(string id, string tenant, Workflow workflow, DateTimeOffset createdAt, string outcome) =>
+        Finished(id, tenant, workflow, createdAt, outcome, null);
+
+    /// A retry of `original` (a run of a catalog workflow), made at `createdAt` as RunMonitor's retry makes it (same
+    /// tenant, workflow, name, payload, layer hash and steps; from the failed step, the steps before it carry their
+    /// results), then run by a worker from its first waiting step to `outcome`.
+    public DemoRun Retried(DemoRun original, string id, DateTimeOffset createdAt, string outcome, bool fromFailedStep)
+    {
+        var workflow = Workflows.Single(w => w.Name == original.Run.WorkflowName);
+        var resumeAt = fromFailedStep ? original.Steps.ToList().FindIndex(s => s.Status == StepStatus.Failed) : 0;
+        if (resumeAt < 0) throw new ArgumentException($"run {original.Run.Id} has no failed step to retry from", nameof(original));
+        var (run, steps) = RunQueue.Retried(original.Run, original.Steps, resumeAt, id, createdAt, original.Run.TriggerPayload);
+        var retried = Finished(id, run.TenantId, workflow, createdAt, outcome, new Retry(run, steps, resumeAt));
+        return retried with { RetryHow = fromFailedStep ? $"from failed step {original.Steps[resumeAt].StepId}" : "whole" };
+    }
+
+    /// A retry as RunMonitor queued it, and the step its worker resumes at.
+    private sealed record Retry(RunRow Run, IReadOnlyList<StepRow> Steps, int ResumeAt);
+
+    private DemoRun Finished(string id, string tenant, Workflow workflow, DateTimeOffset createdAt, string outcome, Retry? retry)
     {
         var queueWait = TimeSpan.FromMilliseconds(random.Next(200, 20_000));
         var startedAt = createdAt + queueWait;
         var at = startedAt;
         var steps = new List<StepRow>();
-        var failAt = outcome == RunStatus.Failed ? random.Next(workflow.Steps.Length) : -1;
-        var cancelAt = outcome == RunStatus.Cancelled ? random.Next(workflow.Steps.Length) : -1;
+        var resumeAt = retry?.ResumeAt ?? 0;
+        var failAt = outcome != RunStatus.Failed ? -1 : retry is null ? random.Next(workflow.Steps.Length) : random.Next(resumeAt, workflow.Steps.Length);
+        var cancelAt = outcome != RunStatus.Cancelled ? -1 : retry is null ? random.Next(workflow.Steps.Length) : random.Next(resumeAt, workflow.Steps.Length);
         var stopped = false;
         string? failedType = null;
         for (var i = 0; i < workflow.Steps.Length; i++)
         {
             var (stepId, skillId, min, max) = workflow.Steps[i];
+            // A retry's step as it was queued: the carried ones stay as they are, the others keep its attempt and input.
+            var queued = retry?.Steps[i];
+            if (i < resumeAt)
+            {
+                steps.Add(queued!);
+                continue;
+            }
             if (stopped || (outcome == RunStatus.Cancelled && i > cancelAt))
             {
-                steps.Add(Step(tenant, id, i, stepId, skillId, stopped && outcome == RunStatus.Cancelled ? StepStatus.Cancelled : StepStatus.Pending, null, null));
+                var waiting = Step(tenant, id, i, stepId, skillId, stopped && outcome == RunStatus.Cancelled ? StepStatus.Cancelled : StepStatus.Pending, null, null);
+                steps.Add(queued is null ? waiting : waiting with { Attempt = queued.Attempt, Input = queued.Input });
                 continue;
             }
             var ms = random.Next(min, max);
@@ -103,9 +135,9 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             var omeercs = workflow.Name == DemoCatalog.OmeercsWorkflow;
             var failure = FailureOf(skillId, omeercs, random);
             var input = Pooled("input:" + stepId + ":" + tenant, () => Json(new { step = stepId, tenant, attempt = 1 }));
-            // The attempt the step reports is the one its input names. Drawn after the pool, as before, so a seed's
-            // runs stay what they were.
-            var attempt = status == StepStatus.Failed ? random.Next(1, 4) : random.NextDouble() < 0.08 ? 2 : 1;
+            // The attempt the step reports is the one its input names (a retry's: the one RunMonitor gave it). Drawn
+            // after the pool, as before, so a seed's runs stay what they were.
+            long attempt = queued?.Attempt ?? (status == StepStatus.Failed ? random.Next(1, 4) : random.NextDouble() < 0.08 ? 2 : 1);
             if (attempt != 1)
             {
                 var key = $"input:{stepId}:{tenant}:{attempt}";
@@ -163,8 +195,8 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
         var cost = prices.Estimate(model, tokensIn, tokensOut);
         var run = new RunRow
         {
-            Id = id, TenantId = tenant, WorkflowName = workflow.Name, Name = NameFor(workflow), Status = outcome,
-            DryRun = outcome == RunStatus.Dry ? 1 : 0, TriggerPayload = TriggerPayload(workflow, tenant),
+            Id = id, TenantId = tenant, WorkflowName = workflow.Name, Name = retry?.Run.Name ?? NameFor(workflow), Status = outcome,
+            DryRun = retry?.Run.DryRun ?? (outcome == RunStatus.Dry ? 1 : 0), TriggerPayload = retry is null ? TriggerPayload(workflow, tenant) : retry.Run.TriggerPayload,
             Context = Pooled("context", () => Json(new { engine = "demo-engine/2.3.1", host = $"worker-{random.Next(1, 4)}", region = "eu-west-1" })),
             ErrorMessage = failed?.ErrorMessage, ErrorType = failedType,
             ErrorStack = failed?.ErrorStack,
@@ -172,9 +204,10 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             DurationMs = (long)(completedAt - startedAt).TotalMilliseconds,
             TargetsMatched = matched, TargetsProcessed = processed, TargetsSkipped = skipped, InsightsCreated = insights,
             ModelProfile = profile, ModelProvider = provider, ModelName = model, TokensInput = tokensIn, TokensOutput = tokensOut,
-            CostUsd = cost, CostEstimated = 0, LayerHash = LayerHash(workflow.Name),
-            WorkflowVersion = workflow.Name == DemoCatalog.OmeercsWorkflow ? DemoCatalog.OmeercsVersion : null,
-            TriggerType = workflow.Name == DemoCatalog.OmeercsWorkflow ? "initial" : null,
+            CostUsd = cost, CostEstimated = 0, LayerHash = retry is null ? LayerHash(workflow.Name) : retry.Run.LayerHash, RetryOf = retry?.Run.RetryOf,
+            // RunMonitor's retry carries neither, and the demo worker reports neither for a run it claims.
+            WorkflowVersion = workflow.Name == DemoCatalog.OmeercsWorkflow && retry is null ? DemoCatalog.OmeercsVersion : null,
+            TriggerType = workflow.Name == DemoCatalog.OmeercsWorkflow && retry is null ? "initial" : null,
             ErrorCode = workflow.Name == DemoCatalog.OmeercsWorkflow && failed is not null ? "STEP_FAILED" : null,
             ErrorFailedStepId = workflow.Name == DemoCatalog.OmeercsWorkflow ? failed?.StepId : null,
             StepsTotal = steps.Count, StepsCompleted = steps.Count(s => s.Status == StepStatus.Completed),

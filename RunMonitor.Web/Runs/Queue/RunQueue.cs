@@ -190,15 +190,32 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
                 return WriteResult<RunRow>.Invalid("fromFailedStep", $"run '{id}' has no failed step; retry it whole or name fromStep");
         }
 
+        var (run, retrySteps) = Retried(old, steps, resumeAt, RunService.NewId(now), now,
+            request.PayloadEdited ? request.TriggerPayload : old.TriggerPayload);
+        await RunWrites.InsertRunAsync(connection, tx, run);
+        await RunWrites.WriteStepsAsync(connection, tx, retrySteps);
+        await RunWrites.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, run.CreatedAt);
+        var how = request.RunAgain ? "run again" : request.FromStep is { } from ? $"from step {from}"
+            : request.FromFailedStep ? $"from failed step {steps[resumeAt].StepId}" : "whole";
+        await ActivityLog.RecordAsync(connection, tx, old, now, actor, ActivityActions.Retried, Join(ActivityLog.RetriedAs(run.Id, how), detail));
+        await ActivityLog.RecordAsync(connection, tx, run, now, actor, ActivityActions.RetryOf,
+            Join($"{ActivityLog.RetryOf(old.Id, how)}{(request.PayloadEdited ? "; input edited: triggerPayload replaced" : "")}", detail));
+        return new WriteResult<RunRow>(WriteOutcome.Created, run);
+    }
+
+    /// The queued run a retry of `old` makes, and its steps: the steps before `resumeAt` carry their results as completed
+    /// cache hits, the others wait. The demo's seeded retries are made by it too.
+    internal static (RunRow Run, IReadOnlyList<StepRow> Steps) Retried(RunRow old, IReadOnlyList<StepRow> steps, int resumeAt, string id,
+        DateTimeOffset now, string? triggerPayload)
+    {
         var nowText = DbTime.ToDb(now);
         var run = new RunRow
         {
-            Id = RunService.NewId(now), TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
-            Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = request.PayloadEdited ? request.TriggerPayload : old.TriggerPayload, LayerHash = old.LayerHash,
+            Id = id, TenantId = old.TenantId, WorkflowName = old.WorkflowName, Name = old.Name,
+            Status = RunStatus.Queued, DryRun = old.DryRun, TriggerPayload = triggerPayload, LayerHash = old.LayerHash,
             RetryOf = old.Id, CreatedAt = nowText, StepsTotal = steps.Count, StepsCompleted = resumeAt, UpdatedAt = nowText,
         };
-        await RunWrites.InsertRunAsync(connection, tx, run);
-        await RunWrites.WriteStepsAsync(connection, tx, steps.Select((s, i) => i < resumeAt
+        return (run, steps.Select((s, i) => i < resumeAt
             ? new StepRow
             {
                 TenantId = run.TenantId, RunId = run.Id, StepId = s.StepId, Seq = s.Seq, SkillId = s.SkillId, Status = StepStatus.Completed,
@@ -211,13 +228,6 @@ public sealed class RunQueue(Database database, RunService service, RunWrites wr
                 // A step that was tried before is on its next attempt; one never reached keeps its number.
                 Attempt = s.Status == StepStatus.Pending ? s.Attempt : s.Attempt + 1, Input = s.Input, UpdatedAt = nowText,
             }).ToList());
-        await RunWrites.TouchWorkflowAsync(connection, tx, run.TenantId, run.WorkflowName, nowText);
-        var how = request.RunAgain ? "run again" : request.FromStep is { } from ? $"from step {from}"
-            : request.FromFailedStep ? $"from failed step {steps[resumeAt].StepId}" : "whole";
-        await ActivityLog.RecordAsync(connection, tx, old, now, actor, ActivityActions.Retried, Join(ActivityLog.RetriedAs(run.Id, how), detail));
-        await ActivityLog.RecordAsync(connection, tx, run, now, actor, ActivityActions.RetryOf,
-            Join($"{ActivityLog.RetryOf(old.Id, how)}{(request.PayloadEdited ? "; input edited: triggerPayload replaced" : "")}", detail));
-        return new WriteResult<RunRow>(WriteOutcome.Created, run);
     }
 
     private const string SelectExpiredLeases = $"""
