@@ -39,6 +39,18 @@ public sealed class DemoRunFactoryTests
     }
 
     [Fact]
+    public void Finished_DigestRuns_PayloadNamesTheChannelTheirNameDoes()
+    {
+        var digest = DemoCatalog.Workflows.Single(w => w.Name == "channel-digest");
+
+        var runs = Enumerable.Range(0, 40).Select(i => Factory.Finished($"demo-digest-{i}", i % 2 == 0 ? "acme" : "globex", digest, At, RunStatus.Completed).Run).ToList();
+
+        Assert.All(runs, run => Assert.Equal(run.Name!["Digest ".Length..],
+            System.Text.Json.JsonDocument.Parse(run.TriggerPayload!).RootElement.GetProperty("channel").GetString()));
+        Assert.True(runs.Select(r => r.Name).Distinct().Count() > 1);
+    }
+
+    [Fact]
     public void Catalog_EverySkill_FailsInItsOwnWays()
     {
         var skills = DemoCatalog.Workflows.SelectMany(w => w.Steps.Select(s => s.SkillId)).Distinct().ToList();

@@ -63,7 +63,10 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
         };
     }
 
-    public string? TriggerPayload(Workflow workflow, string tenant) => Pooled("trigger:" + workflow.Name + ":" + tenant, () => MakeTriggerPayload(workflow, tenant));
+    /// The payload a run of `workflow` named `name` is triggered with: a digest's names the channel its name does.
+    public string? TriggerPayload(Workflow workflow, string tenant, string name) => workflow.Name == "channel-digest"
+        ? Pooled("trigger:" + workflow.Name + ":" + tenant + ":" + name, () => Json(new { channel = name["Digest ".Length..], window = "24h", trigger = "schedule" }))
+        : Pooled("trigger:" + workflow.Name + ":" + tenant, () => MakeTriggerPayload(workflow, tenant));
 
     private string MakeTriggerPayload(Workflow workflow, string tenant) => workflow.Name switch
     {
@@ -75,7 +78,6 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
             locale = random.Next(3) switch { 0 => "en-US", 1 => "de-DE", _ => "fr-FR" },
             prizes = new[] { new { tier = 1, label = "20% off" }, new { tier = 2, label = "Free shipping" } },
         }),
-        "channel-digest" => Json(new { channel = Channels[random.Next(Channels.Length)], window = "24h", trigger = "schedule" }),
         _ => Json(new { schedule = workflow.Name.StartsWith("weekly", StringComparison.Ordinal) ? "0 3 * * 1" : "0 2 * * *", trigger = "cron" }),
     };
 
@@ -193,10 +195,11 @@ public sealed class DemoRunFactory(Random random, PriceTable prices, int payload
         var completedAt = at + TimeSpan.FromMilliseconds(random.Next(50, 400));
         var failed = steps.FirstOrDefault(s => s.Status == StepStatus.Failed);
         var cost = prices.Estimate(model, tokensIn, tokensOut);
+        var name = retry?.Run.Name ?? NameFor(workflow);
         var run = new RunRow
         {
-            Id = id, TenantId = tenant, WorkflowName = workflow.Name, Name = retry?.Run.Name ?? NameFor(workflow), Status = outcome,
-            DryRun = retry?.Run.DryRun ?? (outcome == RunStatus.Dry ? 1 : 0), TriggerPayload = retry is null ? TriggerPayload(workflow, tenant) : retry.Run.TriggerPayload,
+            Id = id, TenantId = tenant, WorkflowName = workflow.Name, Name = name, Status = outcome,
+            DryRun = retry?.Run.DryRun ?? (outcome == RunStatus.Dry ? 1 : 0), TriggerPayload = retry is null ? TriggerPayload(workflow, tenant, name) : retry.Run.TriggerPayload,
             Context = Pooled("context", () => Json(new { engine = "demo-engine/2.3.1", host = $"worker-{random.Next(1, 4)}", region = "eu-west-1" })),
             ErrorMessage = failed?.ErrorMessage, ErrorType = failedType,
             ErrorStack = failed?.ErrorStack,

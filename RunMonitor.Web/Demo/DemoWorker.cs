@@ -55,10 +55,11 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
     {
         var workflow = factory.PickWorkflow();
         var tenant = factory.PickTenant();
+        var name = factory.NameFor(workflow);
         await service.CreateAsync(Engine, new NewRun
         {
-            TenantId = tenant, WorkflowName = workflow.Name, Name = factory.NameFor(workflow),
-            TriggerPayload = factory.TriggerPayload(workflow, tenant), LayerHash = DemoRunFactory.LayerHash(workflow.Name),
+            TenantId = tenant, WorkflowName = workflow.Name, Name = name,
+            TriggerPayload = factory.TriggerPayload(workflow, tenant, name), LayerHash = DemoRunFactory.LayerHash(workflow.Name),
             WorkflowVersion = workflow.Name == DemoCatalog.OmeercsWorkflow ? DemoCatalog.OmeercsVersion : null,
             TriggerType = workflow.Name == DemoCatalog.OmeercsWorkflow ? "initial" : null,
             Steps = workflow.Steps.Select(s => new PlannedStep(s.StepId, s.SkillId)).ToList(),
