@@ -75,6 +75,29 @@ public sealed class PostgresQueryPlanTests(PostgresQueryPlanTests.SeededFactory 
             [("a page's first listed errors", RunList.SelectFirstListedErrors, QueryPlanTests.FirstListedErrors, "run_errors_tenant_id_run_id_seq_key")]);
     }
 
+    /// As on SQLite (`QueryPlanTests`): an operation's page of runs reads its items by their key and each run through
+    /// an index on its id, never a walk of runs.
+    [Fact]
+    public async Task BulkItemsPage_ReadsItemsByTheirKey_RunsByTenantAndId()
+    {
+        await factory.Seeded;
+
+        foreach (var (what, sql) in QueryPlanTests.BulkItemsStatements)
+        {
+            var plan = await PlanAsync(sql, QueryPlanTests.BulkItems);
+
+            var shown = $"{what}:\n  {string.Join("\n  ", plan)}";
+            Assert.DoesNotContain(plan, p => p.Contains("Seq Scan", StringComparison.Ordinal));
+            Assert.Contains(plan, p => p.Contains("using bulk_items_pkey on bulk_items", StringComparison.Ordinal));
+            Assert.True(RunByKey.Matches(string.Join("\n", plan)).Count == 2, shown);
+        }
+    }
+
+    // A run read through an index on its id (the (tenant, id) key, or ids alone with the tenant checked: either finds
+    // the one row), from the item's columns.
+    private static readonly Regex RunByKey = new(
+        @"Index (Only )?Scan using (runs_tenant_id_id_key|ix_runs_id) on runs \w+.*\n\s*Index Cond: .*\bid = \w+\.(run_id|new_run_id)\b", RegexOptions.Compiled);
+
     [Fact]
     public async Task Stats_RecentAndWorkerQueries_UseIndexes()
     {

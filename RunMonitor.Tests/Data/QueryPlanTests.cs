@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using RunMonitor.Tests.Infrastructure;
+using RunMonitor.Web.Bulk;
 using RunMonitor.Web.Data;
 using RunMonitor.Web.Demo;
 using RunMonitor.Web.Runs;
@@ -179,6 +180,31 @@ public sealed class QueryPlanTests(QueryPlanTests.SeededFactory factory) : IClas
         Assert.DoesNotContain(plan, p => Regex.IsMatch(p, @"^SCAN (run_errors|e)\b"));
         Assert.True(plan.Count(p => Regex.IsMatch(p, @"^SEARCH (run_errors|e) USING (COVERING )?INDEX \w+ \(tenant_id=\? AND run_id=\?")) == 2, shown);
     }
+
+    /// An operation's page of runs (`BulkStore.SelectItems`) reads its items by their key (operation, seq) and each run
+    /// and the run its retry made by (tenant, id), for a tenant and for a super admin: the page costs its own rows.
+    [Fact]
+    public async Task BulkItemsPage_ReadsItemsByTheirKey_RunsByTenantAndId()
+    {
+        await factory.Seeded;
+        var database = factory.Services.GetRequiredService<Database>();
+
+        foreach (var (what, sql) in BulkItemsStatements)
+        {
+            var plan = await PlanAsync(database, sql, BulkItems);
+
+            var shown = $"{what}:\n  {string.Join("\n  ", plan)}";
+            AssertNoFullScan(what, plan);
+            Assert.DoesNotContain(plan, p => Regex.IsMatch(p, @"^SCAN bulk_items\b"));
+            Assert.True(plan.Any(p => Regex.IsMatch(p, @"^SEARCH bulk_items USING .*\(operation_id=\?")), shown);
+            Assert.True(plan.Count(p => Regex.IsMatch(p, @"^SEARCH runs USING .*INDEX \w+ \(tenant_id=\? AND id=\?\)")) == 2, shown);
+        }
+    }
+
+    internal static readonly object BulkItems = new { Id = 1L, Tenant = "acme", Limit = BulkStore.ItemsPageSize, Offset = 50L };
+
+    internal static IEnumerable<(string What, string Sql)> BulkItemsStatements =>
+        [("an operation's runs, a tenant's", BulkStore.SelectItemsOfTenant), ("an operation's runs, a super admin's", BulkStore.SelectItemsOfAnyTenant)];
 
     /// A super admin's page of two tenants' runs.
     internal static readonly object FirstListedErrors = new { Tenants = new[] { "acme", "globex" }, Ids = new[] { "run-a", "run-b", "run-c" } };

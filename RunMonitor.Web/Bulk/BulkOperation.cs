@@ -91,7 +91,8 @@ public sealed record BulkOperationRow
     public string? ListQuery => Filter is null || Filter.StartsWith(IdsPrefix, StringComparison.Ordinal) ? null : Filter;
 }
 
-public sealed record BulkItemRow
+/// One run of an operation: its state, why it was skipped or failed, and the run its retry made.
+public record BulkItemRow
 {
     public long Seq { get; init; }
     public string TenantId { get; init; } = "";
@@ -99,6 +100,19 @@ public sealed record BulkItemRow
     public string State { get; init; } = BulkItemState.Pending;
     public string? Reason { get; init; }
     public string? NewRunId { get; init; }
+}
+
+/// A run an operation acts on, as its page lists it: the item (its outcome, and for a retry the run it made) with the
+/// run's name, workflow and status now and the new run's status now; null where retention has deleted that run since.
+public sealed record BulkItemView : BulkItemRow
+{
+    public string? RunName { get; init; }
+    public string? WorkflowName { get; init; }
+    public string? RunStatus { get; init; }
+    public string? NewRunStatus { get; init; }
+
+    public bool RunExists => WorkflowName is not null;
+    public string DisplayName => string.IsNullOrWhiteSpace(RunName) ? WorkflowName ?? RunId : RunName!;
 }
 
 public sealed record BulkErrorJson(string RunId, string Reason);

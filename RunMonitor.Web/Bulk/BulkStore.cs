@@ -167,6 +167,32 @@ public sealed class BulkStore(Database database, ISqlDialect dialect, RunListQue
         return (await connection.QueryAsync<BulkItemRow>(new CommandDefinition(SelectErrors, new { Id = id, Limit = MaxErrors }, cancellationToken: ct))).ToList();
     }
 
+    /// A page of the operation's runs in its order (`seq`, the runs' own order when it froze them), read from its items
+    /// by their key, each run and new run looked up by its (tenant, id) key: the page costs its own rows, whatever its
+    /// offset or the store's size. `{0}`: the caller's tenant, when it has one.
+    public const string SelectItems = """
+        SELECT i.seq AS Seq, i.tenant_id AS TenantId, i.run_id AS RunId, i.state AS State, i.reason AS Reason, i.new_run_id AS NewRunId,
+               r.name AS RunName, r.workflow_name AS WorkflowName, r.status AS RunStatus, n.status AS NewRunStatus
+        FROM (SELECT seq, tenant_id, run_id, state, reason, new_run_id FROM bulk_items
+              WHERE operation_id = @Id{0} ORDER BY seq LIMIT @Limit OFFSET @Offset) i
+        LEFT JOIN runs r ON r.tenant_id = i.tenant_id AND r.id = i.run_id
+        LEFT JOIN runs n ON n.tenant_id = i.tenant_id AND n.id = i.new_run_id
+        ORDER BY i.seq
+        """;
+
+    public static readonly string SelectItemsOfTenant = string.Format(System.Globalization.CultureInfo.InvariantCulture, SelectItems, " AND tenant_id = @Tenant");
+    public static readonly string SelectItemsOfAnyTenant = string.Format(System.Globalization.CultureInfo.InvariantCulture, SelectItems, "");
+
+    public const int ItemsPageSize = 50;
+
+    /// Up to `limit` of the operation's runs from `offset`, within the caller's tenant (null: a super admin, any).
+    public async Task<IReadOnlyList<BulkItemView>> ItemsAsync(string? tenant, long id, long offset, int limit = ItemsPageSize, CancellationToken ct = default)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return (await connection.QueryAsync<BulkItemView>(new CommandDefinition(tenant is null ? SelectItemsOfAnyTenant : SelectItemsOfTenant,
+            new { Id = id, Tenant = tenant, Limit = limit, Offset = offset }, cancellationToken: ct))).ToList();
+    }
+
     /// The tenant's latest `ListLimit` operations, newest first (a super admin's: every tenant's).
     public async Task<IReadOnlyList<BulkOperationRow>> ListAsync(string? tenant, CancellationToken ct = default)
     {
