@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using RunMonitor.Tests.Infrastructure;
@@ -244,5 +245,63 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         // The table was read again: every row of the filter is cancelled now.
         await Assertions.Expect(page.Locator("table.runs-table tbody span.badge-cancelled")).ToHaveCountAsync(20);
         await Assertions.Expect(page.Locator("table.runs-table tbody span.badge-queued")).ToHaveCountAsync(0);
+    }
+
+    /// After a bulk action the person follows its card to the operation's page (its runs and what became of them), and
+    /// finds it again later from the navigation's Bulk page.
+    [Fact]
+    public async Task ProgressCardLink_OpensTheOperationsPage_NavigationBulk_ListsItAndLeadsBack()
+    {
+        var (ids, page) = await OpenSeededListAsync("bulk-ui-page-", "queued", 2);
+        await page.Locator(".bulk-bar .bulk-select-all").CheckAsync();
+        await page.Locator(".bulk-bar button[value=cancel]").ClickAsync();
+        await page.Locator("#bulk-confirm .bulk-confirm-go").ClickAsync();
+        var card = page.Locator(".bulk-progress[data-status=completed]");
+        await Assertions.Expect(card).ToBeVisibleAsync(new() { Timeout = 20_000 });
+        var id = await card.GetAttributeAsync("data-operation");
+
+        await card.Locator("a.bulk-page-link").ClickAsync();
+
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/bulk/{id}$"));
+        var rows = page.Locator("table.bulk-items-table tbody tr.bulk-item");
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        // The operation's order is the runs' own, oldest first; each is cancelled now.
+        Assert.Equal(ids.AsEnumerable().Reverse(), await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.runId)"));
+        await Assertions.Expect(page.Locator("tr.bulk-item .bulk-run-now .badge-cancelled")).ToHaveCountAsync(2);
+        // The operation's page is of the Bulk section, as a run's page is of Runs.
+        await Assertions.Expect(page.Locator("header nav a[href='/bulk']")).ToHaveAttributeAsync("aria-current", "page");
+
+        await page.Locator("header nav a[href='/bulk']").ClickAsync();
+
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/bulk$"));
+        var row = page.Locator($"table.bulk-operations tbody tr[data-operation='{id}']");
+        await Assertions.Expect(row.Locator(".bulk-status")).ToHaveTextAsync("completed");
+        await row.Locator("a.bulk-operation-name").ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/bulk/{id}$"));
+        await page.Locator($"tr.bulk-item[data-run-id='{ids[0]}'] a.run-name").ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/runs/{ids[0]}"));
+    }
+
+    /// The operation's runs are read again when its card's last poll says runsChanged: here said by hand after the run a
+    /// retry made was cancelled, so the table shows its status now without a reload.
+    [Fact]
+    public async Task OperationPage_RunsChanged_ReadsItsRunsAgain()
+    {
+        var workflow = "bulk-ui-again-" + Guid.NewGuid().ToString("N")[..6];
+        var failed = await SeedAsync(workflow, "failed", 1);
+        var started = await fixture.Api.PostAsJsonAsync("/api/bulk", new { action = "retry", ids = failed, expectedCount = 1 });
+        var id = (await started.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetInt64();
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(fixture.BaseUrl + $"/bulk/{id}");
+        var retry = page.Locator($"tr.bulk-item[data-run-id='{failed[0]}'] .bulk-retry");
+        await Assertions.Expect(retry.Locator(".badge-queued")).ToBeVisibleAsync(new() { Timeout = 20_000 });
+        var newRun = await retry.Locator("a.bulk-new-run").TextContentAsync();
+
+        // Nothing of this test stays queued for the others.
+        Assert.True((await fixture.Api.DeleteAsync($"/api/runs/{newRun}")).IsSuccessStatusCode);
+        await page.EvaluateAsync("() => htmx.trigger(document.body, 'runsChanged')");
+
+        await Assertions.Expect(retry.Locator(".badge-cancelled")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("section#bulk-items")).ToHaveCountAsync(1);
     }
 }

@@ -187,6 +187,9 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [InlineData("list=status%3Dbogus", "list")]
     [InlineData("list=a&list=b", "list")]
     [InlineData("from=x", "from")]
+    [InlineData("offset=x", "offset")]
+    [InlineData("offset=-1", "offset")]
+    [InlineData("offset=1&offset=2", "offset")]
     public async Task OperationPage_BadListOrAnotherParameter_400NamingIt(string query, string parameter)
     {
         var id = await BulkCalls.StartAsync(Alpha(Roles.Operator), new { action = "cancel", ids = new[] { "no-such-run-back" }, expectedCount = 0 });
@@ -240,6 +243,162 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         var page = await Html.ParseAsync(response);
         Assert.Contains("2 runs are eligible now, not 5", page.QuerySelector("form.bulk-confirm p.error").Text());
         Assert.Equal("2", page.QuerySelector("form.bulk-confirm input[name=expectedCount]")!.GetAttribute("value"));
+    }
+
+    /// `count` runs of `status` of a workflow of the test's own, `action` taken on them by their ids and followed to its
+    /// end, and the operation's page as it then reads.
+    private async Task<(string Workflow, List<string> Ids, IDocument Page)> FinishedOperationPageAsync(string name, string action, string status, int count)
+    {
+        var workflow = BulkCalls.Workflow(name);
+        var ids = await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, status, count);
+        var id = await BulkCalls.StartAsync(Alpha(Roles.Operator), new { action, ids, expectedCount = count });
+        await BulkCalls.WaitAsync(Alpha(Roles.Operator), id);
+        return (workflow, ids, await Alpha(Roles.Operator).GetDocumentAsync($"/bulk/{id}"));
+    }
+
+    /// The run a retry made of `run`, read from the API (its `retryOf`).
+    private async Task<string> RetryOfAsync(HttpClient client, string workflow, string run)
+    {
+        var items = (await client.GetJsonAsync($"/api/runs?workflow={workflow}&limit=100"))["items"]!.AsArray();
+        return (string)items.Single(r => (string?)r!["retryOf"] == run)!["id"]!;
+    }
+
+    [Fact]
+    public async Task OperationPage_Retry_ListsEachRunWithItsOutcomeAndTheRunItsRetryMade()
+    {
+        var (workflow, ids, page) = await FinishedOperationPageAsync("page-items", "retry", "failed", 3);
+
+        var rows = page.QuerySelectorAll("section.bulk-items table.bulk-items-table tbody tr.bulk-item");
+        // In the operation's order: the runs' own, oldest first.
+        Assert.Equal(ids, rows.Select(r => r.GetAttribute("data-run-id")));
+        foreach (var (row, run) in rows.Zip(ids))
+        {
+            Assert.Equal($"/runs/{run}", row.QuerySelector("a.run-name")!.GetAttribute("href"));
+            Assert.Equal(workflow, row.QuerySelector("td.workflow").Text());
+            Assert.Equal("succeeded", row.QuerySelector(".bulk-item-outcome .badge")!.GetAttribute("data-status"));
+            var retry = await RetryOfAsync(Alpha(Roles.Viewer), workflow, run);
+            var link = row.QuerySelector(".bulk-retry a.bulk-new-run")!;
+            Assert.Equal((retry, $"/runs/{retry}"), (link.Text(), link.GetAttribute("href")));
+            Assert.NotNull(row.QuerySelector(".bulk-retry .badge[data-status]"));
+        }
+        Assert.Equal("Retry", page.QuerySelectorAll("table.bulk-items-table thead th").Last().Text());
+        Assert.Equal("1-3 of 3", page.QuerySelector(".bulk-items .page-info").Text());
+        Assert.Null(page.QuerySelector(".bulk-items .pagination"));
+        Assert.Equal("/bulk", page.QuerySelector("main .back-links a[href='/bulk']")!.GetAttribute("href"));
+    }
+
+    [Fact]
+    public async Task OperationPage_Cancel_ShowsEachRunsStatusNow()
+    {
+        var (_, ids, page) = await FinishedOperationPageAsync("page-items-cancel", "cancel", "queued", 2);
+
+        var rows = page.QuerySelectorAll("table.bulk-items-table tbody tr.bulk-item");
+        Assert.Equal(ids, rows.Select(r => r.GetAttribute("data-run-id")));
+        Assert.All(rows, r => Assert.Equal("cancelled", r.QuerySelector(".bulk-run-now .badge")!.GetAttribute("data-status")));
+        Assert.Empty(page.QuerySelectorAll(".bulk-new-run"));
+        Assert.Equal("Detail", page.QuerySelectorAll("table.bulk-items-table thead th").Last().Text());
+    }
+
+    [Fact]
+    public async Task OperationPage_MoreRunsThanAPage_PagedByOffset_PastTheEndSaysSo()
+    {
+        var workflow = BulkCalls.Workflow("page-items-paged");
+        var ids = await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "queued", 53);
+        var id = await BulkCalls.StartAsync(Alpha(Roles.Operator), new { action = "cancel", filter = new { workflow }, expectedCount = 53 });
+        await BulkCalls.WaitAsync(Alpha(Roles.Operator), id);
+
+        var first = await Alpha(Roles.Operator).GetDocumentAsync($"/bulk/{id}");
+        var next = first.QuerySelector(".bulk-items .pagination a[rel=next]")!.GetAttribute("href")!;
+        var second = await Alpha(Roles.Operator).GetDocumentAsync(next);
+        var past = await Alpha(Roles.Operator).GetDocumentAsync($"/bulk/{id}?offset=500");
+
+        Assert.Equal(ids.Take(50), first.QuerySelectorAll("tr.bulk-item").Select(r => r.GetAttribute("data-run-id")));
+        Assert.Equal("1-50 of 53", first.QuerySelector(".bulk-items .page-info").Text());
+        Assert.Null(first.QuerySelector(".bulk-items a[rel=prev]"));
+        Assert.Equal($"/bulk/{id}?offset=50", next);
+        Assert.Equal(ids.Skip(50), second.QuerySelectorAll("tr.bulk-item").Select(r => r.GetAttribute("data-run-id")));
+        Assert.Equal("51-53 of 53", second.QuerySelector(".bulk-items .page-info").Text());
+        Assert.Equal($"/bulk/{id}", second.QuerySelector(".bulk-items a[rel=prev]")!.GetAttribute("href"));
+        Assert.Null(second.QuerySelector(".bulk-items a[rel=next]"));
+        Assert.Empty(past.QuerySelectorAll("tr.bulk-item"));
+        Assert.NotNull(past.QuerySelector(".bulk-items .empty-state"));
+        Assert.Equal($"/bulk/{id}", past.QuerySelector(".bulk-items .past-end a")!.GetAttribute("href"));
+    }
+
+    /// A super admin's operation over every tenant names each run's tenant, and its links say which tenant's run is meant.
+    [Fact]
+    public async Task OperationPage_SuperAdminsOverEveryTenant_ShowsAndLinksEachRunsTenant()
+    {
+        var workflow = BulkCalls.Workflow("page-items-tenants");
+        var alpha = await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "queued", 1);
+        var beta = await BulkCalls.RunsAsync(factory.Bearer("beta", Roles.Ingest), workflow, "queued", 1);
+        var admin = factory.Bearer(KeyedFactory.SuperAdminKey);
+        var id = await BulkCalls.StartAsync(admin, new { action = "cancel", filter = new { workflow }, expectedCount = 2 });
+        await BulkCalls.WaitAsync(admin, id);
+
+        var page = await admin.GetDocumentAsync($"/bulk/{id}");
+        var list = await admin.GetDocumentAsync("/bulk");
+
+        Assert.Equal(["alpha", "beta"], page.QuerySelectorAll("tr.bulk-item .tenant-tag").Select(t => t.Text()));
+        Assert.Equal([$"/runs/{alpha[0]}?tenant=alpha", $"/runs/{beta[0]}?tenant=beta"], page.QuerySelectorAll("tr.bulk-item a.run-name").Select(a => a.GetAttribute("href")));
+        Assert.Equal("all tenants", list.QuerySelector($"table.bulk-operations tr[data-operation='{id}'] .tenant-tag").Text());
+        // A tenant's operator sees neither the operation nor its runs.
+        Assert.Equal(HttpStatusCode.NotFound, (await Alpha(Roles.Operator).GetAsync($"/bulk/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ListPage_ATableRowPerOperation_WithStatusWhoWhenAndCounts()
+    {
+        var workflow = BulkCalls.Workflow("page-list");
+        await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "failed", 2);
+        await BulkCalls.RunsAsync(Alpha(Roles.Ingest), workflow, "completed", 1);
+        var id = await BulkCalls.StartAsync(Alpha(Roles.Operator), new { action = "retry", filter = new { workflow }, expectedCount = 2 });
+        await BulkCalls.WaitAsync(Alpha(Roles.Operator), id);
+
+        var page = await Alpha(Roles.Operator).GetDocumentAsync("/bulk");
+
+        Assert.Equal("Bulk operations", page.QuerySelector("main .page-head h1").Text());
+        var row = page.QuerySelector($"table.bulk-table.bulk-operations tbody tr.bulk-operation[data-operation='{id}']")!;
+        Assert.Equal(($"/bulk/{id}", "Retry of 2 runs"), (row.QuerySelector("a.bulk-operation-name")!.GetAttribute("href"), row.QuerySelector("a.bulk-operation-name").Text()));
+        Assert.Equal("completed", row.QuerySelector("span.badge.bulk-status.bulk-status-completed").Text().Squash());
+        Assert.StartsWith("key ", row.QuerySelector(".bulk-created-by").Text());
+        var time = row.QuerySelector("td.time time")!;
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT", time.GetAttribute("datetime"));
+        Assert.EndsWith("UTC", time.GetAttribute("title"));
+        Assert.Equal(("3", "2 / 2", "2", "0", "0"), (row.QuerySelector(".bulk-matched").Text(), row.QuerySelector(".bulk-done").Text().Squash(),
+            row.QuerySelector(".bulk-succeeded").Text(), row.QuerySelector(".bulk-skipped").Text(), row.QuerySelector(".bulk-failed").Text()));
+        Assert.Equal("2 of 2 done, 0 failed", row.QuerySelector(".bulk-operation-counts").Text());
+        Assert.Empty(page.QuerySelectorAll("main a[href^='/ui/runs']"));
+        var paged = await Alpha(Roles.Operator).GetAsync("/bulk?offset=50");
+        Assert.Equal(HttpStatusCode.BadRequest, paged.StatusCode);
+        Assert.Equal("offset", (await Html.ParseAsync(paged)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+        // The tenant's own list: no tenant column.
+        Assert.DoesNotContain("Tenant", page.QuerySelectorAll("table.bulk-operations thead th").Select(th => th.Text()));
+    }
+
+    /// The progress card, wherever it shows (the runs page after a start, the operation's page), links to its page.
+    [Fact]
+    public async Task ProgressCard_LinksToTheOperationsPage()
+    {
+        var id = await BulkCalls.StartAsync(Alpha(Roles.Operator), new { action = "cancel", ids = new[] { "no-such-run-card" }, expectedCount = 0 });
+
+        var card = await Alpha(Roles.Operator).GetDocumentAsync($"/ui/bulk/{id}");
+
+        Assert.Equal($"/bulk/{id}", card.QuerySelector(".bulk-progress .bulk-meta a.bulk-page-link")!.GetAttribute("href"));
+    }
+
+    [Theory]
+    [InlineData(Roles.Operator, true)]
+    [InlineData(Roles.Admin, true)]
+    [InlineData(Roles.Viewer, false)]
+    [InlineData(Roles.Ingest, false)]
+    public async Task Navigation_Bulk_ForTheRolesThatRunBulkActions(string role, bool shown)
+    {
+        var page = await factory.Bearer("alpha", role).GetDocumentAsync("/ui/workers");
+
+        Assert.Equal(shown, page.QuerySelector("header nav a[href='/bulk']") is not null);
+        if (shown)
+            Assert.Equal("page", (await factory.Bearer("alpha", role).GetDocumentAsync("/bulk")).QuerySelector("header nav a[href='/bulk']")!.GetAttribute("aria-current"));
     }
 }
 

@@ -143,7 +143,7 @@ public static class BulkApi
         if (!operation.IsFinished) html.Append($" hx-get=\"{E(url)}\" hx-trigger=\"every 1s\" hx-swap=\"outerHTML\"");
         html.Append('>');
         html.Append($"<h2 id=\"bulk-progress-title-{id}\">{E(BulkActions.Of(operation.Action, operation.Eligible))} ");
-        html.Append($"<span class=\"badge bulk-status bulk-status-{E(operation.Status)}\">{E(operation.Status)}</span></h2>");
+        html.Append(StatusBadge.Bulk(operation.Status)).Append("</h2>");
         var max = Math.Max(operation.Eligible, 1);
         html.Append($"<progress class=\"bulk-bar-progress\" max=\"{max}\" value=\"{Math.Min(operation.Done, max)}\" aria-label=\"Runs done\">{operation.Done * 100 / max}%</progress>");
         html.Append("<p role=\"status\" aria-live=\"polite\" class=\"bulk-counts\">");
@@ -152,7 +152,8 @@ public static class BulkApi
         html.Append($"<span class=\"bulk-skipped\">{BulkRequestParser.Count(operation.Skipped)}</span> skipped, ");
         html.Append($"<span class=\"bulk-failed\">{BulkRequestParser.Count(operation.Failed)}</span> failed.");
         html.Append("</p>");
-        html.Append($"<p class=\"muted bulk-meta\">Operation {id}, started by {E(operation.CreatedBy)} {TimeView.Html(DbTime.FromDb(operation.CreatedAt), now)}");
+        // Its page (the runs it acts on and what became of each) from wherever the card is shown.
+        html.Append($"<p class=\"muted bulk-meta\"><a class=\"bulk-page-link\" href=\"{E(Routes.Path(Routes.BulkPage, ("operationId", id)))}\">Operation {id}</a>, started by {E(operation.CreatedBy)} {TimeView.Html(DbTime.FromDb(operation.CreatedAt), now)}");
         if (operation.CompletedAt is not null) html.Append($", ended {TimeView.Html(DbTime.FromDb(operation.CompletedAt), now)}");
         html.Append(operation.ListQuery is { } query
             ? $". On the runs that matched <a class=\"bulk-filter\" href=\"{E(Routes.RunsFor(query))}\">{(query.Length == 0 ? "no filter (every run)" : E(query))}</a> when it began"

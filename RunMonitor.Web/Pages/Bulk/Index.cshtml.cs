@@ -24,30 +24,42 @@ public sealed record BulkConfirmModel(string Action, long Matched, long Eligible
 /// operations (GET). With htmx the form's POST answers the progress fragment instead of moving to the page. `list`: the
 /// runs list the runs were chosen from (their boxes, without script), which the page's way back returns to.
 [Authorize(Policy = Policies.RequireOperator)]
-[AcceptsQuery(ListWalk.ListParameter)]
+[AcceptsQuery(ListWalk.ListParameter, OffsetParameter)]
 [AcceptsForm("action", "all", "query", "ids", "expectedCount", "confirmCount", Repeatable = ["ids"])]
 public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider time) : PageModel
 {
     /// The page's way back: the runs list the operation's runs came from when known (its filter, or `list`), else the list.
     public string Back { get; private set; } = Routes.Runs;
 
+    public const string OffsetParameter = "offset";
+
     public BulkOperationRow? Operation { get; private set; }
     public IReadOnlyList<BulkItemRow> Errors { get; private set; } = [];
+    /// The page of the operation's runs shown under its progress.
+    public BulkItemsModel? Items { get; private set; }
     public IReadOnlyList<BulkOperationRow> Operations { get; private set; } = [];
     public BulkConfirmModel? Confirm { get; private set; }
     public BadParameter? Error { get; private set; }
     public DateTimeOffset Now => time.GetUtcNow();
+    /// A super admin's list names each operation's tenant (or every tenant).
+    public bool ShowTenant => HttpContext.Caller().IsSuperAdmin;
 
     public async Task<IActionResult> OnGetAsync(string? operationId, CancellationToken ct)
     {
         ViewData["Title"] = "Bulk operations";
         var (list, listError) = ListOf(HttpContext.Caller());
         if (listError is not null) return Refuse(listError);
+        var (offset, offsetError) = OffsetOf();
+        if (offsetError is not null) return Refuse(offsetError);
         Back = Routes.RunsFor(list ?? "");
         var scope = BulkApi.ScopeOf(HttpContext.Caller());
         if (operationId is null)
         {
+            if (Request.Query.ContainsKey(OffsetParameter))
+                return Refuse(new BadParameter(OffsetParameter, $"pages an operation's runs (/bulk/{{id}}); this list shows the latest {BulkStore.ListLimit} operations"));
             Operations = await store.ListAsync(scope, ct);
+            // Without JavaScript the list reads itself again while an operation runs.
+            if (Operations.Any(o => !o.IsFinished)) ViewData["Refresh"] = 2;
             return Page();
         }
         if (!long.TryParse(operationId, NumberStyles.None, CultureInfo.InvariantCulture, out var opId) || await store.GetAsync(scope, opId, ct) is not { } operation)
@@ -60,6 +72,8 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
         if (operation.ListQuery is { } filter) Back = Routes.RunsFor(filter);
         ViewData["Title"] = BulkActions.Of(operation.Action, operation.Eligible);
         Errors = operation.Skipped + operation.Failed > 0 ? await store.ErrorsAsync(opId, ct) : [];
+        Items = new BulkItemsModel(operation, await store.ItemsAsync(scope, opId, offset, BulkStore.ItemsPageSize, ct), offset, list,
+            HttpContext.Caller().IsSuperAdmin, Now);
         // Without JavaScript the page reads itself again until the operation is finished.
         if (!operation.IsFinished) ViewData["Refresh"] = 2;
         return Page();
@@ -158,6 +172,15 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
         if (values.Count != 1) return (null, new BadParameter(ListWalk.ListParameter, "accepts the query string of the runs list the runs were chosen from, once"));
         var (list, error) = SavedViewRules.NormalizeQuery(values[0], caller);
         return error is null ? (list, null) : (null, new BadParameter(ListWalk.ListParameter, $"holds a list query the list refuses: {error.Name} {error.Message}"));
+    }
+
+    /// `offset` of the operation's runs: a whole number of 0 or more, once; 0 when not given.
+    private (long Offset, BadParameter? Error) OffsetOf()
+    {
+        if (!Request.Query.TryGetValue(OffsetParameter, out var values)) return (0, null);
+        return values.Count == 1 && long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
+            ? (offset, null)
+            : (0, new BadParameter(OffsetParameter, "accepts a whole number of 0 or more, once: the first of the operation's runs to list"));
     }
 
     private IActionResult Confirming(BulkConfirmModel confirm, int status = StatusCodes.Status200OK)
