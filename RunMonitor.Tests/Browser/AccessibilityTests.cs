@@ -92,6 +92,11 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
 
         await page.GotoAsync($"{fixture.BaseUrl}/admin");
         await Check("/admin");
+        await page.GotoAsync($"{fixture.BaseUrl}/bulk");
+        await Check("/bulk");
+        await page.GotoAsync($"{fixture.BaseUrl}/bulk/{runs.Bulk}");
+        await Assertions.Expect(page.Locator("table.bulk-items-table tbody tr.bulk-item")).ToHaveCountAsync(2);
+        await Check("/bulk/{id}, a finished cancel");
         await page.GotoAsync($"{fixture.BaseUrl}/login");
         await Check("/login");
         // The page around an error opened in the browser itself: a path nothing serves, a parameter refused.
@@ -114,7 +119,7 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         await using var context = await NewContextAsync(fixture, theme, 1440);
         var page = await context.NewPageAsync();
         var unseen = new List<string>();
-        foreach (var path in new[] { "/ui/runs", $"/runs/{runs.Failed}", "/admin", "/login" })
+        foreach (var path in new[] { "/ui/runs", $"/runs/{runs.Failed}", "/admin", "/bulk", $"/bulk/{runs.Bulk}", "/login" })
         {
             await page.GotoAsync(fixture.BaseUrl + path);
             for (var i = 0; i < 40; i++)
@@ -281,7 +286,18 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
             await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Partial digest", status = "partial", metrics = new { targetsMatched = 10, targetsProcessed = 8, targetsSkipped = 2 } });
             await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Queued digest" });
             await fixture.Api.CreateRunAsync(new { workflowName = "a11y-digest", name = "Cancelled digest", status = "cancelled" });
-            runs = new AccessibilityRuns(failed, running, completed);
+            // A bulk cancel of two queued runs of three days ago (below the other tests' runs in the unfiltered list),
+            // followed to its end: the operations list and the operation's page with its runs.
+            var queued = new List<string>();
+            for (var i = 0; i < 2; i++)
+                queued.Add((await fixture.Api.CreateRunAsync(new { workflowName = "a11y-bulk", name = $"Stale digest {i}", createdAt = Iso(TimeSpan.FromDays(3)) }))
+                    .GetProperty("id").GetString()!);
+            var started = await fixture.Api.PostAsJsonAsync("/api/bulk", new { action = "cancel", ids = queued, expectedCount = 2 });
+            Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
+            var bulk = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+            for (var i = 0; i < 100 && (await fixture.Api.GetFromJsonAsync<JsonElement>($"/api/bulk/{bulk}")).GetProperty("status").GetString() == "running"; i++)
+                await Task.Delay(100);
+            runs = new AccessibilityRuns(failed, running, completed, bulk);
             Seeded[fixture] = runs;
             return runs;
         }
@@ -289,4 +305,4 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
     }
 }
 
-internal sealed record AccessibilityRuns(string Failed, string Running, string Completed);
+internal sealed record AccessibilityRuns(string Failed, string Running, string Completed, long Bulk);

@@ -120,6 +120,13 @@ public sealed partial class MarkupValidityTests(RunMonitorFactory factory) : ICl
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
         // Issue 19: a saved view for the runs page's links, and a list for the run views' previous/next.
         Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/api/views", JsonContent(new { name = "Failed <digest> & co", query = "status=failed" }))).StatusCode);
+        // A bulk retry, followed to its end: the operations list, its page with the runs it retried, its progress card.
+        await _client.CreateRunAsync(new { id = "vnu-bulk", workflowName = "digest", name = "Bulk <retried>", status = "failed" });
+        var bulk = await _client.PostAsync("/api/bulk", JsonContent(new { action = "retry", ids = new[] { "vnu-bulk" }, expectedCount = 1 }));
+        Assert.Equal(HttpStatusCode.Accepted, bulk.StatusCode);
+        var bulkId = JsonDocument.Parse(await bulk.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetInt64();
+        for (var tries = 0; tries < 100 && JsonDocument.Parse(await _client.GetStringAsync($"/api/bulk/{bulkId}")).RootElement.GetProperty("status").GetString() == "running"; tries++)
+            await Task.Delay(100);
 
         return
         [
@@ -161,6 +168,12 @@ public sealed partial class MarkupValidityTests(RunMonitorFactory factory) : ICl
             (Navigate + "/ui/nothing", HttpStatusCode.NotFound),
             (Navigate + "/ui/workers?zzz=1", HttpStatusCode.BadRequest),
             ("/login", HttpStatusCode.OK),
+            ("/bulk", HttpStatusCode.OK),
+            ($"/bulk/{bulkId}", HttpStatusCode.OK),
+            ($"/bulk/{bulkId}?offset=50", HttpStatusCode.OK),
+            ($"/bulk/{bulkId}?offset=x", HttpStatusCode.BadRequest),
+            ("/bulk/999999", HttpStatusCode.NotFound),
+            ($"/ui/bulk/{bulkId}", (HttpStatusCode)286),
         ];
     }
 
