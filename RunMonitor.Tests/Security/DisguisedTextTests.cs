@@ -72,6 +72,10 @@ public sealed class DisguisedTextTests(RunMonitorFactory factory) : IClassFixtur
     [InlineData("x\U0001F3F4\U000E0067\U000E0062!", "x\U0001F3F4__!")]
     [InlineData("\U000E0067" + Scotland, "_" + Scotland)]
     [InlineData(Scotland + "\U000E007F", Scotland + "_")]
+    // Eight tags after a flag, tags that are not a subdivision's letters or digits, one tag alone: hidden text, not a flag.
+    [InlineData("\U0001F3F4\U000E0068\U000E0069\U000E0064\U000E0064\U000E0065\U000E006E\U000E0074\U000E0078\U000E007F", "\U0001F3F4_________")]
+    [InlineData("\U0001F3F4\U000E0047\U000E0042\U000E007F", "\U0001F3F4___")]
+    [InlineData("\U0001F3F4\U000E0067\U000E007F", "\U0001F3F4__")]
     public void Reveal_MarksWhatFindRefuses_AndKeepsAFlagWhole(string text, string revealed)
     {
         Assert.Equal(revealed, Web.Security.DisguisedText.Reveal(text));

@@ -16,36 +16,36 @@ public static class DisguisedText
     /// The first disguising character's code point, or null when the text has none.
     public static int? Find(string text) => Scan(text, null);
 
-    // An emoji tag sequence, the one use of Unicode's tag characters (U+E0020–U+E007E): a black flag (U+1F3F4), tags
-    // spelling a region, then the cancel tag (U+E007F): the flag with the tags g, b, s, c, t is Scotland's. Tags in such
-    // a sequence are part of a picture, not hidden text (an engine's topic may name an emoji); tags anywhere else, or a
-    // sequence left unfinished, are.
-    private const int BlackFlag = 0x1F3F4, CancelTag = 0xE007F;
-    private static bool IsTagSpec(int value) => value is >= 0xE0020 and <= 0xE007E;
+    // An emoji tag sequence, the one use of Unicode's tag characters: a black flag (U+1F3F4), the tags of a subdivision's
+    // code (2 to 7 of the tag letters a-z and digits 0-9), then the cancel tag (U+E007F): the flag with the tags g, b, s,
+    // c, t is Scotland's. Tags in such a sequence are part of a picture, not hidden text (an engine's topic may name an
+    // emoji); tags anywhere else, more of them, or a sequence left unfinished, are (a run of tags spells hidden words).
+    private const int BlackFlag = 0x1F3F4, CancelTag = 0xE007F, MinTags = 2, MaxTags = 7;
+    private static bool IsTagSpec(int value) => value is (>= 0xE0030 and <= 0xE0039) or (>= 0xE0061 and <= 0xE007A);
 
     // The first disguising character's code point; with `revealed`, the text with each replaced by `_` appended to it.
     private static int? Scan(string text, StringBuilder? revealed)
     {
         int? first = null;
-        var flagAt = -1; // where the text's last black flag ends, while tags may follow it
-        var tagsFrom = -1; // where the tags after it begin, while they are unfinished
+        var afterFlag = false; // the last character was a black flag, or a tag after one
+        var (tagsFrom, tags) = (-1, 0); // where that flag's tags begin, and how many there are so far
         var index = 0;
         foreach (var rune in text.EnumerateRunes())
         {
             var value = rune.Value;
-            if (flagAt >= 0 && IsTagSpec(value))
+            if (afterFlag && IsTagSpec(value) && tags < MaxTags)
             {
-                if (tagsFrom < 0) tagsFrom = index;
+                if (tags++ == 0) tagsFrom = index;
             }
-            else if (flagAt >= 0 && tagsFrom >= 0 && value == CancelTag)
+            else if (afterFlag && tags >= MinTags && value == CancelTag)
             {
                 revealed?.Append(text, tagsFrom, index + rune.Utf16SequenceLength - tagsFrom);
-                (flagAt, tagsFrom) = (-1, -1);
+                (afterFlag, tagsFrom, tags) = (false, -1, 0);
             }
             else
             {
-                if (tagsFrom >= 0) Unfinished(text, tagsFrom, index, revealed, ref first);
-                (flagAt, tagsFrom) = (value == BlackFlag ? index : -1, -1);
+                if (tags > 0) Unfinished(text, tagsFrom, index, revealed, ref first);
+                (afterFlag, tagsFrom, tags) = (value == BlackFlag, -1, 0);
                 if (IsDisguising(rune))
                 {
                     first ??= value;
@@ -56,11 +56,11 @@ public static class DisguisedText
             if (first is not null && revealed is null) return first;
             index += rune.Utf16SequenceLength;
         }
-        if (tagsFrom >= 0) Unfinished(text, tagsFrom, index, revealed, ref first);
+        if (tags > 0) Unfinished(text, tagsFrom, index, revealed, ref first);
         return first;
     }
 
-    // Tags after a flag that no cancel tag ended: each is disguising.
+    // Tags after a flag that no cancel tag ended (or too many): each is disguising.
     private static void Unfinished(string text, int from, int to, StringBuilder? revealed, ref int? first)
     {
         first ??= char.ConvertToUtf32(text, from);
