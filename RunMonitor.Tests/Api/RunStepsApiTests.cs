@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using RunMonitor.Tests.Infrastructure;
 
@@ -62,6 +63,29 @@ public class RunStepsApiTests(RunMonitorFactory factory) : IClassFixture<RunMoni
         Assert.All(steps, s => Assert.Null(s!["durationMs"]));
         // Started again without a time of its own: now, not the start of the attempt before.
         Assert.Equal(factory.Clock.GetUtcNow(), (DateTimeOffset)steps[1]!["startedAt"]!);
+    }
+
+    [Fact]
+    public async Task Step_UnderWayGivenAnEnd_400NamingIt_AndPendingAgainHasNoStart()
+    {
+        var minute = factory.Clock.GetUtcNow().AddMinutes(-10);
+        string At(int second) => minute.AddSeconds(second).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        await _client.CreateRunAsync(new { id = "steps-under-way", workflowName = "wf", status = "running", steps = new[] { new { stepId = "a" }, new { stepId = "b" } } });
+        await _client.PutStepAsync("steps-under-way", "a", new { status = "completed", startedAt = At(1), endedAt = At(4) });
+        await _client.PutStepAsync("steps-under-way", "b", new { status = "failed", startedAt = At(1), completedAt = At(4) });
+
+        // The end of the attempt before, sent again as the next one starts (now): that step would read as ended before it began.
+        var refused = await _client.PutAsJsonAsync("/api/runs/steps-under-way/steps/a", new { status = "running", endedAt = At(4) });
+        await _client.PutStepAsync("steps-under-way", "b", new { status = "pending" });
+        var steps = (await _client.GetJsonAsync("/api/runs/steps-under-way/steps")).AsArray();
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.StartsWith("is for a step that has ended, and this one is running", (await refused.JsonAsync()).GetProperty("errors").GetProperty("endedAt")[0].GetString());
+        Assert.Equal(("completed", DateTimeOffset.Parse(At(4), System.Globalization.CultureInfo.InvariantCulture)),
+            ((string)steps[0]!["status"]!, (DateTimeOffset)steps[0]!["completedAt"]!));
+        Assert.Equal("pending", (string?)steps[1]!["status"]);
+        Assert.Null(steps[1]!["startedAt"]);
+        Assert.Null(steps[1]!["completedAt"]);
     }
 
     [Fact]

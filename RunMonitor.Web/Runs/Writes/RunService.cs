@@ -435,9 +435,15 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         // keeps neither the end nor the duration of the attempt before, and starts now unless the write says when. Kept,
         // a running step was shown ended before it began, lasting 0.0 s.
         var underWay = status is StepStatus.Pending or StepStatus.Running;
+        // An end for a step under way is refused, as a run's is (TimesRefused): kept, the step read as ended before it began.
+        if (underWay && request.CompletedAt is not null)
+            return WriteResult<StepRow>.Invalid(request.EndField,
+                $"is for a step that has ended, and this one is {status}; send it with the step's final status (completed, failed, skipped or cancelled)");
         var again = underWay && existing.CompletedAt is not null;
-        var startedAt = DbTime.ToDb(request.StartedAt) ?? (again && status == StepStatus.Running ? nowText : existing.StartedAt);
-        var completedAt = DbTime.ToDb(request.CompletedAt) ?? (underWay ? null : existing.CompletedAt);
+        // Pending again, it has not started either.
+        var startedAt = DbTime.ToDb(request.StartedAt) ?? (status == StepStatus.Pending && again ? null
+            : again && status == StepStatus.Running ? nowText : existing.StartedAt);
+        var completedAt = underWay ? null : DbTime.ToDb(request.CompletedAt) ?? existing.CompletedAt;
         if (status == StepStatus.Running && startedAt is null) startedAt = nowText;
         if (status is StepStatus.Completed or StepStatus.Failed or StepStatus.Skipped or StepStatus.Cancelled && completedAt is null && startedAt is not null)
             completedAt = nowText;
