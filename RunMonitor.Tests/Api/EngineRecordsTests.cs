@@ -538,6 +538,18 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     }
 
     [Fact]
+    public async Task Patch_ZosPlaceholderForAFinishedRun_409SayingWhatItIs()
+    {
+        await _engine.PostAsync("/api/runs", Json(ZosLayerRun("zos-finished")));
+
+        var response = await _engine.PatchAsync("/api/runs/zos-finished", Json(ZosPlaceholder("zos-finished")));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains("Zos's placeholder row for a run under way, and run is partial", await response.Content.ReadAsStringAsync());
+        Assert.Equal("partial", (string?)(await _viewer.GetJsonAsync("/api/runs/zos-finished"))["status"]);
+    }
+
+    [Fact]
     public async Task Create_DryWithoutAnEnd_AFinishedDryRunAsBefore()
     {
         // Only an end given as null says the run is under way; a `dry` that leaves the end out is a finished dry run.

@@ -211,7 +211,8 @@ public static partial class IngestParser
         // complete"), and updates that row with the final status when it ends: `dry` again only for a dry run, then with
         // its end. A `dry` whose end is given as null is that placeholder, a run under way: taken as `dry`, the run
         // counted as a finished dry run (its end made the time it arrived) and the final update was refused (409).
-        if (status == RunStatus.Dry && body.IsNull(endField)) status = RunStatus.Running;
+        var placeholder = status == RunStatus.Dry && body.IsNull(endField);
+        if (placeholder) status = RunStatus.Running;
         EndNotBeforeStart(body, startedAt, completedAt, endField);
         if (body.Has("duration_seconds")) ZosDuration(body, startedAt, completedAt);
         // omeercs's Run keeps its duration; given, it is the run's (as a step's is), else it comes from the two times.
@@ -287,7 +288,7 @@ public static partial class IngestParser
         var context = body.RawJson("context");
         return new RunPatch
         {
-            Status = status, StartedAt = startedAt, CompletedAt = completedAt, ErrorGiven = errorGiven, Error = error,
+            Status = status, Placeholder = placeholder, StartedAt = startedAt, CompletedAt = completedAt, ErrorGiven = errorGiven, Error = error,
             Errors = errorsList, Metrics = metrics, Usage = usage, Context = context, DurationMs = durationMs,
         };
     }

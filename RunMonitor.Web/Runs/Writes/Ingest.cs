@@ -21,6 +21,8 @@ public sealed record StepRecord(int Index, string StepId, StepUpsert Step);
 public sealed record RunPatch
 {
     public string? Status { get; init; }
+    /// `Status` (running) was read from Zos's placeholder row: `dry` with its end given as null (`IngestParser.ReadPatch`).
+    public bool Placeholder { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? CompletedAt { get; init; }
     public bool ErrorGiven { get; init; }

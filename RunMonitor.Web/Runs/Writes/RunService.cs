@@ -198,6 +198,8 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
     {
         if (ChangedOnUpdate(run, patch.Repeated) is { } changed)
             return WriteResult<RunRow>.Conflict(changed);
+        if (patch.Placeholder && RunStatus.IsTerminal(run.Status))
+            return WriteResult<RunRow>.Conflict($"dry with its end null is Zos's placeholder row for a run under way, and run is {run.Status}; a finished run cannot start again");
         if (patch.Status is { } to && RunStatus.RefuseTransition(run.Status, to) is { } reason)
             return WriteResult<RunRow>.Conflict(reason);
         // Nothing is written before every check has passed: the write path commits what a refused write did.
