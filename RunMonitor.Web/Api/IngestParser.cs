@@ -18,6 +18,8 @@ public static partial class IngestParser
     private static readonly HashSet<string> ReservedRunIds = new(["list", "stats", "recent", "export.csv", "export.json"], StringComparer.OrdinalIgnoreCase);
 
     private const int NameLength = 500;
+    // The most JSON text a name of NameLength characters takes: each written as an escape (`\uXXXX`), and its quotes.
+    private const int MaxRawName = NameLength * 6 + 2;
     private const int TextLength = 1_000_000;
     private const int CodeLength = 200;
     private const int MaxSteps = 1000;
@@ -79,7 +81,9 @@ public static partial class IngestParser
         if (!root.TryGetProperty("triggerPayload", out var payload) || payload.ValueKind != JsonValueKind.Object) return null;
         foreach (var field in (ReadOnlySpan<string>)["campaign_name", "campaignName"])
         {
+            // Its raw length first: a payload may hold a megabyte there, which is no name and not worth a string.
             if (payload.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String
+                && System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value).Length <= MaxRawName
                 && value.GetString() is { Length: <= NameLength } text && !string.IsNullOrWhiteSpace(text) && Security.DisguisedText.Find(text) is null)
                 return text;
         }
