@@ -819,6 +819,7 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         var live = await _client.GetDocumentAsync("/ui/runs/list?layer_name=poll-live");
         var done = await _client.GetDocumentAsync("/ui/runs/list?layer_name=poll-done");
         var deeper = await _client.GetDocumentAsync("/ui/runs/list?layer_name=poll-done&offset=1&limit=1");
+        var past = await _client.GetDocumentAsync("/ui/runs/list?layer_name=poll-done&to=2026-11-01");
         var liveStats = await _client.GetDocumentAsync("/ui/runs/stats?tenant=poll-tenant");
         var quietStats = await _client.GetDocumentAsync("/ui/runs/stats?tenant=poll-quiet");
 
@@ -829,6 +830,9 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         Assert.Equal("/ui/runs/list?layer_name=poll-done", done.QuerySelector("#runs-poll")?.GetAttribute("hx-get"));
         Assert.NotNull(deeper.QuerySelector("table.runs-table tbody tr"));
         Assert.Null(deeper.QuerySelector("#runs-poll"));
+        // A list that ends before now gets no new runs: it keeps still too.
+        Assert.NotNull(past.QuerySelector("table.runs-table, .empty-state"));
+        Assert.Null(past.QuerySelector("#runs-poll"));
         Assert.Equal("every 5s", liveStats.QuerySelector("#run-stats #run-stats-poll")?.GetAttribute("hx-trigger"));
         Assert.Equal("/ui/runs/stats?tenant=poll-tenant", liveStats.QuerySelector("#run-stats #run-stats-poll")?.GetAttribute("hx-get"));
         Assert.Equal("every 30s", quietStats.QuerySelector("#run-stats #run-stats-poll")?.GetAttribute("hx-trigger"));

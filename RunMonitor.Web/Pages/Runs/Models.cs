@@ -11,8 +11,9 @@ public sealed record RunsTableModel(RunPage Page, bool ShowTenant, DateTimeOffse
 
     /// How often the table polls itself (an `hx-trigger`), null when it keeps still: every 5 s while a run it shows is
     /// queued or running (the story's REQ16); otherwise every 30 s on the list's first page, so a dashboard left open on a
-    /// quiet list (or on failures only) still shows the runs that arrive. A deeper page keeps still while it is read.
-    public string? Poll => AnyActive ? Polls.Live : Filter.Offset == 0 && Filter.Cursor is null ? Polls.Quiet : null;
+    /// quiet list (or on failures only) still shows the runs that arrive. A deeper page keeps still while it is read, and
+    /// so does a list that ends before now (`to`), where no run can arrive.
+    public string? Poll => AnyActive ? Polls.Live : Filter.Offset == 0 && Filter.Cursor is null && !(Filter.To <= Now) ? Polls.Quiet : null;
     public long First => Page.Items.Count == 0 ? 0 : Filter.Offset + 1;
     public long Last => Filter.Offset + Page.Items.Count;
     public bool HasPrevious => Filter.Offset > 0;
