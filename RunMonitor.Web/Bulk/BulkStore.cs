@@ -168,8 +168,9 @@ public sealed class BulkStore(Database database, ISqlDialect dialect, RunListQue
     }
 
     /// A page of the operation's runs in its order (`seq`, the runs' own order when it froze them), read from its items
-    /// by their key, each run and new run looked up by its (tenant, id) key: the page costs its own rows, whatever its
-    /// offset or the store's size. `{0}`: the caller's tenant, when it has one.
+    /// by their key, each run and new run looked up by its (tenant, id) key: the page costs its own rows and the items'
+    /// index entries its `OFFSET` steps over (at most the operation's, never the store's), whatever the store's size.
+    /// `{0}`: the caller's tenant, when it has one.
     public const string SelectItems = """
         SELECT i.seq AS Seq, i.tenant_id AS TenantId, i.run_id AS RunId, i.state AS State, i.reason AS Reason, i.new_run_id AS NewRunId,
                r.name AS RunName, r.workflow_name AS WorkflowName, r.status AS RunStatus, n.status AS NewRunStatus
