@@ -105,6 +105,33 @@ public sealed class RetentionTwoInstanceTests : TwoInstances<RetentionTwoInstanc
         Assert.Equal(0, stored.RunsLeft);
     }
 
+    /// A pass whose turn has come (an hour after the one still running: a long purge, or clocks apart) while the other
+    /// is inside a batch passes over that batch's runs (SKIP LOCKED) instead of selecting them too: no run is handed to
+    /// the listeners twice, and neither pass waits for the other.
+    [Fact]
+    public async Task Purge_AnHourOnWhileTheOtherIsInsideABatch_PassesOverItsRuns()
+    {
+        var ids = await CreateExpiredAsync();
+        A.Listener.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = A.Services.GetRequiredService<RunPurger>().PurgeAsync();
+        await A.Listener.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        B.Clock.Advance(RetentionWorker.Interval);
+
+        var second = B.Services.GetRequiredService<RunPurger>().PurgeAsync();
+        // Selected without SKIP LOCKED, B's batch held A's runs and its delete waited for A's: give it time to show that.
+        await Task.WhenAny(second, Task.Delay(TimeSpan.FromSeconds(5)));
+        var secondDoneFirst = second.IsCompleted;
+        A.Listener.Gate.SetResult();
+        var firstRecord = await first.WaitAsync(TimeSpan.FromSeconds(30));
+        var secondRecord = await second.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(secondDoneFirst, "B's pass waited for A's batch");
+        Assert.Equal(0, secondRecord!.RunsDeleted);
+        Assert.Equal(Expired, firstRecord!.RunsDeleted);
+        Assert.Equal(ids.Order(), A.Listener.Before.Concat(B.Listener.Before).Order());
+        Assert.Equal([Expired, 0], (await StoredAsync()).Recorded);
+    }
+
     /// A pass within the hour of another instance's records nothing (no row of zeros), and both admin pages show the
     /// pass that ran; an hour on, the next pass is B's.
     [Fact]
