@@ -167,6 +167,23 @@ public sealed class CookieSignInTests(KeyedFactory factory) : IClassFixture<Keye
     }
 
     [Fact]
+    public async Task CookieViewer_OpensAdmin_403PageOffersToSignInWithAnotherKey()
+    {
+        var viewer = await factory.SignInAsync(KeyedFactory.KeyFor("alpha", Roles.Viewer));
+        var page = new HttpRequestMessage(HttpMethod.Get, "/admin?days=7");
+        page.Headers.Accept.ParseAdd("text/html");
+        page.Headers.Add("Sec-Fetch-Mode", "navigate");
+
+        var response = await viewer.Client.SendAsync(page);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var doc = new AngleSharp.Html.Parser.HtmlParser().ParseDocument(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Forbidden: your key's role may not do this. Sign in with another key", doc.QuerySelector("p.error")!.TextContent);
+        Assert.Equal("/login?returnUrl=%2Fadmin%3Fdays%3D7", doc.QuerySelector("p.error a.sign-in-other")!.GetAttribute("href"));
+        Assert.NotNull(doc.QuerySelector("main a[href='/ui/runs']"));
+    }
+
+    [Fact]
     public async Task Logout_WithToken_ClearsCookieAndPagesRedirectToLogin()
     {
         var viewer = await factory.SignInAsync(KeyedFactory.KeyFor("beta", Roles.Viewer));

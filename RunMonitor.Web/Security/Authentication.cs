@@ -120,7 +120,7 @@ public sealed class RunMonitorAuthenticationHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         Refusal.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", Caller.From(Context.User) is { Role: Roles.Admin, TenantId: { } tenant }
             ? $"this is for super admins (an admin key of no tenant); your admin key belongs to tenant '{tenant}'"
-            : "your key's role may not do this");
+            : "your key's role may not do this", otherKey: true);
 
     private static string LoginUrl(string returnUrl) => LoginPath + QueryString.Create("returnUrl", returnUrl);
 
@@ -158,7 +158,8 @@ public sealed class RunMonitorAuthenticationHandler(
 /// 401/403/400 answers in the form the caller reads: problem+json for /api, a `<p class="error">` fragment otherwise.
 public static class Refusal
 {
-    public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
+    /// `otherKey`: the refusal is of the caller's key (its role or tenant), so a page offers to sign in with another.
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail, bool otherKey = false)
     {
         var response = context.Response;
         response.StatusCode = status;
@@ -167,6 +168,11 @@ public static class Refusal
             await Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(context);
             return;
         }
-        await ErrorPages.WriteHtmlAsync(context, status, $"<p class=\"error\" role=\"alert\"><strong>{WebUtility.HtmlEncode(title)}</strong> {WebUtility.HtmlEncode(detail)}</p>");
+        // A person refused for their key's role or tenant may hold another key: the way to use it, back to where they were.
+        var signIn = otherKey
+            ? $" <a class=\"sign-in-other\" href=\"{WebUtility.HtmlEncode(Routes.Login + QueryString.Create("returnUrl", context.Request.Path + context.Request.QueryString))}\">Sign in with another key</a>"
+            : "";
+        await ErrorPages.WriteHtmlAsync(context, status,
+            $"<p class=\"error\" role=\"alert\"><strong>{WebUtility.HtmlEncode(title)}:</strong> {WebUtility.HtmlEncode(detail.EndsWith('.') ? detail : detail + ".")}{signIn}</p>");
     }
 }
