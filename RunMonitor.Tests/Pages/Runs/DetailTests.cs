@@ -88,6 +88,25 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
     }
 
     [Fact]
+    public async Task Page_ClaimedRun_NamesItsWorkerAndWhenTheLeaseRunsOut()
+    {
+        await _client.CreateRunAsync(new { id = "page-leased", workflowName = "page-lease-wf" });
+        var claim = await _client.PostAsJsonAsync("/api/queue/claim", new { worker = "pool-7", workflows = new[] { "page-lease-wf" }, leaseSeconds = 600 });
+        Assert.Equal(HttpStatusCode.OK, claim.StatusCode);
+        await _client.CreateRunAsync(new { id = "page-unleased", workflowName = "page-lease-wf", status = "completed" });
+
+        var leased = await _client.GetDocumentAsync("/runs/page-leased");
+        var finished = await _client.GetDocumentAsync("/runs/page-unleased");
+
+        Assert.Equal("pool-7", leased.QuerySelector(".fact-worker a")!.TextContent);
+        Assert.Equal("/ui/workers", leased.QuerySelector(".fact-worker a")!.GetAttribute("href"));
+        var lease = leased.QuerySelector(".fact-lease time")!;
+        Assert.Equal(factory.Clock.GetUtcNow().AddSeconds(600), DateTimeOffset.Parse(lease.GetAttribute("datetime")!, CultureInfo.InvariantCulture));
+        Assert.Equal("10 minutes from now", lease.TextContent);
+        Assert.Null(finished.QuerySelector(".fact-worker, .fact-lease"));
+    }
+
+    [Fact]
     public async Task Page_Waterfall_BarsProportionalAndSlowestMarked()
     {
         var id = await RunningCampaignAsync("detail-waterfall");
