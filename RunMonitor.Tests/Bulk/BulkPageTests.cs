@@ -300,6 +300,16 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
     }
 
     [Fact]
+    public async Task OperationPage_CancelOfRunningRuns_SaysTheCancelIsRequestedUntilTheWorkerStops()
+    {
+        var (_, ids, page) = await FinishedOperationPageAsync("page-items-cancel-running", "cancel", "running", 2);
+
+        var rows = page.QuerySelectorAll("table.bulk-items-table tbody tr.bulk-item");
+        Assert.Equal(ids, rows.Select(r => r.GetAttribute("data-run-id")));
+        Assert.All(rows, r => Assert.Equal("now running cancel requested, until its worker stops it", r.QuerySelector(".bulk-run-now")!.Text().Squash()));
+    }
+
+    [Fact]
     public async Task OperationPage_MoreRunsThanAPage_PagedByOffset_PastTheEndSaysSo()
     {
         var workflow = BulkCalls.Workflow("page-items-paged");
