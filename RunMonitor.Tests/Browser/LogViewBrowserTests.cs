@@ -211,7 +211,14 @@ public sealed class LogViewBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         await Assertions.Expect(target).ToHaveAttributeAsync("data-seq", "7");
         await Assertions.Expect(target).ToBeInViewportAsync();
 
-        await page.Locator("#run-logs [data-log-wrap]").ClickAsync();
+        var wrap = page.Locator("#run-logs [data-log-wrap]");
+        // On, the button shows it (its word never changes): the chips' pressed colours; off, its plain ghost look.
+        const string Look = "b => getComputedStyle(b).backgroundColor + ' ' + getComputedStyle(b).borderTopColor";
+        var on = await wrap.EvaluateAsync<string>(Look);
+        await wrap.ClickAsync();
         await Assertions.Expect(page.Locator("#run-logs .log-frame")).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("log-wrap"));
+        await Assertions.Expect(wrap).ToHaveAttributeAsync("aria-pressed", "false");
+        await page.Mouse.MoveAsync(0, 0);
+        Assert.NotEqual(on, await wrap.EvaluateAsync<string>(Look));
     }
 }
