@@ -433,23 +433,21 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
         var existing = await RunRows.GetStepAsync(connection, tx, run, stepId)
             ?? new StepRow { TenantId = run.TenantId, RunId = run.Id, StepId = stepId, Seq = await RunWrites.NextStepSeqAsync(connection, tx, run) };
         var status = request.Status ?? existing.Status;
-        // A step that is pending or running has not ended: one set going again after it ended (an engine's next attempt)
-        // keeps neither the end nor the duration of the attempt before, and starts now unless the write says when. Kept,
-        // a running step was shown ended before it began, lasting 0.0 s.
-        var underWay = status is StepStatus.Pending or StepStatus.Running;
-        // An end for a step under way is refused, as a run's is (TimesRefused): kept, the step read as ended before it began.
-        if (underWay && request.CompletedAt is not null)
+        // A step this write sets pending or running has not ended: one set going again after it ended (an engine's next
+        // attempt) keeps neither the end nor the duration of the attempt before, nor (pending) its start, and starts now
+        // unless the write says when. Kept, a running step was shown ended before it began, lasting 0.0 s. An end given
+        // with such a status is refused, as a run's is (TimesRefused). A write that names no status changes none of this.
+        var restarted = request.Status is StepStatus.Pending or StepStatus.Running;
+        if (restarted && request.CompletedAt is not null)
             return WriteResult<StepRow>.Invalid(request.EndField,
                 $"is for a step that has ended, and this one is {status}; send it with the step's final status (completed, failed, skipped or cancelled)");
-        var again = underWay && existing.CompletedAt is not null;
-        // Pending again, it has not started either.
-        var startedAt = DbTime.ToDb(request.StartedAt) ?? (status == StepStatus.Pending && again ? null
-            : again && status == StepStatus.Running ? nowText : existing.StartedAt);
-        var completedAt = underWay ? null : DbTime.ToDb(request.CompletedAt) ?? existing.CompletedAt;
+        var again = restarted && existing.CompletedAt is not null;
+        var startedAt = DbTime.ToDb(request.StartedAt) ?? (!again ? existing.StartedAt : status == StepStatus.Running ? nowText : null);
+        var completedAt = DbTime.ToDb(request.CompletedAt) ?? (restarted ? null : existing.CompletedAt);
         if (status == StepStatus.Running && startedAt is null) startedAt = nowText;
         if (status is StepStatus.Completed or StepStatus.Failed or StepStatus.Skipped or StepStatus.Cancelled && completedAt is null && startedAt is not null)
             completedAt = nowText;
-        var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? (underWay ? null : existing.DurationMs);
+        var duration = request.DurationMs ?? DbTime.Between(startedAt, completedAt) ?? (restarted ? null : existing.DurationMs);
         if (TooLong(duration, request.StartedAt, request.CompletedAt, "step", request.EndField) is { } tooLong)
             return WriteResult<StepRow>.Invalid(tooLong.Field, tooLong.Reason);
         if (Ahead(now, ("startedAt", request.StartedAt), (request.EndField, request.CompletedAt)) is { } ahead)
