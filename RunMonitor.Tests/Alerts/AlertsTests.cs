@@ -461,6 +461,20 @@ public class AlertsTests(AlertsFixture fixture) : IClassFixture<AlertsFixture>
     public void SilenceWindow_ReadsInHoursFromAnHour(double minutes, string shown) =>
         Assert.Equal(shown, RunMonitor.Web.Pages.AlertBannerModel.Amount("silence", minutes));
 
+    [Fact]
+    public void Describe_NamesAFailureRatesWindow_AndASilenceJustBroken()
+    {
+        var rate = new AlertRule("r", AlertKind.FailureRate, 0.5, TimeSpan.FromHours(1), null, "alpha");
+        var silence = new AlertRule("s", AlertKind.Silence, 1500, TimeSpan.FromMinutes(1500), null, "alpha");
+
+        Assert.Equal("failure rate 18.6% over the last 1h (threshold 50%)",
+            RunMonitor.Web.Pages.AlertBannerModel.Describe(new AlertRuleStatus(rate, AlertState.Ok, 0.186, null)));
+        Assert.Equal("a run within the last minute (threshold 25h)",
+            RunMonitor.Web.Pages.AlertBannerModel.Describe(new AlertRuleStatus(silence, AlertState.Ok, 0, null)));
+        Assert.Equal("no run for 2h 5m (threshold 25h)",
+            RunMonitor.Web.Pages.AlertBannerModel.Describe(new AlertRuleStatus(silence, AlertState.Ok, 125, null)));
+    }
+
     private static string Sign(string secret, string body) =>
         "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body)));
 

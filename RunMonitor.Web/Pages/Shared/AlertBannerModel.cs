@@ -50,12 +50,18 @@ public sealed record AlertBannerModel(IReadOnlyList<(AlertRuleStatus Status, str
         var threshold = Amount(s.Rule.Kind, s.Rule.Threshold);
         return s.Rule.Kind switch
         {
-            AlertKind.FailureRate => $"failure rate {Percent(s.Value)} (threshold {threshold})",
+            // The window named: the rate of the last hour beside the stats card's of seven days read as a contradiction.
+            AlertKind.FailureRate => $"failure rate {Percent(s.Value)} over the last {Minutes(s.Rule.Window.TotalMinutes)} (threshold {threshold})",
             AlertKind.StuckRuns => $"{Runs(s.Value)} running longer than {Minutes(s.Rule.Window.TotalMinutes)} (threshold {threshold})",
             AlertKind.QueueDepth => $"{Runs(s.Value)} queued (threshold {threshold})",
             AlertKind.CostPerDay when s.Rule.Workflow is not null => $"{Usd(s.Value)} since yesterday 00:00 UTC (threshold {threshold})",
             AlertKind.CostPerDay => $"{Usd(s.Value)} in the last 24 hours (threshold {threshold})",
-            _ => s.Value is { } v ? $"no run for {Minutes(v)} (threshold {threshold})" : "no run ever reported",
+            _ => s.Value switch
+            {
+                null => "no run ever reported",
+                < 1 => $"a run within the last minute (threshold {threshold})",
+                var v => $"no run for {Minutes(v.Value)} (threshold {threshold})",
+            },
         };
     }
 
