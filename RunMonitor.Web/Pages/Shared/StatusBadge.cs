@@ -31,9 +31,7 @@ public sealed record StatusBadge(string Status, bool Large = false)
     {
         var (s, big) = key;
         var word = HtmlEncoder.Default.Encode(s);
-        var icon = Icons.GetValueOrDefault(s, OtherIcon);
-        return new HtmlString(
-            $"""<span class="badge badge-{word}{(big ? " badge-large" : "")}" data-status="{word}"><svg class="badge-icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">{icon}</svg>{word}</span>""");
+        return Badge($"badge-{word}{(big ? " badge-large" : "")}", $" data-status=\"{word}\"", word, Icons.GetValueOrDefault(s, OtherIcon));
     });
 
     /// A bulk operation's status (`running`, `completed`, `stopped`) with the icon of the run status it is coloured as
@@ -41,10 +39,12 @@ public sealed record StatusBadge(string Status, bool Large = false)
     public static IHtmlContent Bulk(string status) => BulkCache.GetOrAdd(status, s =>
     {
         var word = HtmlEncoder.Default.Encode(s);
-        var icon = Icons.GetValueOrDefault(s == "stopped" ? "cancelled" : s, OtherIcon);
-        return new HtmlString(
-            $"""<span class="badge bulk-status bulk-status-{word}"><svg class="badge-icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">{icon}</svg>{word}</span>""");
+        return Badge($"bulk-status bulk-status-{word}", "", word, Icons.GetValueOrDefault(s == "stopped" ? "cancelled" : s, OtherIcon));
     });
+
+    // A badge's markup, the same for both: its classes after `badge`, any attributes after the class, the encoded word.
+    private static HtmlString Badge(string classes, string attributes, string word, string icon) => new(
+        $"""<span class="badge {classes}"{attributes}><svg class="badge-icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">{icon}</svg>{word}</span>""");
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, HtmlString> BulkCache = new();
 
