@@ -64,8 +64,12 @@ public class RetentionTests : IDisposable
         public List<string> After { get; } = [];
         public long StepsSeenInTransaction { get; private set; }
 
+        /// Thrown inside the delete's transaction when set: a pass that meets an error.
+        public Exception? Throw { get; set; }
+
         public async Task BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs, CancellationToken ct)
         {
+            if (Throw is { } e) throw e;
             Before.AddRange(runs.Select(r => r.Id));
             StepsSeenInTransaction += await connection.ExecuteScalarAsync<long>(connection.Lists("SELECT COUNT(*) FROM steps WHERE run_id IN @Ids"),
                 new { Ids = runs.Select(r => r.Id).ToArray() }, tx);
@@ -356,6 +360,49 @@ public class RetentionTests : IDisposable
         Assert.DoesNotContain(" :", text);
         Assert.Contains("removed 1 run and 0 steps", text);
         Assert.Contains("30 days", after.QuerySelector("#retention").Text());
+    }
+
+    /// A pass that meets an error records why (the exception still goes on to the worker's log), /admin says it stopped
+    /// and what it had removed, and the next pass finishes and is shown as before.
+    [Fact]
+    public async Task Purge_ThatFails_RecordedWithItsErrorAndShownOnAdmin_TheNextPassFinishes()
+    {
+        await CreateAsync("completed");
+        _factory.Clock.Advance(TimeSpan.FromDays(31));
+        var purger = _factory.Services.GetRequiredService<RunPurger>();
+        _factory.Listener.Throw = new InvalidOperationException("the artifact volume is read-only.");
+
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => purger.PurgeAsync());
+
+        Assert.Equal("the artifact volume is read-only.", thrown.Message);
+        var failed = (await _factory.CreateClient().GetDocumentAsync("/admin")).QuerySelector("#retention .retention-last")!;
+        Assert.Contains("retention-failed", failed.ClassList);
+        Assert.Matches(@"^Last ran \S.* and stopped before it finished \(InvalidOperationException: the artifact volume is read-only\), having removed 0 runs and 0 steps completed before .+\. The next pass tries again within the hour\.$",
+            failed.Text().Squash());
+
+        _factory.Listener.Throw = null;
+        _factory.Clock.Advance(RetentionWorker.Interval);
+        var next = await purger.PurgeAsync();
+
+        Assert.Equal(1, next!.RunsDeleted);
+        Assert.NotNull(next.FinishedAt);
+        var shown = (await _factory.CreateClient().GetDocumentAsync("/admin")).QuerySelector("#retention .retention-last")!;
+        Assert.DoesNotContain("retention-failed", shown.ClassList);
+        Assert.Contains("removed 1 run and 0 steps", shown.Text().Squash());
+    }
+
+    /// A pass cut short by the instance shutting down says so, not that it failed on an error.
+    [Fact]
+    public async Task Purge_StoppedByShutdown_AdminSaysItsInstanceShutDown()
+    {
+        await CreateAsync("completed");
+        _factory.Clock.Advance(TimeSpan.FromDays(31));
+        _factory.Listener.Throw = new OperationCanceledException();
+
+        await Assert.ThrowsAsync<OperationCanceledException>(() => _factory.Services.GetRequiredService<RunPurger>().PurgeAsync());
+
+        var shown = (await _factory.CreateClient().GetDocumentAsync("/admin")).QuerySelector("#retention .retention-last")!.Text().Squash();
+        Assert.Contains("stopped before it finished (stopped: its instance shut down), having removed 0 runs", shown);
     }
 
     [Fact]

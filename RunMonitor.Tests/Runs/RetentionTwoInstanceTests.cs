@@ -43,11 +43,15 @@ public sealed class RetentionTwoInstanceTests : TwoInstances<RetentionTwoInstanc
         public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource? Gate { get; set; }
 
+        /// Thrown inside the delete's transaction when set: a pass that meets an error.
+        public Exception? Throw { get; set; }
+
         public IReadOnlyList<string> Before { get { lock (_before) return [.. _before]; } }
         public IReadOnlyList<string> After { get { lock (_after) return [.. _after]; } }
 
         public async Task BeforeDeleteAsync(DbConnection connection, IDbTransaction tx, IReadOnlyList<DeletedRun> runs, CancellationToken ct)
         {
+            if (Throw is { } e) throw e;
             lock (_before) _before.AddRange(runs.Select(r => r.Id));
             Reached.TrySetResult();
             if (Gate is { } gate) await gate.Task;
@@ -92,10 +96,12 @@ public sealed class RetentionTwoInstanceTests : TwoInstances<RetentionTwoInstanc
         var first = A.Services.GetRequiredService<RunPurger>().PurgeAsync();
         await A.Listener.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var second = await B.Services.GetRequiredService<RunPurger>().PurgeAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var whileRunning = (await B.CreateClient().GetDocumentAsync("/admin")).QuerySelector("#retention .retention-last").Text().Squash();
         A.Listener.Gate.SetResult();
         var firstRecord = await first.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Null(second);
+        Assert.Matches(@"^Running since \S.*: removed 0 runs and 0 steps completed before .+ so far\.$", whileRunning);
         Assert.Equal(Expired, firstRecord!.RunsDeleted);
         Assert.Equal(Expired, firstRecord.StepsDeleted);
         Assert.Equal(ids.Order(), A.Listener.Before.Concat(B.Listener.Before).Order());
@@ -129,6 +135,50 @@ public sealed class RetentionTwoInstanceTests : TwoInstances<RetentionTwoInstanc
         Assert.Equal(0, secondRecord!.RunsDeleted);
         Assert.Equal(Expired, firstRecord!.RunsDeleted);
         Assert.Equal(ids.Order(), A.Listener.Before.Concat(B.Listener.Before).Order());
+        Assert.Equal([Expired, 0], (await StoredAsync()).Recorded);
+    }
+
+    /// A pass that failed does not hold the others back for the rest of its hour: the next instance's pass purges.
+    [Fact]
+    public async Task Purge_AfterAnotherInstancesPassFailed_TheNextInstancePurgesWithinTheHour()
+    {
+        var ids = await CreateExpiredAsync();
+        A.Listener.Throw = new InvalidOperationException("the artifact volume is read-only");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => A.Services.GetRequiredService<RunPurger>().PurgeAsync());
+        B.Clock.Advance(TimeSpan.FromMinutes(5));
+
+        var next = await B.Services.GetRequiredService<RunPurger>().PurgeAsync();
+
+        Assert.Equal(Expired, next!.RunsDeleted);
+        Assert.Equal(ids.Order(), B.Listener.After.Order());
+        Assert.Equal([0, Expired], (await StoredAsync()).Recorded);
+    }
+
+    /// A pass that has not moved for `RunPurger.StallAfter` (its instance gone mid-pass) no longer holds the others
+    /// back; one that is still moving does. Here A sits inside its first batch: B waits while A's pass is recent, and
+    /// takes its turn once it has stalled (passing over the runs A's batch holds).
+    [Fact]
+    public async Task Purge_AnotherInstancesPassStalled_TheNextInstanceTakesItsTurn()
+    {
+        await CreateExpiredAsync();
+        A.Listener.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = A.Services.GetRequiredService<RunPurger>().PurgeAsync();
+        await A.Listener.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var purger = B.Services.GetRequiredService<RunPurger>();
+
+        B.Clock.Advance(RunPurger.StallAfter - TimeSpan.FromMinutes(1));
+        var whileMoving = await purger.PurgeAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        B.Clock.Advance(TimeSpan.FromMinutes(2));
+        var stalledShown = (await B.CreateClient().GetDocumentAsync("/admin")).QuerySelector("#retention .retention-last")!;
+        var afterStall = await purger.PurgeAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        A.Listener.Gate.SetResult();
+        var firstRecord = await first.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Null(whileMoving);
+        Assert.Contains("retention-failed", stalledShown.ClassList);
+        Assert.Contains("(its instance went away mid-pass)", stalledShown.Text().Squash());
+        Assert.Equal(0, afterStall!.RunsDeleted);
+        Assert.Equal(Expired, firstRecord!.RunsDeleted);
         Assert.Equal([Expired, 0], (await StoredAsync()).Recorded);
     }
 
