@@ -60,6 +60,51 @@ public sealed class BulkBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#run-detail-modal")).ToBeHiddenAsync();
     }
 
+    /// A long list scrolls beneath the bar while runs are chosen: the bar stays in view over the rows, under the sticky
+    /// header on a laptop and at the screen's top on a phone (where the header scrolls away), its actions in reach; a
+    /// row reached with k stops below it, not under it. With nothing chosen it keeps its place above the table.
+    [Theory]
+    [InlineData(1280)]
+    [InlineData(390)]
+    public async Task LongList_WithASelection_TheBarStaysInViewOverTheRows_ARowReachedWithKIsNotUnderIt(int width)
+    {
+        var workflow = "bulk-ui-sticky-" + Guid.NewGuid().ToString("N")[..6];
+        var ids = await SeedAsync(workflow, "completed", 30);
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(10_000);
+        await page.GotoAsync(fixture.BaseUrl + $"/ui/runs?layer_name={workflow}&limit=50");
+        const string Measure =
+            """
+            () => { const bar = document.querySelector('.bulk-bar').getBoundingClientRect(), head = document.querySelector('.topbar').getBoundingClientRect();
+                    const hit = document.elementFromPoint(bar.left + 4, bar.top + bar.height / 2);
+                    return [bar.top, bar.bottom, head.bottom, window.innerHeight, hit && hit.closest('.bulk-bar') ? 1 : 0]; }
+            """;
+
+        await page.Locator($"tr[data-run-id='{ids[^1]}']").ScrollIntoViewIfNeededAsync();
+        var unchosen = await page.EvaluateAsync<double[]>(Measure);
+        Assert.True(unchosen[1] <= 0, $"at {width} px with nothing chosen the bar stayed in view at {unchosen[0]:F1}");
+
+        await page.Locator($"tr[data-run-id='{ids[^1]}'] input.run-select").CheckAsync();
+        await page.Locator($"tr[data-run-id='{ids[0]}']").ScrollIntoViewIfNeededAsync();
+        await page.Locator($"tr[data-run-id='{ids[^1]}']").ScrollIntoViewIfNeededAsync();
+        var m = await page.EvaluateAsync<double[]>(Measure);
+        var expectedTop = width < 640 ? 0 : m[2];
+        Assert.True(Math.Abs(m[0] - expectedTop) < 1, $"at {width} px the bar's top is at {m[0]:F1}, not at {expectedTop:F1} (header's bottom {m[2]:F1})");
+        Assert.True(m[1] < m[3] / 4, $"at {width} px the bar ends at {m[1]:F1} of {m[3]} px: more than a quarter of the screen");
+        Assert.True(m[4] == 1, $"at {width} px the rows are drawn over the bar");
+        await Assertions.Expect(page.Locator(".bulk-bar button[value=cancel]")).ToBeInViewportAsync();
+
+        // k from the last row up the list: each row it reaches shows below the bar.
+        await page.Locator($"tr[data-run-id='{ids[^1]}']").FocusAsync();
+        for (var i = 0; i < 12; i++) await page.Keyboard.PressAsync("k");
+        var row = page.Locator($"tr[data-run-id='{ids[^13]}']");
+        await Assertions.Expect(row).ToBeFocusedAsync();
+        var rowTop = await row.EvaluateAsync<double>("r => r.getBoundingClientRect().top");
+        var barBottom = await page.EvaluateAsync<double>("() => document.querySelector('.bulk-bar').getBoundingClientRect().bottom");
+        Assert.True(rowTop >= barBottom - 0.5, $"at {width} px the focused row's top {rowTop:F1} is under the bar, which ends at {barBottom:F1}");
+    }
+
     [Fact]
     public async Task AnotherFilter_DropsTheSelection_APageOrPollOfTheSameFilterKeepsIt()
     {

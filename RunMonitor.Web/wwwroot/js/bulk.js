@@ -62,6 +62,7 @@
         if (clear) clear.hidden = !chosen;
         // Nothing chosen, nothing to act on: the actions wait for a selection (without script the form answers that
         // itself), and "Select all 0 matching" is not offered.
+        stick();
         f.querySelectorAll(".bulk-bar button[name=action]").forEach(function (b) { b.disabled = !chosen; });
         var everyMatching = f.querySelector(".bulk-all");
         if (everyMatching) everyMatching.hidden = total === 0 && !all;
@@ -73,6 +74,22 @@
             page.indeterminate = on > 0 && on < list.length;
         }
     }
+
+    // While runs are chosen the bar sticks (bulk.css) under the header where the header sticks, at the screen's top where
+    // it scrolls away (a phone); a row that focus or j/k scrolls to stops below both, not under them.
+    function stick() {
+        var b = bar();
+        if (!b) return;
+        var head = document.querySelector(".topbar");
+        var top = head && getComputedStyle(head).position === "sticky" ? head.getBoundingClientRect().height : 0;
+        b.style.setProperty("--bulk-bar-top", top + "px");
+        var below = top + (b.classList.contains("has-selection") ? b.getBoundingClientRect().height : 0);
+        document.documentElement.style.scrollPaddingTop = below > 0 ? below + 8 + "px" : "";
+    }
+    window.addEventListener("resize", stick);
+    document.addEventListener("DOMContentLoaded", function () {
+        if (bar() && window.ResizeObserver) new ResizeObserver(stick).observe(bar());
+    });
 
     // The filter the selection was made under (the scope's data-filter: sort and page aside). Runs chosen under another
     // filter are not in the list any more: a bar still counting them would act on runs nobody sees.
