@@ -92,7 +92,7 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         await page.GotoAsync($"{fixture.BaseUrl}/login");
         await AssertFitsAsync(page, "/login");
 
-        // The workers table keeps Worker, Status, Runs held (each id cut to its end) and Last seen; the tenant goes
+        // The workers table keeps Worker, Status, Runs held (each id whole) and Last seen; the tenant goes
         // under the worker's name, generated from data-tenant, so the name's cell still reads as the name alone.
         await SeedWideRunsAsync();
         await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
@@ -325,15 +325,12 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
                 """);
             Assert.True(rows is [9] or [4, 5], $"{what} the cards sit in rows of {string.Join(", ", rows)}");
 
-            // The workers table likewise: Host and Version step aside up to 1,420 px; a 1440-px laptop shows them.
+            // The workers table likewise, a worker's host and version in view at every laptop width.
             await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
             await Assertions.Expect(page.Locator("table.workers-table tr[data-worker='laptop-worker-01']")).ToBeVisibleAsync();
             await AssertFitsAsync(page, $"/ui/workers with {times} times");
-            if (width >= 1440)
-            {
-                await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] td.worker-host")).ToBeInViewportAsync();
-                await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] td.worker-version")).ToBeInViewportAsync();
-            }
+            await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] .worker-host")).ToBeInViewportAsync();
+            await Assertions.Expect(page.Locator("tr[data-worker='laptop-worker-01'] .worker-version")).ToBeInViewportAsync();
             // Names and times on one line each, not broken at their hyphens or spaces into a column of pieces.
             var broken = await page.EvaluateAsync<string[]>(
                 """
@@ -343,6 +340,44 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
                   .map(e => e.className)
                 """);
             Assert.True(broken.Length == 0, $"{what} these workers' cells break over lines: {string.Join(", ", broken)}");
+        }
+    }
+
+    /// The runs a worker holds show their whole ids, wrapped within their column rather than cut (runs claimed together
+    /// share their ids' first characters and differ in their last, and an id cut at its start read as another); on a
+    /// phone the worker's host and version step aside, and its tenant goes under its name.
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(390)]
+    [InlineData(360)]
+    public async Task Workers_HeldRunIds_ShownWhole_HostAndVersionStepAsideOnAPhone(int width)
+    {
+        await SeedWideRunsAsync();
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/ui/workers");
+        var row = page.Locator("tr[data-worker='laptop-worker-01']");
+        await Assertions.Expect(row.Locator(".worker-run").First).ToBeVisibleAsync();
+
+        var cut = await page.EvaluateAsync<string[]>(
+            """
+            () => [...document.querySelectorAll('a.worker-run')].filter(e => e.offsetParent !== null).filter(e => {
+              const r = document.createRange(); r.selectNodeContents(e);
+              const text = r.getBoundingClientRect(), box = e.getBoundingClientRect();
+              return text.left < box.left - 0.5 || text.right > box.right + 0.5 || getComputedStyle(e).textOverflow === 'ellipsis';
+            }).map(e => e.textContent)
+            """);
+        Assert.True(cut.Length == 0, $"at {width} px these held runs' ids are cut: {string.Join(", ", cut)}");
+        await AssertFitsAsync(page, "/ui/workers");
+        if (width > 760)
+        {
+            await Assertions.Expect(row.Locator(".worker-host")).ToBeInViewportAsync();
+            await Assertions.Expect(row.Locator(".worker-version")).ToBeInViewportAsync();
+        }
+        else
+        {
+            await Assertions.Expect(row.Locator(".worker-host")).ToBeHiddenAsync();
+            await Assertions.Expect(row.Locator(".worker-version")).ToBeHiddenAsync();
         }
     }
 
