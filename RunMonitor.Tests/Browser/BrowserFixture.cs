@@ -80,16 +80,23 @@ public class BrowserFixture : IAsyncLifetime
         await Factory.DisposeAsync();
     }
 
+    public const string BacklogRule = "reflection-backlog";
+    public const string LongRule = "every-tenant-nightly-user-reflection-queue-backlog-watch";
+
     /// Browser tests run against the real clock: pages poll and htmx compares against now.
     private sealed class KestrelFactory : RunMonitorFactory
     {
         protected override bool UseTestClock => false;
 
-        // Issue 17's browser tests: a rule that fires only while a run of their own workflow waits.
+        // Issue 17's browser tests: a rule that fires only while a run of their own workflow waits. Two that never fire,
+        // named as people name rules, for /admin's layout on a phone (PhoneLayoutTests).
         protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
         {
             ["RunMonitor:Alerts:0:Name"] = WorkersAlertsBrowserTests.Rule, ["RunMonitor:Alerts:0:Kind"] = "queueDepth",
             ["RunMonitor:Alerts:0:Threshold"] = "1", ["RunMonitor:Alerts:0:Workflow"] = WorkersAlertsBrowserTests.Workflow,
+            ["RunMonitor:Alerts:1:Name"] = BacklogRule, ["RunMonitor:Alerts:1:Kind"] = "queueDepth",
+            ["RunMonitor:Alerts:1:Threshold"] = "100000", ["RunMonitor:Alerts:1:Workflow"] = "nightly-user-reflection",
+            ["RunMonitor:Alerts:2:Name"] = LongRule, ["RunMonitor:Alerts:2:Kind"] = "queueDepth", ["RunMonitor:Alerts:2:Threshold"] = "100000",
         };
     }
 }

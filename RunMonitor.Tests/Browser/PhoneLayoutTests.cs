@@ -381,6 +381,54 @@ public sealed class PhoneLayoutTests(BrowserFixture fixture)
         }
     }
 
+    /// On a phone /admin's alert rules keep their names whole ("queue-backlog", not "queue-backlo" over "g", nor a word
+    /// a line down each hyphen), their scope's workflow too; a name longer than its column wraps at its hyphens and stays
+    /// within its card.
+    [Theory]
+    [InlineData(390)]
+    [InlineData(360)]
+    public async Task Phone_AdminAlertRules_KeepTheirNamesWhole(int width)
+    {
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/admin");
+        await Assertions.Expect(page.Locator($"#alert-rules tr[data-rule='{BrowserFixture.BacklogRule}']")).ToBeVisibleAsync();
+
+        await AssertFitsAsync(page, "/admin");
+        // Each name's own text (the rule's name in both tables, the scope's workflow), wherever in its row it is drawn:
+        // on how many lines, and each line's part of it.
+        const string Lines =
+            """
+            ([sel, word]) => [...document.querySelectorAll(sel)].filter(tr => tr.offsetParent !== null).map(tr => {
+              const walk = document.createTreeWalker(tr, NodeFilter.SHOW_TEXT);
+              for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                const at = n.data.indexOf(word || tr.dataset.rule);
+                if (at < 0 || n.parentElement.offsetParent === null) continue;
+                const out = []; let line = '', top = null;
+                for (let i = at; i < at + (word || tr.dataset.rule).length; i++) {
+                  const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+                  const t = Math.round(r.getBoundingClientRect().top);
+                  if (top !== null && Math.abs(t - top) > 2) { out.push(line); line = ''; }
+                  top = t; line += n.data[i];
+                }
+                out.push(line);
+                return out;
+              }
+              return ['not shown: ' + tr.dataset.rule];
+            })
+            """;
+        var names = (await page.EvaluateAsync<string[][]>(Lines, new object?[] { "#alert-rules tbody tr, #alert-events tbody tr", null }))
+            .Concat(await page.EvaluateAsync<string[][]>(Lines, new object?[] { $"#alert-rules tr[data-rule='{BrowserFixture.BacklogRule}']", "nightly-user-reflection" }))
+            .ToList();
+        var broken = names.Where(n => n.Length > 1 && string.Concat(n) != BrowserFixture.LongRule || n is [var only] && only.StartsWith("not shown", StringComparison.Ordinal))
+            .Select(n => string.Join(" / ", n)).ToList();
+        Assert.True(broken.Count == 0, $"at {width} px these names break over lines:\n" + string.Join("\n", broken));
+        // The long one wraps at its hyphens: every line but the last ends with one.
+        var pieces = names.First(n => string.Concat(n) == BrowserFixture.LongRule);
+        Assert.True(pieces.Length > 1, $"at {width} px the long rule's name is on one line");
+        Assert.All(pieces[..^1], p => Assert.EndsWith("-", p));
+    }
+
     private const string Workflow = "nightly-user-reflection-wide";
     private const string HeldWorkflow = "laptop-held-wf";
     private static readonly SemaphoreSlim WideSeedLock = new(1, 1);
