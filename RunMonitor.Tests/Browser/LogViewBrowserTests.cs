@@ -221,4 +221,34 @@ public sealed class LogViewBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         await page.Mouse.MoveAsync(0, 0);
         Assert.NotEqual(on, await wrap.EvaluateAsync<string>(Look));
     }
+
+    /// A line with a long message and long fields keeps both readable: neither is squeezed into a narrow column beside
+    /// the other; the fields go under the message, in its column, each as wide as the line's text.
+    [Theory]
+    [InlineData(1280)]
+    [InlineData(390)]
+    public async Task LongMessageAndFields_BothKeepTheLinesWidth(int width)
+    {
+        var id = await RunAsync("completed");
+        await PostLinesAsync(id, new
+        {
+            message = string.Join(" ", Enumerable.Range(1, 40).Select(i => $"word{i}")), level = "warn", step = "bgm_track",
+            fields = Enumerable.Range(1, 12).ToDictionary(i => $"field_{i}", i => $"value number {i}"),
+        });
+        await using var context = await AccessibilityTests.NewContextAsync(fixture, "light", width);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        await Assertions.Expect(page.Locator("#run-logs .log-line .log-fields")).ToBeVisibleAsync();
+
+        var boxes = await page.Locator("#run-logs .log-line").First.EvaluateAsync<double[]>(
+            """
+            line => { const f = line.closest('.log-frame').getBoundingClientRect();
+              const m = line.querySelector('.log-message').getBoundingClientRect(), d = line.querySelector('.log-fields').getBoundingClientRect();
+              return [m.left, m.width, d.left, d.width, f.right - m.left]; }
+            """);
+        var (messageLeft, message, fieldsLeft, fields, room) = (boxes[0], boxes[1], boxes[2], boxes[3], boxes[4]);
+        Assert.True(message > room * 0.8, $"the message is {message:F0} px wide of {room:F0}");
+        Assert.True(fields > room * 0.8, $"the fields are {fields:F0} px wide of {room:F0}");
+        Assert.True(Math.Abs(fieldsLeft - messageLeft) < 1, $"the fields start at {fieldsLeft:F1}, the message at {messageLeft:F1}");
+    }
 }
