@@ -221,6 +221,76 @@ public sealed class LogViewBrowserTests(BrowserFixture fixture) : IAsyncLifetime
         await page.Mouse.MoveAsync(0, 0);
         Assert.NotEqual(on, await wrap.EvaluateAsync<string>(Look));
     }
+    /// With a level chip on, the jump reads the filtered lines from the first error (the chip still on), says following
+    /// is paused while the newest lines are out of the view, and "Back to latest" returns to the tail and follows again.
+    [Fact]
+    public async Task JumpToFirstError_FilterActive_KeepsItPausesAndBackToLatestFollowsAgain()
+    {
+        var id = await RunAsync();
+        await PostLinesAsync(id, Enumerable.Range(1, 450).Select(i => (object)(i == 7
+            ? new { message = "the first error", level = "error" }
+            : i % 3 == 0 ? new { message = $"chatter {i}", level = "info" } : new { message = $"warning {i}", level = "warn" })).ToArray());
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        await Assertions.Expect(page.Locator(".run-live[data-sse-open]")).ToHaveCountAsync(1);
+        var lines = page.Locator("#run-logs .log-line");
+        var latest = page.Locator("#run-logs .log-latest");
+        var paused = page.Locator("#run-logs .log-paused");
+        await page.Locator("#run-logs .log-chip-warn").ClickAsync();
+        await Assertions.Expect(page.Locator("#run-logs .log-count")).ToHaveTextAsync("300 of 450 lines match");
+        await Assertions.Expect(lines.Last).ToHaveAttributeAsync("data-seq", "449");
+        await Assertions.Expect(latest).ToBeHiddenAsync();
+        await Assertions.Expect(paused).ToBeHiddenAsync();
+
+        await page.Locator("#run-logs .log-jump-error").ClickAsync();
+
+        var target = page.Locator("#run-logs .log-line.log-target");
+        await Assertions.Expect(target).ToHaveAttributeAsync("data-seq", "7");
+        await Assertions.Expect(target).ToBeInViewportAsync();
+        await Assertions.Expect(page.Locator("#run-logs .log-chip-warn input")).ToBeCheckedAsync();
+        await Assertions.Expect(page.Locator("#run-logs .log-line.log-info")).ToHaveCountAsync(0);
+        await Assertions.Expect(paused).ToHaveTextAsync("Following paused");
+        await Assertions.Expect(latest).ToBeVisibleAsync();
+
+        await PostLinesAsync(id, new { message = "arrived while paused", level = "warn" });
+        await latest.ClickAsync();
+
+        await Assertions.Expect(lines.Last.Locator(".log-message")).ToHaveTextAsync("arrived while paused");
+        await Assertions.Expect(lines.Last).ToBeInViewportAsync();
+        await Assertions.Expect(latest).ToBeHiddenAsync();
+        await Assertions.Expect(paused).ToBeHiddenAsync();
+        await PostLinesAsync(id, new { message = "followed again", level = "error" });
+        await Assertions.Expect(lines.Last.Locator(".log-message")).ToHaveTextAsync("followed again");
+        await Assertions.Expect(page.Locator("#run-logs .log-count")).ToHaveTextAsync("302 of 452 lines match");
+    }
+
+    /// A running run's panel counts the lines as they follow in (and a filter's matches), and offers the jump once the
+    /// first error arrives.
+    [Fact]
+    public async Task LiveTail_LinesArrive_CountFollowsAndJumpAppearsWithTheFirstError()
+    {
+        var id = await RunAsync();
+        await PostLinesAsync(id, new { message = "starting" }, new { message = "fetching" });
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"{fixture.BaseUrl}/runs/{id}");
+        await Assertions.Expect(page.Locator(".run-live[data-sse-open]")).ToHaveCountAsync(1);
+        var count = page.Locator("#run-logs .log-count");
+        var jump = page.Locator("#run-logs .log-jump-error");
+        await Assertions.Expect(count).ToHaveTextAsync("2 lines");
+        await Assertions.Expect(jump).ToBeHiddenAsync();
+
+        await PostLinesAsync(id, new { message = "render failed", level = "error" });
+
+        await Assertions.Expect(count).ToHaveTextAsync("3 lines");
+        await Assertions.Expect(jump).ToBeVisibleAsync();
+        await Assertions.Expect(jump).ToHaveAttributeAsync("data-log-jump", "3");
+
+        await page.Locator("#run-logs input[name=q]").FillAsync("fail");
+        await Assertions.Expect(count).ToHaveTextAsync("1 of 3 lines matches");
+        await PostLinesAsync(id, new { message = "retry failed", level = "warn" }, new { message = "giving up" });
+        await Assertions.Expect(page.Locator("#run-logs .log-line")).ToHaveCountAsync(2);
+        await Assertions.Expect(count).ToHaveTextAsync("2 of 5 lines match");
+    }
 
     /// A line with a long message and long fields keeps both readable: neither is squeezed into a narrow column beside
     /// the other; the fields go under the message, in its column, each as wide as the line's text.

@@ -474,6 +474,99 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
         Assert.Equal($"/api/runs/{id}/logs.txt?step=render", stepPanel.QuerySelector("a.log-download")!.GetAttribute("href"));
     }
 
+    // A tail read (no cursor) says how many lines match its filter and which of them is the first error, so a panel
+    // can count a filter's lines and jump to its first error; the run's own totals ride along on every read.
+    [Fact]
+    public async Task Fragment_TailRead_CountsTheFiltersLinesAndItsFirstError()
+    {
+        var id = await RunAsync("logs-matching");
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new object[]
+        {
+            new { message = "begin" },
+            new { message = "fetch failed", level = "error", step = "fetch" },
+            new { message = "slow render", level = "warn", step = "render" },
+            new { message = "render failed", level = "error", step = "render" },
+            new { message = "done" },
+        });
+
+        var all = (await _client.GetDocumentAsync($"/ui/runs/{id}/logs")).QuerySelector(".log-view")!;
+        var render = (await _client.GetDocumentAsync($"/ui/runs/{id}/logs?step=render")).QuerySelector(".log-view")!;
+        var text = (await _client.GetDocumentAsync($"/ui/runs/{id}/logs?q=RENDER")).QuerySelector(".log-view")!;
+        var warn = (await _client.GetDocumentAsync($"/ui/runs/{id}/logs?level=warn")).QuerySelector(".log-view")!;
+        var none = (await _client.GetDocumentAsync($"/ui/runs/{id}/logs?q=begin")).QuerySelector(".log-view")!;
+        var later = (await _client.GetDocumentAsync($"/ui/runs/{id}/logs?q=render&after=3")).QuerySelector(".log-view")!;
+
+        // lines of the run / lines matching / first error matching; "-": not known (Razor writes a data- attribute empty).
+        static string Read(AngleSharp.Dom.IElement v) =>
+            string.Join(" / ", new[] { "data-lines", "data-matching", "data-first-error" }.Select(a => v.GetAttribute(a) is { Length: > 0 } value ? value : "-"));
+        Assert.Equal("5 / 5 / 2", Read(all));
+        Assert.Equal("5 / 2 / 4", Read(render));
+        Assert.Equal("5 / 2 / 4", Read(text));
+        Assert.Equal("5 / 3 / 2", Read(warn));
+        Assert.Equal("5 / 1 / -", Read(none));
+        // A cursor's page counts nothing (a follow reads on from what the panel counted).
+        Assert.Equal("5 / - / -", Read(later));
+    }
+
+    [Fact]
+    public async Task RunPage_FilteredPanel_SaysHowManyLinesMatch_StepPanelCountsAndJumpsWithinItsStep()
+    {
+        var id = await RunAsync("logs-count-page");
+        await _client.PutAsJsonAsync($"/api/runs/{id}/steps/render", new { status = "failed", error = new { message = "boom" } });
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new object[]
+        {
+            new { message = "fetch failed", level = "error", step = "fetch" },
+            new { message = "slow answer", level = "warn" },
+            new { message = "rendering", step = "render" },
+            new { message = "template missing", level = "error", step = "render" },
+        });
+
+        var page = await _client.GetDocumentAsync($"/runs/{id}");
+        var filtered = await _client.GetDocumentAsync($"/runs/{id}?level=warn");
+        var stepFiltered = await _client.GetDocumentAsync($"/runs/{id}?step=render&q=template");
+
+        Assert.Equal("4 lines", page.QuerySelector("#run-logs .log-count")!.Text().Trim());
+        Assert.Equal("3 of 4 lines match", filtered.QuerySelector("#run-logs .log-count")!.Text().Trim());
+        var stepPanel = page.QuerySelector(".step-panel [data-log-panel]")!;
+        Assert.Equal("2 lines", stepPanel.QuerySelector(".log-count")!.Text().Trim());
+        // The step's own first error, not the run's (line 1 is another step's).
+        Assert.Equal("4", stepPanel.QuerySelector("a.log-jump-error")!.GetAttribute("data-log-jump"));
+        Assert.Equal("1 line matches", stepFiltered.QuerySelector(".step-panel .log-count")!.Text().Trim());
+    }
+
+    [Theory]
+    [InlineData("completed", "This run wrote no log lines.", false)]
+    [InlineData("failed", "This run wrote no log lines.", false)]
+    [InlineData("running", "No log lines yet.", true)]
+    [InlineData("queued", "No log lines yet.", true)]
+    public async Task RunPage_NoLines_FinishedRunSaysItWroteNoneWithoutControls(string status, string text, bool controls)
+    {
+        var id = await RunAsync("logs-silent-" + status, status);
+
+        var panel = (await _client.GetDocumentAsync($"/runs/{id}")).QuerySelector("#run-logs")!;
+        var fragment = await _client.GetDocumentAsync($"/ui/runs/{id}/logs");
+
+        Assert.Equal(text, panel.QuerySelector(".log-empty")!.Text().Trim());
+        Assert.Equal(text, fragment.QuerySelector(".log-view .log-empty")!.Text().Trim());
+        Assert.Equal(controls, panel.QuerySelector("form.log-filter") is not null);
+        Assert.Equal(controls, panel.QuerySelector(".log-download") is not null);
+        Assert.Equal(controls, panel.QuerySelector("[data-log-wrap]") is not null);
+    }
+
+    [Fact]
+    public async Task RunPage_FinishedStepWithoutLines_SaysItWroteNone()
+    {
+        var id = await RunAsync("logs-silent-step", "running");
+        await _client.PutAsJsonAsync($"/api/runs/{id}/steps/render", new { status = "failed", error = new { message = "boom" } });
+        await _client.PostAsJsonAsync($"/api/runs/{id}/logs", new[] { new { message = "another step's line", step = "fetch" } });
+        await _client.PatchJsonAsync($"/api/runs/{id}", new { status = "failed" });
+
+        var stepPanel = (await _client.GetDocumentAsync($"/runs/{id}")).QuerySelector(".step-panel [data-log-panel]")!;
+
+        Assert.Equal("This step wrote no log lines.", stepPanel.QuerySelector(".log-empty")!.Text().Trim());
+        Assert.Null(stepPanel.QuerySelector("form.log-filter"));
+    }
+
     [Fact]
     public async Task RunPage_LogFrames_AreKeyboardScrollableRegionsEachNamedForItsPanel()
     {

@@ -12,6 +12,17 @@ public sealed record LogViewModel(RunRow Run, LogFilter Filter, LogPage Page, st
 
     public string LinkFor(long? after = null, long? before = null) => Url + Join(Filter.Query(after, before));
 
+    /// The lines the filter matches in the whole run and the first error among them, when the read knew them.
+    public LogMatch? Match => Page.Match;
+
+    /// Nothing to show, and the run wrote none in this view's scope (the run's, or the step's): not a filter's doing.
+    public bool NoLines => (Page.Counts.Lines == 0 && Page.Counts.Dropped == 0) || (!Filter.NarrowsLines && Match is { Lines: 0 });
+
+    /// What an empty view says: a live run's lines may still come; a finished one's never will.
+    public string EmptyText => !NoLines ? "No lines match."
+        : Follow ? "No log lines yet."
+        : Filter.Step is null ? "This run wrote no log lines." : "This step wrote no log lines.";
+
     private string Join(string query) => TenantQuery.Length == 0 ? query : query.Length == 0 ? TenantQuery : query + "&" + TenantQuery[1..];
 }
 
@@ -24,4 +35,21 @@ public sealed record LogPanelModel(LogViewModel View, string DomId, string Downl
 
     public LogFilter Filter => View.Filter;
     public LogCounts Counts => View.Page.Counts;
+
+    /// A finished run (or step) that wrote nothing: a filter, a download or a jump have nothing to act on.
+    public bool Silent => !View.Follow && View.NoLines;
+
+    /// The panel's count: the run's lines (a step panel's own), or how many of them a level or text matches.
+    public string CountText
+    {
+        get
+        {
+            var matching = View.Match?.Lines ?? 0;
+            var total = InStep ? matching : Counts.Lines;
+            var text = !Filter.NarrowsLines ? $"{Format.Count(total)} {(total == 1 ? "line" : "lines")}"
+                : InStep ? $"{Format.Count(matching)} {(matching == 1 ? "line matches" : "lines match")}"
+                : $"{Format.Count(matching)} of {Format.Count(total)} {(total == 1 ? "line" : "lines")} {(matching == 1 ? "matches" : "match")}";
+            return !InStep && Counts.Dropped > 0 ? $"{text} · {Format.Count(Counts.Dropped)} dropped" : text;
+        }
+    }
 }

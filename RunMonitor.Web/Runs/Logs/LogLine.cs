@@ -87,5 +87,16 @@ public sealed record LogCounts
 public sealed record LogAppend(string RunId, string TenantId, int Accepted, int Dropped, long LastSeq);
 
 /// A page of lines in order; `Next` is the cursor (`after=`) for the lines after it, null at the end; `Earlier` the
-/// cursor (`before=`) for the lines before it when the page was read from the end and more come before.
-public sealed record LogPage(IReadOnlyList<LogRow> Items, long? Next, long? Earlier, LogCounts Counts);
+/// cursor (`before=`) for the lines before it when the page was read from the end and more come before. `Match`: the
+/// lines the page's filter matches in the whole run, when known (every line's, or a tail read's).
+public sealed record LogPage(IReadOnlyList<LogRow> Items, long? Next, long? Earlier, LogCounts Counts)
+{
+    public LogMatch? Match { get; init; }
+}
+
+/// How many of a run's lines a filter matches, and the first error among them.
+public sealed record LogMatch
+{
+    public long Lines { get; init; }
+    public long? FirstError { get; init; }
+}

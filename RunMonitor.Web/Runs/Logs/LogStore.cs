@@ -76,36 +76,52 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
         LIMIT @Take
         """;
 
+    // The lines a filter matches and the first error among them, in one pass over the run's lines ({0}: the filter's
+    // clauses). A tail read asks it when the run's counts do not say it (a step's lines, a level or a text).
+    private const string SelectMatch = """
+        SELECT COUNT(*) AS Lines, MIN(CASE WHEN level >= 4 THEN seq END) AS FirstError
+        FROM run_logs
+        WHERE run_pk = (SELECT pk FROM runs WHERE tenant_id = @TenantId AND id = @Id)
+          {0}
+        """;
+
     /// A page of the run's lines matching `filter`: after `After` in order; or, without `After`, the last lines (before
     /// `Before` when given), still returned in order. One line more than the page is read to know whether more follow.
     public async Task<LogPage> ReadAsync(RunRow run, LogFilter filter, CancellationToken ct = default)
     {
         var fromEnd = filter.After is null;
         var (shape, p) = Select(run, filter, fromEnd ? 0 : filter.After!.Value, filter.Before ?? long.MaxValue, filter.Limit + 1, descending: fromEnd);
+        var match = Counted(filter, filter.Step is not null);
         await using var connection = await database.OpenAsync(ct);
         // The lines and the run's counts in one batch: one round trip on PostgreSQL.
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(_shapes[shape].WithCounts, p, cancellationToken: ct));
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(match ? _shapes[shape].WithMatch : _shapes[shape].WithCounts, p, cancellationToken: ct));
         return await ReadPageAsync(results, filter);
     }
 
-    /// A log panel's first page (the last lines matching `filter`, then the run's counts) as statements of a caller's
-    /// batch that reads the run in the same round trip: the run is named by `@TenantId` and `@Id`, and a step's panel
-    /// names its step by `stepSql` (SQL: a parameter or a subquery) instead of `filter.Step`. The statements' other
-    /// values are `PanelParameters`' (a page from the end, and the filter's level and text under fixed names, so a
-    /// batch holds one filtered panel). `ReadPageAsync` reads the answer.
+    // A tail read of a step's lines or of a narrowed filter counts its lines (the run's counts say the rest's).
+    private static bool Counted(LogFilter filter, bool step) => filter.After is null && filter.Before is null && (step || filter.NarrowsLines);
+
+    /// A log panel's first page (the last lines matching `filter`, the run's counts, and for a step's panel or a narrowed
+    /// filter the lines it matches) as statements of a caller's batch that reads the run in the same round trip: the
+    /// run is named by `@TenantId` and `@Id`, and a step's panel names its step by `stepSql` (SQL: a parameter or a
+    /// subquery) instead of `filter.Step`. The statements' other values are `PanelParameters`' (a page from the end,
+    /// and the filter's level and text under fixed names, so a batch holds one filtered panel). `ReadPageAsync` reads
+    /// the answer (`step`: for a step's panel).
     public string PanelStatements(LogFilter filter, string? stepSql)
     {
         if (filter.After is not null || filter.Before is not null || filter.Limit != LogFilter.DefaultLimit)
             throw new ArgumentException("a panel opens on the last lines of the default page", nameof(filter));
-        var statements = _shapes[Shape(filter, step: stepSql is not null, descending: true)].WithCounts;
+        var shape = _shapes[Shape(filter, step: stepSql is not null, descending: true)];
+        var statements = Counted(filter, stepSql is not null) ? shape.WithMatch : shape.WithCounts;
         return stepSql is null ? statements : statements.Replace("@Step", stepSql, StringComparison.Ordinal);
     }
 
     /// The values of `PanelStatements`' statements for a panel of `filter` of the run `tenantId`/`id`, but the step.
     public static LogParameters PanelParameters(string? tenantId, string id, LogFilter filter) => Values(tenantId, id, filter, 0, long.MaxValue, filter.Limit + 1);
 
-    /// The page a `WithCounts` statement answered (`ReadAsync`, `PanelStatements`): its lines, then the run's counts.
-    public static async Task<LogPage> ReadPageAsync(SqlMapper.GridReader results, LogFilter filter)
+    /// The page `ReadAsync` or `PanelStatements` answered: its lines, the run's counts, and for a tail read of a step
+    /// (`step`: the panel's step named by SQL) or a narrowed filter the lines it matches.
+    public static async Task<LogPage> ReadPageAsync(SqlMapper.GridReader results, LogFilter filter, bool step = false)
     {
         var fromEnd = filter.After is null;
         var rows = (await results.ReadAsync<LogRow>()).AsList();
@@ -113,9 +129,12 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
         if (more) rows.RemoveAt(rows.Count - 1);
         if (fromEnd) rows.Reverse();
         var counts = await results.ReadSingleOrDefaultAsync<LogCounts>() ?? LogCounts.None;
+        // A counted tail read answers a third result; a view of every line of the run matches what its counts say.
+        var match = Counted(filter, step || filter.Step is not null) ? await results.ReadSingleAsync<LogMatch>()
+            : filter.Step is null && !step && !filter.NarrowsLines ? new LogMatch { Lines = counts.Lines, FirstError = counts.FirstError } : null;
         return fromEnd
-            ? new LogPage(rows, null, more && rows.Count > 0 ? rows[0].Seq : null, counts)
-            : new LogPage(rows, more && rows.Count > 0 ? rows[^1].Seq : null, null, counts);
+            ? new LogPage(rows, null, more && rows.Count > 0 ? rows[0].Seq : null, counts) { Match = match }
+            : new LogPage(rows, more && rows.Count > 0 ? rows[^1].Seq : null, null, counts) { Match = match };
     }
 
     /// Every matching line in order, between the filter's `after` and `before` when it has them, read a chunk at a time
@@ -137,13 +156,14 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
         }
     }
 
-    private readonly (string Lines, string WithCounts)[] _shapes = BuildShapes(dialect.LikeInsensitive);
+    private readonly (string Lines, string WithCounts, string WithMatch)[] _shapes = BuildShapes(dialect.LikeInsensitive);
 
     // The statement for each combination of filters (8) and direction (2), built once: SQL text is never built from
-    // values. Each alone (the download's chunks) and followed by the run's counts (a page of a panel, in one batch).
-    private static (string Lines, string WithCounts)[] BuildShapes(string like)
+    // values. Each alone (the download's chunks), followed by the run's counts (a page of a panel, in one batch), and
+    // by those and the lines the filter matches (a tail read that counts them).
+    private static (string Lines, string WithCounts, string WithMatch)[] BuildShapes(string like)
     {
-        var shapes = new (string, string)[16];
+        var shapes = new (string, string, string)[16];
         for (var i = 0; i < 16; i++)
         {
             var clauses = "";
@@ -151,7 +171,8 @@ public sealed class LogStore(Database database, ISqlDialect dialect, IOptions<Lo
             if ((i & 2) != 0) clauses += " AND level >= @MinLevel";
             if ((i & 4) != 0) clauses += " AND message " + like + " @QLike ESCAPE '\\'";
             var lines = string.Format(System.Globalization.CultureInfo.InvariantCulture, SelectLines, clauses, (i & 8) != 0 ? "DESC" : "ASC");
-            shapes[i] = (lines, lines + ";\n" + SelectCountsOfRun);
+            var withCounts = lines + ";\n" + SelectCountsOfRun;
+            shapes[i] = (lines, withCounts, withCounts + ";\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, SelectMatch, clauses));
         }
         return shapes;
     }

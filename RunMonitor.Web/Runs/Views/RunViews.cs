@@ -144,7 +144,7 @@ public sealed class RunViews(Database database, LogStore logs)
         var activity = (await results.ReadAsync<ActivityRow>()).AsList();
         var runPage = await LogStore.ReadPageAsync(results, runLogs);
         var artifacts = (await results.ReadAsync<ArtifactRow>()).AsList();
-        var stepPage = await LogStore.ReadPageAsync(results, stepLogs);
+        var stepPage = await LogStore.ReadPageAsync(results, stepLogs, step: true);
         return new RunPageReads(view, activity, runPage, artifacts, stepPage);
     }
 
