@@ -214,6 +214,48 @@ public class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factory) : IC
         Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync($"/api/artifacts/{id}?disposition=open")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("application/javascript")]
+    [InlineData("text/javascript; charset=utf-8")]
+    [InlineData("text/html")]
+    [InlineData("image/svg+xml")]
+    [InlineData("text/css")]
+    public async Task Download_ScriptOrMarkupType_ServedAsOctetStreamInASandbox(string type)
+    {
+        var run = "art-js" + Math.Abs(type.GetHashCode());
+        await RunWithStepAsync(run);
+        var created = await (await UploadAsync(run, "?name=x.js", Bytes("alert(document.cookie)"u8.ToArray(), type))).JsonAsync();
+        var id = created.GetProperty("id").GetString()!;
+
+        var download = await _client.GetAsync($"/api/artifacts/{id}");
+        var inline = await _client.GetAsync($"/api/artifacts/{id}?disposition=inline");
+
+        Assert.Equal(type, created.GetProperty("contentType").GetString());
+        Assert.Equal("application/octet-stream", download.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("nosniff", download.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.StartsWith("sandbox", download.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Equal("application/octet-stream", inline.Content.Headers.ContentType!.MediaType);
+        Assert.StartsWith("sandbox", inline.Headers.GetValues("Content-Security-Policy").Single());
+    }
+
+    [Theory]
+    [InlineData("application/pdf", "application/pdf")]
+    [InlineData("image/png", "image/png")]
+    [InlineData("text/csv; charset=utf-8", "text/csv; charset=utf-8")]
+    [InlineData("text/plain; charset=utf-7", "text/plain")]
+    public async Task Download_SafeType_ServedAsStoredInASandbox(string type, string served)
+    {
+        var run = "art-safe" + Math.Abs(type.GetHashCode());
+        await RunWithStepAsync(run);
+        var id = (await (await UploadAsync(run, "?name=x", Bytes([1, 2, 3], type))).JsonAsync()).GetProperty("id").GetString()!;
+
+        var download = await _client.GetAsync($"/api/artifacts/{id}");
+
+        Assert.Equal(served, download.Content.Headers.ContentType!.ToString());
+        Assert.Equal("attachment", download.Content.Headers.ContentDisposition!.DispositionType);
+        Assert.StartsWith("sandbox", download.Headers.GetValues("Content-Security-Policy").Single());
+    }
+
     [Fact]
     public async Task DeleteRun_RemovesRowsAndUnsharedFilesOnly()
     {

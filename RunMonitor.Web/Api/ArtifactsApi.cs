@@ -30,6 +30,13 @@ public static partial class ArtifactsApi
 
     public static string ViewUrlFor(string artifactId) => UrlFor(artifactId) + "?disposition=inline";
 
+    // Types a download is served as (DownloadType): no script, no markup, no style sheet. Anything else, SVG and HTML
+    // included, goes as application/octet-stream.
+    private static readonly HashSet<string> SafeTypes = new(ViewableTypes, StringComparer.OrdinalIgnoreCase)
+    {
+        "application/pdf", "application/zip", "application/gzip", "application/x-tar", "application/x-ndjson", "application/octet-stream",
+    };
+
     public static bool IsViewable(string contentType) =>
         MediaTypeHeaderValue.TryParse(contentType, out var type) && ViewableTypes.Contains(type.MediaType.Value ?? "");
 
@@ -98,18 +105,34 @@ public static partial class ArtifactsApi
         var headers = http.Response.Headers;
         headers.XContentTypeOptions = "nosniff";
         headers.CacheControl = "private, max-age=3600";
+        // Shown in place or saved, an uploaded file never runs script on this origin: the page's policy allows 'self'.
+        headers.ContentSecurityPolicy = DownloadPolicy;
         if (disposition == "inline" && IsViewable(artifact.ContentType))
         {
-            // Shown in place, but sandboxed: an uploaded file never runs script on this origin.
-            headers.ContentSecurityPolicy = "sandbox; default-src 'none'; img-src 'self'";
-            var type = artifact.ContentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase) ? artifact.ContentType : "text/plain; charset=utf-8";
             var inline = new ContentDispositionHeaderValue("inline");
             inline.SetHttpFileName(DownloadName(artifact));
             headers.ContentDisposition = inline.ToString();
-            return Results.Stream(stream, type);
+            return Results.Stream(stream, InlineType(artifact.ContentType));
         }
-        return Results.File(stream, artifact.ContentType, fileDownloadName: DownloadName(artifact));
+        return Results.File(stream, DownloadType(artifact.ContentType), fileDownloadName: DownloadName(artifact));
     }
+
+    private const string DownloadPolicy = "sandbox; default-src 'none'; img-src 'self'; frame-ancestors 'none'";
+
+    /// What a download is served as: the stored type when it is one no browser runs or renders as a page of this
+    /// origin, else application/octet-stream. The artifact's JSON keeps the type the engine gave.
+    public static string DownloadType(string contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var type) || type.MediaType.Value is not { } media || !SafeTypes.Contains(media))
+            return "application/octet-stream";
+        // Only a UTF-8 charset is passed on: the media type alone for anything else.
+        return type.Charset.Value is { } charset && charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) ? $"{media}; charset=utf-8" : media;
+    }
+
+    // Viewable images as themselves, viewable text as plain text.
+    private static string InlineType(string contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var type) && type.MediaType.Value is { } media && media.StartsWith("image/", StringComparison.OrdinalIgnoreCase)
+            ? media : "text/plain; charset=utf-8";
 
     // A name stored before disguising characters were refused still never reaches a download's file name.
     private static string DownloadName(ArtifactRow artifact) => DisguisedText.Reveal(artifact.Name);
