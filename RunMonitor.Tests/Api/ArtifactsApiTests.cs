@@ -256,6 +256,91 @@ public class ArtifactsApiTests(ArtifactsApiTests.SmallLimitFactory factory) : IC
         Assert.StartsWith("sandbox", download.Headers.GetValues("Content-Security-Policy").Single());
     }
 
+    private async Task<(string Id, byte[] Data, string Sha)> UploadRandomAsync(string runId, int size)
+    {
+        await RunWithStepAsync(runId);
+        var data = RandomNumberGenerator.GetBytes(size);
+        var created = await (await UploadAsync(runId, "?name=big.bin", Bytes(data, "application/zip"))).JsonAsync();
+        return (created.GetProperty("id").GetString()!, data, created.GetProperty("sha256").GetString()!);
+    }
+
+    [Fact]
+    public async Task Download_CarriesSha256AsStrongETagAndLastModified_MatchingIfNoneMatchIs304()
+    {
+        var (id, _, sha) = await UploadRandomAsync("art-etag", 10_000);
+
+        var first = await _client.GetAsync($"/api/artifacts/{id}");
+        var again = new HttpRequestMessage(HttpMethod.Get, $"/api/artifacts/{id}");
+        again.Headers.IfNoneMatch.Add(new EntityTagHeaderValue($"\"{sha}\""));
+        var revalidated = await _client.SendAsync(again);
+        var other = new HttpRequestMessage(HttpMethod.Get, $"/api/artifacts/{id}");
+        other.Headers.IfNoneMatch.Add(new EntityTagHeaderValue("\"not-it\""));
+        var changed = await _client.SendAsync(other);
+
+        Assert.Equal(new EntityTagHeaderValue($"\"{sha}\""), first.Headers.ETag);
+        Assert.NotNull(first.Content.Headers.LastModified);
+        Assert.Equal("bytes", first.Headers.AcceptRanges.Single());
+        Assert.Equal(HttpStatusCode.NotModified, revalidated.StatusCode);
+        Assert.Empty(await revalidated.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        Assert.Equal(10_000, (await changed.Content.ReadAsByteArrayAsync()).Length);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("?disposition=inline")]
+    public async Task Download_Range_Answers206WithThoseBytes(string query)
+    {
+        var (id, data, _) = await UploadRandomAsync("art-range" + query.Length, 300_000);
+
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/artifacts/{id}{query}");
+        request.Headers.Range = new RangeHeaderValue(200_000, null);
+        var rest = await _client.SendAsync(request);
+        var middle = new HttpRequestMessage(HttpMethod.Get, $"/api/artifacts/{id}{query}");
+        middle.Headers.Range = new RangeHeaderValue(10, 19);
+        var ten = await _client.SendAsync(middle);
+
+        Assert.Equal(HttpStatusCode.PartialContent, rest.StatusCode);
+        Assert.Equal(data[200_000..], await rest.Content.ReadAsByteArrayAsync());
+        Assert.Equal(new ContentRangeHeaderValue(200_000, 299_999, 300_000), rest.Content.Headers.ContentRange);
+        Assert.Equal(HttpStatusCode.PartialContent, ten.StatusCode);
+        Assert.Equal(data[10..20], await ten.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task Download_UnsatisfiableRange_Answers416()
+    {
+        var (id, _, _) = await UploadRandomAsync("art-416", 1_000);
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/artifacts/{id}");
+        request.Headers.Range = new RangeHeaderValue(5_000, null);
+
+        var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
+        Assert.Equal("bytes */1000", response.Content.Headers.ContentRange!.ToString());
+    }
+
+    [Fact]
+    public async Task Download_IfRangeWithItsETag_Answers206_OtherETag_AnswersWhole()
+    {
+        var (id, data, sha) = await UploadRandomAsync("art-ifrange", 5_000);
+
+        HttpRequestMessage Resume(string tag)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"/api/artifacts/{id}");
+            request.Headers.Range = new RangeHeaderValue(4_000, null);
+            request.Headers.IfRange = new RangeConditionHeaderValue(new EntityTagHeaderValue($"\"{tag}\""));
+            return request;
+        }
+        var same = await _client.SendAsync(Resume(sha));
+        var other = await _client.SendAsync(Resume("older"));
+
+        Assert.Equal(HttpStatusCode.PartialContent, same.StatusCode);
+        Assert.Equal(data[4_000..], await same.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        Assert.Equal(data, await other.Content.ReadAsByteArrayAsync());
+    }
+
     [Fact]
     public async Task DeleteRun_RemovesRowsAndUnsharedFilesOnly()
     {

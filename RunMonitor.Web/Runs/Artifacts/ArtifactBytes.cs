@@ -96,29 +96,93 @@ public sealed class PostgresArtifactBytes(Database database) : IArtifactBytes
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    private const string SelectBlob = "SELECT content FROM artifact_blobs WHERE sha256 = @Sha256";
+    private const string SelectLength = "SELECT octet_length(content) FROM artifact_blobs WHERE sha256 = @Sha256";
 
+    /// A stream of the blob that knows its length and seeks (a download's range is read from its offset on the
+    /// server), reading nothing until its first read.
     public async Task<Stream?> OpenReadAsync(ArtifactRow artifact, CancellationToken ct)
     {
-        var connection = (NpgsqlConnection)await database.OpenAsync(ct);
-        try
+        await using var connection = await database.OpenAsync(ct);
+        var length = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(SelectLength, new { artifact.Sha256 }, cancellationToken: ct));
+        return length is { } known ? new BlobStream(database, artifact.Sha256, known) : null;
+    }
+
+    private const string SelectBlobFrom = "SELECT substring(content FROM @From) FROM artifact_blobs WHERE sha256 = @Sha256";
+
+    /// The blob from `Position` on: the query runs at the first read, on a connection held until the stream is disposed.
+    private sealed class BlobStream(Database database, string sha256, long length) : Stream
+    {
+        private NpgsqlConnection? _connection;
+        private NpgsqlCommand? _command;
+        private NpgsqlDataReader? _reader;
+        private Stream? _content;
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+
+        public override long Position
         {
-            var command = new NpgsqlCommand(SelectBlob, connection);
-            command.Parameters.AddWithValue("Sha256", artifact.Sha256);
-            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess | CommandBehavior.SingleRow, ct);
-            if (!await reader.ReadAsync(ct))
-            {
-                await reader.DisposeAsync();
-                await command.DisposeAsync();
-                await connection.DisposeAsync();
-                return null;
-            }
-            return new OwningStream(reader.GetStream(0), reader, command, connection);
+            get => _position;
+            set => Seek(value, SeekOrigin.Begin);
         }
-        catch
+
+        // Once reading has begun the stream goes forward only.
+        public override long Seek(long offset, SeekOrigin origin)
         {
-            await connection.DisposeAsync();
-            throw;
+            var target = origin switch { SeekOrigin.Begin => offset, SeekOrigin.Current => _position + offset, _ => length + offset };
+            if (_content is not null && target != _position) throw new NotSupportedException("the blob is already being read");
+            if (target < 0) throw new IOException("a position before the start of the blob");
+            return _position = target;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position >= length) return 0;
+            var content = _content ?? await OpenAsync(cancellationToken);
+            var read = await content.ReadAsync(buffer, cancellationToken);
+            _position += read;
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+        private async Task<Stream> OpenAsync(CancellationToken ct)
+        {
+            _connection = (NpgsqlConnection)await database.OpenAsync(ct);
+            _command = new NpgsqlCommand(SelectBlobFrom, _connection);
+            _command.Parameters.AddWithValue("Sha256", sha256);
+            _command.Parameters.AddWithValue("From", checked((int)(_position + 1)));  // bytea is at most 1 GB: an int
+            _reader = await _command.ExecuteReaderAsync(CommandBehavior.SequentialAccess | CommandBehavior.SingleRow, ct);
+            // Deleted since its length was read (its run purged): the answer is cut off, never short and whole.
+            if (!await _reader.ReadAsync(ct)) throw new IOException($"the bytes of {sha256} were deleted while being sent");
+            return _content = _reader.GetStream(0);
+        }
+
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override async ValueTask DisposeAsync()
+        {
+            var (content, reader, command, connection) = (_content, _reader, _command, _connection);
+            (_content, _reader, _command, _connection) = (null, null, null, null);
+            if (content is not null) await content.DisposeAsync();
+            if (reader is not null) await reader.DisposeAsync();
+            if (command is not null) await command.DisposeAsync();
+            if (connection is not null) await connection.DisposeAsync();
+            GC.SuppressFinalize(this);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) DisposeAsync().AsTask().GetAwaiter().GetResult();
+            base.Dispose(disposing);
         }
     }
 
@@ -130,38 +194,4 @@ public sealed class PostgresArtifactBytes(Database database) : IArtifactBytes
 
     public Task DeleteUnsharedAsync(IDbConnection connection, IDbTransaction tx, long[] pks) =>
         connection.ExecuteAsync(DeleteUnsharedBlobs, new { Pks = pks }, tx);
-
-    /// The blob's stream, and what must stay open while the response reads it: all closed with the stream.
-    private sealed class OwningStream(Stream inner, params IAsyncDisposable[] owners) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync();
-            foreach (var owner in owners) await owner.DisposeAsync();
-            await base.DisposeAsync();
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-                foreach (var owner in owners) owner.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            }
-            base.Dispose(disposing);
-        }
-    }
 }
