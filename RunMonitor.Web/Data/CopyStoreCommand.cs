@@ -379,7 +379,7 @@ public static class CopyStoreCommand
 
     private const string SelectHashes = "SELECT DISTINCT sha256 FROM artifacts ORDER BY sha256";
 
-    /// The bytes of every artifact from `<db dir>/artifacts/ab/cdef…` into artifact_blobs, checked against their
+    /// The bytes of every artifact from the source's folder (`ArtifactFolder`: `<db dir>/artifacts/ab/cdef…`) into artifact_blobs, checked against their
     /// hash. A missing or damaged file is reported and skipped: its rows stay and answer 404, as with SQLite.
     private static async Task<(long Blobs, long Bytes, long Skipped)> CopyBlobsAsync(Database source, SqliteConnection sqlite,
         SqliteTransaction snapshot, NpgsqlConnection pg, TextWriter error, CancellationToken ct)

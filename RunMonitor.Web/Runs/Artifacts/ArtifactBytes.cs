@@ -29,15 +29,16 @@ file static class ArtifactsOfRuns
     public const string OfRuns = "JOIN runs r ON r.tenant_id = a.tenant_id AND r.id = a.run_id";
 }
 
-/// SQLite: content-addressed files in `<database dir>/artifacts/ab/cdef…`. Files rather than BLOB columns because
+/// SQLite: content-addressed files in `<database dir>/artifacts/ab/cdef…`, or `<database file>.artifacts/ab/cdef…` when
+/// another store owns `artifacts/` (`ArtifactFolder`). Files rather than BLOB columns because
 /// artifacts run to tens of MiB: they stream from disk without passing through SQLite's page cache or the one
 /// writer lock, and never bloat the database file or its WAL. The writer gate serialises "put file + insert row"
 /// and "delete rows + delete unreferenced files", so a file is never removed while a new row is about to name it.
 public sealed class FileArtifactBytes(Database database) : IArtifactBytes
 {
-    public string Root { get; } = Path.Combine(Path.GetDirectoryName(database.Path)!, "artifacts");
+    public string Root { get; } = ArtifactFolder.Resolve(database.Path);
 
-    public string PathFor(string sha256) => Path.Combine(Root, sha256[..2], sha256[2..]);
+    public string PathFor(string sha256) => ArtifactFolder.PathIn(Root, sha256);
 
     public Task StoreAsync(DbConnection connection, IDbTransaction tx, StagedBlob blob, CancellationToken ct)
     {

@@ -16,7 +16,7 @@ public sealed class ArtifactStore(Database database, IArtifactBytes bytes, RunWr
 
     public long MaxBytes => options.Value.MaxBytes;
 
-    public string PathFor(string sha256) => Path.Combine(Root, sha256[..2], sha256[2..]);
+    public string PathFor(string sha256) => ArtifactFolder.PathIn(Root, sha256);
 
     /// Copies `body` to a temp file beside the blobs while hashing it; null when it exceeds `maxBytes`
     /// (reading stops there, so an oversized upload never fills the disk).
