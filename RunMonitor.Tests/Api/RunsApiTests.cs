@@ -525,6 +525,32 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
         Assert.True(problem.GetProperty("errors").TryGetProperty("limit", out _));
     }
 
+    /// Each entry is the one a lone bad parameter answers, whose problem stays as it was (scripts read its detail).
+    [Fact]
+    public async Task List_SeveralBadParameters_EachEntryReadsAsWhenItIsAlone()
+    {
+        var all = (await Problem(await _client.GetAsync("/api/runs?limit=500&from=yesterday"), HttpStatusCode.BadRequest)).GetProperty("errors");
+        var limit = await Problem(await _client.GetAsync("/api/runs?limit=500"), HttpStatusCode.BadRequest);
+        var from = await Problem(await _client.GetAsync("/api/runs?from=yesterday"), HttpStatusCode.BadRequest);
+
+        Assert.Equal("limit accepts a whole number from 1 to 100", limit.GetProperty("detail").GetString());
+        Assert.Equal(limit.GetProperty("errors").GetProperty("limit").GetRawText(), all.GetProperty("limit").GetRawText());
+        Assert.Equal(from.GetProperty("errors").GetProperty("from").GetRawText(), all.GetProperty("from").GetRawText());
+    }
+
+    [Theory]
+    [InlineData("/api/runs?limit=500&from=yesterday&colour=red&offset=1&offset=2", new[] { "limit", "from", "colour", "offset" })]
+    [InlineData("/api/runs?tenant=BAD!&sort=name&status=nope,failed", new[] { "tenant", "sort", "status" })]
+    [InlineData("/api/admin/runs/stats?tenant=acme&period=1y", new[] { "tenant", "period" })]
+    public async Task Read_SeveralBadParameters_ProblemHasAnErrorsEntryEachInQueryOrder(string url, string[] parameters)
+    {
+        var problem = await Problem(await _client.GetAsync(url), HttpStatusCode.BadRequest);
+
+        var errors = problem.GetProperty("errors").EnumerateObject().ToList();
+        Assert.Equal(parameters, errors.Select(e => e.Name));
+        Assert.Equal(string.Join("; ", errors.Select(e => $"{e.Name} {e.Value[0].GetString()}")), problem.GetProperty("detail").GetString());
+    }
+
     /// An item of the list (and of the JSON export) says what the run's own answer says of every field they share:
     /// the model's profile and provider, the engines' version, trigger, base run and error code (each once answered
     /// null or left out, not read by the list).

@@ -9,9 +9,13 @@ public sealed class RunFilterTests
     private static readonly Caller Admin = new(null, Roles.Admin);
     private static readonly Caller Viewer = new("acme", Roles.Viewer);
 
-    private static (RunFilter? Filter, BadParameter? Error) Parse(string query, Caller? caller = null) =>
-        RunFilter.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query)
+    /// The filter, or the first bad parameter (the one a single bad parameter's answer names).
+    private static (RunFilter? Filter, BadParameter? Error) Parse(string query, Caller? caller = null)
+    {
+        var (filter, errors) = RunFilter.Parse(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query)
             .ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), caller ?? Admin);
+        return (filter, errors?[0]);
+    }
 
     [Fact]
     public void For_Caller_IsItsOwnTenantWithoutCriteria()

@@ -18,8 +18,8 @@ public static class AdminApi
 
     private static async Task<IResult> StatsAsync(HttpContext http, AdminStore store, TimeProvider time, CancellationToken ct)
     {
-        var (query, error) = StatsQuery.Parse(http.Request.Query.ToPairs(), http.Caller(), tenantAccepted: false);
-        if (error is not null) return Problems.BadParameter(error);
+        var (query, errors) = StatsQuery.Parse(http.Request.Query.ToPairs(), http.Caller(), tenantAccepted: false);
+        if (errors is not null) return Problems.BadParameters(errors);
         return Results.Ok(await store.StatsAsync(query!.Period.Since(time.GetUtcNow()), ct));
     }
 

@@ -24,8 +24,11 @@ public static partial class Problems
     [GeneratedRegex(@"^line (\d{1,9})(?:\.(.+))?$")]
     private static partial Regex LineKey();
 
-    public static IResult BadParameter(BadParameter error) =>
-        Validation(new() { [error.Name] = [error.Message] });
+    public static IResult BadParameter(BadParameter error) => BadParameters([error]);
+
+    /// Every bad parameter of a request: an `errors` entry each, in the query's order.
+    public static IResult BadParameters(IEnumerable<BadParameter> errors) =>
+        Validation(errors.GroupBy(e => e.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToList()));
 
     public static IResult RunNotFound(string id) =>
         Results.Problem(statusCode: WriteOutcomeStatus.Of(WriteOutcome.NotFound), title: "Run not found", detail: $"No run '{id}' is visible to you.");

@@ -20,8 +20,8 @@ public static class RunsApi
 
     private static async Task<IResult> ListAsync(HttpContext http, RunList store, CancellationToken ct)
     {
-        var (filter, error) = RunFilter.Parse(http.Request.Query.ToPairs(), http.Caller());
-        if (error is not null) return Problems.BadParameter(error);
+        var (filter, errors) = RunFilter.Parse(http.Request.Query.ToPairs(), http.Caller());
+        if (errors is not null) return Problems.BadParameters(errors);
         var page = await store.SummariesAsync(filter!, ct);
         // A script reading by `after` alone keeps no offset: a page short of its limit is the last one either way.
         var more = page.Items.Count == filter!.Limit && (filter.Cursor is not null || page.HasMoreAfter(filter.Offset, page.Items.Count));

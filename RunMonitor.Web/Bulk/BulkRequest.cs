@@ -53,8 +53,8 @@ public static class BulkRequestParser
         {
             var (pairs, pairError) = FilterPairs(filterElement);
             if (pairError is not null) return (null, Problems.BadParameter(pairError));
-            var (filter, error) = RunFilter.Parse(pairs!, caller);
-            if (error is not null) return (null, Problems.BadParameter(error));
+            var (filter, filterErrors) = RunFilter.Parse(pairs!, caller);
+            if (filterErrors is not null) return (null, Problems.BadParameters(filterErrors));
             var text = filter!.ToQueryString(includePaging: false).TrimStart('?');
             return (new BulkRequest(new BulkSelection(action!, filter, null, filter.Tenant), dryRun, expected, text), null);
         }

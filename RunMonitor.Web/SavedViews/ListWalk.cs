@@ -14,6 +14,10 @@ public sealed record ListWalk(string List, int At, RunRow? Previous, RunRow? Nex
     public const string AtParameter = "at";
     public const int MaxAt = 1_000_000;
 
+    /// `list` naming the list's own refusals of the query it holds.
+    public static BadParameter RefusedList(IEnumerable<BadParameter> errors) =>
+        new(ListParameter, $"holds a list query the list refuses: {BadParameter.Describe(errors)}");
+
     /// The walk for run `id` when the request names a list, null when it names none, or the 400 for a bad one.
     /// `query`: the request's query as name/value pairs (`QueryPairs.ToPairs` at the edge).
     public static async Task<(ListWalk? Walk, BadParameter? Error)> ReadAsync(IReadOnlyDictionary<string, string?[]> query, Caller caller, string id,
@@ -31,8 +35,8 @@ public sealed record ListWalk(string List, int At, RunRow? Previous, RunRow? Nex
         if (listValues is { Length: > 1 } || list.Length > SavedViewRules.MaxQueryLength)
             return (null, new BadParameter(ListParameter, $"accepts the list's query string once, at most {SavedViewRules.MaxQueryLength} characters"));
         var pairs = QueryHelpers.ParseQuery("?" + list).ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
-        var (filter, error) = RunFilter.Parse(pairs, caller);
-        if (error is not null) return (null, new BadParameter(ListParameter, $"holds a list query the list refuses: {error.Name} {error.Message}"));
+        var (filter, errors) = RunFilter.Parse(pairs, caller);
+        if (errors is not null) return (null, RefusedList(errors));
 
         // The runs on either side; when the list moved since it was shown (new runs on top), the run is looked for
         // in that window and its neighbours taken from where it is now.

@@ -45,21 +45,21 @@ public static class SavedViewRules
         : DisguisedText.Find(name) is not null ? DisguisedText.Rule
         : null;
 
-    /// The query as the list writes it (defaults and paging left out), or the list's own 400 for it.
-    public static (string? Query, BadParameter? Error) NormalizeQuery(string? query, Caller caller)
+    /// The query as the list writes it (defaults and paging left out), or the list's own 400 for it (every bad parameter).
+    public static (string? Query, IReadOnlyList<BadParameter>? Errors) NormalizeQuery(string? query, Caller caller)
     {
         query ??= "";
-        if (query.Length > MaxQueryLength) return (null, new BadParameter("query", $"must be at most {MaxQueryLength} characters"));
+        if (query.Length > MaxQueryLength) return (null, [new BadParameter("query", $"must be at most {MaxQueryLength} characters")]);
         var pairs = QueryHelpers.ParseQuery(query.StartsWith('?') ? query : "?" + query)
             .ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
         // What the list's own middleware refuses in a query (StorableText), refused here by the same words.
         foreach (var (key, values) in pairs)
         {
-            if (!StorableText.IsStorable(key)) return (null, new BadParameter("query", StorableText.Rule));
-            if (values.Any(v => v is not null && !StorableText.IsStorable(v))) return (null, new BadParameter(key, StorableText.Rule));
+            if (!StorableText.IsStorable(key)) return (null, [new BadParameter("query", StorableText.Rule)]);
+            if (values.Any(v => v is not null && !StorableText.IsStorable(v))) return (null, [new BadParameter(key, StorableText.Rule)]);
         }
-        var (filter, error) = RunFilter.Parse(pairs, caller);
-        if (error is not null) return (null, error);
+        var (filter, errors) = RunFilter.Parse(pairs, caller);
+        if (errors is not null) return (null, errors);
         return (filter!.ToQueryString(includePaging: false).TrimStart('?'), null);
     }
 }

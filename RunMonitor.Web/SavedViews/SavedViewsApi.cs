@@ -43,8 +43,8 @@ public static class SavedViewsApi
         var replace = body.Bool("replace") ?? false;
         body.RejectUnknown();
         if (errors.Count > 0 || name is null) return Problems.Validation(errors);
-        var (normalized, queryError) = SavedViewRules.NormalizeQuery(query, http.Caller());
-        if (queryError is not null) return Problems.BadParameter(queryError);
+        var (normalized, queryErrors) = SavedViewRules.NormalizeQuery(query, http.Caller());
+        if (queryErrors is not null) return Problems.BadParameters(queryErrors);
         var (result, error) = await SaveAsync(http, store, name, normalized!, replace, ct);
         if (error is not null) return Problems.BadParameter(error);
         var view = result!.Value!;
@@ -70,8 +70,8 @@ public static class SavedViewsApi
     {
         var form = await ReadFormAsync(http, ct);
         if (form is null) return Html(Fragments.BadParameter(new BadParameter("body", "must be a form with name and query")));
-        var (query, queryError) = SavedViewRules.NormalizeQuery(form.TryGetValue("query", out var q) ? q.ToString() : null, http.Caller());
-        if (queryError is not null) return Html(Fragments.BadParameter(queryError));
+        var (query, queryErrors) = SavedViewRules.NormalizeQuery(form.TryGetValue("query", out var q) ? q.ToString() : null, http.Caller());
+        if (queryErrors is not null) return Html(Fragments.BadParameters(queryErrors));
         var back = Routes.RunsFor(query!);
         var name = form.TryGetValue("name", out var n) ? n.ToString() : null;
         if (SavedViewRules.CheckName(name) is { } nameProblem) return Html(Fragments.BadParameter(new BadParameter("name", nameProblem)), back);

@@ -152,6 +152,17 @@ public class ExportTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
     }
 
     [Fact]
+    public async Task Export_SeveralBadParameters_400NamingEachInQueryOrder()
+    {
+        var response = await _client.GetAsync("/ui/runs/export.csv?status=bogus&limit=500&page=2&offset=20");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await Html.ParseAsync(response)).QuerySelectorAll("p.error");
+        Assert.Equal(["status", "limit", "page", "offset"], errors.Select(e => e.GetAttribute("data-parameter")));
+        Assert.StartsWith("limit is not accepted here: the export has no pages", errors[1].Text());
+    }
+
+    [Fact]
     public async Task Export_UnknownFormat_IsNotAnExport()
     {
         var response = await _client.GetAsync("/ui/runs/export.xml");

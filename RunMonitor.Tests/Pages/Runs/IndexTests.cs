@@ -661,6 +661,34 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
     }
 
     [Theory]
+    [InlineData("/ui/runs/list?limit=500&from=yesterday", new[] { "limit", "from" })]
+    [InlineData("/ui/runs/list?sort=name&colour=red&limit=5&limit=6&status=nope&tenant=BAD!", new[] { "sort", "colour", "limit", "status", "tenant" })]
+    [InlineData("/ui/runs/list?period=1y&q=x&to=2026-13-01&workflow=a&layer_name=b", new[] { "period", "to", "workflow" })]
+    [InlineData("/ui/runs/list?offset=abc&after=zzz", new[] { "offset", "after" })]
+    [InlineData("/ui/runs/stats?tenant=BAD!&foo=1&period=1y", new[] { "tenant", "foo", "period" })]
+    public async Task Fragments_SeveralBadParameters_400NamingEachInQueryOrder(string url, string[] parameters)
+    {
+        var response = await _client.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await Html.ParseAsync(response)).QuerySelectorAll("p.error");
+        Assert.Equal(parameters, errors.Select(e => e.GetAttribute("data-parameter")));
+        Assert.All(errors, e => Assert.StartsWith(e.GetAttribute("data-parameter") + " ", e.Text()));
+    }
+
+    /// Scripts that read the first `p.error` keep reading what a lone bad parameter answers.
+    [Fact]
+    public async Task List_SeveralBadParameters_EachReadsAsWhenItIsAlone()
+    {
+        var all = (await _client.GetDocumentAsync("/ui/runs/list?limit=500&from=yesterday&colour=red")).QuerySelectorAll("p.error");
+        var alone = new List<string>();
+        foreach (var query in new[] { "limit=500", "from=yesterday", "colour=red" })
+            alone.Add((await _client.GetDocumentAsync("/ui/runs/list?" + query)).QuerySelectorAll("p.error").Single().OuterHtml);
+
+        Assert.Equal(alone, all.Select(e => e.OuterHtml));
+    }
+
+    [Theory]
     [InlineData("?period=1y")]
     [InlineData("?period=")]
     [InlineData("?period=24h&period=7d")]
@@ -684,6 +712,16 @@ public class IndexTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFac
         var doc = await Html.ParseAsync(response);
         Assert.Equal("status", doc.QuerySelector("#runs-list p.error")?.GetAttribute("data-parameter"));
         Assert.NotNull(doc.QuerySelector("form#run-filters"));
+    }
+
+    [Fact]
+    public async Task Page_SeveralBadParameters_EachNamedInPlace()
+    {
+        var response = await _client.GetAsync("/ui/runs?status=nope&colour=red&limit=0");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var doc = await Html.ParseAsync(response);
+        Assert.Equal(["status", "colour", "limit"], doc.QuerySelectorAll("#runs-list p.error").Select(e => e.GetAttribute("data-parameter")));
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
     public BulkItemsModel? Items { get; private set; }
     public IReadOnlyList<BulkOperationRow> Operations { get; private set; } = [];
     public BulkConfirmModel? Confirm { get; private set; }
-    public BadParameter? Error { get; private set; }
+    public IReadOnlyList<BadParameter>? BadParameters { get; private set; }
     public DateTimeOffset Now => time.GetUtcNow();
     /// A super admin's list names each operation's tenant (or every tenant).
     public bool ShowTenant => HttpContext.Caller().IsSuperAdmin;
@@ -48,9 +48,8 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
     {
         ViewData["Title"] = "Bulk operations";
         var (list, listError) = ListOf(HttpContext.Caller());
-        if (listError is not null) return Refuse(listError);
         var (offset, offsetError) = OffsetOf();
-        if (offsetError is not null) return Refuse(offsetError);
+        if (BadParameter.InOrder(Request.Query.Keys, [listError, offsetError]) is { } bad) return Refuse(bad);
         Back = Routes.RunsFor(list ?? "");
         var scope = BulkApi.ScopeOf(HttpContext.Caller());
         if (operationId is null)
@@ -104,8 +103,8 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
             var pairs = QueryHelpers.ParseQuery(query.TrimStart('?'))
                 .Where(p => !(p.Key is "offset" or "limit" or "sort"))
                 .ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
-            var (filter, error) = RunFilter.Parse(pairs, caller);
-            if (error is not null) return Refuse(error);
+            var (filter, errors) = RunFilter.Parse(pairs, caller);
+            if (errors is not null) return Refuse(errors);
             filterText = filter!.ToQueryString(includePaging: false).TrimStart('?');
             selection = new BulkSelection(action, filter, null, filter.Tenant);
             query = filterText;
@@ -170,8 +169,8 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
     {
         if (!Request.Query.TryGetValue(ListWalk.ListParameter, out var values)) return (null, null);
         if (values.Count != 1) return (null, new BadParameter(ListWalk.ListParameter, "accepts the query string of the runs list the runs were chosen from, once"));
-        var (list, error) = SavedViewRules.NormalizeQuery(values[0], caller);
-        return error is null ? (list, null) : (null, new BadParameter(ListWalk.ListParameter, $"holds a list query the list refuses: {error.Name} {error.Message}"));
+        var (list, errors) = SavedViewRules.NormalizeQuery(values[0], caller);
+        return errors is null ? (list, null) : (null, ListWalk.RefusedList(errors));
     }
 
     /// `offset` of the operation's runs: a whole number of 0 or more, once; 0 when not given.
@@ -192,10 +191,12 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
         return Page();
     }
 
-    private IActionResult Refuse(BadParameter error, int status = StatusCodes.Status400BadRequest)
+    private IActionResult Refuse(BadParameter error, int status = StatusCodes.Status400BadRequest) => Refuse([error], status);
+
+    private IActionResult Refuse(IReadOnlyList<BadParameter> errors, int status = StatusCodes.Status400BadRequest)
     {
-        if (Request.IsHtmx()) return Fragments.Html(status, Fragments.BadParameterHtml(error));
-        Error = error;
+        if (Request.IsHtmx()) return Fragments.Html(status, Fragments.BadParametersHtml(errors));
+        BadParameters = errors;
         Response.StatusCode = status;
         return Page();
     }

@@ -31,10 +31,11 @@ public sealed class ExportModel(RunExport store, TimeProvider time, IConfigurati
     {
         // The route's pattern matches regardless of case (`export.CSV` too): the format is the one it names.
         format = format.ToLowerInvariant();
-        foreach (var key in new[] { "offset", "limit", "after", "before" }.Where(Request.Query.ContainsKey))
-            return Fragments.BadParameter(new BadParameter(key, $"is not accepted here: the export has no pages, it holds every matching run (up to {MaxRows:N0})"));
-        var (filter, error) = RunFilter.Parse(Request.Query.ToPairs(), HttpContext.Caller());
-        if (error is not null) return Fragments.BadParameter(error);
+        // The paging parameters are refused here whatever their value, so their refusal comes before the list's.
+        var paging = new[] { "offset", "limit", "after", "before" }.Where(Request.Query.ContainsKey)
+            .Select(key => new BadParameter(key, $"is not accepted here: the export has no pages, it holds every matching run (up to {MaxRows:N0})"));
+        var (filter, errors) = RunFilter.Parse(Request.Query.ToPairs(), HttpContext.Caller());
+        if (BadParameter.InOrder(Request.Query.Keys, paging.Concat(errors ?? [])) is { } bad) return Fragments.BadParameters(bad);
 
         var total = await store.CountAsync(filter!, ct);
         var truncated = total > MaxRows;

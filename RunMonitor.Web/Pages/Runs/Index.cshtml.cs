@@ -12,7 +12,7 @@ namespace RunMonitor.Web.Pages.Runs;
 public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewStore views, TimeProvider time) : PageModel
 {
     public RunFilter Filter { get; private set; } = new();
-    public BadParameter? FilterError { get; private set; }
+    public IReadOnlyList<BadParameter>? FilterErrors { get; private set; }
     public RunsTableModel? Table { get; private set; }
     public StatsCardsModel Stats { get; private set; } = null!;
     public IReadOnlyList<string> Workflows { get; private set; } = [];
@@ -24,10 +24,10 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewSt
     {
         // The cards' period lives in the page's address beside the list's view; a bad one is named above the cards.
         var (period, pairs, periodError) = StatsQuery.TakePeriod(Request.Query.ToPairs());
-        var (filter, error) = RunFilter.Parse(pairs, Caller);
+        var (filter, errors) = RunFilter.Parse(pairs, Caller);
         var now = time.GetUtcNow();
         Filter = filter ?? RunFilter.For(Caller);
-        FilterError = error;
+        FilterErrors = errors;
         var shown = period ?? StatsPeriod.Default;
         Stats = new StatsCardsModel(await statsStore.StatsAsync(Filter.Tenant, shown, now, ct), shown, Filter.TenantChosen ? Filter.Tenant : null, now)
         {
@@ -44,8 +44,8 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewSt
     {
         // The page's period comes along (the filter form holds it) and stays in the list's links; it is not required.
         var (period, pairs, periodError) = StatsQuery.TakePeriod(Request.Query.ToPairs());
-        var (filter, error) = RunFilter.Parse(pairs, Caller);
-        if ((error ?? periodError) is { } bad) return Fragments.BadParameter(bad);
+        var (filter, errors) = RunFilter.Parse(pairs, Caller);
+        if (BadParameter.InOrder(Request.Query.Keys, (errors ?? []).Append(periodError)) is { } bad) return Fragments.BadParameters(bad);
         var page = await store.ListAsync(filter!, ct);
         // The filter form's requests put the page's own URL in history; polls and links do not.
         if (Request.IsHtmx(out var hx) && hx!.Trigger == "run-filters")
@@ -55,8 +55,8 @@ public sealed class IndexModel(RunList store, StatsStore statsStore, SavedViewSt
 
     public async Task<IActionResult> OnGetStatsAsync(CancellationToken ct)
     {
-        var (query, error) = StatsQuery.Parse(Request.Query.ToPairs(), Caller, tenantAccepted: true);
-        if (error is not null) return Fragments.BadParameter(error);
+        var (query, errors) = StatsQuery.Parse(Request.Query.ToPairs(), Caller, tenantAccepted: true);
+        if (errors is not null) return Fragments.BadParameters(errors);
         var (period, tenant) = (query!.Period, query.Tenant);
         var now = time.GetUtcNow();
         var stats = await statsStore.StatsAsync(tenant, period, now, ct);

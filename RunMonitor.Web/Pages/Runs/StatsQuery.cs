@@ -8,24 +8,29 @@ namespace RunMonitor.Web.Pages.Runs;
 /// its list read `period` too (`TakePeriod`), as the cards' period kept in the page's address.
 public sealed record StatsQuery(StatsPeriod Period, string? Tenant)
 {
-    public static (StatsQuery? Query, BadParameter? Error) Parse(IReadOnlyDictionary<string, string?[]> query, Caller caller, bool tenantAccepted)
+    /// The query, or every bad parameter of it in the query's order.
+    public static (StatsQuery? Query, IReadOnlyList<BadParameter>? Errors) Parse(IReadOnlyDictionary<string, string?[]> query, Caller caller, bool tenantAccepted)
     {
+        var bad = new BadParameters(query.Keys);
         foreach (var key in query.Keys)
         {
             if (key != "period" && !(tenantAccepted && key == "tenant"))
-                return Bad(key, $"is not a stats parameter; accepted: {(tenantAccepted ? "period, tenant" : "period")}");
+                bad.Add(key, $"is not a stats parameter; accepted: {(tenantAccepted ? "period, tenant" : "period")}");
         }
         var (period, periodError) = ParsePeriod(query);
-        if (periodError is not null) return (null, periodError);
+        bad.Add(periodError);
         var tenant = caller.TenantId;
-        if (query.TryGetValue("tenant", out var tenants))
+        if (!bad.Holds("tenant") && query.TryGetValue("tenant", out var tenants))
         {
-            if (tenants.Length > 1) return Bad("tenant", "was given more than once; give it once");
-            var (scoped, _, error) = RunFilter.ScopeTenant(tenants.FirstOrDefault(), caller);
-            if (error is not null) return (null, error);
-            tenant = scoped;
+            if (tenants.Length > 1) bad.Add("tenant", "was given more than once; give it once");
+            else
+            {
+                var (scoped, _, error) = RunFilter.ScopeTenant(tenants.FirstOrDefault(), caller);
+                bad.Add(error);
+                tenant = scoped;
+            }
         }
-        return (new StatsQuery(period!, tenant), null);
+        return bad.All is { } errors ? (null, errors) : (new StatsQuery(period!, tenant), null);
     }
 
     /// Absent means the default; given, it must be one of the periods, once (an empty value is not).
@@ -53,6 +58,4 @@ public sealed record StatsQuery(StatsPeriod Period, string? Tenant)
     /// A runs page (or list) address with the period after its query.
     public static string WithPeriod(string url, StatsPeriod? period) =>
         NonDefault(period) is { } p ? url + (url.Contains('?') ? "&" : "?") + "period=" + p.Token : url;
-
-    private static (StatsQuery?, BadParameter?) Bad(string name, string message) => (null, new BadParameter(name, message));
 }

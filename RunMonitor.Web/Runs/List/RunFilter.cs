@@ -6,9 +6,6 @@ namespace RunMonitor.Web.Runs;
 
 public enum RunSort { Created, Status, Duration }
 
-/// A bad request parameter: which one, and what it accepts. Answered 400 by every surface.
-public sealed record BadParameter(string Name, string Message);
-
 /// The run list's filters, sort and page: parsed from plain name/value pairs (the edge turns a query into
 /// them) and validated in one place for the page, the fragment, the export and the JSON API, and turned
 /// back into a query string for links.
@@ -63,44 +60,46 @@ public sealed partial record RunFilter
     /// The tenant id `given` names, as stored and compared (lowercase); null when it is not one (`TenantText`).
     public static string? TenantId(string? given) => given is not null && TenantPattern().IsMatch(given) ? given.ToLowerInvariant() : null;
 
-    public static (RunFilter? Filter, BadParameter? Error) Parse(IReadOnlyDictionary<string, string?[]> query, Caller caller)
+    /// The filter, or every bad parameter of the query (unknown, repeated or out of range) in the query's order.
+    public static (RunFilter? Filter, IReadOnlyList<BadParameter>? Errors) Parse(IReadOnlyDictionary<string, string?[]> query, Caller caller)
     {
-        foreach (var key in query.Keys)
-        {
-            if (!Parameters.Contains(key))
-                return Bad(key, $"is not a list parameter; accepted: {string.Join(", ", Parameters.Order())}");
-        }
+        var bad = new BadParameters(query.Keys);
         foreach (var (key, values) in query)
         {
-            if (values.Length > 1 && key != "status")
-                return Bad(key, "was given more than once; give it once");
+            if (!Parameters.Contains(key))
+                bad.Add(key, $"is not a list parameter; accepted: {string.Join(", ", Parameters.Order())}");
+            else if (values.Length > 1 && key != "status")
+                bad.Add(key, "was given more than once; give it once");
         }
 
-        string? One(string name) => query.TryGetValue(name, out var v) && v.Length > 0 && !string.IsNullOrWhiteSpace(v[0]) ? v[0]!.Trim() : null;
+        string? One(string name) => !bad.Holds(name) && query.TryGetValue(name, out var v) && v.Length > 0 && !string.IsNullOrWhiteSpace(v[0]) ? v[0]!.Trim() : null;
 
         var filter = For(caller);
 
         var (tenant, chosen, tenantError) = ScopeTenant(One("tenant"), caller);
-        if (tenantError is not null) return (null, tenantError);
+        bad.Add(tenantError);
         filter = filter with { Tenant = tenant, TenantChosen = chosen };
 
-        var workflow = One("layer_name") ?? One("workflow");
-        if (One("layer_name") is { } l && One("workflow") is { } w && l != w)
-            return Bad("workflow", "is another name for layer_name; give one of them");
-        if (workflow is not null)
+        var (layerName, alias) = (One("layer_name"), One("workflow"));
+        if (layerName is not null && alias is not null && layerName != alias)
+            bad.Add("workflow", "is another name for layer_name; give one of them");
+        else if ((layerName ?? alias) is { } workflow)
         {
-            if (workflow.Length > MaxTextLength) return Bad("layer_name", $"accepts a workflow name of at most {MaxTextLength} characters");
-            filter = filter with { Workflow = workflow };
+            if (workflow.Length > MaxTextLength) bad.Add("layer_name", $"accepts a workflow name of at most {MaxTextLength} characters");
+            else filter = filter with { Workflow = workflow };
         }
 
-        if (query.TryGetValue("status", out var statusValues))
+        if (!bad.Holds("status") && query.TryGetValue("status", out var statusValues))
         {
             var statuses = new List<string>();
             foreach (var part in statusValues.SelectMany(v => (v ?? "").Split(',')).Select(p => p.Trim()).Where(p => p.Length > 0))
             {
                 var status = RunStatus.Normalize(part);
                 if (status is null)
-                    return Bad("status", $"accepts one or more of {RunStatus.AcceptedWords}, comma-separated; got '{Truncate(part)}'");
+                {
+                    bad.Add("status", $"accepts one or more of {RunStatus.AcceptedWords}, comma-separated; got '{Truncate(part)}'");
+                    break;
+                }
                 if (!statuses.Contains(status)) statuses.Add(status);
             }
             filter = filter with { Statuses = statuses };
@@ -108,28 +107,31 @@ public sealed partial record RunFilter
 
         if (One("q") is { } q)
         {
-            if (q.Length > MaxTextLength) return Bad("q", $"accepts a run id or name of at most {MaxTextLength} characters");
-            filter = filter with { Q = q };
+            if (q.Length > MaxTextLength) bad.Add("q", $"accepts a run id or name of at most {MaxTextLength} characters");
+            else filter = filter with { Q = q };
         }
 
         if (One("from") is { } fromText)
         {
             if (!DbTime.TryParseIso(fromText, out var from, out _))
-                return Bad("from", "accepts an ISO-8601 date (2026-11-21) or date-time (2026-11-21T08:00:00Z), UTC");
-            filter = filter with { From = from, FromText = fromText };
+                bad.Add("from", "accepts an ISO-8601 date (2026-11-21) or date-time (2026-11-21T08:00:00Z), UTC");
+            else filter = filter with { From = from, FromText = fromText };
         }
 
         if (One("to") is { } toText)
         {
             if (!DbTime.TryParseIso(toText, out var to, out var dateOnly))
-                return Bad("to", "accepts an ISO-8601 date (2026-11-21) or date-time (2026-11-21T18:00:00Z), UTC");
-            // A date alone means the whole of that day (the calendar's last day: up to its end).
-            var end = !dateOnly ? to : to.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : to.AddDays(1);
-            filter = filter with { To = end, ToText = toText };
+                bad.Add("to", "accepts an ISO-8601 date (2026-11-21) or date-time (2026-11-21T18:00:00Z), UTC");
+            else
+            {
+                // A date alone means the whole of that day (the calendar's last day: up to its end).
+                var end = !dateOnly ? to : to.UtcDateTime.Date == DateTime.MaxValue.Date ? DateTimeOffset.MaxValue : to.AddDays(1);
+                filter = filter with { To = end, ToText = toText };
+            }
         }
 
         if (filter.From is { } f && filter.To is { } t && f >= t)
-            return Bad("to", "must be later than from");
+            bad.Add("to", "must be later than from");
 
         if (One("sort") is { } sort)
         {
@@ -143,37 +145,38 @@ public sealed partial record RunFilter
                 _ => null,
             };
             if (parsed is null)
-                return Bad("sort", "accepts created, status or duration, with a leading - for descending (default -created)");
-            filter = filter with { Sort = parsed.Value, Descending = descending };
+                bad.Add("sort", "accepts created, status or duration, with a leading - for descending (default -created)");
+            else filter = filter with { Sort = parsed.Value, Descending = descending };
         }
 
         if (One("offset") is { } offsetText)
         {
             if (!int.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
-                return Bad("offset", "accepts a whole number from 0 to 2,147,483,647");
-            filter = filter with { Offset = offset };
+                bad.Add("offset", "accepts a whole number from 0 to 2,147,483,647");
+            else filter = filter with { Offset = offset };
         }
 
         if (One("limit") is { } limitText)
         {
             if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit < 1 || limit > MaxLimit)
-                return Bad("limit", $"accepts a whole number from 1 to {MaxLimit}");
-            filter = filter with { Limit = limit };
+                bad.Add("limit", $"accepts a whole number from 1 to {MaxLimit}");
+            else filter = filter with { Limit = limit };
         }
 
         var after = One("after");
         var before = One("before");
-        if (after is not null && before is not null) return Bad("before", "cannot be given with after; give one of them");
-        if ((after ?? before) is { } token)
+        if (after is not null && before is not null) bad.Add("before", "cannot be given with after; give one of them");
+        // A token belongs to its sort: with the sort refused there is none to read it in.
+        else if ((after ?? before) is { } token && !bad.Holds("sort"))
         {
             var name = after is not null ? "after" : "before";
             var cursor = RunCursor.Parse(token, filter, before: after is null);
             if (cursor is null)
-                return Bad(name, $"accepts the token of a {(after is not null ? "Next" : "Previous")} link of this list, in its sort ({filter.SortToken})");
-            filter = filter with { Cursor = cursor };
+                bad.Add(name, $"accepts the token of a {(after is not null ? "Next" : "Previous")} link of this list, in its sort ({filter.SortToken})");
+            else filter = filter with { Cursor = cursor };
         }
 
-        return (filter, null);
+        return bad.All is { } errors ? (null, errors) : (filter, null);
     }
 
     /// The tenant a query reads: the caller's own unless a super admin names one (blank: not named).
@@ -187,8 +190,6 @@ public sealed partial record RunFilter
             return (null, false, new BadParameter("tenant", $"accepts a tenant id: {TenantText}"));
         return (tenant, true, null);
     }
-
-    private static (RunFilter?, BadParameter?) Bad(string name, string message) => (null, new BadParameter(name, message));
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
 
