@@ -36,8 +36,8 @@ public static class LogsApi
 
     private static async Task<IResult> ReadAsync(string id, HttpContext http, RunViews runs, LogStore logs, CancellationToken ct)
     {
-        var (filter, error) = LogFilter.Parse(http.Request.Query.ToPairs());
-        if (error is not null) return Problems.BadParameter(error);
+        var (filter, errors) = LogFilter.Parse(http.Request.Query.ToPairs());
+        if (errors is not null) return Problems.BadParameters(errors);
         var run = await runs.GetAsync(RunTenant.Of(http), id, ct);
         if (run is null) return Problems.RunNotFound(id);
         // The API reads forwards from the start unless told where (`after`) or asked for an earlier page (`before`).
@@ -48,12 +48,14 @@ public static class LogsApi
 
     private static async Task TextAsync(string id, HttpContext http, RunViews runs, LogStore logs, CancellationToken ct)
     {
-        var (filter, error) = LogFilter.Parse(http.Request.Query.ToPairs());
-        if (error is null && http.Request.Query.ContainsKey("limit"))
-            error = new BadParameter("limit", "is not accepted here: the download holds every matching line (after and before bound it)");
-        if (error is not null)
+        var (filter, errors) = LogFilter.Parse(http.Request.Query.ToPairs());
+        // A limit the read would refuse keeps that refusal; the download refuses any other.
+        var limit = http.Request.Query.ContainsKey("limit")
+            ? new BadParameter("limit", "is not accepted here: the download holds every matching line (after and before bound it)")
+            : null;
+        if (BadParameter.InOrder(http.Request.Query.Keys, (errors ?? []).Append(limit)) is { } bad)
         {
-            await Problems.BadParameter(error).ExecuteAsync(http);
+            await Problems.BadParameters(bad).ExecuteAsync(http);
             return;
         }
         var run = await runs.GetAsync(RunTenant.Of(http), id, ct);

@@ -220,6 +220,18 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
         Assert.Equal("tab", (await Html.ParseAsync(bad)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
     }
 
+    [Fact]
+    public async Task Page_SeveralBadParameters_Answers400NamingEachInQueryOrder()
+    {
+        var id = await RunningCampaignAsync("detail-bad-params");
+
+        var response = await _client.GetAsync($"/runs/{id}?level=loud&tab=x&at=1&step=a%20b");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["level", "tab", "step", "list"],
+            (await Html.ParseAsync(response)).QuerySelectorAll("p.error[role=alert]").Select(e => e.GetAttribute("data-parameter")));
+    }
+
     [Theory]
     [InlineData("step=game_config&step=bgm_track", "more than once")]
     [InlineData("step=game%20config", "accepts a step id")]

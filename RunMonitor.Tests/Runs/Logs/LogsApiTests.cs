@@ -302,6 +302,23 @@ public class LogsApiTests(LogsFactory factory) : IClassFixture<LogsFactory>
     }
 
     [Fact]
+    public async Task Get_SeveralBadParameters_400NamesEachInQueryOrder()
+    {
+        var id = await RunAsync("logs-bad-params");
+        const string query = "level=loud&colour=red&limit=0&after=x&after=1&step=a%20b";
+        string[] parameters = ["level", "colour", "limit", "after", "step"];
+
+        var api = await _client.GetAsync($"/api/runs/{id}/logs?{query}");
+        var text = await _client.GetAsync($"/api/runs/{id}/logs.txt?{query}");
+        var fragment = await _client.GetAsync($"/ui/runs/{id}/logs?{query}");
+
+        Assert.Equal(parameters, (await api.JsonAsync()).GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        Assert.Equal(parameters, (await text.JsonAsync()).GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        Assert.Equal(HttpStatusCode.BadRequest, fragment.StatusCode);
+        Assert.Equal(parameters, (await Html.ParseAsync(fragment)).QuerySelectorAll("p.error").Select(e => e.GetAttribute("data-parameter")));
+    }
+
+    [Fact]
     public async Task Text_IsAnAttachmentOfEveryMatchingLine()
     {
         var id = await RunAsync("logs-text");

@@ -13,12 +13,12 @@ namespace RunMonitor.Web.Pages.Runs;
 public sealed class DetailModel(RunViews store, RunList list, TimeProvider time) : PageModel
 {
     public RunPageModel? View { get; private set; }
-    public BadParameter? Error { get; private set; }
+    public IReadOnlyList<BadParameter>? Errors { get; private set; }
 
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {
         // The step is checked as the logs fragment checks it (a step id, given once); a bad one opens no panel.
-        var (logFilter, logError) = LogFilter.Parse(Request.Query.ToPairs().Where(p => p.Key is "step" or "level" or "q").ToDictionary(StringComparer.Ordinal));
+        var (logFilter, logErrors) = LogFilter.Parse(Request.Query.ToPairs().Where(p => p.Key is "step" or "level" or "q").ToDictionary(StringComparer.Ordinal));
         logFilter ??= new LogFilter();
         var askedStep = logFilter.Step;
         // The level and text filter the open step's panel when the query names the step, the run's otherwise.
@@ -33,22 +33,11 @@ public sealed class DetailModel(RunViews store, RunList list, TimeProvider time)
             Response.StatusCode = StatusCodes.Status404NotFound;
             return Page();
         }
-        foreach (var key in Request.Query.Keys.Where(k => k is not ("step" or RunTenant.Parameter or ListWalk.ListParameter or ListWalk.AtParameter or "level" or "q")))
-        {
-            Error = new BadParameter(key, "is not accepted; the run page takes only step (a step id to open), level and q (a log filter), list and at (the list it was opened from) and, for a super admin, tenant");
-            Response.StatusCode = StatusCodes.Status400BadRequest;
-        }
-        if (logError is not null)
-        {
-            Error = logError;
-            Response.StatusCode = StatusCodes.Status400BadRequest;
-        }
+        var unknown = Request.Query.Keys.Where(k => k is not ("step" or RunTenant.Parameter or ListWalk.ListParameter or ListWalk.AtParameter or "level" or "q"))
+            .Select(key => new BadParameter(key, "is not accepted; the run page takes only step (a step id to open), level and q (a log filter), list and at (the list it was opened from) and, for a super admin, tenant"));
         var (walk, walkError) = await ListWalk.ReadAsync(Request.Query.ToPairs(), HttpContext.Caller(), id, list, ct);
-        if (walkError is not null)
-        {
-            Error = walkError;
-            Response.StatusCode = StatusCodes.Status400BadRequest;
-        }
+        Errors = BadParameter.InOrder(Request.Query.Keys, unknown.Concat(logErrors ?? []).Append(walkError));
+        if (Errors is not null) Response.StatusCode = StatusCodes.Status400BadRequest;
         var now = time.GetUtcNow();
         var (detail, steps, retries) = reads.View;
         // A failed run opens on its failing step: from the red badge to the stack trace in one click (the batch read

@@ -12,8 +12,8 @@ public sealed class LogsModel(RunViews runs, LogStore logs) : PageModel
 {
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {
-        var (filter, error) = LogFilter.Parse(Request.Query.ToPairs());
-        if (error is not null) return Fragments.BadParameter(error);
+        var (filter, errors) = LogFilter.Parse(Request.Query.ToPairs());
+        if (errors is not null) return Fragments.BadParameters(errors);
         var run = await runs.GetAsync(RunTenant.Of(HttpContext), id, ct);
         if (run is null) return Fragments.RunNotFound();
         var view = await LoadAsync(HttpContext, logs, run, filter!, ct);

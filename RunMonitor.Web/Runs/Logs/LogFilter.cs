@@ -26,54 +26,54 @@ public sealed record LogFilter
         "step", "level", "q", "after", "before", "limit", RunTenant.Parameter,
     };
 
-    public static (LogFilter? Filter, BadParameter? Error) Parse(IReadOnlyDictionary<string, string?[]> query)
+    /// The filter, or every bad parameter of the query in the query's order.
+    public static (LogFilter? Filter, IReadOnlyList<BadParameter>? Errors) Parse(IReadOnlyDictionary<string, string?[]> query)
     {
+        var bad = new BadParameters(query.Keys);
         foreach (var (key, values) in query)
         {
-            if (!Parameters.Contains(key)) return Bad(key, $"is not a log parameter; accepted: {string.Join(", ", Parameters.Order())}");
-            if (values.Length > 1) return Bad(key, "was given more than once; give it once");
+            if (!Parameters.Contains(key)) bad.Add(key, $"is not a log parameter; accepted: {string.Join(", ", Parameters.Order())}");
+            else if (values.Length > 1) bad.Add(key, "was given more than once; give it once");
         }
-        string? One(string name) => query.TryGetValue(name, out var v) && v.Length > 0 && !string.IsNullOrEmpty(v[0]) ? v[0] : null;
+        string? One(string name) => !bad.Holds(name) && query.TryGetValue(name, out var v) && v.Length > 0 && !string.IsNullOrEmpty(v[0]) ? v[0] : null;
 
         var filter = new LogFilter();
         if (One("step") is { } step)
         {
-            if (!Api.IngestParser.IdPattern().IsMatch(step)) return Bad("step", $"accepts a step id: {Api.IngestParser.IdText}");
-            filter = filter with { Step = step };
+            if (!Api.IngestParser.IdPattern().IsMatch(step)) bad.Add("step", $"accepts a step id: {Api.IngestParser.IdText}");
+            else filter = filter with { Step = step };
         }
         if (One("level") is { } levelText)
         {
-            if (LogLevels.Parse(levelText) is not { } level) return Bad("level", $"accepts the lowest level shown: {LogLevels.Accepted}");
-            filter = filter with { MinLevel = level };
+            if (LogLevels.Parse(levelText) is not { } level) bad.Add("level", $"accepts the lowest level shown: {LogLevels.Accepted}");
+            else filter = filter with { MinLevel = level };
         }
         if (One("q") is { } q)
         {
-            if (q.Length > MaxQLength) return Bad("q", $"accepts text of at most {MaxQLength} characters to find in messages");
-            filter = filter with { Q = q };
+            if (q.Length > MaxQLength) bad.Add("q", $"accepts text of at most {MaxQLength} characters to find in messages");
+            else filter = filter with { Q = q };
         }
         if (One("after") is { } afterText)
         {
             if (!long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out var after))
-                return Bad("after", "accepts a line number (seq) of 0 or more: the lines after it are read");
-            filter = filter with { After = after };
+                bad.Add("after", "accepts a line number (seq) of 0 or more: the lines after it are read");
+            else filter = filter with { After = after };
         }
         if (One("before") is { } beforeText)
         {
             if (!long.TryParse(beforeText, NumberStyles.None, CultureInfo.InvariantCulture, out var before) || before < 1)
-                return Bad("before", "accepts a line number (seq) of 1 or more: the lines before it are read");
-            if (filter.After is not null) return Bad("before", "cannot be given with after; give one of them");
-            filter = filter with { Before = before };
+                bad.Add("before", "accepts a line number (seq) of 1 or more: the lines before it are read");
+            else if (filter.After is not null) bad.Add("before", "cannot be given with after; give one of them");
+            else filter = filter with { Before = before };
         }
         if (One("limit") is { } limitText)
         {
             if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit is < 1 or > MaxLimit)
-                return Bad("limit", $"accepts a whole number from 1 to {MaxLimit} (default {DefaultLimit})");
-            filter = filter with { Limit = limit };
+                bad.Add("limit", $"accepts a whole number from 1 to {MaxLimit} (default {DefaultLimit})");
+            else filter = filter with { Limit = limit };
         }
-        return (filter, null);
+        return bad.All is { } errors ? (null, errors) : (filter, null);
     }
-
-    private static (LogFilter?, BadParameter?) Bad(string name, string message) => (null, new BadParameter(name, message));
 
     /// The query string of this filter with the given cursor (for links: load earlier, later, the download).
     public string Query(long? after = null, long? before = null, bool withCursor = true)
