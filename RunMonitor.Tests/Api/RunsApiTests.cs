@@ -542,6 +542,8 @@ public class RunsApiTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     [InlineData("/api/runs?limit=500&from=yesterday&colour=red&offset=1&offset=2", new[] { "limit", "from", "colour", "offset" })]
     [InlineData("/api/runs?tenant=BAD!&sort=name&status=nope,failed", new[] { "tenant", "sort", "status" })]
     [InlineData("/api/admin/runs/stats?tenant=acme&period=1y", new[] { "tenant", "period" })]
+    [InlineData("/api/runs/several-bad?zzz=1&tenant=BAD!&yyy=2", new[] { "zzz", "tenant", "yyy" })]
+    [InlineData("/api/runs/several-bad/steps?zzz=1&yyy=2&yyy=3", new[] { "zzz", "yyy" })]
     public async Task Read_SeveralBadParameters_ProblemHasAnErrorsEntryEachInQueryOrder(string url, string[] parameters)
     {
         var problem = await Problem(await _client.GetAsync(url), HttpStatusCode.BadRequest);

@@ -53,7 +53,7 @@ public static class AcceptsQueryExtensions
 }
 
 /// Refuses a query parameter the endpoint's `AcceptsQueryAttribute` does not name, and a form field its
-/// `AcceptsFormAttribute` does not, or either given twice: 400 naming it, problem+json under /api, the UI's error
+/// `AcceptsFormAttribute` does not, or either given twice: 400 naming every one, problem+json under /api, the UI's error
 /// fragment elsewhere. On a page, `handler` (which picks its handler) is the page filter's to check.
 public sealed class AcceptedQueryGuard(RequestDelegate next, IOptions<AntiforgeryOptions> antiforgery)
 {
@@ -61,22 +61,29 @@ public sealed class AcceptedQueryGuard(RequestDelegate next, IOptions<Antiforger
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.GetEndpoint() is { } endpoint && await RefusalAsync(context, endpoint) is { } error)
+        if (context.GetEndpoint() is { } endpoint && await RefusalAsync(context, endpoint) is { } errors)
         {
-            await StorableText.RefuseAsync(context, error);
+            await StorableText.RefuseAsync(context, errors);
             return;
         }
         await next(context);
     }
 
-    private async Task<BadParameter?> RefusalAsync(HttpContext context, Endpoint endpoint)
+    /// The query parameters the request's endpoint does not read, or repeats, in the query's order; null when none
+    /// (or the endpoint declares none: its parser names them).
+    public static IReadOnlyList<BadParameter>? QueryRefusals(HttpContext context)
     {
         var request = context.Request;
-        if (request.Query.Count > 0 && For<AcceptsQueryAttribute>(endpoint, request) is { } query)
-        {
-            var page = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.RazorPages.PageActionDescriptor>() is not null;
-            if (Refusal(request.Query, query, page ? HandlerParameter : null) is { } error) return error;
-        }
+        if (request.Query.Count == 0 || context.GetEndpoint() is not { } endpoint || For<AcceptsQueryAttribute>(endpoint, request) is not { } query)
+            return null;
+        var page = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.RazorPages.PageActionDescriptor>() is not null;
+        return Refusals(request.Query, query, page ? HandlerParameter : null);
+    }
+
+    private async Task<IReadOnlyList<BadParameter>?> RefusalAsync(HttpContext context, Endpoint endpoint)
+    {
+        var request = context.Request;
+        if (QueryRefusals(context) is { } errors) return errors;
         if (!request.HasFormContentType || For<AcceptsFormAttribute>(endpoint, request) is not { } form) return null;
         IFormCollection fields;
         try
@@ -88,19 +95,22 @@ public sealed class AcceptedQueryGuard(RequestDelegate next, IOptions<Antiforger
             // Answered where the form is read (`PageRequestFilter`, the endpoint): every later read fails the same way.
             return null;
         }
-        return Refusal(fields, form, antiforgery.Value.FormFieldName);
+        return Refusals(fields, form, antiforgery.Value.FormFieldName);
     }
 
-    private static BadParameter? Refusal(IEnumerable<KeyValuePair<string, StringValues>> given, AcceptedNamesAttribute accepted, string? alwaysAccepted)
+    private static IReadOnlyList<BadParameter>? Refusals(IEnumerable<KeyValuePair<string, StringValues>> given, AcceptedNamesAttribute accepted, string? alwaysAccepted)
     {
+        var names = new List<string>();
+        var refused = new List<BadParameter>();
         foreach (var (key, values) in given)
         {
+            names.Add(key);
             if (alwaysAccepted is not null && key.Equals(alwaysAccepted, StringComparison.OrdinalIgnoreCase)) continue;
-            if (!accepted.Names.Contains(key, StringComparer.OrdinalIgnoreCase)) return new BadParameter(key, accepted.Rule);
-            if (values.Count > 1 && !accepted.Repeatable.Contains(key, StringComparer.OrdinalIgnoreCase))
-                return new BadParameter(key, "was given more than once; give it once");
+            if (!accepted.Names.Contains(key, StringComparer.OrdinalIgnoreCase)) refused.Add(new BadParameter(key, accepted.Rule));
+            else if (values.Count > 1 && !accepted.Repeatable.Contains(key, StringComparer.OrdinalIgnoreCase))
+                refused.Add(new BadParameter(key, "was given more than once; give it once"));
         }
-        return null;
+        return BadParameter.InOrder(names, refused);
     }
 
     private static T? For<T>(Endpoint endpoint, HttpRequest request) where T : AcceptedNamesAttribute

@@ -28,7 +28,8 @@ public static class RunTenant
         ForLink(http, runTenant, idShared) is { } tenant ? QueryString.Create(Parameter, tenant).ToString() : "";
 }
 
-/// On every route naming a run (`{id}`): `?tenant=` must be a tenant id and is for super admins only (400 naming it);
+/// On every route naming a run (`{id}`): `?tenant=` must be a tenant id and is for super admins only (400 naming it,
+/// and with it the parameters `AcceptedQueryGuard` would refuse next, so one answer names them all);
 /// a lookup that found the id in several tenants (AmbiguousRunIdException) becomes a 409 naming them. Both answer
 /// as the route does: problem+json under /api, the UI's error fragment elsewhere.
 public sealed class RunTenantGuard(RequestDelegate next)
@@ -42,7 +43,9 @@ public sealed class RunTenantGuard(RequestDelegate next)
                 : null;
             if (problem is not null)
             {
-                await StorableText.RefuseAsync(context, new BadParameter(RunTenant.Parameter, problem));
+                var refusals = AcceptedQueryGuard.QueryRefusals(context) ?? [];
+                await StorableText.RefuseAsync(context, BadParameter.InOrder(context.Request.Query.Keys,
+                    refusals.Prepend(new BadParameter(RunTenant.Parameter, problem)))!);
                 return;
             }
         }

@@ -40,10 +40,13 @@ public sealed class StorableText(RequestDelegate next)
     private static Task RefuseAsync(HttpContext context, string parameter) => RefuseAsync(context, new BadParameter(parameter, Rule));
 
     /// A 400 naming a request parameter: problem+json under /api, the UI's error fragment elsewhere.
-    public static Task RefuseAsync(HttpContext context, BadParameter error)
+    public static Task RefuseAsync(HttpContext context, BadParameter error) => RefuseAsync(context, [error]);
+
+    /// A 400 naming every bad parameter of a request, as `RefuseAsync` names one.
+    public static Task RefuseAsync(HttpContext context, IReadOnlyList<BadParameter> errors)
     {
         if (context.Request.Path.StartsWithSegments("/api"))
-            return Problems.BadParameter(error).ExecuteAsync(context);
-        return ErrorPages.WriteHtmlAsync(context, StatusCodes.Status400BadRequest, Fragments.BadParameterHtml(error));
+            return Problems.BadParameters(errors).ExecuteAsync(context);
+        return ErrorPages.WriteHtmlAsync(context, StatusCodes.Status400BadRequest, Fragments.BadParametersHtml(errors));
     }
 }
