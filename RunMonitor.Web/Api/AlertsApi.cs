@@ -14,8 +14,8 @@ public static class AlertsApi
 
     private static async Task<IResult> GetAsync(HttpContext http, AlertEvaluator alerts, CancellationToken ct)
     {
-        var (tenant, error) = TenantQuery.Parse(http);
-        if (error is not null) return Problems.BadParameter(error);
+        var (tenant, errors) = TenantQuery.Parse(http);
+        if (errors is not null) return Problems.BadParameters(errors);
         var rules = await alerts.StatusAsync(tenant, ct);
         var events = await alerts.EventsAsync(tenant, ct);
         return Results.Ok(new { rules = rules.Select(AlertJson.Rule), events = events.Select(AlertJson.Event) });

@@ -56,8 +56,8 @@ public static class WorkersApi
 
     private static async Task<IResult> ListAsync(HttpContext http, WorkerBook workers, CancellationToken ct)
     {
-        var (tenant, error) = TenantQuery.Parse(http);
-        if (error is not null) return Problems.BadParameter(error);
+        var (tenant, errors) = TenantQuery.Parse(http);
+        if (errors is not null) return Problems.BadParameters(errors);
         return Results.Ok(await workers.ListAsync(tenant, ct));
     }
 }
@@ -65,18 +65,21 @@ public static class WorkersApi
 /// The one parameter the workers' and alerts' reads take: `tenant`, a super admin's choice of one tenant.
 public static class TenantQuery
 {
-    /// The tenant to read (the caller's own, a super admin's choice, or null for every tenant), or what was wrong.
-    public static (string? Tenant, BadParameter? Error) Parse(HttpContext http)
+    /// The tenant to read (the caller's own, a super admin's choice, or null for every tenant), or every parameter
+    /// that was wrong, in the query's order.
+    public static (string? Tenant, IReadOnlyList<BadParameter>? Errors) Parse(HttpContext http)
     {
         var caller = http.Caller();
+        var bad = new BadParameters(http.Request.Query.Keys);
+        var tenant = caller.TenantId;
         foreach (var (name, values) in http.Request.Query)
         {
-            if (name != RunTenant.Parameter) return (null, new BadParameter(name, "is not a parameter here; the only one is tenant (super admins)"));
-            if (!caller.IsSuperAdmin) return (null, new BadParameter(name, "is for super admins only; your key sees its own tenant"));
-            if (values.Count != 1 || RunFilter.TenantId(values.ToString()) is not { } tenant)
-                return (null, new BadParameter(name, $"accepts one tenant id: {RunFilter.TenantText}"));
-            return (tenant, null);
+            if (name != RunTenant.Parameter) bad.Add(name, "is not a parameter here; the only one is tenant (super admins)");
+            else if (!caller.IsSuperAdmin) bad.Add(name, "is for super admins only; your key sees its own tenant");
+            else if (values.Count != 1 || RunFilter.TenantId(values.ToString()) is not { } named)
+                bad.Add(name, $"accepts one tenant id: {RunFilter.TenantText}");
+            else tenant = named;
         }
-        return (caller.TenantId, null);
+        return bad.All is { } errors ? (null, errors) : (tenant, null);
     }
 }

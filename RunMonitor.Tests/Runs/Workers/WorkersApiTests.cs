@@ -200,6 +200,22 @@ public class WorkersApiTests(KeyedFactory factory) : IClassFixture<KeyedFactory>
     }
 
     [Fact]
+    public async Task List_TenantThenAnUnknownParameter_400NamingTheUnknown()
+    {
+        var problem = await Problem(await factory.Bearer(KeyedFactory.SuperAdminKey).GetAsync("/api/workers?tenant=beta&status=idle"));
+
+        Assert.Equal(["status"], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+    }
+
+    [Fact]
+    public async Task List_SeveralBadParameters_400NamingEach()
+    {
+        var problem = await Problem(await factory.Bearer("alpha", Roles.Viewer).GetAsync("/api/workers?status=idle&tenant=beta&since=1h"));
+
+        Assert.Equal(["status", "tenant", "since"], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+    }
+
+    [Fact]
     public async Task Claim_CountsAsHeartbeatAndClaim_WorkerActiveHoldingTheRun()
     {
         var client = Ingest();

@@ -18,16 +18,16 @@ public sealed class IndexModel(WorkerBook workers, TimeProvider time) : PageMode
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
-        var (tenant, error) = TenantQuery.Parse(HttpContext);
-        if (error is not null) return Fragments.BadParameter(error);
+        var (tenant, errors) = TenantQuery.Parse(HttpContext);
+        if (errors is not null) return Fragments.BadParameters(errors);
         List = await ReadAsync(tenant, ct);
         return Page();
     }
 
     public async Task<IActionResult> OnGetListAsync(CancellationToken ct)
     {
-        var (tenant, error) = TenantQuery.Parse(HttpContext);
-        if (error is not null) return Fragments.BadParameter(error);
+        var (tenant, errors) = TenantQuery.Parse(HttpContext);
+        if (errors is not null) return Fragments.BadParameters(errors);
         return Partial("_WorkersList", await ReadAsync(tenant, ct));
     }
 
