@@ -65,6 +65,16 @@ public class AdminPageTests(AdminFixture fixture) : IClassFixture<AdminFixture>
     }
 
     [Fact]
+    public async Task Admin_SeveralBadParameters_Is400PageNamingEachInQueryOrder()
+    {
+        var response = await fixture.CreateClient().GetAsync("/admin?days=9&tenant=acme&period=7d");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var page = await Html.ParseAsync(response);
+        Assert.Equal(["days", "tenant", "period"], page.QuerySelectorAll("main p.error").Select(e => e.GetAttribute("data-parameter")));
+    }
+
+    [Fact]
     public async Task Admin_Cards_ShowFailureRateDurationsAndQueue()
     {
         var doc = await fixture.CreateClient().GetDocumentAsync("/admin");

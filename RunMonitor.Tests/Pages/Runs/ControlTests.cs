@@ -388,6 +388,17 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
     }
 
     [Fact]
+    public async Task Live_SeveralBadParameters_Answers400NamingEachInQueryOrder()
+    {
+        var id = await RunAsync("ui-live-bad-params", "running");
+
+        var response = await _client.GetAsync($"/ui/runs/{id}/live?seen=sleeping&steps=maybe&badge=maybe");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(["seen", "steps", "badge"], (await Html.ParseAsync(response)).QuerySelectorAll("p.error").Select(e => e.GetAttribute("data-parameter")));
+    }
+
+    [Fact]
     public async Task Events_RunningRun_StreamsChangesAndEndsWhenTerminal()
     {
         var id = await RunAsync("ui-events", "running");

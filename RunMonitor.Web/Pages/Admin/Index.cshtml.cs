@@ -36,20 +36,20 @@ public sealed class IndexModel(AdminStore admin, RunPurger purger, PriceTable pr
     public IReadOnlyList<AlertRuleStatus> AlertRules { get; private set; } = [];
     public IReadOnlyList<AlertEventRow> AlertEvents { get; private set; } = [];
     [TempData] public string? Notice { get; set; }
-    public BadParameter? Error { get; private set; }
+    public IReadOnlyList<BadParameter>? Errors { get; private set; }
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct)
     {
-        // A bad parameter is named above the page, which shows its default window (as /ui/runs shows its list's error).
-        Error = Request.Query.Keys.FirstOrDefault(k => k != "days") is { } unknown
-            ? new BadParameter(unknown, "is not an admin parameter; accepted: days")
-            : null;
-        if (Error is null && Request.Query["days"].ToString() is { Length: > 0 } text)
+        // Bad parameters are named above the page, which shows its default window (as /ui/runs shows its list's errors).
+        var bad = new BadParameters(Request.Query.Keys);
+        foreach (var unknown in Request.Query.Keys.Where(k => k != "days")) bad.Add(unknown, "is not an admin parameter; accepted: days");
+        if (Request.Query["days"].ToString() is { Length: > 0 } text)
         {
             if (int.TryParse(text, out var days) && Windows.Contains(days)) Days = days;
-            else Error = new BadParameter("days", "accepts 7 or 30 (default 7)");
+            else bad.Add("days", "accepts 7 or 30 (default 7)");
         }
-        if (Error is not null) Response.StatusCode = StatusCodes.Status400BadRequest;
+        Errors = bad.All;
+        if (Errors is not null) Response.StatusCode = StatusCodes.Status400BadRequest;
         Now = time.GetUtcNow();
         var today = DateOnly.FromDateTime(Now.UtcDateTime);
         var since = Period.Since(Now);

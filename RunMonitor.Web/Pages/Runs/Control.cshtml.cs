@@ -84,13 +84,14 @@ public sealed class ControlModel(RunViews store, RunQueue service, TimeProvider 
     /// answer also announces it (toast, `runFinished` for the browser notification, `runsChanged`).
     public async Task<IActionResult> OnGetLiveAsync(string id, string? seen, string? badge, string? steps, CancellationToken ct)
     {
-        if (badge is not (null or "true" or "false"))
-            return Fragments.BadParameter(new BadParameter("badge", "accepts true (default) or false"));
-        if (steps is not (null or "true" or "false"))
-            return Fragments.BadParameter(new BadParameter("steps", "accepts true (default) or false"));
-        string? seenStatus = null;
-        if (!string.IsNullOrEmpty(seen) && (seenStatus = RunStatus.Normalize(seen)) is null)
-            return Fragments.BadParameter(new BadParameter("seen", $"accepts a run status: {RunStatus.AcceptedWords}"));
+        var seenStatus = string.IsNullOrEmpty(seen) ? null : RunStatus.Normalize(seen);
+        if (BadParameter.InOrder(Request.Query.Keys,
+            [
+                badge is null or "true" or "false" ? null : new BadParameter("badge", "accepts true (default) or false"),
+                steps is null or "true" or "false" ? null : new BadParameter("steps", "accepts true (default) or false"),
+                string.IsNullOrEmpty(seen) || seenStatus is not null ? null : new BadParameter("seen", $"accepts a run status: {RunStatus.AcceptedWords}"),
+            ]) is { } bad)
+            return Fragments.BadParameters(bad);
         var run = await store.GetAsync(RunTenant.Of(HttpContext), id, ct);
         if (run is null) return Fragments.RunNotFound();
         var runSteps = await store.GetStepsAsync(run, ct);
