@@ -173,6 +173,33 @@ public sealed class DemoDataTests : IDisposable
         Assert.Equal(["created", "claimed", "failed", "retried"], await ActionsAsync(retry["retryOf"]!.GetValue<string>(), retry["tenantId"]!.GetValue<string>()));
     }
 
+    /// The demo's worker serves the demo's workflows in the demo's tenants: a run an engine queued through the API for a
+    /// workflow of its own, or in a tenant of its own, waits for that engine's worker (it was claimed, its context
+    /// overwritten, and it failed when the demo worker dropped it: "worker lease expired").
+    [Fact]
+    public async Task DemoWorker_EnginesOwnQueuedRuns_LeftForTheirWorkers()
+    {
+        var client = _factory.CreateClient();
+        // The oldest queued runs, the engines' first: a worker claiming any run would take them before the demo's.
+        await client.CreateRunAsync(new { id = "engine-wf", tenantId = "acme", workflowName = "audwf", createdAt = "2026-11-01T00:00:00Z", context = new { mine = true } });
+        await client.CreateRunAsync(new { id = "engine-tenant", tenantId = "default", workflowName = "channel-digest", createdAt = "2026-11-01T00:00:01Z" });
+        await client.CreateRunAsync(new { id = "demo-own", tenantId = "acme", workflowName = "channel-digest", createdAt = "2026-11-01T00:00:02Z" });
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((string?)(await client.GetJsonAsync("/api/runs/demo-own?tenant=acme"))["status"] == "queued" && DateTime.UtcNow < deadline)
+            await Task.Delay(200);
+
+        // Claimed by the demo's worker (a run without steps it ends at once, so its activity says so, not its lease).
+        var claimed = (await client.GetJsonAsync("/api/runs/demo-own/activity?tenant=acme")).AsArray().Single(a => (string?)a!["action"] == "claimed")!;
+        Assert.Equal(DemoWorker.WorkerName, (string?)claimed["actor"]);
+        var workflow = await client.GetJsonAsync("/api/runs/engine-wf?tenant=acme");
+        var tenant = await client.GetJsonAsync("/api/runs/engine-tenant?tenant=default");
+        Assert.Equal("queued", (string?)workflow["status"]);
+        Assert.Equal("queued", (string?)tenant["status"]);
+        Assert.Null(workflow["leaseOwner"]);
+        Assert.True((bool)workflow["context"]!["mine"]!);
+    }
+
     /// The demo watches itself with a rule of every kind, shown by `/api/alerts` and `/admin`.
     [Fact]
     public async Task Demo_WithoutAlertRules_WatchesWithItsOwn()

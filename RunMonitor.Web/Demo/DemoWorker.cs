@@ -14,6 +14,8 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
     private const int Capacity = 3;
     internal const int LeaseSeconds = 30;
     private static readonly Caller Engine = new(null, Roles.Admin);
+    private static readonly Caller[] Claimers = DemoCatalog.Tenants.Select(t => new Caller(t, Roles.Ingest)).ToArray();
+    private static readonly ClaimRequest Claim = new(WorkerName, DemoCatalog.Workflows.Select(w => w.Name).ToList(), LeaseSeconds);
     private static readonly WorkerHeartbeat Heartbeat = new(DemoCatalog.Workflows.Select(w => w.Name).ToList(), "demo-host", "demo-engine/2.3.1");
     private readonly Random _random = new();
     private readonly Dictionary<string, Job> _active = new();
@@ -68,7 +70,12 @@ public sealed class DemoWorker(RunService service, RunQueue queue, RunViews stor
 
     private async Task<bool> ClaimAsync(DemoRunFactory factory, CancellationToken ct)
     {
-        var claimed = (await queue.ClaimAsync(Engine, new ClaimRequest(WorkerName, [], LeaseSeconds), ct)).Value;
+        ClaimedRun? claimed = null;
+        // Only the demo's own workflows in the demo's tenants: a run an engine queued through the API waits for its worker.
+        // The tenants in turns from a random one, so none waits behind another's queue.
+        var first = _random.Next(DemoCatalog.Tenants.Length);
+        for (var i = 0; i < DemoCatalog.Tenants.Length && claimed is null; i++)
+            claimed = (await queue.ClaimAsync(Claimers[(first + i) % Claimers.Length], Claim, ct)).Value;
         if (claimed is null) return false;
         var outcome = factory.PickOutcome();
         if (outcome is RunStatus.Dry or RunStatus.Cancelled) outcome = RunStatus.Completed;
