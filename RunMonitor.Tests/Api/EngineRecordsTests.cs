@@ -51,12 +51,7 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
-    private static async Task<JsonNode> ProblemAsync(HttpResponseMessage response)
-    {
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-    }
+    private static Task<JsonNode> ProblemAsync(HttpResponseMessage response) => response.ProblemAsync();
 
     [Fact]
     public async Task Create_OmeercsRunEntity_StoredWithTheEnginesDuration()
@@ -516,6 +511,25 @@ public class EngineRecordsTests(KeyedFactory factory) : IClassFixture<KeyedFacto
         Assert.Equal(312_531, (long)run["durationMs"]!);
         Assert.Equal(4000, (long)run["usage"]!["tokensOutput"]!);
         Assert.Equal("Timeout", (string?)run["errors"]![0]!["error"]);
+    }
+
+    [Fact]
+    public async Task Patch_ZosPlaceholderAtZeroCostThenAFinalRowWithoutOne_CostEstimatedFromItsTokens()
+    {
+        // The placeholder as Zos may write it, $0 and no tokens yet; the final row has tokens and leaves the cost null.
+        var placeholder = ZosPlaceholder("zos-zero-cost").Replace("\"estimated_cost_usd\":null", "\"estimated_cost_usd\":0");
+        var final = ZosLayerRun("zos-zero-cost").Replace("\"estimated_cost_usd\":0.036", "\"estimated_cost_usd\":null");
+        Assert.NotEqual(ZosPlaceholder("zos-zero-cost"), placeholder);
+        Assert.NotEqual(ZosLayerRun("zos-zero-cost"), final);
+        Assert.Equal(HttpStatusCode.Created, (await _engine.PostAsync("/api/runs", Json(placeholder))).StatusCode);
+
+        var response = await _engine.PatchAsync("/api/runs/zos-zero-cost", Json(final));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var usage = (await _viewer.GetJsonAsync("/api/runs/zos-zero-cost"))["usage"]!;
+        // claude-sonnet: 8,000 in at $3 and 4,000 out at $15 a million.
+        Assert.Equal(0.084, (double)usage["costUsd"]!, 6);
+        Assert.True((bool)usage["costEstimated"]!);
     }
 
     [Fact]

@@ -21,6 +21,14 @@ public static class Ingest
     public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
 
+    /// A 400 problem+json, read.
+    public static async Task<JsonNode> ProblemAsync(this HttpResponseMessage response)
+    {
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+    }
+
     public static async Task<JsonNode> GetJsonAsync(this HttpClient client, string url)
     {
         var response = await client.GetAsync(url);

@@ -207,6 +207,9 @@ public static partial class IngestParser
     /// API nests them; each is read in its field's place, and both names of one field given is refused.
     private static RunPatch ReadPatch(JsonBody body)
     {
+        // JSON null clears what can be empty (`Cleared`); a status cannot be. A time or a duration given as null keeps
+        // the stored one: engines' records say null there until they know it (Zos's `completed_at`, omeercs's `durationMs`).
+        body.NullRefused("status", "a run always has a status");
         var status = body.Status("status", RunStatus.Normalize, RunStatus.AcceptedWords);
         var startedAt = body.Time(body.Alias("startedAt", "started_at"));
         var endField = body.Alias("completedAt", "completed_at");
@@ -232,7 +235,8 @@ public static partial class IngestParser
                 e.String("code", CodeLength), e.String("failedStepId", 128, IdPattern(), IdText), e.Time("timestamp"));
             e.RejectUnknown();
         }
-        List<ErrorEntry>? errorsList = null;
+        // Null empties the list, as [] does.
+        List<ErrorEntry>? errorsList = body.IsNull("errors") ? [] : null;
         if (body.Array("errors", 1000) is { } items)
         {
             errorsList = [];
@@ -245,33 +249,40 @@ public static partial class IngestParser
                 if (message is not null) errorsList.Add(new ErrorEntry(topic, message, node));
             }
         }
+        var cleared = body.NullClears("metrics", Cleared.Metrics) | body.NullClears("usage", Cleared.Usage) | body.NullClears("context", Cleared.Context);
         var m = body.Child("metrics");
         var flatMetrics = false;
-        long? Metric(string name, string column)
+        long? Metric(string name, string column, Cleared flag)
         {
             var (from, field) = Column(body, m, "metrics", name, column, ref flatMetrics);
+            if (from is not null) cleared |= from.NullClears(field, flag);
             return from?.Count(field);
         }
-        var (matched, processed, skipped, insights) = (Metric("targetsMatched", "targets_matched"), Metric("targetsProcessed", "targets_processed"),
-            Metric("targetsSkipped", "targets_skipped"), Metric("insightsCreated", "insights_created"));
+        var (matched, processed, skipped, insights) = (Metric("targetsMatched", "targets_matched", Cleared.TargetsMatched),
+            Metric("targetsProcessed", "targets_processed", Cleared.TargetsProcessed), Metric("targetsSkipped", "targets_skipped", Cleared.TargetsSkipped),
+            Metric("insightsCreated", "insights_created", Cleared.InsightsCreated));
         var metrics = m is null && !flatMetrics ? null : new RunMetrics(matched, processed, skipped, insights);
         m?.RejectUnknown();
 
         var u = body.Child("usage");
         var flatUsage = false;
-        string? Text(string name, string column)
+        string? Text(string name, string column, Cleared flag)
         {
             var (from, field) = Column(body, u, "usage", name, column, ref flatUsage);
+            if (from is not null) cleared |= from.NullClears(field, flag);
             return from?.String(field, 200);
         }
-        long? Tokens(string name, string column)
+        long? Tokens(string name, string column, Cleared flag)
         {
             var (from, field) = Column(body, u, "usage", name, column, ref flatUsage);
+            if (from is not null) cleared |= from.NullClears(field, flag);
             return from?.Count(field);
         }
-        var (profile, provider, model) = (Text("profile", "model_profile"), Text("provider", "model_provider"), Text("model", "model_name"));
-        var (tokensIn, tokensOut) = (Tokens("tokensInput", "tokens_input"), Tokens("tokensOutput", "tokens_output"));
+        var (profile, provider, model) = (Text("profile", "model_profile", Cleared.Profile), Text("provider", "model_provider", Cleared.Provider),
+            Text("model", "model_name", Cleared.Model));
+        var (tokensIn, tokensOut) = (Tokens("tokensInput", "tokens_input", Cleared.TokensInput), Tokens("tokensOutput", "tokens_output", Cleared.TokensOutput));
         var (costFrom, costField) = Column(body, u, "usage", "costUsd", "estimated_cost_usd", ref flatUsage);
+        if (costFrom is not null) cleared |= costFrom.NullClears(costField, Cleared.CostUsd);
         var cost = costFrom?.Money(costField);
         // Zos keeps the sum of the two as a column too: RunMonitor keeps the two and shows their sum, so the sum is
         // checked against them, not kept.
@@ -293,7 +304,7 @@ public static partial class IngestParser
         return new RunPatch
         {
             Status = status, Placeholder = placeholder, StartedAt = startedAt, CompletedAt = completedAt, ErrorGiven = errorGiven, Error = error,
-            Errors = errorsList, Metrics = metrics, Usage = usage, Context = context, DurationMs = durationMs,
+            Errors = errorsList, Metrics = metrics, Usage = usage, Context = context, DurationMs = durationMs, Cleared = cleared,
         };
     }
 
@@ -342,6 +353,13 @@ public static partial class IngestParser
         body.String("id", 128);
         body.Time("createdAt");
         body.Time("updatedAt");
+        // JSON null clears what a step may lack; its status, attempt and cache hit it always has. Its times and duration
+        // given as null keep the stored ones, as a run's do (omeercs's pending RunStep says null there).
+        body.NullRefused("status", "a step always has a status");
+        body.NullRefused("attempt", "a step's attempt is always a number from 1");
+        body.NullRefused("cacheHit", "a step is a cache hit or not (true or false)");
+        var cleared = body.NullClears("skillId", Cleared.SkillId) | body.NullClears("input", Cleared.Input) | body.NullClears("output", Cleared.Output)
+            | body.NullClears("inputHash", Cleared.InputHash) | body.NullClears("outputArtifactIds", Cleared.OutputArtifactIds);
         var skillId = body.String("skillId", 200);
         var status = body.Status("status", StepStatus.Normalize, StepStatus.AcceptedWords);
         var startedAt = body.Time("startedAt");
@@ -377,7 +395,7 @@ public static partial class IngestParser
             CacheHit = cacheHit, Attempt = attempt, Input = input, Output = output,
             InputHash = inputHash, OutputArtifactIds = outputArtifactIds,
             ErrorGiven = errorGiven, ErrorMessage = message, ErrorStack = stack, ErrorCode = code, ErrorAttempt = errorAttempt,
-            ErrorTimestamp = errorAt, ErrorDetails = details,
+            ErrorTimestamp = errorAt, ErrorDetails = details, Cleared = cleared,
         };
     }
 }

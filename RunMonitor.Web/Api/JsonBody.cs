@@ -89,6 +89,15 @@ public sealed class JsonBody
     /// Given as JSON null (an engine's record names every column, null where it has nothing yet).
     public bool IsNull(string name) => _root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Null;
 
+    /// The flag of a field given as JSON null (it clears the field), else none.
+    public Cleared NullClears(string name, Cleared field) => IsNull(name) ? field : Cleared.None;
+
+    /// A field that cannot be empty (a status) given as JSON null: refused, as leaving it out keeps what is stored.
+    public void NullRefused(string name, string why)
+    {
+        if (IsNull(name)) Fail(name, $"cannot be cleared: {why}; leave it out to keep the one stored");
+    }
+
     /// Which of two names of one field to read: `alias`, the name an engine's own record gives it (Zos's `started_at`
     /// for `startedAt`, omeercs's `endedAt` for a step's `completedAt`), when only it is given; otherwise `name`. Both
     /// given is refused, naming the alias: taking either would drop the other without a word.

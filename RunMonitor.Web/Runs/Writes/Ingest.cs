@@ -17,7 +17,24 @@ public sealed record PlannedStep(string StepId, string? SkillId);
 /// refusal names (`steps[2].status`).
 public sealed record StepRecord(int Index, string StepId, StepUpsert Step);
 
-/// The fields an engine may change on a run (PATCH, and the tail of POST). Null means "not given".
+/// The fields a write gives as JSON null, where that differs from leaving them out: null clears them (a JSON merge
+/// patch's rule). A run's or a step's times and duration are not here: engines' records say null there until they know.
+[Flags]
+public enum Cleared
+{
+    None = 0,
+    Context = 1 << 0,
+    TargetsMatched = 1 << 1, TargetsProcessed = 1 << 2, TargetsSkipped = 1 << 3, InsightsCreated = 1 << 4,
+    Metrics = TargetsMatched | TargetsProcessed | TargetsSkipped | InsightsCreated,
+    Profile = 1 << 5, Provider = 1 << 6, Model = 1 << 7, TokensInput = 1 << 8, TokensOutput = 1 << 9,
+    /// The engine reports no cost: it is estimated from the tokens.
+    CostUsd = 1 << 10,
+    Usage = Profile | Provider | Model | TokensInput | TokensOutput | CostUsd,
+    SkillId = 1 << 11, Input = 1 << 12, Output = 1 << 13, InputHash = 1 << 14, OutputArtifactIds = 1 << 15,
+}
+
+/// The fields an engine may change on a run (PATCH, and the tail of POST). Null means "not given"; `Cleared` names those
+/// given as JSON null.
 public sealed record RunPatch
 {
     public string? Status { get; init; }
@@ -33,6 +50,7 @@ public sealed record RunPatch
     public string? Context { get; init; }
     /// The engine's own measure (omeercs keeps one); without it a run's duration comes from its start and end.
     public long? DurationMs { get; init; }
+    public Cleared Cleared { get; init; }
     /// What a run was created with, repeated by an engine that sends its whole record as an update (omeercs its entity,
     /// Zos its row): each must be what is stored, as an update cannot change it, or fills in what the run was created
     /// without (`RunService.ChangedOnUpdate`, `FilledOnUpdate`).
@@ -64,7 +82,8 @@ public sealed record NewRun
     public RunPatch Patch { get; init; } = new();
 }
 
-/// A step report (PUT): every field optional; what is given replaces what was there.
+/// A step report (PUT): every field optional; what is given replaces what was there, and `Cleared` names those given as
+/// JSON null.
 public sealed record StepUpsert
 {
     /// The tenant an omeercs RunStep names: checked against its run's, never a way into another tenant.
@@ -91,6 +110,7 @@ public sealed record StepUpsert
     public DateTimeOffset? ErrorTimestamp { get; init; }
     /// A JSON object, as stored.
     public string? ErrorDetails { get; init; }
+    public Cleared Cleared { get; init; }
 }
 
 public enum WriteOutcome { Ok, Created, NotFound, Conflict, Forbidden, Invalid }

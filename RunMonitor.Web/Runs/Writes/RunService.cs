@@ -364,7 +364,7 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             StartedAt = startedAt,
             CompletedAt = completedAt,
             DurationMs = duration,
-            Context = patch.Context ?? run.Context,
+            Context = patch.Context ?? Kept(run.Context, patch.Cleared, Cleared.Context),
             UpdatedAt = DbTime.ToDb(now),
         };
         if (patch.ErrorGiven)
@@ -376,28 +376,32 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
                 ErrorFailedStepId = e?.FailedStepId, ErrorTimestamp = DbTime.ToDb(e?.Timestamp),
             };
         }
-        if (patch.Metrics is { } m)
+        var cleared = patch.Cleared;
+        if (patch.Metrics is not null || (cleared & Cleared.Metrics) != 0)
         {
+            var m = patch.Metrics;
             updated = updated with
             {
-                TargetsMatched = m.TargetsMatched ?? run.TargetsMatched,
-                TargetsProcessed = m.TargetsProcessed ?? run.TargetsProcessed,
-                TargetsSkipped = m.TargetsSkipped ?? run.TargetsSkipped,
-                InsightsCreated = m.InsightsCreated ?? run.InsightsCreated,
+                TargetsMatched = m?.TargetsMatched ?? Kept(run.TargetsMatched, cleared, Cleared.TargetsMatched),
+                TargetsProcessed = m?.TargetsProcessed ?? Kept(run.TargetsProcessed, cleared, Cleared.TargetsProcessed),
+                TargetsSkipped = m?.TargetsSkipped ?? Kept(run.TargetsSkipped, cleared, Cleared.TargetsSkipped),
+                InsightsCreated = m?.InsightsCreated ?? Kept(run.InsightsCreated, cleared, Cleared.InsightsCreated),
             };
         }
-        if (patch.Usage is { } u)
+        if (patch.Usage is not null || (cleared & Cleared.Usage) != 0)
         {
+            var u = patch.Usage;
             updated = updated with
             {
-                ModelProfile = u.Profile ?? run.ModelProfile,
-                ModelProvider = u.Provider ?? run.ModelProvider,
-                ModelName = u.Model ?? run.ModelName,
-                TokensInput = u.TokensInput ?? run.TokensInput,
-                TokensOutput = u.TokensOutput ?? run.TokensOutput,
+                ModelProfile = u?.Profile ?? Kept(run.ModelProfile, cleared, Cleared.Profile),
+                ModelProvider = u?.Provider ?? Kept(run.ModelProvider, cleared, Cleared.Provider),
+                ModelName = u?.Model ?? Kept(run.ModelName, cleared, Cleared.Model),
+                TokensInput = u?.TokensInput ?? Kept(run.TokensInput, cleared, Cleared.TokensInput),
+                TokensOutput = u?.TokensOutput ?? Kept(run.TokensOutput, cleared, Cleared.TokensOutput),
             };
-            if (u.CostUsd is { } cost) updated = updated with { CostUsd = cost, CostEstimated = 0 };
-            else if (run.CostUsd is null || run.IsCostEstimated)
+            if (u?.CostUsd is { } cost) updated = updated with { CostUsd = cost, CostEstimated = 0 };
+            // A cost given as null is the engine saying it has none: estimated, as one never reported is.
+            else if ((cleared & Cleared.CostUsd) != 0 || run.CostUsd is null || run.IsCostEstimated)
             {
                 var estimate = prices.Estimate(updated.ModelName, updated.TokensInput, updated.TokensOutput);
                 updated = updated with { CostUsd = estimate, CostEstimated = estimate is null ? 0 : 1 };
@@ -409,6 +413,11 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             updated = updated with { LeaseExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) };
         return updated;
     }
+
+    /// What is stored, or null when the write cleared it (gave it as JSON null).
+    private static T? Kept<T>(T? stored, Cleared cleared, Cleared field) where T : class => (cleared & field) != 0 ? null : stored;
+
+    private static long? Kept(long? stored, Cleared cleared, Cleared field) => (cleared & field) != 0 ? null : stored;
 
     public async Task<WriteResult<StepRow>> UpsertStepAsync(string? tenant, string runId, string stepId, StepUpsert request, CancellationToken ct = default)
     {
@@ -454,17 +463,17 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             return WriteResult<StepRow>.Invalid(ahead.Field, ahead.Reason);
         var step = existing with
         {
-            SkillId = request.SkillId ?? existing.SkillId,
+            SkillId = request.SkillId ?? Kept(existing.SkillId, request.Cleared, Cleared.SkillId),
             Status = status,
             StartedAt = startedAt,
             CompletedAt = completedAt,
             DurationMs = duration,
             CacheHit = request.CacheHit is { } hit ? (hit ? 1 : 0) : existing.CacheHit,
             Attempt = request.Attempt ?? existing.Attempt,
-            Input = request.Input ?? existing.Input,
-            Output = request.Output ?? existing.Output,
-            InputHash = request.InputHash ?? existing.InputHash,
-            OutputArtifactIds = request.OutputArtifactIds ?? existing.OutputArtifactIds,
+            Input = request.Input ?? Kept(existing.Input, request.Cleared, Cleared.Input),
+            Output = request.Output ?? Kept(existing.Output, request.Cleared, Cleared.Output),
+            InputHash = request.InputHash ?? Kept(existing.InputHash, request.Cleared, Cleared.InputHash),
+            OutputArtifactIds = request.OutputArtifactIds ?? Kept(existing.OutputArtifactIds, request.Cleared, Cleared.OutputArtifactIds),
             ErrorMessage = request.ErrorGiven ? request.ErrorMessage : existing.ErrorMessage,
             ErrorStack = request.ErrorGiven ? request.ErrorStack : existing.ErrorStack,
             ErrorCode = request.ErrorGiven ? request.ErrorCode : existing.ErrorCode,
