@@ -7,7 +7,8 @@ namespace RunMonitor.Tests.Api;
 
 /// A JSON null in a run's PATCH or a step's PUT, as in a JSON merge patch: it clears a field that can be empty, and is
 /// a 400 naming a field that cannot (a status). A run's and a step's times and duration are the exception engines need
-/// (their records say null there until they know): null keeps them. A cost given as null is estimated from the tokens.
+/// (their records say null there until they know): null keeps them. A reported cost cleared, or a placeholder cost of
+/// 0 given before any token, is estimated from the tokens once they come.
 public class PatchNullsTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
@@ -33,6 +34,18 @@ public class PatchNullsTests(RunMonitorFactory factory) : IClassFixture<RunMonit
         Assert.True((bool)run["usage"]!["costEstimated"]!);
         var modal = await _client.GetDocumentAsync("/ui/runs/null-cost");
         Assert.StartsWith("$0.0450", modal.QuerySelectorAll(".metric-row").Single(r => r.QuerySelector(".metric-label").Text() == "Estimated cost").Children.Last().Text());
+    }
+
+    [Fact]
+    public async Task Patch_TokensAfterAZeroCostReportedWithoutTokens_Estimated()
+    {
+        // An engine's placeholder: $0 before anything ran. Tokens reported later without a cost are priced, not shown as $0.
+        await _client.CreateRunAsync(new { id = "zero-placeholder", workflowName = "w", usage = new { model = "gpt-4o-mini", costUsd = 0 } });
+
+        var run = await PatchAsync("zero-placeholder", """{"usage":{"tokensInput":100000,"tokensOutput":50000}}""");
+
+        Assert.Equal(0.045, (double)run["usage"]!["costUsd"]!, 6);
+        Assert.True((bool)run["usage"]!["costEstimated"]!);
     }
 
     [Theory]

@@ -400,8 +400,10 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
                 TokensOutput = u?.TokensOutput ?? Kept(run.TokensOutput, cleared, Cleared.TokensOutput),
             };
             if (u?.CostUsd is { } cost) updated = updated with { CostUsd = cost, CostEstimated = 0 };
-            // A cost given as null is the engine saying it has none: estimated, as one never reported is.
-            else if ((cleared & Cleared.CostUsd) != 0 || run.CostUsd is null || run.IsCostEstimated)
+            // A cost given as null is the engine saying it has none: estimated, as one never reported is. So is a $0 reported
+            // before any token (an engine's placeholder) once tokens come: it priced nothing, and would show them as $0.
+            else if ((cleared & Cleared.CostUsd) != 0 || run.CostUsd is null || run.IsCostEstimated
+                     || (run.CostUsd == 0 && (run.TokensInput ?? 0) + (run.TokensOutput ?? 0) == 0 && (updated.TokensInput ?? 0) + (updated.TokensOutput ?? 0) > 0))
             {
                 var estimate = prices.Estimate(updated.ModelName, updated.TokensInput, updated.TokensOutput);
                 updated = updated with { CostUsd = estimate, CostEstimated = estimate is null ? 0 : 1 };
