@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.WebUtilities;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.Security;
 
@@ -15,8 +14,7 @@ public sealed record ListWalk(string List, int At, RunRow? Previous, RunRow? Nex
     public const int MaxAt = 1_000_000;
 
     /// `list` naming the list's own refusals of the query it holds.
-    public static BadParameter RefusedList(IEnumerable<BadParameter> errors) =>
-        new(ListParameter, $"holds a list query the list refuses: {BadParameter.Describe(errors)}");
+    public static BadParameter RefusedList(IEnumerable<BadParameter> errors) => SavedViewRules.CarriedIn(ListParameter, errors);
 
     /// The walk for run `id` when the request names a list, null when it names none, or the 400 for a bad one.
     /// `query`: the request's query as name/value pairs (`QueryPairs.ToPairs` at the edge).
@@ -34,8 +32,9 @@ public sealed record ListWalk(string List, int At, RunRow? Previous, RunRow? Nex
         var list = listValues is [var one] ? one ?? "" : "";
         if (listValues is { Length: > 1 } || list.Length > SavedViewRules.MaxQueryLength)
             return (null, new BadParameter(ListParameter, $"accepts the list's query string once, at most {SavedViewRules.MaxQueryLength} characters"));
-        var pairs = QueryHelpers.ParseQuery("?" + list).ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
-        var (filter, errors) = RunFilter.Parse(pairs, caller);
+        var (pairs, textError) = SavedViewRules.PairsOf(list);
+        if (textError is not null) return (null, RefusedList([textError]));
+        var (filter, errors) = RunFilter.Parse(pairs!, caller);
         if (errors is not null) return (null, RefusedList(errors));
 
         // The runs on either side; when the list moved since it was shown (new runs on top), the run is looked for

@@ -50,18 +50,31 @@ public static class SavedViewRules
     {
         query ??= "";
         if (query.Length > MaxQueryLength) return (null, [new BadParameter("query", $"must be at most {MaxQueryLength} characters")]);
-        var pairs = QueryHelpers.ParseQuery(query.StartsWith('?') ? query : "?" + query)
-            .ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
-        // What the list's own middleware refuses in a query (StorableText), refused here by the same words.
-        foreach (var (key, values) in pairs)
-        {
-            if (!StorableText.IsStorable(key)) return (null, [new BadParameter("query", StorableText.Rule)]);
-            if (values.Any(v => v is not null && !StorableText.IsStorable(v))) return (null, [new BadParameter(key, StorableText.Rule)]);
-        }
-        var (filter, errors) = RunFilter.Parse(pairs, caller);
+        var (pairs, textError) = PairsOf(query);
+        if (textError is not null) return (null, [textError]);
+        var (filter, errors) = RunFilter.Parse(pairs!, caller);
         if (errors is not null) return (null, errors);
         return (filter!.ToQueryString(includePaging: false).TrimStart('?'), null);
     }
+
+    /// A list's query string carried inside another parameter (a view's `query`, a run's `list`, the bulk form's
+    /// `query`) as name/value pairs. It is decoded here a second time, after the middleware checked the request's own
+    /// query and form (StorableText): what that refuses is refused here by the same words, before any store sees it.
+    public static (IReadOnlyDictionary<string, string?[]>? Pairs, BadParameter? Error) PairsOf(string query)
+    {
+        var pairs = QueryHelpers.ParseQuery(query.StartsWith('?') ? query : "?" + query)
+            .ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
+        foreach (var (key, values) in pairs)
+        {
+            if (!StorableText.IsStorable(key)) return (null, new BadParameter("query", StorableText.Rule));
+            if (values.Any(v => v is not null && !StorableText.IsStorable(v))) return (null, new BadParameter(key, StorableText.Rule));
+        }
+        return (pairs, null);
+    }
+
+    /// The refusals of a carried list query, named after the parameter that carried it (`list`, `query`).
+    public static BadParameter CarriedIn(string carrier, IEnumerable<BadParameter> errors) =>
+        new(carrier, $"holds a list query the list refuses: {BadParameter.Describe(errors)}");
 }
 
 /// `_SavedViews` on the runs page: the tenant's views as links (the one shown now marked), and for an operator the

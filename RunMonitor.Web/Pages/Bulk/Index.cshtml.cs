@@ -3,7 +3,6 @@ using Htmx;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Microsoft.AspNetCore.WebUtilities;
 using RunMonitor.Web.Bulk;
 using RunMonitor.Web.Runs;
 using RunMonitor.Web.SavedViews;
@@ -100,10 +99,9 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
         string? chosenOn = null;
         if (all)
         {
-            var pairs = QueryHelpers.ParseQuery(query.TrimStart('?'))
-                .Where(p => !(p.Key is "offset" or "limit" or "sort"))
-                .ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
-            var (filter, errors) = RunFilter.Parse(pairs, caller);
+            var (pairs, textError) = SavedViewRules.PairsOf(query);
+            if (textError is not null) return Refuse(SavedViewRules.CarriedIn("query", [textError]));
+            var (filter, errors) = RunFilter.Parse(pairs!.Where(p => !(p.Key is "offset" or "limit" or "sort")).ToDictionary(StringComparer.Ordinal), caller);
             if (errors is not null) return Refuse(errors);
             filterText = filter!.ToQueryString(includePaging: false).TrimStart('?');
             selection = new BulkSelection(action, filter, null, filter.Tenant);
@@ -115,7 +113,9 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
             if (ids.Count == 0) return Refuse(new BadParameter("ids", "select at least one run, or all runs matching the filter"));
             if (ids.Count > BulkSelection.MaxIds) return Refuse(new BadParameter("ids", $"accepts at most {BulkSelection.MaxIds:N0} runs; select all matching the filter instead"));
             // A super admin's list of one tenant says whose runs the ids are (run ids are unique within a tenant only).
-            var named = QueryHelpers.ParseQuery(query.TrimStart('?')).TryGetValue("tenant", out var t) ? t.ToString() : null;
+            var (pairs, textError) = SavedViewRules.PairsOf(query);
+            if (textError is not null) return Refuse(SavedViewRules.CarriedIn("query", [textError]));
+            var named = pairs!.TryGetValue("tenant", out var t) ? string.Join(',', t) : null;
             var (tenant, _, tenantError) = RunFilter.ScopeTenant(named, caller);
             if (tenantError is not null) return Refuse(tenantError);
             selection = new BulkSelection(action, null, ids, tenant);
