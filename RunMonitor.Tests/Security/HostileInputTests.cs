@@ -138,6 +138,47 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.Empty(factory.Log.Drain());
     }
 
+    /// Every UI form reads its fields from a form body alone: another body (which it read no field from, and acted on
+    /// as if none were sent) is a 415, and a field sent as a file part a 400 naming it; nothing is done either way.
+    [Fact]
+    public async Task EveryUiForm_ABodyNotAFormOrAFilePart_Answers415Or400NamingIt()
+    {
+        // Arrange
+        await using var factory = new CapturingFactory();
+        var client = factory.CreateClient(new() { AllowAutoRedirect = false });
+        var seeded = await SeedAsync(client, tenant: null);
+        var token = await KeyedFactory.PageTokenAsync(client);
+        var failures = new List<string>();
+        HttpContent[] Bodies() =>
+        [
+            new StringContent("name=x", Encoding.UTF8, "text/plain"),
+            new StringContent("{\"name\":\"x\"}", Encoding.UTF8, "application/json"),
+            new MultipartFormDataContent { { new ByteArrayContent("x"u8.ToArray()), "zzz-file", "x.txt" } },
+        ];
+
+        // Act
+        var forms = (await RouteTable.ReadAsync(factory.Services)).Where(r => r.IsUnsafe && !r.Path.StartsWith("/api/", StringComparison.Ordinal)).ToList();
+        foreach (var route in forms)
+        {
+            var query = route.Handler is not null && !route.Pattern.Parameters.Any(p => p.Name == "handler") ? "?handler=" + route.Handler.ToLowerInvariant() : "";
+            foreach (var content in Bodies())
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(route.Method), SeededPath(route, seeded) + query) { Content = content };
+                request.Headers.Add("RequestVerificationToken", token);
+                using var response = await client.SendAsync(request);
+                var body = await response.Content.ReadAsStringAsync();
+                var (status, parameter) = content is MultipartFormDataContent ? (400, "zzz-file") : (415, "body");
+                if ((int)response.StatusCode != status || !body.Contains($"data-parameter=\"{parameter}\"", StringComparison.Ordinal))
+                    failures.Add($"{route.Display} {content.Headers.ContentType?.MediaType} → {(int)response.StatusCode}: {Snippet(body, 200)}");
+            }
+        }
+
+        // Assert
+        Assert.Contains(forms, r => r.Handler == "Retry");
+        Assert.True(failures.Count == 0, $"{failures.Count} forms took another body:\n" + string.Join("\n", failures));
+        Assert.Empty(factory.Log.Drain());
+    }
+
     /// A route's path with the seeded run, its step and artifact in it, `x1` for anything else it names.
     private static string SeededPath(Route route, Seeded seeded) => RouteTable.PathFor(route, p => p.Name switch
     {

@@ -54,20 +54,44 @@ public static class AcceptsQueryExtensions
 
 /// Refuses a query parameter the endpoint's `AcceptsQueryAttribute` does not name, and a form field its
 /// `AcceptsFormAttribute` does not, or either given twice: 400 naming every one, problem+json under /api, the UI's error
-/// fragment elsewhere. On a page, `handler` (which picks its handler) is the page filter's to check.
+/// fragment elsewhere. A form route also refuses a body that is not a form (415) and a field sent as a file (400 naming
+/// it). On a page, `handler` (which picks its handler) is the page filter's to check.
 public sealed class AcceptedQueryGuard(RequestDelegate next, IOptions<AntiforgeryOptions> antiforgery)
 {
     private const string HandlerParameter = "handler";
 
+    private static readonly BadParameter NotAForm = new("body", "must be a form: application/x-www-form-urlencoded or multipart/form-data");
+
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.GetEndpoint() is { } endpoint && await RefusalAsync(context, endpoint) is { } errors)
+        if (context.GetEndpoint() is not { } endpoint)
+        {
+            await next(context);
+            return;
+        }
+        // A form route given another body read no field from it and acted on its old values (a retry with the old input).
+        if (IsBodyNotAForm(context.Request, endpoint))
+        {
+            await RefuseMediaTypeAsync(context);
+            return;
+        }
+        if (await RefusalAsync(context, endpoint) is { } errors)
         {
             await StorableText.RefuseAsync(context, errors);
             return;
         }
         await next(context);
     }
+
+    private static bool IsBodyNotAForm(HttpRequest request, Endpoint endpoint) =>
+        !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !request.HasFormContentType
+        && (request.ContentLength > 0 || request.ContentType is not null || request.Headers.TransferEncoding.Count > 0)
+        && For<AcceptsFormAttribute>(endpoint, request) is not null;
+
+    private static Task RefuseMediaTypeAsync(HttpContext context) =>
+        context.Request.Path.StartsWithSegments("/api")
+            ? Api.Problems.Status(StatusCodes.Status415UnsupportedMediaType, "Unsupported Media Type", $"{NotAForm.Name} {NotAForm.Message}").ExecuteAsync(context)
+            : Pages.ErrorPages.WriteHtmlAsync(context, StatusCodes.Status415UnsupportedMediaType, Pages.Fragments.BadParameterHtml(NotAForm));
 
     /// The query parameters the request's endpoint does not read, or repeats, in the query's order; null when none
     /// (or the endpoint declares none: its parser names them).
@@ -95,6 +119,9 @@ public sealed class AcceptedQueryGuard(RequestDelegate next, IOptions<Antiforger
             // Answered where the form is read (`PageRequestFilter`, the endpoint): every later read fails the same way.
             return null;
         }
+        // A file part is not among a form's fields: its value would be read as not sent.
+        if (fields.Files.Count > 0)
+            return fields.Files.Select(f => new BadParameter(f.Name, "is sent as a file; this form sends text fields only")).ToList();
         return Refusals(fields, form, antiforgery.Value.FormFieldName);
     }
 

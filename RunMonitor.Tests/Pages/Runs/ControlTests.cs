@@ -225,6 +225,40 @@ public class ControlTests(RunMonitorFactory factory) : IClassFixture<RunMonitorF
         Assert.Equal(1L, (long?)(await _client.GetJsonAsync("/api/runs?workflow=ui-edit-bad&q=" + id))["total"]);
     }
 
+    [Theory]
+    [InlineData("text/plain", "triggerPayload=%7B%7D")]
+    [InlineData("application/json", """{"triggerPayload":{}}""")]
+    public async Task PostRetry_BodyNotAForm_415_NothingQueued(string contentType, string body)
+    {
+        // Arrange: the form's field was not read from such a body, and the retry went ahead with the old payload.
+        var workflow = "ui-edit-notform-" + contentType.Split('/')[1];
+        var id = await PayloadRunAsync(workflow, "failed");
+
+        // Act
+        var response = await PostBodyAsync($"/ui/runs/{id}/retry?scope=page", new StringContent(body, System.Text.Encoding.UTF8, contentType));
+
+        // Assert
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("body", (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+        Assert.Equal(1L, (long?)(await _client.GetJsonAsync("/api/runs?workflow=" + workflow))["total"]);
+    }
+
+    [Fact]
+    public async Task PostRetry_PayloadSentAsAFile_400NamingTriggerPayload_NothingQueued()
+    {
+        // Arrange: a file part is no form field, so the edited input was read as not sent.
+        var id = await PayloadRunAsync("ui-edit-file", "failed");
+        var form = new MultipartFormDataContent { { new ByteArrayContent("{}"u8.ToArray()), "triggerPayload", "payload.json" } };
+
+        // Act
+        var response = await PostBodyAsync($"/ui/runs/{id}/retry?scope=page", form);
+
+        // Assert
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("triggerPayload", (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+        Assert.Equal(1L, (long?)(await _client.GetJsonAsync("/api/runs?workflow=ui-edit-file"))["total"]);
+    }
+
     [Fact]
     public async Task PostRunAgain_CompletedRun_NewLinkedRun_RunningRun409()
     {
