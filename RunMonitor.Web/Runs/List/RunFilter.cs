@@ -73,6 +73,8 @@ public sealed partial record RunFilter
         }
 
         string? One(string name) => !bad.Holds(name) && query.TryGetValue(name, out var v) && v.Length > 0 && !string.IsNullOrWhiteSpace(v[0]) ? v[0]!.Trim() : null;
+        // A number as given: a space around it (`%205`, `+5`) makes it no whole number, as any other character would.
+        string? Number(string name) => One(name) is null ? null : query[name][0];
 
         var filter = For(caller);
 
@@ -149,14 +151,14 @@ public sealed partial record RunFilter
             else filter = filter with { Sort = parsed.Value, Descending = descending };
         }
 
-        if (One("offset") is { } offsetText)
+        if (Number("offset") is { } offsetText)
         {
             if (!int.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
                 bad.Add("offset", "accepts a whole number from 0 to 2,147,483,647");
             else filter = filter with { Offset = offset };
         }
 
-        if (One("limit") is { } limitText)
+        if (Number("limit") is { } limitText)
         {
             if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit < 1 || limit > MaxLimit)
                 bad.Add("limit", $"accepts a whole number from 1 to {MaxLimit}");
