@@ -235,6 +235,8 @@ public class DetailTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
     [Theory]
     [InlineData("step=game_config&step=bgm_track", "more than once")]
     [InlineData("step=game%20config", "accepts a step id")]
+    // Empty, it opened no panel and said nothing.
+    [InlineData("step=", "accepts the id of the step to open")]
     public async Task Page_StepGivenTwiceOrNotAnId_Answers400NamingStep(string query, string message)
     {
         var id = await RunningCampaignAsync("detail-badstep-" + Guid.NewGuid().ToString("N")[..8]);

@@ -35,6 +35,9 @@ public sealed class DetailModel(RunViews store, RunList list, TimeProvider time)
         }
         var unknown = Request.Query.Keys.Where(k => k is not ("step" or RunTenant.Parameter or ListWalk.ListParameter or ListWalk.AtParameter or "level" or "q"))
             .Select(key => new BadParameter(key, "is not accepted; the run page takes only step (a step id to open), level and q (a log filter), list and at (the list it was opened from) and, for a super admin, tenant"));
+        // An empty step names no step to open: refused, not read as "none asked" (the timeline's links always name one).
+        if (logErrors is null && Request.Query.TryGetValue("step", out var stepValues) && stepValues is [var given] && string.IsNullOrEmpty(given))
+            logErrors = [new BadParameter("step", $"accepts the id of the step to open: {IngestParser.IdText}; leave it out to open none")];
         var (walk, walkError) = await ListWalk.ReadAsync(Request.Query.ToPairs(), HttpContext.Caller(), id, list, ct);
         Errors = BadParameter.InOrder(Request.Query.Keys, unknown.Concat(logErrors ?? []).Append(walkError));
         if (Errors is not null) Response.StatusCode = StatusCodes.Status400BadRequest;
