@@ -331,10 +331,14 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     [InlineData("""{"action":"retry","ids":[],"dryRun":true}""", "ids")]
     [InlineData("""{"action":"retry","ids":"abc","dryRun":true}""", "ids")]
     [InlineData("""{"action":"retry","ids":[1],"dryRun":true}""", "ids")]
+    // No run id: it matched no run, and the dry run answered 200 with nothing matched.
+    [InlineData("""{"action":"retry","ids":["a b"],"dryRun":true}""", "ids")]
+    [InlineData("""{"action":"cancel","ids":["ok-1","-x"],"dryRun":true}""", "ids")]
+    [InlineData("""{"action":"retry","filter":{"status":"bogus"},"dryRun":true}""", "filter.status")]
     [InlineData("""{"action":"retry","filter":"status=failed","dryRun":true}""", "filter")]
-    [InlineData("""{"action":"retry","filter":{"limit":5},"dryRun":true}""", "limit")]
-    [InlineData("""{"action":"retry","filter":{"colour":"red"},"dryRun":true}""", "colour")]
-    [InlineData("""{"action":"retry","filter":{"q":{"a":1}},"dryRun":true}""", "q")]
+    [InlineData("""{"action":"retry","filter":{"limit":5},"dryRun":true}""", "filter.limit")]
+    [InlineData("""{"action":"retry","filter":{"colour":"red"},"dryRun":true}""", "filter.colour")]
+    [InlineData("""{"action":"retry","filter":{"q":{"a":1}},"dryRun":true}""", "filter.q")]
     [InlineData("""{"action":"retry","filter":{},"dryRun":"yes"}""", "dryRun")]
     [InlineData("""{"action":"retry","filter":{},"expectedCount":-1}""", "expectedCount")]
     [InlineData("""{"action":"retry","filter":{},"expectedCount":"3"}""", "expectedCount")]
@@ -344,15 +348,15 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
     // Given twice, the later value won (a dry run went ahead as a real one); a null status matched every run.
     [InlineData("""{"action":"cancel","ids":["a"],"dryRun":true,"expectedCount":0,"dryRun":false}""", "dryRun")]
     [InlineData("""{"action":"cancel","ids":["a"],"ids":["b"],"dryRun":true}""", "ids")]
-    [InlineData("""{"action":"retry","filter":{"status":"failed","status":"queued"},"dryRun":true}""", "status")]
-    [InlineData("""{"action":"retry","filter":{"status":null},"dryRun":true}""", "status")]
-    [InlineData("""{"action":"retry","filter":{"workflow":null},"dryRun":true}""", "workflow")]
+    [InlineData("""{"action":"retry","filter":{"status":"failed","status":"queued"},"dryRun":true}""", "filter.status")]
+    [InlineData("""{"action":"retry","filter":{"status":null},"dryRun":true}""", "filter.status")]
+    [InlineData("""{"action":"retry","filter":{"workflow":null},"dryRun":true}""", "filter.workflow")]
     // An empty value filtered nothing, so it too matched every run; an expected count beside a dry run was dropped.
-    [InlineData("""{"action":"cancel","filter":{"status":[]},"dryRun":true}""", "status")]
-    [InlineData("""{"action":"cancel","filter":{"status":" , "},"dryRun":true}""", "status")]
-    [InlineData("""{"action":"cancel","filter":{"status":["",""]},"dryRun":true}""", "status")]
-    [InlineData("""{"action":"cancel","filter":{"workflow":""},"dryRun":true}""", "workflow")]
-    [InlineData("""{"action":"cancel","filter":{"q":"   "},"dryRun":true}""", "q")]
+    [InlineData("""{"action":"cancel","filter":{"status":[]},"dryRun":true}""", "filter.status")]
+    [InlineData("""{"action":"cancel","filter":{"status":" , "},"dryRun":true}""", "filter.status")]
+    [InlineData("""{"action":"cancel","filter":{"status":["",""]},"dryRun":true}""", "filter.status")]
+    [InlineData("""{"action":"cancel","filter":{"workflow":""},"dryRun":true}""", "filter.workflow")]
+    [InlineData("""{"action":"cancel","filter":{"q":"   "},"dryRun":true}""", "filter.q")]
     [InlineData("""{"action":"cancel","filter":{"status":"failed"},"dryRun":true,"expectedCount":3}""", "expectedCount")]
     public async Task BadInput_400NamingTheField(string json, string field)
     {
@@ -386,8 +390,10 @@ public class BulkApiTests(BulkFactory factory) : IClassFixture<BulkFactory>
         var bulk = await Problem(await BulkCalls.PostAsync(Operator, new { action = "retry", filter = new Dictionary<string, string> { [name] = value }, dryRun = true }),
             HttpStatusCode.BadRequest);
 
-        Assert.Equal(list.GetProperty("detail").GetString(), bulk.GetProperty("detail").GetString());
-        Assert.Equal(list.GetProperty("errors").ToString(), bulk.GetProperty("errors").ToString());
+        // Named by its path in the body: filter.status.
+        Assert.Equal("filter." + list.GetProperty("detail").GetString(), bulk.GetProperty("detail").GetString());
+        var named = list.GetProperty("errors").EnumerateObject().Single();
+        Assert.Equal(named.Value.ToString(), bulk.GetProperty("errors").GetProperty("filter." + named.Name).ToString());
     }
 
     [Theory]

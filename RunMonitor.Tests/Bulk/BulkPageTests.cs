@@ -217,6 +217,20 @@ public class BulkPageTests(BulkFactory factory) : IClassFixture<BulkFactory>
         Assert.Equal(parameter, (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
     }
 
+    [Theory]
+    [InlineData("a b")]
+    [InlineData("-x")]
+    public async Task Form_IdThatIsNoRunId_400NamingIds(string id)
+    {
+        // Arrange: such an id matched no run, and the confirmation counted 0 without a word.
+        // Act
+        var response = await Alpha(Roles.Operator).PostAsync("/bulk", Form(("action", "cancel"), ("all", "false"), ("ids", id)));
+
+        // Assert
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("ids", (await Html.ParseAsync(response)).QuerySelector("p.error")!.GetAttribute("data-parameter"));
+    }
+
     [Fact]
     public async Task Form_ActionGivenTwiceOrAFieldTheFormHasNot_400NamingIt_NothingStarted()
     {

@@ -38,6 +38,7 @@ public static class BulkRequestParser
         if (hasFilter == idsGiven)
             body.Fail(hasFilter ? "ids" : "filter", "give exactly one of filter (the list's parameters) and ids (at most 1,000 run ids)");
         if (idsGiven && ids is { Count: 0 }) body.Fail("ids", "must name at least one run id");
+        if (ids is not null && BadRunId(ids) is { } bad) body.Fail("ids", bad.Message);
         // Run ids are unique within a tenant only: a super admin says whose runs the ids are (SPEC: "a super admin may name tenant").
         var (tenant, _, tenantError) = RunFilter.ScopeTenant(tenantGiven, caller);
         if (tenantError is not null) body.Fail("tenant", tenantError.Message);
@@ -52,13 +53,25 @@ public static class BulkRequestParser
         if (hasFilter)
         {
             var (pairs, pairError) = FilterPairs(filterElement);
-            if (pairError is not null) return (null, Problems.BadParameter(pairError));
+            if (pairError is not null) return (null, Problems.BadParameter(InFilter(pairError)));
             var (filter, filterErrors) = RunFilter.Parse(pairs!, caller);
-            if (filterErrors is not null) return (null, Problems.BadParameters(filterErrors));
+            if (filterErrors is not null) return (null, Problems.BadParameters(filterErrors.Select(InFilter).ToList()));
             var text = filter!.ToQueryString(includePaging: false).TrimStart('?');
             return (new BulkRequest(new BulkSelection(action!, filter, null, filter.Tenant), dryRun, expected, text), null);
         }
         return (new BulkRequest(new BulkSelection(action!, null, ids, tenant), dryRun, expected, null), null);
+    }
+
+    /// A refusal of a filter's parameter, named by its path in the body (`filter.status`).
+    private static BadParameter InFilter(BadParameter error) => error.Name == "filter" ? error : error with { Name = "filter." + error.Name };
+
+    /// The 400 naming `ids` when one of them is no run id (it matched no run, silently: `"a b"`); null when each is one.
+    public static BadParameter? BadRunId(IReadOnlyList<string> ids)
+    {
+        for (var i = 0; i < ids.Count; i++)
+            if (!IngestParser.IdPattern().IsMatch(ids[i]))
+                return new BadParameter("ids", $"holds no run id at item {i + 1}: a run id is {IngestParser.IdText}");
+        return null;
     }
 
     /// The filter object as the list's name/value pairs: strings (a number as its digits), `status` also an array; each

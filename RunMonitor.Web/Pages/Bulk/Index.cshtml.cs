@@ -112,6 +112,7 @@ public sealed class IndexModel(BulkStore store, BulkWorker worker, TimeProvider 
         {
             if (ids.Count == 0) return Refuse(new BadParameter("ids", "select at least one run, or all runs matching the filter"));
             if (ids.Count > BulkSelection.MaxIds) return Refuse(new BadParameter("ids", $"accepts at most {BulkSelection.MaxIds:N0} runs; select all matching the filter instead"));
+            if (BulkRequestParser.BadRunId(ids) is { } badId) return Refuse(badId);
             // A super admin's list of one tenant says whose runs the ids are (run ids are unique within a tenant only).
             var (pairs, textError) = SavedViewRules.PairsOf(query);
             if (textError is not null) return Refuse(SavedViewRules.CarriedIn("query", [textError]));
