@@ -163,6 +163,20 @@ public class ExportTests(RunMonitorFactory factory) : IClassFixture<RunMonitorFa
     }
 
     [Fact]
+    public async Task Export_UnknownParameter_NamesWhatTheExportAccepts_NotItsPaging()
+    {
+        // Arrange: the list's text listed limit and offset, which the export refuses.
+        // Act
+        var response = await _client.GetAsync("/ui/runs/export.csv?foo=1");
+
+        // Assert
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await Html.ParseAsync(response)).QuerySelector("p.error")!;
+        Assert.Equal("foo", error.GetAttribute("data-parameter"));
+        Assert.EndsWith("accepted: from, layer_name, q, sort, status, tenant, to, workflow", error.Text());
+    }
+
+    [Fact]
     public async Task Export_UnknownFormat_IsNotAnExport()
     {
         var response = await _client.GetAsync("/ui/runs/export.xml");

@@ -17,6 +17,9 @@ public sealed class ExportModel(RunExport store, TimeProvider time, IConfigurati
 {
     public const int DefaultMaxRows = 10_000;
 
+    /// The list's parameters that page it: an export has no pages.
+    private static readonly string[] PageParameters = ["offset", "limit", "after", "before"];
+
     public int MaxRows => Math.Max(1, configuration.GetValue("RunMonitor:Export:MaxRows", DefaultMaxRows));
 
     public static readonly string[] CsvColumns =
@@ -32,10 +35,13 @@ public sealed class ExportModel(RunExport store, TimeProvider time, IConfigurati
         // The route's pattern matches regardless of case (`export.CSV` too): the format is the one it names.
         format = format.ToLowerInvariant();
         // The paging parameters are refused here whatever their value, so their refusal comes before the list's.
-        var paging = new[] { "offset", "limit", "after", "before" }.Where(Request.Query.ContainsKey)
+        var paging = PageParameters.Where(Request.Query.ContainsKey)
             .Select(key => new BadParameter(key, $"is not accepted here: the export has no pages, it holds every matching run (up to {MaxRows:N0})"));
+        // And an unknown one by what the export accepts: the list's own text names its paging among them.
+        var unknown = Request.Query.Keys.Where(k => !RunFilter.Parameters.Contains(k))
+            .Select(key => new BadParameter(key, $"is not an export parameter; accepted: {string.Join(", ", RunFilter.Parameters.Except(PageParameters).Order())}"));
         var (filter, errors) = RunFilter.Parse(Request.Query.ToPairs(), HttpContext.Caller());
-        if (BadParameter.InOrder(Request.Query.Keys, paging.Concat(errors ?? [])) is { } bad) return Fragments.BadParameters(bad);
+        if (BadParameter.InOrder(Request.Query.Keys, paging.Concat(unknown).Concat(errors ?? [])) is { } bad) return Fragments.BadParameters(bad);
 
         var total = await store.CountAsync(filter!, ct);
         var truncated = total > MaxRows;
