@@ -38,16 +38,16 @@ public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFacto
     {
         var client = factory.Bearer("alpha", Roles.Operator);
 
-        var response = await SaveAsync(client, "Failed nightly", "?status=failed&layer_name=nightly&offset=40&sort=-duration");
+        var response = await SaveAsync(client, "Failed nightly", "?status=failed&layer_name=nightly&limit=50&sort=-duration");
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var view = await response.JsonAsync();
         var id = view.GetProperty("id").GetInt64();
         Assert.Equal($"/api/views/{id}", response.Headers.Location?.OriginalString);
         Assert.Equal("Failed nightly", view.GetProperty("name").GetString());
-        // The list's own spelling of the query: paging left out, the rest as the list's links write it.
-        Assert.Equal("layer_name=nightly&status=failed&sort=-duration", view.GetProperty("query").GetString());
-        Assert.Equal("/ui/runs?layer_name=nightly&status=failed&sort=-duration", view.GetProperty("url").GetString());
+        // The list's own spelling of the query, as the list's links write it; the page size kept.
+        Assert.Equal("layer_name=nightly&status=failed&sort=-duration&limit=50", view.GetProperty("query").GetString());
+        Assert.Equal("/ui/runs?layer_name=nightly&status=failed&sort=-duration&limit=50", view.GetProperty("url").GetString());
         // The key's id, never the key itself.
         Assert.StartsWith("config-", view.GetProperty("createdBy").GetString());
         Assert.DoesNotContain(KeyedFactory.KeyFor("alpha", Roles.Operator), view.ToString());
@@ -120,6 +120,23 @@ public class SavedViewsApiTests(KeyedFactory factory) : IClassFixture<KeyedFacto
         Assert.Equal(list.GetProperty("detail").GetString(), saved.GetProperty("detail").GetString());
         Assert.Equal(list.GetProperty("errors").ToString(), saved.GetProperty("errors").ToString());
         Assert.DoesNotContain("bad " + query, await NamesAsync(client));
+    }
+
+    [Theory]
+    [InlineData("offset=20&limit=50", "offset")]
+    [InlineData("status=failed&after=LWNyZWF0ZWR8", "after")]
+    public async Task Post_QueryNamingAPage_400NamingQuery_NothingSaved(string query, string paging)
+    {
+        // Arrange: the offset was dropped without a word (201), so the view opened on another page than the one asked for.
+        var client = factory.Bearer("alpha", Roles.Operator);
+
+        // Act
+        var problem = await Problem(await SaveAsync(client, "paged " + paging, query), HttpStatusCode.BadRequest);
+
+        // Assert
+        var message = problem.GetProperty("errors").GetProperty("query")[0].GetString()!;
+        Assert.Contains("leave out " + paging, message);
+        Assert.DoesNotContain("paged " + paging, await NamesAsync(client));
     }
 
     [Theory]

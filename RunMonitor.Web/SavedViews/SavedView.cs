@@ -57,6 +57,19 @@ public static class SavedViewRules
         return (filter!.ToQueryString(includePaging: false).TrimStart('?'), null);
     }
 
+    /// The query `POST /api/views` saves: the list's, without a page. A view opens on its first page, so a place in the
+    /// list (`offset`, `after`, `before`) is refused rather than dropped without a word. (The runs page's form saves the
+    /// address bar of whatever page it is on: there the page is left out, as the person saving it means the list.)
+    public static (string? Query, IReadOnlyList<BadParameter>? Errors) NormalizeViewQuery(string? query, Caller caller)
+    {
+        var paging = query is { Length: <= MaxQueryLength } && PairsOf(query).Pairs is { } pairs
+            ? pairs.Keys.FirstOrDefault(k => k is "offset" or "after" or "before")
+            : null;
+        return paging is null
+            ? NormalizeQuery(query, caller)
+            : (null, [new BadParameter("query", $"keeps a filter, its sort and page size, not a page: leave out {paging} (a view opens on its first page)")]);
+    }
+
     /// A list's query string carried inside another parameter (a view's `query`, a run's `list`, the bulk form's
     /// `query`) as name/value pairs. It is decoded here a second time, after the middleware checked the request's own
     /// query and form (StorableText): what that refuses is refused here by the same words, before any store sees it.

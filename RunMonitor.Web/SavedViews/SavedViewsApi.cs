@@ -43,7 +43,7 @@ public static class SavedViewsApi
         var replace = body.Bool("replace") ?? false;
         body.RejectUnknown();
         if (errors.Count > 0 || name is null) return Problems.Validation(errors);
-        var (normalized, queryErrors) = SavedViewRules.NormalizeQuery(query, http.Caller());
+        var (normalized, queryErrors) = SavedViewRules.NormalizeViewQuery(query, http.Caller());
         if (queryErrors is not null) return Problems.BadParameters(queryErrors);
         var (result, error) = await SaveAsync(http, store, name, normalized!, replace, ct);
         if (error is not null) return Problems.BadParameter(error);
