@@ -48,6 +48,18 @@ public class PatchNullsTests(RunMonitorFactory factory) : IClassFixture<RunMonit
         Assert.True((bool)run["usage"]!["costEstimated"]!);
     }
 
+    [Fact]
+    public async Task Patch_TokensAfterAZeroCostReportedWithoutTokens_ModelNotPriced_KeepsTheZero()
+    {
+        // The placeholder's $0 gives way to an estimate only: a model the price table does not know leaves the engine's 0.
+        await _client.CreateRunAsync(new { id = "zero-unpriced", workflowName = "w", usage = new { model = "in-house-llm", costUsd = 0 } });
+
+        var run = await PatchAsync("zero-unpriced", """{"usage":{"tokensInput":100000,"tokensOutput":50000}}""");
+
+        Assert.Equal(0.0, (double)run["usage"]!["costUsd"]!);
+        Assert.False((bool)run["usage"]!["costEstimated"]!);
+    }
+
     [Theory]
     [InlineData(0.5)]
     [InlineData(0.0)]

@@ -401,19 +401,25 @@ public sealed class RunService(Database database, RunWrites writes, PriceTable p
             };
             if (u?.CostUsd is { } cost) updated = updated with { CostUsd = cost, CostEstimated = 0 };
             // A cost given as null is the engine saying it has none: estimated, as one never reported is. So is a $0 reported
-            // before any token (an engine's placeholder) once tokens come: it priced nothing, and would show them as $0.
-            else if ((cleared & Cleared.CostUsd) != 0 || run.CostUsd is null || run.IsCostEstimated
-                     || (run.CostUsd == 0 && (run.TokensInput ?? 0) + (run.TokensOutput ?? 0) == 0 && (updated.TokensInput ?? 0) + (updated.TokensOutput ?? 0) > 0))
-            {
-                var estimate = prices.Estimate(updated.ModelName, updated.TokensInput, updated.TokensOutput);
-                updated = updated with { CostUsd = estimate, CostEstimated = estimate is null ? 0 : 1 };
-            }
+            // before any token (an engine's placeholder) once tokens come: it priced nothing, and would show them as $0;
+            // but only by an estimate (a model the table does not price keeps the engine's 0).
+            else if ((cleared & Cleared.CostUsd) != 0 || run.CostUsd is null || run.IsCostEstimated)
+                updated = Estimated(updated);
+            else if (run.CostUsd == 0 && (run.TokensInput ?? 0) + (run.TokensOutput ?? 0) == 0 && (updated.TokensInput ?? 0) + (updated.TokensOutput ?? 0) > 0
+                     && Estimated(updated) is { CostUsd: not null } priced)
+                updated = priced;
         }
         if (RunStatus.IsTerminal(status)) updated = updated with { LeaseOwner = null, LeaseExpiresAt = null };
         // Any write from the worker holding the lease moves the lease on.
         else if (updated.Status == RunStatus.Running && updated.LeaseOwner is not null && updated.LeaseSeconds is { } seconds)
             updated = updated with { LeaseExpiresAt = DbTime.ToDb(now.AddSeconds(seconds)) };
         return updated;
+    }
+
+    private RunRow Estimated(RunRow run)
+    {
+        var estimate = prices.Estimate(run.ModelName, run.TokensInput, run.TokensOutput);
+        return run with { CostUsd = estimate, CostEstimated = estimate is null ? 0 : 1 };
     }
 
     /// What is stored, or null when the write cleared it (gave it as JSON null).
