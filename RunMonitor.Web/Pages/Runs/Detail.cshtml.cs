@@ -17,7 +17,8 @@ public sealed class DetailModel(RunViews store, RunList list, TimeProvider time)
 
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken ct)
     {
-        // The step is checked as the logs fragment checks it (a step id, given once); a bad one opens no panel.
+        // The step is checked as the logs fragment checks it (a step id, given once; here also not empty, as the page
+        // opens the panel it names); a bad one opens no panel.
         var (logFilter, logErrors) = LogFilter.Parse(Request.Query.ToPairs().Where(p => p.Key is "step" or "level" or "q").ToDictionary(StringComparer.Ordinal));
         logFilter ??= new LogFilter();
         var askedStep = logFilter.Step;

@@ -66,7 +66,10 @@ public static class ArtifactFolder
                 if (!File.Exists(from)) continue;
                 var to = PathIn(staging, sha);
                 Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-                File.Copy(from, to);
+                // The owner's retention may delete a file between the look and the copy: then it is gone for both, as
+                // it would have been without the copy; the start-up goes on.
+                try { File.Copy(from, to); }
+                catch (FileNotFoundException) { }
             }
             Directory.Move(staging, own);
         }
