@@ -46,28 +46,26 @@ public static class SavedViewRules
         : null;
 
     /// The query as the list writes it (defaults and paging left out), or the list's own 400 for it (every bad parameter).
-    public static (string? Query, IReadOnlyList<BadParameter>? Errors) NormalizeQuery(string? query, Caller caller)
+    public static (string? Query, IReadOnlyList<BadParameter>? Errors) NormalizeQuery(string? query, Caller caller) =>
+        Normalize(query, caller, refusePage: false);
+
+    /// The query `POST /api/views` saves: the list's, without a page. A view opens on its first page, so a place in the
+    /// list (`offset`, `after`, `before`) is refused rather than dropped without a word. (The runs page's form saves the
+    /// address bar of whatever page it is on: there the page is left out, as the person saving it means the list.)
+    public static (string? Query, IReadOnlyList<BadParameter>? Errors) NormalizeViewQuery(string? query, Caller caller) =>
+        Normalize(query, caller, refusePage: true);
+
+    private static (string? Query, IReadOnlyList<BadParameter>? Errors) Normalize(string? query, Caller caller, bool refusePage)
     {
         query ??= "";
         if (query.Length > MaxQueryLength) return (null, [new BadParameter("query", $"must be at most {MaxQueryLength} characters")]);
         var (pairs, textError) = PairsOf(query);
         if (textError is not null) return (null, [textError]);
+        if (refusePage && pairs!.Keys.FirstOrDefault(k => k is "offset" or "after" or "before") is { } paging)
+            return (null, [new BadParameter("query", $"keeps a filter, its sort and page size, not a page: leave out {paging} (a view opens on its first page)")]);
         var (filter, errors) = RunFilter.Parse(pairs!, caller);
         if (errors is not null) return (null, errors);
         return (filter!.ToQueryString(includePaging: false).TrimStart('?'), null);
-    }
-
-    /// The query `POST /api/views` saves: the list's, without a page. A view opens on its first page, so a place in the
-    /// list (`offset`, `after`, `before`) is refused rather than dropped without a word. (The runs page's form saves the
-    /// address bar of whatever page it is on: there the page is left out, as the person saving it means the list.)
-    public static (string? Query, IReadOnlyList<BadParameter>? Errors) NormalizeViewQuery(string? query, Caller caller)
-    {
-        var paging = query is { Length: <= MaxQueryLength } && PairsOf(query).Pairs is { } pairs
-            ? pairs.Keys.FirstOrDefault(k => k is "offset" or "after" or "before")
-            : null;
-        return paging is null
-            ? NormalizeQuery(query, caller)
-            : (null, [new BadParameter("query", $"keeps a filter, its sort and page size, not a page: leave out {paging} (a view opens on its first page)")]);
     }
 
     /// A list's query string carried inside another parameter (a view's `query`, a run's `list`, the bulk form's
